@@ -1,0 +1,222 @@
+package canon
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+type wptCase struct {
+	Input   string  `json:"input"`
+	Base    *string `json:"base"`
+	Href    string  `json:"href"`
+	Failure bool    `json:"failure"`
+}
+
+// absoluteHTTP reports whether a WPT input is an absolute http(s) URL, one
+// whose meaning does not depend on the test's base URL.
+func absoluteHTTP(in string) bool {
+	s := strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(strings.TrimLeft(in, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "))
+	sch := Scheme(s)
+	if sch != "http" && sch != "https" {
+		return false
+	}
+	rest := s[len(sch)+1:]
+	return len(rest) >= 2 && (rest[0] == '/' || rest[0] == '\\') && (rest[1] == '/' || rest[1] == '\\')
+}
+
+// TestWPT holds the canonicalizer to the web-platform URL tests: on every
+// absolute http(s) case, it fails where the standard fails, and otherwise
+// returns the standard's href after meguri's documented extra rules.
+func TestWPT(t *testing.T) {
+	data, err := os.ReadFile("testdata/urltestdata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range raw {
+		var c wptCase
+		if json.Unmarshal(r, &c) != nil || c.Input == "" && c.Href == "" {
+			continue // comment strings
+		}
+		if c.Base != nil && !absoluteHTTP(c.Input) {
+			continue
+		}
+		got, err := Canonicalize(c.Input)
+		if c.Failure {
+			if err == nil && absoluteHTTP(c.Input) {
+				t.Errorf("Canonicalize(%q) = %q, want failure", c.Input, got)
+			}
+			continue
+		}
+		if !strings.HasPrefix(c.Href, "http://") && !strings.HasPrefix(c.Href, "https://") {
+			continue
+		}
+		want := c.Href
+		if i := strings.IndexByte(want, '#'); i >= 0 {
+			want = want[:i]
+		}
+		want = NormalizeEscapes(want)
+		checked++
+		if err != nil {
+			t.Errorf("Canonicalize(%q): %v, want %q", c.Input, err, want)
+		} else if got != want {
+			t.Errorf("Canonicalize(%q) = %q, want %q", c.Input, got, want)
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d WPT cases checked", checked)
+	}
+	t.Logf("%d http(s) WPT cases agree", checked)
+}
+
+func TestCanonicalizeRules(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"HTTP://WWW.Example.COM:80/a/./b/../c#frag", "http://www.example.com/a/c"},
+		{"http://www.zew.de:80/", "http://www.zew.de/"},
+		{"https://example.com:443", "https://example.com/"},
+		{"https://example.com:8443/x", "https://example.com:8443/x"},
+		{"http://example.com/%7euser/%2fa%3f", "http://example.com/~user/%2Fa%3F"},
+		{"http://example.com/a b", "http://example.com/a%20b"},
+		{"http://bücher.de/", "http://xn--bcher-kva.de/"},
+		{"http://192.168.0.1:80/", "http://192.168.0.1/"},
+		{"http://0x7f.1/", "http://127.0.0.1/"},
+		{"http://[::1]:8080/", "http://[::1]:8080/"},
+		{"http://example.com?q=1", "http://example.com/?q=1"},
+		{"https://example.com/é", "https://example.com/%C3%A9"},
+	}
+	for _, c := range cases {
+		got, err := Canonicalize(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("Canonicalize(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestCanonicalizeErrors(t *testing.T) {
+	for _, in := range []string{"de9bdbe518d8a37d168c41506f4f4c59", "", "/relative/path"} {
+		if _, err := Canonicalize(in); err != ErrNotURL {
+			t.Errorf("Canonicalize(%q) = %v, want ErrNotURL", in, err)
+		}
+	}
+	for in, sch := range map[string]string{
+		"dns:www.archive.org":                     "dns",
+		"whois://whois.arin.net/z+%2B+1.2.3.4":    "whois",
+		"ftp://ftp.mayn.de/pub/":                  "ftp",
+		"warcinfo:/IAH-2008.warc.gz/ia-web-commons": "warcinfo",
+		"metadata://www.youtube.com/v/2B7y5lZX3Nw": "metadata",
+	} {
+		_, err := Canonicalize(in)
+		se, ok := err.(*SchemeError)
+		if !ok || se.Scheme != sch {
+			t.Errorf("Canonicalize(%q) = %v, want scheme error %q", in, err, sch)
+		}
+	}
+	for _, in := range []string{"http://", "http://exa mple.com/", "http://[::1/", "https://example.com:99999/"} {
+		if _, err := Canonicalize(in); err != ErrBadURL {
+			t.Errorf("Canonicalize(%q) = %v, want ErrBadURL", in, err)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	cases := []struct {
+		url, group string
+		g          Grouping
+	}{
+		{"http://www.example.com/a", "example.com", ByDomain},
+		{"http://www.example.com/a", "www.example.com", ByHost},
+		{"https://a.b.example.co.uk/", "example.co.uk", ByDomain},
+		{"http://192.168.0.1/", "192.168.0.1", ByDomain},
+		{"http://[::1]:8080/", "[::1]", ByDomain},
+		{"http://user:pw@www.example.com:8080/", "example.com", ByDomain},
+		{"http://localhost/", "localhost", ByDomain},
+		{"http://github.io/", "github.io", ByDomain},
+	}
+	for _, c := range cases {
+		k := KeysOf(c.url, c.g)
+		if k.Group != c.group || k.Host != xxhash.Sum64String(c.group) || HostKey(c.url, c.g) != k.Host {
+			t.Errorf("KeysOf(%q, %v) = %+v, want group %q", c.url, c.g, k, c.group)
+		}
+	}
+	// The path key separates URLs that share a host key.
+	a := KeysOf("http://www.example.com/x", ByDomain)
+	b := KeysOf("http://example.com/x", ByDomain)
+	c := KeysOf("https://www.example.com/x", ByDomain)
+	if a.Host != b.Host || a.Path == b.Path || a.Path == c.Path {
+		t.Errorf("path keys do not separate subdomain and scheme: %+v %+v %+v", a, b, c)
+	}
+	if a.Path != xxhash.Sum64String("http://www./x") {
+		t.Errorf("path key %x is not xxHash64 of the URL with the group cut out", a.Path)
+	}
+}
+
+// checkAgreement asserts the fast path, when it accepts, agrees with the
+// WHATWG parser plus the extra rules, and that canonical URLs are fixed
+// points.
+func checkAgreement(t *testing.T, raw string) {
+	t.Helper()
+	fast, ok := fastCanonical(raw)
+	if ok {
+		p, err := parser.Parse(raw)
+		if err != nil {
+			t.Fatalf("fast path accepted %q, parser rejects it: %v", raw, err)
+		}
+		if want := NormalizeEscapes(p.Href(true)); fast != want {
+			t.Fatalf("fast path %q -> %q, parser says %q", raw, fast, want)
+		}
+	}
+	if u, err := Canonicalize(raw); err == nil {
+		again, err := Canonicalize(u)
+		if err != nil || again != u {
+			t.Fatalf("canonical URL %q of %q is not a fixed point: %q, %v", u, raw, again, err)
+		}
+	}
+}
+
+func FuzzCanonicalize(f *testing.F) {
+	for _, s := range []string{"http://example.com/", "https://a.b/c?d#e", "http://x/%2e%2E/", "http://A.com:080/a%7e"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkAgreement)
+}
+
+// TestCorpusAgreement runs the fast path against the parser on every URL of
+// the corpus (MEGURI_CORPUS), plus its uppercase and fragment variants.
+func TestCorpusAgreement(t *testing.T) {
+	path := os.Getenv("MEGURI_CORPUS")
+	if path == "" {
+		t.Skip("MEGURI_CORPUS not set")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n, fast := 0, 0
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			t.Fatalf("corpus line %d is not JSON", n+1)
+		}
+		u, _ := m["url"].(string)
+		checkAgreement(t, u)
+		if _, ok := fastCanonical(u); ok {
+			fast++
+		}
+		checkAgreement(t, strings.ToUpper(u))
+		checkAgreement(t, u+"#Frag")
+		n++
+	}
+	t.Logf("%d corpus URLs agree; fast path took %d", n, fast)
+}

@@ -1,0 +1,102 @@
+package canon
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Grouping says which part of the host all URLs of a "host" share.
+type Grouping uint8
+
+const (
+	// ByDomain groups by registrable domain (public suffix + 1 label), or by
+	// the whole host when it is an IP address or has no registrable domain.
+	ByDomain Grouping = 0
+	// ByHost groups by the full host name.
+	ByHost Grouping = 1
+)
+
+// String returns the flag spelling of g.
+func (g Grouping) String() string {
+	if g == ByHost {
+		return "host"
+	}
+	return "domain"
+}
+
+// Keys are the parts of a canonical URL's identity.
+type Keys struct {
+	Host  uint64 // xxHash64 (seed 0) of Group
+	Path  uint64 // xxHash64 (seed 0) of the URL with Group cut out of its host
+	Group string // the host grouping string
+}
+
+// HostOf returns the host of a canonical URL: the authority without
+// userinfo and port. IPv6 hosts keep their brackets.
+func HostOf(u string) (host string, hostStart, hostEnd int) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return "", 0, 0
+	}
+	start := i + 3
+	end := len(u)
+	for j := start; j < len(u); j++ {
+		if c := u[j]; c == '/' || c == '?' || c == '#' {
+			end = j
+			break
+		}
+	}
+	auth := u[start:end]
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		start += at + 1
+		auth = auth[at+1:]
+	}
+	hend := len(auth)
+	if strings.HasPrefix(auth, "[") {
+		if k := strings.IndexByte(auth, ']'); k >= 0 {
+			hend = k + 1
+		}
+	} else if k := strings.IndexByte(auth, ':'); k >= 0 {
+		hend = k
+	}
+	return auth[:hend], start, start + hend
+}
+
+// GroupOf returns the grouping string of host.
+func GroupOf(host string, g Grouping) string {
+	if g == ByHost || host == "" || host[0] == '[' || strings.HasSuffix(host, ".") {
+		return host
+	}
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last != "" && last[0] >= '0' && last[0] <= '9' {
+		if _, err := netip.ParseAddr(host); err == nil {
+			return host
+		}
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil || !strings.HasSuffix(host, d) {
+		return host
+	}
+	return d
+}
+
+// KeysOf computes the keys of a canonical URL.
+func KeysOf(u string, g Grouping) Keys {
+	host, _, hend := HostOf(u)
+	group := GroupOf(host, g)
+	cut := hend - len(group)
+	var d xxhash.Digest
+	d.Reset()
+	d.WriteString(u[:cut])
+	d.WriteString(u[hend:])
+	return Keys{Host: xxhash.Sum64String(group), Path: d.Sum64(), Group: group}
+}
+
+// HostKey returns the host key of a canonical URL.
+func HostKey(u string, g Grouping) uint64 {
+	host, _, _ := HostOf(u)
+	return xxhash.Sum64String(GroupOf(host, g))
+}
