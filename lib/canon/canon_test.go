@@ -108,11 +108,11 @@ func TestCanonicalizeErrors(t *testing.T) {
 		}
 	}
 	for in, sch := range map[string]string{
-		"dns:www.archive.org":                     "dns",
-		"whois://whois.arin.net/z+%2B+1.2.3.4":    "whois",
-		"ftp://ftp.mayn.de/pub/":                  "ftp",
+		"dns:www.archive.org":                       "dns",
+		"whois://whois.arin.net/z+%2B+1.2.3.4":      "whois",
+		"ftp://ftp.mayn.de/pub/":                    "ftp",
 		"warcinfo:/IAH-2008.warc.gz/ia-web-commons": "warcinfo",
-		"metadata://www.youtube.com/v/2B7y5lZX3Nw": "metadata",
+		"metadata://www.youtube.com/v/2B7y5lZX3Nw":  "metadata",
 	} {
 		_, err := Canonicalize(in)
 		se, ok := err.(*SchemeError)

@@ -16,6 +16,7 @@
 package record
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -282,4 +283,19 @@ func cmpBool(a, b bool) int {
 		return -1
 	}
 	return 1
+}
+
+// Fold folds the captures of one URL into its record. It sorts caps in
+// place by CompareCapture first, so the result does not depend on their
+// order.
+func Fold(caps []Capture) Record {
+	slices.SortFunc(caps, func(a, b Capture) int { return CompareCapture(&a, &b) })
+	var r Record
+	r.FromCapture(&caps[0])
+	for i := 1; i < len(caps); i++ {
+		var o Record
+		o.FromCapture(&caps[i])
+		r.Combine(&o)
+	}
+	return r
 }

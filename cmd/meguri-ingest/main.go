@@ -1,0 +1,150 @@
+// Command meguri-ingest reads CDX lines and writes one sorted, folded
+// .meguri partition file.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/units"
+)
+
+type args struct {
+	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs: JSON lines, 'SURT TIMESTAMP {json}' lines or {\"url\":...} lines; plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
+	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
+	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
+	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex (0x optional). Records outside are rejected (out_of_range)."`
+	Grouping    string   `enum:"domain,host" default:"domain" help:"Host grouping for host keys: registrable domain or full host (${enum})."`
+	Mem         string   `default:"1G" placeholder:"SIZE" help:"Working-set budget; past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Tmp         string   `placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir)."`
+	MaxLine     string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer lines are rejected (too_long)."`
+	Rejects     string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
+	Strict      bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line."`
+	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet       bool     `short:"q" help:"Do not print the run summary."`
+	JSON        bool     `name:"json" help:"Print the run summary as JSON on stderr."`
+}
+
+const description = `Turn CDX records into a sorted, folded .meguri partition file.
+
+Every capture of a canonical URL folds into one record (newest capture wins,
+equal times decided by the captures' own fields, counts add). Only http(s)
+records are taken; every other line is counted as rejected with a reason.
+A summary goes to stderr: lines = taken + rejected.
+
+Examples:
+  meguri-ingest cdx-00000.gz -o part-0.meguri
+  zcat cdx-*.gz | meguri-ingest --rejects rejects.jsonl > all.meguri
+  meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri`
+
+func main() {
+	cli.Init()
+	var a args
+	kong.Parse(&a, kong.Name("meguri-ingest"), kong.Description(description), kong.UsageOnError())
+	if err := run(&a); err != nil {
+		cli.Fail("meguri-ingest", err)
+	}
+}
+
+func run(a *args) error {
+	lo, hi, err := units.ParseRange(a.Range)
+	if err != nil {
+		return err
+	}
+	mem, err := units.ParseSize(a.Mem)
+	if err != nil {
+		return err
+	}
+	maxLine, err := units.ParseSize(a.MaxLine)
+	if err != nil {
+		return err
+	}
+	opt := ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: mem, TmpDir: a.Tmp,
+		MaxLine: int(maxLine), Strict: a.Strict}
+	if a.Grouping == "host" {
+		opt.Grouping = canon.ByHost
+	}
+	if a.Rejects != "" {
+		rf, err := atomicfile.Create(a.Rejects)
+		if err != nil {
+			return err
+		}
+		defer rf.Abort()
+		opt.Rejects = rf
+		defer func() {
+			if err := rf.Commit(); err != nil {
+				fmt.Fprintf(os.Stderr, "meguri-ingest: writing rejects: %v\n", err)
+			}
+		}()
+	}
+	start := time.Now()
+	if cli.Progress(a.Progress) {
+		last := time.Now()
+		opt.Progress = func(lines, bytes int64) {
+			if time.Since(last) > 500*time.Millisecond {
+				last = time.Now()
+				fmt.Fprintf(os.Stderr, "\rmeguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
+			}
+		}
+	}
+	out, err := atomicfile.Create(a.Output)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	sum, err := ingest.Run(a.Files, out, opt)
+	if opt.Progress != nil {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if !a.Quiet {
+		printSummary(&sum, time.Since(start), a.JSON)
+	}
+	return nil
+}
+
+func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
+	bpu := 0.0
+	if s.Stats.URLs > 0 {
+		bpu = float64(s.Bytes) / float64(s.Stats.URLs)
+	}
+	if asJSON {
+		fmt.Fprintf(os.Stderr, `{"lines":%d,"blank":%d,"taken":%d,"captures":%d,"discovered":%d,"rejected":%d,"rejected_by_reason":{`,
+			s.Lines, s.Blank, s.Taken, s.Captures, s.Discovered, s.RejectedTotal())
+		first := true
+		for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
+			if s.Rejected[r] > 0 {
+				if !first {
+					fmt.Fprint(os.Stderr, ",")
+				}
+				first = false
+				fmt.Fprintf(os.Stderr, "%q:%d", r.String(), s.Rejected[r])
+			}
+		}
+		fmt.Fprintf(os.Stderr, `},"urls":%d,"hosts":%d,"file_bytes":%d,"bytes_per_url":%.2f,"spills":%d}`+"\n",
+			s.Stats.URLs, s.Stats.Hosts, s.Bytes, bpu, s.Spills)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: %d lines: %d taken (%d captures, %d discovered), %d rejected\n",
+		s.Lines, s.Taken, s.Captures, s.Discovered, s.RejectedTotal())
+	for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
+		if s.Rejected[r] > 0 {
+			fmt.Fprintf(os.Stderr, "  rejected %-15s %d\n", r.String(), s.Rejected[r])
+		}
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: %d urls, %d hosts, %s, %.2f bytes/url, %d spills, %.2fs\n",
+		s.Stats.URLs, s.Stats.Hosts, units.Bytes(s.Bytes), bpu, s.Spills, took.Seconds())
+}

@@ -1,0 +1,100 @@
+// Package atomicfile writes an output so that it appears whole or not at
+// all: bytes go to a temporary file in the destination's directory, which is
+// synced and renamed over the destination on Commit. Abort (or a crash)
+// leaves the destination untouched.
+//
+//	f, err := atomicfile.Create("part-7.meguri")
+//	defer f.Abort() // no-op after Commit
+//	... write to f ...
+//	return f.Commit()
+//
+// The name "-" means stdout, which is written directly.
+package atomicfile
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+)
+
+// File is an output being written.
+type File struct {
+	*bufio.Writer
+	f    *os.File
+	path string
+	done bool
+	std  bool
+}
+
+// Create starts writing path ("-" for stdout).
+func Create(path string) (*File, error) {
+	if path == "-" || path == "" {
+		return &File{Writer: bufio.NewWriterSize(os.Stdout, 1<<20), std: true}, nil
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
+	return &File{Writer: bufio.NewWriterSize(f, 1<<20), f: f, path: path}, nil
+}
+
+// Name returns the destination path ("-" for stdout).
+func (f *File) Name() string {
+	if f.std {
+		return "-"
+	}
+	return f.path
+}
+
+// Commit flushes, syncs and renames the file into place, then syncs the
+// directory so the rename is durable.
+func (f *File) Commit() error {
+	if f.done {
+		return nil
+	}
+	f.done = true
+	if err := f.Flush(); err != nil {
+		f.abort()
+		return err
+	}
+	if f.std {
+		return nil
+	}
+	if err := f.f.Sync(); err != nil {
+		f.abort()
+		return err
+	}
+	if err := f.f.Close(); err != nil {
+		os.Remove(f.f.Name())
+		return err
+	}
+	if err := os.Rename(f.f.Name(), f.path); err != nil {
+		os.Remove(f.f.Name())
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Abort drops the temporary file. It does nothing after Commit.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.abort()
+}
+
+func (f *File) abort() {
+	if f.std {
+		f.Flush()
+		return
+	}
+	f.f.Close()
+	os.Remove(f.f.Name())
+}

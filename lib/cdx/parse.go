@@ -1,0 +1,232 @@
+// Package cdx reads CDX index lines and turns each into a capture or a
+// reject with a reason.
+//
+// It accepts, line by line, the JSON objects of the CDX server and of
+// `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
+// cdx-NNNNN.gz files, and `{"url": ...}` lines (a discovered link with no
+// capture). Input streams may be plain, gzip (also multi-member) or zstd;
+// Open detects which from the first bytes.
+//
+//	p := cdx.Parser{Grouping: canon.ByDomain}
+//	c, reason := p.Parse(line)
+//	if reason != cdx.OK { ... }
+package cdx
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// Reason says why a line was rejected. OK means it was taken.
+type Reason uint8
+
+// Reject reasons. Their names appear in summaries and reject files.
+const (
+	OK           Reason = iota
+	TooLong             // longer than the line limit
+	BadJSON             // not a JSON object (after an optional SURT and timestamp)
+	MissingURL          // no "url" field
+	NotURL              // no scheme: e.g. an MD5 hash in place of the URL
+	DNS                 // dns: record
+	Whois               // whois: record
+	FTP                 // ftp: record
+	Warcinfo            // warcinfo: record
+	Metadata            // metadata: URL or warc/metadata record
+	Request             // warc/request record
+	NonWebScheme        // any other scheme that is not http(s)
+	BadURL              // http(s) URL the WHATWG parser rejects
+	BadTimestamp        // timestamp that is not a valid 4-14 digit UTC time
+	BadStatus           // status that is not a 3-digit number
+	BadLength           // length that is not a non-negative integer
+	OutOfRange          // host key outside the requested range
+	NumReasons
+)
+
+var reasonNames = [NumReasons]string{
+	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
+	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
+	"bad_status", "bad_length", "out_of_range",
+}
+
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "invalid"
+}
+
+// fields are the CDX fields meguri reads; all others are ignored.
+type fields struct {
+	URLKey    string `json:"urlkey"`
+	Timestamp string `json:"timestamp"`
+	URL       string `json:"url"`
+	Mime      string `json:"mime"`
+	Status    string `json:"status"`
+	Digest    string `json:"digest"`
+	Length    string `json:"length"`
+	Redirect  string `json:"redirect"`
+	hasTS     bool
+}
+
+// Parser turns lines into captures.
+type Parser struct {
+	Grouping canon.Grouping
+	// RangeLo and RangeHi bound the host keys taken (inclusive). The zero
+	// Parser, with both 0, takes only host key 0; use Full.
+	RangeLo, RangeHi uint64
+}
+
+// Full is the inclusive range of all host keys.
+const Full = ^uint64(0)
+
+// Parse parses one line (without its newline). It returns the capture and
+// OK, or a reject reason.
+func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
+	var c record.Capture
+	f, ok := decode(line)
+	if !ok {
+		return c, BadJSON
+	}
+	if f.URL == "" {
+		return c, MissingURL
+	}
+	if r := classify(&f); r != OK {
+		return c, r
+	}
+	u, err := canon.Canonicalize(f.URL)
+	if err != nil {
+		if err == canon.ErrNotURL {
+			return c, NotURL
+		}
+		return c, BadURL
+	}
+	c.URL = u
+	c.HostKey = canon.HostKey(u, p.Grouping)
+	if !f.hasTS {
+		c.Discovered = true
+	} else {
+		t, err := record.ParseTimestamp(f.Timestamp)
+		if err != nil {
+			return c, BadTimestamp
+		}
+		c.Time = t
+		if f.Status != "" && f.Status != "-" {
+			s, err := strconv.ParseUint(f.Status, 10, 16)
+			if err != nil || s < 100 || s > 999 {
+				return c, BadStatus
+			}
+			c.HTTPStatus = uint16(s)
+		}
+		if f.Length != "" && f.Length != "-" {
+			n, err := strconv.ParseInt(f.Length, 10, 64)
+			if err != nil || n < 0 {
+				return c, BadLength
+			}
+			c.Length = n
+		}
+		c.Digest = record.Fingerprint(f.Digest)
+		if f.Mime != "-" {
+			c.Mime = f.Mime
+		}
+		if f.Redirect != "-" {
+			c.Redirect = f.Redirect
+		}
+	}
+	if c.HostKey < p.RangeLo || c.HostKey > p.RangeHi {
+		return c, OutOfRange
+	}
+	return c, OK
+}
+
+// classify rejects non-web records by scheme and record type.
+func classify(f *fields) Reason {
+	switch canon.Scheme(f.URL) {
+	case "http", "https":
+	case "":
+		return NotURL
+	case "dns":
+		return DNS
+	case "whois":
+		return Whois
+	case "ftp":
+		return FTP
+	case "warcinfo":
+		return Warcinfo
+	case "metadata":
+		return Metadata
+	default:
+		return NonWebScheme
+	}
+	m := strings.ToLower(f.Mime)
+	switch {
+	case m == "warc/request" || strings.HasPrefix(m, "application/http;msgtype=request"):
+		return Request
+	case m == "warc/metadata":
+		return Metadata
+	case m == "warc-info" || m == "warc/warcinfo":
+		return Warcinfo
+	}
+	return OK
+}
+
+// decode reads the fields of a JSON line or a SURT TIMESTAMP {json} line.
+func decode(line []byte) (fields, bool) {
+	var f fields
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return f, false
+	}
+	var prefixTS string
+	if line[0] != '{' {
+		// SURT TIMESTAMP {json}
+		sp := bytes.IndexByte(line, ' ')
+		if sp < 0 {
+			return f, false
+		}
+		rest := bytes.TrimLeft(line[sp+1:], " ")
+		sp2 := bytes.IndexByte(rest, ' ')
+		if sp2 < 0 {
+			return f, false
+		}
+		prefixTS = string(rest[:sp2])
+		line = bytes.TrimLeft(rest[sp2+1:], " ")
+		if len(line) == 0 || line[0] != '{' {
+			return f, false
+		}
+	}
+	if err := sonic.Unmarshal(line, &f); err != nil {
+		// Values that are not strings (numbers, say) are read through a map.
+		var m map[string]any
+		if sonic.Unmarshal(line, &m) != nil {
+			return f, false
+		}
+		f = fields{
+			URLKey: str(m["urlkey"]), Timestamp: str(m["timestamp"]), URL: str(m["url"]),
+			Mime: str(m["mime"]), Status: str(m["status"]), Digest: str(m["digest"]),
+			Length: str(m["length"]), Redirect: str(m["redirect"]),
+		}
+	}
+	if prefixTS != "" && f.Timestamp == "" {
+		f.Timestamp = prefixTS
+	}
+	f.hasTS = f.Timestamp != ""
+	return f, true
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return "\x00" // an object or array where a string belongs: fails later parsing
+}

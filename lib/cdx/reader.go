@@ -1,0 +1,210 @@
+package cdx
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression names a stream's encoding, detected from its first bytes.
+type Compression string
+
+// Encodings Open recognises.
+const (
+	Plain Compression = "plain"
+	Gzip  Compression = "gzip"
+	Zstd  Compression = "zstd"
+)
+
+var (
+	gzipMagic  = []byte{0x1f, 0x8b}
+	zstdMagic  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	meguriHead = []byte("\x89MGR")
+)
+
+// ErrMeguri is returned by Open for a .meguri file: it holds records, not
+// CDX lines.
+var ErrMeguri = errors.New("is a .meguri file, not CDX lines")
+
+// Input is an opened CDX source: its name for messages and a decompressed
+// reader.
+type Input struct {
+	Name        string
+	Compression Compression
+	r           io.Reader
+	closers     []io.Closer
+}
+
+// Read reads decompressed bytes.
+func (in *Input) Read(p []byte) (int, error) {
+	n, err := in.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return n, err
+}
+
+// Close closes the decompressor and the file.
+func (in *Input) Close() error {
+	var first error
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		if err := in.closers[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Open opens a named file, or stdin for "-" or "", and detects its
+// compression. A file named .gz or .zst whose bytes are not gzip or zstd,
+// and content that looks like an HTML page, are refused with an error that
+// names the file.
+func Open(name string) (*Input, error) {
+	var f io.ReadCloser
+	display := name
+	if name == "" || name == "-" {
+		f, display = io.NopCloser(os.Stdin), "<stdin>"
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		f = fh
+	}
+	in, err := NewInput(display, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.closers = append([]io.Closer{f}, in.closers...)
+	return in, nil
+}
+
+// NewInput wraps r, detecting its compression from its first bytes.
+func NewInput(name string, r io.Reader) (*Input, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	head, _ := br.Peek(512)
+	in := &Input{Name: name}
+	lower := strings.ToLower(name)
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad gzip header: %w", name, err)
+		}
+		zr.Multistream(true)
+		in.Compression, in.r = Gzip, zr
+		in.closers = append(in.closers, zr)
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad zstd header: %w", name, err)
+		}
+		in.Compression, in.r = Zstd, zr
+		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
+	case bytes.HasPrefix(head, meguriHead):
+		return nil, fmt.Errorf("%s: %w", name, ErrMeguri)
+	default:
+		if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".zst") {
+			return nil, fmt.Errorf("%s: named %s but its bytes are not compressed (starts with %q)",
+				name, lower[strings.LastIndexByte(lower, '.'):], preview(head))
+		}
+		in.Compression, in.r = Plain, br
+	}
+	if looksHTML(in) {
+		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
+	}
+	return in, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// looksHTML peeks at the decompressed start of the stream.
+func looksHTML(in *Input) bool {
+	br, ok := in.r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(in.r, 64<<10)
+		in.r = br
+	}
+	head, _ := br.Peek(256)
+	h := strings.ToLower(strings.TrimSpace(string(head)))
+	return strings.HasPrefix(h, "<!doctype") || strings.HasPrefix(h, "<html") || strings.HasPrefix(h, "<?xml")
+}
+
+func preview(b []byte) string {
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return string(b)
+}
+
+// LineReader splits a stream into lines, counting them from 1, and hands out
+// lines over the limit as too long without holding them whole.
+type LineReader struct {
+	br      *bufio.Reader
+	max     int
+	line    int64
+	buf     []byte
+	tooLong bool
+}
+
+// NewLineReader reads lines of at most max bytes (newline excluded) from r.
+func NewLineReader(r io.Reader, max int) *LineReader {
+	size := 1 << 20
+	if max+1 < size {
+		size = max + 1
+	}
+	if size < 4096 {
+		size = 4096
+	}
+	return &LineReader{br: bufio.NewReaderSize(r, size), max: max}
+}
+
+// Next returns the next line without its newline (and a trailing \r), its
+// 1-based number, and whether it exceeded the limit, in which case line holds
+// only its first max bytes. It returns io.EOF after the last line.
+func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
+	lr.buf = lr.buf[:0]
+	tooLong = false
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		if len(lr.buf)+len(chunk) <= lr.max+1 {
+			lr.buf = append(lr.buf, chunk...)
+		} else {
+			if room := lr.max - len(lr.buf); room > 0 {
+				lr.buf = append(lr.buf, chunk[:room]...)
+			}
+			tooLong = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && len(lr.buf) == 0 && !tooLong {
+			return nil, lr.line, false, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, lr.line + 1, false, err
+		}
+		lr.line++
+		b := lr.buf
+		if n := len(b); n > 0 && b[n-1] == '\n' {
+			b = b[:n-1]
+		}
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+		if len(b) > lr.max {
+			b, tooLong = b[:lr.max], true
+		}
+		return b, lr.line, tooLong, nil
+	}
+}

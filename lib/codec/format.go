@@ -1,0 +1,210 @@
+// Package codec reads and writes .meguri partition files.
+//
+// A .meguri file holds the records of one partition, ordered by host key and
+// then by URL text, in columnar blocks. It is written front to back in one
+// pass, so it can go to a pipe, and can be read front to back from a pipe;
+// a reader with random access finds everything from the file's two ends.
+//
+//	+--------------------+ 64 bytes, fixed
+//	| header             | magic, version, grouping, block shift, partition id, range
+//	+--------------------+
+//	| block 0            | block header (zone data + page directory) then one page per column
+//	| block 1            |
+//	| ...                |
+//	+--------------------+
+//	| footer             | "MGFT", length, block index (offsets + zone maps), column directory
+//	+--------------------+
+//	| trailer            | 80 bytes, fixed: footer offset and CRC, counts, magic
+//	+--------------------+
+//
+// All integers are little-endian unless said otherwise. Every checksum is
+// CRC-32C (Castagnoli). Pages are checksummed over their stored (compressed)
+// bytes, so damage is caught before decompression.
+//
+// Header (64 bytes):
+//
+//	0   8  magic "\x89MGR\r\n\x1a\n"
+//	8   2  format version (1)
+//	10  1  host grouping (0 registrable domain, 1 full host)
+//	11  1  block shift s: blocks end after a row whose URL hash has its low s bits zero
+//	12  4  reserved, zero
+//	16  8  partition id
+//	24  8  host_key_lo (inclusive)
+//	32  8  host_key_hi (inclusive)
+//	40 20  reserved, zero
+//	60  4  CRC-32C of bytes 0..60
+//
+// Block header:
+//
+//	0   4  magic "MGBK"
+//	4   4  header length H, including magic and the final CRC
+//	8   4  rows
+//	12  4  host runs (distinct host keys in the block)
+//	16  2  column pages C
+//	18  2  flags (bit 0: the block ends at a content boundary)
+//	20  8  first host key
+//	28  8  last host key
+//	36  8  captures (sum over rows)
+//	44  8  gone rows
+//	52  4  first URL length F, then F bytes
+//	..  4  last URL length L, then L bytes
+//	..  C x 16 page descriptors:
+//	        0 1 column id, 1 1 codec (0 none, 1 zstd), 2 2 reserved,
+//	        4 4 raw length, 8 4 stored length, 12 4 CRC-32C of the stored bytes
+//	H-4 4  CRC-32C of header bytes 0..H-4
+//
+// The pages follow the header in descriptor order.
+//
+// Footer: "MGFT", body length (4), body. The body is the block count (4),
+// then per block its offset (8), length (8), rows (4), host runs (4), first
+// and last host key (8 each), captures (8), gone (8), first URL length (4)
+// and bytes; then the column count (2) and per column its id (1), name
+// length (1) and name.
+//
+// Trailer (80 bytes):
+//
+//	0   8  footer offset
+//	8   8  footer length (magic and length included)
+//	16  8  urls
+//	24  8  hosts
+//	32  8  captures
+//	40  8  gone
+//	48  8  reserved, zero
+//	56  4  blocks
+//	60  4  CRC-32C of the footer
+//	64  4  CRC-32C of trailer bytes 0..64
+//	68  4  reserved, zero
+//	72  8  magic "\n\x1a\n\rRGM\x89"
+//
+// Column encodings are in docs/FORMAT.md and columns.go.
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Format constants. They are part of the file format and never change
+// meaning.
+const (
+	Version      = 1
+	HeaderSize   = 64
+	TrailerSize  = 80
+	DefaultShift = 12 // expected 4096 rows a block
+
+	blockMagic  = "MGBK"
+	footerMagic = "MGFT"
+	blockFixed  = 52
+	pageDescLen = 16
+
+	codecNone = 0
+	codecZstd = 1
+
+	flagBoundary = 1
+
+	// maxBlockBytes caps the URL and redirect bytes of a block, whatever its
+	// row count, so one block of huge URLs cannot exhaust memory.
+	maxBlockBytes = 16 << 20
+)
+
+var (
+	headMagic  = [8]byte{0x89, 'M', 'G', 'R', '\r', '\n', 0x1a, '\n'}
+	tailMagic  = [8]byte{'\n', 0x1a, '\n', '\r', 'R', 'G', 'M', 0x89}
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+)
+
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// Column ids. Part of the format.
+const (
+	ColHost        = 1
+	ColURL         = 2
+	ColStatus      = 3
+	ColHTTPStatus  = 4
+	ColLastSeen    = 5
+	ColFirstSeen   = 6
+	ColCaptures    = 7
+	ColChanges     = 8
+	ColDigest      = 9
+	ColFirstDigest = 10
+	ColMime        = 11
+	ColLength      = 12
+	ColRedirect    = 13
+	numCols        = 13
+)
+
+var colNames = [numCols + 1]string{"", "host", "url", "status", "http_status", "last_seen", "first_seen",
+	"captures", "changes", "digest", "first_digest", "mime", "length", "redirect"}
+
+// ColumnName returns the name of a column id.
+func ColumnName(id int) string {
+	if id > 0 && id <= numCols {
+		return colNames[id]
+	}
+	return fmt.Sprintf("column %d", id)
+}
+
+// ErrCorrupt is wrapped by every error about damaged or malformed bytes.
+var ErrCorrupt = errors.New("corrupt .meguri")
+
+// ErrNotMeguri is returned when a stream does not start with the magic.
+var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
+
+// ErrVersion is returned for a file of another format version.
+var ErrVersion = errors.New("unsupported .meguri format version")
+
+// CorruptError says where damage was found.
+type CorruptError struct {
+	Region string // "header", "block", "page", "footer", "trailer"
+	Block  int    // block index, or -1
+	Column string // column name for a page, or ""
+	Offset int64  // byte offset of the region, or -1
+	Detail string
+}
+
+func (e *CorruptError) Error() string {
+	s := "corrupt .meguri: " + e.Region
+	if e.Block >= 0 {
+		s += fmt.Sprintf(" %d", e.Block)
+	}
+	if e.Column != "" {
+		s += " column " + e.Column
+	}
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" at offset %d", e.Offset)
+	}
+	return s + ": " + e.Detail
+}
+
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+func corrupt(region string, block int, col string, off int64, format string, args ...any) error {
+	return &CorruptError{Region: region, Block: block, Column: col, Offset: off, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Header is the fixed header of a file.
+type Header struct {
+	Version     uint16
+	Grouping    uint8
+	Shift       uint8
+	PartitionID uint64
+	Lo, Hi      uint64
+}
+
+// Stats are a file's counts, kept in its trailer.
+type Stats struct {
+	URLs, Hosts, Captures, Gone uint64
+	Blocks                      uint32
+}
+
+// BlockInfo is a block's zone data: what a reader knows about it without
+// reading its pages.
+type BlockInfo struct {
+	Offset, Length      int64
+	Rows, Hosts         uint32
+	FirstHost, LastHost uint64
+	Captures, Gone      uint64
+	FirstURL, LastURL   string
+	Boundary            bool // ends at a content boundary
+}

@@ -1,0 +1,402 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/meguri/meguri/lib/record"
+)
+
+// ErrOrder is returned by Writer.Add for a row that does not sort after the
+// previous one, or lies outside the header's host-key range.
+var ErrOrder = errors.New("rows out of order")
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithConcurrency sets how many blocks are encoded at once (default
+// GOMAXPROCS). Output bytes do not depend on it.
+func WithConcurrency(n int) Option {
+	return func(w *Writer) {
+		if n > 0 {
+			w.workers = n
+		}
+	}
+}
+
+// Writer writes a .meguri file front to back. Add rows in key order, then
+// Close. Close does not close the underlying io.Writer.
+type Writer struct {
+	w       io.Writer
+	hdr     Header
+	off     int64
+	cur     block
+	mask    uint64
+	minRows int
+	maxRows int
+	blocks  []BlockInfo
+	stats   Stats
+	lastKey uint64
+	lastURL string
+	any     bool
+	workers int
+	err     error
+	closed  bool
+
+	// ordered pipeline: jobs are encoded concurrently and written in order
+	queue chan *job
+	done  chan struct{}
+	sem   chan struct{}
+	mu    sync.Mutex
+}
+
+type job struct {
+	recs  []record.Record
+	raw   []byte // a block copied verbatim (recs nil)
+	info  BlockInfo
+	out   []byte
+	ready chan struct{}
+}
+
+// NewWriter writes the header and returns a Writer. h.Version and h.Shift
+// default to Version and DefaultShift when zero.
+func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
+	if h.Version == 0 {
+		h.Version = Version
+	}
+	if h.Shift == 0 {
+		h.Shift = DefaultShift
+	}
+	if h.Version != Version {
+		return nil, fmt.Errorf("%w %d", ErrVersion, h.Version)
+	}
+	if h.Shift < 4 || h.Shift > 20 {
+		return nil, fmt.Errorf("block shift %d out of range 4..20", h.Shift)
+	}
+	if h.Lo > h.Hi {
+		return nil, fmt.Errorf("host key range %#x..%#x is empty", h.Lo, h.Hi)
+	}
+	wr := &Writer{w: w, hdr: h, workers: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		o(wr)
+	}
+	wr.mask = 1<<h.Shift - 1
+	wr.minRows = 1 << h.Shift >> 3
+	wr.maxRows = 1 << h.Shift << 2
+	buf := encodeHeader(h)
+	if _, err := w.Write(buf); err != nil {
+		return nil, err
+	}
+	wr.off = HeaderSize
+	wr.queue = make(chan *job, wr.workers*2)
+	wr.sem = make(chan struct{}, wr.workers)
+	wr.done = make(chan struct{})
+	go wr.drain()
+	return wr, nil
+}
+
+func encodeHeader(h Header) []byte {
+	b := make([]byte, HeaderSize)
+	copy(b, headMagic[:])
+	binary.LittleEndian.PutUint16(b[8:], h.Version)
+	b[10] = h.Grouping
+	b[11] = h.Shift
+	binary.LittleEndian.PutUint64(b[16:], h.PartitionID)
+	binary.LittleEndian.PutUint64(b[24:], h.Lo)
+	binary.LittleEndian.PutUint64(b[32:], h.Hi)
+	binary.LittleEndian.PutUint32(b[60:], crc(b[:60]))
+	return b
+}
+
+// Header returns the header being written.
+func (w *Writer) Header() Header { return w.hdr }
+
+// IsBoundary reports whether a block ends after a row with this URL, by the
+// content rule alone (the row-count limits aside).
+func IsBoundary(url string, shift uint8) bool {
+	return xxhash.Sum64String(url)&(1<<shift-1) == 0
+}
+
+// Add appends a row. Rows must strictly increase by (host key, URL) and lie
+// in the header's range.
+func (w *Writer) Add(r *record.Record) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if r.HostKey < w.hdr.Lo || r.HostKey > w.hdr.Hi {
+		return fmt.Errorf("%w: host key %#016x of %s is outside the file's range %#016x..%#016x",
+			ErrOrder, r.HostKey, r.URL, w.hdr.Lo, w.hdr.Hi)
+	}
+	if w.any && record.CompareKey(w.lastKey, w.lastURL, r.HostKey, r.URL) >= 0 {
+		return fmt.Errorf("%w: %#016x %s after %#016x %s", ErrOrder, r.HostKey, r.URL, w.lastKey, w.lastURL)
+	}
+	if !r.Status.Valid() || r.FirstSeen > r.LastSeen || r.FirstSeen < 0 || r.Length < 0 {
+		return fmt.Errorf("invalid record %s", r.URL)
+	}
+	w.any, w.lastKey, w.lastURL = true, r.HostKey, r.URL
+	w.cur.recs = append(w.cur.recs, *r)
+	w.cur.urlBytes += len(r.URL) + len(r.Redirect)
+	n := len(w.cur.recs)
+	natural := n >= w.minRows && xxhash.Sum64String(r.URL)&w.mask == 0
+	if natural || n >= w.maxRows || w.cur.urlBytes >= maxBlockBytes {
+		w.flush(natural)
+	}
+	return nil
+}
+
+// Pending reports how many rows wait in the open block. A block can be
+// copied in with CopyBlock only when none do.
+func (w *Writer) Pending() int { return len(w.cur.recs) }
+
+// LastKey returns the last row's key written or pending.
+func (w *Writer) LastKey() (uint64, string, bool) { return w.lastKey, w.lastURL, w.any }
+
+func (w *Writer) flush(boundary bool) {
+	if len(w.cur.recs) == 0 {
+		return
+	}
+	recs := make([]record.Record, len(w.cur.recs))
+	copy(recs, w.cur.recs)
+	w.cur.reset()
+	j := &job{recs: recs, ready: make(chan struct{})}
+	j.info.Boundary = boundary
+	w.sem <- struct{}{}
+	go func() {
+		defer func() { <-w.sem }()
+		j.out, j.info = encodeBlock(j.recs, boundary)
+		j.recs = nil
+		close(j.ready)
+	}()
+	w.queue <- j
+}
+
+// CopyBlock appends a block read from another file byte for byte. It is
+// only valid at a block start (Pending() == 0), for a block that ends at a
+// content boundary and comes from a file with the same format version and
+// block shift; its rows must sort after every row written so far.
+func (w *Writer) CopyBlock(raw []byte, info BlockInfo) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if len(w.cur.recs) != 0 || !info.Boundary {
+		return errors.New("codec: CopyBlock needs an empty open block and a boundary block")
+	}
+	if info.FirstHost < w.hdr.Lo || info.LastHost > w.hdr.Hi {
+		return fmt.Errorf("%w: copied block %#016x..%#016x is outside the file's range", ErrOrder, info.FirstHost, info.LastHost)
+	}
+	if w.any && record.CompareKey(w.lastKey, w.lastURL, info.FirstHost, info.FirstURL) >= 0 {
+		return fmt.Errorf("%w: copied block starting %s after %s", ErrOrder, info.FirstURL, w.lastURL)
+	}
+	w.any, w.lastKey, w.lastURL = true, info.LastHost, info.LastURL
+	j := &job{raw: raw, info: info, out: raw, ready: make(chan struct{})}
+	close(j.ready)
+	w.queue <- j
+	return nil
+}
+
+// drain writes finished blocks in order.
+func (w *Writer) drain() {
+	defer close(w.done)
+	for j := range w.queue {
+		<-j.ready
+		w.mu.Lock()
+		failed := w.err != nil
+		w.mu.Unlock()
+		if failed {
+			continue
+		}
+		info := j.info
+		info.Offset, info.Length = w.off, int64(len(j.out))
+		if _, err := w.w.Write(j.out); err != nil {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+			continue
+		}
+		w.off += int64(len(j.out))
+		w.account(info)
+	}
+}
+
+func (w *Writer) account(info BlockInfo) {
+	s := &w.stats
+	if len(w.blocks) > 0 && w.blocks[len(w.blocks)-1].LastHost == info.FirstHost {
+		s.Hosts--
+	}
+	s.URLs += uint64(info.Rows)
+	s.Hosts += uint64(info.Hosts)
+	s.Captures += info.Captures
+	s.Gone += info.Gone
+	s.Blocks++
+	w.blocks = append(w.blocks, info)
+}
+
+// Close flushes the last block and writes the footer and trailer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.failed()
+	}
+	w.closed = true
+	if w.failed() == nil {
+		w.flush(false)
+	}
+	close(w.queue)
+	<-w.done
+	if w.err != nil {
+		return w.err
+	}
+	footer := encodeFooter(w.blocks)
+	if _, err := w.w.Write(footer); err != nil {
+		return err
+	}
+	t := make([]byte, TrailerSize)
+	binary.LittleEndian.PutUint64(t[0:], uint64(w.off))
+	binary.LittleEndian.PutUint64(t[8:], uint64(len(footer)))
+	binary.LittleEndian.PutUint64(t[16:], w.stats.URLs)
+	binary.LittleEndian.PutUint64(t[24:], w.stats.Hosts)
+	binary.LittleEndian.PutUint64(t[32:], w.stats.Captures)
+	binary.LittleEndian.PutUint64(t[40:], w.stats.Gone)
+	binary.LittleEndian.PutUint32(t[56:], w.stats.Blocks)
+	binary.LittleEndian.PutUint32(t[60:], crc(footer))
+	binary.LittleEndian.PutUint32(t[64:], crc(t[:64]))
+	copy(t[72:], tailMagic[:])
+	_, err := w.w.Write(t)
+	w.off += int64(len(footer)) + TrailerSize
+	w.err = err
+	return err
+}
+
+func (w *Writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Stats returns the counts written so far (complete after Close).
+func (w *Writer) Stats() Stats { return w.stats }
+
+// Size returns the bytes written so far (the file size after Close).
+func (w *Writer) Size() int64 { return w.off }
+
+// encodeBlock encodes and compresses one block.
+func encodeBlock(recs []record.Record, boundary bool) ([]byte, BlockInfo) {
+	var bufs [numCols + 1][]byte
+	encodeColumns(recs, &bufs)
+	info := BlockInfo{
+		Rows:      uint32(len(recs)),
+		FirstHost: recs[0].HostKey,
+		LastHost:  recs[len(recs)-1].HostKey,
+		FirstURL:  recs[0].URL,
+		LastURL:   recs[len(recs)-1].URL,
+		Boundary:  boundary,
+	}
+	for i := range recs {
+		if i == 0 || recs[i].HostKey != recs[i-1].HostKey {
+			info.Hosts++
+		}
+		info.Captures += recs[i].Captures
+		if recs[i].Status == record.Gone {
+			info.Gone++
+		}
+	}
+	enc := getEncoder()
+	defer putEncoder(enc)
+	var pages [numCols + 1][]byte
+	var codecs [numCols + 1]byte
+	for id := 1; id <= numCols; id++ {
+		raw := bufs[id]
+		if len(raw) > 0 {
+			c := enc.EncodeAll(raw, nil)
+			if len(c) < len(raw) {
+				pages[id], codecs[id] = c, codecZstd
+				continue
+			}
+		}
+		pages[id], codecs[id] = raw, codecNone
+	}
+	hdr := appendZone(nil, info, numCols)
+	hdrLen := len(blockMagic) + 4 + len(hdr) + numCols*pageDescLen + 4
+	out := make([]byte, 0, hdrLen+totalLen(pages[:]))
+	out = append(out, blockMagic...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(hdrLen))
+	out = append(out, hdr...)
+	for id := 1; id <= numCols; id++ {
+		out = append(out, byte(id), codecs[id], 0, 0)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(bufs[id])))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(pages[id])))
+		out = binary.LittleEndian.AppendUint32(out, crc(pages[id]))
+	}
+	out = binary.LittleEndian.AppendUint32(out, crc(out))
+	for id := 1; id <= numCols; id++ {
+		out = append(out, pages[id]...)
+	}
+	return out, info
+}
+
+func totalLen(p [][]byte) int {
+	n := 0
+	for _, b := range p {
+		n += len(b)
+	}
+	return n
+}
+
+// appendZone encodes the zone fields shared by block headers and the
+// footer: rows, host runs, column count, flags, first and last host key,
+// captures, gone, first URL, last URL.
+func appendZone(b []byte, info BlockInfo, ncols int) []byte {
+	b = binary.LittleEndian.AppendUint32(b, info.Rows)
+	b = binary.LittleEndian.AppendUint32(b, info.Hosts)
+	b = binary.LittleEndian.AppendUint16(b, uint16(ncols))
+	var flags uint16
+	if info.Boundary {
+		flags |= flagBoundary
+	}
+	b = binary.LittleEndian.AppendUint16(b, flags)
+	b = binary.LittleEndian.AppendUint64(b, info.FirstHost)
+	b = binary.LittleEndian.AppendUint64(b, info.LastHost)
+	b = binary.LittleEndian.AppendUint64(b, info.Captures)
+	b = binary.LittleEndian.AppendUint64(b, info.Gone)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(info.FirstURL)))
+	b = append(b, info.FirstURL...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(info.LastURL)))
+	b = append(b, info.LastURL...)
+	return b
+}
+
+func encodeFooter(blocks []BlockInfo) []byte {
+	body := binary.LittleEndian.AppendUint32(nil, uint32(len(blocks)))
+	for _, bi := range blocks {
+		body = binary.LittleEndian.AppendUint64(body, uint64(bi.Offset))
+		body = binary.LittleEndian.AppendUint64(body, uint64(bi.Length))
+		body = appendZone(body, bi, numCols)
+	}
+	body = binary.LittleEndian.AppendUint16(body, numCols)
+	for id := 1; id <= numCols; id++ {
+		body = append(body, byte(id), byte(len(colNames[id])))
+		body = append(body, colNames[id]...)
+	}
+	out := append([]byte(footerMagic), 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(body)))
+	return append(out, body...)
+}
+
+var encoders = sync.Pool{New: func() any {
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false),
+		zstd.WithWindowSize(1<<22))
+	if err != nil {
+		panic(err)
+	}
+	return e
+}}
+
+func getEncoder() *zstd.Encoder  { return encoders.Get().(*zstd.Encoder) }
+func putEncoder(e *zstd.Encoder) { encoders.Put(e) }

@@ -1,0 +1,446 @@
+// Package extsort sorts captures by (host key, URL) within a memory budget:
+// captures are packed into an arena, sorted runs spill to temporary files
+// when the arena fills, and the runs are merged back in key order.
+//
+// Captures are kept unfolded all the way through, so the fold that follows
+// sees every capture of a URL at once and its result does not depend on the
+// budget or on how the input was split into runs.
+//
+//	s := extsort.New(extsort.Options{Budget: 256 << 20, TmpDir: os.TempDir()})
+//	for _, c := range captures { s.Add(&c) }
+//	it, _ := s.Finish()
+//	for it.Next() { group := it.Group() ... }
+//	it.Close()
+package extsort
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/meguri/meguri/lib/record"
+)
+
+// Options configure a Sorter.
+type Options struct {
+	Budget int64  // bytes of arena and index held before a run spills
+	TmpDir string // where runs go; os.TempDir() when empty
+}
+
+type ref struct {
+	host uint64
+	pfx  uint64 // first 8 bytes of the URL, big-endian, zero padded
+	off  uint64 // entry offset in the arena
+}
+
+// Sorter collects captures and hands them back sorted.
+type Sorter struct {
+	opt    Options
+	arena  []byte
+	refs   []ref
+	runs   []string
+	mimes  map[string]string
+	spills int
+}
+
+// New returns an empty Sorter.
+func New(opt Options) *Sorter {
+	if opt.Budget <= 0 {
+		opt.Budget = 1 << 30
+	}
+	return &Sorter{opt: opt, mimes: map[string]string{}}
+}
+
+// Spills returns how many runs went to disk.
+func (s *Sorter) Spills() int { return s.spills }
+
+// encode appends a capture entry: uvarint URL length, URL, flags (bit 0
+// discovered), uvarint time, uvarint HTTP status, 8-byte digest, uvarint
+// length, uvarint mime length, mime, uvarint redirect length, redirect.
+func encode(b []byte, c *record.Capture) []byte {
+	b = binary.AppendUvarint(b, uint64(len(c.URL)))
+	b = append(b, c.URL...)
+	var fl byte
+	if c.Discovered {
+		fl = 1
+	}
+	b = append(b, fl)
+	b = binary.AppendUvarint(b, uint64(c.Time))
+	b = binary.AppendUvarint(b, uint64(c.HTTPStatus))
+	b = binary.LittleEndian.AppendUint64(b, c.Digest)
+	b = binary.AppendUvarint(b, uint64(c.Length))
+	b = binary.AppendUvarint(b, uint64(len(c.Mime)))
+	b = append(b, c.Mime...)
+	b = binary.AppendUvarint(b, uint64(len(c.Redirect)))
+	b = append(b, c.Redirect...)
+	return b
+}
+
+// entryURL returns the URL of the entry at b and the entry's total length.
+func entryURL(b []byte) []byte {
+	n, k := binary.Uvarint(b)
+	return b[k : k+int(n)]
+}
+
+func entryLen(b []byte) int {
+	pos := 0
+	skipStr := func() {
+		n, k := binary.Uvarint(b[pos:])
+		pos += k + int(n)
+	}
+	skipVar := func() {
+		_, k := binary.Uvarint(b[pos:])
+		pos += k
+	}
+	skipStr()
+	pos++ // flags
+	skipVar()
+	skipVar()
+	pos += 8
+	skipVar()
+	skipStr()
+	skipStr()
+	return pos
+}
+
+func prefix(u []byte) uint64 {
+	var p [8]byte
+	copy(p[:], u)
+	return binary.BigEndian.Uint64(p[:])
+}
+
+// Batch is a set of encoded captures built off the collecting goroutine
+// (by a parse worker) and handed to Sorter.AddBatch.
+type Batch struct {
+	arena []byte
+	refs  []ref
+}
+
+// Add encodes a capture into the batch.
+func (b *Batch) Add(c *record.Capture) {
+	off := uint64(len(b.arena))
+	b.arena = encode(b.arena, c)
+	b.refs = append(b.refs, ref{host: c.HostKey, pfx: prefix([]byte(c.URL)), off: off})
+}
+
+// Len returns the number of captures in the batch.
+func (b *Batch) Len() int { return len(b.refs) }
+
+// AddBatch moves a batch's captures into the sorter, spilling a run first if
+// the budget would be exceeded.
+func (s *Sorter) AddBatch(b *Batch) error {
+	if len(s.refs) > 0 && int64(len(s.arena)+len(b.arena))+int64(len(s.refs)+len(b.refs))*24 > s.opt.Budget {
+		if err := s.spill(); err != nil {
+			return err
+		}
+	}
+	base := uint64(len(s.arena))
+	s.arena = append(s.arena, b.arena...)
+	for _, r := range b.refs {
+		r.off += base
+		s.refs = append(s.refs, r)
+	}
+	return nil
+}
+
+func (s *Sorter) cmp(a, b ref) int {
+	if a.host != b.host {
+		if a.host < b.host {
+			return -1
+		}
+		return 1
+	}
+	if a.pfx != b.pfx {
+		if a.pfx < b.pfx {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(string(entryURL(s.arena[a.off:])), string(entryURL(s.arena[b.off:]))); c != 0 {
+		return c
+	}
+	// Same URL: order by entry bytes so runs are deterministic.
+	ea := s.arena[a.off:]
+	eb := s.arena[b.off:]
+	return strings.Compare(string(ea[:entryLen(ea)]), string(eb[:entryLen(eb)]))
+}
+
+// sortRefs sorts the index, splitting the work over two goroutines.
+func (s *Sorter) sortRefs() {
+	n := len(s.refs)
+	if n < 1<<14 {
+		slices.SortFunc(s.refs, s.cmp)
+		return
+	}
+	half := n / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { slices.SortFunc(s.refs[:half], s.cmp); wg.Done() }()
+	slices.SortFunc(s.refs[half:], s.cmp)
+	wg.Wait()
+	merged := make([]ref, 0, n)
+	a, b := s.refs[:half], s.refs[half:]
+	for len(a) > 0 && len(b) > 0 {
+		if s.cmp(b[0], a[0]) < 0 {
+			merged = append(merged, b[0])
+			b = b[1:]
+		} else {
+			merged = append(merged, a[0])
+			a = a[1:]
+		}
+	}
+	merged = append(merged, a...)
+	s.refs = append(merged, b...)
+}
+
+func (s *Sorter) spill() error {
+	s.sortRefs()
+	f, err := os.CreateTemp(s.opt.TmpDir, "meguri-run-*")
+	if err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	s.runs = append(s.runs, f.Name())
+	w := bufio.NewWriterSize(f, 1<<20)
+	var hk [8]byte
+	for _, r := range s.refs {
+		e := s.arena[r.off:]
+		binary.LittleEndian.PutUint64(hk[:], r.host)
+		w.Write(hk[:])
+		w.Write(e[:entryLen(e)])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("spill: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	s.spills++
+	s.arena = s.arena[:0]
+	s.refs = s.refs[:0]
+	return nil
+}
+
+// source yields entries in key order.
+type source interface {
+	next() (host uint64, entry []byte, ok bool, err error)
+}
+
+type memSource struct {
+	s *Sorter
+	i int
+}
+
+func (m *memSource) next() (uint64, []byte, bool, error) {
+	if m.i >= len(m.s.refs) {
+		return 0, nil, false, nil
+	}
+	r := m.s.refs[m.i]
+	m.i++
+	e := m.s.arena[r.off:]
+	return r.host, e[:entryLen(e)], true, nil
+}
+
+type runSource struct {
+	f   *os.File
+	br  *bufio.Reader
+	buf []byte
+}
+
+func (r *runSource) next() (uint64, []byte, bool, error) {
+	var hk [8]byte
+	if _, err := io.ReadFull(r.br, hk[:]); err != nil {
+		if err == io.EOF {
+			return 0, nil, false, nil
+		}
+		return 0, nil, false, fmt.Errorf("reading run %s: %w", r.f.Name(), err)
+	}
+	r.buf = r.buf[:0]
+	readStr := func() error {
+		n, err := binary.ReadUvarint(r.br)
+		if err != nil {
+			return err
+		}
+		r.buf = binary.AppendUvarint(r.buf, n)
+		start := len(r.buf)
+		r.buf = append(r.buf, make([]byte, n)...)
+		_, err = io.ReadFull(r.br, r.buf[start:])
+		return err
+	}
+	readVar := func() error {
+		n, err := binary.ReadUvarint(r.br)
+		r.buf = binary.AppendUvarint(r.buf, n)
+		return err
+	}
+	readN := func(n int) error {
+		start := len(r.buf)
+		r.buf = append(r.buf, make([]byte, n)...)
+		_, err := io.ReadFull(r.br, r.buf[start:])
+		return err
+	}
+	err := errors.Join(readStr(), readN(1), readVar(), readVar(), readN(8), readVar(), readStr(), readStr())
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("reading run %s: %w", r.f.Name(), err)
+	}
+	return binary.LittleEndian.Uint64(hk[:]), r.buf, true, nil
+}
+
+// Iterator walks the sorted captures one URL group at a time.
+type Iterator struct {
+	s       *Sorter
+	srcs    []source
+	h       mergeHeap
+	group   []record.Capture
+	err     error
+	closers []*os.File
+}
+
+type head struct {
+	host  uint64
+	entry []byte
+	src   int
+}
+
+type mergeHeap []head
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	if h[i].host != h[j].host {
+		return h[i].host < h[j].host
+	}
+	if c := strings.Compare(string(entryURL(h[i].entry)), string(entryURL(h[j].entry))); c != 0 {
+		return c < 0
+	}
+	return h[i].src < h[j].src
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(head)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// Finish sorts what is in memory and returns an iterator over all captures.
+func (s *Sorter) Finish() (*Iterator, error) {
+	s.sortRefs()
+	it := &Iterator{s: s}
+	it.srcs = append(it.srcs, &memSource{s: s})
+	for _, name := range s.runs {
+		f, err := os.Open(name)
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		it.closers = append(it.closers, f)
+		it.srcs = append(it.srcs, &runSource{f: f, br: bufio.NewReaderSize(f, 256<<10)})
+	}
+	for i := range it.srcs {
+		if err := it.push(i); err != nil {
+			it.Close()
+			return nil, err
+		}
+	}
+	return it, nil
+}
+
+func (it *Iterator) push(i int) error {
+	host, e, ok, err := it.srcs[i].next()
+	if err != nil {
+		return err
+	}
+	if ok {
+		// run sources reuse their buffer: keep a copy in the heap
+		if _, isRun := it.srcs[i].(*runSource); isRun {
+			e = append([]byte(nil), e...)
+		}
+		heap.Push(&it.h, head{host: host, entry: e, src: i})
+	}
+	return nil
+}
+
+// Next advances to the next URL's captures. It returns false at the end or
+// on error (see Err).
+func (it *Iterator) Next() bool {
+	it.group = it.group[:0]
+	if it.err != nil || len(it.h) == 0 {
+		return false
+	}
+	first := it.h[0]
+	url := string(entryURL(first.entry))
+	for len(it.h) > 0 && it.h[0].host == first.host && string(entryURL(it.h[0].entry)) == url {
+		top := heap.Pop(&it.h).(head)
+		it.group = append(it.group, it.decode(top.host, top.entry, url))
+		if err := it.push(top.src); err != nil {
+			it.err = err
+			return false
+		}
+	}
+	return true
+}
+
+// Group returns the current URL's captures, in no particular order.
+func (it *Iterator) Group() []record.Capture { return it.group }
+
+// Err returns the first error met.
+func (it *Iterator) Err() error { return it.err }
+
+func (it *Iterator) decode(host uint64, b []byte, url string) record.Capture {
+	c := record.Capture{URL: url, HostKey: host}
+	pos := 0
+	uv := func() uint64 {
+		v, k := binary.Uvarint(b[pos:])
+		pos += k
+		return v
+	}
+	str := func() []byte {
+		n := int(uv())
+		s := b[pos : pos+n]
+		pos += n
+		return s
+	}
+	str()
+	c.Discovered = b[pos]&1 != 0
+	pos++
+	c.Time = int64(uv())
+	c.HTTPStatus = uint16(uv())
+	c.Digest = binary.LittleEndian.Uint64(b[pos:])
+	pos += 8
+	c.Length = int64(uv())
+	m := str()
+	if mm, ok := it.s.mimes[string(m)]; ok {
+		c.Mime = mm
+	} else {
+		c.Mime = string(m)
+		if len(it.s.mimes) < 1<<16 {
+			it.s.mimes[c.Mime] = c.Mime
+		}
+	}
+	if r := str(); len(r) > 0 {
+		c.Redirect = string(r)
+	}
+	return c
+}
+
+// Close removes the run files.
+func (it *Iterator) Close() error {
+	for _, f := range it.closers {
+		f.Close()
+	}
+	var first error
+	for _, name := range it.s.runs {
+		if err := os.Remove(name); err != nil && first == nil {
+			first = err
+		}
+	}
+	it.s.runs = nil
+	return first
+}

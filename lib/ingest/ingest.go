@@ -1,0 +1,379 @@
+// Package ingest turns CDX inputs into one sorted, folded .meguri stream:
+// lines are parsed in parallel, captures sorted within a memory budget
+// (spilling sorted runs to disk), then every URL's captures are folded into
+// its record and written.
+//
+//	sum, err := ingest.Run([]string{"cdx-00000.gz"}, out, ingest.Options{
+//		Range: ingest.FullRange, Mem: 1 << 30,
+//	})
+package ingest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// Options configure a run.
+type Options struct {
+	PartitionID uint64
+	Lo, Hi      uint64 // inclusive host-key range; records outside are rejected
+	Grouping    canon.Grouping
+	MaxLine     int    // longest line taken, in bytes (default 1 MiB)
+	Mem         int64  // working-set budget in bytes (default 1 GiB)
+	TmpDir      string // where sorted runs spill
+	Strict      bool   // stop at the first reject
+	Rejects     io.Writer
+	Workers     int
+	// Progress, when set, is called now and then with the lines and input
+	// bytes read so far.
+	Progress func(lines, bytes int64)
+}
+
+// Summary accounts for every input line.
+type Summary struct {
+	Lines      int64 // non-blank lines read
+	Blank      int64
+	Taken      int64 // captures + discovered
+	Captures   int64
+	Discovered int64
+	Rejected   [cdx.NumReasons]int64
+	Spills     int
+	Stats      codec.Stats
+	Bytes      int64 // output size
+}
+
+// RejectedTotal sums the rejects over all reasons.
+func (s *Summary) RejectedTotal() int64 {
+	var n int64
+	for _, v := range s.Rejected {
+		n += v
+	}
+	return n
+}
+
+// StrictError is returned in strict mode for the first rejected line.
+type StrictError struct {
+	Source string
+	Line   int64
+	Reason cdx.Reason
+}
+
+func (e *StrictError) Error() string {
+	return fmt.Sprintf("%s:%d: rejected (%s)", e.Source, e.Line, e.Reason)
+}
+
+type rawBatch struct {
+	src     string
+	first   int64
+	data    []byte
+	ends    []int  // end offset of each line in data
+	tooLong []bool // per line
+	nums    []int64
+	bytes   int64
+	res     *parsed
+	ready   chan struct{}
+}
+
+type reject struct {
+	line   int64
+	reason cdx.Reason
+	text   []byte
+}
+
+type parsed struct {
+	batch      extsort.Batch
+	rejects    []reject
+	blank      int64
+	captures   int64
+	discovered int64
+}
+
+const batchBytes = 1 << 20
+
+// Run ingests the inputs ("-" or an empty list for stdin) and writes the
+// .meguri stream to out.
+func Run(inputs []string, out io.Writer, opt Options) (Summary, error) {
+	var sum Summary
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = 1 << 20
+	}
+	if opt.Mem <= 0 {
+		opt.Mem = 1 << 30
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	// The arena gets a share of the budget; the rest covers batches in
+	// flight, the encoder and the garbage collector's headroom.
+	arena := opt.Mem * 2 / 5
+	old := debug.SetMemoryLimit(opt.Mem)
+	defer debug.SetMemoryLimit(old)
+	sorter := extsort.New(extsort.Options{Budget: arena, TmpDir: opt.TmpDir})
+	parser := cdx.Parser{Grouping: opt.Grouping, RangeLo: opt.Lo, RangeHi: opt.Hi}
+
+	batches := make(chan *rawBatch, opt.Workers*2)
+	ordered := make(chan *rawBatch, opt.Workers*2)
+	var readErr error
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	go func() {
+		defer close(batches)
+		defer close(ordered)
+		readErr = readAll(inputs, opt, batches, ordered, stop)
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < opt.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				b.res = parseBatch(&parser, b)
+				close(b.ready)
+			}
+		}()
+	}
+	var rejw *bufio.Writer
+	if opt.Rejects != nil {
+		rejw = bufio.NewWriter(opt.Rejects)
+	}
+	var runErr error
+	var lines, inBytes int64
+	for b := range ordered {
+		<-b.ready
+		if runErr != nil {
+			continue
+		}
+		p := b.res
+		sum.Blank += p.blank
+		sum.Captures += p.captures
+		sum.Discovered += p.discovered
+		lines += int64(len(b.ends))
+		inBytes += b.bytes
+		for _, r := range p.rejects {
+			sum.Rejected[r.reason]++
+			if rejw != nil {
+				writeReject(rejw, b.src, r)
+			}
+			if opt.Strict {
+				runErr = &StrictError{Source: b.src, Line: r.line, Reason: r.reason}
+				halt()
+				break
+			}
+		}
+		if runErr == nil {
+			if err := sorter.AddBatch(&p.batch); err != nil {
+				runErr = err
+				halt()
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress(lines, inBytes)
+		}
+	}
+	wg.Wait()
+	sum.Lines = lines - sum.Blank
+	sum.Taken = sum.Captures + sum.Discovered
+	if rejw != nil {
+		if err := rejw.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("writing rejects: %w", err)
+		}
+	}
+	if runErr == nil {
+		runErr = readErr
+	}
+	if runErr != nil {
+		return sum, runErr
+	}
+	sum.Spills = sorter.Spills()
+	it, err := sorter.Finish()
+	if err != nil {
+		return sum, err
+	}
+	defer it.Close()
+	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
+	cw := &countWriter{w: out}
+	w, err := codec.NewWriter(cw, h)
+	if err != nil {
+		return sum, err
+	}
+	for it.Next() {
+		r := record.Fold(it.Group())
+		if err := w.Add(&r); err != nil {
+			w.Close()
+			return sum, err
+		}
+	}
+	if err := it.Err(); err != nil {
+		w.Close()
+		return sum, err
+	}
+	if err := w.Close(); err != nil {
+		return sum, err
+	}
+	sum.Stats = w.Stats()
+	sum.Bytes = cw.n
+	if uint64(sum.Captures) != sum.Stats.Captures {
+		return sum, fmt.Errorf("internal error: %d captures taken but %d written", sum.Captures, sum.Stats.Captures)
+	}
+	return sum, it.Close()
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readAll splits the inputs into batches of lines. Each batch goes to the
+// workers and, in order, to the collector.
+func readAll(inputs []string, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
+	for _, name := range inputs {
+		in, err := cdx.Open(name)
+		if err != nil {
+			return err
+		}
+		err = readInput(in, opt, work, ordered, stop)
+		in.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func readInput(in *cdx.Input, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
+	cr := &countReader{r: in}
+	lr := cdx.NewLineReader(cr, opt.MaxLine)
+	var last int64
+	newBatch := func() *rawBatch {
+		return &rawBatch{src: in.Name, data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
+	}
+	b := newBatch()
+	send := func() bool {
+		b.bytes = cr.n - last
+		last = cr.n
+		select {
+		case work <- b:
+		case <-stop:
+			return false
+		}
+		ordered <- b
+		b = newBatch()
+		return true
+	}
+	for {
+		line, num, tooLong, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
+		}
+		b.data = append(b.data, line...)
+		b.ends = append(b.ends, len(b.data))
+		b.tooLong = append(b.tooLong, tooLong)
+		b.nums = append(b.nums, num)
+		if len(b.data) >= batchBytes {
+			if !send() {
+				return nil
+			}
+		}
+	}
+	if len(b.ends) > 0 {
+		send()
+	}
+	return nil
+}
+
+func parseBatch(p *cdx.Parser, b *rawBatch) *parsed {
+	res := &parsed{}
+	start := 0
+	for i, end := range b.ends {
+		line := b.data[start:end]
+		start = end
+		if b.tooLong[i] {
+			res.rejects = append(res.rejects, reject{line: b.nums[i], reason: cdx.TooLong, text: line})
+			continue
+		}
+		if isBlank(line) {
+			res.blank++
+			continue
+		}
+		c, reason := p.Parse(line)
+		if reason != cdx.OK {
+			res.rejects = append(res.rejects, reject{line: b.nums[i], reason: reason, text: line})
+			continue
+		}
+		if c.Discovered {
+			res.discovered++
+		} else {
+			res.captures++
+		}
+		res.batch.Add(&c)
+	}
+	return res
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// RejectLine is one line of the rejects file.
+type RejectLine struct {
+	Source    string `json:"source"`
+	Line      int64  `json:"line"`
+	Reason    string `json:"reason"`
+	Text      string `json:"text"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+func writeReject(w *bufio.Writer, src string, r reject) {
+	rl := RejectLine{Source: src, Line: r.line, Reason: r.reason.String(), Text: string(r.text), Truncated: r.reason == cdx.TooLong}
+	b, err := sonic.ConfigStd.Marshal(&rl)
+	if err != nil {
+		b, _ = sonic.ConfigStd.Marshal(&RejectLine{Source: src, Line: r.line, Reason: r.reason.String()})
+	}
+	w.Write(b)
+	w.WriteByte('\n')
+}
+
+// ErrNoInput is returned when an input cannot be opened.
+var ErrNoInput = errors.New("no input")

@@ -1,0 +1,270 @@
+// Package inspect reads .meguri files for people and programs: summaries
+// from a file's two ends, full verification, row dumps and single-URL
+// lookups.
+package inspect
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
+	"github.com/meguri/meguri/lib/units"
+)
+
+// Summary is what a file says about itself in its header and trailer.
+type Summary struct {
+	Name   string
+	Header codec.Header
+	Stats  codec.Stats
+	Bytes  int64
+	// Columns holds stored bytes per column; filled only by a full read.
+	Columns    [codec.NumColumns + 1]int64
+	RawColumns [codec.NumColumns + 1]int64
+}
+
+// Source is an opened input: a seekable file, or a stream (stdin).
+type Source struct {
+	Name string
+	File *codec.File // nil for a stream
+	r    io.Reader
+	f    *os.File
+}
+
+// Open opens path, or stdin for "-".
+func Open(path string) (*Source, error) {
+	if path == "-" {
+		return &Source{Name: "<stdin>", r: bufio.NewReaderSize(os.Stdin, 1<<20)}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return &Source{Name: path, r: bufio.NewReaderSize(f, 1<<20), f: f}, nil
+	}
+	cf, err := codec.OpenFile(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Source{Name: path, File: cf, f: f}, nil
+}
+
+// Close closes the underlying file.
+func (s *Source) Close() error {
+	if s.f != nil {
+		return s.f.Close()
+	}
+	return nil
+}
+
+// Blocks calls fn with every block in order, verifying checksums; on a
+// stream it also checks the footer and trailer at the end.
+func (s *Source) Blocks(fn func(h codec.Header, b *codec.Block) error) (codec.Header, codec.Stats, int64, error) {
+	if s.File != nil {
+		for i := range s.File.Blocks {
+			b, err := s.File.ReadBlock(i)
+			if err != nil {
+				return s.File.Header, s.File.Stats, 0, err
+			}
+			if err := fn(s.File.Header, b); err != nil {
+				return s.File.Header, s.File.Stats, 0, err
+			}
+		}
+		return s.File.Header, s.File.Stats, s.File.Size(), nil
+	}
+	r, err := codec.NewReader(s.r)
+	if err != nil {
+		return codec.Header{}, codec.Stats{}, 0, err
+	}
+	for {
+		b, err := r.NextBlock()
+		if err == io.EOF {
+			return r.Header(), r.Stats(), r.Offset(), nil
+		}
+		if err != nil {
+			return r.Header(), codec.Stats{}, 0, err
+		}
+		if err := fn(r.Header(), b); err != nil {
+			return r.Header(), codec.Stats{}, 0, err
+		}
+	}
+}
+
+// Summarize reads the summary: from the two ends of a file, or by reading a
+// stream through.
+func (s *Source) Summarize() (Summary, error) {
+	if s.File != nil {
+		return Summary{Name: s.Name, Header: s.File.Header, Stats: s.File.Stats, Bytes: s.File.Size()}, nil
+	}
+	sum := Summary{Name: s.Name}
+	h, st, n, err := s.Blocks(func(codec.Header, *codec.Block) error { return nil })
+	sum.Header, sum.Stats, sum.Bytes = h, st, n
+	return sum, err
+}
+
+// Verify decodes every block and checks every checksum, the row order
+// across blocks and the header's range. It returns the summary with the
+// per-column sizes filled in.
+func (s *Source) Verify() (Summary, error) {
+	sum := Summary{Name: s.Name}
+	var lastHost uint64
+	var lastURL string
+	any := false
+	h, st, n, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
+		recs, err := b.Decode()
+		if err != nil {
+			return err
+		}
+		if any && record.CompareKey(lastHost, lastURL, recs[0].HostKey, recs[0].URL) >= 0 {
+			return fmt.Errorf("%w: block %d starts before the end of block %d", codec.ErrCorrupt, b.Index, b.Index-1)
+		}
+		for i := range recs {
+			if recs[i].HostKey < h.Lo || recs[i].HostKey > h.Hi {
+				return fmt.Errorf("%w: block %d row %d: host key %s outside the file's range", codec.ErrCorrupt, b.Index, i, units.Key(recs[i].HostKey))
+			}
+		}
+		last := recs[len(recs)-1]
+		any, lastHost, lastURL = true, last.HostKey, last.URL
+		st, raw := b.PageSizes()
+		for id := range st {
+			sum.Columns[id] += st[id]
+			sum.RawColumns[id] += raw[id]
+		}
+		return nil
+	})
+	sum.Header, sum.Stats, sum.Bytes = h, st, n
+	return sum, err
+}
+
+// Rows writes every record as a JSON line.
+func (s *Source) Rows(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var buf []byte
+	_, _, _, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
+		recs, err := b.Decode()
+		if err != nil {
+			return err
+		}
+		g := canon.Grouping(h.Grouping)
+		for i := range recs {
+			buf = record.AppendJSON(buf[:0], &recs[i], canon.KeysOf(recs[i].URL, g).Path)
+			buf = append(buf, '\n')
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		bw.Flush()
+		return err
+	}
+	return bw.Flush()
+}
+
+// Lookup finds one URL (canonicalized first). On a file it reads only the
+// block that can hold it.
+func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
+	u, err := canon.Canonicalize(rawURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
+	}
+	if s.File != nil {
+		k := canon.KeysOf(u, canon.Grouping(s.File.Header.Grouping))
+		r, ok, err := s.File.Find(k.Host, u)
+		if err != nil || !ok {
+			return nil, 0, err
+		}
+		return &r, k.Path, nil
+	}
+	var found *record.Record
+	var path uint64
+	_, _, _, err = s.Blocks(func(h codec.Header, b *codec.Block) error {
+		if found != nil {
+			return nil
+		}
+		k := canon.KeysOf(u, canon.Grouping(h.Grouping))
+		if record.CompareKey(k.Host, u, b.Info.FirstHost, b.Info.FirstURL) < 0 ||
+			record.CompareKey(k.Host, u, b.Info.LastHost, b.Info.LastURL) > 0 {
+			return nil
+		}
+		recs, err := b.Decode()
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if recs[i].HostKey == k.Host && recs[i].URL == u {
+				found, path = &recs[i], k.Path
+			}
+		}
+		return nil
+	})
+	return found, path, err
+}
+
+// BytesPerURL is the file size over its URL count (0 for an empty file).
+func (s *Summary) BytesPerURL() float64 {
+	if s.Stats.URLs == 0 {
+		return 0
+	}
+	return float64(s.Bytes) / float64(s.Stats.URLs)
+}
+
+// JSON renders the summary as one stable JSON object.
+func (s *Summary) JSON() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"file":%s,"format_version":%d,"grouping":%q,"block_shift":%d,"partition_id":%d,`,
+		record.AppendString(nil, s.Name), s.Header.Version, canon.Grouping(s.Header.Grouping).String(), s.Header.Shift, s.Header.PartitionID)
+	fmt.Fprintf(&b, `"host_key_lo":%q,"host_key_hi":%q,"urls":%d,"hosts":%d,"captures":%d,"gone":%d,"blocks":%d,"file_bytes":%d,"bytes_per_url":%.2f`,
+		units.Key(s.Header.Lo), units.Key(s.Header.Hi), s.Stats.URLs, s.Stats.Hosts, s.Stats.Captures, s.Stats.Gone, s.Stats.Blocks, s.Bytes, s.BytesPerURL())
+	if s.Columns[codec.ColURL] > 0 {
+		b.WriteString(`,"columns":{`)
+		for id := 1; id <= codec.NumColumns; id++ {
+			if id > 1 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `%q:{"stored":%d,"raw":%d}`, codec.ColumnName(id), s.Columns[id], s.RawColumns[id])
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Text renders the summary for people.
+func (s *Summary) Text() string {
+	var b strings.Builder
+	h := s.Header
+	fmt.Fprintf(&b, "file        %s\n", s.Name)
+	fmt.Fprintf(&b, "format      v%d, grouping %s, block shift %d\n", h.Version, canon.Grouping(h.Grouping), h.Shift)
+	fmt.Fprintf(&b, "partition   %d\n", h.PartitionID)
+	fmt.Fprintf(&b, "range       %s .. %s\n", units.Key(h.Lo), units.Key(h.Hi))
+	fmt.Fprintf(&b, "urls        %d\n", s.Stats.URLs)
+	fmt.Fprintf(&b, "hosts       %d\n", s.Stats.Hosts)
+	fmt.Fprintf(&b, "captures    %d\n", s.Stats.Captures)
+	fmt.Fprintf(&b, "gone        %d\n", s.Stats.Gone)
+	fmt.Fprintf(&b, "blocks      %d\n", s.Stats.Blocks)
+	fmt.Fprintf(&b, "size        %s (%d bytes, %.2f bytes/url)\n", units.Bytes(s.Bytes), s.Bytes, s.BytesPerURL())
+	if s.Columns[codec.ColURL] > 0 {
+		fmt.Fprintf(&b, "columns     %-13s %12s %12s %9s\n", "", "stored", "raw", "bytes/url")
+		for id := 1; id <= codec.NumColumns; id++ {
+			per := 0.0
+			if s.Stats.URLs > 0 {
+				per = float64(s.Columns[id]) / float64(s.Stats.URLs)
+			}
+			fmt.Fprintf(&b, "            %-13s %12d %12d %9.2f\n", codec.ColumnName(id), s.Columns[id], s.RawColumns[id], per)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,117 @@
+// Package units parses and prints the values meguri's flags take: byte
+// sizes, durations with days, host keys and host-key ranges.
+package units
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseSize parses a byte size: a number with an optional unit K, M, G, T
+// (powers of 1024; KiB, MB and the like are accepted too).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToUpper(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10},
+		{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10},
+		{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suf) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suf)), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("bad size %q (want e.g. 512M, 1G)", s)
+	}
+	return int64(f * float64(mult)), nil
+}
+
+// ParseDuration parses a Go duration, also accepting d (days) and w (weeks)
+// as whole-number units, e.g. 90d, 12h, 2w.
+func ParseDuration(s string) (time.Duration, error) {
+	for suf, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suf); ok {
+			v, err := strconv.ParseUint(n, 10, 32)
+			if err != nil {
+				return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
+	}
+	return d, nil
+}
+
+// ParseKey parses a host key: hex with a 0x prefix, bare hex of 16 digits,
+// or decimal.
+func ParseKey(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	var v uint64
+	var err error
+	switch {
+	case strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X"):
+		v, err = strconv.ParseUint(t[2:], 16, 64)
+	case len(t) == 16:
+		v, err = strconv.ParseUint(t, 16, 64)
+	default:
+		v, err = strconv.ParseUint(t, 10, 64)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bad host key %q (want 0x + hex, or decimal)", s)
+	}
+	return v, nil
+}
+
+// ParseHexKey parses a host key in hex, with or without 0x.
+func ParseHexKey(s string) (uint64, error) {
+	t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0x"), "0X")
+	v, err := strconv.ParseUint(t, 16, 64)
+	if err != nil || t == "" {
+		return 0, fmt.Errorf("bad host key %q (want hex, with or without 0x)", s)
+	}
+	return v, nil
+}
+
+// ParseRange parses LO:HI, inclusive host keys in hex.
+func ParseRange(s string) (lo, hi uint64, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, fmt.Errorf("bad range %q (want LO:HI in hex)", s)
+	}
+	if lo, err = ParseHexKey(a); err != nil {
+		return 0, 0, err
+	}
+	if hi, err = ParseHexKey(b); err != nil {
+		return 0, 0, err
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("bad range %q: low end above high end", s)
+	}
+	return lo, hi, nil
+}
+
+// Key formats a host key as 0x + 16 lowercase hex digits.
+func Key(k uint64) string { return fmt.Sprintf("0x%016x", k) }
+
+// Bytes formats a byte count for people: 1.5 MiB.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
