@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strings"
 
@@ -12,9 +13,9 @@ import (
 //	host          host runs: the first run's key as 8 bytes big-endian, then per
 //	              run uvarint(row count); every later run: uvarint(key - previous
 //	              key), uvarint(row count). Keys strictly increase.
-//	url           front coding against the previous row of the block: n
-//	              uvarints of shared-prefix length, n uvarints of suffix length,
-//	              then the suffix bytes of all rows concatenated.
+//	url           front coding against the previous row of the block: per row
+//	              uvarint(shared-prefix length), the suffix bytes, a NUL byte
+//	              (canonical URLs never contain NUL).
 //	status        n bytes.
 //	http_status   n uvarints.
 //	last_seen     n uvarints, Unix seconds (0: never captured).
@@ -66,21 +67,14 @@ func encodeColumns(recs []record.Record, bufs *[numCols + 1][]byte) {
 		i = j
 	}
 	bufs[ColHost] = h
-	// url, front coded
+	// url, front coded: per row uvarint(shared prefix), suffix, NUL
 	u := bufs[ColURL]
 	prev := ""
 	for i := range recs {
-		u = putUvarint(u, uint64(sharedPrefix(prev, recs[i].URL)))
-		prev = recs[i].URL
-	}
-	prev = ""
-	for i := range recs {
-		u = putUvarint(u, uint64(len(recs[i].URL)-sharedPrefix(prev, recs[i].URL)))
-		prev = recs[i].URL
-	}
-	prev = ""
-	for i := range recs {
-		u = append(u, recs[i].URL[sharedPrefix(prev, recs[i].URL):]...)
+		p := sharedPrefix(prev, recs[i].URL)
+		u = putUvarint(u, uint64(p))
+		u = append(u, recs[i].URL[p:]...)
+		u = append(u, 0)
 		prev = recs[i].URL
 	}
 	bufs[ColURL] = u
@@ -213,39 +207,36 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 	}
 	// url
 	p = &pageReader{b: pages[ColURL]}
-	pre := make([]uint64, n)
-	suf := make([]uint64, n)
-	total := uint64(0)
-	for i := range pre {
-		pre[i] = p.uvarint()
-	}
-	for i := range suf {
-		suf[i] = p.uvarint()
-		total += suf[i] + pre[i]
-	}
-	if p.err != nil || total > 1<<31 {
-		return "url", errMalformed
-	}
-	all := make([]byte, 0, total)
-	prevStart, prevLen := 0, uint64(0)
+	all := make([]byte, 0, len(p.b)*2)
+	ends := make([]int, n)
+	prevStart, prevLen := 0, 0
 	for i := 0; i < n; i++ {
-		if pre[i] > prevLen {
+		pre := p.uvarint()
+		if p.err != nil || pre > uint64(prevLen) {
+			return "url", errMalformed
+		}
+		z := bytes.IndexByte(p.b, 0)
+		if z < 0 {
 			return "url", errMalformed
 		}
 		start := len(all)
-		all = append(all, all[prevStart:prevStart+int(pre[i])]...)
-		all = append(all, p.bytes(suf[i])...)
-		prevStart, prevLen = start, pre[i]+suf[i]
+		all = append(all, all[prevStart:prevStart+int(pre)]...)
+		all = append(all, p.b[:z]...)
+		p.b = p.b[z+1:]
+		prevStart, prevLen = start, len(all)-start
+		ends[i] = len(all)
+		if prevLen == 0 {
+			return "url", errMalformed
+		}
 	}
-	if p.err != nil || len(p.b) != 0 {
+	if len(p.b) != 0 {
 		return "url", errMalformed
 	}
 	str := string(all)
 	off := 0
 	for i := 0; i < n; i++ {
-		l := int(pre[i] + suf[i])
-		recs[i].URL = str[off : off+l]
-		off += l
+		recs[i].URL = str[off:ends[i]]
+		off = ends[i]
 	}
 	// fixed-shape columns
 	if len(pages[ColStatus]) != n {

@@ -91,7 +91,7 @@ const (
 	Version      = 1
 	HeaderSize   = 64
 	TrailerSize  = 80
-	DefaultShift = 12 // expected 4096 rows a block
+	DefaultShift = 15 // expected 4096 rows a block
 
 	blockMagic  = "MGBK"
 	footerMagic = "MGFT"

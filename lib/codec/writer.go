@@ -389,7 +389,7 @@ func encodeFooter(blocks []BlockInfo) []byte {
 }
 
 var encoders = sync.Pool{New: func() any {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false),
 		zstd.WithWindowSize(1<<22))
 	if err != nil {
