@@ -101,7 +101,11 @@ type parsed struct {
 	discovered int64
 }
 
-const batchBytes = 1 << 20
+// batchSize is the bytes of lines handed to a parse worker at once: 1 MiB,
+// or less under a small budget so that runs can spill at a fine grain.
+func batchSize(mem int64) int {
+	return int(max(4<<10, min(1<<20, mem/64)))
+}
 
 // Run ingests the inputs ("-" or an empty list for stdin) and writes the
 // .meguri stream to out.
@@ -122,8 +126,12 @@ func Run(inputs []string, out io.Writer, opt Options) (Summary, error) {
 	// The arena gets a share of the budget; the rest covers batches in
 	// flight, the encoder and the garbage collector's headroom.
 	arena := opt.Mem * 2 / 5
-	old := debug.SetMemoryLimit(opt.Mem)
-	defer debug.SetMemoryLimit(old)
+	if opt.Mem >= 64<<20 {
+		// Let the garbage collector work harder near the budget rather
+		// than let the heap double past it.
+		old := debug.SetMemoryLimit(opt.Mem)
+		defer debug.SetMemoryLimit(old)
+	}
 	sorter := extsort.New(extsort.Options{Budget: arena, TmpDir: opt.TmpDir})
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeLo: opt.Lo, RangeHi: opt.Hi}
 
@@ -275,6 +283,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 }
 
 func readInput(in *cdx.Input, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
+	batchBytes := batchSize(opt.Mem)
 	cr := &countReader{r: in}
 	lr := cdx.NewLineReader(cr, opt.MaxLine)
 	var last int64

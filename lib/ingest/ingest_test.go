@@ -1,0 +1,448 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden file")
+
+const samplePath = "../../testdata/sample.jsonl"
+
+func full() Options { return Options{Lo: 0, Hi: ^uint64(0), Workers: 2} }
+
+func ingestBytes(t testing.TB, input []byte, opt Options) ([]byte, Summary) {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sum, err := Run([]string{in}, &out, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes(), sum
+}
+
+func readRows(t testing.TB, b []byte) []record.Record {
+	t.Helper()
+	r, err := codec.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []record.Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return rows
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, *rec)
+	}
+}
+
+func corpus(t testing.TB) []byte {
+	path := os.Getenv("MEGURI_CORPUS")
+	if path == "" {
+		t.Skip("MEGURI_CORPUS not set")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sample(t testing.TB) []byte {
+	b, err := os.ReadFile(samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ---- an independent fold, written from the rules in MISSION.md ----
+
+type refCapture struct {
+	url            string
+	time           int64
+	status         int
+	digest         uint64
+	length         int64
+	mime, redirect string
+	discovered     bool
+}
+
+// refParse reads a corpus line with encoding/json (not the parser under
+// test) and keeps only what the rules keep.
+func refParse(line []byte) (refCapture, bool) {
+	var m map[string]any
+	s := strings.TrimSpace(string(line))
+	var ts string
+	if s == "" {
+		return refCapture{}, false
+	}
+	if s[0] != '{' {
+		f := strings.SplitN(s, " ", 3)
+		if len(f) < 3 {
+			return refCapture{}, false
+		}
+		ts, s = f[1], f[2]
+	}
+	if json.Unmarshal([]byte(s), &m) != nil {
+		return refCapture{}, false
+	}
+	get := func(k string) string { v, _ := m[k].(string); return v }
+	raw := get("url")
+	mime := get("mime")
+	lm := strings.ToLower(mime)
+	if lm == "warc/request" || lm == "warc/metadata" || strings.HasPrefix(lm, "application/http;msgtype=request") || lm == "warc-info" {
+		return refCapture{}, false
+	}
+	u, err := canon.Canonicalize(raw)
+	if err != nil {
+		return refCapture{}, false
+	}
+	if t := get("timestamp"); t != "" {
+		ts = t
+	}
+	c := refCapture{url: u, mime: mime, redirect: get("redirect")}
+	if ts == "" {
+		c.discovered = true
+		c.mime = ""
+		return c, true
+	}
+	tm, err := record.ParseTimestamp(ts)
+	if err != nil {
+		return refCapture{}, false
+	}
+	c.time = tm
+	if st := get("status"); st != "" {
+		c.status, _ = strconv.Atoi(st)
+	}
+	if l := get("length"); l != "" {
+		c.length, _ = strconv.ParseInt(l, 10, 64)
+	}
+	c.digest = record.Fingerprint(get("digest"))
+	return c, true
+}
+
+func refFold(caps []refCapture) record.Record {
+	r := record.Record{URL: caps[0].url}
+	var real []refCapture
+	for _, c := range caps {
+		if !c.discovered {
+			real = append(real, c)
+		}
+	}
+	if len(real) == 0 {
+		return r
+	}
+	// winner: the greatest (time, status, length, mime, redirect)
+	w := real[0]
+	for _, c := range real[1:] {
+		if c.time > w.time || c.time == w.time && (c.status > w.status || c.status == w.status &&
+			(c.length > w.length || c.length == w.length && (c.mime > w.mime || c.mime == w.mime && c.redirect > w.redirect))) {
+			w = c
+		}
+	}
+	r.HTTPStatus = uint16(w.status)
+	r.Status = record.StatusFor(uint16(w.status), w.mime)
+	r.Mime, r.Length, r.Redirect, r.LastSeen = w.mime, w.length, w.redirect, w.time
+	r.FirstSeen = real[0].time
+	for _, c := range real {
+		r.FirstSeen = min(r.FirstSeen, c.time)
+	}
+	r.Captures = uint64(len(real))
+	// digests in (time, digest) order; unknown (0) digests are skipped
+	type td struct {
+		t int64
+		d uint64
+	}
+	var ds []td
+	for _, c := range real {
+		if c.digest != 0 {
+			ds = append(ds, td{c.time, c.digest})
+		}
+	}
+	slices.SortFunc(ds, func(a, b td) int {
+		if a.t != b.t {
+			return int(a.t - b.t)
+		}
+		if a.d < b.d {
+			return -1
+		} else if a.d > b.d {
+			return 1
+		}
+		return 0
+	})
+	for i := 1; i < len(ds); i++ {
+		if ds[i].d != ds[i-1].d {
+			r.Changes++
+		}
+	}
+	if len(ds) > 0 {
+		r.FirstDigest, r.Digest = ds[0].d, ds[len(ds)-1].d
+	}
+	return r
+}
+
+func checkAgainstReference(t *testing.T, input []byte) {
+	out, sum := ingestBytes(t, input, full())
+	rows := readRows(t, out)
+	groups := map[string][]refCapture{}
+	lines := 0
+	for _, l := range bytes.Split(input, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		lines++
+		if c, ok := refParse(l); ok {
+			groups[c.url] = append(groups[c.url], c)
+		}
+	}
+	if int64(lines) != sum.Lines || sum.Lines != sum.Taken+sum.RejectedTotal() {
+		t.Fatalf("lines %d, summary %+v: lines != taken + rejected", lines, sum)
+	}
+	if len(rows) != len(groups) {
+		t.Fatalf("%d rows, reference fold has %d urls", len(rows), len(groups))
+	}
+	var captures uint64
+	for i := range rows {
+		r := rows[i]
+		caps, ok := groups[r.URL]
+		if !ok {
+			t.Fatalf("row %s not in the reference fold", r.URL)
+		}
+		want := refFold(caps)
+		host, _, _ := canon.HostOf(r.URL)
+		want.HostKey = xxhash.Sum64String(canon.GroupOf(host, canon.ByDomain))
+		if r != want {
+			t.Fatalf("row %d differs from the reference fold:\n got %+v\nwant %+v", i, r, want)
+		}
+		if i > 0 && record.CompareKey(rows[i-1].HostKey, rows[i-1].URL, r.HostKey, r.URL) >= 0 {
+			t.Fatalf("rows %d and %d out of order", i-1, i)
+		}
+		captures += r.Captures
+	}
+	if captures != uint64(sum.Captures) {
+		t.Fatalf("captures taken %d, sum over rows %d", sum.Captures, captures)
+	}
+}
+
+func TestRoundTripSample(t *testing.T) { checkAgainstReference(t, sample(t)) }
+func TestRoundTripCorpus(t *testing.T) { checkAgainstReference(t, corpus(t)) }
+
+func shuffled(b []byte, seed uint64) []byte {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	r := rand.New(rand.NewPCG(seed, 1))
+	r.Shuffle(len(lines), func(i, j int) { lines[i], lines[j] = lines[j], lines[i] })
+	return append(bytes.Join(lines, []byte("\n")), '\n')
+}
+
+func checkDeterminism(t *testing.T, input []byte) {
+	base, _ := ingestBytes(t, input, full())
+	shuf, _ := ingestBytes(t, shuffled(input, 7), full())
+	if !bytes.Equal(base, shuf) {
+		t.Fatal("shuffled input gives different bytes")
+	}
+	small := full()
+	small.Mem = 64 << 10 // forces many spilled runs
+	small.TmpDir = t.TempDir()
+	spilled, sum := ingestBytes(t, shuffled(input, 9), small)
+	if sum.Spills < 2 {
+		t.Fatalf("expected spills with a 64 KiB budget, got %d", sum.Spills)
+	}
+	if !bytes.Equal(base, spilled) {
+		t.Fatal("spilling gives different bytes")
+	}
+	one := full()
+	one.Workers = 1
+	single, _ := ingestBytes(t, input, one)
+	if !bytes.Equal(base, single) {
+		t.Fatal("one worker gives different bytes")
+	}
+}
+
+func TestDeterminismSample(t *testing.T) { checkDeterminism(t, sample(t)) }
+func TestDeterminismCorpus(t *testing.T) { checkDeterminism(t, corpus(t)) }
+
+// TestGolden pins the format: the sample must encode to the committed bytes.
+func TestGolden(t *testing.T) {
+	got, _ := ingestBytes(t, sample(t), full())
+	golden := "../../testdata/sample.meguri"
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encoding of the sample changed (%d bytes, golden %d); if on purpose, run with -update", len(got), len(want))
+	}
+}
+
+// TestRejectReasons feeds one line per reason, real corpus lines where the
+// corpus has one, and checks each is rejected for that reason alone.
+func TestRejectReasons(t *testing.T) {
+	long := `{"urlkey": "com,facebook)/ajax/bz", "timestamp": "20140306012510", "url": "https://www.facebook.com/ajax/bz?x=` + strings.Repeat("a", 5000) + `"}`
+	cases := []struct {
+		reason cdx.Reason
+		line   string
+		opt    func(*Options)
+	}{
+		{cdx.TooLong, long, func(o *Options) { o.MaxLine = 4096 }},
+		{cdx.BadJSON, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/"`, nil},
+		{cdx.BadJSON, `{"url": "http://www.zew.de/", "timestamp": }`, nil},
+		{cdx.MissingURL, `{"urlkey": "de,zew)/", "timestamp": "19970427191925"}`, nil},
+		{cdx.NotURL, `{"urlkey": "88668b008e9da770f181951e081cd07d", "timestamp": "20160803104942", "url": "de9bdbe518d8a37d168c41506f4f4c59", "mime": "application/octet-stream", "status": "226", "digest": "VBSREBICBHIYYWCXOL6HW6O2MRQZHGVD", "length": "348", "offset": "408", "filename": "ftp-mayn-de-2016-08-04/ftp.mayn.de.warc.gz"}`, nil},
+		{cdx.DNS, `{"urlkey": "org,archive,www)", "timestamp": "20080430204825", "url": "dns:www.archive.org", "mime": "text/dns", "digest": "RUIV2DUDYXONM2YTMGPAJVQKG3FSYHXE", "length": "244", "offset": "463", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`, nil},
+		{cdx.Whois, `{"urlkey": "whois://whois.arin.net/z+%2B+132.177.133.114", "timestamp": "20170713120653", "url": "whois://whois.arin.net/z+%2B+132.177.133.114", "mime": "text/plain", "digest": "IDEID4YQ6MVJSOE57NPVDLL53ZB3J4DX", "length": "876"}`, nil},
+		{cdx.FTP, `{"urlkey": "de,mayn,ftp)/pub/", "timestamp": "20160803104942", "url": "ftp://ftp.mayn.de/pub/", "status": "226"}`, nil},
+		{cdx.Warcinfo, `{"urlkey": "warcinfo:/IAH-20080430204825-00000-blackbook.warc.gz/ia-web-commons.1.1.5-SNAPSHOT-${maven.build.timestamp}", "timestamp": "20080430204825", "url": "warcinfo:/IAH-20080430204825-00000-blackbook.warc.gz/ia-web-commons.1.1.5-SNAPSHOT-${maven.build.timestamp}", "mime": "warc-info", "digest": "B3CPX3Q4JK373UZA6HDKGYZVSNQDTGFQ", "length": "463", "offset": "0", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`, nil},
+		{cdx.Metadata, `{"urlkey": "org,archive)/robots.txt", "timestamp": "20080430204825", "url": "http://www.archive.org/robots.txt", "mime": "warc/metadata", "digest": "UC6T35EULJ3NDNXGP55U2ZM7JS3JTZIP", "length": "276", "offset": "1776", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`, nil},
+		{cdx.Metadata, `{"urlkey": "metadata)/www.youtube.com/v/2b7y5lzx3nw&hl=en&fs=1&rel=0&loop=1&showinfo=0", "timestamp": "20141201164830", "url": "metadata://www.youtube.com/v/2B7y5lZX3Nw&hl=en&fs=1&rel=0&loop=1&showinfo=0", "mime": "application/vnd.youtube-dl_formats+json"}`, nil},
+		{cdx.Request, `{"urlkey": "org,archive)/robots.txt", "timestamp": "20080430204825", "url": "http://www.archive.org/robots.txt", "mime": "warc/request", "digest": "562266FCC665IW6ENSS3C74D7V66EDMH", "length": "384", "offset": "1392", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`, nil},
+		{cdx.NonWebScheme, `{"url": "mailto:someone@example.com", "timestamp": "20200101000000"}`, nil},
+		{cdx.BadURL, `{"url": "http://[ccpa-preferences]"}`, nil},
+		{cdx.BadTimestamp, `{"urlkey": "de,zew)/", "timestamp": "19970231191925", "url": "http://www.zew.de:80/", "status": "200"}`, nil},
+		{cdx.BadStatus, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "OK"}`, nil},
+		{cdx.BadLength, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "200", "length": "-5"}`, nil},
+		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
+			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
+	}
+	seen := map[cdx.Reason]bool{}
+	for _, c := range cases {
+		opt := full()
+		if c.opt != nil {
+			c.opt(&opt)
+		}
+		var rej bytes.Buffer
+		opt.Rejects = &rej
+		_, sum := ingestBytes(t, []byte(c.line+"\n"), opt)
+		if sum.Rejected[c.reason] != 1 || sum.RejectedTotal() != 1 || sum.Taken != 0 {
+			t.Errorf("%s: summary %+v", c.reason, sum)
+			continue
+		}
+		var rl RejectLine
+		if err := json.Unmarshal(rej.Bytes(), &rl); err != nil {
+			t.Fatalf("%s: rejects line %q: %v", c.reason, rej.String(), err)
+		}
+		wantText := c.line
+		if c.reason == cdx.TooLong {
+			wantText = c.line[:4096]
+		}
+		if rl.Reason != c.reason.String() || rl.Line != 1 || rl.Text != wantText || !strings.HasSuffix(rl.Source, "in.jsonl") {
+			t.Errorf("%s: reject line %+v", c.reason, rl)
+		}
+		seen[c.reason] = true
+	}
+	for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
+		if !seen[r] {
+			t.Errorf("no test for reject reason %s", r)
+		}
+	}
+}
+
+func TestStrict(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"url": "http://example.com/"}`+"\n\n"+`{"url": "dns:example.com", "timestamp": "20200101000000"}`+"\n"), 0o644)
+	opt := full()
+	opt.Strict = true
+	_, err := Run([]string{in}, io.Discard, opt)
+	se, ok := err.(*StrictError)
+	if !ok || se.Line != 3 || se.Reason != cdx.DNS || se.Source != in {
+		t.Fatalf("strict error = %v, want %s:3 dns", err, in)
+	}
+	if !strings.Contains(err.Error(), in+":3") {
+		t.Fatalf("message %q does not name file and line", err)
+	}
+}
+
+// TestCompressedInputs: gzip (multi-member), zstd and plain give the same
+// file; HTML under a .gz name is refused naming the file.
+func TestCompressedInputs(t *testing.T) {
+	input := sample(t)
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.jsonl")
+	os.WriteFile(plain, input, 0o644)
+	half := bytes.LastIndexByte(input[:len(input)/2], '\n') + 1
+	gz := filepath.Join(dir, "a.jsonl.gz")
+	writeGzipMembers(t, gz, input[:half], input[half:])
+	zs := filepath.Join(dir, "a.jsonl.zst")
+	writeZstd(t, zs, input)
+	var want bytes.Buffer
+	if _, err := Run([]string{plain}, &want, full()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{gz, zs} {
+		var got bytes.Buffer
+		if _, err := Run([]string{p}, &got, full()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s gives different bytes from plain input", p)
+		}
+	}
+	html := filepath.Join(dir, "cdx-00000.gz")
+	os.WriteFile(html, []byte("<!DOCTYPE html>\n<html><body>403 Forbidden</body></html>\n"), 0o644)
+	_, err := Run([]string{html}, io.Discard, full())
+	if err == nil || !strings.Contains(err.Error(), html) || !strings.Contains(err.Error(), "not compressed") {
+		t.Fatalf("HTML under .gz: err = %v", err)
+	}
+	htmlPlain := filepath.Join(dir, "page.jsonl")
+	os.WriteFile(htmlPlain, []byte("<html><body>error</body></html>\n"), 0o644)
+	_, err = Run([]string{htmlPlain}, io.Discard, full())
+	if err == nil || !strings.Contains(err.Error(), "HTML") {
+		t.Fatalf("HTML input: err = %v", err)
+	}
+}
+
+// TestCDXJLines: the same capture as a JSON line and as a SURT TIMESTAMP
+// {json} line give the same record.
+func TestCDXJLines(t *testing.T) {
+	a, _ := ingestBytes(t, []byte(`{"urlkey": "com,example)/", "timestamp": "20250802232428", "url": "http://www.example.com/", "mime": "text/html", "status": "200", "digest": "JI6OR3QR4CI526JD6TMMNZNV4QPMPQCH", "length": "1219"}`+"\n"), full())
+	b, _ := ingestBytes(t, []byte(`com,example)/ 20250802232428 {"url": "http://www.example.com/", "mime": "text/html", "status": "200", "digest": "JI6OR3QR4CI526JD6TMMNZNV4QPMPQCH", "length": "1219"}`+"\n"), full())
+	if !bytes.Equal(a, b) {
+		t.Fatal("CDXJ line and JSON line give different files")
+	}
+	rows := readRows(t, a)
+	if len(rows) != 1 || rows[0].Captures != 1 || rows[0].HTTPStatus != 200 || record.FormatTimestamp(rows[0].LastSeen) != "20250802232428" {
+		t.Fatalf("rows = %+v", rows)
+	}
+}
+
+func lineCount(b []byte) int {
+	n := 0
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		n++
+	}
+	return n
+}
