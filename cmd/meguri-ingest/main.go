@@ -21,11 +21,11 @@ type args struct {
 	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs: JSON lines, 'SURT TIMESTAMP {json}' lines or {\"url\":...} lines; plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
-	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex (0x optional). Records outside are rejected (out_of_range)."`
+	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
 	Grouping    string   `enum:"domain,host" default:"domain" help:"Host grouping for host keys: registrable domain or full host (${enum})."`
-	Mem         string   `default:"1G" placeholder:"SIZE" help:"Working-set budget; past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Mem         string   `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp         string   `placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir)."`
-	MaxLine     string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer lines are rejected (too_long)."`
+	MaxLine     string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
 	Rejects     string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	Strict      bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line."`
 	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`

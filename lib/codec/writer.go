@@ -95,7 +95,7 @@ func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
 		return nil, err
 	}
 	wr.off = HeaderSize
-	wr.queue = make(chan *job, wr.workers*2)
+	wr.queue = make(chan *job, wr.workers)
 	wr.sem = make(chan struct{}, wr.workers)
 	wr.done = make(chan struct{})
 	go wr.drain()

@@ -43,7 +43,7 @@ type ref struct {
 // Sorter collects captures and hands them back sorted.
 type Sorter struct {
 	opt    Options
-	arena  []byte
+	arena  arena
 	refs   []ref
 	runs   []string
 	mimes  map[string]string
@@ -60,6 +60,38 @@ func New(opt Options) *Sorter {
 
 // Spills returns how many runs went to disk.
 func (s *Sorter) Spills() int { return s.spills }
+
+// arena holds entries in fixed-size chunks, so growing it never copies
+// what it holds (a doubling slice would briefly need three times the data).
+// An offset is chunk index << 32 | position in the chunk.
+type arena struct {
+	chunks [][]byte
+	size   int64
+}
+
+const chunkSize = 16 << 20
+
+func (a *arena) add(e []byte) uint64 {
+	n := len(a.chunks)
+	if n == 0 || len(a.chunks[n-1])+len(e) > cap(a.chunks[n-1]) {
+		a.chunks = append(a.chunks, make([]byte, 0, max(chunkSize, len(e))))
+		n++
+	}
+	c := &a.chunks[n-1]
+	off := uint64(n-1)<<32 | uint64(len(*c))
+	*c = append(*c, e...)
+	a.size += int64(len(e))
+	return off
+}
+
+func (a *arena) at(off uint64) []byte {
+	return a.chunks[off>>32][off&(1<<32-1):]
+}
+
+func (a *arena) reset() {
+	a.chunks = nil
+	a.size = 0
+}
 
 // encode appends a capture entry: uvarint URL length, URL, flags (bit 0
 // discovered), uvarint time, uvarint HTTP status, 8-byte digest, uvarint
@@ -136,15 +168,17 @@ func (b *Batch) Len() int { return len(b.refs) }
 // AddBatch moves a batch's captures into the sorter, spilling a run first if
 // the budget would be exceeded.
 func (s *Sorter) AddBatch(b *Batch) error {
-	if len(s.refs) > 0 && int64(len(s.arena)+len(b.arena))+int64(len(s.refs)+len(b.refs))*24 > s.opt.Budget {
+	if len(s.refs) > 0 && s.arena.size+int64(len(b.arena))+int64(len(s.refs)+len(b.refs))*24 > s.opt.Budget {
 		if err := s.spill(); err != nil {
 			return err
 		}
 	}
-	base := uint64(len(s.arena))
-	s.arena = append(s.arena, b.arena...)
-	for _, r := range b.refs {
-		r.off += base
+	for i, r := range b.refs {
+		end := len(b.arena)
+		if i+1 < len(b.refs) {
+			end = int(b.refs[i+1].off)
+		}
+		r.off = s.arena.add(b.arena[r.off:end])
 		s.refs = append(s.refs, r)
 	}
 	return nil
@@ -163,12 +197,12 @@ func (s *Sorter) cmp(a, b ref) int {
 		}
 		return 1
 	}
-	if c := strings.Compare(string(entryURL(s.arena[a.off:])), string(entryURL(s.arena[b.off:]))); c != 0 {
+	ea := s.arena.at(a.off)
+	eb := s.arena.at(b.off)
+	if c := strings.Compare(string(entryURL(ea)), string(entryURL(eb))); c != 0 {
 		return c
 	}
 	// Same URL: order by entry bytes so runs are deterministic.
-	ea := s.arena[a.off:]
-	eb := s.arena[b.off:]
 	return strings.Compare(string(ea[:entryLen(ea)]), string(eb[:entryLen(eb)]))
 }
 
@@ -210,7 +244,7 @@ func (s *Sorter) spill() error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	var hk [8]byte
 	for _, r := range s.refs {
-		e := s.arena[r.off:]
+		e := s.arena.at(r.off)
 		binary.LittleEndian.PutUint64(hk[:], r.host)
 		w.Write(hk[:])
 		w.Write(e[:entryLen(e)])
@@ -223,7 +257,7 @@ func (s *Sorter) spill() error {
 		return fmt.Errorf("spill: %w", err)
 	}
 	s.spills++
-	s.arena = s.arena[:0]
+	s.arena.reset()
 	s.refs = s.refs[:0]
 	return nil
 }
@@ -244,7 +278,7 @@ func (m *memSource) next() (uint64, []byte, bool, error) {
 	}
 	r := m.s.refs[m.i]
 	m.i++
-	e := m.s.arena[r.off:]
+	e := m.s.arena.at(r.off)
 	return r.host, e[:entryLen(e)], true, nil
 }
 

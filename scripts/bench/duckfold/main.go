@@ -13,11 +13,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: duckfold IN.jsonl OUT.parquet THREADS")
+	if len(os.Args) != 5 || (os.Args[1] != "fold" && os.Args[1] != "rows") {
+		fmt.Fprintln(os.Stderr, "usage: duckfold fold|rows IN.jsonl OUT.parquet THREADS")
+		fmt.Fprintln(os.Stderr, "  fold: fold raw CDX JSON lines to one row per URL (newest capture wins)")
+		fmt.Fprintln(os.Stderr, "  rows: store meguri-inspect --rows output as it is (the same records meguri stores)")
 		os.Exit(2)
 	}
-	in, out, threads := os.Args[1], os.Args[2], os.Args[3]
+	mode, in, out, threads := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		fail(err)
@@ -42,6 +44,19 @@ COPY (
   GROUP BY url
   ORDER BY url
 ) TO '%s' (FORMAT PARQUET, COMPRESSION ZSTD);`, threads, strings.ReplaceAll(in, "'", "''"), strings.ReplaceAll(out, "'", "''"))
+	if mode == "rows" {
+		q = fmt.Sprintf(`
+SET threads=%s;
+COPY (
+  SELECT url, CAST(host_key AS UBIGINT) AS host_key, status, http_status, first_seen, last_seen,
+         captures, changes, CAST(('0x' || digest) AS UBIGINT) AS digest, mime, length, redirect
+  FROM read_json('%s', format='newline_delimited',
+       columns={url: 'VARCHAR', host_key: 'VARCHAR', status: 'VARCHAR', http_status: 'USMALLINT',
+                first_seen: 'VARCHAR', last_seen: 'VARCHAR', captures: 'UBIGINT', changes: 'UBIGINT',
+                digest: 'VARCHAR', mime: 'VARCHAR', length: 'BIGINT', redirect: 'VARCHAR'})
+  ORDER BY host_key, url
+) TO '%s' (FORMAT PARQUET, COMPRESSION ZSTD);`, threads, strings.ReplaceAll(in, "'", "''"), strings.ReplaceAll(out, "'", "''"))
+	}
 	if _, err := db.Exec(q); err != nil {
 		fail(err)
 	}

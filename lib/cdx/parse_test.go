@@ -1,0 +1,79 @@
+package cdx
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/meguri/meguri/lib/canon"
+)
+
+func fullParser() *Parser { return &Parser{Grouping: canon.ByDomain, RangeHi: Full} }
+
+func TestParseForms(t *testing.T) {
+	p := fullParser()
+	c, r := p.Parse([]byte(`{"url": "https://www.austria.info/de/aktivitaten/radfahren"}`))
+	if r != OK || !c.Discovered || c.URL != "https://www.austria.info/de/aktivitaten/radfahren" {
+		t.Fatalf("discovered line: %+v %s", c, r)
+	}
+	c, r = p.Parse([]byte(`org,example)/ 20200101000000 {"url": "http://example.org/", "status": "404", "mime": "text/html", "digest": "sha1:4L3SB3BB44TUVPDI4ALQFW5TE3BMBAI3", "length": "12"}`))
+	if r != OK || c.Discovered || c.HTTPStatus != 404 || c.Length != 12 || c.Digest == 0 {
+		t.Fatalf("cdxj line: %+v %s", c, r)
+	}
+	// numbers where strings are expected are read too
+	c, r = p.Parse([]byte(`{"url": "http://example.org/", "timestamp": 20200101000000, "status": 200, "length": 5}`))
+	if r != OK || c.HTTPStatus != 200 || c.Length != 5 {
+		t.Fatalf("numeric fields: %+v %s", c, r)
+	}
+}
+
+func TestLineReader(t *testing.T) {
+	in := "a\r\nbb\n\n" + strings.Repeat("x", 100) + "\nlast"
+	lr := NewLineReader(strings.NewReader(in), 10)
+	var got []string
+	for {
+		l, n, long, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(l)+"|"+string(rune('0'+n))+"|"+map[bool]string{true: "long", false: ""}[long])
+	}
+	want := []string{"a|1|", "bb|2|", "|3|", "xxxxxxxxxx|4|long", "last|5|"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+// FuzzParse: no line makes the parser panic, and whatever it takes is a
+// canonical http(s) URL in range.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
+		`com,example)/ 20250802232428 {"url": "http://www.example.com/", "status": "200"}`,
+		`{"url": "https://www.austria.info/de/"}`,
+		`{"url": "dns:www.archive.org", "timestamp": "20080430204825"}`,
+		`{"url": 5}`, `{`, ``, `a b {`,
+	} {
+		f.Add([]byte(s))
+	}
+	p := fullParser()
+	f.Fuzz(func(t *testing.T, line []byte) {
+		c, r := p.Parse(line)
+		if r != OK {
+			return
+		}
+		if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+			t.Fatalf("took non-http URL %q", c.URL)
+		}
+		if again, err := canon.Canonicalize(c.URL); err != nil || again != c.URL {
+			t.Fatalf("taken URL %q is not canonical: %q %v", c.URL, again, err)
+		}
+		if bytes.IndexByte([]byte(c.URL), 0) >= 0 {
+			t.Fatalf("URL with NUL: %q", c.URL)
+		}
+	})
+}

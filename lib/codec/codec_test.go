@@ -1,0 +1,233 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/meguri/meguri/lib/record"
+)
+
+const golden = "../../testdata/sample.meguri"
+
+func readAll(b []byte) ([]record.Record, error) {
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	var out []record.Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *rec)
+	}
+}
+
+func readAllAt(b []byte) ([]record.Record, error) {
+	f, err := OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	var out []record.Record
+	for i := range f.Blocks {
+		blk, err := f.ReadBlock(i)
+		if err != nil {
+			return nil, err
+		}
+		recs, err := blk.Decode()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// TestRewrite: decoding the golden file and writing its rows again gives
+// the same bytes, with small blocks too (many boundaries).
+func TestRewrite(t *testing.T) {
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readAll(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := OpenFile(bytes.NewReader(want), int64(len(want)))
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, f.Header, WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatal("rewriting the golden rows gives different bytes")
+	}
+	// small blocks: many blocks, same rows back, by both readers
+	h := f.Header
+	h.Shift = 5
+	buf.Reset()
+	w, _ = NewWriter(&buf, h)
+	for i := range rows {
+		w.Add(&rows[i])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []func([]byte) ([]record.Record, error){readAll, readAllAt} {
+		back, err := read(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(back) != len(rows) {
+			t.Fatalf("%d rows back, want %d", len(back), len(rows))
+		}
+		for i := range rows {
+			if back[i] != rows[i] {
+				t.Fatalf("row %d: %+v != %+v", i, back[i], rows[i])
+			}
+		}
+	}
+	sf, _ := OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if len(sf.Blocks) < 20 {
+		t.Fatalf("shift 5 gave only %d blocks", len(sf.Blocks))
+	}
+	// every row is found by Find, reading one block
+	for _, i := range []int{0, 1, len(rows) / 2, len(rows) - 1} {
+		got, ok, err := sf.Find(rows[i].HostKey, rows[i].URL)
+		if err != nil || !ok || got != rows[i] {
+			t.Fatalf("Find row %d: %v %v", i, ok, err)
+		}
+	}
+	if _, ok, _ := sf.Find(rows[0].HostKey, rows[0].URL+"zz-absent"); ok {
+		t.Fatal("Find found an absent URL")
+	}
+}
+
+func TestWriterRefusesDisorder(t *testing.T) {
+	w, _ := NewWriter(io.Discard, Header{Lo: 10, Hi: 20})
+	a := record.Record{URL: "http://b/", HostKey: 12}
+	b := record.Record{URL: "http://a/", HostKey: 12}
+	if err := w.Add(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(&b); !errors.Is(err, ErrOrder) {
+		t.Fatalf("out-of-order row: %v", err)
+	}
+	c := record.Record{URL: "http://c/", HostKey: 21}
+	if err := w.Add(&c); !errors.Is(err, ErrOrder) {
+		t.Fatalf("out-of-range row: %v", err)
+	}
+}
+
+// checkDamaged reads damaged bytes both ways; it must never panic and must
+// fail (damage is never silently accepted) unless the rows are intact.
+func checkDamaged(t *testing.T, b []byte, what string, rows []record.Record) {
+	t.Helper()
+	for name, read := range map[string]func([]byte) ([]record.Record, error){"stream": readAll, "file": readAllAt} {
+		got, err := read(b)
+		if err == nil {
+			if len(got) != len(rows) {
+				t.Fatalf("%s (%s): no error but %d rows of %d", what, name, len(got), len(rows))
+			}
+			for i := range got {
+				if got[i] != rows[i] {
+					t.Fatalf("%s (%s): no error but row %d changed", what, name, i)
+				}
+			}
+			continue
+		}
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotMeguri) && !errors.Is(err, ErrVersion) {
+			t.Fatalf("%s (%s): error %v is not a corruption error", what, name, err)
+		}
+	}
+}
+
+// TestDamage flips bytes in every region and truncates everywhere.
+func TestDamage(t *testing.T) {
+	orig, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := readAll(orig)
+	step := 1
+	if testing.Short() {
+		step = 97
+	}
+	flips := 0
+	for i := 0; i < len(orig); i += step {
+		if i > 4096 && i < len(orig)-4096 && i%53 != 0 {
+			continue // the middle of pages: sample it
+		}
+		b := bytes.Clone(orig)
+		b[i] ^= 0x40
+		checkDamaged(t, b, fmt.Sprintf("flip at %d", i), rows)
+		flips++
+	}
+	for n := 0; n < len(orig); n += max(1, len(orig)/400) {
+		checkDamaged(t, orig[:n], fmt.Sprintf("truncated to %d", n), rows)
+	}
+	t.Logf("%d flips checked", flips)
+}
+
+func TestDamageMessages(t *testing.T) {
+	orig, _ := os.ReadFile(golden)
+	f, _ := OpenFile(bytes.NewReader(orig), int64(len(orig)))
+	blk, _ := f.ReadBlock(0)
+	_ = blk
+	// a byte inside the first block's url page
+	b := bytes.Clone(orig)
+	hlen := int(f.Blocks[0].Offset) + int(uint32(orig[f.Blocks[0].Offset+4])|uint32(orig[f.Blocks[0].Offset+5])<<8)
+	// first page is "host"; skip it to land in "url"
+	b[hlen+int(blk.descs[ColHost].stored)+3] ^= 1
+	_, err := readAllAt(b)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Region != "page" || ce.Column != "url" || ce.Block != 0 {
+		t.Fatalf("url page damage: %v", err)
+	}
+	b = bytes.Clone(orig)
+	b[20] ^= 1
+	if _, err := readAll(b); !errors.As(err, &ce) || ce.Region != "header" {
+		t.Fatalf("header damage: %v", err)
+	}
+	b = bytes.Clone(orig)
+	b[len(b)-20] ^= 1
+	if _, err := readAllAt(b); !errors.As(err, &ce) || ce.Region != "trailer" {
+		t.Fatalf("trailer damage: %v", err)
+	}
+	b = bytes.Clone(orig)
+	b[8] = 2
+	if _, err := readAll(b); err == nil {
+		t.Fatal("version 2 accepted")
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	orig, err := os.ReadFile(golden)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(orig)
+	f.Add(orig[:HeaderSize])
+	f.Add([]byte("\x89MGR\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		readAll(b)
+		readAllAt(b)
+	})
+}
