@@ -50,7 +50,10 @@ var parser = whatwg.NewParser()
 // with one (leading spaces and control characters are skipped, as WHATWG
 // does).
 func Scheme(raw string) string {
-	s := strings.TrimLeft(raw, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	s := raw
+	if s != "" && s[0] <= ' ' {
+		s = strings.TrimLeft(raw, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

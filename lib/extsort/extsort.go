@@ -15,6 +15,7 @@ package extsort
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -22,7 +23,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/meguri/meguri/lib/record"
@@ -61,27 +61,13 @@ func New(opt Options) *Sorter {
 // Spills returns how many runs went to disk.
 func (s *Sorter) Spills() int { return s.spills }
 
-// arena holds entries in fixed-size chunks, so growing it never copies
-// what it holds (a doubling slice would briefly need three times the data).
-// An offset is chunk index << 32 | position in the chunk.
+// arena holds entries in chunks, one per batch handed to AddBatch, so
+// growing it never copies what it holds (a doubling slice would briefly need
+// three times the data). An offset is chunk index << 32 | position in the
+// chunk.
 type arena struct {
 	chunks [][]byte
 	size   int64
-}
-
-const chunkSize = 16 << 20
-
-func (a *arena) add(e []byte) uint64 {
-	n := len(a.chunks)
-	if n == 0 || len(a.chunks[n-1])+len(e) > cap(a.chunks[n-1]) {
-		a.chunks = append(a.chunks, make([]byte, 0, max(chunkSize, len(e))))
-		n++
-	}
-	c := &a.chunks[n-1]
-	off := uint64(n-1)<<32 | uint64(len(*c))
-	*c = append(*c, e...)
-	a.size += int64(len(e))
-	return off
 }
 
 func (a *arena) at(off uint64) []byte {
@@ -148,6 +134,9 @@ func prefix(u []byte) uint64 {
 	return binary.BigEndian.Uint64(p[:])
 }
 
+// NewBatch returns a batch with room for about n bytes of entries.
+func NewBatch(n int) Batch { return Batch{arena: make([]byte, 0, n)} }
+
 // Batch is a set of encoded captures built off the collecting goroutine
 // (by a parse worker) and handed to Sorter.AddBatch.
 type Batch struct {
@@ -162,25 +151,35 @@ func (b *Batch) Add(c *record.Capture) {
 	b.refs = append(b.refs, ref{host: c.HostKey, pfx: prefix([]byte(c.URL)), off: off})
 }
 
+// Shrink copies the batch's entries into a buffer of their exact size, so
+// the arena holds no slack. Parse workers call it, off the collecting
+// goroutine.
+func (b *Batch) Shrink() {
+	if cap(b.arena)-len(b.arena) > len(b.arena)/16 {
+		b.arena = append([]byte(nil), b.arena...)
+	}
+}
+
 // Len returns the number of captures in the batch.
 func (b *Batch) Len() int { return len(b.refs) }
 
 // AddBatch moves a batch's captures into the sorter, spilling a run first if
 // the budget would be exceeded.
 func (s *Sorter) AddBatch(b *Batch) error {
-	if len(s.refs) > 0 && s.arena.size+int64(len(b.arena))+int64(len(s.refs)+len(b.refs))*24 > s.opt.Budget {
+	if len(s.refs) > 0 && s.arena.size+int64(cap(b.arena))+int64(cap(s.refs)+len(b.refs))*24 > s.opt.Budget {
 		if err := s.spill(); err != nil {
 			return err
 		}
 	}
-	for i, r := range b.refs {
-		end := len(b.arena)
-		if i+1 < len(b.refs) {
-			end = int(b.refs[i+1].off)
-		}
-		r.off = s.arena.add(b.arena[r.off:end])
+	// The batch's buffer becomes a chunk of the arena as it is: no copy.
+	chunk := uint64(len(s.arena.chunks)) << 32
+	s.arena.chunks = append(s.arena.chunks, b.arena)
+	s.arena.size += int64(cap(b.arena))
+	for _, r := range b.refs {
+		r.off |= chunk
 		s.refs = append(s.refs, r)
 	}
+	b.arena, b.refs = nil, nil
 	return nil
 }
 
@@ -199,11 +198,11 @@ func (s *Sorter) cmp(a, b ref) int {
 	}
 	ea := s.arena.at(a.off)
 	eb := s.arena.at(b.off)
-	if c := strings.Compare(string(entryURL(ea)), string(entryURL(eb))); c != 0 {
+	if c := bytes.Compare(entryURL(ea), entryURL(eb)); c != 0 {
 		return c
 	}
 	// Same URL: order by entry bytes so runs are deterministic.
-	return strings.Compare(string(ea[:entryLen(ea)]), string(eb[:entryLen(eb)]))
+	return bytes.Compare(ea[:entryLen(ea)], eb[:entryLen(eb)])
 }
 
 // sortRefs sorts the index, splitting the work over two goroutines.
@@ -349,7 +348,7 @@ func (h mergeHeap) Less(i, j int) bool {
 	if h[i].host != h[j].host {
 		return h[i].host < h[j].host
 	}
-	if c := strings.Compare(string(entryURL(h[i].entry)), string(entryURL(h[j].entry))); c != 0 {
+	if c := bytes.Compare(entryURL(h[i].entry), entryURL(h[j].entry)); c != 0 {
 		return c < 0
 	}
 	return h[i].src < h[j].src
@@ -410,7 +409,7 @@ func (it *Iterator) Next() bool {
 	}
 	first := it.h[0]
 	url := string(entryURL(first.entry))
-	for len(it.h) > 0 && it.h[0].host == first.host && string(entryURL(it.h[0].entry)) == url {
+	for len(it.h) > 0 && it.h[0].host == first.host && bytes.Equal(entryURL(it.h[0].entry), []byte(url)) {
 		top := heap.Pop(&it.h).(head)
 		it.group = append(it.group, it.decode(top.host, top.entry, url))
 		if err := it.push(top.src); err != nil {
