@@ -4,9 +4,11 @@
 //
 // The merge rule is a pure function of the values it folds: the newest
 // capture wins the per-capture fields, captures with equal times are ordered
-// by their own fields, counts add and first-seen takes the minimum. Because
-// every field is a max, min or sum over a total order, folding gives the same
-// record whatever the order or grouping of its inputs.
+// by their own fields, counts add and first-seen takes the minimum. Every
+// field but the change count is a max, min or sum over a total order, so it
+// does not depend on the order or grouping of the inputs; the change count
+// needs the captures in time order, which Fold and FoldRecords ensure (exactly
+// for captures, and for records whose capture spans do not interleave).
 //
 //	var r record.Record
 //	r.FromCapture(&c1)
@@ -150,7 +152,8 @@ func CompareWinner(a, b *Record) int {
 }
 
 // Combine folds o into r. Both must describe the same URL. The result does
-// not depend on which of the two is the receiver.
+// not depend on which of the two is the receiver. To fold more than two
+// records, use FoldRecords, which combines them in time order.
 //
 // Digest changes are exact when the capture spans of r and o do not
 // interleave in time (a newer delta folded onto a base, or single captures
@@ -296,6 +299,20 @@ func Fold(caps []Capture) Record {
 		var o Record
 		o.FromCapture(&caps[i])
 		r.Combine(&o)
+	}
+	return r
+}
+
+// FoldRecords folds records of one URL (from several files, say) into one.
+// It sorts recs in place by their capture spans and combines them in that
+// order, so the result does not depend on the order recs come in; when the
+// spans do not interleave in time, it equals folding all their captures at
+// once.
+func FoldRecords(recs []Record) Record {
+	slices.SortFunc(recs, func(a, b Record) int { return compareSpan(&a, &b) })
+	r := recs[0]
+	for i := 1; i < len(recs); i++ {
+		r.Combine(&recs[i])
 	}
 	return r
 }

@@ -1,0 +1,144 @@
+// Package tests runs the meguri binaries as a user would.
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "meguri-bin-")
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/...")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const sample = "../testdata/sample.jsonl"
+
+func run(t *testing.T, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.Bytes(), e.Bytes(), code
+}
+
+// File and pipe give the same bytes, and equal the golden file.
+func TestPipeAndFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a.meguri")
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", sample, "-o", out); code != 0 {
+		t.Fatalf("ingest: %s", e)
+	}
+	in, _ := os.ReadFile(sample)
+	piped, e, code := run(t, in, "meguri-ingest", "-q")
+	if code != 0 {
+		t.Fatalf("ingest from stdin: %s", e)
+	}
+	file, _ := os.ReadFile(out)
+	golden, _ := os.ReadFile("../testdata/sample.meguri")
+	if !bytes.Equal(file, piped) || !bytes.Equal(file, golden) {
+		t.Fatal("file, pipe and golden bytes differ")
+	}
+	fi, _ := os.Stat(out)
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("output mode %v, want 0644", fi.Mode().Perm())
+	}
+	// inspect from a file and from a pipe agree
+	a, _, _ := run(t, nil, "meguri-inspect", "--rows", out)
+	b, _, _ := run(t, file, "meguri-inspect", "--rows", "-")
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Fatal("--rows from file and from pipe differ")
+	}
+	var sum map[string]any
+	j, _, _ := run(t, nil, "meguri-inspect", "--json", out)
+	if err := json.Unmarshal(j, &sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"format_version", "partition_id", "host_key_lo", "host_key_hi", "urls", "hosts", "captures", "file_bytes", "bytes_per_url"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("--json lacks %s", k)
+		}
+	}
+	if sum["host_key_hi"] != "0xffffffffffffffff" {
+		t.Errorf("host_key_hi = %v", sum["host_key_hi"])
+	}
+}
+
+// A failed run leaves no output file, and the error names the problem.
+func TestFailureLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a.meguri")
+	bad := filepath.Join(dir, "cdx-00000.gz")
+	os.WriteFile(bad, []byte("<!DOCTYPE html><html>503</html>"), 0o644)
+	_, e, code := run(t, nil, "meguri-ingest", sample, bad, "-o", out)
+	if code == 0 || !strings.Contains(string(e), bad) {
+		t.Fatalf("exit %d, stderr %q", code, e)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("failed run left files: %v", entries)
+	}
+	_, e, code = run(t, nil, "meguri-ingest", "--strict", sample, "-o", out)
+	if code == 0 || !strings.Contains(string(e), "sample.jsonl:") {
+		t.Fatalf("strict: exit %d, stderr %q", code, e)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("strict failure left an output file")
+	}
+}
+
+func TestInspectModes(t *testing.T) {
+	golden := "../testdata/sample.meguri"
+	// --rows | head -1 exits quietly
+	cmd := exec.Command("sh", "-c", filepath.Join(binDir, "meguri-inspect")+" --rows "+golden+" | head -1")
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	out, err := cmd.Output()
+	if err != nil || e.Len() != 0 || bytes.Count(out, []byte("\n")) != 1 {
+		t.Fatalf("--rows | head -1: %v %q %q", err, out, e.String())
+	}
+	o, _, code := run(t, nil, "meguri-inspect", "--url", "HTTP://WWW.ZEW.DE:80/#top", golden)
+	var row map[string]any
+	if code != 0 || json.Unmarshal(o, &row) != nil || row["url"] != "http://www.zew.de/" || row["first_seen"] == nil {
+		t.Fatalf("--url present: exit %d %s", code, o)
+	}
+	_, _, code = run(t, nil, "meguri-inspect", "--url", "http://absent.example/", golden)
+	if code != 1 {
+		t.Fatalf("--url absent: exit %d, want 1", code)
+	}
+	// damage: --verify names the region
+	b, _ := os.ReadFile(golden)
+	b[len(b)/2] ^= 0x10
+	damaged := filepath.Join(t.TempDir(), "d.meguri")
+	os.WriteFile(damaged, b, 0o644)
+	_, e2, code := run(t, nil, "meguri-inspect", "--verify", damaged)
+	if code != 1 || !strings.Contains(string(e2), "corrupt .meguri: page 0 column") {
+		t.Fatalf("--verify damaged: exit %d %q", code, e2)
+	}
+}
