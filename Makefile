@@ -25,7 +25,7 @@ run: build
 	$(BIN)/meguri-inspect --verify $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --rows $(OUT)/sample.meguri | head -3
 	$(BIN)/meguri-inspect --url 'http://www.zew.de:80/' $(OUT)/sample.meguri
-	@echo "rejected lines by reason:"; cut -d'"' -f12 $(OUT)/rejects.jsonl | sort | uniq -c
+	@echo "rejected lines by reason:"; cut -d'"' -f10 $(OUT)/rejects.jsonl | sort | uniq -c
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
