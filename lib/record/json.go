@@ -44,23 +44,24 @@ func AppendJSON(b []byte, r *Record, pathKey uint64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// appendKey appends "0x" + 16 lowercase hex digits, quoted.
 func appendKey(b []byte, k uint64) []byte {
-	b = append(b, '"', '0', 'x')
-	for i := 60; i >= 0; i -= 4 {
-		b = append(b, hexDigits[k>>uint(i)&15])
-	}
-	return append(b, '"')
+	return append(appendHex16(append(b, '"', '0', 'x'), k), '"')
 }
 
+// appendDigest appends 16 hex digits quoted, or null for 0 (unknown).
 func appendDigest(b []byte, d uint64) []byte {
 	if d == 0 {
 		return append(b, "null"...)
 	}
-	b = append(b, '"')
+	return append(appendHex16(append(b, '"'), d), '"')
+}
+
+func appendHex16(b []byte, v uint64) []byte {
 	for i := 60; i >= 0; i -= 4 {
-		b = append(b, hexDigits[d>>uint(i)&15])
+		b = append(b, hexDigits[v>>uint(i)&15])
 	}
-	return append(b, '"')
+	return b
 }
 
 func appendTime(b []byte, t int64) []byte {
