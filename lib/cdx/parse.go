@@ -63,7 +63,6 @@ func (r Reason) String() string {
 
 // fields are the CDX fields meguri reads; all others are ignored.
 type fields struct {
-	URLKey    string `json:"urlkey"`
 	Timestamp string `json:"timestamp"`
 	URL       string `json:"url"`
 	Mime      string `json:"mime"`
@@ -207,7 +206,7 @@ func decode(line []byte) (fields, bool) {
 			return f, false
 		}
 		f = fields{
-			URLKey: str(m["urlkey"]), Timestamp: str(m["timestamp"]), URL: str(m["url"]),
+			Timestamp: str(m["timestamp"]), URL: str(m["url"]),
 			Mime: str(m["mime"]), Status: str(m["status"]), Digest: str(m["digest"]),
 			Length: str(m["length"]), Redirect: str(m["redirect"]),
 		}

@@ -151,6 +151,7 @@ func preview(b []byte) string {
 // lines over the limit as too long without holding them whole.
 type LineReader struct {
 	br      *bufio.Reader
+	read    int64 // bytes consumed, newlines included
 	max     int
 	line    int64
 	buf     []byte
@@ -169,6 +170,9 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 	return &LineReader{br: bufio.NewReaderSize(r, size), max: max}
 }
 
+// Offset returns the bytes consumed so far, newlines included.
+func (lr *LineReader) Offset() int64 { return lr.read }
+
 // Next returns the next line without its newline (and a trailing \r), its
 // 1-based number, and whether it exceeded the limit, in which case line holds
 // only its first max bytes. It returns io.EOF after the last line.
@@ -177,6 +181,7 @@ func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 	tooLong = false
 	for {
 		chunk, err := lr.br.ReadSlice('\n')
+		lr.read += int64(len(chunk))
 		if len(lr.buf)+len(chunk) <= lr.max+1 {
 			lr.buf = append(lr.buf, chunk...)
 		} else {

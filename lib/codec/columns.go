@@ -36,12 +36,6 @@ type block struct {
 	urlBytes int
 }
 
-func (b *block) reset() {
-	clear(b.recs)
-	b.recs = b.recs[:0]
-	b.urlBytes = 0
-}
-
 func putUvarint(dst []byte, v uint64) []byte {
 	return binary.AppendUvarint(dst, v)
 }

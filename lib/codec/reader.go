@@ -194,7 +194,6 @@ type Reader struct {
 	blocks []BlockInfo
 	stats  Stats
 	done   bool
-	footer []byte
 
 	recs []record.Record
 	pos  int
@@ -316,7 +315,6 @@ func (r *Reader) readTail(pre []byte) error {
 		return err
 	}
 	r.stats = stats
-	r.footer = footer
 	r.done = true
 	r.off += int64(len(footer)) + TrailerSize
 	return io.EOF

@@ -16,9 +16,7 @@ package extsort
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,9 +34,11 @@ type Options struct {
 
 type ref struct {
 	host uint64
-	pfx  uint64 // first 8 bytes of the URL, big-endian, zero padded
 	off  uint64 // entry offset in the arena
 }
+
+// refSize is what one index entry costs against the budget.
+const refSize = 16
 
 // Sorter collects captures and hands them back sorted.
 type Sorter struct {
@@ -101,7 +101,7 @@ func encode(b []byte, c *record.Capture) []byte {
 	return b
 }
 
-// entryURL returns the URL of the entry at b and the entry's total length.
+// entryURL returns the URL of the entry that starts at b.
 func entryURL(b []byte) []byte {
 	n, k := binary.Uvarint(b)
 	return b[k : k+int(n)]
@@ -128,12 +128,6 @@ func entryLen(b []byte) int {
 	return pos
 }
 
-func prefix(u []byte) uint64 {
-	var p [8]byte
-	copy(p[:], u)
-	return binary.BigEndian.Uint64(p[:])
-}
-
 // NewBatch returns a batch with room for about n bytes of entries.
 func NewBatch(n int) Batch { return Batch{arena: make([]byte, 0, n)} }
 
@@ -148,7 +142,7 @@ type Batch struct {
 func (b *Batch) Add(c *record.Capture) {
 	off := uint64(len(b.arena))
 	b.arena = encode(b.arena, c)
-	b.refs = append(b.refs, ref{host: c.HostKey, pfx: prefix([]byte(c.URL)), off: off})
+	b.refs = append(b.refs, ref{host: c.HostKey, off: off})
 }
 
 // Shrink copies the batch's entries into a buffer of their exact size, so
@@ -160,13 +154,10 @@ func (b *Batch) Shrink() {
 	}
 }
 
-// Len returns the number of captures in the batch.
-func (b *Batch) Len() int { return len(b.refs) }
-
 // AddBatch moves a batch's captures into the sorter, spilling a run first if
 // the budget would be exceeded.
 func (s *Sorter) AddBatch(b *Batch) error {
-	if len(s.refs) > 0 && s.arena.size+int64(cap(b.arena))+int64(cap(s.refs)+len(b.refs))*24 > s.opt.Budget {
+	if len(s.refs) > 0 && s.arena.size+int64(cap(b.arena))+int64(cap(s.refs)+len(b.refs))*refSize > s.opt.Budget {
 		if err := s.spill(); err != nil {
 			return err
 		}
@@ -186,12 +177,6 @@ func (s *Sorter) AddBatch(b *Batch) error {
 func (s *Sorter) cmp(a, b ref) int {
 	if a.host != b.host {
 		if a.host < b.host {
-			return -1
-		}
-		return 1
-	}
-	if a.pfx != b.pfx {
-		if a.pfx < b.pfx {
 			return -1
 		}
 		return 1
@@ -240,13 +225,17 @@ func (s *Sorter) spill() error {
 		return fmt.Errorf("spill: %w", err)
 	}
 	s.runs = append(s.runs, f.Name())
+	// A run is a sequence of: host key (8 bytes), uvarint(entry length),
+	// entry.
 	w := bufio.NewWriterSize(f, 1<<20)
-	var hk [8]byte
+	var hdr [8 + binary.MaxVarintLen64]byte
 	for _, r := range s.refs {
 		e := s.arena.at(r.off)
-		binary.LittleEndian.PutUint64(hk[:], r.host)
-		w.Write(hk[:])
-		w.Write(e[:entryLen(e)])
+		e = e[:entryLen(e)]
+		binary.LittleEndian.PutUint64(hdr[:], r.host)
+		n := binary.PutUvarint(hdr[8:], uint64(len(e)))
+		w.Write(hdr[:8+n])
+		w.Write(e)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -282,11 +271,12 @@ func (m *memSource) next() (uint64, []byte, bool, error) {
 }
 
 type runSource struct {
-	f   *os.File
-	br  *bufio.Reader
-	buf []byte
+	f  *os.File
+	br *bufio.Reader
 }
 
+// next returns a fresh slice per entry: the merge holds it while other runs
+// advance.
 func (r *runSource) next() (uint64, []byte, bool, error) {
 	var hk [8]byte
 	if _, err := io.ReadFull(r.br, hk[:]); err != nil {
@@ -295,34 +285,15 @@ func (r *runSource) next() (uint64, []byte, bool, error) {
 		}
 		return 0, nil, false, fmt.Errorf("reading run %s: %w", r.f.Name(), err)
 	}
-	r.buf = r.buf[:0]
-	readStr := func() error {
-		n, err := binary.ReadUvarint(r.br)
-		if err != nil {
-			return err
-		}
-		r.buf = binary.AppendUvarint(r.buf, n)
-		start := len(r.buf)
-		r.buf = append(r.buf, make([]byte, n)...)
-		_, err = io.ReadFull(r.br, r.buf[start:])
-		return err
+	n, err := binary.ReadUvarint(r.br)
+	if err != nil || n > 1<<32 {
+		return 0, nil, false, fmt.Errorf("reading run %s: bad entry length", r.f.Name())
 	}
-	readVar := func() error {
-		n, err := binary.ReadUvarint(r.br)
-		r.buf = binary.AppendUvarint(r.buf, n)
-		return err
-	}
-	readN := func(n int) error {
-		start := len(r.buf)
-		r.buf = append(r.buf, make([]byte, n)...)
-		_, err := io.ReadFull(r.br, r.buf[start:])
-		return err
-	}
-	err := errors.Join(readStr(), readN(1), readVar(), readVar(), readN(8), readVar(), readStr(), readStr())
-	if err != nil {
+	e := make([]byte, n)
+	if _, err := io.ReadFull(r.br, e); err != nil {
 		return 0, nil, false, fmt.Errorf("reading run %s: %w", r.f.Name(), err)
 	}
-	return binary.LittleEndian.Uint64(hk[:]), r.buf, true, nil
+	return binary.LittleEndian.Uint64(hk[:]), e, true, nil
 }
 
 // Iterator walks the sorted captures one URL group at a time.
@@ -341,10 +312,12 @@ type head struct {
 	src   int
 }
 
+// mergeHeap is a min-heap of source heads by (host key, URL, source
+// index). It is typed, not container/heap, so a push does not box its
+// element into an interface: one allocation per capture otherwise.
 type mergeHeap []head
 
-func (h mergeHeap) Len() int { return len(h) }
-func (h mergeHeap) Less(i, j int) bool {
+func (h mergeHeap) less(i, j int) bool {
 	if h[i].host != h[j].host {
 		return h[i].host < h[j].host
 	}
@@ -353,13 +326,42 @@ func (h mergeHeap) Less(i, j int) bool {
 	}
 	return h[i].src < h[j].src
 }
-func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(head)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *mergeHeap) push(x head) {
+	*h = append(*h, x)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *mergeHeap) pop() head {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && a.less(l, m) {
+			m = l
+		}
+		if r := l + 1; r < n && a.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 // Finish sorts what is in memory and returns an iterator over all captures.
@@ -391,11 +393,7 @@ func (it *Iterator) push(i int) error {
 		return err
 	}
 	if ok {
-		// run sources reuse their buffer: keep a copy in the heap
-		if _, isRun := it.srcs[i].(*runSource); isRun {
-			e = append([]byte(nil), e...)
-		}
-		heap.Push(&it.h, head{host: host, entry: e, src: i})
+		it.h.push(head{host: host, entry: e, src: i})
 	}
 	return nil
 }
@@ -408,9 +406,10 @@ func (it *Iterator) Next() bool {
 		return false
 	}
 	first := it.h[0]
-	url := string(entryURL(first.entry))
-	for len(it.h) > 0 && it.h[0].host == first.host && bytes.Equal(entryURL(it.h[0].entry), []byte(url)) {
-		top := heap.Pop(&it.h).(head)
+	firstURL := entryURL(first.entry)
+	url := string(firstURL)
+	for len(it.h) > 0 && it.h[0].host == first.host && bytes.Equal(entryURL(it.h[0].entry), firstURL) {
+		top := it.h.pop()
 		it.group = append(it.group, it.decode(top.host, top.entry, url))
 		if err := it.push(top.src); err != nil {
 			it.err = err

@@ -10,7 +10,6 @@ package ingest
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -109,8 +108,7 @@ func batchSize(mem int64) int {
 
 // Run ingests the inputs ("-" or an empty list for stdin) and writes the
 // .meguri stream to out.
-func Run(inputs []string, out io.Writer, opt Options) (Summary, error) {
-	var sum Summary
+func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
 	}
@@ -218,10 +216,15 @@ func Run(inputs []string, out io.Writer, opt Options) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	defer it.Close()
+	defer func() {
+		// Close removes the spilled runs; its error matters only if
+		// nothing failed before it.
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
-	cw := &countWriter{w: out}
-	w, err := codec.NewWriter(cw, h)
+	w, err := codec.NewWriter(out, h)
 	if err != nil {
 		return sum, err
 	}
@@ -240,22 +243,11 @@ func Run(inputs []string, out io.Writer, opt Options) (Summary, error) {
 		return sum, err
 	}
 	sum.Stats = w.Stats()
-	sum.Bytes = cw.n
+	sum.Bytes = w.Size()
 	if uint64(sum.Captures) != sum.Stats.Captures {
 		return sum, fmt.Errorf("internal error: %d captures taken but %d written", sum.Captures, sum.Stats.Captures)
 	}
-	return sum, it.Close()
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return sum, nil
 }
 
 // readAll splits the inputs into batches of lines. Each batch goes to the
@@ -275,29 +267,17 @@ func readAll(inputs []string, opt Options, work, ordered chan<- *rawBatch, stop 
 	return nil
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func readInput(in *cdx.Input, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
 	batchBytes := batchSize(opt.Mem)
-	cr := &countReader{r: in}
-	lr := cdx.NewLineReader(cr, opt.MaxLine)
+	lr := cdx.NewLineReader(in, opt.MaxLine)
 	var last int64
 	newBatch := func() *rawBatch {
 		return &rawBatch{src: in.Name, data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
 	}
 	b := newBatch()
 	send := func() bool {
-		b.bytes = cr.n - last
-		last = cr.n
+		b.bytes = lr.Offset() - last
+		last = lr.Offset()
 		select {
 		case work <- b:
 		case <-stop:
@@ -388,6 +368,3 @@ func writeReject(w *bufio.Writer, src string, r reject) {
 	w.Write(b)
 	w.WriteByte('\n')
 }
-
-// ErrNoInput is returned when an input cannot be opened.
-var ErrNoInput = errors.New("no input")

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -435,14 +434,4 @@ func TestCDXJLines(t *testing.T) {
 	if len(rows) != 1 || rows[0].Captures != 1 || rows[0].HTTPStatus != 200 || record.FormatTimestamp(rows[0].LastSeen) != "20250802232428" {
 		t.Fatalf("rows = %+v", rows)
 	}
-}
-
-func lineCount(b []byte) int {
-	n := 0
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		n++
-	}
-	return n
 }

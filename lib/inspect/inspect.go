@@ -189,12 +189,14 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 		return &r, k.Path, nil
 	}
 	var found *record.Record
-	var path uint64
+	var k canon.Keys
 	_, _, _, err = s.Blocks(func(h codec.Header, b *codec.Block) error {
 		if found != nil {
 			return nil
 		}
-		k := canon.KeysOf(u, canon.Grouping(h.Grouping))
+		if b.Index == 0 {
+			k = canon.KeysOf(u, canon.Grouping(h.Grouping))
+		}
 		if record.CompareKey(k.Host, u, b.Info.FirstHost, b.Info.FirstURL) < 0 ||
 			record.CompareKey(k.Host, u, b.Info.LastHost, b.Info.LastURL) > 0 {
 			return nil
@@ -205,12 +207,12 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 		}
 		for i := range recs {
 			if recs[i].HostKey == k.Host && recs[i].URL == u {
-				found, path = &recs[i], k.Path
+				found = &recs[i]
 			}
 		}
 		return nil
 	})
-	return found, path, err
+	return found, k.Path, err
 }
 
 // BytesPerURL is the file size over its URL count (0 for an empty file).

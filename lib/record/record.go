@@ -255,9 +255,6 @@ func CompareKey(aHost uint64, aURL string, bHost uint64, bURL string) int {
 	return strings.Compare(aURL, bURL)
 }
 
-// Equal reports whether two records are identical in every stored field.
-func (r *Record) Equal(o *Record) bool { return *r == *o }
-
 func cmpInt(a, b int64) int {
 	switch {
 	case a < b:

@@ -1,12 +1,11 @@
 // Package units parses and prints the values meguri's flags take: byte
-// sizes, durations with days, host keys and host-key ranges.
+// sizes, host keys and host-key ranges.
 package units
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ParseSize parses a byte size: a number with an optional unit K, M, G, T
@@ -30,45 +29,6 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q (want e.g. 512M, 1G)", s)
 	}
 	return int64(f * float64(mult)), nil
-}
-
-// ParseDuration parses a Go duration, also accepting d (days) and w (weeks)
-// as whole-number units, e.g. 90d, 12h, 2w.
-func ParseDuration(s string) (time.Duration, error) {
-	for suf, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suf); ok {
-			v, err := strconv.ParseUint(n, 10, 32)
-			if err != nil {
-				return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
-	}
-	return d, nil
-}
-
-// ParseKey parses a host key: hex with a 0x prefix, bare hex of 16 digits,
-// or decimal.
-func ParseKey(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	var v uint64
-	var err error
-	switch {
-	case strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X"):
-		v, err = strconv.ParseUint(t[2:], 16, 64)
-	case len(t) == 16:
-		v, err = strconv.ParseUint(t, 16, 64)
-	default:
-		v, err = strconv.ParseUint(t, 10, 64)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("bad host key %q (want 0x + hex, or decimal)", s)
-	}
-	return v, nil
 }
 
 // ParseHexKey parses a host key in hex, with or without 0x.
