@@ -51,6 +51,25 @@ func readAllAt(b []byte) ([]record.Record, error) {
 	return out, nil
 }
 
+// encode writes rows into a new file with header h.
+func encode(t *testing.T, h Header, rows []record.Record, opts ...Option) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
 // TestRewrite: decoding the golden file and writing its rows again gives
 // the same bytes, with small blocks too (many boundaries).
 func TestRewrite(t *testing.T) {
@@ -63,33 +82,14 @@ func TestRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := OpenFile(bytes.NewReader(want), int64(len(want)))
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, f.Header, WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rows {
-		if err := w.Add(&rows[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	buf := encode(t, f.Header, rows, WithConcurrency(1))
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Fatal("rewriting the golden rows gives different bytes")
 	}
 	// small blocks: many blocks, same rows back, by both readers
 	h := f.Header
 	h.Shift = 5
-	buf.Reset()
-	w, _ = NewWriter(&buf, h)
-	for i := range rows {
-		w.Add(&rows[i])
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	buf = encode(t, h, rows)
 	for _, read := range []func([]byte) ([]record.Record, error){readAll, readAllAt} {
 		back, err := read(buf.Bytes())
 		if err != nil {
@@ -241,20 +241,13 @@ func TestCopyBlock(t *testing.T) {
 	f0, _ := OpenFile(bytes.NewReader(orig), int64(len(orig)))
 	h := f0.Header
 	h.Shift = 5
-	var fresh bytes.Buffer
-	w, _ := NewWriter(&fresh, h)
-	for i := range rows {
-		w.Add(&rows[i])
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	fresh := encode(t, h, rows)
 	f, err := OpenFile(bytes.NewReader(fresh.Bytes()), int64(fresh.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	w, _ = NewWriter(&out, h)
+	w, _ := NewWriter(&out, h)
 	copied := 0
 	for i := range f.Blocks {
 		b, err := f.ReadBlock(i)
