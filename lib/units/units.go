@@ -75,3 +75,60 @@ func Bytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// ParseKey parses a host key given as hex with a 0x prefix or as decimal.
+func ParseKey(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+		return ParseHexKey(t)
+	}
+	v, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad host key %q (want 0x + hex digits, or decimal)", s)
+	}
+	return v, nil
+}
+
+// ParseDuration parses a duration such as 90d, 12h, 30m, 45s or 2w, or a
+// sum of them such as 1d12h. It returns seconds.
+func ParseDuration(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
+	}
+	var total int64
+	for t != "" {
+		i := 0
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(t) {
+			return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
+		}
+		n, err := strconv.ParseInt(t[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q (want e.g. 90d, 12h)", s)
+		}
+		var unit int64
+		switch t[i] {
+		case 'w':
+			unit = 7 * 86400
+		case 'd':
+			unit = 86400
+		case 'h':
+			unit = 3600
+		case 'm':
+			unit = 60
+		case 's':
+			unit = 1
+		default:
+			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m, s)", s, t[i])
+		}
+		if n > (1<<62)/unit {
+			return 0, fmt.Errorf("bad duration %q: too long", s)
+		}
+		total += n * unit
+		t = t[i+1:]
+	}
+	return total, nil
+}

@@ -1,0 +1,320 @@
+// Package manifest reads, writes and checks the fleet manifest: the text
+// file that says which partition owns which inclusive range of host keys,
+// and where its file is.
+//
+// One partition a line, whitespace-separated columns, '#' starts a comment:
+//
+//	# partition_id	host_key_lo	host_key_hi	file	urls	hosts	bytes	epoch
+//	0	0x0000000000000000	0x7fffffffffffffff	part-0000.meguri	5120	310	80211	1
+//	1	0x8000000000000000	0xffffffffffffffff	part-0001.meguri	4980	295	78103	1
+//
+// Write sorts by range, so the same partitions always give the same bytes.
+// Check reports every gap, overlap and duplicated id; Lookup routes a host
+// key with a binary search:
+//
+//	m, err := manifest.Load("fleet.manifest")
+//	if probs := m.Check(); len(probs) > 0 { ... }
+//	p, ok := m.Lookup(key)
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/meguri/meguri/lib/units"
+)
+
+// Partition is one line of a manifest.
+type Partition struct {
+	ID     uint64
+	Lo, Hi uint64 // inclusive host-key range
+	File   string // "-" when the partition has no file yet
+	URLs   uint64
+	Hosts  uint64
+	Bytes  uint64
+	Epoch  uint64
+}
+
+// Manifest is a fleet map. Parts are kept sorted by range.
+type Manifest struct {
+	Parts []Partition
+}
+
+// Columns are the manifest's column names, in order.
+var Columns = []string{"partition_id", "host_key_lo", "host_key_hi", "file", "urls", "hosts", "bytes", "epoch"}
+
+// Header is the comment line Write puts first.
+const Header = "# partition_id\thost_key_lo\thost_key_hi\tfile\turls\thosts\tbytes\tepoch"
+
+// ParseError names the line of a manifest that could not be read.
+type ParseError struct {
+	Name string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s: line %d: %s", e.Name, e.Line, e.Msg) }
+
+// Load reads a manifest file ("-" for stdin).
+func Load(path string) (*Manifest, error) {
+	if path == "-" {
+		return Parse(os.Stdin, "<stdin>")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(f, path)
+}
+
+// Parse reads a manifest; name is used in error messages. Partitions may be
+// in any order; they come back sorted by range. Parse checks each line, not
+// the tiling: use Check for that.
+func Parse(r io.Reader, name string) (*Manifest, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	m := &Manifest{}
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		f := strings.Fields(text)
+		if len(f) == 0 {
+			continue
+		}
+		bad := func(format string, a ...any) error {
+			return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf(format, a...)}
+		}
+		if len(f) != len(Columns) {
+			return nil, bad("%d columns, want %d (%s)", len(f), len(Columns), strings.Join(Columns, " "))
+		}
+		var p Partition
+		nums := []*uint64{&p.ID, nil, nil, nil, &p.URLs, &p.Hosts, &p.Bytes, &p.Epoch}
+		for i, dst := range nums {
+			if dst == nil {
+				continue
+			}
+			v, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				return nil, bad("%s %q is not a non-negative integer", Columns[i], f[i])
+			}
+			*dst = v
+		}
+		var err error
+		if p.Lo, err = parseKey(f[1]); err != nil {
+			return nil, bad("host_key_lo: %v", err)
+		}
+		if p.Hi, err = parseKey(f[2]); err != nil {
+			return nil, bad("host_key_hi: %v", err)
+		}
+		if p.Lo > p.Hi {
+			return nil, bad("host_key_lo %s is above host_key_hi %s", f[1], f[2])
+		}
+		p.File = f[3]
+		m.Parts = append(m.Parts, p)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{Name: name, Line: line + 1, Msg: "line longer than 1 MiB"}
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	m.Sort()
+	return m, nil
+}
+
+// parseKey takes the manifest's spelling, 0x + 16 hex digits; shorter hex
+// written by hand is accepted too.
+func parseKey(s string) (uint64, error) {
+	if !strings.HasPrefix(s, "0x") {
+		return 0, fmt.Errorf("%q does not start with 0x", s)
+	}
+	return units.ParseHexKey(s)
+}
+
+// Sort orders the partitions by range (lo, then hi, then id).
+func (m *Manifest) Sort() {
+	slices.SortStableFunc(m.Parts, func(a, b Partition) int {
+		switch {
+		case a.Lo != b.Lo:
+			return cmp(a.Lo, b.Lo)
+		case a.Hi != b.Hi:
+			return cmp(a.Hi, b.Hi)
+		}
+		return cmp(a.ID, b.ID)
+	})
+}
+
+func cmp(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Write writes the manifest, sorted by range, with the column header first.
+// File names must not hold whitespace or '#'.
+func (m *Manifest) Write(w io.Writer) error {
+	m.Sort()
+	var b bytes.Buffer
+	b.WriteString(Header)
+	b.WriteByte('\n')
+	for _, p := range m.Parts {
+		if err := CheckFileName(p.File); err != nil {
+			return err
+		}
+		b.WriteString(p.Line())
+		b.WriteByte('\n')
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// Line formats one partition as a manifest line (without the newline).
+func (p *Partition) Line() string {
+	file := p.File
+	if file == "" {
+		file = "-"
+	}
+	return fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d", p.ID, units.Key(p.Lo), units.Key(p.Hi), file, p.URLs, p.Hosts, p.Bytes, p.Epoch)
+}
+
+// CheckFileName refuses a file name a manifest line cannot hold.
+func CheckFileName(name string) error {
+	if strings.ContainsAny(name, " \t\r\n#") {
+		return fmt.Errorf("file name %q holds whitespace or '#', which a manifest line cannot carry", name)
+	}
+	return nil
+}
+
+// Problem is one way a manifest fails to tile [0, 2^64).
+type Problem struct {
+	Kind   string // "gap", "overlap" or "duplicate id"
+	Lo, Hi uint64 // the keys left uncovered or claimed twice (for "duplicate id": the second range)
+	A, B   *Partition
+}
+
+// Error describes the problem, naming the exact range and the partitions.
+func (p Problem) Error() string {
+	switch p.Kind {
+	case "gap":
+		switch {
+		case p.A == nil && p.B == nil:
+			return fmt.Sprintf("gap %s..%s: the manifest has no partitions", units.Key(p.Lo), units.Key(p.Hi))
+		case p.A == nil:
+			return fmt.Sprintf("gap %s..%s before the first partition %d", units.Key(p.Lo), units.Key(p.Hi), p.B.ID)
+		case p.B == nil:
+			return fmt.Sprintf("gap %s..%s after the last partition %d", units.Key(p.Lo), units.Key(p.Hi), p.A.ID)
+		}
+		return fmt.Sprintf("gap %s..%s between partitions %d and %d", units.Key(p.Lo), units.Key(p.Hi), p.A.ID, p.B.ID)
+	case "overlap":
+		return fmt.Sprintf("overlap %s..%s claimed by partitions %d and %d", units.Key(p.Lo), units.Key(p.Hi), p.A.ID, p.B.ID)
+	}
+	return fmt.Sprintf("duplicate partition id %d (ranges %s..%s and %s..%s)", p.A.ID,
+		units.Key(p.A.Lo), units.Key(p.A.Hi), units.Key(p.B.Lo), units.Key(p.B.Hi))
+}
+
+// Check reports every gap, overlap and duplicated partition id, in key
+// order. A manifest tiles [0, 2^64) when it reports none.
+func (m *Manifest) Check() []Problem {
+	m.Sort()
+	var probs []Problem
+	ids := map[uint64]int{}
+	for i := range m.Parts {
+		p := &m.Parts[i]
+		if j, ok := ids[p.ID]; ok {
+			probs = append(probs, Problem{Kind: "duplicate id", Lo: p.Lo, Hi: p.Hi, A: &m.Parts[j], B: p})
+		} else {
+			ids[p.ID] = i
+		}
+	}
+	if len(m.Parts) == 0 {
+		return append(probs, Problem{Kind: "gap", Lo: 0, Hi: ^uint64(0)})
+	}
+	first := &m.Parts[0]
+	if first.Lo > 0 {
+		probs = append(probs, Problem{Kind: "gap", Lo: 0, Hi: first.Lo - 1, B: first})
+	}
+	// reach is the partition whose range ends furthest so far.
+	reach := first
+	for i := 1; i < len(m.Parts); i++ {
+		p := &m.Parts[i]
+		switch {
+		case p.Lo <= reach.Hi:
+			probs = append(probs, Problem{Kind: "overlap", Lo: p.Lo, Hi: min(p.Hi, reach.Hi), A: reach, B: p})
+		case p.Lo > reach.Hi+1:
+			probs = append(probs, Problem{Kind: "gap", Lo: reach.Hi + 1, Hi: p.Lo - 1, A: reach, B: p})
+		}
+		if p.Hi > reach.Hi {
+			reach = p
+		}
+	}
+	if reach.Hi < ^uint64(0) {
+		probs = append(probs, Problem{Kind: "gap", Lo: reach.Hi + 1, Hi: ^uint64(0), A: reach})
+	}
+	return probs
+}
+
+// TileError is Check's problems as one error.
+type TileError struct{ Problems []Problem }
+
+func (e *TileError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return "manifest does not tile the host-key space: " + strings.Join(msgs, "; ")
+}
+
+// MustTile returns a *TileError when the manifest does not tile.
+func (m *Manifest) MustTile() error {
+	if probs := m.Check(); len(probs) > 0 {
+		return &TileError{Problems: probs}
+	}
+	return nil
+}
+
+// Lookup returns the partition owning key by binary search. On a manifest
+// that does not tile, it may find none (a gap) or one of the claimants.
+func (m *Manifest) Lookup(key uint64) (*Partition, bool) {
+	i := m.Index(key)
+	if i < 0 {
+		return nil, false
+	}
+	return &m.Parts[i], true
+}
+
+// Index returns the index in Parts of the partition owning key, or -1.
+func (m *Manifest) Index(key uint64) int {
+	// the last partition with Lo <= key
+	i := sort.Search(len(m.Parts), func(i int) bool { return m.Parts[i].Lo > key }) - 1
+	if i < 0 || m.Parts[i].Hi < key {
+		return -1
+	}
+	return i
+}
+
+// Totals sums the counts of all partitions.
+func (m *Manifest) Totals() (urls, hosts, bytes uint64) {
+	for _, p := range m.Parts {
+		urls += p.URLs
+		hosts += p.Hosts
+		bytes += p.Bytes
+	}
+	return
+}

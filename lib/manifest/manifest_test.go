@@ -1,0 +1,155 @@
+package manifest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const max = ^uint64(0)
+
+func parts(ranges ...[3]uint64) *Manifest {
+	m := &Manifest{}
+	for _, r := range ranges {
+		m.Parts = append(m.Parts, Partition{ID: r[0], Lo: r[1], Hi: r[2], File: "f", Epoch: 1})
+	}
+	return m
+}
+
+func TestCleanMapTiles(t *testing.T) {
+	for _, m := range []*Manifest{
+		parts([3]uint64{0, 0, max}),
+		parts([3]uint64{2, 1 << 63, max}, [3]uint64{1, 0, 1<<63 - 1}),
+		parts([3]uint64{0, 0, 0}, [3]uint64{1, 1, 1}, [3]uint64{2, 2, max - 1}, [3]uint64{3, max, max}),
+	} {
+		if probs := m.Check(); len(probs) != 0 {
+			t.Errorf("clean map reported %v", probs)
+		}
+		if err := m.MustTile(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestTilingProblems(t *testing.T) {
+	cases := []struct {
+		name string
+		m    *Manifest
+		want string
+	}{
+		{"empty", parts(), "gap 0x0000000000000000..0xffffffffffffffff: the manifest has no partitions"},
+		{"gap first", parts([3]uint64{0, 0x100, max}),
+			"gap 0x0000000000000000..0x00000000000000ff before the first partition 0"},
+		{"gap first one key", parts([3]uint64{0, 1, max}),
+			"gap 0x0000000000000000..0x0000000000000000 before the first partition 0"},
+		{"gap middle", parts([3]uint64{0, 0, 0x0f}, [3]uint64{1, 0x20, max}),
+			"gap 0x0000000000000010..0x000000000000001f between partitions 0 and 1"},
+		{"gap middle one key", parts([3]uint64{0, 0, 0x0f}, [3]uint64{1, 0x11, max}),
+			"gap 0x0000000000000010..0x0000000000000010 between partitions 0 and 1"},
+		{"gap last", parts([3]uint64{0, 0, 0xfff}),
+			"gap 0x0000000000001000..0xffffffffffffffff after the last partition 0"},
+		{"gap last one key", parts([3]uint64{0, 0, max - 1}),
+			"gap 0xffffffffffffffff..0xffffffffffffffff after the last partition 0"},
+		{"overlap first", parts([3]uint64{0, 0, 0x10}, [3]uint64{1, 0, max}),
+			"overlap 0x0000000000000000..0x0000000000000010 claimed by partitions 0 and 1"},
+		{"overlap middle", parts([3]uint64{0, 0, 0x20}, [3]uint64{1, 0x10, 0x30}, [3]uint64{2, 0x31, max}),
+			"overlap 0x0000000000000010..0x0000000000000020 claimed by partitions 0 and 1"},
+		{"overlap middle one key", parts([3]uint64{0, 0, 0x20}, [3]uint64{1, 0x20, max}),
+			"overlap 0x0000000000000020..0x0000000000000020 claimed by partitions 0 and 1"},
+		{"overlap nested", parts([3]uint64{0, 0, max}, [3]uint64{1, 0x10, 0x20}),
+			"overlap 0x0000000000000010..0x0000000000000020 claimed by partitions 0 and 1"},
+		{"overlap last", parts([3]uint64{0, 0, max}, [3]uint64{1, max - 5, max}),
+			"overlap 0xfffffffffffffffa..0xffffffffffffffff claimed by partitions 0 and 1"},
+		{"overlap last one key", parts([3]uint64{0, 0, max}, [3]uint64{1, max, max}),
+			"overlap 0xffffffffffffffff..0xffffffffffffffff claimed by partitions 0 and 1"},
+		{"duplicate id", parts([3]uint64{7, 0, 0xff}, [3]uint64{7, 0x100, max}),
+			"duplicate partition id 7 (ranges 0x0000000000000000..0x00000000000000ff and 0x0000000000000100..0xffffffffffffffff)"},
+	}
+	for _, c := range cases {
+		probs := c.m.Check()
+		if len(probs) != 1 {
+			t.Errorf("%s: %d problems %v, want 1", c.name, len(probs), probs)
+			continue
+		}
+		if got := probs[0].Error(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
+		if err := c.m.MustTile(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: MustTile = %v", c.name, err)
+		}
+	}
+}
+
+func TestSeveralProblemsAllReported(t *testing.T) {
+	m := parts([3]uint64{0, 5, 0x10}, [3]uint64{1, 0x10, 0x20}, [3]uint64{1, 0x30, max - 1})
+	var kinds []string
+	for _, p := range m.Check() {
+		kinds = append(kinds, p.Kind)
+	}
+	if got := strings.Join(kinds, ","); got != "duplicate id,gap,overlap,gap,gap" {
+		t.Errorf("kinds = %s", got)
+	}
+}
+
+func TestWriteParseRoundTrip(t *testing.T) {
+	m := parts([3]uint64{3, 1 << 63, max}, [3]uint64{1, 0, 1<<63 - 1})
+	m.Parts[0].URLs, m.Parts[0].Hosts, m.Parts[0].Bytes = 10, 2, 300
+	var a bytes.Buffer
+	if err := m.Write(&a); err != nil {
+		t.Fatal(err)
+	}
+	want := Header + "\n" +
+		"1\t0x0000000000000000\t0x7fffffffffffffff\tf\t0\t0\t0\t1\n" +
+		"3\t0x8000000000000000\t0xffffffffffffffff\tf\t10\t2\t300\t1\n"
+	if a.String() != want {
+		t.Fatalf("written:\n%s\nwant:\n%s", a.String(), want)
+	}
+	// comments, blank lines, spaces instead of tabs and short hex all parse
+	in := "# fleet\n\n3 0x8000000000000000 0xffffffffffffffff f 10 2 300 1  # hot\n1\t0x0\t0x7fffffffffffffff\tf\t0\t0\t0\t1\n"
+	p, err := Parse(strings.NewReader(in), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	p.Write(&b)
+	if b.String() != want {
+		t.Fatalf("reparsed:\n%s", b.String())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"0 0x0 0xff f 1 1 1":                  "m: line 1: 7 columns, want 8",
+		"\n0 00 0xff f 1 1 1 1":               "m: line 2: host_key_lo: \"00\" does not start with 0x",
+		"0 0x0 0xfffffffffffffffff f 1 1 1 1": "m: line 1: host_key_hi: bad host key",
+		"0 0x10 0x0f f 1 1 1 1":               "m: line 1: host_key_lo 0x10 is above host_key_hi 0x0f",
+		"x 0x0 0xff f 1 1 1 1":                "m: line 1: partition_id \"x\" is not a non-negative integer",
+		"0 0x0 0xff f 1 -1 1 1":               "m: line 1: hosts \"-1\" is not a non-negative integer",
+	} {
+		_, err := Parse(strings.NewReader(in), "m")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
+	}
+	m := parts([3]uint64{0, 0, max})
+	m.Parts[0].File = "a b"
+	if err := m.Write(&bytes.Buffer{}); err == nil {
+		t.Error("wrote a file name with a space")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	m := parts([3]uint64{0, 0, 0x0f}, [3]uint64{1, 0x10, 0x10}, [3]uint64{2, 0x11, max - 1}, [3]uint64{3, max, max})
+	for key, want := range map[uint64]uint64{0: 0, 0x0f: 0, 0x10: 1, 0x11: 2, 1 << 40: 2, max - 1: 2, max: 3} {
+		p, ok := m.Lookup(key)
+		if !ok || p.ID != want {
+			t.Errorf("Lookup(%#x) = %v %v, want %d", key, p, ok, want)
+		}
+	}
+	gappy := parts([3]uint64{0, 0x10, 0x20})
+	for _, key := range []uint64{0, 0x0f, 0x21, max} {
+		if _, ok := gappy.Lookup(key); ok {
+			t.Errorf("Lookup(%#x) found a partition in a gap", key)
+		}
+	}
+}

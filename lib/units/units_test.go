@@ -1,0 +1,39 @@
+package units
+
+import "testing"
+
+func TestParseKey(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"0x3fffffffffffffff":   0x3fffffffffffffff,
+		"0X10":                 16,
+		"16":                   16,
+		"18446744073709551615": ^uint64(0),
+		" 0 ":                  0,
+	} {
+		got, err := ParseKey(in)
+		if err != nil || got != want {
+			t.Errorf("ParseKey(%q) = %#x, %v; want %#x", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0x", "ff", "-1", "18446744073709551616", "0x1ffffffffffffffff"} {
+		if _, err := ParseKey(in); err == nil {
+			t.Errorf("ParseKey(%q) succeeded", in)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]int64{
+		"90d": 90 * 86400, "12h": 12 * 3600, "30m": 1800, "45s": 45, "2w": 14 * 86400, "1d12h": 86400 + 12*3600, "0s": 0,
+	} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "90", "d", "9x", "1.5d", "-1d", "99999999999999999999d"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", in)
+		}
+	}
+}
