@@ -1,0 +1,271 @@
+// Command meguri-compact merges, folds, garbage-collects and splits .meguri
+// partition files.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
+	"github.com/meguri/meguri/lib/units"
+)
+
+type args struct {
+	Files       []string `arg:"" name:"FILE" help:".meguri inputs, in any order."`
+	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
+	PartitionID *uint64  `name:"partition-id" placeholder:"N" help:"Partition id of the output (default: the lowest input id). With --split, the first output's id; the others count up from it."`
+	AllowGap    bool     `name:"allow-gap" help:"Merge inputs whose ranges leave a gap; the output's range covers it."`
+	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add."`
+	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
+	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
+	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
+	Split       int      `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
+	SplitAt     string   `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys (hex 0x... or decimal); each starts a new range. Needs --out-dir."`
+	OutDir      string   `name:"out-dir" placeholder:"DIR" help:"Directory for the outputs of --split/--split-at."`
+	Prefix      string   `default:"part-" help:"Output file name prefix with --out-dir: PREFIX + 4-digit id + .meguri."`
+	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
+	Epoch       uint64   `default:"1" help:"Epoch written in the outputs' manifest rows."`
+	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet       bool     `short:"q" help:"Do not print the summary."`
+	JSON        bool     `name:"json" help:"Print the summary as JSON on stderr."`
+}
+
+const description = `Merge, fold, garbage-collect and split .meguri partition files.
+
+Merging takes files that own disjoint host-key ranges and writes one file
+owning their union; overlapping ranges are refused before anything is written.
+--fold instead folds files of one partition that may hold the same URLs, with
+the same result as ingesting all their captures at once. --gc drops Gone
+tombstones past the horizon. --split N and --split-at cut the result into new
+ranges, one file each, and print their manifest rows. Blocks that pass through
+unchanged are copied without decoding; the output is byte-identical to a fresh
+ingest of the same records.
+
+Examples:
+  meguri-compact part-7.meguri part-8.meguri -o merged.meguri
+  meguri-compact --fold base.meguri delta.meguri -o part-3.meguri
+  meguri-compact --gc --horizon 90d part-3.meguri -o part-3.gc.meguri
+  meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest`
+
+func main() {
+	cli.Init()
+	var a args
+	kong.Parse(&a, kong.Name("meguri-compact"), kong.Description(description), kong.UsageOnError())
+	if err := run(&a); err != nil {
+		cli.Fail("meguri-compact", err)
+	}
+}
+
+func run(a *args) error {
+	splitting := a.Split > 0 || a.SplitAt != ""
+	switch {
+	case a.Split > 0 && a.SplitAt != "":
+		return errors.New("give --split or --split-at, not both")
+	case a.Split < 0:
+		return fmt.Errorf("--split %d: want at least 1", a.Split)
+	case splitting && a.OutDir == "":
+		return errors.New("--split and --split-at write one file per range: give --out-dir")
+	case !splitting && a.OutDir != "":
+		return errors.New("--out-dir is for --split/--split-at; a merge writes one file (-o)")
+	case splitting && a.Output != "-":
+		return errors.New("-o is for a single output; --split/--split-at write into --out-dir")
+	case a.GC && a.Horizon == "":
+		return errors.New("--gc needs --horizon (e.g. 90d)")
+	case !a.GC && (a.Horizon != "" || a.Now != ""):
+		return errors.New("--horizon and --now only apply with --gc")
+	}
+	opt := merge.Options{Fold: a.Fold, GC: a.GC}
+	if a.GC {
+		h, err := units.ParseDuration(a.Horizon)
+		if err != nil {
+			return err
+		}
+		now := time.Now().Unix()
+		if a.Now != "" {
+			if len(a.Now) != 14 {
+				return fmt.Errorf("--now %q: want a 14-digit timestamp YYYYMMDDhhmmss", a.Now)
+			}
+			if now, err = record.ParseTimestamp(a.Now); err != nil {
+				return fmt.Errorf("--now %q: %v", a.Now, err)
+			}
+		}
+		opt.Cutoff = now - h
+	}
+
+	ins, err := merge.OpenInputs(a.Files)
+	if err != nil {
+		return err
+	}
+	defer merge.CloseInputs(ins)
+	var lo, hi uint64
+	if a.Fold {
+		lo, hi = merge.Span(ins)
+	} else if lo, hi, err = merge.Union(ins, a.AllowGap); err != nil {
+		return err
+	}
+	firstID := ins[0].File.Header.PartitionID
+	for _, in := range ins {
+		firstID = min(firstID, in.File.Header.PartitionID)
+	}
+	if a.PartitionID != nil {
+		firstID = *a.PartitionID
+	}
+
+	var cuts []uint64
+	switch {
+	case a.Split > 0:
+		if cuts, err = merge.EvenCuts(merge.Files(ins), a.Split); err != nil {
+			return err
+		}
+		if len(cuts) < a.Split-1 {
+			fmt.Fprintf(os.Stderr, "meguri-compact: only %d hosts to divide: writing %d ranges, not %d\n", len(cuts)+1, len(cuts)+1, a.Split)
+		}
+	case a.SplitAt != "":
+		for _, s := range strings.Split(a.SplitAt, ",") {
+			k, err := units.ParseKey(s)
+			if err != nil {
+				return fmt.Errorf("--split-at: %v", err)
+			}
+			cuts = append(cuts, k)
+		}
+	}
+	opt.Outputs, err = merge.Ranges(lo, hi, cuts, firstID)
+	if err != nil {
+		return err
+	}
+
+	// Outputs are created as the merge reaches them and committed only
+	// when every one of them is complete.
+	files := make([]*atomicfile.File, len(opt.Outputs))
+	names := make([]string, len(opt.Outputs))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Abort()
+			}
+		}
+	}()
+	for i, o := range opt.Outputs {
+		names[i] = a.Output
+		if splitting {
+			names[i] = filepath.Join(a.OutDir, fmt.Sprintf("%s%04d.meguri", a.Prefix, o.ID))
+			if err := manifest.CheckFileName(names[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if splitting {
+		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
+			return err
+		}
+	}
+	opt.Create = func(i int) (io.Writer, error) {
+		f, err := atomicfile.Create(names[i])
+		files[i] = f
+		return f, err
+	}
+	var bar *progress
+	if cli.Progress(a.Progress) {
+		var total uint64
+		for _, in := range ins {
+			total += in.File.Stats.URLs
+		}
+		bar = &progress{total: total}
+		opt.Progress = bar.update
+	}
+	start := time.Now()
+	res, err := merge.Run(merge.Sources(ins), opt)
+	bar.clear()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	files = nil
+
+	m := &manifest.Manifest{}
+	for i, o := range res.Outputs {
+		file := names[i]
+		m.Parts = append(m.Parts, manifest.Partition{ID: o.ID, Lo: o.Lo, Hi: o.Hi, File: file,
+			URLs: o.Stats.URLs, Hosts: o.Stats.Hosts, Bytes: uint64(o.Bytes), Epoch: a.Epoch})
+	}
+	if a.ManifestOut != "" || splitting {
+		if err := writeManifest(m, a.ManifestOut); err != nil {
+			return err
+		}
+	}
+	if !a.Quiet {
+		summary(res, time.Since(start), a.JSON)
+	}
+	return nil
+}
+
+func writeManifest(m *manifest.Manifest, path string) error {
+	if path == "" {
+		path = "-"
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := m.Write(f); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+type progress struct {
+	total uint64
+	last  time.Time
+	shown bool
+}
+
+func (p *progress) update(rows uint64) {
+	if time.Since(p.last) < 500*time.Millisecond {
+		return
+	}
+	p.last, p.shown = time.Now(), true
+	pct := 100.0
+	if p.total > 0 {
+		pct = 100 * float64(rows) / float64(p.total)
+	}
+	fmt.Fprintf(os.Stderr, "\rmeguri-compact: %d of %d rows (%.0f%%)", rows, p.total, pct)
+}
+
+func (p *progress) clear() {
+	if p != nil && p.shown {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}
+
+func summary(r *merge.Result, took time.Duration, asJSON bool) {
+	var urls, bytes uint64
+	for _, o := range r.Outputs {
+		urls += o.Stats.URLs
+		bytes += uint64(o.Bytes)
+	}
+	if asJSON {
+		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_decoded":%d}`+"\n",
+			r.RowsIn, r.Folded, r.Dropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksDecoded)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "meguri-compact: %d rows in, %d folded, %d dropped by gc, %d urls out in %d file(s), %s\n",
+		r.RowsIn, r.Folded, r.Dropped, urls, len(r.Outputs), units.Bytes(int64(bytes)))
+	fmt.Fprintf(os.Stderr, "meguri-compact: %d blocks copied unchanged, %d decoded, %.2fs\n",
+		r.BlocksCopied, r.BlocksDecoded, took.Seconds())
+}

@@ -1,0 +1,144 @@
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/units"
+)
+
+// Input is a .meguri file opened for compaction.
+type Input struct {
+	Path string
+	File *codec.File
+	f    *os.File
+}
+
+// OpenInputs opens every file and reads its two ends, so a truncated or
+// damaged footer, a foreign file or an unknown version is refused before
+// anything is written. The inputs come back sorted by range.
+func OpenInputs(paths []string) ([]*Input, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no input files")
+	}
+	var ins []*Input
+	fail := func(err error) ([]*Input, error) {
+		CloseInputs(ins)
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if p == "-" {
+			return fail(errors.New("inputs must be files (compaction reads their footers first), not stdin"))
+		}
+		if seen[p] {
+			return fail(fmt.Errorf("%s is named twice", p))
+		}
+		seen[p] = true
+		f, err := os.Open(p)
+		if err != nil {
+			return fail(err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fail(err)
+		}
+		cf, err := codec.OpenFile(f, st.Size())
+		if err != nil {
+			f.Close()
+			return fail(fmt.Errorf("%s: %w", p, err))
+		}
+		ins = append(ins, &Input{Path: p, File: cf, f: f})
+	}
+	slices.SortStableFunc(ins, func(a, b *Input) int {
+		switch {
+		case a.File.Header.Lo != b.File.Header.Lo:
+			return cmpU(a.File.Header.Lo, b.File.Header.Lo)
+		}
+		return cmpU(a.File.Header.Hi, b.File.Header.Hi)
+	})
+	h0 := ins[0]
+	for _, in := range ins[1:] {
+		h := in.File.Header
+		if h.Version != h0.File.Header.Version {
+			return fail(fmt.Errorf("%s is format version %d but %s is version %d; inputs must share one version",
+				h0.Path, h0.File.Header.Version, in.Path, h.Version))
+		}
+		if h.Grouping != h0.File.Header.Grouping {
+			return fail(fmt.Errorf("%s and %s key hosts by different groupings; their host keys cannot be merged", h0.Path, in.Path))
+		}
+	}
+	return ins, nil
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// CloseInputs closes the files.
+func CloseInputs(ins []*Input) {
+	for _, in := range ins {
+		in.f.Close()
+	}
+}
+
+// Sources returns the inputs as merge sources.
+func Sources(ins []*Input) []Source {
+	out := make([]Source, len(ins))
+	for i, in := range ins {
+		out[i] = &FileSource{Path: in.Path, File: in.File}
+	}
+	return out
+}
+
+// Files returns the opened files.
+func Files(ins []*Input) []*codec.File {
+	out := make([]*codec.File, len(ins))
+	for i, in := range ins {
+		out[i] = in.File
+	}
+	return out
+}
+
+// Union checks inputs for a disjoint merge and returns the range they
+// cover together. Overlapping ranges are refused naming both files and the
+// overlap; a gap between ranges is refused unless allowGap (the union then
+// covers it).
+func Union(ins []*Input, allowGap bool) (lo, hi uint64, err error) {
+	lo, hi = ins[0].File.Header.Lo, ins[0].File.Header.Hi
+	prev := ins[0]
+	for _, in := range ins[1:] {
+		h := in.File.Header
+		if h.Lo <= hi {
+			return 0, 0, fmt.Errorf("%s and %s overlap on host keys %s..%s; merging needs disjoint ranges (use --fold for files of one partition)",
+				prev.Path, in.Path, units.Key(h.Lo), units.Key(min(h.Hi, hi)))
+		}
+		if h.Lo > hi+1 && !allowGap {
+			return 0, 0, fmt.Errorf("%s and %s leave host keys %s..%s uncovered; pass --allow-gap to let the output cover the gap",
+				prev.Path, in.Path, units.Key(hi+1), units.Key(h.Lo-1))
+		}
+		hi = max(hi, h.Hi)
+		prev = in
+	}
+	return lo, hi, nil
+}
+
+// Span returns the range covering every input, for a fold of files that
+// may overlap.
+func Span(ins []*Input) (lo, hi uint64) {
+	lo, hi = ins[0].File.Header.Lo, ins[0].File.Header.Hi
+	for _, in := range ins[1:] {
+		lo, hi = min(lo, in.File.Header.Lo), max(hi, in.File.Header.Hi)
+	}
+	return lo, hi
+}

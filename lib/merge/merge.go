@@ -1,0 +1,418 @@
+// Package merge is the compaction engine: a k-way merge over the blocks of
+// sorted .meguri inputs into one or more outputs that cut the key space at
+// given host keys, optionally folding equal URLs and dropping expired Gone
+// tombstones.
+//
+// A block passes through byte for byte, without being decoded, whenever
+// that gives the same bytes a fresh encoding of the same rows would: the
+// output is at a block start, the input block starts at the same row and
+// ended at a content-defined boundary (which depends only on its rows), no
+// row of another input falls inside it, it lies inside the current output's
+// range and GC drops nothing from it. Every other row is decoded and added
+// again, so the output is always exactly what encoding its rows afresh
+// gives, and memory holds a block per input and the writer's blocks in
+// flight, whatever the file sizes.
+//
+//	res, err := merge.Run(sources, merge.Options{
+//		Outputs: []merge.Output{{ID: 3, Lo: 0, Hi: ^uint64(0)}},
+//		Create:  func(i int) (io.Writer, error) { return f, nil },
+//	})
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// Source is a sorted .meguri input read block by block.
+type Source interface {
+	Name() string
+	Header() codec.Header
+	// NextBlock returns the next block with its checksums verified, or
+	// io.EOF after the last.
+	NextBlock() (*codec.Block, error)
+}
+
+// FileSource reads an opened file's blocks in order.
+type FileSource struct {
+	Path string
+	File *codec.File
+	next int
+}
+
+// Name returns the path.
+func (s *FileSource) Name() string { return s.Path }
+
+// Header returns the file's header.
+func (s *FileSource) Header() codec.Header { return s.File.Header }
+
+// NextBlock reads the next block.
+func (s *FileSource) NextBlock() (*codec.Block, error) {
+	if s.next >= len(s.File.Blocks) {
+		return nil, io.EOF
+	}
+	s.next++
+	return s.File.ReadBlock(s.next - 1)
+}
+
+// StreamSource reads a .meguri stream front to back, from a pipe say.
+type StreamSource struct {
+	Label string
+	R     *codec.Reader
+}
+
+// Name returns the label.
+func (s *StreamSource) Name() string { return s.Label }
+
+// Header returns the stream's header.
+func (s *StreamSource) Header() codec.Header { return s.R.Header() }
+
+// NextBlock reads the next block.
+func (s *StreamSource) NextBlock() (*codec.Block, error) { return s.R.NextBlock() }
+
+// Output is one output file: its partition id and inclusive host-key range.
+// Outputs are given in key order and must cover every input row.
+type Output struct {
+	ID     uint64
+	Lo, Hi uint64
+}
+
+// Options configure Run.
+type Options struct {
+	Outputs []Output
+	// Create opens output i for writing. Outputs are created in order, each
+	// after the previous one is closed.
+	Create func(i int) (io.Writer, error)
+	// SkipEmpty leaves out outputs that receive no rows (Create is not
+	// called for them).
+	SkipEmpty bool
+	// Fold combines rows of the same URL from several inputs by the merge
+	// rule. Without it, two inputs holding the same URL is an error.
+	Fold bool
+	// GC drops Gone rows whose last capture is before Cutoff (Unix seconds).
+	GC     bool
+	Cutoff int64
+	// Concurrency is passed to the writers (0: GOMAXPROCS).
+	Concurrency int
+	// Progress, when set, is called after each input block with the rows
+	// read so far.
+	Progress func(rows uint64)
+}
+
+// OutputStats is what one output received.
+type OutputStats struct {
+	Output
+	Written bool // false for a skipped empty output
+	Stats   codec.Stats
+	Bytes   int64
+}
+
+// Result sums a run.
+type Result struct {
+	Outputs       []OutputStats
+	RowsIn        uint64 // rows read from the inputs
+	Folded        uint64 // rows that folded into another input's row of the same URL
+	Dropped       uint64 // Gone rows dropped by GC
+	BlocksCopied  uint64 // blocks passed through byte for byte
+	BlocksDecoded uint64 // input blocks decoded
+}
+
+// OverlapError reports two inputs holding the same URL without Fold.
+type OverlapError struct {
+	A, B string
+	Host uint64
+	URL  string
+}
+
+func (e *OverlapError) Error() string {
+	return fmt.Sprintf("%s and %s both hold %s (host key 0x%016x); merging needs disjoint inputs (use --fold for files of one partition)",
+		e.A, e.B, e.URL, e.Host)
+}
+
+type cursor struct {
+	src  Source
+	blk  *codec.Block    // the current block, not yet decoded when recs is nil
+	recs []record.Record // decoded rows of blk
+	pos  int
+	done bool
+}
+
+// load makes sure the cursor has a block, or is done.
+func (c *cursor) load() error {
+	if c.done || c.blk != nil {
+		return nil
+	}
+	b, err := c.src.NextBlock()
+	if err == io.EOF {
+		c.done = true
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.src.Name(), err)
+	}
+	c.blk = b
+	return nil
+}
+
+// key is the cursor's next row key.
+func (c *cursor) key() (uint64, string) {
+	if c.recs != nil {
+		r := &c.recs[c.pos]
+		return r.HostKey, r.URL
+	}
+	return c.blk.Info.FirstHost, c.blk.Info.FirstURL
+}
+
+func (c *cursor) decode() error {
+	recs, err := c.blk.Decode()
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.src.Name(), err)
+	}
+	c.recs, c.pos = recs, 0
+	return nil
+}
+
+// advance moves past the current row (or the whole undecoded block).
+func (c *cursor) advance(wholeBlock bool) {
+	if !wholeBlock {
+		c.pos++
+		if c.pos < len(c.recs) {
+			return
+		}
+	}
+	c.blk, c.recs, c.pos = nil, nil, 0
+}
+
+// Run merges the sources into the outputs.
+func Run(srcs []Source, opt Options) (*Result, error) {
+	if len(srcs) == 0 {
+		return nil, errors.New("merge: no inputs")
+	}
+	if len(opt.Outputs) == 0 {
+		return nil, errors.New("merge: no outputs")
+	}
+	h0 := srcs[0].Header()
+	for _, s := range srcs[1:] {
+		h := s.Header()
+		if h.Version != h0.Version {
+			return nil, fmt.Errorf("%s is format version %d but %s is version %d; convert them to one version first",
+				srcs[0].Name(), h0.Version, s.Name(), h.Version)
+		}
+		if h.Grouping != h0.Grouping {
+			return nil, fmt.Errorf("%s and %s key hosts by different groupings; their host keys cannot be merged",
+				srcs[0].Name(), s.Name())
+		}
+	}
+	m := &merger{opt: opt, res: &Result{}, hdr: h0}
+	for _, s := range srcs {
+		m.curs = append(m.curs, &cursor{src: s})
+		// Blocks can be copied only when every input cuts blocks by the
+		// same rule the output uses.
+		if s.Header().Shift != h0.Shift {
+			m.noCopy = true
+		}
+	}
+	if err := m.run(); err != nil {
+		m.abort()
+		return nil, err
+	}
+	return m.res, nil
+}
+
+type merger struct {
+	opt    Options
+	res    *Result
+	hdr    codec.Header
+	curs   []*cursor
+	noCopy bool
+
+	k   int // current output
+	w   *codec.Writer
+	out io.Writer
+}
+
+func (m *merger) run() error {
+	for {
+		// The cursor with the smallest next key.
+		var c *cursor
+		var host uint64
+		var url string
+		for _, x := range m.curs {
+			if err := x.load(); err != nil {
+				return err
+			}
+			if x.done {
+				continue
+			}
+			h, u := x.key()
+			if c == nil || record.CompareKey(h, u, host, url) < 0 {
+				c, host, url = x, h, u
+			}
+		}
+		if c == nil {
+			break
+		}
+		if err := m.seek(host); err != nil {
+			return err
+		}
+		if m.w == nil {
+			if err := m.open(); err != nil {
+				return err
+			}
+		}
+		if c.recs == nil && m.canCopy(c) {
+			if err := m.w.CopyBlock(c.blk.Raw, c.blk.Info); err != nil {
+				return err
+			}
+			m.res.BlocksCopied++
+			m.rowsRead(uint64(c.blk.Info.Rows))
+			c.advance(true)
+			continue
+		}
+		if c.recs == nil {
+			if err := c.decode(); err != nil {
+				return err
+			}
+			m.res.BlocksDecoded++
+			m.rowsRead(uint64(len(c.recs)))
+		}
+		rec := c.recs[c.pos]
+		c.advance(false)
+		// Rows of the same URL in the other inputs.
+		var same []record.Record
+		for _, x := range m.curs {
+			if x == c || x.done {
+				continue
+			}
+			if h, u := x.key(); h != host || u != url {
+				continue
+			}
+			if !m.opt.Fold {
+				return &OverlapError{A: c.src.Name(), B: x.src.Name(), Host: host, URL: url}
+			}
+			if x.recs == nil {
+				if err := x.decode(); err != nil {
+					return err
+				}
+				m.res.BlocksDecoded++
+				m.rowsRead(uint64(len(x.recs)))
+			}
+			same = append(same, x.recs[x.pos])
+			x.advance(false)
+		}
+		if len(same) > 0 {
+			m.res.Folded += uint64(len(same))
+			rec = record.FoldRecords(append(same, rec))
+		}
+		if m.opt.GC && rec.Status == record.Gone && rec.LastSeen < m.opt.Cutoff {
+			m.res.Dropped++
+			continue
+		}
+		if err := m.w.Add(&rec); err != nil {
+			return err
+		}
+	}
+	for m.k < len(m.opt.Outputs) {
+		if m.w == nil && !m.opt.SkipEmpty {
+			if err := m.open(); err != nil {
+				return err
+			}
+		}
+		if err := m.closeOutput(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *merger) rowsRead(n uint64) {
+	m.res.RowsIn += n
+	if m.opt.Progress != nil {
+		m.opt.Progress(m.res.RowsIn)
+	}
+}
+
+// canCopy reports whether c's undecoded block can pass through byte for
+// byte: see the package comment.
+func (m *merger) canCopy(c *cursor) bool {
+	info := &c.blk.Info
+	if m.noCopy || m.w.Pending() != 0 || !info.Boundary || info.LastHost > m.opt.Outputs[m.k].Hi {
+		return false
+	}
+	if m.opt.GC && info.Gone > 0 {
+		return false
+	}
+	for _, x := range m.curs {
+		if x == c || x.done {
+			continue
+		}
+		if h, u := x.key(); record.CompareKey(h, u, info.LastHost, info.LastURL) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// seek closes outputs until the current one's range holds host.
+func (m *merger) seek(host uint64) error {
+	for host > m.opt.Outputs[m.k].Hi {
+		if m.w == nil && !m.opt.SkipEmpty {
+			if err := m.open(); err != nil {
+				return err
+			}
+		}
+		if err := m.closeOutput(); err != nil {
+			return err
+		}
+		if m.k == len(m.opt.Outputs) {
+			return fmt.Errorf("merge: host key 0x%016x lies past the last output's range", host)
+		}
+	}
+	if host < m.opt.Outputs[m.k].Lo {
+		return fmt.Errorf("merge: host key 0x%016x lies before output %d's range", host, m.opt.Outputs[m.k].ID)
+	}
+	return nil
+}
+
+func (m *merger) open() error {
+	o := m.opt.Outputs[m.k]
+	out, err := m.opt.Create(m.k)
+	if err != nil {
+		return err
+	}
+	h := codec.Header{Version: m.hdr.Version, Grouping: m.hdr.Grouping, Shift: m.hdr.Shift, PartitionID: o.ID, Lo: o.Lo, Hi: o.Hi}
+	w, err := codec.NewWriter(out, h, codec.WithConcurrency(m.opt.Concurrency))
+	if err != nil {
+		return err
+	}
+	m.w, m.out = w, out
+	return nil
+}
+
+// closeOutput finishes the current output (if it was opened) and moves to
+// the next.
+func (m *merger) closeOutput() error {
+	st := OutputStats{Output: m.opt.Outputs[m.k]}
+	if m.w != nil {
+		if err := m.w.Close(); err != nil {
+			return err
+		}
+		st.Written, st.Stats, st.Bytes = true, m.w.Stats(), m.w.Size()
+		m.w, m.out = nil, nil
+	}
+	m.res.Outputs = append(m.res.Outputs, st)
+	m.k++
+	return nil
+}
+
+// abort stops a writer left open by an error so its goroutines end.
+func (m *merger) abort() {
+	if m.w != nil {
+		m.w.Close()
+		m.w = nil
+	}
+}

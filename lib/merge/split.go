@@ -1,0 +1,177 @@
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/meguri/meguri/lib/codec"
+)
+
+// Ranges cuts [lo, hi] at the given keys: each cut key starts a new range.
+// Cuts must increase strictly and lie in (lo, hi].
+func Ranges(lo, hi uint64, cuts []uint64, firstID uint64) ([]Output, error) {
+	outs := make([]Output, 0, len(cuts)+1)
+	start := lo
+	for i, c := range cuts {
+		if c <= start || c > hi {
+			if i > 0 && c <= cuts[i-1] {
+				return nil, fmt.Errorf("cut keys must increase: 0x%016x after 0x%016x", c, cuts[i-1])
+			}
+			return nil, fmt.Errorf("cut key 0x%016x is outside the range 0x%016x..0x%016x (a cut starts a new range, so it must lie above the low end)", c, lo, hi)
+		}
+		outs = append(outs, Output{ID: firstID + uint64(i), Lo: start, Hi: c - 1})
+		start = c
+	}
+	return append(outs, Output{ID: firstID + uint64(len(cuts)), Lo: start, Hi: hi}), nil
+}
+
+type blockRef struct {
+	file  *codec.File
+	index int
+	info  *codec.BlockInfo
+	cum   uint64 // rows in the blocks before this one
+}
+
+// EvenCuts chooses n-1 cut keys that divide the rows of the files into n
+// ranges of close to equal row counts, never inside a host. It reads only
+// the zone maps, and decodes just the blocks where the cuts fall. Fewer cuts
+// come back when there are fewer hosts than ranges.
+func EvenCuts(files []*codec.File, n int) ([]uint64, error) {
+	if n < 1 {
+		return nil, errors.New("split: need at least 1 range")
+	}
+	var refs []blockRef
+	for _, f := range files {
+		for i := range f.Blocks {
+			refs = append(refs, blockRef{file: f, index: i, info: &f.Blocks[i]})
+		}
+	}
+	if len(refs) == 0 {
+		if n == 1 {
+			return nil, nil
+		}
+		return nil, errors.New("split: the input has no rows to divide")
+	}
+	slices.SortStableFunc(refs, func(a, b blockRef) int {
+		switch {
+		case a.info.FirstHost < b.info.FirstHost:
+			return -1
+		case a.info.FirstHost > b.info.FirstHost:
+			return 1
+		}
+		return 0
+	})
+	var total uint64
+	for i := range refs {
+		refs[i].cum = total
+		total += uint64(refs[i].info.Rows)
+	}
+	s := &cutter{refs: refs, hosts: map[int][]uint64{}}
+	var cuts []uint64
+	for k := 1; k < n; k++ {
+		target := total * uint64(k) / uint64(n)
+		cut, ok, err := s.nearest(target)
+		if err != nil {
+			return nil, err
+		}
+		if ok && (len(cuts) == 0 || cut > cuts[len(cuts)-1]) {
+			cuts = append(cuts, cut)
+		}
+	}
+	return cuts, nil
+}
+
+type cutter struct {
+	refs  []blockRef
+	hosts map[int][]uint64 // decoded host keys per block
+}
+
+// candidate is a place between two hosts: pos rows lie before it, the last
+// of them in host a, the next row in host b > a.
+type candidate struct {
+	pos  uint64
+	a, b uint64
+}
+
+// edges lists the host changes at the start of block j and inside it.
+func (s *cutter) edges(j int) ([]candidate, error) {
+	r := s.refs[j]
+	var out []candidate
+	if j > 0 {
+		prev := s.refs[j-1].info.LastHost
+		if prev < r.info.FirstHost {
+			out = append(out, candidate{pos: r.cum, a: prev, b: r.info.FirstHost})
+		}
+	}
+	if r.info.Hosts <= 1 {
+		return out, nil
+	}
+	hosts, ok := s.hosts[j]
+	if !ok {
+		b, err := r.file.ReadBlock(r.index)
+		if err != nil {
+			return nil, err
+		}
+		recs, err := b.Decode()
+		if err != nil {
+			return nil, err
+		}
+		hosts = make([]uint64, len(recs))
+		for i := range recs {
+			hosts[i] = recs[i].HostKey
+		}
+		s.hosts[j] = hosts
+	}
+	for i := 1; i < len(hosts); i++ {
+		if hosts[i] != hosts[i-1] {
+			out = append(out, candidate{pos: r.cum + uint64(i), a: hosts[i-1], b: hosts[i]})
+		}
+	}
+	return out, nil
+}
+
+// nearest finds the host change closest to row position target and returns
+// its cut key, the midpoint between the two hosts (rounded up), so keys not
+// yet seen fall evenly on either side.
+func (s *cutter) nearest(target uint64) (uint64, bool, error) {
+	j := sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > target }) - 1
+	j = max(j, 0)
+	var best *candidate
+	dist := func(c *candidate) uint64 {
+		if c.pos > target {
+			return c.pos - target
+		}
+		return target - c.pos
+	}
+	// Look outward from the target's block until a host change turns up,
+	// then one ring further, which may still hold a closer one.
+	extra := -1
+	for d := 0; d < len(s.refs) && extra != 0; d++ {
+		for _, i := range []int{j - d, j + d + 1} {
+			if i < 0 || i >= len(s.refs) {
+				continue
+			}
+			cs, err := s.edges(i)
+			if err != nil {
+				return 0, false, err
+			}
+			for k := range cs {
+				if best == nil || dist(&cs[k]) < dist(best) {
+					best = &cs[k]
+				}
+			}
+		}
+		switch {
+		case extra > 0:
+			extra--
+		case best != nil && extra < 0:
+			extra = 1
+		}
+	}
+	if best == nil {
+		return 0, false, nil
+	}
+	return best.a + (best.b-best.a+1)/2, true, nil
+}
