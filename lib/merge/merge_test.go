@@ -1,0 +1,404 @@
+package merge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
+)
+
+const shift = 5 // ~32 rows a block: many blocks, so copies and re-encodes both happen
+
+// sampleRows decodes the golden sample file.
+func sampleRows(t testing.TB) []record.Record {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/sample.meguri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := codec.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []record.Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, *rec)
+	}
+}
+
+func encode(t testing.TB, id, lo, hi uint64, rows []record.Record) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := codec.NewWriter(&buf, codec.Header{Shift: shift, PartitionID: id, Lo: lo, Hi: hi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func source(t testing.TB, name string, b []byte) Source {
+	t.Helper()
+	f, err := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &FileSource{Path: name, File: f}
+}
+
+// run merges in-memory files into outputs and returns their bytes.
+func run(t testing.TB, srcs []Source, opt Options) ([][]byte, *Result, error) {
+	t.Helper()
+	bufs := make([]*bytes.Buffer, len(opt.Outputs))
+	opt.Create = func(i int) (io.Writer, error) {
+		bufs[i] = &bytes.Buffer{}
+		return bufs[i], nil
+	}
+	res, err := Run(srcs, opt)
+	out := make([][]byte, len(bufs))
+	for i, b := range bufs {
+		if b != nil {
+			out[i] = b.Bytes()
+		}
+	}
+	return out, res, err
+}
+
+func inRange(rows []record.Record, lo, hi uint64) []record.Record {
+	var out []record.Record
+	for _, r := range rows {
+		if r.HostKey >= lo && r.HostKey <= hi {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestSplitMergeIdentity: cutting a file at host keys gives, for each range,
+// the bytes of a fresh encoding of its rows; merging the parts back gives
+// the original bytes; and blocks were copied on both ways.
+func TestSplitMergeIdentity(t *testing.T) {
+	rows := sampleRows(t)
+	all := encode(t, 9, 0, ^uint64(0), rows)
+	// cut keys at hosts a quarter, half and three quarters through
+	cuts := []uint64{rows[len(rows)/4].HostKey, rows[len(rows)/2].HostKey, rows[3*len(rows)/4].HostKey}
+	outs, err := Ranges(0, ^uint64(0), cuts, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, res, err := run(t, []Source{source(t, "all", all)}, Options{Outputs: outs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlocksCopied == 0 || res.BlocksDecoded == 0 {
+		t.Errorf("split copied %d blocks and decoded %d; want both", res.BlocksCopied, res.BlocksDecoded)
+	}
+	var srcs []Source
+	for i, o := range outs {
+		want := encode(t, o.ID, o.Lo, o.Hi, inRange(rows, o.Lo, o.Hi))
+		if !bytes.Equal(parts[i], want) {
+			t.Errorf("part %d differs from a fresh encoding of its rows", i)
+		}
+		if res.Outputs[i].Stats.URLs != uint64(len(inRange(rows, o.Lo, o.Hi))) {
+			t.Errorf("part %d: stats say %d urls", i, res.Outputs[i].Stats.URLs)
+		}
+		srcs = append(srcs, source(t, "part", parts[i]))
+	}
+	// inputs in reverse order: the merge does not care
+	for i, j := 0, len(srcs)-1; i < j; i, j = i+1, j-1 {
+		srcs[i], srcs[j] = srcs[j], srcs[i]
+	}
+	back, res, err := run(t, srcs, Options{Outputs: []Output{{ID: 9, Lo: 0, Hi: ^uint64(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back[0], all) {
+		t.Error("merging the parts back did not give the original bytes")
+	}
+	if res.BlocksCopied == 0 {
+		t.Error("merge copied no blocks")
+	}
+}
+
+// captures makes n captures of url at increasing times with a digest that
+// changes every other capture.
+func captures(url string, host uint64, t0 int64, n int) []record.Capture {
+	var cs []record.Capture
+	for i := 0; i < n; i++ {
+		cs = append(cs, record.Capture{URL: url, HostKey: host, Time: t0 + int64(i)*3600, HTTPStatus: 200,
+			Digest: uint64(1 + i/2), Length: int64(100 + i), Mime: "text/html"})
+	}
+	return cs
+}
+
+// TestFoldIdentity: rows spread over two files, some URLs in both with
+// their captures divided between them, fold to the bytes of encoding the
+// fold of all captures, in either input order.
+func TestFoldIdentity(t *testing.T) {
+	rows := sampleRows(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var a, b, want []record.Record
+	for i, r := range rows {
+		if i%7 == 3 {
+			// a URL captured in both: early captures in a, later in b
+			cs := captures(r.URL, r.HostKey, 1_600_000_000+int64(i), 5)
+			ra, rb := record.Fold(cs[:2]), record.Fold(cs[2:])
+			a, b = append(a, ra), append(b, rb)
+			want = append(want, record.Fold(cs))
+			continue
+		}
+		if rng.IntN(2) == 0 {
+			a = append(a, r)
+		} else {
+			b = append(b, r)
+		}
+		want = append(want, r)
+	}
+	fa, fb := encode(t, 4, 0, ^uint64(0), a), encode(t, 4, 0, ^uint64(0), b)
+	expect := encode(t, 4, 0, ^uint64(0), want)
+	for _, order := range [][]Source{{source(t, "a", fa), source(t, "b", fb)}, {source(t, "b", fb), source(t, "a", fa)}} {
+		got, res, err := run(t, order, Options{Fold: true, Outputs: []Output{{ID: 4, Lo: 0, Hi: ^uint64(0)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[0], expect) {
+			t.Error("fold differs from encoding the fold of all captures")
+		}
+		if res.Folded != uint64(len(rows)/7+1) && res.Folded != uint64(len(rows)/7) {
+			t.Errorf("folded %d rows", res.Folded)
+		}
+	}
+	// without --fold the shared URLs are refused, naming both inputs
+	_, _, err := run(t, []Source{source(t, "a.meguri", fa), source(t, "b.meguri", fb)}, Options{Outputs: []Output{{ID: 4, Lo: 0, Hi: ^uint64(0)}}})
+	var oe *OverlapError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "a.meguri and b.meguri both hold") {
+		t.Errorf("overlapping rows without fold: %v", err)
+	}
+}
+
+// TestGC: exactly the Gone rows captured before the cutoff disappear, the
+// rest are unchanged, and the file is a fresh encoding of what is left.
+func TestGC(t *testing.T) {
+	rows := sampleRows(t)
+	// make every fifth row a tombstone, half of them old
+	var gone, old int
+	for i := range rows {
+		if i%5 == 0 && rows[i].Captures > 0 {
+			rows[i].Status, rows[i].HTTPStatus = record.Gone, 404
+			gone++
+			if i%10 == 0 {
+				rows[i].FirstSeen, rows[i].LastSeen = 1_000_000_000, 1_000_000_000
+				old++
+			}
+		}
+	}
+	const cutoff = 1_100_000_000
+	var kept []record.Record
+	for _, r := range rows {
+		if !(r.Status == record.Gone && r.LastSeen < cutoff) {
+			kept = append(kept, r)
+		}
+	}
+	if old == 0 || len(kept) != len(rows)-old {
+		t.Fatalf("bad fixture: %d old of %d gone", old, gone)
+	}
+	in := encode(t, 1, 0, ^uint64(0), rows)
+	got, res, err := run(t, []Source{source(t, "in", in)}, Options{GC: true, Cutoff: cutoff, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Dropped != uint64(old) {
+		t.Errorf("dropped %d, want %d", res.Dropped, old)
+	}
+	if !bytes.Equal(got[0], encode(t, 1, 0, ^uint64(0), kept)) {
+		t.Error("gc output differs from encoding the kept rows")
+	}
+	r, _ := codec.NewReader(bytes.NewReader(got[0]))
+	var back []record.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		back = append(back, *rec)
+	}
+	if !reflect.DeepEqual(back, kept) {
+		t.Error("gc changed rows it kept")
+	}
+}
+
+func TestEmptyOutputs(t *testing.T) {
+	rows := sampleRows(t)[:50]
+	in := encode(t, 1, 0, ^uint64(0), rows)
+	outs, _ := Ranges(0, ^uint64(0), []uint64{1, 2, rows[49].HostKey + 1}, 0)
+	got, res, err := run(t, []Source{source(t, "in", in)}, Options{Outputs: outs, SkipEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[1] != nil || got[3] != nil || !res.Outputs[2].Written || res.Outputs[3].Written {
+		t.Errorf("SkipEmpty wrote empty outputs: %v", res.Outputs)
+	}
+	got, _, err = run(t, []Source{source(t, "in", in)}, Options{Outputs: outs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if !bytes.Equal(got[i], encode(t, o.ID, o.Lo, o.Hi, inRange(rows, o.Lo, o.Hi))) {
+			t.Errorf("output %d is not the encoding of its rows", i)
+		}
+	}
+}
+
+func TestRanges(t *testing.T) {
+	outs, err := Ranges(0x10, 0xff, []uint64{0x20, 0x80}, 5)
+	want := []Output{{5, 0x10, 0x1f}, {6, 0x20, 0x7f}, {7, 0x80, 0xff}}
+	if err != nil || !reflect.DeepEqual(outs, want) {
+		t.Errorf("Ranges = %v, %v", outs, err)
+	}
+	for _, cuts := range [][]uint64{{0x10}, {0x100}, {0x80, 0x20}, {0x20, 0x20}} {
+		if _, err := Ranges(0x10, 0xff, cuts, 0); err == nil {
+			t.Errorf("cuts %x accepted", cuts)
+		}
+	}
+}
+
+func TestEvenCuts(t *testing.T) {
+	rows := sampleRows(t)
+	in := encode(t, 1, 0, ^uint64(0), rows)
+	f, _ := codec.OpenFile(bytes.NewReader(in), int64(len(in)))
+	for _, n := range []int{1, 2, 4, 7} {
+		cuts, err := EvenCuts([]*codec.File{f}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cuts) != n-1 {
+			t.Fatalf("n=%d: %d cuts", n, len(cuts))
+		}
+		outs, err := Ranges(0, ^uint64(0), cuts, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// the biggest host bounds how even a cut can be
+		biggest := map[uint64]int{}
+		most := 0
+		for _, r := range rows {
+			biggest[r.HostKey]++
+			most = max(most, biggest[r.HostKey])
+		}
+		mean := len(rows) / n
+		for _, o := range outs {
+			got := len(inRange(rows, o.Lo, o.Hi))
+			if d := got - mean; d > most || -d > most {
+				t.Errorf("n=%d: range %x..%x holds %d rows, mean %d, largest host %d", n, o.Lo, o.Hi, got, mean, most)
+			}
+		}
+	}
+	// a single host cannot be divided
+	one := rows[:0:0]
+	for _, r := range rows {
+		if r.HostKey == rows[0].HostKey {
+			one = append(one, r)
+		}
+	}
+	b := encode(t, 1, 0, ^uint64(0), one)
+	f1, _ := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if cuts, err := EvenCuts([]*codec.File{f1}, 3); err != nil || len(cuts) != 0 {
+		t.Errorf("one host: cuts %v, %v", cuts, err)
+	}
+}
+
+// writeFile encodes rows to a file in dir.
+func writeFile(t *testing.T, dir, name string, id, lo, hi uint64, rows []record.Record) string {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, encode(t, id, lo, hi, rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInputsRefused(t *testing.T) {
+	rows := sampleRows(t)
+	dir := t.TempDir()
+	mid := rows[len(rows)/2].HostKey
+	a := writeFile(t, dir, "a.meguri", 1, 0, mid-1, inRange(rows, 0, mid-1))
+	b := writeFile(t, dir, "b.meguri", 2, mid, ^uint64(0), inRange(rows, mid, ^uint64(0)))
+	c := writeFile(t, dir, "c.meguri", 3, mid-5, ^uint64(0), inRange(rows, mid, ^uint64(0)))
+	g := writeFile(t, dir, "g.meguri", 4, mid+10, ^uint64(0), inRange(rows, mid+10, ^uint64(0)))
+
+	ins, err := OpenInputs([]string{b, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi, err := Union(ins, false); err != nil || lo != 0 || hi != ^uint64(0) || ins[0].Path != a {
+		t.Errorf("clean union: %x %x %v", lo, hi, err)
+	}
+	CloseInputs(ins)
+
+	check := func(paths []string, allowGap bool, want string) {
+		t.Helper()
+		ins, err := OpenInputs(paths)
+		if err == nil {
+			_, _, err = Union(ins, allowGap)
+			CloseInputs(ins)
+		}
+		if want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", paths, err)
+			}
+			return
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: got %v, want %q", paths, err, want)
+		}
+	}
+	check([]string{a, c}, false, "a.meguri and "+c+" overlap on host keys 0x")
+	check([]string{a, g}, false, "leave host keys")
+	check([]string{a, g}, true, "")
+
+	// another format version
+	raw, _ := os.ReadFile(b)
+	binary.LittleEndian.PutUint16(raw[8:], 2)
+	binary.LittleEndian.PutUint32(raw[60:], crc32.Checksum(raw[:60], crc32.MakeTable(crc32.Castagnoli)))
+	v2 := filepath.Join(dir, "v2.meguri")
+	os.WriteFile(v2, raw, 0o644)
+	check([]string{a, v2}, false, "v2.meguri: unsupported .meguri format version 2")
+
+	// damage in a page is found during the merge, naming the file
+	raw, _ = os.ReadFile(b)
+	raw[len(raw)/2] ^= 0x40
+	bad := filepath.Join(dir, "bad.meguri")
+	os.WriteFile(bad, raw, 0o644)
+	ins, err = OpenInputs([]string{a, bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	_, _, err = run(t, Sources(ins), Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+	if err == nil || !strings.Contains(err.Error(), "bad.meguri: ") || !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("damaged input: %v", err)
+	}
+}
