@@ -14,7 +14,6 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-	"sync"
 
 	"github.com/bytedance/sonic"
 
@@ -74,18 +73,6 @@ func (e *StrictError) Error() string {
 	return fmt.Sprintf("%s:%d: rejected (%s)", e.Source, e.Line, e.Reason)
 }
 
-type rawBatch struct {
-	src     string
-	first   int64
-	data    []byte
-	ends    []int  // end offset of each line in data
-	tooLong []bool // per line
-	nums    []int64
-	bytes   int64
-	res     *parsed
-	ready   chan struct{}
-}
-
 type reject struct {
 	line   int64
 	reason cdx.Reason
@@ -137,76 +124,44 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	sorter := extsort.New(extsort.Options{Budget: arena, TmpDir: opt.TmpDir})
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeLo: opt.Lo, RangeHi: opt.Hi}
 
-	batches := make(chan *rawBatch, opt.Workers*2)
-	ordered := make(chan *rawBatch, opt.Workers*2)
-	var readErr error
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	halt := func() { stopOnce.Do(func() { close(stop) }) }
-	go func() {
-		defer close(batches)
-		defer close(ordered)
-		readErr = readAll(inputs, opt, batches, ordered, stop)
-	}()
-	var wg sync.WaitGroup
-	for i := 0; i < opt.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				b.res = parseBatch(&parser, b)
-				close(b.ready)
-			}
-		}()
-	}
 	var rejw *bufio.Writer
 	if opt.Rejects != nil {
 		rejw = bufio.NewWriter(opt.Rejects)
 	}
-	var runErr error
 	var lines, inBytes int64
-	for b := range ordered {
-		<-b.ready
-		if runErr != nil {
-			continue
-		}
-		p := b.res
+	work := func(b *cdx.Batch) { b.Result = parseBatch(&parser, b) }
+	collect := func(b *cdx.Batch) error {
+		p := b.Result.(*parsed)
+		b.Result = nil
 		sum.Blank += p.blank
 		sum.Captures += p.captures
 		sum.Discovered += p.discovered
-		lines += int64(len(b.ends))
-		inBytes += b.bytes
+		lines += int64(len(b.Ends))
+		inBytes += b.Bytes
 		for _, r := range p.rejects {
 			sum.Rejected[r.reason]++
 			if rejw != nil {
-				writeReject(rejw, b.src, r)
+				writeReject(rejw, b.Source, r)
 			}
 			if opt.Strict {
-				runErr = &StrictError{Source: b.src, Line: r.line, Reason: r.reason}
-				halt()
-				break
+				return &StrictError{Source: b.Source, Line: r.line, Reason: r.reason}
 			}
 		}
-		if runErr == nil {
-			if err := sorter.AddBatch(&p.batch); err != nil {
-				runErr = err
-				halt()
-			}
+		if err := sorter.AddBatch(&p.batch); err != nil {
+			return err
 		}
 		if opt.Progress != nil {
 			opt.Progress(lines, inBytes)
 		}
+		return nil
 	}
-	wg.Wait()
+	runErr := cdx.Pipeline(inputs, opt.MaxLine, batchSize(opt.Mem), opt.Workers, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {
 		if err := rejw.Flush(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("writing rejects: %w", err)
 		}
-	}
-	if runErr == nil {
-		runErr = readErr
 	}
 	if runErr != nil {
 		return sum, runErr
@@ -250,84 +205,23 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	return sum, nil
 }
 
-// readAll splits the inputs into batches of lines. Each batch goes to the
-// workers and, in order, to the collector.
-func readAll(inputs []string, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
-	for _, name := range inputs {
-		in, err := cdx.Open(name)
-		if err != nil {
-			return err
-		}
-		err = readInput(in, opt, work, ordered, stop)
-		in.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func readInput(in *cdx.Input, opt Options, work, ordered chan<- *rawBatch, stop <-chan struct{}) error {
-	batchBytes := batchSize(opt.Mem)
-	lr := cdx.NewLineReader(in, opt.MaxLine)
-	var last int64
-	newBatch := func() *rawBatch {
-		return &rawBatch{src: in.Name, data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
-	}
-	b := newBatch()
-	send := func() bool {
-		b.bytes = lr.Offset() - last
-		last = lr.Offset()
-		select {
-		case work <- b:
-		case <-stop:
-			return false
-		}
-		ordered <- b
-		b = newBatch()
-		return true
-	}
-	for {
-		line, num, tooLong, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
-		}
-		b.data = append(b.data, line...)
-		b.ends = append(b.ends, len(b.data))
-		b.tooLong = append(b.tooLong, tooLong)
-		b.nums = append(b.nums, num)
-		if len(b.data) >= batchBytes {
-			if !send() {
-				return nil
-			}
-		}
-	}
-	if len(b.ends) > 0 {
-		send()
-	}
-	return nil
-}
-
-func parseBatch(p *cdx.Parser, b *rawBatch) *parsed {
-	res := &parsed{batch: extsort.NewBatch(len(b.data) + 4096)}
+func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
+	res := &parsed{batch: extsort.NewBatch(len(b.Data) + 4096)}
 	start := 0
-	for i, end := range b.ends {
-		line := b.data[start:end]
+	for i, end := range b.Ends {
+		line := b.Data[start:end]
 		start = end
-		if b.tooLong[i] {
-			res.rejects = append(res.rejects, reject{line: b.nums[i], reason: cdx.TooLong, text: line})
+		if b.TooLong[i] {
+			res.rejects = append(res.rejects, reject{line: b.Nums[i], reason: cdx.TooLong, text: line})
 			continue
 		}
-		if isBlank(line) {
+		if cdx.IsBlank(line) {
 			res.blank++
 			continue
 		}
 		c, reason := p.Parse(line)
 		if reason != cdx.OK {
-			res.rejects = append(res.rejects, reject{line: b.nums[i], reason: reason, text: line})
+			res.rejects = append(res.rejects, reject{line: b.Nums[i], reason: reason, text: line})
 			continue
 		}
 		if c.Discovered {
@@ -339,15 +233,6 @@ func parseBatch(p *cdx.Parser, b *rawBatch) *parsed {
 	}
 	res.batch.Shrink()
 	return res
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' {
-			return false
-		}
-	}
-	return true
 }
 
 // RejectLine is one line of the rejects file.

@@ -1,0 +1,141 @@
+package cdx
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Batch is a run of consecutive lines of one input, handed to a worker as
+// one unit.
+type Batch struct {
+	Source  string  // input name, for messages
+	Data    []byte  // the lines, without their newlines, back to back
+	Ends    []int   // end offset of each line in Data
+	TooLong []bool  // per line: cut at the line limit
+	Nums    []int64 // per line: its 1-based line number in Source
+	Bytes   int64   // decompressed input bytes the batch covers, newlines included
+	Result  any     // set by the work function
+	ready   chan struct{}
+}
+
+// Line returns line i of the batch.
+func (b *Batch) Line(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.Ends[i-1]
+	}
+	return b.Data[start:b.Ends[i]]
+}
+
+// Pipeline reads the inputs ("-" is stdin) in batches of about batchBytes,
+// runs work on batches in parallel on workers goroutines, and hands them to
+// collect one at a time in input order. When collect returns an error the
+// reading stops and Pipeline returns that error; otherwise it returns the
+// first read error, naming the input and line.
+func Pipeline(inputs []string, maxLine, batchBytes, workers int, work func(*Batch), collect func(*Batch) error) error {
+	batches := make(chan *Batch, workers*2)
+	ordered := make(chan *Batch, workers*2)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		defer close(ordered)
+		readErr = readAll(inputs, maxLine, batchBytes, batches, ordered, stop)
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				work(b)
+				close(b.ready)
+			}
+		}()
+	}
+	var err error
+	for b := range ordered {
+		<-b.ready
+		if err != nil {
+			continue
+		}
+		if err = collect(b); err != nil {
+			close(stop)
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return readErr
+}
+
+func readAll(inputs []string, maxLine, batchBytes int, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+	for _, name := range inputs {
+		in, err := Open(name)
+		if err != nil {
+			return err
+		}
+		err = readInput(in, maxLine, batchBytes, work, ordered, stop)
+		in.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readInput(in *Input, maxLine, batchBytes int, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+	lr := NewLineReader(in, maxLine)
+	var last int64
+	newBatch := func() *Batch {
+		return &Batch{Source: in.Name, Data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
+	}
+	b := newBatch()
+	send := func() bool {
+		b.Bytes = lr.Offset() - last
+		last = lr.Offset()
+		select {
+		case work <- b:
+		case <-stop:
+			return false
+		}
+		ordered <- b
+		b = newBatch()
+		return true
+	}
+	for {
+		line, num, tooLong, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
+		}
+		b.Data = append(b.Data, line...)
+		b.Ends = append(b.Ends, len(b.Data))
+		b.TooLong = append(b.TooLong, tooLong)
+		b.Nums = append(b.Nums, num)
+		if len(b.Data) >= batchBytes {
+			if !send() {
+				return nil
+			}
+		}
+	}
+	if len(b.Ends) > 0 {
+		send()
+	}
+	return nil
+}
+
+// IsBlank reports whether a line holds only spaces, tabs and a carriage
+// return.
+func IsBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
