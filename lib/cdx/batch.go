@@ -1,9 +1,12 @@
 package cdx
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/bytedance/sonic"
 )
 
 // Batch is a run of consecutive lines of one input, handed to a worker as
@@ -28,12 +31,21 @@ func (b *Batch) Line(i int) []byte {
 	return b.Data[start:b.Ends[i]]
 }
 
-// Pipeline reads the inputs ("-" is stdin) in batches of about batchBytes,
-// runs work on batches in parallel on workers goroutines, and hands them to
-// collect one at a time in input order. When collect returns an error the
+// PipelineConfig sizes a Pipeline.
+type PipelineConfig struct {
+	MaxLine    int  // longest line kept whole; longer ones are cut and flagged
+	BatchBytes int  // bytes of lines in a batch
+	Workers    int  // goroutines running the work function
+	KeepCR     bool // keep a carriage return before each newline
+}
+
+// Pipeline reads the inputs ("-" is stdin) in batches, runs work on
+// batches in parallel, and hands them to collect one at a time in input
+// order. When collect returns an error the
 // reading stops and Pipeline returns that error; otherwise it returns the
 // first read error, naming the input and line.
-func Pipeline(inputs []string, maxLine, batchBytes, workers int, work func(*Batch), collect func(*Batch) error) error {
+func Pipeline(inputs []string, cfg PipelineConfig, work func(*Batch), collect func(*Batch) error) error {
+	workers := max(cfg.Workers, 1)
 	batches := make(chan *Batch, workers*2)
 	ordered := make(chan *Batch, workers*2)
 	stop := make(chan struct{})
@@ -41,7 +53,7 @@ func Pipeline(inputs []string, maxLine, batchBytes, workers int, work func(*Batc
 	go func() {
 		defer close(batches)
 		defer close(ordered)
-		readErr = readAll(inputs, maxLine, batchBytes, batches, ordered, stop)
+		readErr = readAll(inputs, cfg, batches, ordered, stop)
 	}()
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
@@ -71,13 +83,13 @@ func Pipeline(inputs []string, maxLine, batchBytes, workers int, work func(*Batc
 	return readErr
 }
 
-func readAll(inputs []string, maxLine, batchBytes int, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readAll(inputs []string, cfg PipelineConfig, work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	for _, name := range inputs {
 		in, err := Open(name)
 		if err != nil {
 			return err
 		}
-		err = readInput(in, maxLine, batchBytes, work, ordered, stop)
+		err = readInput(in, cfg, work, ordered, stop)
 		in.Close()
 		if err != nil {
 			return err
@@ -86,8 +98,10 @@ func readAll(inputs []string, maxLine, batchBytes int, work, ordered chan<- *Bat
 	return nil
 }
 
-func readInput(in *Input, maxLine, batchBytes int, work, ordered chan<- *Batch, stop <-chan struct{}) error {
-	lr := NewLineReader(in, maxLine)
+func readInput(in *Input, cfg PipelineConfig, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+	lr := NewLineReader(in, cfg.MaxLine)
+	lr.KeepCR = cfg.KeepCR
+	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {
 		return &Batch{Source: in.Name, Data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
@@ -138,4 +152,25 @@ func IsBlank(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// RejectLine is one line of a rejects file (--rejects): the rejected line
+// verbatim with where it came from and why.
+type RejectLine struct {
+	Source    string `json:"source"`
+	Line      int64  `json:"line"`
+	Reason    string `json:"reason"`
+	Text      string `json:"text"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// WriteReject writes one rejected line as a JSON line.
+func WriteReject(w *bufio.Writer, src string, line int64, reason Reason, text []byte) {
+	rl := RejectLine{Source: src, Line: line, Reason: reason.String(), Text: string(text), Truncated: reason == TooLong}
+	b, err := sonic.ConfigStd.Marshal(&rl)
+	if err != nil {
+		b, _ = sonic.ConfigStd.Marshal(&RejectLine{Source: src, Line: line, Reason: reason.String()})
+	}
+	w.Write(b)
+	w.WriteByte('\n')
 }

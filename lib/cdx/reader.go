@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -70,7 +71,7 @@ func Open(name string) (*Input, error) {
 	var f io.ReadCloser
 	display := name
 	if name == "" || name == "-" {
-		f, display = io.NopCloser(os.Stdin), "<stdin>"
+		f, display = io.NopCloser(Stdin()), "<stdin>"
 	} else {
 		fh, err := os.Open(name)
 		if err != nil {
@@ -86,6 +87,22 @@ func Open(name string) (*Input, error) {
 	in.closers = append([]io.Closer{f}, in.closers...)
 	return in, nil
 }
+
+var (
+	stdinOnce sync.Once
+	stdin     *bufio.Reader
+)
+
+// Stdin returns the process's standard input behind one shared buffer, so
+// a caller can Peek at its first bytes (to tell a .meguri stream from CDX
+// lines) before Open("-") reads it from the start.
+func Stdin() *bufio.Reader {
+	stdinOnce.Do(func() { stdin = bufio.NewReaderSize(os.Stdin, 1<<20) })
+	return stdin
+}
+
+// IsMeguri reports whether b starts like a .meguri file.
+func IsMeguri(b []byte) bool { return bytes.HasPrefix(b, meguriHead) }
 
 // NewInput wraps r, detecting its compression from its first bytes.
 func NewInput(name string, r io.Reader) (*Input, error) {
@@ -156,6 +173,9 @@ type LineReader struct {
 	line    int64
 	buf     []byte
 	tooLong bool
+	// KeepCR keeps a carriage return before the newline, for callers that
+	// pass lines through byte for byte.
+	KeepCR bool
 }
 
 // NewLineReader reads lines of at most max bytes (newline excluded) from r.
@@ -204,7 +224,7 @@ func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 		if n := len(b); n > 0 && b[n-1] == '\n' {
 			b = b[:n-1]
 		}
-		if n := len(b); n > 0 && b[n-1] == '\r' {
+		if n := len(b); n > 0 && b[n-1] == '\r' && !lr.KeepCR {
 			b = b[:n-1]
 		}
 		if len(b) > lr.max {

@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"github.com/bytedance/sonic"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
@@ -141,7 +140,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		for _, r := range p.rejects {
 			sum.Rejected[r.reason]++
 			if rejw != nil {
-				writeReject(rejw, b.Source, r)
+				cdx.WriteReject(rejw, b.Source, r.line, r.reason, r.text)
 			}
 			if opt.Strict {
 				return &StrictError{Source: b.Source, Line: r.line, Reason: r.reason}
@@ -155,7 +154,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		}
 		return nil
 	}
-	runErr := cdx.Pipeline(inputs, opt.MaxLine, batchSize(opt.Mem), opt.Workers, work, collect)
+	runErr := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {
@@ -233,23 +232,4 @@ func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
 	}
 	res.batch.Shrink()
 	return res
-}
-
-// RejectLine is one line of the rejects file.
-type RejectLine struct {
-	Source    string `json:"source"`
-	Line      int64  `json:"line"`
-	Reason    string `json:"reason"`
-	Text      string `json:"text"`
-	Truncated bool   `json:"truncated,omitempty"`
-}
-
-func writeReject(w *bufio.Writer, src string, r reject) {
-	rl := RejectLine{Source: src, Line: r.line, Reason: r.reason.String(), Text: string(r.text), Truncated: r.reason == cdx.TooLong}
-	b, err := sonic.ConfigStd.Marshal(&rl)
-	if err != nil {
-		b, _ = sonic.ConfigStd.Marshal(&RejectLine{Source: src, Line: r.line, Reason: r.reason.String()})
-	}
-	w.Write(b)
-	w.WriteByte('\n')
 }

@@ -347,7 +347,7 @@ func TestRejectReasons(t *testing.T) {
 			t.Errorf("%s: summary %+v", c.reason, sum)
 			continue
 		}
-		var rl RejectLine
+		var rl cdx.RejectLine
 		if err := json.Unmarshal(rej.Bytes(), &rl); err != nil {
 			t.Fatalf("%s: rejects line %q: %v", c.reason, rej.String(), err)
 		}

@@ -318,3 +318,27 @@ func (m *Manifest) Totals() (urls, hosts, bytes uint64) {
 	}
 	return
 }
+
+// Replace puts rows into the manifest, removing every partition whose range
+// overlaps one of theirs, and returns the removed partitions. It is how the
+// rows meguri-compact prints are published into the fleet map.
+func (m *Manifest) Replace(rows []Partition) (removed []Partition) {
+	var kept []Partition
+	for _, p := range m.Parts {
+		overlaps := false
+		for _, r := range rows {
+			if p.Lo <= r.Hi && r.Lo <= p.Hi {
+				overlaps = true
+				break
+			}
+		}
+		if overlaps {
+			removed = append(removed, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	m.Parts = append(kept, rows...)
+	m.Sort()
+	return removed
+}

@@ -1,0 +1,564 @@
+// Command meguri-route is everything a user does with the fleet map: print
+// and check a manifest, route a host or URL, split a stream by partition,
+// build a balanced manifest, and place partitions on nodes.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/bytedance/sonic"
+
+	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/place"
+	"github.com/meguri/meguri/lib/route"
+	"github.com/meguri/meguri/lib/units"
+)
+
+type grouping struct {
+	Grouping string `enum:"domain,host" default:"domain" help:"Host grouping used to key URLs, as at ingest (${enum})."`
+}
+
+func (g grouping) value() canon.Grouping {
+	if g.Grouping == "host" {
+		return canon.ByHost
+	}
+	return canon.ByDomain
+}
+
+type args struct {
+	Map     mapCmd     `cmd:"" default:"withargs" help:"Print the map and check that it tiles; route one host key or URL (the default command)."`
+	Split   splitCmd   `cmd:"" help:"Split CDX lines or a .meguri stream into one output per partition."`
+	Balance balanceCmd `cmd:"" help:"Write a manifest of N ranges with close to equal URL counts, from CDX lines or .meguri files."`
+	Place   placeCmd   `cmd:"" help:"Assign each partition to nodes by rendezvous hashing."`
+	Plan    planCmd    `cmd:"" help:"List the partition moves a change of nodes needs."`
+	Update  updateCmd  `cmd:"" help:"Publish new partition rows (from meguri-compact) into a manifest, or refresh its counts from the files."`
+}
+
+const description = `The fleet map: partitions owning inclusive ranges of host keys.
+
+Examples:
+  meguri-route --manifest fleet.manifest                 # print the map, check it tiles
+  meguri-route --manifest fleet.manifest --url http://example.com/a
+  meguri-route balance --partitions 8 cdx-*.gz > fleet.manifest
+  meguri-route split --manifest fleet.manifest --out-dir parts/ cdx-*.gz
+  meguri-route place --manifest fleet.manifest --nodes a,b,c --rf 2
+  meguri-route plan --manifest fleet.manifest --from a,b,c --to a,b,c,d
+  meguri-route update --manifest fleet.manifest --rows new.rows -o fleet.manifest`
+
+func main() {
+	cli.Init()
+	var a args
+	ctx := kong.Parse(&a, kong.Name("meguri-route"), kong.Description(description), kong.UsageOnError())
+	if err := ctx.Run(); err != nil {
+		cli.Fail("meguri-route", err)
+	}
+}
+
+// loadTiling loads a manifest and refuses one that does not tile.
+func loadTiling(path string) (*manifest.Manifest, error) {
+	m, err := manifest.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.MustTile(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func printJSON(v any) error {
+	b, err := sonic.ConfigStd.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(append(b, '\n'))
+	return err
+}
+
+// ---- map ----
+
+type mapCmd struct {
+	Manifest string `required:"" placeholder:"PATH" help:"The manifest ('-' for stdin)."`
+	Host     string `placeholder:"KEY" help:"Route this host key (hex 0x... or decimal) and print its partition."`
+	URL      string `name:"url" placeholder:"URL" help:"Route this URL (canonicalized and keyed as ingest does) and print its partition."`
+	JSON     bool   `name:"json" help:"Print JSON."`
+	grouping
+}
+
+type jsonPart struct {
+	ID    uint64 `json:"partition_id"`
+	Lo    string `json:"host_key_lo"`
+	Hi    string `json:"host_key_hi"`
+	File  string `json:"file"`
+	URLs  uint64 `json:"urls"`
+	Hosts uint64 `json:"hosts"`
+	Bytes uint64 `json:"bytes"`
+	Epoch uint64 `json:"epoch"`
+}
+
+func (c *mapCmd) Run() error {
+	if c.Host != "" || c.URL != "" {
+		return c.route()
+	}
+	m, err := manifest.Load(c.Manifest)
+	if err != nil {
+		return err
+	}
+	probs := m.Check()
+	if c.JSON {
+		out := struct {
+			Tiles      bool       `json:"tiles"`
+			Problems   []string   `json:"problems"`
+			Partitions []jsonPart `json:"partitions"`
+		}{Tiles: len(probs) == 0, Problems: []string{}, Partitions: []jsonPart{}}
+		for _, p := range probs {
+			out.Problems = append(out.Problems, p.Error())
+		}
+		for _, p := range m.Parts {
+			out.Partitions = append(out.Partitions, jsonPart{p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File, p.URLs, p.Hosts, p.Bytes, p.Epoch})
+		}
+		if err := printJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printMap(m)
+		if len(probs) == 0 {
+			fmt.Println("tiles [0, 2^64): yes")
+		} else {
+			fmt.Printf("tiles [0, 2^64): NO, %d problem(s)\n", len(probs))
+		}
+	}
+	if len(probs) > 0 {
+		return &manifest.TileError{Problems: probs}
+	}
+	return nil
+}
+
+func printMap(m *manifest.Manifest) {
+	urls, hosts, bytes := m.Totals()
+	var most uint64
+	for _, p := range m.Parts {
+		most = max(most, p.URLs)
+	}
+	const width = 30
+	fmt.Printf("%-6s %-18s %-18s %10s %8s %10s %6s  %s\n", "id", "host_key_lo", "host_key_hi", "urls", "hosts", "bytes", "B/url", "share of urls")
+	for _, p := range m.Parts {
+		bpu := "-"
+		if p.URLs > 0 && p.Bytes > 0 {
+			bpu = fmt.Sprintf("%.2f", float64(p.Bytes)/float64(p.URLs))
+		}
+		share, n := 0.0, 0
+		if urls > 0 {
+			share = 100 * float64(p.URLs) / float64(urls)
+		}
+		if most > 0 {
+			n = int((p.URLs*width + most/2) / most)
+		}
+		fmt.Printf("%-6d %-18s %-18s %10d %8d %10d %6s  %-*s %5.1f%%  %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi),
+			p.URLs, p.Hosts, p.Bytes, bpu, width, strings.Repeat("#", n), share, p.File)
+	}
+	mean := 0.0
+	if len(m.Parts) > 0 {
+		mean = float64(urls) / float64(len(m.Parts))
+	}
+	fmt.Printf("%d partitions, %d urls (mean %.0f), %d hosts, %s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)))
+}
+
+func (c *mapCmd) route() error {
+	if c.Host != "" && c.URL != "" {
+		return errors.New("give --host or --url, not both")
+	}
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
+	}
+	var key uint64
+	if c.Host != "" {
+		if key, err = units.ParseKey(c.Host); err != nil {
+			return err
+		}
+	} else {
+		u, err := canon.Canonicalize(c.URL)
+		if err != nil {
+			return fmt.Errorf("--url %q: %v", c.URL, err)
+		}
+		key = canon.HostKey(u, c.value())
+	}
+	p, _ := m.Lookup(key)
+	if c.JSON {
+		return printJSON(struct {
+			ID   uint64 `json:"partition_id"`
+			Key  string `json:"host_key"`
+			File string `json:"file"`
+		}{p.ID, units.Key(key), p.File})
+	}
+	fmt.Printf("host key %s -> partition %d (%s..%s) %s\n", units.Key(key), p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+	return nil
+}
+
+// ---- split ----
+
+type splitCmd struct {
+	Files    []string `arg:"" optional:"" name:"FILE" help:"CDX inputs (plain, gzip or zstd, any form ingest takes) or one .meguri stream. None or '-' reads stdin."`
+	Manifest string   `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
+	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs: <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri."`
+	Zstd     bool     `help:"Compress CDX outputs with zstd."`
+	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
+	MaxLine  string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
+	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
+	Mem      string   `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together."`
+	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
+	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
+	grouping
+}
+
+func (c *splitCmd) Run() error {
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
+	}
+	maxLine, err := units.ParseSize(c.MaxLine)
+	if err != nil {
+		return err
+	}
+	mem, err := units.ParseSize(c.Mem)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return err
+	}
+	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.value(),
+		MaxLine: int(maxLine), QueueDepth: c.Queue, Memory: mem}
+	if c.Rejects != "" {
+		rf, err := atomicfile.Create(c.Rejects)
+		if err != nil {
+			return err
+		}
+		defer rf.Abort()
+		opt.Rejects = rf
+		defer func() {
+			if err := rf.Commit(); err != nil {
+				fmt.Fprintf(os.Stderr, "meguri-route: writing rejects: %v\n", err)
+			}
+		}()
+	}
+	shown := false
+	if cli.Progress(c.Progress) {
+		last := time.Now()
+		opt.Progress = func(lines, bytes int64) {
+			if time.Since(last) > 500*time.Millisecond {
+				last, shown = time.Now(), true
+				fmt.Fprintf(os.Stderr, "\rmeguri-route split: %d lines, %s read", lines, units.Bytes(bytes))
+			}
+		}
+	}
+	start := time.Now()
+	res, err := route.Split(c.Files, opt)
+	if shown {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		parts := res.Partitions
+		if parts == nil {
+			parts = []route.PartCount{}
+		}
+		if err := printJSON(struct {
+			Partitions []route.PartCount `json:"partitions"`
+			Rejected   int64             `json:"rejected"`
+		}{parts, res.RejectedTotal()}); err != nil {
+			return err
+		}
+	}
+	if !c.Quiet {
+		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d partitions, %d rejected, %.2fs\n",
+			res.Lines, res.Routed, len(res.Partitions), res.RejectedTotal(), time.Since(start).Seconds())
+		for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
+			if res.Rejected[r] > 0 {
+				fmt.Fprintf(os.Stderr, "  rejected %-15s %d\n", r.String(), res.Rejected[r])
+			}
+		}
+		for _, p := range res.Partitions {
+			fmt.Fprintf(os.Stderr, "  partition %-6d %10d records  %s\n", p.PartitionID, p.Records, p.File)
+		}
+	}
+	return nil
+}
+
+// ---- balance ----
+
+type balanceCmd struct {
+	Files      []string `arg:"" optional:"" name:"FILE" help:"CDX inputs or .meguri files to count URLs from. None or '-' reads stdin."`
+	Partitions int      `short:"n" placeholder:"N" help:"Number of partitions (default: as many as --from has)."`
+	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
+	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
+	MaxLine    string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
+	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
+	grouping
+}
+
+func (c *balanceCmd) Run() error {
+	if c.Partitions < 1 && c.From == "" {
+		return errors.New("give --partitions N (or --from MANIFEST to re-balance)")
+	}
+	maxLine, err := units.ParseSize(c.MaxLine)
+	if err != nil {
+		return err
+	}
+	var base *manifest.Manifest
+	if c.From != "" {
+		if base, err = manifest.Load(c.From); err != nil {
+			return err
+		}
+	}
+	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.value(), MaxLine: int(maxLine)})
+	if err != nil {
+		return err
+	}
+	var b *route.Balanced
+	if base != nil {
+		b, err = route.Rebalance(hosts, base, c.Partitions)
+	} else {
+		b, err = route.Balance(hosts, c.Partitions)
+	}
+	if err != nil {
+		return err
+	}
+	out, err := atomicfile.Create(c.Output)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := b.Manifest.Write(out); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if c.Quiet {
+		return nil
+	}
+	urls, _, _ := b.Manifest.Totals()
+	fmt.Fprintf(os.Stderr, "meguri-route balance: %d urls in %d hosts (%d lines rejected) into %d partitions, mean %.0f urls\n",
+		urls, len(hosts), rejected, len(b.Manifest.Parts), float64(urls)/float64(len(b.Manifest.Parts)))
+	if base != nil {
+		if len(b.Changed) == 0 {
+			fmt.Fprintln(os.Stderr, "meguri-route balance: no partition changes")
+		}
+		for _, ch := range b.Changed {
+			fmt.Fprintf(os.Stderr, "  changes: %s\n", ch.Description)
+		}
+	}
+	if len(b.Skews) == 0 {
+		fmt.Fprintf(os.Stderr, "meguri-route balance: every partition within %.0f%% of the mean\n", route.Tolerance*100)
+	}
+	for _, s := range b.Skews {
+		fmt.Fprintf(os.Stderr, "  skew: %s\n", s)
+	}
+	return nil
+}
+
+// ---- place and plan ----
+
+type topologyFlags struct {
+	Manifest string `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
+	RF       int    `name:"rf" default:"1" help:"Replicas per partition (with groups: per group)."`
+}
+
+func topology(nodes, groups, flag string) (*place.Topology, error) {
+	switch {
+	case nodes != "" && groups != "":
+		return nil, fmt.Errorf("give --%s or --%s-groups, not both", flag, flag)
+	case groups != "":
+		gs, err := place.ParseGroups(groups)
+		if err != nil {
+			return nil, err
+		}
+		return &place.Topology{Groups: gs}, nil
+	case nodes != "":
+		ns, err := place.ParseNodes(nodes)
+		if err != nil {
+			return nil, err
+		}
+		return &place.Topology{Nodes: ns}, nil
+	}
+	return nil, fmt.Errorf("give --%s a,b,c (or --%s-groups 'g1=a,b;g2=c,d')", flag, flag)
+}
+
+type placeCmd struct {
+	topologyFlags
+	Nodes  string `placeholder:"A,B,C" help:"Comma-separated node names."`
+	Groups string `placeholder:"G1=A,B;G2=C,D" help:"Node groups; each group gets --rf replicas of every partition."`
+}
+
+func (c *placeCmd) Run() error {
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
+	}
+	var t *place.Topology
+	if c.Groups != "" && c.Nodes == "" {
+		t, err = topology("", c.Groups, "nodes")
+		if err != nil {
+			return err
+		}
+	} else if t, err = topology(c.Nodes, "", "nodes"); err != nil {
+		return err
+	}
+	if err := t.Check(c.RF); err != nil {
+		return err
+	}
+	type line struct {
+		ID    uint64   `json:"partition_id"`
+		Nodes []string `json:"nodes"`
+	}
+	var b []byte
+	for _, p := range m.Parts {
+		j, err := sonic.ConfigStd.Marshal(line{p.ID, t.Place(p.ID, c.RF)})
+		if err != nil {
+			return err
+		}
+		b = append(append(b, j...), '\n')
+	}
+	_, err = os.Stdout.Write(b)
+	return err
+}
+
+type planCmd struct {
+	topologyFlags
+	From       string `placeholder:"A,B,C" help:"Nodes before the change."`
+	To         string `placeholder:"A,B,C,D" help:"Nodes after the change."`
+	FromGroups string `name:"from-groups" placeholder:"G1=A,B;..." help:"Node groups before the change."`
+	ToGroups   string `name:"to-groups" placeholder:"G1=A,B;..." help:"Node groups after the change."`
+	JSON       bool   `name:"json" help:"Print one JSON object with every move and the totals."`
+}
+
+func (c *planCmd) Run() error {
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
+	}
+	from, err := topology(c.From, c.FromGroups, "from")
+	if err != nil {
+		return err
+	}
+	to, err := topology(c.To, c.ToGroups, "to")
+	if err != nil {
+		return err
+	}
+	for _, t := range []*place.Topology{from, to} {
+		if err := t.Check(c.RF); err != nil {
+			return err
+		}
+	}
+	ids, sizes := make([]uint64, len(m.Parts)), make([]uint64, len(m.Parts))
+	for i, p := range m.Parts {
+		ids[i], sizes[i] = p.ID, p.Bytes
+	}
+	moves := place.Plan(ids, sizes, from, to, c.RF)
+	var total, copies uint64
+	for _, mv := range moves {
+		total += mv.Bytes * uint64(len(mv.Join))
+		copies += uint64(len(mv.Join))
+	}
+	if c.JSON {
+		type jm struct {
+			ID    uint64   `json:"partition_id"`
+			From  []string `json:"from"`
+			To    []string `json:"to"`
+			Leave []string `json:"leave"`
+			Join  []string `json:"join"`
+			Bytes uint64   `json:"bytes"`
+		}
+		out := struct {
+			Moves      []jm   `json:"moves"`
+			Partitions int    `json:"partitions"`
+			Moved      int    `json:"partitions_moved"`
+			Copies     uint64 `json:"copies"`
+			Bytes      uint64 `json:"bytes_to_ship"`
+		}{Moves: []jm{}, Partitions: len(m.Parts), Moved: len(moves), Copies: copies, Bytes: total}
+		for _, mv := range moves {
+			out.Moves = append(out.Moves, jm{mv.Partition, mv.From, mv.To, mv.Leave, mv.Join, mv.Bytes})
+		}
+		return printJSON(out)
+	}
+	for _, mv := range moves {
+		fmt.Printf("partition %-6d leave %-12s join %-12s %s each\n", mv.Partition, list(mv.Leave), list(mv.Join), units.Bytes(int64(mv.Bytes)))
+	}
+	fmt.Printf("%d of %d partitions move: %d copies, %s to ship\n", len(moves), len(m.Parts), copies, units.Bytes(int64(total)))
+	return nil
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ",")
+}
+
+// ---- update ----
+
+type updateCmd struct {
+	Manifest string   `required:"" placeholder:"PATH" help:"The manifest to start from."`
+	Rows     []string `placeholder:"PATH" help:"Manifest rows to publish (meguri-compact prints them); each replaces the partitions its range overlaps. Repeatable."`
+	Refresh  bool     `help:"Re-read urls, hosts and bytes of every partition from its file's header and trailer."`
+	Dir      string   `placeholder:"DIR" help:"Directory relative file names are taken from with --refresh (default: the manifest's)."`
+	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the new manifest here ('-' for stdout; the input path rewrites it atomically)."`
+}
+
+func (c *updateCmd) Run() error {
+	m, err := manifest.Load(c.Manifest)
+	if err != nil {
+		return err
+	}
+	for _, path := range c.Rows {
+		rows, err := manifest.Load(path)
+		if err != nil {
+			return err
+		}
+		for _, p := range m.Replace(rows.Parts) {
+			fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+		}
+		for _, p := range rows.Parts {
+			fmt.Fprintf(os.Stderr, "meguri-route update: published partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+		}
+	}
+	if c.Refresh {
+		dir := c.Dir
+		if dir == "" {
+			dir = "."
+			if c.Manifest != "-" {
+				dir = filepath.Dir(c.Manifest)
+			}
+		}
+		if err := m.Refresh(dir); err != nil {
+			return err
+		}
+	}
+	if err := m.MustTile(); err != nil {
+		return fmt.Errorf("the updated manifest would not tile, so it was not written: %w", err)
+	}
+	out, err := atomicfile.Create(c.Output)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := m.Write(out); err != nil {
+		return err
+	}
+	return out.Commit()
+}

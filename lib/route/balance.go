@@ -1,0 +1,516 @@
+package route
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/units"
+)
+
+// HostCount is one host's distinct URLs.
+type HostCount struct {
+	Key  uint64
+	URLs uint64
+	Name string // the grouping string (registrable domain or host)
+}
+
+// CountOptions configure CountHosts.
+type CountOptions struct {
+	Grouping canon.Grouping // for CDX inputs; .meguri inputs carry their own
+	MaxLine  int
+	Workers  int
+}
+
+// CountHosts reads CDX lines or .meguri files and counts the distinct
+// canonical URLs of each host, sorted by host key. Lines ingest would
+// reject are skipped and counted in rejected. For CDX it holds 16 bytes per
+// capture until the end; .meguri inputs (already one row per URL) need only
+// a count per host.
+func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected int64, err error) {
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = 1 << 20
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	counts := map[uint64]*HostCount{}
+	var cdxIn []string
+	for _, in := range inputs {
+		isMeg, err := sniffMeguri(in)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !isMeg {
+			cdxIn = append(cdxIn, in)
+			continue
+		}
+		if err := countMeguri(in, counts); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(cdxIn) > 0 {
+		n, err := countCDX(cdxIn, opt, counts)
+		if err != nil {
+			return nil, 0, err
+		}
+		rejected = n
+	}
+	hosts = make([]HostCount, 0, len(counts))
+	for _, h := range counts {
+		hosts = append(hosts, *h)
+	}
+	slices.SortFunc(hosts, func(a, b HostCount) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return hosts, rejected, nil
+}
+
+func countMeguri(name string, counts map[uint64]*HostCount) error {
+	var r io.Reader
+	if name == "-" || name == "" {
+		r, name = cdx.Stdin(), "<stdin>"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	cr, err := codec.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	g := canon.Grouping(cr.Header().Grouping)
+	for {
+		rec, err := cr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		h := counts[rec.HostKey]
+		if h == nil {
+			h = &HostCount{Key: rec.HostKey, Name: canon.KeysOf(rec.URL, g).Group}
+			counts[rec.HostKey] = h
+		}
+		h.URLs++
+	}
+}
+
+type keyed struct {
+	host, url uint64
+}
+
+func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (int64, error) {
+	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
+	type result struct {
+		keys    []keyed
+		names   map[uint64]string
+		rejects int64
+	}
+	var all []keyed
+	names := map[uint64]string{}
+	var rejected int64
+	work := func(b *cdx.Batch) {
+		r := &result{names: map[uint64]string{}}
+		for i := range b.Ends {
+			line := b.Line(i)
+			if cdx.IsBlank(line) {
+				continue
+			}
+			if b.TooLong[i] {
+				r.rejects++
+				continue
+			}
+			c, reason := parser.Parse(line)
+			if reason != cdx.OK {
+				r.rejects++
+				continue
+			}
+			r.keys = append(r.keys, keyed{c.HostKey, xxhash.Sum64String(c.URL)})
+			if _, ok := r.names[c.HostKey]; !ok {
+				r.names[c.HostKey] = canon.KeysOf(c.URL, opt.Grouping).Group
+			}
+		}
+		b.Result = r
+	}
+	collect := func(b *cdx.Batch) error {
+		r := b.Result.(*result)
+		all = append(all, r.keys...)
+		rejected += r.rejects
+		for k, n := range r.names {
+			if _, ok := names[k]; !ok {
+				names[k] = n
+			}
+		}
+		return nil
+	}
+	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers}, work, collect)
+	if err != nil {
+		return 0, err
+	}
+	slices.SortFunc(all, func(a, b keyed) int {
+		switch {
+		case a.host != b.host:
+			return cmpU(a.host, b.host)
+		}
+		return cmpU(a.url, b.url)
+	})
+	for i, k := range all {
+		if i > 0 && all[i-1] == k {
+			continue // another capture of the same URL
+		}
+		h := counts[k.host]
+		if h == nil {
+			h = &HostCount{Key: k.host, Name: names[k.host]}
+			counts[k.host] = h
+		}
+		h.URLs++
+	}
+	return rejected, nil
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Tolerance is how far from the mean a partition's URL count may be before
+// the skew report names it: 15%.
+const Tolerance = 0.15
+
+// counter answers "how many URLs lie below key" over sorted host counts.
+type counter struct {
+	hosts []HostCount
+	cum   []uint64 // cum[i]: URLs of hosts[:i]
+}
+
+func newCounter(hosts []HostCount) *counter {
+	c := &counter{hosts: hosts, cum: make([]uint64, len(hosts)+1)}
+	for i, h := range hosts {
+		c.cum[i+1] = c.cum[i] + h.URLs
+	}
+	return c
+}
+
+func (c *counter) total() uint64 { return c.cum[len(c.hosts)] }
+
+// below returns the number of hosts with a key below k.
+func (c *counter) below(k uint64) int {
+	return sort.Search(len(c.hosts), func(i int) bool { return c.hosts[i].Key >= k })
+}
+
+// cutKey is the boundary key between host j-1 and host j: the midpoint,
+// rounded up, so keys not yet seen fall evenly on either side.
+func (c *counter) cutKey(j int) uint64 {
+	a, b := c.hosts[j-1].Key, c.hosts[j].Key
+	return a + (b-a+1)/2
+}
+
+// bestCut returns the host index j in (lo, hi) (a cut before host j) whose
+// cumulative count is closest to target.
+func (c *counter) bestCut(target uint64, lo, hi int) int {
+	// first j with cum[j] >= target
+	j := sort.Search(len(c.cum), func(i int) bool { return c.cum[i] >= target })
+	best := -1
+	for _, cand := range []int{j - 1, j} {
+		if cand <= lo || cand >= hi {
+			continue
+		}
+		if best < 0 || absDiff(c.cum[cand], target) < absDiff(c.cum[best], target) {
+			best = cand
+		}
+	}
+	if best < 0 {
+		// the target falls outside (lo, hi): take the nearest end inside
+		switch {
+		case lo+1 < hi && j <= lo:
+			best = lo + 1
+		case lo+1 < hi:
+			best = hi - 1
+		}
+	}
+	return best
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// Skew is a partition whose URL count strays past the tolerance, with the
+// largest host that explains it.
+type Skew struct {
+	Partition manifest.Partition
+	Mean      float64
+	Largest   HostCount
+}
+
+func (s Skew) String() string {
+	dev := (float64(s.Partition.URLs) - s.Mean) / s.Mean * 100
+	msg := fmt.Sprintf("partition %d (%s..%s) holds %d URLs, %+.0f%% off the mean %.0f", s.Partition.ID,
+		units.Key(s.Partition.Lo), units.Key(s.Partition.Hi), s.Partition.URLs, dev, s.Mean)
+	if s.Largest.URLs > 0 {
+		msg += fmt.Sprintf("; its largest host %s (%s) alone holds %d URLs", s.Largest.Name, units.Key(s.Largest.Key), s.Largest.URLs)
+		if float64(s.Largest.URLs) > Tolerance*s.Mean {
+			msg += ", more than the tolerance, and a host is never split"
+		}
+	}
+	return msg
+}
+
+// Balanced is a proposed manifest and its skew report.
+type Balanced struct {
+	Manifest *manifest.Manifest
+	Skews    []Skew
+	Changed  []Change // with a base manifest: the partitions that change
+}
+
+// Change is a partition whose range differs from the base manifest.
+type Change struct {
+	New         manifest.Partition
+	Old         *manifest.Partition // the base partition with the same id, if any
+	Unchanged   bool
+	Description string
+}
+
+// Balance divides the hosts into n ranges tiling the key space with close
+// to equal URL counts. A host is never split.
+func Balance(hosts []HostCount, n int) (*Balanced, error) {
+	if n < 1 {
+		return nil, errors.New("balance: need at least 1 partition")
+	}
+	c := newCounter(hosts)
+	cuts := c.evenCuts(n, nil)
+	m := &manifest.Manifest{}
+	for i := 0; i <= len(cuts); i++ {
+		p := c.partition(cuts, i)
+		p.ID, p.Epoch, p.File = uint64(i), 1, fmt.Sprintf("part-%04d.meguri", i)
+		m.Parts = append(m.Parts, p)
+	}
+	if len(m.Parts) < n {
+		return nil, fmt.Errorf("balance: %d hosts cannot fill %d partitions", len(hosts), n)
+	}
+	return &Balanced{Manifest: m, Skews: c.skews(m)}, nil
+}
+
+// evenCuts chooses n-1 cut keys. keep, if given, holds existing boundary
+// keys to prefer: a target is served by an existing boundary when that
+// boundary's count lies within half the tolerance of the target.
+func (c *counter) evenCuts(n int, keep []uint64) []uint64 {
+	total := c.total()
+	mean := float64(total) / float64(n)
+	var cuts []uint64
+	last := 0 // host index of the last cut
+	for k := 1; k < n; k++ {
+		target := uint64(float64(total) * float64(k) / float64(n))
+		// an existing boundary close enough to the target stays
+		if cut, ok := c.nearestKept(keep, target, mean, cuts); ok {
+			cuts = append(cuts, cut)
+			last = c.below(cut)
+			continue
+		}
+		// leave at least one host for each partition still to come
+		j := c.bestCut(target, last, len(c.hosts)-(n-1-k))
+		if j < 0 {
+			break
+		}
+		cut := c.cutKey(j)
+		if len(cuts) > 0 && cut <= cuts[len(cuts)-1] {
+			break
+		}
+		cuts = append(cuts, cut)
+		last = j
+	}
+	return cuts
+}
+
+func (c *counter) nearestKept(keep []uint64, target uint64, mean float64, cuts []uint64) (uint64, bool) {
+	var best uint64
+	found := false
+	for _, k := range keep {
+		if len(cuts) > 0 && k <= cuts[len(cuts)-1] {
+			continue
+		}
+		d := absDiff(c.cum[c.below(k)], target)
+		if float64(d) <= Tolerance/2*mean && (!found || d < absDiff(c.cum[c.below(best)], target)) {
+			best, found = k, true
+		}
+	}
+	return best, found
+}
+
+// partition returns range i of the cuts with its counts.
+func (c *counter) partition(cuts []uint64, i int) manifest.Partition {
+	p := manifest.Partition{Lo: 0, Hi: ^uint64(0)}
+	if i > 0 {
+		p.Lo = cuts[i-1]
+	}
+	if i < len(cuts) {
+		p.Hi = cuts[i] - 1
+	}
+	c.count(&p)
+	return p
+}
+
+// count sets p's URL and host counts from the data.
+func (c *counter) count(p *manifest.Partition) {
+	a := c.below(p.Lo)
+	b := len(c.hosts)
+	if p.Hi < ^uint64(0) {
+		b = c.below(p.Hi + 1)
+	}
+	p.URLs, p.Hosts = c.cum[b]-c.cum[a], uint64(b-a)
+}
+
+// largest returns the host with the most URLs in p.
+func (c *counter) largest(p *manifest.Partition) HostCount {
+	var best HostCount
+	for _, h := range c.hosts[c.below(p.Lo):] {
+		if h.Key > p.Hi {
+			break
+		}
+		if h.URLs > best.URLs {
+			best = h
+		}
+	}
+	return best
+}
+
+func (c *counter) skews(m *manifest.Manifest) []Skew {
+	mean := float64(c.total()) / float64(len(m.Parts))
+	var out []Skew
+	for _, p := range m.Parts {
+		if mean > 0 && absF(float64(p.URLs)-mean) > Tolerance*mean {
+			out = append(out, Skew{Partition: p, Mean: mean, Largest: c.largest(&p)})
+		}
+	}
+	return out
+}
+
+func absF(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// Rebalance proposes n partitions over the hosts starting from base,
+// keeping every base boundary that is close enough to an even cut, so as
+// few ranges change as it can. Partitions whose range is unchanged keep
+// their id, file, bytes and epoch; changed ones get the next epoch, a new
+// file name and bytes 0 (the file is not built yet), and reuse the ids of
+// base partitions whose ranges no longer exist before taking new ones.
+func Rebalance(hosts []HostCount, base *manifest.Manifest, n int) (*Balanced, error) {
+	if err := base.MustTile(); err != nil {
+		return nil, fmt.Errorf("base manifest: %w", err)
+	}
+	if n < 1 {
+		n = len(base.Parts)
+	}
+	c := newCounter(hosts)
+	var keep []uint64
+	var epoch, maxID uint64
+	for i, p := range base.Parts {
+		if i > 0 {
+			keep = append(keep, p.Lo)
+		}
+		epoch, maxID = max(epoch, p.Epoch), max(maxID, p.ID)
+	}
+	epoch++
+	cuts := c.evenCuts(n, keep)
+	oldByRange := map[[2]uint64]*manifest.Partition{}
+	for i := range base.Parts {
+		p := &base.Parts[i]
+		oldByRange[[2]uint64{p.Lo, p.Hi}] = p
+	}
+	m := &manifest.Manifest{}
+	var changed []int
+	used := map[uint64]bool{}
+	for i := 0; i <= len(cuts); i++ {
+		p := c.partition(cuts, i)
+		if old, ok := oldByRange[[2]uint64{p.Lo, p.Hi}]; ok {
+			p.ID, p.File, p.Bytes, p.Epoch = old.ID, old.File, old.Bytes, old.Epoch
+			used[p.ID] = true
+		} else {
+			changed = append(changed, len(m.Parts))
+		}
+		m.Parts = append(m.Parts, p)
+	}
+	// free ids: base partitions whose ranges are gone, in key order
+	var free []uint64
+	for _, p := range base.Parts {
+		if !used[p.ID] {
+			free = append(free, p.ID)
+		}
+	}
+	res := &Balanced{Manifest: m}
+	for _, i := range changed {
+		p := &m.Parts[i]
+		if len(free) > 0 {
+			p.ID, free = free[0], free[1:]
+		} else {
+			maxID++
+			p.ID = maxID
+		}
+		p.Epoch = epoch
+		p.File = fmt.Sprintf("part-%04d.e%d.meguri", p.ID, epoch)
+	}
+	for _, p := range m.Parts {
+		ch := Change{New: p}
+		for j := range base.Parts {
+			if base.Parts[j].ID == p.ID {
+				ch.Old = &base.Parts[j]
+			}
+		}
+		ch.Unchanged = ch.Old != nil && ch.Old.Lo == p.Lo && ch.Old.Hi == p.Hi
+		if !ch.Unchanged {
+			if ch.Old != nil {
+				ch.Description = fmt.Sprintf("partition %d: %s..%s -> %s..%s, %d URLs", p.ID,
+					units.Key(ch.Old.Lo), units.Key(ch.Old.Hi), units.Key(p.Lo), units.Key(p.Hi), p.URLs)
+			} else {
+				ch.Description = fmt.Sprintf("partition %d: new, %s..%s, %d URLs", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.URLs)
+			}
+			res.Changed = append(res.Changed, ch)
+		}
+	}
+	for _, id := range free {
+		for j := range base.Parts {
+			if base.Parts[j].ID == id {
+				o := base.Parts[j]
+				res.Changed = append(res.Changed, Change{Old: &o, Description: fmt.Sprintf("partition %d: removed (was %s..%s)", id, units.Key(o.Lo), units.Key(o.Hi))})
+			}
+		}
+	}
+	res.Skews = c.skews(m)
+	return res, nil
+}

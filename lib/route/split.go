@@ -1,0 +1,471 @@
+// Package route splits streams by partition and builds balanced manifests:
+// the data side of meguri-route.
+//
+// SplitCDX passes CDX lines through, byte for byte, into one output per
+// partition of a manifest; SplitMeguri cuts a .meguri stream along the
+// manifest's ranges; Balance reads host keys and proposes ranges of close to
+// equal URL counts.
+//
+//	m, _ := manifest.Load("fleet.manifest")
+//	res, err := route.SplitCDX([]string{"cdx-00000.gz"}, route.SplitOptions{Manifest: m, OutDir: "parts"})
+package route
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/merge"
+)
+
+// SplitOptions configure a split.
+type SplitOptions struct {
+	Manifest *manifest.Manifest // must tile
+	OutDir   string
+	Zstd     bool // write .jsonl.zst instead of .jsonl
+	Grouping canon.Grouping
+	MaxLine  int       // default 1 MiB
+	Rejects  io.Writer // rejected lines as JSON lines, or nil
+	Workers  int       // parse goroutines (default GOMAXPROCS)
+	// QueueDepth is how many buffers may wait for each partition's writer
+	// before the reader blocks (default 4).
+	QueueDepth int
+	// Memory bounds the buffers held for all partitions together (default
+	// 256 MiB); each partition's buffer is Memory/partitions/(depth+1),
+	// between 4 KiB and 256 KiB.
+	Memory   int64
+	Progress func(lines, bytes int64)
+}
+
+// PartCount is what one partition received.
+type PartCount struct {
+	PartitionID uint64 `json:"partition_id"`
+	File        string `json:"file"`
+	Records     int64  `json:"records"`
+}
+
+// SplitResult counts a split.
+type SplitResult struct {
+	Lines      int64 // non-blank lines read
+	Blank      int64
+	Routed     int64
+	Rejected   [cdx.NumReasons]int64
+	Partitions []PartCount // partitions that received records, in key order
+}
+
+// RejectedTotal sums the rejects.
+func (r *SplitResult) RejectedTotal() int64 {
+	var n int64
+	for _, v := range r.Rejected {
+		n += v
+	}
+	return n
+}
+
+// OutputName is the file a partition's lines go to: the stem of its
+// manifest file name (the name up to its first '.') plus ext.
+func OutputName(p *manifest.Partition, ext string) string {
+	base := filepath.Base(p.File)
+	if p.File == "" || p.File == "-" {
+		base = fmt.Sprintf("part-%04d", p.ID)
+	}
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	return base + ext
+}
+
+// Routed line marks, per line of a batch: a partition index, or one of these.
+const (
+	lineBlank  = -1
+	lineReject = -2
+)
+
+type routed struct {
+	dest    []int32 // partition index, lineBlank or lineReject
+	reasons []cdx.Reason
+}
+
+// SplitCDX reads CDX lines from inputs ("-" for stdin) and writes each
+// line, unchanged, to the output of the partition owning its host key.
+// Outputs appear atomically once every input has been read.
+func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
+	if err := opt.Manifest.MustTile(); err != nil {
+		return nil, err
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = 1 << 20
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.QueueDepth <= 0 {
+		opt.QueueDepth = 4
+	}
+	if opt.Memory <= 0 {
+		opt.Memory = 256 << 20
+	}
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	parts := opt.Manifest.Parts
+	chunk := int(min(256<<10, max(4<<10, opt.Memory/int64(len(parts))/int64(opt.QueueDepth+1))))
+	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk}
+	defer ws.abort()
+
+	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
+	work := func(b *cdx.Batch) {
+		r := &routed{dest: make([]int32, len(b.Ends))}
+		for i := range b.Ends {
+			line := b.Line(i)
+			if b.TooLong[i] {
+				r.dest[i] = lineReject
+				r.reasons = append(r.reasons, cdx.TooLong)
+				continue
+			}
+			if cdx.IsBlank(line) {
+				r.dest[i] = lineBlank
+				continue
+			}
+			if n := len(line); line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			c, reason := parser.Parse(line)
+			if reason != cdx.OK {
+				r.dest[i] = lineReject
+				r.reasons = append(r.reasons, reason)
+				continue
+			}
+			r.dest[i] = int32(opt.Manifest.Index(c.HostKey))
+		}
+		b.Result = r
+	}
+	res := &SplitResult{}
+	var rejw *bufio.Writer
+	if opt.Rejects != nil {
+		rejw = bufio.NewWriter(opt.Rejects)
+	}
+	var lines, inBytes int64
+	collect := func(b *cdx.Batch) error {
+		r := b.Result.(*routed)
+		nr := 0
+		for i, d := range r.dest {
+			switch d {
+			case lineBlank:
+				res.Blank++
+			case lineReject:
+				reason := r.reasons[nr]
+				nr++
+				res.Rejected[reason]++
+				if rejw != nil {
+					cdx.WriteReject(rejw, b.Source, b.Nums[i], reason, b.Line(i))
+				}
+			default:
+				if err := ws.add(int(d), b.Line(i)); err != nil {
+					return err
+				}
+				res.Routed++
+			}
+		}
+		lines += int64(len(b.Ends))
+		inBytes += b.Bytes
+		if opt.Progress != nil {
+			opt.Progress(lines, inBytes)
+		}
+		return nil
+	}
+	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers, KeepCR: true}, work, collect)
+	res.Lines = lines - res.Blank
+	if rejw != nil {
+		if ferr := rejw.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("writing rejects: %w", ferr)
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	if err := ws.finish(); err != nil {
+		return res, err
+	}
+	for i, w := range ws.out {
+		if w != nil {
+			res.Partitions = append(res.Partitions, PartCount{PartitionID: parts[i].ID, File: w.path, Records: w.records})
+		}
+	}
+	return res, nil
+}
+
+// writers holds one lazily opened writer per partition.
+type writers struct {
+	opt   *SplitOptions
+	parts []manifest.Partition
+	out   []*partWriter
+	chunk int
+	pool  sync.Pool
+}
+
+// partWriter writes one partition's lines from its own goroutine, fed by a
+// bounded queue: when the queue is full the reader waits.
+type partWriter struct {
+	path    string
+	f       *atomicfile.File
+	zw      *zstd.Encoder
+	w       io.Writer
+	buf     []byte
+	queue   chan []byte
+	done    chan struct{}
+	err     error
+	records int64
+	closed  bool
+}
+
+func (w *partWriter) closeQueue() {
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+}
+
+func (ws *writers) get() []byte {
+	if b, ok := ws.pool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, ws.chunk+4096)
+}
+
+func (ws *writers) put(b []byte) { ws.pool.Put(&b) }
+
+func (ws *writers) add(i int, line []byte) error {
+	w := ws.out[i]
+	if w == nil {
+		var err error
+		if w, err = ws.open(i); err != nil {
+			return err
+		}
+	}
+	w.buf = append(w.buf, line...)
+	w.buf = append(w.buf, '\n')
+	w.records++
+	if len(w.buf) >= ws.chunk {
+		return ws.send(w)
+	}
+	return nil
+}
+
+func (ws *writers) send(w *partWriter) error {
+	select {
+	case <-w.done:
+		// the writer stopped on an error
+		return fmt.Errorf("%s: %w", w.path, w.err)
+	case w.queue <- w.buf:
+	}
+	w.buf = ws.get()
+	return nil
+}
+
+func (ws *writers) open(i int) (*partWriter, error) {
+	ext := ".jsonl"
+	if ws.opt.Zstd {
+		ext = ".jsonl.zst"
+	}
+	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ext))
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := &partWriter{path: path, f: f, w: f, buf: ws.get(), queue: make(chan []byte, ws.opt.QueueDepth), done: make(chan struct{})}
+	if ws.opt.Zstd {
+		zw, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+		if err != nil {
+			f.Abort()
+			return nil, err
+		}
+		w.zw, w.w = zw, zw
+	}
+	ws.out[i] = w
+	go func() {
+		defer close(w.done)
+		for b := range w.queue {
+			if w.err == nil {
+				if _, err := w.w.Write(b); err != nil {
+					w.err = err
+					// drain so the reader never blocks on a dead writer
+					go func() {
+						for range w.queue {
+						}
+					}()
+					return
+				}
+			}
+			ws.put(b)
+		}
+	}()
+	return w, nil
+}
+
+// finish flushes every writer and commits the outputs; if any fails, none
+// is committed.
+func (ws *writers) finish() error {
+	var first error
+	for _, w := range ws.out {
+		if w == nil {
+			continue
+		}
+		if len(w.buf) > 0 && first == nil {
+			first = ws.send(w)
+		}
+		w.closeQueue()
+	}
+	for _, w := range ws.out {
+		if w == nil {
+			continue
+		}
+		<-w.done
+		if w.err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", w.path, w.err)
+		}
+		if w.zw != nil && first == nil {
+			first = w.zw.Close()
+		}
+	}
+	if first != nil {
+		return first
+	}
+	for _, w := range ws.out {
+		if w == nil {
+			continue
+		}
+		if err := w.f.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abort stops every writer and removes every uncommitted output (a
+// committed one stays).
+func (ws *writers) abort() {
+	for _, w := range ws.out {
+		if w == nil {
+			continue
+		}
+		w.closeQueue()
+		<-w.done
+		w.f.Abort()
+	}
+}
+
+// SplitMeguri cuts a .meguri stream along the manifest's ranges into one
+// .meguri per partition that holds rows, named by OutputName with
+// ".meguri". Each output carries its partition's id and range.
+func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, error) {
+	if err := opt.Manifest.MustTile(); err != nil {
+		return nil, err
+	}
+	cr, err := codec.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	parts := opt.Manifest.Parts
+	outs := make([]merge.Output, len(parts))
+	for i, p := range parts {
+		outs[i] = merge.Output{ID: p.ID, Lo: p.Lo, Hi: p.Hi}
+	}
+	files := make([]*atomicfile.File, len(parts))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Abort()
+			}
+		}
+	}()
+	mres, err := merge.Run([]merge.Source{&merge.StreamSource{Label: name, R: cr}}, merge.Options{
+		Outputs:   outs,
+		SkipEmpty: true,
+		Create: func(i int) (io.Writer, error) {
+			f, err := atomicfile.Create(filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri")))
+			files[i] = f
+			return f, err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &SplitResult{}
+	for i, o := range mres.Outputs {
+		if !o.Written {
+			continue
+		}
+		if err := files[i].Commit(); err != nil {
+			return nil, err
+		}
+		res.Partitions = append(res.Partitions, PartCount{PartitionID: o.ID, File: files[i].Name(), Records: int64(o.Stats.URLs)})
+		res.Routed += int64(o.Stats.URLs)
+	}
+	res.Lines = res.Routed
+	return res, nil
+}
+
+// ErrMixed is returned when a split is given .meguri and CDX inputs
+// together, or several .meguri inputs.
+var ErrMixed = errors.New("split takes CDX inputs, or exactly one .meguri input")
+
+// Split sniffs the inputs and runs SplitCDX or SplitMeguri.
+func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	var megs []string
+	for _, in := range inputs {
+		ok, err := sniffMeguri(in)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			megs = append(megs, in)
+		}
+	}
+	if len(megs) == 0 {
+		return SplitCDX(inputs, opt)
+	}
+	if len(inputs) > 1 {
+		return nil, ErrMixed
+	}
+	if inputs[0] == "-" {
+		return SplitMeguri("<stdin>", cdx.Stdin(), opt)
+	}
+	f, err := os.Open(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return SplitMeguri(inputs[0], bufio.NewReaderSize(f, 1<<20), opt)
+}
+
+func sniffMeguri(name string) (bool, error) {
+	if name == "-" || name == "" {
+		head, _ := cdx.Stdin().Peek(8)
+		return cdx.IsMeguri(head), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	return cdx.IsMeguri(head[:n]), nil
+}
