@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"runtime/debug"
 
-
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
