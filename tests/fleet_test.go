@@ -1,0 +1,452 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
+)
+
+// input is the corpus when MEGURI_CORPUS is set, else the sample.
+func input(t *testing.T) string {
+	if p := os.Getenv("MEGURI_CORPUS"); p != "" {
+		return p
+	}
+	return sample
+}
+
+func mustRun(t *testing.T, stdin []byte, name string, args ...string) []byte {
+	t.Helper()
+	o, e, code := run(t, stdin, name, args...)
+	if code != 0 {
+		t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
+	}
+	return o
+}
+
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+type manifestRow struct {
+	id             uint64
+	lo, hi         uint64
+	file           string
+	urls, hosts, n uint64
+}
+
+func readManifest(t *testing.T, path string) []manifestRow {
+	var rows []manifestRow
+	for _, l := range lines(t, path) {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) != 8 {
+			t.Fatalf("manifest line %q", l)
+		}
+		var r manifestRow
+		r.id, _ = strconv.ParseUint(f[0], 10, 64)
+		r.lo, _ = strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 64)
+		r.hi, _ = strconv.ParseUint(strings.TrimPrefix(f[2], "0x"), 16, 64)
+		r.file = f[3]
+		r.urls, _ = strconv.ParseUint(f[4], 10, 64)
+		r.hosts, _ = strconv.ParseUint(f[5], 10, 64)
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// hostKey computes a CDX line's host key independently of lib/canon: the
+// URL's host through net/url and IDNA, then the registrable domain, then
+// xxHash64. ok is false for lines it cannot key (those the tools reject).
+func hostKey(line string) (uint64, bool) {
+	if i := strings.IndexByte(line, '{'); i > 0 {
+		line = line[i:] // "SURT TIMESTAMP {json}"
+	}
+	var v struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal([]byte(line), &v) != nil {
+		return 0, false
+	}
+	u, err := url.Parse(strings.TrimSpace(v.URL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return 0, false
+	}
+	h, err := idna.Lookup.ToASCII(strings.ToLower(u.Hostname()))
+	if err != nil || h == "" {
+		return 0, false
+	}
+	group := h
+	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil && strings.HasSuffix(h, d) && !strings.HasSuffix(h, ".") {
+		group = d
+	}
+	return xxhash.Sum64String(group), true
+}
+
+// TestFleetPipeline is the worked example of the README, through the
+// binaries: balance 8 partitions, split the input by the map, ingest each
+// partition, publish the counts, print the map, and merge the partitions
+// back into the bytes of one whole ingest.
+func TestFleetPipeline(t *testing.T) {
+	in := input(t)
+	dir := t.TempDir()
+	man := filepath.Join(dir, "fleet.manifest")
+	_, report, code := run(t, nil, "meguri-route", "balance", "--partitions", "8", in, "-o", man)
+	if code != 0 {
+		t.Fatalf("balance: %s", report)
+	}
+	rows := readManifest(t, man)
+	if len(rows) != 8 {
+		t.Fatalf("%d partitions", len(rows))
+	}
+	var total uint64
+	for _, r := range rows {
+		total += r.urls
+	}
+	mean := float64(total) / 8
+	for _, r := range rows {
+		if dev := (float64(r.urls) - mean) / mean; dev > 0.15 || dev < -0.15 {
+			// allowed only when the report names the host that explains it
+			if !strings.Contains(string(report), fmt.Sprintf("partition %d ", r.id)) || !strings.Contains(string(report), "alone holds") {
+				t.Errorf("partition %d holds %d urls, %.0f%% off the mean, and the report does not say why:\n%s", r.id, r.urls, dev*100, report)
+			}
+		}
+	}
+
+	parts := filepath.Join(dir, "parts")
+	rej := filepath.Join(dir, "rejects.jsonl")
+	js := mustRun(t, nil, "meguri-route", "split", "-q", "--json", "--manifest", man, "--out-dir", parts, "--rejects", rej, in)
+	var sum struct {
+		Partitions []struct {
+			ID      uint64 `json:"partition_id"`
+			File    string `json:"file"`
+			Records int64  `json:"records"`
+		} `json:"partitions"`
+		Rejected int64 `json:"rejected"`
+	}
+	if err := json.Unmarshal(js, &sum); err != nil {
+		t.Fatalf("split --json: %v: %s", err, js)
+	}
+	// every output line lies in its partition's range, by an independent key
+	var got []string
+	var unkeyed int
+	for _, p := range sum.Partitions {
+		var r manifestRow
+		for _, x := range rows {
+			if x.id == p.ID {
+				r = x
+			}
+		}
+		ls := lines(t, p.File)
+		if int64(len(ls)) != p.Records {
+			t.Errorf("partition %d: %d lines, summary says %d", p.ID, len(ls), p.Records)
+		}
+		for _, l := range ls {
+			k, ok := hostKey(l)
+			if !ok {
+				unkeyed++
+				continue
+			}
+			if k < r.lo || k > r.hi {
+				t.Errorf("partition %d (%x..%x) got a line keyed %x: %.120s", p.ID, r.lo, r.hi, k, l)
+			}
+		}
+		got = append(got, ls...)
+	}
+	if unkeyed > len(got)/1000 {
+		t.Errorf("the independent key computation could not key %d of %d routed lines", unkeyed, len(got))
+	}
+	// outputs plus rejects are exactly the input lines, as a multiset
+	rejLines := lines(t, rej)
+	if int64(len(rejLines)) != sum.Rejected {
+		t.Errorf("%d reject lines, summary says %d", len(rejLines), sum.Rejected)
+	}
+	for _, l := range rejLines {
+		var rl struct {
+			Text string `json:"text"`
+		}
+		json.Unmarshal([]byte(l), &rl)
+		got = append(got, rl.Text)
+	}
+	want := lines(t, in)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("outputs and rejects hold %d lines; the input has %d (or they differ)", len(got), len(want))
+	}
+
+	// ingest each partition with its id and range, publish the counts
+	var megs []string
+	for _, p := range sum.Partitions {
+		var r manifestRow
+		for _, x := range rows {
+			if x.id == p.ID {
+				r = x
+			}
+		}
+		out := filepath.Join(dir, r.file)
+		mustRun(t, nil, "meguri-ingest", "-q", "--partition-id", fmt.Sprint(r.id), "--range", fmt.Sprintf("%x:%x", r.lo, r.hi), p.File, "-o", out)
+		megs = append(megs, out)
+	}
+	mustRun(t, nil, "meguri-route", "update", "--manifest", man, "--refresh", "-o", man)
+	mapOut := mustRun(t, nil, "meguri-route", "--manifest", man)
+	if !bytes.Contains(mapOut, []byte("tiles [0, 2^64): yes")) {
+		t.Errorf("map:\n%s", mapOut)
+	}
+	var refreshed uint64
+	for _, r := range readManifest(t, man) {
+		refreshed += r.urls
+	}
+	if refreshed != total {
+		t.Errorf("refreshed manifest counts %d urls, balance counted %d", refreshed, total)
+	}
+
+	// merging the partitions gives the bytes of one whole ingest
+	whole := filepath.Join(dir, "whole.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", whole)
+	merged := filepath.Join(dir, "merged.meguri")
+	slices.Reverse(megs) // input order does not matter
+	mustRun(t, nil, "meguri-compact", append(megs, "-q", "-o", merged)...)
+	a, _ := os.ReadFile(whole)
+	b, _ := os.ReadFile(merged)
+	if !bytes.Equal(a, b) {
+		t.Fatal("merging the ingested partitions differs from ingesting the whole input")
+	}
+
+	// splitting the .meguri by the same map gives files whose rows,
+	// concatenated, are the whole file's rows
+	mparts := filepath.Join(dir, "mparts")
+	js = mustRun(t, nil, "meguri-route", "split", "-q", "--json", "--manifest", man, "--out-dir", mparts, whole)
+	if err := json.Unmarshal(js, &sum); err != nil {
+		t.Fatal(err)
+	}
+	var cat []byte
+	for _, p := range sum.Partitions {
+		cat = append(cat, mustRun(t, nil, "meguri-inspect", "--rows", p.File)...)
+		// and each equals the ingest of that partition
+		a, _ := os.ReadFile(p.File)
+		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("part-%04d.meguri", p.ID)))
+		if !bytes.Equal(a, b) {
+			t.Errorf("partition %d split from .meguri differs from its ingest", p.ID)
+		}
+	}
+	if !bytes.Equal(cat, mustRun(t, nil, "meguri-inspect", "--rows", whole)) {
+		t.Error("rows of the .meguri split, concatenated, differ from the whole file's rows")
+	}
+}
+
+// TestCompactIdentity: --split 4 and merging back gives the original
+// bytes; folding two halves of the input gives the bytes of ingesting it
+// all.
+func TestCompactIdentity(t *testing.T) {
+	in := input(t)
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", whole)
+
+	rowsOut := mustRun(t, nil, "meguri-compact", "-q", "--split", "4", "--out-dir", filepath.Join(dir, "q"), whole)
+	mf := filepath.Join(dir, "q.manifest")
+	os.WriteFile(mf, rowsOut, 0o644)
+	rows := readManifest(t, mf)
+	if len(rows) != 4 || rows[0].lo != 0 || rows[3].hi != ^uint64(0) {
+		t.Fatalf("split rows:\n%s", rowsOut)
+	}
+	var files []string
+	for i, r := range rows {
+		if i > 0 && r.lo != rows[i-1].hi+1 {
+			t.Errorf("split ranges do not tile: %x after %x", r.lo, rows[i-1].hi)
+		}
+		files = append(files, r.file)
+	}
+	slices.Reverse(files)
+	back := filepath.Join(dir, "back.meguri")
+	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
+	a, _ := os.ReadFile(whole)
+	b, _ := os.ReadFile(back)
+	if !bytes.Equal(a, b) {
+		t.Error("split 4 then merge did not give the original bytes")
+	}
+
+	// two halves of the lines, ingested apart, fold to the whole
+	all := lines(t, in)
+	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
+	os.WriteFile(h1, []byte(strings.Join(all[:len(all)/2], "\n")+"\n"), 0o644)
+	os.WriteFile(h2, []byte(strings.Join(all[len(all)/2:], "\n")+"\n"), 0o644)
+	m1, m2 := filepath.Join(dir, "h1.meguri"), filepath.Join(dir, "h2.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", h1, "-o", m1)
+	mustRun(t, nil, "meguri-ingest", "-q", h2, "-o", m2)
+	folded := mustRun(t, nil, "meguri-compact", "-q", "--fold", m2, m1)
+	if !bytes.Equal(folded, a) {
+		t.Error("folding two halves differs from ingesting all lines")
+	}
+}
+
+func TestCompactRefusals(t *testing.T) {
+	dir := t.TempDir()
+	ing := func(name, rng string, id int) string {
+		p := filepath.Join(dir, name)
+		mustRun(t, nil, "meguri-ingest", "-q", "--range", rng, "--partition-id", fmt.Sprint(id), sample, "-o", p)
+		return p
+	}
+	a := ing("a.meguri", "0:7fffffffffffffff", 1)
+	b := ing("b.meguri", "8000000000000000:ffffffffffffffff", 2)
+	c := ing("c.meguri", "7000000000000000:ffffffffffffffff", 3)
+	g := ing("g.meguri", "9000000000000000:ffffffffffffffff", 4)
+	raw, _ := os.ReadFile(b)
+	raw[len(raw)/3] ^= 0x20
+	bad := filepath.Join(dir, "bad.meguri")
+	os.WriteFile(bad, raw, 0o644)
+	out := filepath.Join(dir, "out.meguri")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{a, c}, "overlap on host keys 0x7000000000000000..0x7fffffffffffffff"},
+		{[]string{a, g}, "leave host keys 0x8000000000000000..0x8fffffffffffffff uncovered"},
+		{[]string{a, bad}, "bad.meguri: "},
+		{[]string{a, a}, "named twice"},
+	} {
+		_, e, code := run(t, nil, "meguri-compact", append(c.args, "-o", out)...)
+		if code == 0 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d: %s (want %q)", c.args, code, e, c.want)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 5 {
+			t.Errorf("%v left files behind: %v", c.args, ents)
+		}
+	}
+	// the gap is allowed on request, and the union covers it
+	mustRun(t, nil, "meguri-compact", "-q", "--allow-gap", a, g, "-o", out)
+	j := mustRun(t, nil, "meguri-inspect", "--json", out)
+	if !bytes.Contains(j, []byte(`"host_key_lo":"0x0000000000000000","host_key_hi":"0xffffffffffffffff"`)) || !bytes.Contains(j, []byte(`"partition_id":1`)) {
+		t.Errorf("allow-gap output: %s", j)
+	}
+}
+
+// TestGCThroughBinary: with --now and --horizon, exactly the Gone rows
+// captured before the cutoff go; every other row is unchanged.
+func TestGCThroughBinary(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", in)
+	rowsIn := strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", in))), "\n")
+	const now, horizon = "20240601000000", "365d"
+	cutoff := "20230602000000" // now minus 365 days
+	var want []string
+	dropped := 0
+	for _, l := range rowsIn {
+		var r struct {
+			Status   string `json:"status"`
+			LastSeen string `json:"last_seen"`
+		}
+		json.Unmarshal([]byte(l), &r)
+		if r.Status == "gone" && r.LastSeen < cutoff {
+			dropped++
+			continue
+		}
+		want = append(want, l)
+	}
+	if dropped == 0 {
+		t.Fatal("fixture has no expired tombstones")
+	}
+	out := filepath.Join(dir, "gc.meguri")
+	_, e, code := run(t, nil, "meguri-compact", "--gc", "--horizon", horizon, "--now", now, in, "-o", out)
+	if code != 0 {
+		t.Fatal(string(e))
+	}
+	if !strings.Contains(string(e), fmt.Sprintf("%d dropped by gc", dropped)) {
+		t.Errorf("summary does not say %d dropped: %s", dropped, e)
+	}
+	got := strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", out))), "\n")
+	if !slices.Equal(got, want) {
+		t.Errorf("gc kept %d rows, want %d", len(got), len(want))
+	}
+}
+
+func TestRouteOneAndPlace(t *testing.T) {
+	dir := t.TempDir()
+	man := filepath.Join(dir, "m")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "64", sample, "-o", man)
+	k, _ := hostKey(`{"url":"http://www.zew.de/x"}`)
+	for _, args := range [][]string{
+		{"--manifest", man, "--url", "HTTP://WWW.ZEW.DE:80/x#frag", "--json"},
+		{"map", "--manifest", man, "--host", fmt.Sprintf("0x%x", k), "--json"},
+		{"--manifest", man, "--host", fmt.Sprint(k), "--json"},
+	} {
+		var r struct {
+			ID   uint64 `json:"partition_id"`
+			Key  string `json:"host_key"`
+			File string `json:"file"`
+		}
+		if err := json.Unmarshal(mustRun(t, nil, "meguri-route", args...), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Key != fmt.Sprintf("0x%016x", k) || r.File == "" {
+			t.Errorf("%v: %+v", args, r)
+		}
+		for _, row := range readManifest(t, man) {
+			if row.id == r.ID && (k < row.lo || k > row.hi) {
+				t.Errorf("%v: routed to %d, which does not own %x", args, r.ID, k)
+			}
+		}
+	}
+	p1 := mustRun(t, nil, "meguri-route", "place", "--manifest", man, "--nodes", "a,b,c", "--rf", "2")
+	p2 := mustRun(t, nil, "meguri-route", "place", "--manifest", man, "--nodes", "c,a,b", "--rf", "2")
+	if !bytes.Equal(p1, p2) || bytes.Count(p1, []byte("\n")) != 64 {
+		t.Errorf("placement differs by node order or has the wrong count:\n%s", p1)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(p1))
+	for sc.Scan() {
+		var l struct {
+			Nodes []string `json:"nodes"`
+		}
+		json.Unmarshal(sc.Bytes(), &l)
+		if len(l.Nodes) != 2 || l.Nodes[0] == l.Nodes[1] {
+			t.Errorf("replicas %v", l.Nodes)
+		}
+	}
+	var plan struct {
+		Moved int `json:"partitions_moved"`
+		Moves []struct {
+			Join []string `json:"join"`
+		} `json:"moves"`
+	}
+	json.Unmarshal(mustRun(t, nil, "meguri-route", "plan", "--manifest", man, "--from", "a,b,c", "--to", "a,b,c,d", "--json"), &plan)
+	if plan.Moved == 0 || plan.Moved > 32 || len(plan.Moves) != plan.Moved {
+		t.Errorf("plan moved %d", plan.Moved)
+	}
+	for _, m := range plan.Moves {
+		if !slices.Equal(m.Join, []string{"d"}) {
+			t.Errorf("a move joins %v", m.Join)
+		}
+	}
+	// a manifest with a gap is refused for routing, naming the gap
+	os.WriteFile(man, []byte("0 0x0 0x0fffffffffffffff a 0 0 0 1\n1 0x2000000000000000 0xffffffffffffffff b 0 0 0 1\n"), 0o644)
+	_, e, code := run(t, nil, "meguri-route", "--manifest", man, "--host", "0x1000000000000000")
+	if code == 0 || !strings.Contains(string(e), "gap 0x1000000000000000..0x1fffffffffffffff between partitions 0 and 1") {
+		t.Errorf("exit %d: %s", code, e)
+	}
+}
