@@ -2,7 +2,7 @@
 # sample; `make test` runs the whole test suite.
 GO      ?= go
 BIN     := bin
-TOOLS   := meguri-ingest meguri-inspect
+TOOLS   := meguri-ingest meguri-route meguri-compact meguri-inspect
 CORPUS  ?=
 OUT     := out
 
@@ -17,15 +17,27 @@ build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
-# The main pipeline on the sample in testdata/: ingest, inspect, verify, look up.
+# The main pipeline on the sample in testdata/: ingest, inspect; then the
+# fleet: balance 4 partitions, split the lines by the map, ingest each,
+# publish the counts, print the map, and compact (split the hottest in two,
+# merge everything back and compare with the whole ingest).
 run: build
-	@mkdir -p $(OUT)
+	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
 	$(BIN)/meguri-ingest testdata/sample.jsonl -o $(OUT)/sample.meguri --rejects $(OUT)/rejects.jsonl
 	$(BIN)/meguri-inspect $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --verify $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --rows $(OUT)/sample.meguri | head -3
 	$(BIN)/meguri-inspect --url 'http://www.zew.de:80/' $(OUT)/sample.meguri
 	@echo "rejected lines by reason:"; cut -d'"' -f10 $(OUT)/rejects.jsonl | sort | uniq -c
+	cd $(OUT) && ../$(BIN)/meguri-route balance --partitions 4 ../testdata/sample.jsonl -o fleet.manifest
+	cd $(OUT) && ../$(BIN)/meguri-route split --manifest fleet.manifest --out-dir parts ../testdata/sample.jsonl
+	cd $(OUT) && awk '!/^#/ {print $$1, $$2":"$$3, $$4}' fleet.manifest | while read id range file; do \
+	  ../$(BIN)/meguri-ingest -q --partition-id $$id --range $$range -o parts/$$file parts/$${file%.meguri}.jsonl; done
+	cd $(OUT) && ../$(BIN)/meguri-route update --manifest fleet.manifest --dir parts --refresh -o fleet.manifest
+	cd $(OUT) && ../$(BIN)/meguri-route --manifest fleet.manifest
+	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri
+	cd $(OUT) && ../$(BIN)/meguri-compact parts/part-0001.meguri parts/part-0003.meguri parts/part-0002.meguri parts/part-0010.meguri parts/part-0011.meguri --partition-id 0 -o merged.meguri
+	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
