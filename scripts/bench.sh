@@ -50,3 +50,50 @@ for name in corpus scaled20; do
   echo "ratio meguri/DuckDB: time $(ratio "$m_s" "$d_s"), bytes/url $(ratio "$m_bpu" "$d_bpu") (vs the same rows in Parquet: $(ratio "$m_bpu" "$r_bpu"))"
   echo
 done
+
+# ---- fleet: split, merge, fold (meguri-route, meguri-compact) ----
+# best of 3 runs: "seconds peak_kb"
+best3() {
+  local best="" kb=0
+  for _ in 1 2 3; do
+    read -r s k < <(measure "$@")
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
+    [ "$k" -gt "$kb" ] && kb=$k
+  done
+  echo "$best $kb"
+}
+[ -s "$W/scaled2.jsonl" ] || bin/scale 2 < "$MEGURI_CORPUS" > "$W/scaled2.jsonl"
+for name in scaled2 scaled20; do
+  in="$W/$name.jsonl"
+  bin/meguri-route balance -q --partitions 16 "$in" -o "$W/$name.manifest"
+  rm -rf "$W/$name.split" "$W/$name.parts" && mkdir -p "$W/$name.parts"
+  read -r sp_s sp_kb < <(best3 bin/meguri-route split -q --manifest "$W/$name.manifest" --out-dir "$W/$name.split" "$in")
+  read -r cat_s _ < <(best3 sh -c "cat '$in' > '$W/cat.out'")
+  read -r in_s in_kb < <(best3 bin/meguri-ingest -q "$in" -o "$W/$name.meguri")
+  awk '!/^#/ {print $1, $2":"$3, $4}' "$W/$name.manifest" | while read -r id range file; do
+    bin/meguri-ingest -q --partition-id "$id" --range "$range" -o "$W/$name.parts/$file" "$W/$name.split/${file%.meguri}.jsonl"
+  done
+  parts=$(printf "%s " "$W/$name.parts"/*.meguri)
+  # shellcheck disable=SC2086
+  read -r mcat_s _ < <(best3 sh -c "cat $parts > '$W/cat.out'")
+  # shellcheck disable=SC2086
+  read -r mg_s mg_kb < <(best3 bin/meguri-compact -q --partition-id 0 $parts -o "$W/$name.merged.meguri")
+  cmp -s "$W/$name.merged.meguri" "$W/$name.meguri" || { echo "merge of $name differs from the whole ingest" >&2; exit 1; }
+  half=$(( $(wc -l < "$in") / 2 ))
+  head -n "$half" "$in" > "$W/h1.jsonl"; tail -n +"$((half + 1))" "$in" > "$W/h2.jsonl"
+  bin/meguri-ingest -q "$W/h1.jsonl" -o "$W/h1.meguri"; bin/meguri-ingest -q "$W/h2.jsonl" -o "$W/h2.meguri"
+  read -r fo_s fo_kb < <(best3 bin/meguri-compact -q --fold "$W/h1.meguri" "$W/h2.meguri" -o "$W/$name.fold.meguri")
+  cmp -s "$W/$name.fold.meguri" "$W/$name.meguri" || { echo "fold of $name differs from the whole ingest" >&2; exit 1; }
+  eval "${name}_split_kb=$sp_kb ${name}_merge_kb=$mg_kb"
+  echo "== fleet, $name (generated: corpus URLs under ${name#scaled} subdomains), 16 partitions, best of 3"
+  printf '%-52s %8s %10s\n' "" "wall s" "peak MiB"
+  printf '%-52s %8s %10s\n' "cat input > one file (floor for split)" "$cat_s" "-"
+  printf '%-52s %8s %10d\n' "meguri-route split" "$sp_s" $((sp_kb/1024))
+  printf '%-52s %8s %10d\n' "meguri-ingest (whole input)" "$in_s" $((in_kb/1024))
+  printf '%-52s %8s %10s\n' "cat 16 partition files (floor for merge)" "$mcat_s" "-"
+  printf '%-52s %8s %10d\n' "meguri-compact merge of 16 partitions" "$mg_s" $((mg_kb/1024))
+  printf '%-52s %8s %10d\n' "meguri-compact --fold of two halves" "$fo_s" $((fo_kb/1024))
+  echo "ratios: split/cat $(ratio "$sp_s" "$cat_s"), split/ingest $(ratio "$sp_s" "$in_s"), merge/cat $(ratio "$mg_s" "$mcat_s"), fold/ingest $(ratio "$fo_s" "$in_s")"
+  echo
+done
+echo "peak RSS as the input grows 10x (scaled20 / scaled2): split $(ratio "$scaled20_split_kb" "$scaled2_split_kb"), merge $(ratio "$scaled20_merge_kb" "$scaled2_merge_kb")"
