@@ -1,0 +1,33 @@
+package route
+
+import (
+	"os"
+	"testing"
+
+	"github.com/meguri/meguri/lib/manifest"
+)
+
+// BenchmarkSplitCDX splits the corpus (MEGURI_CORPUS) by an 8-partition map.
+func BenchmarkSplitCDX(b *testing.B) {
+	in := os.Getenv("MEGURI_CORPUS")
+	if in == "" {
+		b.Skip("MEGURI_CORPUS not set")
+	}
+	hosts, _, err := CountHosts([]string{in}, CountOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bal, err := Balance(hosts, 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(in)
+	b.SetBytes(st.Size())
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		if _, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: dir}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = manifest.Header
+}
