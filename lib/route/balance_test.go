@@ -1,0 +1,121 @@
+package route
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// generated host counts: n hosts spread over the key space
+func genHosts(n int, seed uint64) []HostCount {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	hs := make([]HostCount, n)
+	for i := range hs {
+		hs[i] = HostCount{Key: rng.Uint64(), URLs: 1 + uint64(rng.IntN(50)), Name: "h"}
+	}
+	slices.SortFunc(hs, func(a, b HostCount) int { return cmpU(a.Key, b.Key) })
+	return hs
+}
+
+func TestBalanceEven(t *testing.T) {
+	hs := genHosts(2000, 1)
+	b, err := Balance(hs, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Manifest.MustTile(); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Manifest.Parts) != 8 || len(b.Skews) != 0 {
+		t.Fatalf("%d parts, skews %v", len(b.Manifest.Parts), b.Skews)
+	}
+	var sum uint64
+	for _, p := range b.Manifest.Parts {
+		sum += p.URLs
+	}
+	var want uint64
+	for _, h := range hs {
+		want += h.URLs
+	}
+	if sum != want {
+		t.Errorf("partitions hold %d urls, hosts %d", sum, want)
+	}
+}
+
+func TestBalanceNamesGiantHost(t *testing.T) {
+	hs := genHosts(200, 2)
+	hs[100].URLs, hs[100].Name = 100000, "giant.example"
+	b, err := Balance(hs, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range b.Skews {
+		if s.Largest.Name == "giant.example" && s.Partition.URLs >= 100000 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("skew report does not name the giant host: %v", b.Skews)
+	}
+}
+
+// Re-balancing moves only the boundaries that must move: the same data
+// changes nothing; growth inside one range moves only nearby boundaries.
+func TestRebalanceMovesFewBoundaries(t *testing.T) {
+	hs := genHosts(4000, 3)
+	base, err := Balance(hs, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := Rebalance(hs, base.Manifest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(same.Changed) != 0 {
+		t.Errorf("same data changed %d partitions", len(same.Changed))
+	}
+	// new hosts appear inside partition 6's range only
+	p := base.Manifest.Parts[6]
+	grown := slices.Clone(hs)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 150; i++ {
+		grown = append(grown, HostCount{Key: p.Lo + rng.Uint64N(p.Hi-p.Lo), URLs: 20, Name: "new"})
+	}
+	slices.SortFunc(grown, func(a, b HostCount) int { return cmpU(a.Key, b.Key) })
+	re, err := Rebalance(grown, base.Manifest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := re.Manifest.MustTile(); err != nil {
+		t.Fatal(err)
+	}
+	if len(re.Changed) == 0 || len(re.Changed) > 5 {
+		t.Errorf("%d partitions changed: %v", len(re.Changed), re.Changed)
+	}
+	for _, np := range re.Manifest.Parts {
+		kept := false
+		for _, op := range base.Manifest.Parts {
+			if op.Lo == np.Lo && op.Hi == np.Hi {
+				kept = true
+				if np.ID != op.ID || np.File != op.File || np.Epoch != op.Epoch {
+					t.Errorf("unchanged range %x..%x lost its id, file or epoch", np.Lo, np.Hi)
+				}
+			}
+		}
+		if !kept && np.Epoch != 2 {
+			t.Errorf("changed partition %d has epoch %d", np.ID, np.Epoch)
+		}
+	}
+	// ids stay unique and reuse the base's
+	ids := map[uint64]bool{}
+	for _, np := range re.Manifest.Parts {
+		if ids[np.ID] || np.ID > 7 {
+			t.Errorf("id %d repeated or new with the same partition count", np.ID)
+		}
+		ids[np.ID] = true
+	}
+	if len(re.Skews) != 0 {
+		t.Errorf("skews after re-balance: %v", re.Skews)
+	}
+}
