@@ -232,7 +232,6 @@ type merger struct {
 
 	k   int // current output
 	w   *codec.Writer
-	out io.Writer
 }
 
 func (m *merger) run() error {
@@ -389,7 +388,7 @@ func (m *merger) open() error {
 	if err != nil {
 		return err
 	}
-	m.w, m.out = w, out
+	m.w = w
 	return nil
 }
 
@@ -402,7 +401,7 @@ func (m *merger) closeOutput() error {
 			return err
 		}
 		st.Written, st.Stats, st.Bytes = true, m.w.Stats(), m.w.Size()
-		m.w, m.out = nil, nil
+		m.w = nil
 	}
 	m.res.Outputs = append(m.res.Outputs, st)
 	m.k++
