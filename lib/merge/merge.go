@@ -230,8 +230,8 @@ type merger struct {
 	curs   []*cursor
 	noCopy bool
 
-	k   int // current output
-	w   *codec.Writer
+	k int // current output
+	w *codec.Writer
 }
 
 func (m *merger) run() error {
