@@ -20,6 +20,7 @@ package manifest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -147,24 +148,8 @@ func parseKey(s string) (uint64, error) {
 // Sort orders the partitions by range (lo, then hi, then id).
 func (m *Manifest) Sort() {
 	slices.SortStableFunc(m.Parts, func(a, b Partition) int {
-		switch {
-		case a.Lo != b.Lo:
-			return cmp(a.Lo, b.Lo)
-		case a.Hi != b.Hi:
-			return cmp(a.Hi, b.Hi)
-		}
-		return cmp(a.ID, b.ID)
+		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.ID, b.ID))
 	})
-}
-
-func cmp(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Write writes the manifest, sorted by range, with the column header first.

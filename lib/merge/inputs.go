@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -55,11 +56,7 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		ins = append(ins, &Input{Path: p, File: cf, f: f})
 	}
 	slices.SortStableFunc(ins, func(a, b *Input) int {
-		switch {
-		case a.File.Header.Lo != b.File.Header.Lo:
-			return cmpU(a.File.Header.Lo, b.File.Header.Lo)
-		}
-		return cmpU(a.File.Header.Hi, b.File.Header.Hi)
+		return cmp.Or(cmp.Compare(a.File.Header.Lo, b.File.Header.Lo), cmp.Compare(a.File.Header.Hi, b.File.Header.Hi))
 	})
 	h0 := ins[0]
 	for _, in := range ins[1:] {
@@ -73,16 +70,6 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		}
 	}
 	return ins, nil
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // CloseInputs closes the files.

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -54,15 +55,7 @@ func EvenCuts(files []*codec.File, n int) ([]uint64, error) {
 		}
 		return nil, errors.New("split: the input has no rows to divide")
 	}
-	slices.SortStableFunc(refs, func(a, b blockRef) int {
-		switch {
-		case a.info.FirstHost < b.info.FirstHost:
-			return -1
-		case a.info.FirstHost > b.info.FirstHost:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(refs, func(a, b blockRef) int { return cmp.Compare(a.info.FirstHost, b.info.FirstHost) })
 	var total uint64
 	for i := range refs {
 		refs[i].cum = total

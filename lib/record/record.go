@@ -18,6 +18,7 @@
 package record
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -136,13 +137,13 @@ func CompareWinner(a, b *Record) int {
 	if c := cmpBool(a.Captures > 0, b.Captures > 0); c != 0 {
 		return c
 	}
-	if c := cmpInt(a.LastSeen, b.LastSeen); c != 0 {
+	if c := cmp.Compare(a.LastSeen, b.LastSeen); c != 0 {
 		return c
 	}
-	if c := cmpInt(int64(a.HTTPStatus), int64(b.HTTPStatus)); c != 0 {
+	if c := cmp.Compare(a.HTTPStatus, b.HTTPStatus); c != 0 {
 		return c
 	}
-	if c := cmpInt(a.Length, b.Length); c != 0 {
+	if c := cmp.Compare(a.Length, b.Length); c != 0 {
 		return c
 	}
 	if c := strings.Compare(a.Mime, b.Mime); c != 0 {
@@ -204,16 +205,16 @@ func (r *Record) Combine(o *Record) {
 // their digests, so that Combine picks the same early side whichever record
 // is the receiver.
 func compareSpan(a, b *Record) int {
-	if c := cmpInt(a.FirstSeen, b.FirstSeen); c != 0 {
+	if c := cmp.Compare(a.FirstSeen, b.FirstSeen); c != 0 {
 		return c
 	}
-	if c := cmpInt(a.LastSeen, b.LastSeen); c != 0 {
+	if c := cmp.Compare(a.LastSeen, b.LastSeen); c != 0 {
 		return c
 	}
-	if c := cmpUint(a.FirstDigest, b.FirstDigest); c != 0 {
+	if c := cmp.Compare(a.FirstDigest, b.FirstDigest); c != 0 {
 		return c
 	}
-	if c := cmpUint(a.Digest, b.Digest); c != 0 {
+	if c := cmp.Compare(a.Digest, b.Digest); c != 0 {
 		return c
 	}
 	return CompareWinner(a, b)
@@ -226,16 +227,16 @@ func CompareCapture(a, b *Capture) int {
 	if c := cmpBool(!a.Discovered, !b.Discovered); c != 0 {
 		return c
 	}
-	if c := cmpInt(a.Time, b.Time); c != 0 {
+	if c := cmp.Compare(a.Time, b.Time); c != 0 {
 		return c
 	}
-	if c := cmpUint(a.Digest, b.Digest); c != 0 {
+	if c := cmp.Compare(a.Digest, b.Digest); c != 0 {
 		return c
 	}
-	if c := cmpInt(int64(a.HTTPStatus), int64(b.HTTPStatus)); c != 0 {
+	if c := cmp.Compare(a.HTTPStatus, b.HTTPStatus); c != 0 {
 		return c
 	}
-	if c := cmpInt(a.Length, b.Length); c != 0 {
+	if c := cmp.Compare(a.Length, b.Length); c != 0 {
 		return c
 	}
 	if c := strings.Compare(a.Mime, b.Mime); c != 0 {
@@ -253,26 +254,6 @@ func CompareKey(aHost uint64, aURL string, bHost uint64, bURL string) int {
 		return 1
 	}
 	return strings.Compare(aURL, bURL)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpBool(a, b bool) int {

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -73,15 +74,7 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 	for _, h := range counts {
 		hosts = append(hosts, *h)
 	}
-	slices.SortFunc(hosts, func(a, b HostCount) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(hosts, func(a, b HostCount) int { return cmp.Compare(a.Key, b.Key) })
 	return hosts, rejected, nil
 }
 
@@ -172,11 +165,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		return 0, err
 	}
 	slices.SortFunc(all, func(a, b keyed) int {
-		switch {
-		case a.host != b.host:
-			return cmpU(a.host, b.host)
-		}
-		return cmpU(a.url, b.url)
+		return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.url, b.url))
 	})
 	for i, k := range all {
 		if i > 0 && all[i-1] == k {
@@ -190,16 +179,6 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		h.URLs++
 	}
 	return rejected, nil
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Tolerance is how far from the mean a partition's URL count may be before

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,7 +14,7 @@ func genHosts(n int, seed uint64) []HostCount {
 	for i := range hs {
 		hs[i] = HostCount{Key: rng.Uint64(), URLs: 1 + uint64(rng.IntN(50)), Name: "h"}
 	}
-	slices.SortFunc(hs, func(a, b HostCount) int { return cmpU(a.Key, b.Key) })
+	slices.SortFunc(hs, func(a, b HostCount) int { return cmp.Compare(a.Key, b.Key) })
 	return hs
 }
 
@@ -82,7 +83,7 @@ func TestRebalanceMovesFewBoundaries(t *testing.T) {
 	for i := 0; i < 150; i++ {
 		grown = append(grown, HostCount{Key: p.Lo + rng.Uint64N(p.Hi-p.Lo), URLs: 20, Name: "new"})
 	}
-	slices.SortFunc(grown, func(a, b HostCount) int { return cmpU(a.Key, b.Key) })
+	slices.SortFunc(grown, func(a, b HostCount) int { return cmp.Compare(a.Key, b.Key) })
 	re, err := Rebalance(grown, base.Manifest, 0)
 	if err != nil {
 		t.Fatal(err)
