@@ -327,3 +327,9 @@ func (m *Manifest) Replace(rows []Partition) (removed []Partition) {
 	m.Sort()
 	return removed
 }
+
+// CutBetween is the boundary meguri puts between two neighbouring hosts
+// a < b when it divides a range (balance, compact --split): the midpoint,
+// rounded up, so host keys not seen yet fall evenly on either side. The
+// returned key starts the upper range.
+func CutBetween(a, b uint64) uint64 { return a + (b-a+1)/2 }

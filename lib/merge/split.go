@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/manifest"
 )
 
 // Ranges cuts [lo, hi] at the given keys: each cut key starts a new range.
@@ -126,8 +127,7 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 }
 
 // nearest finds the host change closest to row position target and returns
-// its cut key, the midpoint between the two hosts (rounded up), so keys not
-// yet seen fall evenly on either side.
+// its cut key (manifest.CutBetween the two hosts).
 func (s *cutter) nearest(target uint64) (uint64, bool, error) {
 	j := sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > target }) - 1
 	j = max(j, 0)
@@ -166,5 +166,5 @@ func (s *cutter) nearest(target uint64) (uint64, bool, error) {
 	if best == nil {
 		return 0, false, nil
 	}
-	return best.a + (best.b-best.a+1)/2, true, nil
+	return manifest.CutBetween(best.a, best.b), true, nil
 }

@@ -206,11 +206,9 @@ func (c *counter) below(k uint64) int {
 	return sort.Search(len(c.hosts), func(i int) bool { return c.hosts[i].Key >= k })
 }
 
-// cutKey is the boundary key between host j-1 and host j: the midpoint,
-// rounded up, so keys not yet seen fall evenly on either side.
+// cutKey is the boundary key between host j-1 and host j.
 func (c *counter) cutKey(j int) uint64 {
-	a, b := c.hosts[j-1].Key, c.hosts[j].Key
-	return a + (b-a+1)/2
+	return manifest.CutBetween(c.hosts[j-1].Key, c.hosts[j].Key)
 }
 
 // bestCut returns the host index j in (lo, hi) (a cut before host j) whose
