@@ -175,18 +175,19 @@ func run(a *args) error {
 		files[i] = f
 		return f, err
 	}
-	var bar *progress
-	if cli.Progress(a.Progress) {
+	meter := cli.NewMeter(a.Progress)
+	if meter != nil {
 		var total uint64
 		for _, in := range ins {
 			total += in.File.Stats.URLs
 		}
-		bar = &progress{total: total}
-		opt.Progress = bar.update
+		opt.Progress = func(rows uint64) {
+			meter.Printf("meguri-compact: %d of %d rows (%.0f%%)", rows, total, 100*float64(rows)/float64(max(total, 1)))
+		}
 	}
 	start := time.Now()
 	res, err := merge.Run(merge.Sources(ins), opt)
-	bar.clear()
+	meter.Clear()
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,6 @@ func run(a *args) error {
 			return err
 		}
 	}
-	files = nil
 
 	m := &manifest.Manifest{}
 	for i, o := range res.Outputs {
@@ -227,30 +227,6 @@ func writeManifest(m *manifest.Manifest, path string) error {
 		return err
 	}
 	return f.Commit()
-}
-
-type progress struct {
-	total uint64
-	last  time.Time
-	shown bool
-}
-
-func (p *progress) update(rows uint64) {
-	if time.Since(p.last) < 500*time.Millisecond {
-		return
-	}
-	p.last, p.shown = time.Now(), true
-	pct := 100.0
-	if p.total > 0 {
-		pct = 100 * float64(rows) / float64(p.total)
-	}
-	fmt.Fprintf(os.Stderr, "\rmeguri-compact: %d of %d rows (%.0f%%)", rows, p.total, pct)
-}
-
-func (p *progress) clear() {
-	if p != nil && p.shown {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
 }
 
 func summary(r *merge.Result, took time.Duration, asJSON bool) {

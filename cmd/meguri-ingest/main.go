@@ -72,27 +72,17 @@ func run(a *args) error {
 	if a.Grouping == "host" {
 		opt.Grouping = canon.ByHost
 	}
-	if a.Rejects != "" {
-		rf, err := atomicfile.Create(a.Rejects)
-		if err != nil {
-			return err
-		}
-		defer rf.Abort()
-		opt.Rejects = rf
-		defer func() {
-			if err := rf.Commit(); err != nil {
-				fmt.Fprintf(os.Stderr, "meguri-ingest: writing rejects: %v\n", err)
-			}
-		}()
+	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)
+	if err != nil {
+		return err
 	}
+	defer finish()
+	opt.Rejects = rejects
 	start := time.Now()
-	if cli.Progress(a.Progress) {
-		last := time.Now()
+	meter := cli.NewMeter(a.Progress)
+	if meter != nil {
 		opt.Progress = func(lines, bytes int64) {
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(os.Stderr, "\rmeguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
-			}
+			meter.Printf("meguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
 		}
 	}
 	out, err := atomicfile.Create(a.Output)
@@ -101,9 +91,7 @@ func run(a *args) error {
 	}
 	defer out.Abort()
 	sum, err := ingest.Run(a.Files, out, opt)
-	if opt.Progress != nil {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
+	meter.Clear()
 	if err != nil {
 		return err
 	}

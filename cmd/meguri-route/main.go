@@ -241,34 +241,21 @@ func (c *splitCmd) Run() error {
 	}
 	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.value(),
 		MaxLine: int(maxLine), QueueDepth: c.Queue, Memory: mem}
-	if c.Rejects != "" {
-		rf, err := atomicfile.Create(c.Rejects)
-		if err != nil {
-			return err
-		}
-		defer rf.Abort()
-		opt.Rejects = rf
-		defer func() {
-			if err := rf.Commit(); err != nil {
-				fmt.Fprintf(os.Stderr, "meguri-route: writing rejects: %v\n", err)
-			}
-		}()
+	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)
+	if err != nil {
+		return err
 	}
-	shown := false
-	if cli.Progress(c.Progress) {
-		last := time.Now()
+	defer finish()
+	opt.Rejects = rejects
+	meter := cli.NewMeter(c.Progress)
+	if meter != nil {
 		opt.Progress = func(lines, bytes int64) {
-			if time.Since(last) > 500*time.Millisecond {
-				last, shown = time.Now(), true
-				fmt.Fprintf(os.Stderr, "\rmeguri-route split: %d lines, %s read", lines, units.Bytes(bytes))
-			}
+			meter.Printf("meguri-route split: %d lines, %s read", lines, units.Bytes(bytes))
 		}
 	}
 	start := time.Now()
 	res, err := route.Split(c.Files, opt)
-	if shown {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
+	meter.Clear()
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,13 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/meguri/meguri/lib/atomicfile"
 )
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the
@@ -40,4 +44,58 @@ func Progress(flag *bool) bool {
 		return *flag
 	}
 	return StderrIsTerminal()
+}
+
+// Meter prints a progress line on stderr at most twice a second, and
+// clears it when the work is done. A nil *Meter prints nothing, so callers
+// need not check.
+type Meter struct {
+	last  time.Time
+	shown bool
+}
+
+// NewMeter returns a Meter when progress is on (the flag when given,
+// otherwise whether stderr is a terminal), else nil.
+func NewMeter(flag *bool) *Meter {
+	if !Progress(flag) {
+		return nil
+	}
+	return &Meter{last: time.Now()}
+}
+
+// Printf replaces the progress line, unless it was replaced less than half
+// a second ago.
+func (m *Meter) Printf(format string, a ...any) {
+	if m == nil || time.Since(m.last) < 500*time.Millisecond {
+		return
+	}
+	m.last, m.shown = time.Now(), true
+	fmt.Fprintf(os.Stderr, "\r"+format, a...)
+}
+
+// Clear erases the progress line if one was printed.
+func (m *Meter) Clear() {
+	if m != nil && m.shown {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+		m.shown = false
+	}
+}
+
+// Rejects opens the --rejects file (nil writer when path is empty). The
+// returned finish commits it, whether or not the run succeeded, so the
+// lines that stopped a run are kept; a failure to commit is reported on
+// stderr under prog.
+func Rejects(prog, path string) (w io.Writer, finish func(), err error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() {
+		if err := f.Commit(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: writing rejects: %v\n", prog, err)
+		}
+	}, nil
 }
