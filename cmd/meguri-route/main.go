@@ -366,10 +366,12 @@ type topologyFlags struct {
 	RF       int    `name:"rf" default:"1" help:"Replicas per partition (with groups: per group)."`
 }
 
-func topology(nodes, groups, flag string) (*place.Topology, error) {
+// topology builds the nodes given by the flag named nodesFlag or the groups
+// given by groupsFlag; exactly one of them must be set.
+func topology(nodes, groups, nodesFlag, groupsFlag string) (*place.Topology, error) {
 	switch {
 	case nodes != "" && groups != "":
-		return nil, fmt.Errorf("give --%s or --%s-groups, not both", flag, flag)
+		return nil, fmt.Errorf("give --%s or --%s, not both", nodesFlag, groupsFlag)
 	case groups != "":
 		gs, err := place.ParseGroups(groups)
 		if err != nil {
@@ -383,7 +385,7 @@ func topology(nodes, groups, flag string) (*place.Topology, error) {
 		}
 		return &place.Topology{Nodes: ns}, nil
 	}
-	return nil, fmt.Errorf("give --%s a,b,c (or --%s-groups 'g1=a,b;g2=c,d')", flag, flag)
+	return nil, fmt.Errorf("give --%s a,b,c (or --%s 'g1=a,b;g2=c,d')", nodesFlag, groupsFlag)
 }
 
 type placeCmd struct {
@@ -397,13 +399,8 @@ func (c *placeCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	var t *place.Topology
-	if c.Groups != "" && c.Nodes == "" {
-		t, err = topology("", c.Groups, "nodes")
-		if err != nil {
-			return err
-		}
-	} else if t, err = topology(c.Nodes, "", "nodes"); err != nil {
+	t, err := topology(c.Nodes, c.Groups, "nodes", "groups")
+	if err != nil {
 		return err
 	}
 	if err := t.Check(c.RF); err != nil {
@@ -439,11 +436,11 @@ func (c *planCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	from, err := topology(c.From, c.FromGroups, "from")
+	from, err := topology(c.From, c.FromGroups, "from", "from-groups")
 	if err != nil {
 		return err
 	}
-	to, err := topology(c.To, c.ToGroups, "to")
+	to, err := topology(c.To, c.ToGroups, "to", "to-groups")
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,8 @@ type Input struct {
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before
-// anything is written. The inputs come back sorted by range.
+// anything is written (Run refuses inputs that disagree on version or
+// grouping). The inputs come back sorted by range.
 func OpenInputs(paths []string) ([]*Input, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no input files")
@@ -58,17 +59,6 @@ func OpenInputs(paths []string) ([]*Input, error) {
 	slices.SortStableFunc(ins, func(a, b *Input) int {
 		return cmp.Or(cmp.Compare(a.File.Header.Lo, b.File.Header.Lo), cmp.Compare(a.File.Header.Hi, b.File.Header.Hi))
 	})
-	h0 := ins[0]
-	for _, in := range ins[1:] {
-		h := in.File.Header
-		if h.Version != h0.File.Header.Version {
-			return fail(fmt.Errorf("%s is format version %d but %s is version %d; inputs must share one version",
-				h0.Path, h0.File.Header.Version, in.Path, h.Version))
-		}
-		if h.Grouping != h0.File.Header.Grouping {
-			return fail(fmt.Errorf("%s and %s key hosts by different groupings; their host keys cannot be merged", h0.Path, in.Path))
-		}
-	}
 	return ins, nil
 }
 

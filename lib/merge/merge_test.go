@@ -402,3 +402,15 @@ func TestInputsRefused(t *testing.T) {
 		t.Errorf("damaged input: %v", err)
 	}
 }
+
+func TestGroupingMismatchRefused(t *testing.T) {
+	rows := sampleRows(t)[:20]
+	a := encode(t, 1, 0, ^uint64(0), rows)
+	var buf bytes.Buffer
+	w, _ := codec.NewWriter(&buf, codec.Header{Shift: shift, Grouping: 1, PartitionID: 2, Hi: ^uint64(0)})
+	w.Close()
+	_, _, err := run(t, []Source{source(t, "a.meguri", a), source(t, "h.meguri", buf.Bytes())}, Options{Outputs: []Output{{ID: 1, Hi: ^uint64(0)}}})
+	if err == nil || !strings.Contains(err.Error(), "a.meguri and h.meguri key hosts by different groupings") {
+		t.Errorf("grouping mismatch: %v", err)
+	}
+}

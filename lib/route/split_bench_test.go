@@ -3,8 +3,6 @@ package route
 import (
 	"os"
 	"testing"
-
-	"github.com/meguri/meguri/lib/manifest"
 )
 
 // BenchmarkSplitCDX splits the corpus (MEGURI_CORPUS) by an 8-partition map.
@@ -29,5 +27,4 @@ func BenchmarkSplitCDX(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	_ = manifest.Header
 }
