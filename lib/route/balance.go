@@ -272,11 +272,12 @@ type Balanced struct {
 	Changed  []Change // with a base manifest: the partitions that change
 }
 
-// Change is a partition whose range differs from the base manifest.
+// Change is a partition whose range differs from the base manifest: a
+// moved range (Old and New), a new partition (no Old) or a removed one
+// (New zero).
 type Change struct {
 	New         manifest.Partition
 	Old         *manifest.Partition // the base partition with the same id, if any
-	Unchanged   bool
 	Description string
 }
 
@@ -462,31 +463,26 @@ func Rebalance(hosts []HostCount, base *manifest.Manifest, n int) (*Balanced, er
 		p.Epoch = epoch
 		p.File = fmt.Sprintf("part-%04d.e%d.meguri", p.ID, epoch)
 	}
+	byID := map[uint64]*manifest.Partition{}
+	for i := range base.Parts {
+		byID[base.Parts[i].ID] = &base.Parts[i]
+	}
 	for _, p := range m.Parts {
-		ch := Change{New: p}
-		for j := range base.Parts {
-			if base.Parts[j].ID == p.ID {
-				ch.Old = &base.Parts[j]
-			}
-		}
-		ch.Unchanged = ch.Old != nil && ch.Old.Lo == p.Lo && ch.Old.Hi == p.Hi
-		if !ch.Unchanged {
-			if ch.Old != nil {
-				ch.Description = fmt.Sprintf("partition %d: %s..%s -> %s..%s, %d URLs", p.ID,
-					units.Key(ch.Old.Lo), units.Key(ch.Old.Hi), units.Key(p.Lo), units.Key(p.Hi), p.URLs)
-			} else {
-				ch.Description = fmt.Sprintf("partition %d: new, %s..%s, %d URLs", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.URLs)
-			}
-			res.Changed = append(res.Changed, ch)
+		old := byID[p.ID]
+		switch {
+		case old == nil:
+			res.Changed = append(res.Changed, Change{New: p,
+				Description: fmt.Sprintf("partition %d: new, %s..%s, %d URLs", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.URLs)})
+		case old.Lo != p.Lo || old.Hi != p.Hi:
+			res.Changed = append(res.Changed, Change{New: p, Old: old,
+				Description: fmt.Sprintf("partition %d: %s..%s -> %s..%s, %d URLs", p.ID,
+					units.Key(old.Lo), units.Key(old.Hi), units.Key(p.Lo), units.Key(p.Hi), p.URLs)})
 		}
 	}
 	for _, id := range free {
-		for j := range base.Parts {
-			if base.Parts[j].ID == id {
-				o := base.Parts[j]
-				res.Changed = append(res.Changed, Change{Old: &o, Description: fmt.Sprintf("partition %d: removed (was %s..%s)", id, units.Key(o.Lo), units.Key(o.Hi))})
-			}
-		}
+		o := byID[id]
+		res.Changed = append(res.Changed, Change{Old: o,
+			Description: fmt.Sprintf("partition %d: removed (was %s..%s)", id, units.Key(o.Lo), units.Key(o.Hi))})
 	}
 	res.Skews = c.skews(m)
 	return res, nil
