@@ -102,7 +102,7 @@ func Canonicalize(raw string) (string, error) {
 // followed by two hex digits) are left as they are.
 func NormalizeEscapes(u string) string {
 	i := strings.IndexByte(u, '%')
-	if i < 0 {
+	if i < 0 || escapesNormal(u[i:]) {
 		return u
 	}
 	var b strings.Builder
@@ -125,6 +125,21 @@ func NormalizeEscapes(u string) string {
 		i += 2
 	}
 	return b.String()
+}
+
+// escapesNormal reports whether NormalizeEscapes would leave u as it is.
+func escapesNormal(u string) bool {
+	for i := 0; i < len(u); i++ {
+		if u[i] != '%' || i+2 >= len(u) || !isHex(u[i+1]) || !isHex(u[i+2]) {
+			continue
+		}
+		v := unhex(u[i+1])<<4 | unhex(u[i+2])
+		if isUnreserved(v) || upperHex(u[i+1]) != u[i+1] || upperHex(u[i+2]) != u[i+2] {
+			return false
+		}
+		i += 2
+	}
+	return true
 }
 
 func isHex(c byte) bool {

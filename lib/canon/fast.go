@@ -93,6 +93,10 @@ func fastCanonical(raw string) (string, bool) {
 	if strings.Contains(path, "/.") || strings.Contains(path, "%2e") || strings.Contains(path, "%2E") {
 		return "", false // possible dot segment
 	}
+	if len(tail) == len(rest)-end && len(host) == len(auth) && path != "" && !hasUpper(host) {
+		// Already canonical but for escapes: no copy.
+		return NormalizeEscapes(raw), true
+	}
 	var b strings.Builder
 	b.Grow(len(raw) + 1)
 	b.WriteString(scheme)
@@ -147,6 +151,15 @@ func fastHost(h string) bool {
 		return false // digits or 0x...: an IPv4 candidate
 	}
 	return true
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func itoa(v int) string {

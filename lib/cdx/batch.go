@@ -40,20 +40,29 @@ type PipelineConfig struct {
 }
 
 // Pipeline reads the inputs ("-" is stdin) in batches, runs work on
-// batches in parallel, and hands them to collect one at a time in input
+// batches in parallel (worker, from 0 to Workers-1, tells which goroutine
+// runs it, for state of its own such as Parser.Worker), and hands them to collect one at a time in input
 // order. When collect returns an error the
 // reading stops and Pipeline returns that error; otherwise it returns the
 // first read error, naming the input and line.
-func Pipeline(inputs []string, cfg PipelineConfig, work func(*Batch), collect func(*Batch) error) error {
+//
+// Batches are reused once collect returns, so neither work nor collect may
+// keep b.Data, a line, or a string that aliases them (the JSON decoder
+// returns strings that point into the line) past collect.
+func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batch), collect func(*Batch) error) error {
 	workers := max(cfg.Workers, 1)
 	batches := make(chan *Batch, workers*2)
 	ordered := make(chan *Batch, workers*2)
+	// At most cap(batches)+cap(ordered)+workers+2 batches are alive at
+	// once; recycling them keeps the garbage (and so the peak resident
+	// size) independent of how much input goes through.
+	free := make(chan *Batch, workers*5+2)
 	stop := make(chan struct{})
 	var readErr error
 	go func() {
 		defer close(batches)
 		defer close(ordered)
-		readErr = readAll(inputs, cfg, batches, ordered, stop)
+		readErr = readAll(inputs, cfg, free, batches, ordered, stop)
 	}()
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
@@ -61,7 +70,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(*Batch), collect fu
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				work(b)
+				work(i, b)
 				close(b.ready)
 			}
 		}()
@@ -74,6 +83,11 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(*Batch), collect fu
 		}
 		if err = collect(b); err != nil {
 			close(stop)
+			continue
+		}
+		select {
+		case free <- b:
+		default:
 		}
 	}
 	wg.Wait()
@@ -83,13 +97,13 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(*Batch), collect fu
 	return readErr
 }
 
-func readAll(inputs []string, cfg PipelineConfig, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readAll(inputs []string, cfg PipelineConfig, free <-chan *Batch, work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	for _, name := range inputs {
 		in, err := Open(name)
 		if err != nil {
 			return err
 		}
-		err = readInput(in, cfg, work, ordered, stop)
+		err = readInput(in, cfg, free, work, ordered, stop)
 		in.Close()
 		if err != nil {
 			return err
@@ -98,13 +112,19 @@ func readAll(inputs []string, cfg PipelineConfig, work, ordered chan<- *Batch, s
 	return nil
 }
 
-func readInput(in *Input, cfg PipelineConfig, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readInput(in *Input, cfg PipelineConfig, free <-chan *Batch, work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	lr := NewLineReader(in, cfg.MaxLine)
 	lr.KeepCR = cfg.KeepCR
 	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {
-		return &Batch{Source: in.Name, Data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
+		select {
+		case b := <-free:
+			*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0], ready: make(chan struct{})}
+			return b
+		default:
+			return &Batch{Source: in.Name, Data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
+		}
 	}
 	b := newBatch()
 	send := func() bool {

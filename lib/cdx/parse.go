@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 
@@ -73,19 +74,49 @@ type fields struct {
 	hasTS     bool
 }
 
-// Parser turns lines into captures.
+// Parser turns lines into captures. A Parser is safe for concurrent use;
+// one returned by Worker is not, and caches host keys for its goroutine.
 type Parser struct {
 	Grouping canon.Grouping
 	// RangeLo and RangeHi bound the host keys taken (inclusive). The zero
 	// Parser, with both 0, takes only host key 0; use Full.
 	RangeLo, RangeHi uint64
+	keys             map[string]uint64 // host -> host key; Worker parsers only
+}
+
+// Worker returns a copy of p for one goroutine, with its own cache of host
+// keys: finding a host's registrable domain costs more than the rest of a
+// line, and CDX files list a host's captures together.
+func (p *Parser) Worker() *Parser {
+	w := *p
+	w.keys = make(map[string]uint64, keyCacheSize)
+	return &w
+}
+
+const keyCacheSize = 4096
+
+func (p *Parser) hostKey(u string) uint64 {
+	if p.keys == nil {
+		return canon.HostKey(u, p.Grouping)
+	}
+	host, _, _ := canon.HostOf(u)
+	if k, ok := p.keys[host]; ok {
+		return k
+	}
+	k := canon.HostKey(u, p.Grouping)
+	if len(p.keys) >= keyCacheSize {
+		clear(p.keys)
+	}
+	p.keys[strings.Clone(host)] = k // host may point into the line
+	return k
 }
 
 // Full is the inclusive range of all host keys.
 const Full = ^uint64(0)
 
 // Parse parses one line (without its newline). It returns the capture and
-// OK, or a reject reason.
+// OK, or a reject reason. The capture's strings may point into line: copy
+// them to keep them longer than the line.
 func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 	var c record.Capture
 	f, ok := decode(line)
@@ -106,7 +137,7 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		return c, BadURL
 	}
 	c.URL = u
-	c.HostKey = canon.HostKey(u, p.Grouping)
+	c.HostKey = p.hostKey(u)
 	if !f.hasTS {
 		c.Discovered = true
 	} else {
@@ -193,16 +224,36 @@ func decode(line []byte) (fields, bool) {
 		if sp2 < 0 {
 			return f, false
 		}
-		prefixTS = string(rest[:sp2])
+		prefixTS = unsafe.String(unsafe.SliceData(rest), sp2)
 		line = bytes.TrimLeft(rest[sp2+1:], " ")
 		if len(line) == 0 || line[0] != '{' {
 			return f, false
 		}
 	}
-	if err := sonic.Unmarshal(line, &f); err != nil {
+	// The fields point into line (no copy): the caller's batch outlives
+	// the capture built from them only until it is collected.
+	js := unsafe.String(unsafe.SliceData(line), len(line))
+	var ok bool
+	if f, ok = decodeFlat(js); !ok {
+		if f, ok = decodeJSON(js); !ok {
+			return f, false
+		}
+	}
+	if prefixTS != "" && f.Timestamp == "" {
+		f.Timestamp = prefixTS
+	}
+	f.hasTS = f.Timestamp != ""
+	return f, true
+}
+
+// decodeJSON reads the fields with the full JSON decoder; lines that
+// decodeFlat does not take come here.
+func decodeJSON(js string) (fields, bool) {
+	var f fields
+	if err := sonic.UnmarshalString(js, &f); err != nil {
 		// Values that are not strings (numbers, say) are read through a map.
 		var m map[string]any
-		if sonic.Unmarshal(line, &m) != nil {
+		if sonic.UnmarshalString(js, &m) != nil {
 			return f, false
 		}
 		f = fields{
@@ -211,10 +262,6 @@ func decode(line []byte) (fields, bool) {
 			Length: str(m["length"]), Redirect: str(m["redirect"]),
 		}
 	}
-	if prefixTS != "" && f.Timestamp == "" {
-		f.Timestamp = prefixTS
-	}
-	f.hasTS = f.Timestamp != ""
 	return f, true
 }
 

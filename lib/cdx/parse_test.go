@@ -3,6 +3,7 @@ package cdx
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -76,4 +77,71 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("URL with NUL: %q", c.URL)
 		}
 	})
+}
+
+// FuzzDecodeFlat holds the allocation-free reader of plain JSON lines to the
+// JSON decoder: whatever it takes, the decoder takes with the same fields.
+func FuzzDecodeFlat(f *testing.F) {
+	for _, s := range []string{
+		`{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
+		`{"url":"http://a/","url":"http://b/"}`,
+		`{"URL": "http://a/"}`, `{"Url": "x", "url": "y"}`,
+		`{}`, ` { } `, `{"a":"b",}`, `{"a":"b"} x`, `{"a":"\u0041"}`, `{"a":5}`,
+		"{\"url\":\"http://a/\x7f\"}", `{"redirect": "-", "length": "", "timestamp": "2020"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := decodeFlat(s)
+		if !ok {
+			return
+		}
+		want, ok := decodeJSON(s)
+		if !ok {
+			t.Fatalf("flat reader took %q, the JSON decoder refuses it", s)
+		}
+		if got != want {
+			t.Fatalf("%q: flat %+v, decoder %+v", s, got, want)
+		}
+	})
+}
+
+// TestDecodeFlatLines: on the sample (or the corpus), every line the flat
+// reader takes decodes to the same fields as with the JSON decoder, and the
+// flat reader takes every line without escapes or non-ASCII bytes.
+func TestDecodeFlatLines(t *testing.T) {
+	path := os.Getenv("MEGURI_CORPUS")
+	if path == "" {
+		path = "../../testdata/sample.jsonl"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat, plain int
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		s := string(line)
+		isPlain := !strings.ContainsAny(s, "\\") && !bytes.ContainsFunc(line, func(r rune) bool { return r >= 0x80 })
+		got, ok := decodeFlat(s)
+		if isPlain {
+			plain++
+		}
+		if !ok {
+			if isPlain && s[0] == '{' {
+				t.Errorf("flat reader refused a plain line: %s", s)
+			}
+			continue
+		}
+		flat++
+		if want, ok := decodeJSON(s); !ok || got != want {
+			t.Fatalf("%s: flat %+v, decoder %+v (%v)", s, got, want, ok)
+		}
+	}
+	t.Logf("%d lines of %d plain ones read by the flat reader", flat, plain)
+	if flat == 0 {
+		t.Fatal("no line took the flat reader")
+	}
 }

@@ -127,7 +127,11 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		rejw = bufio.NewWriter(opt.Rejects)
 	}
 	var lines, inBytes int64
-	work := func(b *cdx.Batch) { b.Result = parseBatch(&parser, b) }
+	parsers := make([]*cdx.Parser, opt.Workers)
+	for i := range parsers {
+		parsers[i] = parser.Worker()
+	}
+	work := func(worker int, b *cdx.Batch) { b.Result = parseBatch(parsers[worker], b) }
 	collect := func(b *cdx.Batch) error {
 		p := b.Result.(*parsed)
 		b.Result = nil

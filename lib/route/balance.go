@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -126,7 +127,12 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	var all []keyed
 	names := map[uint64]string{}
 	var rejected int64
-	work := func(b *cdx.Batch) {
+	parsers := make([]*cdx.Parser, opt.Workers)
+	for i := range parsers {
+		parsers[i] = parser.Worker()
+	}
+	work := func(worker int, b *cdx.Batch) {
+		parser := parsers[worker]
 		r := &result{names: map[uint64]string{}}
 		for i := range b.Ends {
 			line := b.Line(i)
@@ -144,7 +150,8 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 			}
 			r.keys = append(r.keys, keyed{c.HostKey, xxhash.Sum64String(c.URL)})
 			if _, ok := r.names[c.HostKey]; !ok {
-				r.names[c.HostKey] = canon.KeysOf(c.URL, opt.Grouping).Group
+				// a copy: c.URL may point into the batch, which is reused
+				r.names[c.HostKey] = strings.Clone(canon.KeysOf(c.URL, opt.Grouping).Group)
 			}
 		}
 		b.Result = r

@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -123,11 +122,17 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	parts := opt.Manifest.Parts
 	chunk := int(min(256<<10, max(4<<10, opt.Memory/int64(len(parts))/int64(opt.QueueDepth+1))))
-	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk}
+	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
+		free: make(chan []byte, len(parts)*(opt.QueueDepth+1))}
 	defer ws.abort()
 
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
-	work := func(b *cdx.Batch) {
+	parsers := make([]*cdx.Parser, opt.Workers)
+	for i := range parsers {
+		parsers[i] = parser.Worker()
+	}
+	work := func(worker int, b *cdx.Batch) {
+		parser := parsers[worker]
 		r := &routed{dest: make([]int32, len(b.Ends))}
 		for i := range b.Ends {
 			line := b.Line(i)
@@ -214,7 +219,9 @@ type writers struct {
 	parts []manifest.Partition
 	out   []*partWriter
 	chunk int
-	pool  sync.Pool
+	// free holds written buffers for reuse (a sync.Pool would drop them
+	// at every collection and make garbage grow with the input).
+	free chan []byte
 }
 
 // partWriter writes one partition's lines from its own goroutine, fed by a
@@ -240,13 +247,20 @@ func (w *partWriter) closeQueue() {
 }
 
 func (ws *writers) get() []byte {
-	if b, ok := ws.pool.Get().(*[]byte); ok {
-		return (*b)[:0]
+	select {
+	case b := <-ws.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, ws.chunk+4096)
 	}
-	return make([]byte, 0, ws.chunk+4096)
 }
 
-func (ws *writers) put(b []byte) { ws.pool.Put(&b) }
+func (ws *writers) put(b []byte) {
+	select {
+	case ws.free <- b:
+	default:
+	}
+}
 
 func (ws *writers) add(i int, line []byte) error {
 	w := ws.out[i]

@@ -1,0 +1,27 @@
+package ingest
+
+import (
+	"io"
+	"os"
+	"testing"
+)
+
+// BenchmarkIngest ingests MEGURI_CORPUS (or any CDX file named there, such as
+// the generated 20x copy scripts/bench.sh builds) to io.Discard.
+func BenchmarkIngest(b *testing.B) {
+	in := os.Getenv("MEGURI_CORPUS")
+	if in == "" {
+		b.Skip("MEGURI_CORPUS not set")
+	}
+	st, err := os.Stat(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Run([]string{in}, io.Discard, Options{Lo: 0, Hi: ^uint64(0), TmpDir: b.TempDir()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
