@@ -26,10 +26,15 @@ type File struct {
 	std  bool
 }
 
-// Create starts writing path ("-" for stdout).
-func Create(path string) (*File, error) {
+// Create starts writing path ("-" for stdout) through a 1 MiB buffer.
+func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
+
+// CreateSize is Create with a buffer of size bytes. Writers that hand over
+// large chunks of their own need little: a write at least as large as the
+// buffer goes straight to the file.
+func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
-		return &File{Writer: bufio.NewWriterSize(os.Stdout, 1<<20), std: true}, nil
+		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), std: true}, nil
 	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -37,7 +42,7 @@ func Create(path string) (*File, error) {
 		return nil, err
 	}
 	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
-	return &File{Writer: bufio.NewWriterSize(f, 1<<20), f: f, path: path}, nil
+	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path}, nil
 }
 
 // Name returns the destination path ("-" for stdout).

@@ -44,7 +44,7 @@ type SplitOptions struct {
 	QueueDepth int
 	// Memory bounds the buffers held for all partitions together (default
 	// 256 MiB); each partition's buffer is Memory/partitions/(depth+1),
-	// between 4 KiB and 256 KiB.
+	// between 4 KiB and 64 KiB.
 	Memory   int64
 	Progress func(lines, bytes int64)
 }
@@ -121,7 +121,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		inputs = []string{"-"}
 	}
 	parts := opt.Manifest.Parts
-	chunk := int(min(256<<10, max(4<<10, opt.Memory/int64(len(parts))/int64(opt.QueueDepth+1))))
+	chunk := int(min(64<<10, max(4<<10, opt.Memory/int64(len(parts))/int64(opt.QueueDepth+1))))
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: make(chan []byte, len(parts)*(opt.QueueDepth+1))}
 	defer ws.abort()
@@ -192,7 +192,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		}
 		return nil
 	}
-	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers, KeepCR: true}, work, collect)
+	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers, KeepCR: true}, work, collect)
 	res.Lines = lines - res.Blank
 	if rejw != nil {
 		if ferr := rejw.Flush(); ferr != nil && err == nil {
@@ -296,7 +296,13 @@ func (ws *writers) open(i int) (*partWriter, error) {
 		ext = ".jsonl.zst"
 	}
 	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ext))
-	f, err := atomicfile.Create(path)
+	// Chunks arrive whole (ws.chunk bytes), so the file needs only a small
+	// buffer; zstd frames are written in pieces and get a larger one.
+	bufSize := 4 << 10
+	if ws.opt.Zstd {
+		bufSize = 64 << 10
+	}
+	f, err := atomicfile.CreateSize(path, bufSize)
 	if err != nil {
 		return nil, err
 	}
