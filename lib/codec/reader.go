@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"sync"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/record"
 )
@@ -136,20 +133,12 @@ func (b *Block) setPages(body []byte, off int64) error {
 	return nil
 }
 
-var decoders = sync.Pool{New: func() any {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
-	if err != nil {
-		panic(err)
-	}
-	return d
-}}
-
 // Decode decompresses the pages and returns the block's records, checking
 // them against the block's zone data.
 func (b *Block) Decode() ([]record.Record, error) {
 	var raw [numCols + 1][]byte
-	dec := decoders.Get().(*zstd.Decoder)
-	defer decoders.Put(dec)
+	dec := decoders.get()
+	defer decoders.put(dec)
 	for id := 1; id <= numCols; id++ {
 		d := b.descs[id]
 		if d.codec == codecNone {

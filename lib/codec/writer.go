@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/record"
 )
@@ -298,8 +297,8 @@ func encodeBlock(recs []record.Record, boundary bool) ([]byte, BlockInfo) {
 			info.Gone++
 		}
 	}
-	enc := getEncoder()
-	defer putEncoder(enc)
+	enc := encoders.get()
+	defer encoders.put(enc)
 	var pages [numCols + 1][]byte
 	var codecs [numCols + 1]byte
 	for id := 1; id <= numCols; id++ {
@@ -379,16 +378,3 @@ func encodeFooter(blocks []BlockInfo) []byte {
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(body)))
 	return append(out, body...)
 }
-
-var encoders = sync.Pool{New: func() any {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
-		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false),
-		zstd.WithWindowSize(1<<22))
-	if err != nil {
-		panic(err)
-	}
-	return e
-}}
-
-func getEncoder() *zstd.Encoder  { return encoders.Get().(*zstd.Encoder) }
-func putEncoder(e *zstd.Encoder) { encoders.Put(e) }
