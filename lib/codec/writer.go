@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -284,9 +285,12 @@ func encodeBlock(recs []record.Record, boundary bool) ([]byte, BlockInfo) {
 		Rows:      uint32(len(recs)),
 		FirstHost: recs[0].HostKey,
 		LastHost:  recs[len(recs)-1].HostKey,
-		FirstURL:  recs[0].URL,
-		LastURL:   recs[len(recs)-1].URL,
-		Boundary:  boundary,
+		// Copies: the writer keeps every block's zone data for the footer,
+		// and a URL that points into a decoded input block (or a sort
+		// buffer) would keep all of that block alive until Close.
+		FirstURL: strings.Clone(recs[0].URL),
+		LastURL:  strings.Clone(recs[len(recs)-1].URL),
+		Boundary: boundary,
 	}
 	for i := range recs {
 		if i == 0 || recs[i].HostKey != recs[i-1].HostKey {

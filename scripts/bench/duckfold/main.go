@@ -13,9 +13,10 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 5 || (os.Args[1] != "fold" && os.Args[1] != "rows") {
-		fmt.Fprintln(os.Stderr, "usage: duckfold fold|rows IN.jsonl OUT.parquet THREADS")
-		fmt.Fprintln(os.Stderr, "  fold: fold raw CDX JSON lines to one row per URL (newest capture wins)")
+	if len(os.Args) != 5 || (os.Args[1] != "fold" && os.Args[1] != "fold-unsorted" && os.Args[1] != "rows") {
+		fmt.Fprintln(os.Stderr, "usage: duckfold fold|fold-unsorted|rows IN.jsonl OUT.parquet THREADS")
+		fmt.Fprintln(os.Stderr, "  fold: fold raw CDX JSON lines to one row per URL (newest capture wins), ordered by URL")
+		fmt.Fprintln(os.Stderr, "  fold-unsorted: the same fold in whatever order GROUP BY leaves it")
 		fmt.Fprintln(os.Stderr, "  rows: store meguri-inspect --rows output as it is (the same records meguri stores)")
 		os.Exit(2)
 	}
@@ -44,6 +45,9 @@ COPY (
   GROUP BY url
   ORDER BY url
 ) TO '%s' (FORMAT PARQUET, COMPRESSION ZSTD);`, threads, strings.ReplaceAll(in, "'", "''"), strings.ReplaceAll(out, "'", "''"))
+	if mode == "fold-unsorted" {
+		q = strings.Replace(q, "  ORDER BY url\n", "", 1)
+	}
 	if mode == "rows" {
 		q = fmt.Sprintf(`
 SET threads=%s;
