@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -122,6 +123,14 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	parts := opt.Manifest.Parts
 	chunk := int(min(64<<10, max(4<<10, opt.Memory/int64(len(parts))/int64(opt.QueueDepth+1))))
+	// The live heap is the partition buffers and the batches in flight,
+	// whatever the input size; telling the collector so keeps the peak
+	// flat as the input grows (a user's lower GOMEMLIMIT still wins).
+	const batchBytes = 256 << 10
+	bound := int64(len(parts)*(opt.QueueDepth+1)*(chunk+4096)) + int64(opt.Workers*5+4)*(batchBytes+4096) + 16<<20
+	if old := debug.SetMemoryLimit(-1); bound < old {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
+	}
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: make(chan []byte, len(parts)*(opt.QueueDepth+1))}
 	defer ws.abort()
@@ -192,7 +201,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		}
 		return nil
 	}
-	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers, KeepCR: true}, work, collect)
+	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchBytes, Workers: opt.Workers, KeepCR: true}, work, collect)
 	res.Lines = lines - res.Blank
 	if rejw != nil {
 		if ferr := rejw.Flush(); ferr != nil && err == nil {
