@@ -93,7 +93,9 @@ func (p *Parser) Worker() *Parser {
 	return &w
 }
 
-const keyCacheSize = 4096
+// keyCacheSize is how many hosts a Worker parser remembers before it
+// starts over (a variable so that tests can make it small).
+var keyCacheSize = 4096
 
 func (p *Parser) hostKey(u string) uint64 {
 	if p.keys == nil {

@@ -145,3 +145,36 @@ func TestDecodeFlatLines(t *testing.T) {
 		t.Fatal("no line took the flat reader")
 	}
 }
+
+// TestWorkerParser: a Worker parser, whose host-key cache is emptied every
+// few hosts here, gives exactly what the shared parser gives, line by line.
+func TestWorkerParser(t *testing.T) {
+	path := os.Getenv("MEGURI_CORPUS")
+	if path == "" {
+		path = "../../testdata/sample.jsonl"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { keyCacheSize = n }(keyCacheSize)
+	keyCacheSize = 7
+	for _, g := range []canon.Grouping{canon.ByDomain, canon.ByHost} {
+		shared := &Parser{Grouping: g, RangeHi: Full}
+		w := shared.Worker()
+		var taken int
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			want, wr := shared.Parse(line)
+			got, gr := w.Parse(line)
+			if got != want || gr != wr {
+				t.Fatalf("grouping %v, %s:\nworker %+v %s\nshared %+v %s", g, line, got, gr, want, wr)
+			}
+			if wr == OK {
+				taken++
+			}
+		}
+		if taken == 0 {
+			t.Fatal("no line taken")
+		}
+	}
+}

@@ -3,8 +3,11 @@ package route
 import (
 	"cmp"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // generated host counts: n hosts spread over the key space
@@ -119,4 +122,29 @@ func TestRebalanceMovesFewBoundaries(t *testing.T) {
 	if len(re.Skews) != 0 {
 		t.Errorf("skews after re-balance: %v", re.Skews)
 	}
+}
+
+// TestCountHostsNames: every host counted from CDX lines carries its own
+// grouping string (the key is its xxHash64), also when the input spans many
+// batches, which are reused as the count goes on.
+func TestCountHostsNames(t *testing.T) {
+	in := os.Getenv("MEGURI_CORPUS")
+	if in == "" {
+		in = "../../testdata/sample.jsonl"
+	}
+	hosts, _, err := CountHosts([]string{in}, CountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) == 0 {
+		t.Fatal("no hosts")
+	}
+	var urls uint64
+	for _, h := range hosts {
+		if h.Name == "" || xxhash.Sum64String(h.Name) != h.Key {
+			t.Fatalf("host %#016x is named %q (key %#016x)", h.Key, h.Name, xxhash.Sum64String(h.Name))
+		}
+		urls += h.URLs
+	}
+	t.Logf("%d hosts, %d urls", len(hosts), urls)
 }
