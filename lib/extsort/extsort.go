@@ -299,6 +299,8 @@ func (r *runSource) next() (uint64, []byte, bool, error) {
 // Iterator walks the sorted captures one URL group at a time.
 type Iterator struct {
 	s       *Sorter
+	memOnly bool // no runs on disk: Next reads s.refs from i on
+	i       int
 	srcs    []source
 	h       mergeHeap
 	group   []record.Capture
@@ -368,6 +370,11 @@ func (h *mergeHeap) pop() head {
 func (s *Sorter) Finish() (*Iterator, error) {
 	s.sortRefs()
 	it := &Iterator{s: s}
+	if len(s.runs) == 0 {
+		// Nothing spilled: walk the sorted index directly, no merge.
+		it.memOnly = true
+		return it, nil
+	}
 	it.srcs = append(it.srcs, &memSource{s: s})
 	for _, name := range s.runs {
 		f, err := os.Open(name)
@@ -402,6 +409,9 @@ func (it *Iterator) push(i int) error {
 // on error (see Err).
 func (it *Iterator) Next() bool {
 	it.group = it.group[:0]
+	if it.memOnly {
+		return it.nextMem()
+	}
 	if it.err != nil || len(it.h) == 0 {
 		return false
 	}
@@ -415,6 +425,26 @@ func (it *Iterator) Next() bool {
 			it.err = err
 			return false
 		}
+	}
+	return true
+}
+
+func (it *Iterator) nextMem() bool {
+	refs, a := it.s.refs, &it.s.arena
+	if it.i >= len(refs) {
+		return false
+	}
+	first := refs[it.i]
+	e := a.at(first.off)
+	u := entryURL(e)
+	url := string(u)
+	it.group = append(it.group, it.decode(first.host, e, url))
+	for it.i++; it.i < len(refs) && refs[it.i].host == first.host; it.i++ {
+		e := a.at(refs[it.i].off)
+		if !bytes.Equal(entryURL(e), u) {
+			break
+		}
+		it.group = append(it.group, it.decode(first.host, e, url))
 	}
 	return true
 }
