@@ -73,8 +73,9 @@ func fastCanonical(raw string) (string, bool) {
 			return "", false
 		}
 	}
+	fragment := false
 	if h := strings.IndexByte(tail, '#'); h >= 0 {
-		tail = tail[:h]
+		tail, fragment = tail[:h], true
 	}
 	path, query := tail, ""
 	if q := strings.IndexByte(tail, '?'); q >= 0 {
@@ -93,8 +94,9 @@ func fastCanonical(raw string) (string, bool) {
 	if strings.Contains(path, "/.") || strings.Contains(path, "%2e") || strings.Contains(path, "%2E") {
 		return "", false // possible dot segment
 	}
-	if len(tail) == len(rest)-end && len(host) == len(auth) && path != "" && !hasUpper(host) {
-		// Already canonical but for escapes: no copy.
+	if !fragment && len(host) == len(auth) && path != "" && !hasUpper(host) {
+		// No fragment, no port, a path, a lowercase host: raw is already
+		// canonical but for escapes, and needs no copy.
 		return NormalizeEscapes(raw), true
 	}
 	var b strings.Builder

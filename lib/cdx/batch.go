@@ -40,11 +40,11 @@ type PipelineConfig struct {
 }
 
 // Pipeline reads the inputs ("-" is stdin) in batches, runs work on
-// batches in parallel (worker, from 0 to Workers-1, tells which goroutine
-// runs it, for state of its own such as Parser.Worker), and hands them to collect one at a time in input
-// order. When collect returns an error the
-// reading stops and Pipeline returns that error; otherwise it returns the
-// first read error, naming the input and line.
+// batches in parallel, and hands them to collect one at a time in input
+// order. The worker argument (0 to Workers-1) says which goroutine runs
+// work, for state of its own such as a Parser.Worker. When collect returns
+// an error the reading stops and Pipeline returns that error; otherwise it
+// returns the first read error, naming the input and line.
 //
 // Batches are reused once collect returns, so neither work nor collect may
 // keep b.Data, a line, or a string that aliases them (the JSON decoder

@@ -232,8 +232,7 @@ func decode(line []byte) (fields, bool) {
 			return f, false
 		}
 	}
-	// The fields point into line (no copy): the caller's batch outlives
-	// the capture built from them only until it is collected.
+	// The fields point into line (no copy), so they live as long as it.
 	js := unsafe.String(unsafe.SliceData(line), len(line))
 	var ok bool
 	if f, ok = decodeFlat(js); !ok {
