@@ -220,3 +220,31 @@ func TestCorpusAgreement(t *testing.T) {
 	}
 	t.Logf("%d corpus URLs agree; fast path took %d", n, fast)
 }
+
+// FuzzNormalizeEscapes holds NormalizeEscapes, which returns its input
+// uncopied when nothing changes, to a plain rewrite of every escape: an
+// unreserved character decoded, any other escape's hex digits uppercased.
+func FuzzNormalizeEscapes(f *testing.F) {
+	for _, s := range []string{"", "%", "%4", "%41", "%7e", "%7E", "%2f", "%2F", "a%2Fb%7ec", "%%41", "%zz%41", "http://a/%C3%A9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				v := unhex(s[i+1])<<4 | unhex(s[i+2])
+				if isUnreserved(v) {
+					want.WriteByte(v)
+				} else {
+					want.WriteString("%" + strings.ToUpper(s[i+1:i+3]))
+				}
+				i += 2
+				continue
+			}
+			want.WriteByte(s[i])
+		}
+		if got := NormalizeEscapes(s); got != want.String() {
+			t.Fatalf("NormalizeEscapes(%q) = %q, want %q", s, got, want.String())
+		}
+	})
+}
