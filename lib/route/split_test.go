@@ -1,0 +1,68 @@
+package route
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/meguri/meguri/lib/cdx"
+)
+
+// TestSplitZstd: with Zstd each output is a zstd stream that decompresses to
+// exactly the bytes the plain split writes for that partition.
+func TestSplitZstd(t *testing.T) {
+	in := os.Getenv("MEGURI_CORPUS")
+	if in == "" {
+		in = "../../testdata/sample.jsonl"
+	}
+	hosts, _, err := CountHosts([]string{in}, CountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal, err := Balance(hosts, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainDir, zstdDir := t.TempDir(), t.TempDir()
+	plain, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: plainDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: zstdDir, Zstd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.Partitions) != len(packed.Partitions) || len(plain.Partitions) == 0 {
+		t.Fatalf("%d plain outputs, %d zstd outputs", len(plain.Partitions), len(packed.Partitions))
+	}
+	for i, p := range packed.Partitions {
+		want, err := os.ReadFile(plain.Partitions[i].File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(p.File, ".jsonl.zst") || p.Records != plain.Partitions[i].Records {
+			t.Fatalf("output %s with %d records, plain %s with %d", p.File, p.Records, plain.Partitions[i].File, plain.Partitions[i].Records)
+		}
+		raw, err := os.ReadFile(p.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) < 4 || !bytes.Equal(raw[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+			t.Fatalf("%s is not a zstd stream", p.File)
+		}
+		f, err := cdx.Open(p.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s decompresses to %d bytes that differ from the plain output (%d bytes)", p.File, len(got), len(want))
+		}
+	}
+}
