@@ -6,10 +6,12 @@
 #   MEGURI_CORPUS=../shared/corpus/corpus.jsonl scripts/bench.sh
 #
 # Prints, for the real corpus and for a generated 20x scaled copy (each URL
-# under 20 new subdomains), wall time, peak RSS and bytes/url of
+# under 20 new subdomains), wall time (best of 3), peak RSS and bytes/url of
 # meguri-ingest and of DuckDB folding the same lines to zstd Parquet, and the
-# ratios measured in this one run. Absolute times drift on shared machines;
-# compare the ratios.
+# ratios measured in this one run; then the fleet tools (split, merge, fold)
+# on generated 2x and 20x copies, and peak RSS from 20x to 200x. Absolute
+# times drift on shared machines; compare the ratios. Takes about 10 minutes
+# and 2 GB of disk in scripts/bench/work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${MEGURI_CORPUS:?set MEGURI_CORPUS to the corpus path}"
@@ -25,15 +27,26 @@ measure() {
   tail -1 "$W/time.out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# best of 3 runs: "seconds peak_kb"
+best3() {
+  local best="" kb=0
+  for _ in 1 2 3; do
+    read -r s k < <(measure "$@")
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
+    [ "$k" -gt "$kb" ] && kb=$k
+  done
+  echo "$best $kb"
+}
 
 for name in corpus scaled20; do
   if [ "$name" = corpus ]; then in="$MEGURI_CORPUS"; label="real corpus"; else in="$W/scaled20.jsonl"; label="20x scaled (generated)"; fi
   lines=$(wc -l < "$in")
   # warm the page cache for both
   cat "$in" > /dev/null
-  read -r m_s m_kb < <(measure bin/meguri-ingest -q "$in" -o "$W/$name.meguri")
-  read -r d_s d_kb < <(measure bin/duckfold fold "$in" "$W/$name.parquet" 2)
-  read -r u_s u_kb < <(measure bin/duckfold fold-unsorted "$in" "$W/$name.unsorted.parquet" 2)
+  # best of 3 runs each: times on a shared machine vary by 20% and more
+  read -r m_s m_kb < <(best3 bin/meguri-ingest -q "$in" -o "$W/$name.meguri")
+  read -r d_s d_kb < <(best3 bin/duckfold fold "$in" "$W/$name.parquet" 2)
+  read -r u_s u_kb < <(best3 bin/duckfold fold-unsorted "$in" "$W/$name.unsorted.parquet" 2)
   m_urls=$(bin/meguri-inspect --json "$W/$name.meguri" | sed 's/.*"urls":\([0-9]*\).*/\1/')
   m_bytes=$(stat -c %s "$W/$name.meguri")
   d_urls=$(bin/duckfold fold "$in" "$W/$name.parquet" 2)
@@ -56,16 +69,6 @@ for name in corpus scaled20; do
 done
 
 # ---- fleet: split, merge, fold (meguri-route, meguri-compact) ----
-# best of 3 runs: "seconds peak_kb"
-best3() {
-  local best="" kb=0
-  for _ in 1 2 3; do
-    read -r s k < <(measure "$@")
-    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
-    [ "$k" -gt "$kb" ] && kb=$k
-  done
-  echo "$best $kb"
-}
 [ -s "$W/scaled2.jsonl" ] || bin/scale 2 < "$MEGURI_CORPUS" > "$W/scaled2.jsonl"
 for name in scaled2 scaled20; do
   in="$W/$name.jsonl"
