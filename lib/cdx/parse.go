@@ -93,6 +93,34 @@ func (p *Parser) Worker() *Parser {
 	return &w
 }
 
+// Workers returns n Worker copies of p, one for each goroutine of a
+// Pipeline (index them by its worker argument).
+func (p *Parser) Workers(n int) []*Parser {
+	ws := make([]*Parser, n)
+	for i := range ws {
+		ws[i] = p.Worker()
+	}
+	return ws
+}
+
+// ParseLine parses line i of a batch the way every tool treats an input
+// line: one cut at the line limit is rejected TooLong, a blank one is only
+// reported blank, and a carriage return before the newline is ignored.
+func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, blank bool) {
+	line := b.Line(i)
+	if b.TooLong[i] {
+		return c, TooLong, false
+	}
+	if IsBlank(line) {
+		return c, OK, true
+	}
+	if n := len(line); line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	c, reason = p.Parse(line)
+	return c, reason, false
+}
+
 // keyCacheSize is how many hosts a Worker parser remembers before it
 // starts over (a variable so that tests can make it small).
 var keyCacheSize = 4096

@@ -127,10 +127,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		rejw = bufio.NewWriter(opt.Rejects)
 	}
 	var lines, inBytes int64
-	parsers := make([]*cdx.Parser, opt.Workers)
-	for i := range parsers {
-		parsers[i] = parser.Worker()
-	}
+	parsers := parser.Workers(opt.Workers)
 	work := func(worker int, b *cdx.Batch) { b.Result = parseBatch(parsers[worker], b) }
 	collect := func(b *cdx.Batch) error {
 		p := b.Result.(*parsed)
@@ -209,26 +206,18 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 
 func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
 	res := &parsed{batch: extsort.NewBatch(len(b.Data) + 4096)}
-	start := 0
-	for i, end := range b.Ends {
-		line := b.Data[start:end]
-		start = end
-		if b.TooLong[i] {
-			res.rejects = append(res.rejects, reject{line: b.Nums[i], reason: cdx.TooLong, text: line})
-			continue
-		}
-		if cdx.IsBlank(line) {
+	for i := range b.Ends {
+		c, reason, blank := p.ParseLine(b, i)
+		switch {
+		case blank:
 			res.blank++
 			continue
-		}
-		c, reason := p.Parse(line)
-		if reason != cdx.OK {
-			res.rejects = append(res.rejects, reject{line: b.Nums[i], reason: reason, text: line})
+		case reason != cdx.OK:
+			res.rejects = append(res.rejects, reject{line: b.Nums[i], reason: reason, text: b.Line(i)})
 			continue
-		}
-		if c.Discovered {
+		case c.Discovered:
 			res.discovered++
-		} else {
+		default:
 			res.captures++
 		}
 		res.batch.Add(&c)

@@ -127,23 +127,14 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	var all []keyed
 	names := map[uint64]string{}
 	var rejected int64
-	parsers := make([]*cdx.Parser, opt.Workers)
-	for i := range parsers {
-		parsers[i] = parser.Worker()
-	}
+	parsers := parser.Workers(opt.Workers)
 	work := func(worker int, b *cdx.Batch) {
-		parser := parsers[worker]
 		r := &result{names: map[uint64]string{}}
 		for i := range b.Ends {
-			line := b.Line(i)
-			if cdx.IsBlank(line) {
+			c, reason, blank := parsers[worker].ParseLine(b, i)
+			if blank {
 				continue
 			}
-			if b.TooLong[i] {
-				r.rejects++
-				continue
-			}
-			c, reason := parser.Parse(line)
 			if reason != cdx.OK {
 				r.rejects++
 				continue

@@ -139,28 +139,15 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	defer ws.abort()
 
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
-	parsers := make([]*cdx.Parser, opt.Workers)
-	for i := range parsers {
-		parsers[i] = parser.Worker()
-	}
+	parsers := parser.Workers(opt.Workers)
 	work := func(worker int, b *cdx.Batch) {
-		parser := parsers[worker]
 		r := &routed{dest: make([]int32, len(b.Ends))}
 		for i := range b.Ends {
-			line := b.Line(i)
-			if b.TooLong[i] {
-				r.dest[i] = lineReject
-				r.reasons = append(r.reasons, cdx.TooLong)
-				continue
-			}
-			if cdx.IsBlank(line) {
+			c, reason, blank := parsers[worker].ParseLine(b, i)
+			if blank {
 				r.dest[i] = lineBlank
 				continue
 			}
-			if n := len(line); line[n-1] == '\r' {
-				line = line[:n-1]
-			}
-			c, reason := parser.Parse(line)
 			if reason != cdx.OK {
 				r.dest[i] = lineReject
 				r.reasons = append(r.reasons, reason)
