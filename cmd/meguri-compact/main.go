@@ -204,7 +204,7 @@ func run(a *args) error {
 			URLs: o.Stats.URLs, Hosts: o.Stats.Hosts, Bytes: uint64(o.Bytes), Epoch: a.Epoch})
 	}
 	if a.ManifestOut != "" || splitting {
-		if err := writeManifest(m, a.ManifestOut); err != nil {
+		if err := m.WriteFile(a.ManifestOut); err != nil {
 			return err
 		}
 	}
@@ -212,21 +212,6 @@ func run(a *args) error {
 		summary(res, time.Since(start), a.JSON)
 	}
 	return nil
-}
-
-func writeManifest(m *manifest.Manifest, path string) error {
-	if path == "" {
-		path = "-"
-	}
-	f, err := atomicfile.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if err := m.Write(f); err != nil {
-		return err
-	}
-	return f.Commit()
 }
 
 func summary(r *merge.Result, took time.Duration, asJSON bool) {

@@ -14,7 +14,6 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/bytedance/sonic"
 
-	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cli"
@@ -23,17 +22,6 @@ import (
 	"github.com/meguri/meguri/lib/route"
 	"github.com/meguri/meguri/lib/units"
 )
-
-type grouping struct {
-	Grouping string `enum:"domain,host" default:"domain" help:"Host grouping used to key URLs, as at ingest (${enum})."`
-}
-
-func (g grouping) value() canon.Grouping {
-	if g.Grouping == "host" {
-		return canon.ByHost
-	}
-	return canon.ByDomain
-}
 
 type args struct {
 	Map     mapCmd     `cmd:"" default:"withargs" help:"Print the map and check that it tiles; route one host key or URL (the default command)."`
@@ -92,7 +80,7 @@ type mapCmd struct {
 	Host     string `placeholder:"KEY" help:"Route this host key (hex 0x... or decimal) and print its partition."`
 	URL      string `name:"url" placeholder:"URL" help:"Route this URL (canonicalized and keyed as ingest does) and print its partition."`
 	JSON     bool   `name:"json" help:"Print JSON."`
-	grouping
+	cli.GroupingFlag
 }
 
 type jsonPart struct {
@@ -192,7 +180,7 @@ func (c *mapCmd) route() error {
 		if err != nil {
 			return fmt.Errorf("--url %q: %v", c.URL, err)
 		}
-		key = canon.HostKey(u, c.value())
+		key = canon.HostKey(u, c.Value())
 	}
 	p, _ := m.Lookup(key)
 	if c.JSON {
@@ -220,7 +208,7 @@ type splitCmd struct {
 	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
-	grouping
+	cli.GroupingFlag
 }
 
 func (c *splitCmd) Run() error {
@@ -239,7 +227,7 @@ func (c *splitCmd) Run() error {
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
-	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.value(),
+	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.Value(),
 		MaxLine: int(maxLine), QueueDepth: c.Queue, Memory: mem}
 	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)
 	if err != nil {
@@ -295,7 +283,7 @@ type balanceCmd struct {
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
 	MaxLine    string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
-	grouping
+	cli.GroupingFlag
 }
 
 func (c *balanceCmd) Run() error {
@@ -312,7 +300,7 @@ func (c *balanceCmd) Run() error {
 			return err
 		}
 	}
-	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.value(), MaxLine: int(maxLine)})
+	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(maxLine)})
 	if err != nil {
 		return err
 	}
@@ -325,15 +313,7 @@ func (c *balanceCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	out, err := atomicfile.Create(c.Output)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if err := b.Manifest.Write(out); err != nil {
-		return err
-	}
-	if err := out.Commit(); err != nil {
+	if err := b.Manifest.WriteFile(c.Output); err != nil {
 		return err
 	}
 	if c.Quiet {
@@ -536,13 +516,5 @@ func (c *updateCmd) Run() error {
 	if err := m.MustTile(); err != nil {
 		return fmt.Errorf("the updated manifest would not tile, so it was not written: %w", err)
 	}
-	out, err := atomicfile.Create(c.Output)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if err := m.Write(out); err != nil {
-		return err
-	}
-	return out.Commit()
+	return m.WriteFile(c.Output)
 }

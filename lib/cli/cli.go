@@ -13,7 +13,22 @@ import (
 	"time"
 
 	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/canon"
 )
+
+// GroupingFlag is the --grouping flag of the tools that key URLs; embed it
+// in a command's flags.
+type GroupingFlag struct {
+	Grouping string `enum:"domain,host" default:"domain" help:"Host grouping for host keys: the registrable domain or the full host (${enum}); route and ingest must agree."`
+}
+
+// Value returns the grouping the flag names.
+func (g GroupingFlag) Value() canon.Grouping {
+	if g.Grouping == "host" {
+		return canon.ByHost
+	}
+	return canon.ByDomain
+}
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the
 // process, so Fail can exit quietly (`meguri-inspect --rows f | head -1`).

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -154,6 +155,23 @@ func (m *Manifest) Sort() {
 
 // Write writes the manifest, sorted by range, with the column header first.
 // File names must not hold whitespace or '#'.
+// WriteFile writes the manifest to path ("-" or "" for stdout) so that it
+// appears whole or not at all.
+func (m *Manifest) WriteFile(path string) error {
+	if path == "" {
+		path = "-"
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := m.Write(f); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
 func (m *Manifest) Write(w io.Writer) error {
 	m.Sort()
 	var b bytes.Buffer
