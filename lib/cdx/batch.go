@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/bytedance/sonic"
+
+	"github.com/meguri/meguri/lib/internal/freelist"
 )
 
 // Batch is a run of consecutive lines of one input, handed to a worker as
@@ -56,7 +58,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 	// At most cap(batches)+cap(ordered)+workers+2 batches are alive at
 	// once; recycling them keeps the garbage (and so the peak resident
 	// size) independent of how much input goes through.
-	free := make(chan *Batch, workers*5+2)
+	free := freelist.New(workers*5+2, func() *Batch { return &Batch{Data: make([]byte, 0, cfg.BatchBytes+4096)} })
 	stop := make(chan struct{})
 	var readErr error
 	go func() {
@@ -85,10 +87,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 			close(stop)
 			continue
 		}
-		select {
-		case free <- b:
-		default:
-		}
+		free.Put(b)
 	}
 	wg.Wait()
 	if err != nil {
@@ -97,7 +96,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 	return readErr
 }
 
-func readAll(inputs []string, cfg PipelineConfig, free <-chan *Batch, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	for _, name := range inputs {
 		in, err := Open(name)
 		if err != nil {
@@ -112,19 +111,15 @@ func readAll(inputs []string, cfg PipelineConfig, free <-chan *Batch, work, orde
 	return nil
 }
 
-func readInput(in *Input, cfg PipelineConfig, free <-chan *Batch, work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	lr := NewLineReader(in, cfg.MaxLine)
 	lr.KeepCR = cfg.KeepCR
 	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {
-		select {
-		case b := <-free:
-			*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0], ready: make(chan struct{})}
-			return b
-		default:
-			return &Batch{Source: in.Name, Data: make([]byte, 0, batchBytes+4096), ready: make(chan struct{})}
-		}
+		b := free.Get()
+		*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0], ready: make(chan struct{})}
+		return b
 	}
 	b := newBatch()
 	send := func() bool {

@@ -137,8 +137,8 @@ func (b *Block) setPages(body []byte, off int64) error {
 // them against the block's zone data.
 func (b *Block) Decode() ([]record.Record, error) {
 	var raw [numCols + 1][]byte
-	dec := decoders.get()
-	defer decoders.put(dec)
+	dec := decoders.Get()
+	defer decoders.Put(dec)
 	for id := 1; id <= numCols; id++ {
 		d := b.descs[id]
 		if d.codec == codecNone {

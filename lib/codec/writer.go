@@ -301,8 +301,8 @@ func encodeBlock(recs []record.Record, boundary bool) ([]byte, BlockInfo) {
 			info.Gone++
 		}
 	}
-	enc := encoders.get()
-	defer encoders.put(enc)
+	enc := encoders.Get()
+	defer encoders.Put(enc)
 	var pages [numCols + 1][]byte
 	var codecs [numCols + 1]byte
 	for id := 1; id <= numCols; id++ {

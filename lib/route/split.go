@@ -27,6 +27,7 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/freelist"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -135,7 +136,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
 	}
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
-		free: make(chan []byte, len(parts)*(opt.QueueDepth+1))}
+		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) })}
 	defer ws.abort()
 
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
@@ -218,9 +219,7 @@ type writers struct {
 	parts []manifest.Partition
 	out   []*partWriter
 	chunk int
-	// free holds written buffers for reuse (a sync.Pool would drop them
-	// at every collection and make garbage grow with the input).
-	free chan []byte
+	free  *freelist.List[[]byte] // written buffers, for reuse
 }
 
 // partWriter writes one partition's lines from its own goroutine, fed by a
@@ -254,21 +253,7 @@ const zstdWindow = 1 << 20
 // (tables, window and block buffers; ~2.5 MiB measured).
 const zstdState = 4 << 20
 
-func (ws *writers) get() []byte {
-	select {
-	case b := <-ws.free:
-		return b[:0]
-	default:
-		return make([]byte, 0, ws.chunk+4096)
-	}
-}
-
-func (ws *writers) put(b []byte) {
-	select {
-	case ws.free <- b:
-	default:
-	}
-}
+func (ws *writers) get() []byte { return ws.free.Get()[:0] }
 
 func (ws *writers) add(i int, line []byte) error {
 	w := ws.out[i]
@@ -339,7 +324,7 @@ func (ws *writers) open(i int) (*partWriter, error) {
 					return
 				}
 			}
-			ws.put(b)
+			ws.free.Put(b)
 		}
 	}()
 	return w, nil
