@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 type wptCase struct {
@@ -192,11 +194,7 @@ func FuzzCanonicalize(f *testing.F) {
 // TestCorpusAgreement runs the fast path against the parser on every URL of
 // the corpus (MEGURI_CORPUS), plus its uppercase and fragment variants.
 func TestCorpusAgreement(t *testing.T) {
-	path := os.Getenv("MEGURI_CORPUS")
-	if path == "" {
-		t.Skip("MEGURI_CORPUS not set")
-	}
-	f, err := os.Open(path)
+	f, err := os.Open(testinput.Corpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

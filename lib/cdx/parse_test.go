@@ -3,11 +3,11 @@ package cdx
 import (
 	"bytes"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 func fullParser() *Parser { return &Parser{Grouping: canon.ByDomain, RangeHi: Full} }
@@ -110,14 +110,7 @@ func FuzzDecodeFlat(f *testing.F) {
 // reader takes decodes to the same fields as with the JSON decoder, and the
 // flat reader takes every line without escapes or non-ASCII bytes.
 func TestDecodeFlatLines(t *testing.T) {
-	path := os.Getenv("MEGURI_CORPUS")
-	if path == "" {
-		path = "../../testdata/sample.jsonl"
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testinput.Read(t)
 	var flat, plain int
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		if len(line) == 0 {
@@ -149,14 +142,7 @@ func TestDecodeFlatLines(t *testing.T) {
 // TestWorkerParser: a Worker parser, whose host-key cache is emptied every
 // few hosts here, gives exactly what the shared parser gives, line by line.
 func TestWorkerParser(t *testing.T) {
-	path := os.Getenv("MEGURI_CORPUS")
-	if path == "" {
-		path = "../../testdata/sample.jsonl"
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testinput.Read(t)
 	defer func(n int) { keyCacheSize = n }(keyCacheSize)
 	keyCacheSize = 7
 	for _, g := range []canon.Grouping{canon.ByDomain, canon.ByHost} {

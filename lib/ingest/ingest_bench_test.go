@@ -4,15 +4,14 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 // BenchmarkIngest ingests MEGURI_CORPUS (or any CDX file named there, such as
 // the generated 20x copy scripts/bench.sh builds) to io.Discard.
 func BenchmarkIngest(b *testing.B) {
-	in := os.Getenv("MEGURI_CORPUS")
-	if in == "" {
-		b.Skip("MEGURI_CORPUS not set")
-	}
+	in := testinput.Corpus(b)
 	st, err := os.Stat(in)
 	if err != nil {
 		b.Fatal(err)

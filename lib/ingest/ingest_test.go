@@ -18,6 +18,7 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/testinput"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -62,11 +63,7 @@ func readRows(t testing.TB, b []byte) []record.Record {
 }
 
 func corpus(t testing.TB) []byte {
-	path := os.Getenv("MEGURI_CORPUS")
-	if path == "" {
-		t.Skip("MEGURI_CORPUS not set")
-	}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(testinput.Corpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

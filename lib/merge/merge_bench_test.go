@@ -3,11 +3,11 @@ package merge
 import (
 	"bytes"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 // BenchmarkMerge16 ingests MEGURI_CORPUS (any CDX file: the generated 20x
@@ -16,10 +16,7 @@ import (
 // must give the whole file's bytes. It reports how many blocks were copied
 // and how many re-encoded.
 func BenchmarkMerge16(b *testing.B) {
-	in := os.Getenv("MEGURI_CORPUS")
-	if in == "" {
-		b.Skip("MEGURI_CORPUS not set")
-	}
+	in := testinput.Corpus(b)
 	var whole bytes.Buffer
 	if _, err := ingest.Run([]string{in}, &whole, ingest.Options{Lo: 0, Hi: ^uint64(0), TmpDir: b.TempDir()}); err != nil {
 		b.Fatal(err)

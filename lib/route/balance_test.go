@@ -3,11 +3,12 @@ package route
 import (
 	"cmp"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 // generated host counts: n hosts spread over the key space
@@ -128,11 +129,7 @@ func TestRebalanceMovesFewBoundaries(t *testing.T) {
 // grouping string (the key is its xxHash64), also when the input spans many
 // batches, which are reused as the count goes on.
 func TestCountHostsNames(t *testing.T) {
-	in := os.Getenv("MEGURI_CORPUS")
-	if in == "" {
-		in = "../../testdata/sample.jsonl"
-	}
-	hosts, _, err := CountHosts([]string{in}, CountOptions{})
+	hosts, _, err := CountHosts([]string{testinput.Path()}, CountOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

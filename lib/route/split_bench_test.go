@@ -3,14 +3,13 @@ package route
 import (
 	"os"
 	"testing"
+
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 // BenchmarkSplitCDX splits the corpus (MEGURI_CORPUS) by an 8-partition map.
 func BenchmarkSplitCDX(b *testing.B) {
-	in := os.Getenv("MEGURI_CORPUS")
-	if in == "" {
-		b.Skip("MEGURI_CORPUS not set")
-	}
+	in := testinput.Corpus(b)
 	hosts, _, err := CountHosts([]string{in}, CountOptions{})
 	if err != nil {
 		b.Fatal(err)

@@ -8,15 +8,13 @@ import (
 	"testing"
 
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
 // TestSplitZstd: with Zstd each output is a zstd stream that decompresses to
 // exactly the bytes the plain split writes for that partition.
 func TestSplitZstd(t *testing.T) {
-	in := os.Getenv("MEGURI_CORPUS")
-	if in == "" {
-		in = "../../testdata/sample.jsonl"
-	}
+	in := testinput.Path()
 	hosts, _, err := CountHosts([]string{in}, CountOptions{})
 	if err != nil {
 		t.Fatal(err)
