@@ -13,23 +13,7 @@ import (
 
 const golden = "../../testdata/sample.meguri"
 
-func readAll(b []byte) ([]record.Record, error) {
-	r, err := NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	var out []record.Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, *rec)
-	}
-}
+func readAll(b []byte) ([]record.Record, error) { return ReadAll(bytes.NewReader(b)) }
 
 func readAllAt(b []byte) ([]record.Record, error) {
 	f, err := OpenFile(bytes.NewReader(b), int64(len(b)))

@@ -408,6 +408,30 @@ func (r *Reader) Next() (*record.Record, error) {
 	return &r.recs[r.pos-1], nil
 }
 
+// ReadAll reads a whole .meguri stream and returns its rows, checking
+// every block as it goes.
+func ReadAll(r io.Reader) ([]record.Record, error) {
+	cr, err := NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	var rows []record.Record
+	for {
+		b, err := cr.NextBlock()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		recs, err := b.Decode()
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, recs...)
+	}
+}
+
 // File is a .meguri file opened for random access: its header, counts and
 // block index come from its two ends.
 type File struct {

@@ -45,21 +45,11 @@ func ingestBytes(t testing.TB, input []byte, opt Options) ([]byte, Summary) {
 
 func readRows(t testing.TB, b []byte) []record.Record {
 	t.Helper()
-	r, err := codec.NewReader(bytes.NewReader(b))
+	rows, err := codec.ReadAll(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []record.Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return rows
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, *rec)
-	}
+	return rows
 }
 
 func corpus(t testing.TB) []byte {

@@ -26,21 +26,11 @@ func sampleRows(t testing.TB) []record.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := codec.NewReader(bytes.NewReader(b))
+	rows, err := codec.ReadAll(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []record.Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, *rec)
-	}
+	return rows
 }
 
 func encode(t testing.TB, id, lo, hi uint64, rows []record.Record) []byte {
@@ -237,14 +227,9 @@ func TestGC(t *testing.T) {
 	if !bytes.Equal(got[0], encode(t, 1, 0, ^uint64(0), kept)) {
 		t.Error("gc output differs from encoding the kept rows")
 	}
-	r, _ := codec.NewReader(bytes.NewReader(got[0]))
-	var back []record.Record
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		back = append(back, *rec)
+	back, err := codec.ReadAll(bytes.NewReader(got[0]))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(back, kept) {
 		t.Error("gc changed rows it kept")
