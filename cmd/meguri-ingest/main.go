@@ -107,7 +107,7 @@ func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
 	}
 	if asJSON {
 		fmt.Fprintf(os.Stderr, `{"lines":%d,"blank":%d,"taken":%d,"captures":%d,"discovered":%d,"rejected":%d,"rejected_by_reason":{`,
-			s.Lines, s.Blank, s.Taken, s.Captures, s.Discovered, s.RejectedTotal())
+			s.Lines, s.Blank, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
 		first := true
 		for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
 			if s.Rejected[r] > 0 {
@@ -123,12 +123,8 @@ func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "meguri-ingest: %d lines: %d taken (%d captures, %d discovered), %d rejected\n",
-		s.Lines, s.Taken, s.Captures, s.Discovered, s.RejectedTotal())
-	for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
-		if s.Rejected[r] > 0 {
-			fmt.Fprintf(os.Stderr, "  rejected %-15s %d\n", r.String(), s.Rejected[r])
-		}
-	}
+		s.Lines, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
+	s.Rejected.Print(os.Stderr)
 	fmt.Fprintf(os.Stderr, "meguri-ingest: %d urls, %d hosts, %s, %.2f bytes/url, %d spills, %.2fs\n",
 		s.Stats.URLs, s.Stats.Hosts, units.Bytes(s.Bytes), bpu, s.Spills, took.Seconds())
 }

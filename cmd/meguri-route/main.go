@@ -15,7 +15,6 @@ import (
 	"github.com/bytedance/sonic"
 
 	"github.com/meguri/meguri/lib/canon"
-	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/place"
@@ -255,18 +254,14 @@ func (c *splitCmd) Run() error {
 		if err := printJSON(struct {
 			Partitions []route.PartCount `json:"partitions"`
 			Rejected   int64             `json:"rejected"`
-		}{parts, res.RejectedTotal()}); err != nil {
+		}{parts, res.Rejected.Total()}); err != nil {
 			return err
 		}
 	}
 	if !c.Quiet {
 		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d partitions, %d rejected, %.2fs\n",
-			res.Lines, res.Routed, len(res.Partitions), res.RejectedTotal(), time.Since(start).Seconds())
-		for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
-			if res.Rejected[r] > 0 {
-				fmt.Fprintf(os.Stderr, "  rejected %-15s %d\n", r.String(), res.Rejected[r])
-			}
-		}
+			res.Lines, res.Routed, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
+		res.Rejected.Print(os.Stderr)
 		for _, p := range res.Partitions {
 			fmt.Fprintf(os.Stderr, "  partition %-6d %10d records  %s\n", p.PartitionID, p.Records, p.File)
 		}

@@ -14,6 +14,8 @@ package cdx
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -53,6 +55,27 @@ var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range",
+}
+
+// Counts holds a count of rejected lines per reason.
+type Counts [NumReasons]int64
+
+// Total sums the counts over all reasons.
+func (c *Counts) Total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Print writes one "  rejected REASON N" line per reason that has any.
+func (c *Counts) Print(w io.Writer) {
+	for r := Reason(1); r < NumReasons; r++ {
+		if c[r] > 0 {
+			fmt.Fprintf(w, "  rejected %-15s %d\n", r.String(), c[r])
+		}
+	}
 }
 
 func (r Reason) String() string {

@@ -45,19 +45,10 @@ type Summary struct {
 	Taken      int64 // captures + discovered
 	Captures   int64
 	Discovered int64
-	Rejected   [cdx.NumReasons]int64
+	Rejected   cdx.Counts
 	Spills     int
 	Stats      codec.Stats
 	Bytes      int64 // output size
-}
-
-// RejectedTotal sums the rejects over all reasons.
-func (s *Summary) RejectedTotal() int64 {
-	var n int64
-	for _, v := range s.Rejected {
-		n += v
-	}
-	return n
 }
 
 // StrictError is returned in strict mode for the first rejected line.

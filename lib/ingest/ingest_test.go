@@ -208,7 +208,7 @@ func checkAgainstReference(t *testing.T, input []byte) {
 			groups[c.url] = append(groups[c.url], c)
 		}
 	}
-	if int64(lines) != sum.Lines || sum.Lines != sum.Taken+sum.RejectedTotal() {
+	if int64(lines) != sum.Lines || sum.Lines != sum.Taken+sum.Rejected.Total() {
 		t.Fatalf("lines %d, summary %+v: lines != taken + rejected", lines, sum)
 	}
 	if len(rows) != len(groups) {
@@ -330,7 +330,7 @@ func TestRejectReasons(t *testing.T) {
 		var rej bytes.Buffer
 		opt.Rejects = &rej
 		_, sum := ingestBytes(t, []byte(c.line+"\n"), opt)
-		if sum.Rejected[c.reason] != 1 || sum.RejectedTotal() != 1 || sum.Taken != 0 {
+		if sum.Rejected[c.reason] != 1 || sum.Rejected.Total() != 1 || sum.Taken != 0 {
 			t.Errorf("%s: summary %+v", c.reason, sum)
 			continue
 		}

@@ -63,17 +63,8 @@ type SplitResult struct {
 	Lines      int64 // non-blank lines read
 	Blank      int64
 	Routed     int64
-	Rejected   [cdx.NumReasons]int64
+	Rejected   cdx.Counts
 	Partitions []PartCount // partitions that received records, in key order
-}
-
-// RejectedTotal sums the rejects.
-func (r *SplitResult) RejectedTotal() int64 {
-	var n int64
-	for _, v := range r.Rejected {
-		n += v
-	}
-	return n
 }
 
 // OutputName is the file a partition's lines go to: the stem of its
