@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
@@ -145,17 +143,7 @@ func run(a *args) error {
 		return err
 	}
 
-	// Outputs are created as the merge reaches them and committed only
-	// when every one of them is complete.
-	files := make([]*atomicfile.File, len(opt.Outputs))
 	names := make([]string, len(opt.Outputs))
-	defer func() {
-		for _, f := range files {
-			if f != nil {
-				f.Abort()
-			}
-		}
-	}()
 	for i, o := range opt.Outputs {
 		names[i] = a.Output
 		if splitting {
@@ -170,11 +158,6 @@ func run(a *args) error {
 			return err
 		}
 	}
-	opt.Create = func(i int) (io.Writer, error) {
-		f, err := atomicfile.Create(names[i])
-		files[i] = f
-		return f, err
-	}
 	meter := cli.NewMeter(a.Progress)
 	if meter != nil {
 		var total uint64
@@ -186,15 +169,11 @@ func run(a *args) error {
 		}
 	}
 	start := time.Now()
-	res, err := merge.Run(merge.Sources(ins), opt)
+	// Outputs appear only when every one of them is complete.
+	res, err := merge.RunFiles(merge.Sources(ins), opt, names)
 	meter.Clear()
 	if err != nil {
 		return err
-	}
-	for _, f := range files {
-		if err := f.Commit(); err != nil {
-			return err
-		}
 	}
 
 	m := &manifest.Manifest{}

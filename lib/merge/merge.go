@@ -25,6 +25,7 @@ import (
 	"io"
 	"runtime/debug"
 
+	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/record"
 )
@@ -228,6 +229,40 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 		return nil, err
 	}
 	return m.res, nil
+}
+
+// RunFiles is Run writing output i to paths[i] ("-" for stdout): each
+// output is created when the merge reaches it, and all of them appear only
+// once every one is complete; on an error none does.
+func RunFiles(srcs []Source, opt Options, paths []string) (*Result, error) {
+	if len(paths) != len(opt.Outputs) {
+		return nil, fmt.Errorf("merge: %d paths for %d outputs", len(paths), len(opt.Outputs))
+	}
+	files := make([]*atomicfile.File, len(paths))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Abort() // a no-op once committed
+			}
+		}
+	}()
+	opt.Create = func(i int) (io.Writer, error) {
+		f, err := atomicfile.Create(paths[i])
+		files[i] = f
+		return f, err
+	}
+	res, err := Run(srcs, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f != nil {
+			if err := f.Commit(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
 }
 
 type merger struct {

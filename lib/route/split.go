@@ -389,23 +389,12 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 	for i, p := range parts {
 		outs[i] = merge.Output{ID: p.ID, Lo: p.Lo, Hi: p.Hi}
 	}
-	files := make([]*atomicfile.File, len(parts))
-	defer func() {
-		for _, f := range files {
-			if f != nil {
-				f.Abort()
-			}
-		}
-	}()
-	mres, err := merge.Run([]merge.Source{&merge.StreamSource{Label: name, R: cr}}, merge.Options{
-		Outputs:   outs,
-		SkipEmpty: true,
-		Create: func(i int) (io.Writer, error) {
-			f, err := atomicfile.Create(filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri")))
-			files[i] = f
-			return f, err
-		},
-	})
+	paths := make([]string, len(parts))
+	for i := range parts {
+		paths[i] = filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri"))
+	}
+	mres, err := merge.RunFiles([]merge.Source{&merge.StreamSource{Label: name, R: cr}},
+		merge.Options{Outputs: outs, SkipEmpty: true}, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -414,10 +403,7 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 		if !o.Written {
 			continue
 		}
-		if err := files[i].Commit(); err != nil {
-			return nil, err
-		}
-		res.Partitions = append(res.Partitions, PartCount{PartitionID: o.ID, File: files[i].Name(), Records: int64(o.Stats.URLs)})
+		res.Partitions = append(res.Partitions, PartCount{PartitionID: o.ID, File: paths[i], Records: int64(o.Stats.URLs)})
 		res.Routed += int64(o.Stats.URLs)
 	}
 	res.Lines = res.Routed
