@@ -41,6 +41,20 @@ type PipelineConfig struct {
 	KeepCR     bool // keep a carriage return before each newline
 }
 
+// maxBatches bounds the batches alive at once: those queued for workers
+// and for collect (2 per worker each), one per worker at work, one being
+// filled and one being collected.
+func (c PipelineConfig) maxBatches() int {
+	w := max(c.Workers, 1)
+	return 5*w + 2
+}
+
+// Memory bounds the bytes of line batches a Pipeline holds at once (lines
+// longer than BatchBytes can stretch one batch up to MaxLine more).
+func (c PipelineConfig) Memory() int64 {
+	return int64(c.maxBatches()) * int64(c.BatchBytes+4096)
+}
+
 // Pipeline reads the inputs ("-" is stdin) in batches, runs work on
 // batches in parallel, and hands them to collect one at a time in input
 // order. The worker argument (0 to Workers-1) says which goroutine runs
@@ -55,10 +69,9 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 	workers := max(cfg.Workers, 1)
 	batches := make(chan *Batch, workers*2)
 	ordered := make(chan *Batch, workers*2)
-	// At most cap(batches)+cap(ordered)+workers+2 batches are alive at
-	// once; recycling them keeps the garbage (and so the peak resident
-	// size) independent of how much input goes through.
-	free := freelist.New(workers*5+2, func() *Batch { return &Batch{Data: make([]byte, 0, cfg.BatchBytes+4096)} })
+	// Recycling batches keeps the garbage (and so the peak resident size)
+	// independent of how much input goes through.
+	free := freelist.New(cfg.maxBatches(), func() *Batch { return &Batch{Data: make([]byte, 0, cfg.BatchBytes+4096)} })
 	stop := make(chan struct{})
 	var readErr error
 	go func() {

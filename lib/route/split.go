@@ -118,8 +118,8 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	// The live heap is the partition buffers and the batches in flight,
 	// whatever the input size; telling the collector so keeps the peak
 	// flat as the input grows (a user's lower GOMEMLIMIT still wins).
-	const batchBytes = 256 << 10
-	bound := int64(len(parts)*(opt.QueueDepth+1)*(chunk+4096)) + int64(opt.Workers*5+4)*(batchBytes+4096) + 16<<20
+	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers, KeepCR: true}
+	bound := int64(len(parts)*(opt.QueueDepth+1)*(chunk+4096)) + pcfg.Memory() + 16<<20
 	if opt.Zstd {
 		bound += int64(len(parts)) * zstdState
 	}
@@ -183,7 +183,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		}
 		return nil
 	}
-	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchBytes, Workers: opt.Workers, KeepCR: true}, work, collect)
+	err := cdx.Pipeline(inputs, pcfg, work, collect)
 	res.Lines = lines - res.Blank
 	if rejw != nil {
 		if ferr := rejw.Flush(); ferr != nil && err == nil {
