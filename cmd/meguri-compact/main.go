@@ -34,6 +34,7 @@ type args struct {
 	Prefix      string   `default:"part-" help:"Output file name prefix with --out-dir: PREFIX + 4-digit id + .meguri."`
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
 	Epoch       uint64   `default:"1" help:"Epoch written in the outputs' manifest rows."`
+	Format      uint16   `name:"format-version" placeholder:"V" help:"Format version of the outputs, 1 or 2 (default: the inputs' version, which must then be the same for all). Converts files: --format-version 2 old.meguri -o new.meguri."`
 	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet       bool     `short:"q" help:"Do not print the summary."`
 	JSON        bool     `name:"json" help:"Print the summary as JSON on stderr."`
@@ -83,7 +84,7 @@ func run(a *args) error {
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
 		return errors.New("--horizon and --now only apply with --gc")
 	}
-	opt := merge.Options{Fold: a.Fold, GC: a.GC}
+	opt := merge.Options{Fold: a.Fold, GC: a.GC, Version: a.Format}
 	if a.GC {
 		h, err := units.ParseDuration(a.Horizon)
 		if err != nil {

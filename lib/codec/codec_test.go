@@ -2,16 +2,23 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/meguri/meguri/lib/record"
 )
 
-const golden = "../../testdata/sample.meguri"
+// The golden files: the sample ingested in the current format, and the
+// same rows in format version 1 (written by the first releases).
+const (
+	golden   = "../../testdata/sample.meguri"
+	goldenV1 = "../../testdata/sample-v1.meguri"
+)
 
 func readAll(b []byte) ([]record.Record, error) { return ReadAll(bytes.NewReader(b)) }
 
@@ -54,10 +61,16 @@ func encode(t *testing.T, h Header, rows []record.Record, opts ...Option) *bytes
 	return &buf
 }
 
-// TestRewrite: decoding the golden file and writing its rows again gives
-// the same bytes, with small blocks too (many boundaries).
+// TestRewrite: decoding a golden file and writing its rows again gives the
+// same bytes, with small blocks too (many boundaries), in each version.
 func TestRewrite(t *testing.T) {
-	want, err := os.ReadFile(golden)
+	for _, g := range []string{golden, goldenV1} {
+		t.Run(g[len("../../testdata/"):], func(t *testing.T) { checkRewrite(t, g) })
+	}
+}
+
+func checkRewrite(t *testing.T, path string) {
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +156,16 @@ func checkDamaged(t *testing.T, b []byte, what string, rows []record.Record) {
 	}
 }
 
-// TestDamage flips bytes in every region and truncates everywhere.
+// TestDamage flips bytes in every region and truncates everywhere, in
+// files of each version.
 func TestDamage(t *testing.T) {
-	orig, err := os.ReadFile(golden)
+	for _, g := range []string{golden, goldenV1} {
+		t.Run(g[len("../../testdata/"):], func(t *testing.T) { checkDamage(t, g) })
+	}
+}
+
+func checkDamage(t *testing.T, path string) {
+	orig, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,10 +215,93 @@ func TestDamageMessages(t *testing.T) {
 	if _, err := readAllAt(b); !errors.As(err, &ce) || ce.Region != "trailer" {
 		t.Fatalf("trailer damage: %v", err)
 	}
-	b = bytes.Clone(orig)
-	b[8] = 2
-	if _, err := readAll(b); err == nil {
-		t.Fatal("version 2 accepted")
+	for _, v := range []byte{0, Version + 1} {
+		b = bytes.Clone(orig)
+		b[8] = v
+		binary.LittleEndian.PutUint32(b[60:], crc(b[:60]))
+		want := fmt.Sprintf("unsupported .meguri format version %d (this build reads versions 1 to 2)", v)
+		if _, err := readAll(b); !errors.Is(err, ErrVersion) || err.Error() != want {
+			t.Fatalf("version %d: %v", v, err)
+		}
+	}
+}
+
+// TestVersions: the two golden files hold the same rows, each version's
+// writer gives its golden bytes, and host keys that are no suffix of
+// their URLs' hosts (the escape in version 2) round-trip in both.
+func TestVersions(t *testing.T) {
+	v2, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile(goldenV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readAll(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows1, err := readAll(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(rows1) {
+		t.Fatalf("%d rows in v2, %d in v1", len(rows), len(rows1))
+	}
+	for i := range rows {
+		if rows[i] != rows1[i] {
+			t.Fatalf("row %d differs: %+v and %+v", i, rows[i], rows1[i])
+		}
+	}
+	f, _ := OpenFile(bytes.NewReader(v2), int64(len(v2)))
+	if f.Header.Version != 2 || len(v1) <= len(v2) {
+		t.Fatalf("golden is version %d, %d bytes; v1 %d bytes", f.Header.Version, len(v2), len(v1))
+	}
+	h := f.Header
+	h.Version = 0 // the default
+	if !bytes.Equal(encode(t, h, rows).Bytes(), v2) {
+		t.Fatal("the default version does not give the golden bytes")
+	}
+	h.Version = 1
+	if !bytes.Equal(encode(t, h, rows).Bytes(), v1) {
+		t.Fatal("version 1 does not give the v1 golden bytes")
+	}
+	// every other host run gets a key of its own, so version 2 must store
+	// those keys (g = 0) and derive the others
+	odd := slices.Clone(rows)
+	run := 0
+	for i := range odd {
+		if i > 0 && rows[i].HostKey != rows[i-1].HostKey {
+			run++
+		}
+		if run%2 == 1 {
+			odd[i].HostKey++
+		}
+	}
+	for i := range rows {
+		if g := groupLen(rows[i].URL, rows[i].HostKey); g == 0 {
+			t.Fatalf("row %d: no suffix of %s's host hashes to its key", i, rows[i].URL)
+		}
+		if g := groupLen(odd[i].URL, odd[i].HostKey); (g == 0) != (odd[i].HostKey != rows[i].HostKey) {
+			t.Fatalf("row %d: groupLen %d for key %#x", i, g, odd[i].HostKey)
+		}
+	}
+	h.Shift = 5
+	for _, v := range []uint16{1, 2} {
+		h.Version = v
+		back, err := readAll(encode(t, h, odd).Bytes())
+		if err != nil {
+			t.Fatalf("v%d: %v", v, err)
+		}
+		if !slices.Equal(back, odd) {
+			t.Fatalf("v%d: rows with stored host keys do not round-trip", v)
+		}
+	}
+	for _, v := range []uint16{3, 99} {
+		if _, err := NewWriter(io.Discard, Header{Version: v}); !errors.Is(err, ErrVersion) {
+			t.Fatalf("writer took version %d: %v", v, err)
+		}
 	}
 }
 
@@ -208,6 +311,9 @@ func FuzzReader(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(orig)
+	if v1, err := os.ReadFile(goldenV1); err == nil {
+		f.Add(v1)
+	}
 	f.Add(orig[:HeaderSize])
 	f.Add([]byte("\x89MGR\r\n\x1a\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -5,17 +5,28 @@ import (
 	"encoding/binary"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/record"
 )
 
-// Column encodings (before compression), for a block of n rows:
+// Column encodings (before compression), for a block of n rows. Format
+// versions 1 and 2 differ only in the host and url columns:
 //
-//	host          host runs: the first run's key as 8 bytes big-endian, then per
+//	host (v2)     per host run: uvarint(g), where g > 0 is the length of the
+//	              grouping string as a suffix of the host of the run's first
+//	              URL (the key is xxHash64 of that suffix), or g = 0 followed
+//	              by the key as 8 bytes big-endian; then uvarint(row count).
+//	              Keys strictly increase.
+//	host (v1)     host runs: the first run's key as 8 bytes big-endian, then per
 //	              run uvarint(row count); every later run: uvarint(key - previous
 //	              key), uvarint(row count). Keys strictly increase.
-//	url           front coding against the previous row of the block: per row
-//	              uvarint(shared-prefix length), the suffix bytes, a NUL byte
-//	              (canonical URLs never contain NUL).
+//	url (v2)      front coding against the previous row of the block: n
+//	              uvarints of shared-prefix length, then per row the suffix
+//	              bytes and a NUL byte (canonical URLs never contain NUL).
+//	url (v1)      front coding, interleaved: per row uvarint(shared-prefix
+//	              length), the suffix bytes, a NUL byte.
 //	status        n bytes.
 //	http_status   n uvarints.
 //	last_seen     n uvarints, Unix seconds (0: never captured).
@@ -40,38 +51,19 @@ func putUvarint(dst []byte, v uint64) []byte {
 	return binary.AppendUvarint(dst, v)
 }
 
-// encodeColumns appends each column's raw page to bufs[id].
-func encodeColumns(recs []record.Record, bufs *[numCols + 1][]byte) {
+// encodeColumns appends each column's raw page to bufs[id], in the layout of
+// format version v.
+func encodeColumns(recs []record.Record, bufs *[numCols + 1][]byte, v uint16) {
 	for i := range bufs {
 		bufs[i] = bufs[i][:0]
 	}
-	// host runs
-	h := bufs[ColHost]
-	for i := 0; i < len(recs); {
-		j := i + 1
-		for j < len(recs) && recs[j].HostKey == recs[i].HostKey {
-			j++
-		}
-		if i == 0 {
-			h = binary.BigEndian.AppendUint64(h, recs[i].HostKey)
-		} else {
-			h = putUvarint(h, recs[i].HostKey-recs[i-1].HostKey)
-		}
-		h = putUvarint(h, uint64(j-i))
-		i = j
+	if v == 1 {
+		encodeHostsV1(recs, bufs)
+		encodeURLsV1(recs, bufs)
+	} else {
+		encodeHosts(recs, bufs)
+		encodeURLs(recs, bufs)
 	}
-	bufs[ColHost] = h
-	// url, front coded: per row uvarint(shared prefix), suffix, NUL
-	u := bufs[ColURL]
-	prev := ""
-	for i := range recs {
-		p := sharedPrefix(prev, recs[i].URL)
-		u = putUvarint(u, uint64(p))
-		u = append(u, recs[i].URL[p:]...)
-		u = append(u, 0)
-		prev = recs[i].URL
-	}
-	bufs[ColURL] = u
 	var mimes []string
 	mimeIdx := map[string]int{}
 	for i := range recs {
@@ -106,6 +98,94 @@ func encodeColumns(recs []record.Record, bufs *[numCols + 1][]byte) {
 	for i := range recs {
 		bufs[ColRedirect] = append(bufs[ColRedirect], recs[i].Redirect...)
 	}
+}
+
+// hostRun returns the end of the host run starting at row i.
+func hostRun(recs []record.Record, i int) int {
+	j := i + 1
+	for j < len(recs) && recs[j].HostKey == recs[i].HostKey {
+		j++
+	}
+	return j
+}
+
+func encodeHosts(recs []record.Record, bufs *[numCols + 1][]byte) {
+	h := bufs[ColHost]
+	for i := 0; i < len(recs); {
+		j := hostRun(recs, i)
+		if g := groupLen(recs[i].URL, recs[i].HostKey); g > 0 {
+			h = putUvarint(h, uint64(g))
+		} else {
+			h = putUvarint(h, 0)
+			h = binary.BigEndian.AppendUint64(h, recs[i].HostKey)
+		}
+		h = putUvarint(h, uint64(j-i))
+		i = j
+	}
+	bufs[ColHost] = h
+}
+
+// groupLen returns the length of the suffix of url's host whose xxHash64
+// is key: the whole host or a suffix that starts after a dot (the grouping
+// string is one of these); 0 when none is.
+func groupLen(url string, key uint64) int {
+	host, _, _ := canon.HostOf(url)
+	if host == "" {
+		return 0
+	}
+	if xxhash.Sum64String(host) == key {
+		return len(host)
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] == '.' && i+1 < len(host) && xxhash.Sum64String(host[i+1:]) == key {
+			return len(host) - i - 1
+		}
+	}
+	return 0
+}
+
+func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {
+	u := bufs[ColURL]
+	prev := ""
+	for i := range recs {
+		u = putUvarint(u, uint64(sharedPrefix(prev, recs[i].URL)))
+		prev = recs[i].URL
+	}
+	prev = ""
+	for i := range recs {
+		u = append(u, recs[i].URL[sharedPrefix(prev, recs[i].URL):]...)
+		u = append(u, 0)
+		prev = recs[i].URL
+	}
+	bufs[ColURL] = u
+}
+
+func encodeHostsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
+	h := bufs[ColHost]
+	for i := 0; i < len(recs); {
+		j := hostRun(recs, i)
+		if i == 0 {
+			h = binary.BigEndian.AppendUint64(h, recs[i].HostKey)
+		} else {
+			h = putUvarint(h, recs[i].HostKey-recs[i-1].HostKey)
+		}
+		h = putUvarint(h, uint64(j-i))
+		i = j
+	}
+	bufs[ColHost] = h
+}
+
+func encodeURLsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
+	u := bufs[ColURL]
+	prev := ""
+	for i := range recs {
+		p := sharedPrefix(prev, recs[i].URL)
+		u = putUvarint(u, uint64(p))
+		u = append(u, recs[i].URL[p:]...)
+		u = append(u, 0)
+		prev = recs[i].URL
+	}
+	bufs[ColURL] = u
 }
 
 func sharedPrefix(a, b string) int {
@@ -165,72 +245,26 @@ func (p *pageReader) u64le() uint64 {
 	return v
 }
 
-// decodeColumns fills recs (len rows) from raw pages. It returns the name of
-// the first malformed column, or "".
-func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns uint32) (string, error) {
+// decodeColumns fills recs (len rows) from raw pages in the layout of format
+// version v. It returns the name of the first malformed column, or "".
+func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns uint32, v uint16) (string, error) {
 	n := len(recs)
-	// host
-	p := &pageReader{b: pages[ColHost]}
-	row := 0
-	var key uint64
-	for r := uint32(0); r < hostRuns; r++ {
-		if r == 0 {
-			if len(p.b) < 8 {
-				return "host", errMalformed
-			}
-			key = binary.BigEndian.Uint64(p.b)
-			p.b = p.b[8:]
-		} else {
-			d := p.uvarint()
-			if d == 0 {
-				p.fail()
-			}
-			key += d
-		}
-		cnt := p.uvarint()
-		if p.err != nil || cnt == 0 || cnt > uint64(n-row) {
-			return "host", errMalformed
-		}
-		for k := uint64(0); k < cnt; k++ {
-			recs[row].HostKey = key
-			row++
-		}
+	var ok bool
+	if v == 1 {
+		ok = decodeURLsV1(pages[ColURL], recs)
+	} else {
+		ok = decodeURLs(pages[ColURL], recs)
 	}
-	if row != n || len(p.b) != 0 {
-		return "host", errMalformed
-	}
-	// url
-	p = &pageReader{b: pages[ColURL]}
-	all := make([]byte, 0, len(p.b)*2)
-	ends := make([]int, n)
-	prevStart, prevLen := 0, 0
-	for i := 0; i < n; i++ {
-		pre := p.uvarint()
-		if p.err != nil || pre > uint64(prevLen) {
-			return "url", errMalformed
-		}
-		z := bytes.IndexByte(p.b, 0)
-		if z < 0 {
-			return "url", errMalformed
-		}
-		start := len(all)
-		all = append(all, all[prevStart:prevStart+int(pre)]...)
-		all = append(all, p.b[:z]...)
-		p.b = p.b[z+1:]
-		prevStart, prevLen = start, len(all)-start
-		ends[i] = len(all)
-		if prevLen == 0 {
-			return "url", errMalformed
-		}
-	}
-	if len(p.b) != 0 {
+	if !ok {
 		return "url", errMalformed
 	}
-	str := string(all)
-	off := 0
-	for i := 0; i < n; i++ {
-		recs[i].URL = str[off:ends[i]]
-		off = ends[i]
+	if v == 1 {
+		ok = decodeHostsV1(pages[ColHost], recs, hostRuns)
+	} else {
+		ok = decodeHosts(pages[ColHost], recs, hostRuns)
+	}
+	if !ok {
+		return "host", errMalformed
 	}
 	// fixed-shape columns
 	if len(pages[ColStatus]) != n {
@@ -268,7 +302,7 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 			return ColumnName(c.id), errMalformed
 		}
 	}
-	p = &pageReader{b: pages[ColDigest]}
+	p := &pageReader{b: pages[ColDigest]}
 	for i := 0; i < n; i++ {
 		recs[i].Digest = p.u64le()
 	}
@@ -330,4 +364,135 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 		return "redirect", errMalformed
 	}
 	return "", nil
+}
+
+// decodeHosts reads a version 2 host column; the rows' URLs must be set.
+func decodeHosts(page []byte, recs []record.Record, hostRuns uint32) bool {
+	p := &pageReader{b: page}
+	row := 0
+	var prev uint64
+	for r := uint32(0); r < hostRuns; r++ {
+		if row >= len(recs) {
+			return false
+		}
+		var key uint64
+		g := p.uvarint()
+		if g == 0 {
+			if len(p.b) < 8 {
+				return false
+			}
+			key = binary.BigEndian.Uint64(p.b)
+			p.b = p.b[8:]
+		} else {
+			host, _, _ := canon.HostOf(recs[row].URL)
+			if g > uint64(len(host)) {
+				return false
+			}
+			key = xxhash.Sum64String(host[len(host)-int(g):])
+		}
+		cnt := p.uvarint()
+		if p.err != nil || cnt == 0 || cnt > uint64(len(recs)-row) || r > 0 && key <= prev {
+			return false
+		}
+		for k := uint64(0); k < cnt; k++ {
+			recs[row].HostKey = key
+			row++
+		}
+		prev = key
+	}
+	return row == len(recs) && len(p.b) == 0
+}
+
+func decodeHostsV1(page []byte, recs []record.Record, hostRuns uint32) bool {
+	p := &pageReader{b: page}
+	row := 0
+	var key uint64
+	for r := uint32(0); r < hostRuns; r++ {
+		if r == 0 {
+			if len(p.b) < 8 {
+				return false
+			}
+			key = binary.BigEndian.Uint64(p.b)
+			p.b = p.b[8:]
+		} else {
+			d := p.uvarint()
+			if d == 0 {
+				p.fail()
+			}
+			key += d
+		}
+		cnt := p.uvarint()
+		if p.err != nil || cnt == 0 || cnt > uint64(len(recs)-row) {
+			return false
+		}
+		for k := uint64(0); k < cnt; k++ {
+			recs[row].HostKey = key
+			row++
+		}
+	}
+	return row == len(recs) && len(p.b) == 0
+}
+
+// decodeURLs reads a version 2 url column: n prefix lengths, then the
+// NUL-terminated suffixes.
+func decodeURLs(page []byte, recs []record.Record) bool {
+	p := &pageReader{b: page}
+	pre := make([]uint64, len(recs))
+	for i := range pre {
+		pre[i] = p.uvarint()
+	}
+	if p.err != nil {
+		return false
+	}
+	return frontDecode(p.b, recs, func(i int, _ *[]byte) (uint64, bool) { return pre[i], true })
+}
+
+func decodeURLsV1(page []byte, recs []record.Record) bool {
+	return frontDecode(page, recs, func(_ int, b *[]byte) (uint64, bool) {
+		v, n := binary.Uvarint(*b)
+		if n <= 0 {
+			return 0, false
+		}
+		*b = (*b)[n:]
+		return v, true
+	})
+}
+
+// frontDecode rebuilds the front-coded URLs from b, where prefix returns
+// row i's shared-prefix length (and, for the interleaved layout, consumes
+// it from the front of b).
+func frontDecode(b []byte, recs []record.Record, prefix func(i int, b *[]byte) (uint64, bool)) bool {
+	n := len(recs)
+	all := make([]byte, 0, len(b)*2)
+	ends := make([]int, n)
+	prevStart, prevLen := 0, 0
+	for i := 0; i < n; i++ {
+		pre, ok := prefix(i, &b)
+		if !ok || pre > uint64(prevLen) {
+			return false
+		}
+		z := bytes.IndexByte(b, 0)
+		if z < 0 {
+			return false
+		}
+		start := len(all)
+		all = append(all, all[prevStart:prevStart+int(pre)]...)
+		all = append(all, b[:z]...)
+		b = b[z+1:]
+		prevStart, prevLen = start, len(all)-start
+		ends[i] = len(all)
+		if prevLen == 0 {
+			return false
+		}
+	}
+	if len(b) != 0 {
+		return false
+	}
+	str := string(all)
+	off := 0
+	for i := 0; i < n; i++ {
+		recs[i].URL = str[off:ends[i]]
+		off = ends[i]
+	}
+	return true
 }

@@ -88,7 +88,8 @@ import (
 // Format constants. They are part of the file format and never change
 // meaning.
 const (
-	Version      = 1
+	Version      = 2 // written by default
+	MinVersion   = 1 // the oldest version this build reads and writes
 	HeaderSize   = 64
 	TrailerSize  = 80
 	DefaultShift = 15 // expected 4096 rows a block

@@ -23,8 +23,8 @@ func ParseHeader(b []byte) (Header, error) {
 		return h, corrupt("header", -1, "", 0, "checksum mismatch (stored %08x, computed %08x)", got, want)
 	}
 	h.Version = binary.LittleEndian.Uint16(b[8:])
-	if h.Version != Version {
-		return h, fmt.Errorf("%w %d (this build reads version %d)", ErrVersion, h.Version, Version)
+	if h.Version < MinVersion || h.Version > Version {
+		return h, fmt.Errorf("%w %d (this build reads versions %d to %d)", ErrVersion, h.Version, MinVersion, Version)
 	}
 	h.Grouping = b[10]
 	h.Shift = b[11]
@@ -40,11 +40,12 @@ func ParseHeader(b []byte) (Header, error) {
 // Block is one block as stored: its raw bytes and zone data. Decode turns
 // it into records.
 type Block struct {
-	Index int
-	Info  BlockInfo
-	Raw   []byte // the whole block, header and pages
-	descs [numCols + 1]pageDesc
-	pages [numCols + 1][]byte
+	Index   int
+	Version uint16 // the file's format version
+	Info    BlockInfo
+	Raw     []byte // the whole block, header and pages
+	descs   [numCols + 1]pageDesc
+	pages   [numCols + 1][]byte
 }
 
 type pageDesc struct {
@@ -152,7 +153,7 @@ func (b *Block) Decode() ([]record.Record, error) {
 		raw[id] = out
 	}
 	recs := make([]record.Record, b.Info.Rows)
-	if col, err := decodeColumns(&raw, recs, b.Info.Hosts); err != nil {
+	if col, err := decodeColumns(&raw, recs, b.Info.Hosts, b.Version); err != nil {
 		return nil, corrupt("page", b.Index, col, -1, "malformed column data")
 	}
 	var captures, gone uint64
@@ -256,6 +257,7 @@ func (r *Reader) NextBlock() (*Block, error) {
 		return nil, err
 	}
 	b.Raw = full
+	b.Version = r.hdr.Version
 	b.Info.Offset, b.Info.Length = r.off, int64(len(full))
 	r.off += int64(len(full))
 	r.blocks = append(r.blocks, b.Info)
@@ -532,6 +534,7 @@ func (f *File) ReadBlock(i int) (*Block, error) {
 		return nil, err
 	}
 	b.Raw = raw
+	b.Version = f.Header.Version
 	return b, nil
 }
 
@@ -571,6 +574,6 @@ func (b *Block) PageSizes() (stored, raw [numCols + 1]int64) {
 	return
 }
 
-// NumColumns is the number of columns in format version 1; column ids run
+// NumColumns is the number of columns in format versions 1 and 2; column ids run
 // from 1 to NumColumns.
 const NumColumns = numCols

@@ -75,8 +75,8 @@ func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
 	if h.Shift == 0 {
 		h.Shift = DefaultShift
 	}
-	if h.Version != Version {
-		return nil, fmt.Errorf("%w %d", ErrVersion, h.Version)
+	if h.Version < MinVersion || h.Version > Version {
+		return nil, fmt.Errorf("%w %d (this build writes versions %d to %d)", ErrVersion, h.Version, MinVersion, Version)
 	}
 	if h.Shift < 4 || h.Shift > 20 {
 		return nil, fmt.Errorf("block shift %d out of range 4..20", h.Shift)
@@ -162,7 +162,7 @@ func (w *Writer) flush(boundary bool) {
 	w.sem <- struct{}{}
 	go func() {
 		defer func() { <-w.sem }()
-		j.out, j.info = encodeBlock(j.recs, boundary)
+		j.out, j.info = encodeBlock(j.recs, boundary, w.hdr.Version)
 		j.recs = nil
 		close(j.ready)
 	}()
@@ -278,9 +278,9 @@ func (w *Writer) Stats() Stats { return w.stats }
 func (w *Writer) Size() int64 { return w.off }
 
 // encodeBlock encodes and compresses one block.
-func encodeBlock(recs []record.Record, boundary bool) ([]byte, BlockInfo) {
+func encodeBlock(recs []record.Record, boundary bool, v uint16) ([]byte, BlockInfo) {
 	var bufs [numCols + 1][]byte
-	encodeColumns(recs, &bufs)
+	encodeColumns(recs, &bufs, v)
 	info := BlockInfo{
 		Rows:      uint32(len(recs)),
 		FirstHost: recs[0].HostKey,

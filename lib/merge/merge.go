@@ -98,6 +98,10 @@ type Options struct {
 	// GC drops Gone rows whose last capture is before Cutoff (Unix seconds).
 	GC     bool
 	Cutoff int64
+	// Version is the outputs' format version; 0 means the inputs' version,
+	// which must then be the same for all of them. Blocks are copied only
+	// from inputs of the output's version.
+	Version uint16
 	// Concurrency is passed to the writers (0: GOMAXPROCS).
 	Concurrency int
 	// Progress, when set, is called after each input block with the rows
@@ -141,6 +145,9 @@ type cursor struct {
 	recs []record.Record // decoded rows of blk
 	pos  int
 	done bool
+	// noCopy: the input cuts blocks by another rule (shift) or encodes
+	// them in another layout (version) than the output.
+	noCopy bool
 }
 
 // load makes sure the cursor has a block, or is done.
@@ -206,8 +213,8 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 	h0 := srcs[0].Header()
 	for _, s := range srcs[1:] {
 		h := s.Header()
-		if h.Version != h0.Version {
-			return nil, fmt.Errorf("%s is format version %d but %s is version %d; convert them to one version first",
+		if h.Version != h0.Version && opt.Version == 0 {
+			return nil, fmt.Errorf("%s is format version %d but %s is version %d; give the output's version (meguri-compact --format-version) to convert them",
 				srcs[0].Name(), h0.Version, s.Name(), h.Version)
 		}
 		if h.Grouping != h0.Grouping {
@@ -215,14 +222,18 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 				srcs[0].Name(), s.Name())
 		}
 	}
+	if opt.Version != 0 {
+		if opt.Version < codec.MinVersion || opt.Version > codec.Version {
+			return nil, fmt.Errorf("%w %d (this build writes versions %d to %d)", codec.ErrVersion, opt.Version, codec.MinVersion, codec.Version)
+		}
+		h0.Version = opt.Version
+	}
 	m := &merger{opt: opt, res: &Result{}, hdr: h0}
 	for _, s := range srcs {
-		m.curs = append(m.curs, &cursor{src: s})
-		// Blocks can be copied only when every input cuts blocks by the
-		// same rule the output uses.
-		if s.Header().Shift != h0.Shift {
-			m.noCopy = true
-		}
+		// Blocks can be copied only from inputs that cut blocks by the
+		// same rule and encode them in the same layout as the output.
+		h := s.Header()
+		m.curs = append(m.curs, &cursor{src: s, noCopy: h.Shift != h0.Shift || h.Version != h0.Version})
 	}
 	if err := m.run(); err != nil {
 		m.abort()
@@ -266,11 +277,10 @@ func RunFiles(srcs []Source, opt Options, paths []string) (*Result, error) {
 }
 
 type merger struct {
-	opt    Options
-	res    *Result
-	hdr    codec.Header
-	curs   []*cursor
-	noCopy bool
+	opt  Options
+	res  *Result
+	hdr  codec.Header
+	curs []*cursor
 
 	k int // current output
 	w *codec.Writer
@@ -381,7 +391,7 @@ func (m *merger) rowsRead(n uint64) {
 // byte: see the package comment.
 func (m *merger) canCopy(c *cursor) bool {
 	info := &c.blk.Info
-	if m.noCopy || m.w.Pending() != 0 || !info.Boundary || info.LastHost > m.opt.Outputs[m.k].Hi {
+	if c.noCopy || m.w.Pending() != 0 || !info.Boundary || info.LastHost > m.opt.Outputs[m.k].Hi {
 		return false
 	}
 	if m.opt.GC && info.Gone > 0 {

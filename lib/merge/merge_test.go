@@ -35,8 +35,14 @@ func sampleRows(t testing.TB) []record.Record {
 
 func encode(t testing.TB, id, lo, hi uint64, rows []record.Record) []byte {
 	t.Helper()
+	return encodeVersion(t, 0, id, lo, hi, rows)
+}
+
+// encodeVersion is encode in format version v (0: the current one).
+func encodeVersion(t testing.TB, v uint16, id, lo, hi uint64, rows []record.Record) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := codec.NewWriter(&buf, codec.Header{Shift: shift, PartitionID: id, Lo: lo, Hi: hi})
+	w, err := codec.NewWriter(&buf, codec.Header{Version: v, Shift: shift, PartitionID: id, Lo: lo, Hi: hi})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,11 +372,11 @@ func TestInputsRefused(t *testing.T) {
 
 	// another format version
 	raw, _ := os.ReadFile(b)
-	binary.LittleEndian.PutUint16(raw[8:], 2)
+	binary.LittleEndian.PutUint16(raw[8:], codec.Version+1)
 	binary.LittleEndian.PutUint32(raw[60:], crc32.Checksum(raw[:60], crc32.MakeTable(crc32.Castagnoli)))
-	v2 := filepath.Join(dir, "v2.meguri")
-	os.WriteFile(v2, raw, 0o644)
-	check([]string{a, v2}, false, "v2.meguri: unsupported .meguri format version 2")
+	v3 := filepath.Join(dir, "v3.meguri")
+	os.WriteFile(v3, raw, 0o644)
+	check([]string{a, v3}, false, "v3.meguri: unsupported .meguri format version 3")
 
 	// damage in a page is found during the merge, naming the file
 	raw, _ = os.ReadFile(b)
@@ -385,6 +391,40 @@ func TestInputsRefused(t *testing.T) {
 	_, _, err = run(t, Sources(ins), Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
 	if err == nil || !strings.Contains(err.Error(), "bad.meguri: ") || !errors.Is(err, codec.ErrCorrupt) {
 		t.Errorf("damaged input: %v", err)
+	}
+}
+
+// TestVersionMix: inputs of two format versions are refused unless the
+// output's version is named; then the output is the fresh encoding of all
+// rows in that version, copying blocks only from inputs of that version.
+func TestVersionMix(t *testing.T) {
+	rows := sampleRows(t)
+	mid := rows[len(rows)/2].HostKey
+	lo, hi := inRange(rows, 0, mid-1), inRange(rows, mid, ^uint64(0))
+	srcs := func() []Source {
+		return []Source{source(t, "a.meguri", encode(t, 1, 0, mid-1, lo)),
+			source(t, "b.meguri", encodeVersion(t, 1, 2, mid, ^uint64(0), hi))}
+	}
+	outs := []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}
+	out, _, err := run(t, srcs(), Options{Outputs: outs})
+	want := "a.meguri is format version 2 but b.meguri is version 1; give the output's version (meguri-compact --format-version) to convert them"
+	if err == nil || err.Error() != want || out[0] != nil {
+		t.Fatalf("mixed versions: %v (output written: %v)", err, out[0] != nil)
+	}
+	for _, v := range []uint16{1, 2} {
+		out, res, err := run(t, srcs(), Options{Outputs: outs, Version: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out[0], encodeVersion(t, v, 1, 0, ^uint64(0), rows)) {
+			t.Fatalf("version %d: the merge differs from a fresh encoding", v)
+		}
+		if res.BlocksCopied == 0 {
+			t.Fatalf("version %d: no block copied", v)
+		}
+	}
+	if _, _, err := run(t, srcs(), Options{Outputs: outs, Version: 3}); !errors.Is(err, codec.ErrVersion) {
+		t.Fatalf("version 3: %v", err)
 	}
 }
 
