@@ -24,7 +24,7 @@
 // Header (64 bytes):
 //
 //	0   8  magic "\x89MGR\r\n\x1a\n"
-//	8   2  format version (1)
+//	8   2  format version (2; 1 is still read and written)
 //	10  1  host grouping (0 registrable domain, 1 full host)
 //	11  1  block shift s: blocks end after a row whose URL hash has its low s bits zero
 //	12  4  reserved, zero
