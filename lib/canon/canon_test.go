@@ -142,6 +142,9 @@ func TestKeys(t *testing.T) {
 		{"http://user:pw@www.example.com:8080/", "example.com", ByDomain},
 		{"http://localhost/", "localhost", ByDomain},
 		{"http://github.io/", "github.io", ByDomain},
+		{"http://www.example.com?q=/", "example.com", ByDomain},
+		{"https://www.example.com#x/", "example.com", ByDomain},
+		{"http://a@b@www.example.com/@", "example.com", ByDomain},
 	}
 	for _, c := range cases {
 		k := KeysOf(c.url, c.g)
@@ -217,6 +220,47 @@ func TestCorpusAgreement(t *testing.T) {
 		n++
 	}
 	t.Logf("%d corpus URLs agree; fast path took %d", n, fast)
+}
+
+// hostOfPlain is HostOf as the format spells it (docs/FORMAT.md), one
+// step at a time.
+func hostOfPlain(u string) (string, int, int) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return "", 0, 0
+	}
+	start := i + 3
+	end := start + strings.IndexAny(u[start:], "/?#")
+	if end < start {
+		end = len(u)
+	}
+	if at := strings.LastIndexByte(u[start:end], '@'); at >= 0 {
+		start += at + 1
+	}
+	auth := u[start:end]
+	if strings.HasPrefix(auth, "[") {
+		if k := strings.IndexByte(auth, ']'); k >= 0 {
+			auth = auth[:k+1]
+		}
+	} else if k := strings.IndexByte(auth, ':'); k >= 0 {
+		auth = auth[:k]
+	}
+	return auth, start, start + len(auth)
+}
+
+// FuzzHostOf holds HostOf, which has fast paths for the http(s) prefixes,
+// to the plain spelling of its definition.
+func FuzzHostOf(f *testing.F) {
+	for _, s := range []string{"http://a.b/c", "https://u:p@h.com:80/x", "http://[::1]:8/", "ftp://x?y", "http:/x", "http://a@b#c@d", "https://"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		h, s, e := HostOf(u)
+		ph, ps, pe := hostOfPlain(u)
+		if h != ph || s != ps || e != pe {
+			t.Fatalf("HostOf(%q) = %q %d %d, want %q %d %d", u, h, s, e, ph, ps, pe)
+		}
+	})
 }
 
 // FuzzNormalizeEscapes holds NormalizeEscapes, which returns its input

@@ -37,23 +37,34 @@ type Keys struct {
 // HostOf returns the host of a canonical URL: the authority without
 // userinfo and port. IPv6 hosts keep their brackets.
 func HostOf(u string) (host string, hostStart, hostEnd int) {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return "", 0, 0
+	var start int
+	switch {
+	case strings.HasPrefix(u, "http://"):
+		start = 7
+	case strings.HasPrefix(u, "https://"):
+		start = 8
+	default:
+		i := strings.Index(u, "://")
+		if i < 0 {
+			return "", 0, 0
+		}
+		start = i + 3
 	}
-	start := i + 3
-	end := len(u)
+	end, at := len(u), -1
 	for j := start; j < len(u); j++ {
-		if c := u[j]; c == '/' || c == '?' || c == '#' {
+		c := u[j]
+		if c == '/' || c == '?' || c == '#' {
 			end = j
 			break
 		}
+		if c == '@' {
+			at = j
+		}
+	}
+	if at >= 0 {
+		start = at + 1
 	}
 	auth := u[start:end]
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
-		start += at + 1
-		auth = auth[at+1:]
-	}
 	hend := len(auth)
 	if strings.HasPrefix(auth, "[") {
 		if k := strings.IndexByte(auth, ']'); k >= 0 {
@@ -98,5 +109,10 @@ func KeysOf(u string, g Grouping) Keys {
 // HostKey returns the host key of a canonical URL.
 func HostKey(u string, g Grouping) uint64 {
 	host, _, _ := HostOf(u)
+	return KeyOfHost(host, g)
+}
+
+// KeyOfHost returns the host key of a host, as HostOf returns it.
+func KeyOfHost(host string, g Grouping) uint64 {
 	return xxhash.Sum64String(GroupOf(host, g))
 }

@@ -156,7 +156,7 @@ func (p *Parser) hostKey(u string) uint64 {
 	if k, ok := p.keys[host]; ok {
 		return k
 	}
-	k := canon.HostKey(u, p.Grouping)
+	k := canon.KeyOfHost(host, p.Grouping)
 	if len(p.keys) >= keyCacheSize {
 		clear(p.keys)
 	}

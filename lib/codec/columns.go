@@ -3,6 +3,8 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -63,6 +65,14 @@ func encodeColumns(recs []record.Record, bufs *[numCols + 1][]byte, v uint16) {
 	} else {
 		encodeHosts(recs, bufs)
 		encodeURLs(recs, bufs)
+	}
+	// room for the usual widths, so the pages rarely grow while written
+	n := len(recs)
+	for id, per := range [numCols + 1]int{0: 1, ColStatus: 1, ColHTTPStatus: 2, ColLastSeen: 5, ColFirstSeen: 1,
+		ColCaptures: 1, ColChanges: 1, ColDigest: 8, ColLength: 3, ColRedirect: 1} {
+		if per > 0 {
+			bufs[id] = slices.Grow(bufs[id], per*n)
+		}
 	}
 	var mimes []string
 	mimeIdx := map[string]int{}
@@ -145,12 +155,15 @@ func groupLen(url string, key uint64) int {
 }
 
 func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {
-	u := bufs[ColURL]
-	prev := ""
+	pre := bufs[0][:0] // the prefix lengths, staged in slot 0
+	size, prev := 0, ""
 	for i := range recs {
-		u = putUvarint(u, uint64(sharedPrefix(prev, recs[i].URL)))
+		p := sharedPrefix(prev, recs[i].URL)
+		pre = putUvarint(pre, uint64(p))
+		size += len(recs[i].URL) - p + 1
 		prev = recs[i].URL
 	}
+	u := append(slices.Grow(bufs[ColURL], len(pre)+size), pre...)
 	prev = ""
 	for i := range recs {
 		u = append(u, recs[i].URL[sharedPrefix(prev, recs[i].URL):]...)
@@ -158,6 +171,7 @@ func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {
 		prev = recs[i].URL
 	}
 	bufs[ColURL] = u
+	bufs[0] = pre[:0]
 }
 
 func encodeHostsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
@@ -188,13 +202,26 @@ func encodeURLsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
 	bufs[ColURL] = u
 }
 
+// sharedPrefix returns the length of the longest common prefix of a and
+// b, comparing eight bytes at a time.
 func sharedPrefix(a, b string) int {
 	n := min(len(a), len(b))
 	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := le64(a[i:]) ^ le64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
 	for i < n && a[i] == b[i] {
 		i++
 	}
 	return i
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // pageReader decodes one raw page, recording the first error.
