@@ -261,13 +261,14 @@ func (p *pageReader) bytes(n uint64) []byte {
 	return s
 }
 
-func (p *pageReader) u64le() uint64 {
+// u64 reads 8 bytes in the given byte order.
+func (p *pageReader) u64(order binary.ByteOrder) uint64 {
 	if len(p.b) < 8 {
 		p.fail()
 		p.b = nil
 		return 0
 	}
-	v := binary.LittleEndian.Uint64(p.b)
+	v := order.Uint64(p.b)
 	p.b = p.b[8:]
 	return v
 }
@@ -331,7 +332,7 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 	}
 	p := &pageReader{b: pages[ColDigest]}
 	for i := 0; i < n; i++ {
-		recs[i].Digest = p.u64le()
+		recs[i].Digest = p.u64(binary.LittleEndian)
 	}
 	if p.err != nil || len(p.b) != 0 {
 		return "digest", errMalformed
@@ -339,7 +340,7 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 	p = &pageReader{b: pages[ColFirstDigest]}
 	for i := 0; i < n; i++ {
 		if recs[i].Changes > 0 {
-			recs[i].FirstDigest = p.u64le()
+			recs[i].FirstDigest = p.u64(binary.LittleEndian)
 		} else {
 			recs[i].FirstDigest = recs[i].Digest
 		}
@@ -405,11 +406,7 @@ func decodeHosts(page []byte, recs []record.Record, hostRuns uint32) bool {
 		var key uint64
 		g := p.uvarint()
 		if g == 0 {
-			if len(p.b) < 8 {
-				return false
-			}
-			key = binary.BigEndian.Uint64(p.b)
-			p.b = p.b[8:]
+			key = p.u64(binary.BigEndian)
 		} else {
 			host, _, _ := canon.HostOf(recs[row].URL)
 			if g > uint64(len(host)) {
@@ -436,11 +433,7 @@ func decodeHostsV1(page []byte, recs []record.Record, hostRuns uint32) bool {
 	var key uint64
 	for r := uint32(0); r < hostRuns; r++ {
 		if r == 0 {
-			if len(p.b) < 8 {
-				return false
-			}
-			key = binary.BigEndian.Uint64(p.b)
-			p.b = p.b[8:]
+			key = p.u64(binary.BigEndian)
 		} else {
 			d := p.uvarint()
 			if d == 0 {
