@@ -346,7 +346,7 @@ func TestCopyBlock(t *testing.T) {
 		}
 		// copy every other boundary block, re-encode the rest row by row
 		if b.Info.Boundary && w.Pending() == 0 && i%2 == 0 {
-			if err := w.CopyBlock(b.Raw, b.Info); err != nil {
+			if err := w.CopyBlock(b); err != nil {
 				t.Fatal(err)
 			}
 			copied++
@@ -375,10 +375,16 @@ func TestCopyBlock(t *testing.T) {
 	w, _ = NewWriter(io.Discard, h)
 	b1, _ := f.ReadBlock(1)
 	b0, _ := f.ReadBlock(0)
-	if err := w.CopyBlock(b1.Raw, b1.Info); err != nil {
+	if err := w.CopyBlock(b1); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.CopyBlock(b0.Raw, b0.Info); !errors.Is(err, ErrOrder) {
+	if err := w.CopyBlock(b0); !errors.Is(err, ErrOrder) {
 		t.Fatalf("out-of-order copy: %v", err)
+	}
+	// a block of another format version is refused
+	h.Version = 1
+	w, _ = NewWriter(io.Discard, h)
+	if err := w.CopyBlock(b0); !errors.Is(err, ErrVersion) {
+		t.Fatalf("copy of a version %d block into a version 1 file: %v", b0.Version, err)
 	}
 }

@@ -172,13 +172,19 @@ func (w *Writer) flush(boundary bool) {
 // CopyBlock appends a block read from another file byte for byte. It is
 // only valid at a block start (Pending() == 0), for a block that ends at a
 // content boundary and comes from a file with the same format version and
-// block shift; its rows must sort after every row written so far.
-func (w *Writer) CopyBlock(raw []byte, info BlockInfo) error {
+// block shift; its rows must sort after every row written so far. A block
+// of another format version is refused: its pages would not decode under
+// this file's header.
+func (w *Writer) CopyBlock(b *Block) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
+	raw, info := b.Raw, b.Info
 	if len(w.cur.recs) != 0 || !info.Boundary {
 		return errors.New("codec: CopyBlock needs an empty open block and a boundary block")
+	}
+	if b.Version != w.hdr.Version {
+		return fmt.Errorf("codec: cannot copy a version %d block into a version %d file (%w)", b.Version, w.hdr.Version, ErrVersion)
 	}
 	if info.FirstHost < w.hdr.Lo || info.LastHost > w.hdr.Hi {
 		return fmt.Errorf("%w: copied block %#016x..%#016x is outside the file's range", ErrOrder, info.FirstHost, info.LastHost)

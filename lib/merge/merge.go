@@ -316,7 +316,7 @@ func (m *merger) run() error {
 			}
 		}
 		if c.recs == nil && m.canCopy(c) {
-			if err := m.w.CopyBlock(c.blk.Raw, c.blk.Info); err != nil {
+			if err := m.w.CopyBlock(c.blk); err != nil {
 				return err
 			}
 			m.res.BlocksCopied++
