@@ -46,16 +46,7 @@ func readAllAt(b []byte) ([]record.Record, error) {
 func encode(t *testing.T, h Header, rows []record.Record, opts ...Option) *bytes.Buffer {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, h, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rows {
-		if err := w.Add(&rows[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := WriteAll(&buf, h, rows, opts...); err != nil {
 		t.Fatal(err)
 	}
 	return &buf

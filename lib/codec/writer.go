@@ -143,6 +143,21 @@ func (w *Writer) Add(r *record.Record) error {
 	return nil
 }
 
+// WriteAll writes rows, which must strictly increase by (host key, URL), as
+// one whole file with header h: the counterpart of ReadAll.
+func WriteAll(w io.Writer, h Header, rows []record.Record, opts ...Option) error {
+	cw, err := NewWriter(w, h, opts...)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := cw.Add(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return cw.Close()
+}
+
 // Pending reports how many rows wait in the open block. A block can be
 // copied in with CopyBlock only when none do.
 func (w *Writer) Pending() int { return len(w.cur.recs) }

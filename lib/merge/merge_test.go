@@ -42,16 +42,7 @@ func encode(t testing.TB, id, lo, hi uint64, rows []record.Record) []byte {
 func encodeVersion(t testing.TB, v uint16, id, lo, hi uint64, rows []record.Record) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := codec.NewWriter(&buf, codec.Header{Version: v, Shift: shift, PartitionID: id, Lo: lo, Hi: hi})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rows {
-		if err := w.Add(&rows[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := codec.WriteAll(&buf, codec.Header{Version: v, Shift: shift, PartitionID: id, Lo: lo, Hi: hi}, rows); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -432,8 +423,9 @@ func TestGroupingMismatchRefused(t *testing.T) {
 	rows := sampleRows(t)[:20]
 	a := encode(t, 1, 0, ^uint64(0), rows)
 	var buf bytes.Buffer
-	w, _ := codec.NewWriter(&buf, codec.Header{Shift: shift, Grouping: 1, PartitionID: 2, Hi: ^uint64(0)})
-	w.Close()
+	if err := codec.WriteAll(&buf, codec.Header{Shift: shift, Grouping: 1, PartitionID: 2, Hi: ^uint64(0)}, nil); err != nil {
+		t.Fatal(err)
+	}
 	_, _, err := run(t, []Source{source(t, "a.meguri", a), source(t, "h.meguri", buf.Bytes())}, Options{Outputs: []Output{{ID: 1, Hi: ^uint64(0)}}})
 	if err == nil || !strings.Contains(err.Error(), "a.meguri and h.meguri key hosts by different groupings") {
 		t.Errorf("grouping mismatch: %v", err)
