@@ -155,6 +155,18 @@ var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
 // ErrVersion is returned for a file of another format version.
 var ErrVersion = errors.New("unsupported .meguri format version")
 
+// CheckWriteVersion returns an error wrapping ErrVersion unless this build
+// writes format version v.
+func CheckWriteVersion(v uint16) error { return checkVersion(v, "writes") }
+
+// checkVersion refuses a version this build does not read or write (verb).
+func checkVersion(v uint16, verb string) error {
+	if v < MinVersion || v > Version {
+		return fmt.Errorf("%w %d (this build %s versions %d to %d)", ErrVersion, v, verb, MinVersion, Version)
+	}
+	return nil
+}
+
 // CorruptError says where damage was found.
 type CorruptError struct {
 	Region string // "header", "block", "page", "footer", "trailer"

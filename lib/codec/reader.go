@@ -3,7 +3,6 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"sort"
 
@@ -23,8 +22,8 @@ func ParseHeader(b []byte) (Header, error) {
 		return h, corrupt("header", -1, "", 0, "checksum mismatch (stored %08x, computed %08x)", got, want)
 	}
 	h.Version = binary.LittleEndian.Uint16(b[8:])
-	if h.Version < MinVersion || h.Version > Version {
-		return h, fmt.Errorf("%w %d (this build reads versions %d to %d)", ErrVersion, h.Version, MinVersion, Version)
+	if err := checkVersion(h.Version, "reads"); err != nil {
+		return h, err
 	}
 	h.Grouping = b[10]
 	h.Shift = b[11]

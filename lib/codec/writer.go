@@ -75,8 +75,8 @@ func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
 	if h.Shift == 0 {
 		h.Shift = DefaultShift
 	}
-	if h.Version < MinVersion || h.Version > Version {
-		return nil, fmt.Errorf("%w %d (this build writes versions %d to %d)", ErrVersion, h.Version, MinVersion, Version)
+	if err := CheckWriteVersion(h.Version); err != nil {
+		return nil, err
 	}
 	if h.Shift < 4 || h.Shift > 20 {
 		return nil, fmt.Errorf("block shift %d out of range 4..20", h.Shift)

@@ -223,8 +223,8 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 		}
 	}
 	if opt.Version != 0 {
-		if opt.Version < codec.MinVersion || opt.Version > codec.Version {
-			return nil, fmt.Errorf("%w %d (this build writes versions %d to %d)", codec.ErrVersion, opt.Version, codec.MinVersion, codec.Version)
+		if err := codec.CheckWriteVersion(opt.Version); err != nil {
+			return nil, err
 		}
 		h0.Version = opt.Version
 	}
