@@ -461,34 +461,35 @@ func decodeURLs(page []byte, recs []record.Record) bool {
 	for i := range pre {
 		pre[i] = p.uvarint()
 	}
-	if p.err != nil {
-		return false
-	}
-	return frontDecode(p.b, recs, func(i int, _ *[]byte) (uint64, bool) { return pre[i], true })
+	return p.err == nil && frontDecode(pre, p.b, recs)
 }
 
+// decodeURLsV1 reads the interleaved version 1 layout by separating it into
+// the version 2 one.
 func decodeURLsV1(page []byte, recs []record.Record) bool {
-	return frontDecode(page, recs, func(_ int, b *[]byte) (uint64, bool) {
-		v, n := binary.Uvarint(*b)
-		if n <= 0 {
-			return 0, false
+	p := &pageReader{b: page}
+	pre := make([]uint64, len(recs))
+	suffixes := make([]byte, 0, len(page))
+	for i := range pre {
+		pre[i] = p.uvarint()
+		z := bytes.IndexByte(p.b, 0)
+		if p.err != nil || z < 0 {
+			return false
 		}
-		*b = (*b)[n:]
-		return v, true
-	})
+		suffixes = append(suffixes, p.bytes(uint64(z+1))...)
+	}
+	return len(p.b) == 0 && frontDecode(pre, suffixes, recs)
 }
 
-// frontDecode rebuilds the front-coded URLs from b, where prefix returns
-// row i's shared-prefix length (and, for the interleaved layout, consumes
-// it from the front of b).
-func frontDecode(b []byte, recs []record.Record, prefix func(i int, b *[]byte) (uint64, bool)) bool {
+// frontDecode rebuilds the front-coded URLs of recs from their shared-prefix
+// lengths and b, the NUL-terminated suffixes.
+func frontDecode(pre []uint64, b []byte, recs []record.Record) bool {
 	n := len(recs)
 	all := make([]byte, 0, len(b)*2)
 	ends := make([]int, n)
 	prevStart, prevLen := 0, 0
 	for i := 0; i < n; i++ {
-		pre, ok := prefix(i, &b)
-		if !ok || pre > uint64(prevLen) {
+		if pre[i] > uint64(prevLen) {
 			return false
 		}
 		z := bytes.IndexByte(b, 0)
@@ -496,7 +497,7 @@ func frontDecode(b []byte, recs []record.Record, prefix func(i int, b *[]byte) (
 			return false
 		}
 		start := len(all)
-		all = append(all, all[prevStart:prevStart+int(pre)]...)
+		all = append(all, all[prevStart:prevStart+int(pre[i])]...)
 		all = append(all, b[:z]...)
 		b = b[z+1:]
 		prevStart, prevLen = start, len(all)-start
