@@ -10,14 +10,7 @@ import (
 // BenchmarkSplitCDX splits the corpus (MEGURI_CORPUS) by an 8-partition map.
 func BenchmarkSplitCDX(b *testing.B) {
 	in := testinput.Corpus(b)
-	hosts, _, err := CountHosts([]string{in}, CountOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bal, err := Balance(hosts, 8)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bal := balanceOf(b, in, 8)
 	st, _ := os.Stat(in)
 	b.SetBytes(st.Size())
 	for i := 0; i < b.N; i++ {

@@ -15,14 +15,7 @@ import (
 // exactly the bytes the plain split writes for that partition.
 func TestSplitZstd(t *testing.T) {
 	in := testinput.Path()
-	hosts, _, err := CountHosts([]string{in}, CountOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bal, err := Balance(hosts, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bal := balanceOf(t, in, 4)
 	plainDir, zstdDir := t.TempDir(), t.TempDir()
 	plain, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: plainDir})
 	if err != nil {
@@ -63,4 +56,19 @@ func TestSplitZstd(t *testing.T) {
 			t.Fatalf("%s decompresses to %d bytes that differ from the plain output (%d bytes)", p.File, len(got), len(want))
 		}
 	}
+}
+
+// balanceOf counts the hosts of the CDX file in and balances them into n
+// partitions.
+func balanceOf(tb testing.TB, in string, n int) *Balanced {
+	tb.Helper()
+	hosts, _, err := CountHosts([]string{in}, CountOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bal, err := Balance(hosts, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bal
 }
