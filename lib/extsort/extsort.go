@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"sync"
 
 	"github.com/meguri/meguri/lib/record"
 )
@@ -188,34 +186,6 @@ func (s *Sorter) cmp(a, b ref) int {
 	}
 	// Same URL: order by entry bytes so runs are deterministic.
 	return bytes.Compare(ea[:entryLen(ea)], eb[:entryLen(eb)])
-}
-
-// sortRefs sorts the index, splitting the work over two goroutines.
-func (s *Sorter) sortRefs() {
-	n := len(s.refs)
-	if n < 1<<14 {
-		slices.SortFunc(s.refs, s.cmp)
-		return
-	}
-	half := n / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { slices.SortFunc(s.refs[:half], s.cmp); wg.Done() }()
-	slices.SortFunc(s.refs[half:], s.cmp)
-	wg.Wait()
-	merged := make([]ref, 0, n)
-	a, b := s.refs[:half], s.refs[half:]
-	for len(a) > 0 && len(b) > 0 {
-		if s.cmp(b[0], a[0]) < 0 {
-			merged = append(merged, b[0])
-			b = b[1:]
-		} else {
-			merged = append(merged, a[0])
-			a = a[1:]
-		}
-	}
-	merged = append(merged, a...)
-	s.refs = append(merged, b...)
 }
 
 func (s *Sorter) spill() error {

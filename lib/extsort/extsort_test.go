@@ -93,3 +93,55 @@ func TestSorterSpillsAgree(t *testing.T) {
 		t.Fatalf("%d captures back, %d in", n, len(caps))
 	}
 }
+
+// TestSortRefsMatchesCmp: the bucketed, keyed index sort puts the refs in
+// exactly the order a plain comparison sort with Sorter.cmp gives, on URLs
+// built to defeat the five-byte keys: long shared prefixes, URLs that are
+// prefixes of others, NUL and 0xff bytes, one URL captured many times, host
+// keys that share their top bits, and a host group above bigGroup.
+func TestSortRefsMatchesCmp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	piece := []string{"", "a", "a\x00", "a\x00\x00", "\xff", "ab", "abcdefgh", "abcdefghi", "abcdefgh\x00", "/x/y/z/0123456789"}
+	url := func() string {
+		u := "https://h.example/"
+		for k := rng.IntN(6); k > 0; k-- {
+			u += piece[rng.IntN(len(piece))]
+		}
+		return u
+	}
+	for _, tc := range []struct {
+		name  string
+		n     int
+		hosts func() uint64
+	}{
+		{"few hosts", 20000, func() uint64 { return rng.Uint64N(8) << 60 }},
+		{"shared top bits", 20000, func() uint64 { return 0xabcd<<48 | rng.Uint64N(40) }},
+		{"many hosts", 30000, func() uint64 { return rng.Uint64N(3000) * 0x9e3779b97f4a7c15 }},
+		{"one big host", bigGroup + 5000, func() uint64 { return 42 }},
+		{"tiny", 3, func() uint64 { return rng.Uint64N(2) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Options{Budget: 1 << 30, TmpDir: t.TempDir()})
+			b := NewBatch(1 << 20)
+			for i := 0; i < tc.n; i++ {
+				c := record.Capture{URL: url(), HostKey: tc.hosts(), Time: int64(rng.IntN(3)), Digest: rng.Uint64N(2)}
+				b.Add(&c)
+			}
+			if err := s.AddBatch(&b); err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(s.refs)
+			slices.SortFunc(want, s.cmp)
+			s.sortRefs()
+			if len(s.refs) != len(want) {
+				t.Fatalf("%d refs after the sort, want %d", len(s.refs), len(want))
+			}
+			for i := range want {
+				if s.cmp(s.refs[i], want[i]) != 0 {
+					t.Fatalf("ref %d: %q (host %#x), want %q (host %#x)", i,
+						entryURL(s.arena.at(s.refs[i].off)), s.refs[i].host, entryURL(s.arena.at(want[i].off)), want[i].host)
+				}
+			}
+		})
+	}
+}
