@@ -96,7 +96,15 @@ func flatString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", 0, false
 	}
-	for j := i + 1; j < len(s); j++ {
+	j := i + 1
+	// Eight bytes at a time while none of them is special: a quote, a
+	// backslash, a control byte or a byte >= 0x80.
+	for ; j+8 <= len(s); j += 8 {
+		if special8(le64(s, j)) {
+			break
+		}
+	}
+	for ; j < len(s); j++ {
 		switch c := s[j]; {
 		case c == '"':
 			return s[i+1 : j], j + 1, true
@@ -105,6 +113,25 @@ func flatString(s string, i int) (string, int, bool) {
 		}
 	}
 	return "", 0, false
+}
+
+// le64 loads s[j:j+8] as a little-endian integer (one load on amd64).
+func le64(s string, j int) uint64 {
+	_ = s[j+7]
+	return uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+		uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+}
+
+// special8 reports whether any byte of w is a quote, a backslash, below
+// 0x20 or at or above 0x80. It is exact: the bytes are 7-bit when the
+// subtractions run, so no borrow crosses a byte.
+func special8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	if w&hi != 0 {
+		return true
+	}
+	zero := func(x uint64) uint64 { return (x - lo) & ^x & hi }
+	return zero(w^(lo*'"'))|zero(w^(lo*'\\'))|((w-lo*0x20)&hi) != 0
 }
 
 func skipWS(s string, i int) int {

@@ -3,6 +3,7 @@ package cdx
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -161,6 +162,49 @@ func TestWorkerParser(t *testing.T) {
 		}
 		if taken == 0 {
 			t.Fatal("no line taken")
+		}
+	}
+}
+
+// TestSpecial8: the eight-byte test in flatString flags a word exactly when
+// one of its bytes is a quote, a backslash, a control byte or >= 0x80: every
+// byte value at every position among plain bytes, and random words (where
+// several special bytes, and borrows between them, occur together).
+func TestSpecial8(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	ref := func(w uint64) bool {
+		for k := 0; k < 8; k++ {
+			if special(byte(w >> (8 * k))) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, fill := range []byte{' ', '!', '#', '[', ']', 'a', '~', 0x7f} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var w uint64
+				for k := 0; k < 8; k++ {
+					b := fill
+					if k == pos {
+						b = byte(c)
+					}
+					w |= uint64(b) << (8 * k)
+				}
+				if got := special8(w); got != ref(w) {
+					t.Fatalf("special8(%#016x) = %v, want %v", w, got, ref(w))
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 1<<20; i++ {
+		w := rng.Uint64() & 0x7f7f7f7f7f7f7f7f // mostly 7-bit, as in CDX lines
+		if i%2 == 0 {
+			w = rng.Uint64()
+		}
+		if got := special8(w); got != ref(w) {
+			t.Fatalf("special8(%#016x) = %v, want %v", w, got, ref(w))
 		}
 	}
 }
