@@ -104,6 +104,13 @@ type Options struct {
 	Version uint16
 	// Concurrency is passed to the writers (0: GOMAXPROCS).
 	Concurrency int
+	// Mem, when positive, is a soft limit on the process's memory for the
+	// run (runtime/debug.SetMemoryLimit): the garbage collector works
+	// harder near it. What a merge holds live is bounded by block size
+	// caps, not by file size; the limit keeps the resident size near that
+	// live set instead of letting freed memory linger. Output bytes do not
+	// depend on it.
+	Mem int64
 	// Progress, when set, is called after each input block with the rows
 	// read so far.
 	Progress func(rows uint64)
@@ -210,6 +217,9 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 	// blocks reach their size cap (measured: 233 and 252 MiB merging the 16
 	// parts of the 20x and the 200x generated copies).
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
+	if opt.Mem > 0 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(opt.Mem))
+	}
 	h0 := srcs[0].Header()
 	for _, s := range srcs[1:] {
 		h := s.Header()

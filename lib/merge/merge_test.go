@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -429,5 +430,28 @@ func TestGroupingMismatchRefused(t *testing.T) {
 	_, _, err := run(t, []Source{source(t, "a.meguri", a), source(t, "h.meguri", buf.Bytes())}, Options{Outputs: []Output{{ID: 1, Hi: ^uint64(0)}}})
 	if err == nil || !strings.Contains(err.Error(), "a.meguri and h.meguri key hosts by different groupings") {
 		t.Errorf("grouping mismatch: %v", err)
+	}
+}
+
+// TestMemLimit: a soft memory limit, even one far below what the merge
+// holds, changes no output byte, and the process's limit is restored after
+// the run.
+func TestMemLimit(t *testing.T) {
+	rows := sampleRows(t)
+	mid := rows[len(rows)/2].HostKey
+	a := encode(t, 1, 0, mid-1, inRange(rows, 0, mid-1))
+	b := encode(t, 2, mid, ^uint64(0), inRange(rows, mid, ^uint64(0)))
+	want := encode(t, 1, 0, ^uint64(0), rows)
+	before := debug.SetMemoryLimit(-1)
+	got, _, err := run(t, []Source{source(t, "a", a), source(t, "b", b)},
+		Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}, Mem: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[0], want) {
+		t.Error("merge under a 1 MiB memory limit differs from a fresh encoding")
+	}
+	if after := debug.SetMemoryLimit(-1); after != before {
+		t.Errorf("memory limit %d after the run, %d before", after, before)
 	}
 }
