@@ -40,12 +40,18 @@ const refSize = 16
 
 // Sorter collects captures and hands them back sorted.
 type Sorter struct {
-	opt    Options
-	arena  arena
-	refs   []ref
-	runs   []string
-	mimes  map[string]string
-	spills int
+	opt   Options
+	arena arena
+	// batches holds the index entries of each batch added since the last
+	// sort, in the batch's own slice: appending them to one slice would
+	// copy the whole index at every doubling. The sort gathers them.
+	batches [][]ref
+	nrefs   int   // entries in batches
+	refCap  int   // their capacity, counted against the budget
+	refs    []ref // the sorted index, after sortRefs
+	runs    []string
+	mimes   map[string]string
+	spills  int
 }
 
 // New returns an empty Sorter.
@@ -126,8 +132,8 @@ func entryLen(b []byte) int {
 	return pos
 }
 
-// NewBatch returns a batch with room for about n bytes of entries.
-func NewBatch(n int) Batch { return Batch{arena: make([]byte, 0, n)} }
+// NewBatch returns a batch with room for about n bytes and k entries.
+func NewBatch(n, k int) Batch { return Batch{arena: make([]byte, 0, n), refs: make([]ref, 0, k)} }
 
 // Batch is a set of encoded captures built off the collecting goroutine
 // (by a parse worker) and handed to Sorter.AddBatch.
@@ -155,7 +161,7 @@ func (b *Batch) Shrink() {
 // AddBatch moves a batch's captures into the sorter, spilling a run first if
 // the budget would be exceeded.
 func (s *Sorter) AddBatch(b *Batch) error {
-	if len(s.refs) > 0 && s.arena.size+int64(cap(b.arena))+int64(cap(s.refs)+len(b.refs))*refSize > s.opt.Budget {
+	if s.nrefs > 0 && s.arena.size+int64(cap(b.arena))+int64(s.refCap+cap(b.refs))*refSize > s.opt.Budget {
 		if err := s.spill(); err != nil {
 			return err
 		}
@@ -164,10 +170,12 @@ func (s *Sorter) AddBatch(b *Batch) error {
 	chunk := uint64(len(s.arena.chunks)) << 32
 	s.arena.chunks = append(s.arena.chunks, b.arena)
 	s.arena.size += int64(cap(b.arena))
-	for _, r := range b.refs {
-		r.off |= chunk
-		s.refs = append(s.refs, r)
+	for i := range b.refs {
+		b.refs[i].off |= chunk
 	}
+	s.batches = append(s.batches, b.refs)
+	s.nrefs += len(b.refs)
+	s.refCap += cap(b.refs)
 	b.arena, b.refs = nil, nil
 	return nil
 }
@@ -216,7 +224,7 @@ func (s *Sorter) spill() error {
 	}
 	s.spills++
 	s.arena.reset()
-	s.refs = s.refs[:0]
+	s.refs = nil
 	return nil
 }
 

@@ -11,8 +11,9 @@ import (
 // The index is sorted by host key, then URL text, then entry bytes (see
 // Sorter.cmp), in three steps that keep most comparisons off the arena:
 //
-//  1. one counting pass distributes the refs into buckets by the top bits
-//     of the host key, about 16 refs a bucket;
+//  1. one counting pass gathers the refs of every batch into one index,
+//     distributed into buckets by the top bits of the host key, about 16
+//     refs a bucket;
 //  2. the buckets are sorted on two goroutines, each taking a contiguous
 //     half of the refs, so the halves need no merge;
 //  3. within a bucket, refs are ordered by host key (integers), and the
@@ -45,27 +46,29 @@ type group struct {
 }
 
 func (s *Sorter) sortRefs() {
-	n := len(s.refs)
-	if n < 2 {
-		return
-	}
+	n := s.nrefs
 	b := min(max(bits.Len(uint(n))-4, 1), 16)
 	shift := 64 - b
 	starts := make([]int, 1<<b+1)
-	for _, r := range s.refs {
-		starts[r.host>>shift+1]++
+	for _, refs := range s.batches {
+		for _, r := range refs {
+			starts[r.host>>shift+1]++
+		}
 	}
 	for i := 1; i < len(starts); i++ {
 		starts[i] += starts[i-1]
 	}
 	out := make([]ref, n)
 	pos := slices.Clone(starts[:1<<b])
-	for _, r := range s.refs {
-		i := r.host >> shift
-		out[pos[i]] = r
-		pos[i]++
+	for k, refs := range s.batches {
+		for _, r := range refs {
+			i := r.host >> shift
+			out[pos[i]] = r
+			pos[i]++
+		}
+		s.batches[k] = nil
 	}
-	s.refs = out
+	s.refs, s.batches, s.nrefs, s.refCap = out, s.batches[:0], 0, 0
 
 	// Split the buckets where the first half of the refs ends.
 	mid := 1

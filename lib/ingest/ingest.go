@@ -196,7 +196,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 }
 
 func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
-	res := &parsed{batch: extsort.NewBatch(len(b.Data) + 4096)}
+	res := &parsed{batch: extsort.NewBatch(len(b.Data)+4096, len(b.Ends))}
 	for i := range b.Ends {
 		c, reason, blank := p.ParseLine(b, i)
 		switch {
