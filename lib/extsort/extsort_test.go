@@ -98,7 +98,7 @@ func TestSorterSpillsAgree(t *testing.T) {
 // exactly the order a plain comparison sort with Sorter.cmp gives, on URLs
 // built to defeat the five-byte keys: long shared prefixes, URLs that are
 // prefixes of others, NUL and 0xff bytes, one URL captured many times, host
-// keys that share their top bits, and a host group above bigGroup; the
+// keys that share their top bits, and a host group above maxGroup; the
 // captures come in several batches.
 func TestSortRefsMatchesCmp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -111,18 +111,24 @@ func TestSortRefsMatchesCmp(t *testing.T) {
 		return u
 	}
 	for _, tc := range []struct {
-		name  string
-		n     int
-		hosts func() uint64
+		name   string
+		n      int
+		hosts  func() uint64
+		budget int64
+		full   bool // the group is above maxGroup: compared in full
 	}{
-		{"few hosts", 20000, func() uint64 { return rng.Uint64N(8) << 60 }},
-		{"shared top bits", 20000, func() uint64 { return 0xabcd<<48 | rng.Uint64N(40) }},
-		{"many hosts", 30000, func() uint64 { return rng.Uint64N(3000) * 0x9e3779b97f4a7c15 }},
-		{"one big host", bigGroup + 5000, func() uint64 { return 42 }},
-		{"tiny", 3, func() uint64 { return rng.Uint64N(2) }},
+		{"few hosts", 20000, func() uint64 { return rng.Uint64N(8) << 60 }, 1 << 30, false},
+		{"shared top bits", 20000, func() uint64 { return 0xabcd<<48 | rng.Uint64N(40) }, 1 << 30, false},
+		{"many hosts", 30000, func() uint64 { return rng.Uint64N(3000) * 0x9e3779b97f4a7c15 }, 1 << 30, false},
+		{"one big host, keyed", 1<<16 + 5000, func() uint64 { return 42 }, 1 << 30, false},
+		{"one big host, above maxGroup", 1<<16 + 5000, func() uint64 { return 42 }, 16 << 20, true},
+		{"tiny", 3, func() uint64 { return rng.Uint64N(2) }, 1 << 30, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(Options{Budget: 1 << 30, TmpDir: t.TempDir()})
+			s := New(Options{Budget: tc.budget, TmpDir: t.TempDir()})
+			if full := tc.n > s.maxGroup(); full != tc.full {
+				t.Fatalf("maxGroup %d under a budget of %d: full comparison %v, want %v", s.maxGroup(), tc.budget, full, tc.full)
+			}
 			// batches of up to 7000 captures: the sort gathers them
 			for i := 0; i < tc.n; i += 7000 {
 				b := NewBatch(1<<20, 0)

@@ -26,10 +26,18 @@ import (
 // at every level, cost ~0.7 s of CPU for the 1.37M captures of the 20x
 // scaled corpus.
 
-// bigGroup is the largest host group sorted with cached keys; a larger one
-// is sorted with Sorter.cmp, so the scratch space stays small whatever the
-// input. It must fit the index bits of a packed key.
-const bigGroup = 1 << 16
+// maxGroup returns the largest host group sorted with cached keys; a larger
+// one is sorted with Sorter.cmp. The cached keys cost groupBytes of scratch
+// per ref on each of the two sorting goroutines; the limit keeps that under
+// a sixteenth of the budget (at least 1<<16 refs), and within the index bits
+// of a packed key. A 1 GiB --mem allows host groups of about 560K captures.
+func (s *Sorter) maxGroup() int {
+	return int(min(max(1<<16, s.opt.Budget/16/groupBytes), 1<<idxBits))
+}
+
+// groupBytes is the scratch space per ref of a sorted host group: its URL
+// slice, its ref and its key.
+const groupBytes = 24 + refSize + 8
 
 // A packed key holds keyBytes bytes of a URL, from the current depth, above
 // an index into the host group, so that the keys sort as plain integers.
@@ -102,7 +110,7 @@ func (s *Sorter) sortBucket(b []ref, g *group) {
 		for j < len(b) && b[j].host == b[i].host {
 			j++
 		}
-		if h := b[i:j]; len(h) > bigGroup {
+		if h := b[i:j]; len(h) > s.maxGroup() {
 			slices.SortFunc(h, s.cmp)
 		} else if len(h) > 1 {
 			g.refs = append(g.refs[:0], h...)
