@@ -7,7 +7,9 @@
 // budget or on how the input was split into runs.
 //
 //	s := extsort.New(extsort.Options{Budget: 256 << 20, TmpDir: os.TempDir()})
-//	for _, c := range captures { s.Add(&c) }
+//	b := extsort.NewBatch(1<<20, len(captures)) // built by a parse worker
+//	for i := range captures { b.Add(&captures[i]) }
+//	if err := s.AddBatch(&b); err != nil { ... } // may spill a sorted run
 //	it, _ := s.Finish()
 //	for it.Next() { group := it.Group() ... }
 //	it.Close()
