@@ -35,7 +35,7 @@ type args struct {
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
 	Epoch       uint64   `default:"1" help:"Epoch written in the outputs' manifest rows."`
 	Format      uint16   `name:"format-version" placeholder:"V" help:"Format version of the outputs, 1 or 2 (default: the inputs' version, which must then be the same for all). Converts files: --format-version 2 old.meguri -o new.meguri."`
-	Mem         string   `default:"192M" placeholder:"SIZE" help:"Soft memory limit (default 192M): the garbage collector works harder near it. A merge holds about one block per input plus the blocks being encoded, whatever the files' size (about 110 MiB live on the bench's files); raise it if runs over very long URLs get slow. Output bytes do not depend on it."`
+	Mem         cli.Size `default:"192M" placeholder:"SIZE" help:"Soft memory limit (default 192M): the garbage collector works harder near it. A merge holds about one block per input plus the blocks being encoded, whatever the files' size (about 110 MiB live on the bench's files); raise it if runs over very long URLs get slow. Output bytes do not depend on it."`
 	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet       bool     `short:"q" help:"Do not print the summary."`
 	JSON        bool     `name:"json" help:"Print the summary as JSON on stderr."`
@@ -85,11 +85,7 @@ func run(a *args) error {
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
 		return errors.New("--horizon and --now only apply with --gc")
 	}
-	mem, err := units.ParseSize(a.Mem)
-	if err != nil {
-		return fmt.Errorf("--mem: %v", err)
-	}
-	opt := merge.Options{Fold: a.Fold, GC: a.GC, Version: a.Format, Mem: mem}
+	opt := merge.Options{Fold: a.Fold, GC: a.GC, Version: a.Format, Mem: int64(a.Mem)}
 	if a.GC {
 		h, err := units.ParseDuration(a.Horizon)
 		if err != nil {

@@ -22,14 +22,14 @@ type args struct {
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
 	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
 	cli.GroupingFlag
-	Mem      string `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
-	Tmp      string `placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir)."`
-	MaxLine  string `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
-	Rejects  string `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
-	Strict   bool   `help:"Stop at the first rejected line and exit non-zero, naming file and line."`
-	Progress *bool  `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
-	Quiet    bool   `short:"q" help:"Do not print the run summary."`
-	JSON     bool   `name:"json" help:"Print the run summary as JSON on stderr."`
+	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Tmp      string   `placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir)."`
+	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
+	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
+	Strict   bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line."`
+	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet    bool     `short:"q" help:"Do not print the run summary."`
+	JSON     bool     `name:"json" help:"Print the run summary as JSON on stderr."`
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
@@ -58,16 +58,8 @@ func run(a *args) error {
 	if err != nil {
 		return err
 	}
-	mem, err := units.ParseSize(a.Mem)
-	if err != nil {
-		return err
-	}
-	maxLine, err := units.ParseSize(a.MaxLine)
-	if err != nil {
-		return err
-	}
-	opt := ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: mem, TmpDir: a.Tmp,
-		MaxLine: int(maxLine), Strict: a.Strict, Grouping: a.Value()}
+	opt := ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
+		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)
 	if err != nil {
 		return err

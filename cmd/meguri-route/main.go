@@ -201,9 +201,9 @@ type splitCmd struct {
 	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs: <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri."`
 	Zstd     bool     `help:"Compress CDX outputs with zstd."`
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
-	MaxLine  string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
+	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
 	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
-	Mem      string   `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together."`
+	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together."`
 	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
@@ -215,19 +215,11 @@ func (c *splitCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	maxLine, err := units.ParseSize(c.MaxLine)
-	if err != nil {
-		return err
-	}
-	mem, err := units.ParseSize(c.Mem)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
 	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.Value(),
-		MaxLine: int(maxLine), QueueDepth: c.Queue, Memory: mem}
+		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem)}
 	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)
 	if err != nil {
 		return err
@@ -276,7 +268,7 @@ type balanceCmd struct {
 	Partitions int      `short:"n" placeholder:"N" help:"Number of partitions (default: as many as --from has)."`
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
-	MaxLine    string   `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
+	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
 	cli.GroupingFlag
 }
@@ -285,17 +277,14 @@ func (c *balanceCmd) Run() error {
 	if c.Partitions < 1 && c.From == "" {
 		return errors.New("give --partitions N (or --from MANIFEST to re-balance)")
 	}
-	maxLine, err := units.ParseSize(c.MaxLine)
-	if err != nil {
-		return err
-	}
 	var base *manifest.Manifest
+	var err error
 	if c.From != "" {
 		if base, err = manifest.Load(c.From); err != nil {
 			return err
 		}
 	}
-	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(maxLine)})
+	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine)})
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,19 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/units"
 )
+
+// Size is a byte-size flag (512M, 1G, 64KiB ...). Kong parses it with the
+// other flags, so a bad value is refused naming its flag.
+type Size int64
+
+// UnmarshalText parses s with units.ParseSize.
+func (s *Size) UnmarshalText(b []byte) error {
+	n, err := units.ParseSize(string(b))
+	*s = Size(n)
+	return err
+}
 
 // GroupingFlag is the --grouping flag of the tools that key URLs; embed it
 // in a command's flags.
