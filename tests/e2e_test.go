@@ -168,3 +168,30 @@ func TestConvertVersion(t *testing.T) {
 		t.Fatalf("mixed versions: exit %d, %s", code, e)
 	}
 }
+
+// TestUsageErrors: a bad flag or flag value is refused on stderr, naming
+// the flag, with exit 2 and nothing on stdout (which carries data only);
+// --help goes to stdout with exit 0.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", "--mem", "3q", sample}, `--mem: bad size "3q"`},
+		{[]string{"meguri-ingest", "--max-line", "1x", sample}, `--max-line: bad size "1x"`},
+		{[]string{"meguri-inspect", "--bogus", "x.meguri"}, "unknown flag --bogus"},
+		{[]string{"meguri-route", "balance", "-n", "2", "--max-line", "z", sample}, `--max-line: bad size "z"`},
+		{[]string{"meguri-compact", "--mem", "1q", "x.meguri"}, `--mem: bad size "1q"`},
+		{[]string{"meguri-compact", "--partition-id", "abc", "x.meguri"}, "--partition-id"},
+	} {
+		stdout, stderr, code := run(t, nil, tc.args[0], tc.args[1:]...)
+		if code != 2 || len(stdout) != 0 || !strings.Contains(string(stderr), tc.want) {
+			t.Errorf("%v: exit %d, %d bytes on stdout, stderr %q; want exit 2, no stdout, %q",
+				tc.args, code, len(stdout), stderr, tc.want)
+		}
+	}
+	stdout, _, code := run(t, nil, "meguri-ingest", "--help")
+	if code != 0 || !strings.HasPrefix(string(stdout), "Usage: meguri-ingest") {
+		t.Errorf("--help: exit %d, stdout %.40q", code, stdout)
+	}
+}

@@ -61,7 +61,7 @@ Examples:
 func main() {
 	cli.Init()
 	var a args
-	kong.Parse(&a, kong.Name("meguri-compact"), kong.Description(description), kong.UsageOnError())
+	kong.Parse(&a, cli.Kong("meguri-compact", description)...)
 	if err := run(&a); err != nil {
 		cli.Fail("meguri-compact", err)
 	}

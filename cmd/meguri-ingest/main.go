@@ -47,7 +47,7 @@ Examples:
 func main() {
 	cli.Init()
 	var a args
-	kong.Parse(&a, kong.Name("meguri-ingest"), kong.Description(description), kong.UsageOnError())
+	kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
 	if err := run(&a); err != nil {
 		cli.Fail("meguri-ingest", err)
 	}

@@ -36,7 +36,7 @@ Examples:
 func main() {
 	cli.Init()
 	var a args
-	kong.Parse(&a, kong.Name("meguri-inspect"), kong.Description(description), kong.UsageOnError())
+	kong.Parse(&a, cli.Kong("meguri-inspect", description)...)
 	code, err := run(&a)
 	if err != nil {
 		cli.Fail("meguri-inspect", err)

@@ -45,7 +45,7 @@ Examples:
 func main() {
 	cli.Init()
 	var a args
-	ctx := kong.Parse(&a, kong.Name("meguri-route"), kong.Description(description), kong.UsageOnError())
+	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
 	if err := ctx.Run(); err != nil {
 		cli.Fail("meguri-route", err)
 	}

@@ -12,10 +12,29 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/units"
 )
+
+// Kong returns the options every meguri binary parses its flags with. A
+// usage error (unknown flag, bad value) prints the error and a pointer to
+// --help on stderr, never the usage on stdout, which carries data only, and
+// exits 2; --help prints to stdout and exits 0.
+func Kong(name, description string) []kong.Option {
+	return []kong.Option{kong.Name(name), kong.Description(description), kong.Exit(func(code int) {
+		if code == usageExit {
+			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, name)
+			code = 2
+		}
+		os.Exit(code)
+	})}
+}
+
+// usageExit is the status kong exits with on a usage error.
+const usageExit = 80
 
 // Size is a byte-size flag (512M, 1G, 64KiB ...). Kong parses it with the
 // other flags, so a bad value is refused naming its flag.
