@@ -1,6 +1,10 @@
 package cdx
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/meguri/meguri/lib/internal/bytestr"
+)
 
 // decodeFlat reads the common shape of a CDX JSON line, a flat object of
 // plain ASCII string values without escapes, with no allocation: the field
@@ -100,7 +104,7 @@ func flatString(s string, i int) (string, int, bool) {
 	// Eight bytes at a time while none of them is special: a quote, a
 	// backslash, a control byte or a byte >= 0x80.
 	for ; j+8 <= len(s); j += 8 {
-		if special8(le64(s, j)) {
+		if special8(bytestr.LE64(s, j)) {
 			break
 		}
 	}
@@ -113,13 +117,6 @@ func flatString(s string, i int) (string, int, bool) {
 		}
 	}
 	return "", 0, false
-}
-
-// le64 loads s[j:j+8] as a little-endian integer (one load on amd64).
-func le64(s string, j int) uint64 {
-	_ = s[j+7]
-	return uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
-		uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
 }
 
 // special8 reports whether any byte of w is a quote, a backslash, below

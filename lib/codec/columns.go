@@ -3,13 +3,13 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/internal/bytestr"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -158,7 +158,7 @@ func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {
 	pre := bufs[0][:0] // the prefix lengths, staged in slot 0
 	size, prev := 0, ""
 	for i := range recs {
-		p := sharedPrefix(prev, recs[i].URL)
+		p := bytestr.SharedPrefix(prev, recs[i].URL)
 		pre = putUvarint(pre, uint64(p))
 		size += len(recs[i].URL) - p + 1
 		prev = recs[i].URL
@@ -166,7 +166,7 @@ func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {
 	u := append(slices.Grow(bufs[ColURL], len(pre)+size), pre...)
 	prev = ""
 	for i := range recs {
-		u = append(u, recs[i].URL[sharedPrefix(prev, recs[i].URL):]...)
+		u = append(u, recs[i].URL[bytestr.SharedPrefix(prev, recs[i].URL):]...)
 		u = append(u, 0)
 		prev = recs[i].URL
 	}
@@ -193,35 +193,13 @@ func encodeURLsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
 	u := bufs[ColURL]
 	prev := ""
 	for i := range recs {
-		p := sharedPrefix(prev, recs[i].URL)
+		p := bytestr.SharedPrefix(prev, recs[i].URL)
 		u = putUvarint(u, uint64(p))
 		u = append(u, recs[i].URL[p:]...)
 		u = append(u, 0)
 		prev = recs[i].URL
 	}
 	bufs[ColURL] = u
-}
-
-// sharedPrefix returns the length of the longest common prefix of a and
-// b, comparing eight bytes at a time.
-func sharedPrefix(a, b string) int {
-	n := min(len(a), len(b))
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		if x := le64(a[i:]) ^ le64(b[i:]); x != 0 {
-			return i + bits.TrailingZeros64(x)/8
-		}
-	}
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
-}
-
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // pageReader decodes one raw page, recording the first error.

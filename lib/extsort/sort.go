@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+
+	"github.com/meguri/meguri/lib/internal/bytestr"
 )
 
 // The index is sorted by host key, then URL text, then entry bytes (see
@@ -137,7 +139,7 @@ func (s *Sorter) sortText(g *group, keys []uint64, depth int) {
 	first := g.urls[keys[0]&mask]
 	common := len(first) - depth
 	for _, k := range keys[1:] {
-		common = min(common, sharedLen(first[depth:depth+common], g.urls[k&mask][depth:]))
+		common = min(common, bytestr.SharedPrefix(first[depth:depth+common], g.urls[k&mask][depth:]))
 	}
 	depth += common
 	for i, k := range keys {
@@ -175,17 +177,4 @@ func load(u []byte, off int) uint64 {
 		copy(b[:], u[off:])
 	}
 	return binary.BigEndian.Uint64(b[:]) >> idxBits
-}
-
-// sharedLen returns the length of the common prefix of a and b.
-func sharedLen(a, b []byte) int {
-	n := min(len(a), len(b))
-	i := 0
-	for i+8 <= n && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
-		i += 8
-	}
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
 }
