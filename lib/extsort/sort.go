@@ -50,7 +50,7 @@ const (
 
 // group is the scratch space of one goroutine for sorting a host group.
 type group struct {
-	urls []([]byte)
+	urls [][]byte
 	refs []ref
 	keys []uint64
 }
@@ -107,12 +107,13 @@ func (s *Sorter) sortBucket(b []ref, g *group) {
 		return
 	}
 	slices.SortFunc(b, func(x, y ref) int { return cmp.Compare(x.host, y.host) })
+	limit := s.maxGroup()
 	for i := 0; i < len(b); {
 		j := i + 1
 		for j < len(b) && b[j].host == b[i].host {
 			j++
 		}
-		if h := b[i:j]; len(h) > s.maxGroup() {
+		if h := b[i:j]; len(h) > limit {
 			slices.SortFunc(h, s.cmp)
 		} else if len(h) > 1 {
 			g.refs = append(g.refs[:0], h...)
