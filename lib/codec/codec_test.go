@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -377,5 +378,59 @@ func TestCopyBlock(t *testing.T) {
 	w, _ = NewWriter(io.Discard, h)
 	if err := w.CopyBlock(b0); !errors.Is(err, ErrVersion) {
 		t.Fatalf("copy of a version %d block into a version 1 file: %v", b0.Version, err)
+	}
+}
+
+// capRows returns n rows of one host, none of whose URLs ends a block by
+// the content rule under shift s: blocks of them end at the row cap.
+func capRows(n int, s uint8) []record.Record {
+	var rows []record.Record
+	for i := 0; len(rows) < n; i++ {
+		u := fmt.Sprintf("http://cap.example/%06d", i)
+		if xxhash.Sum64String(u)&(1<<s-1) != 0 {
+			rows = append(rows, record.Record{URL: u, HostKey: 7, Status: record.Discovered})
+		}
+	}
+	return rows
+}
+
+// TestCopyCapAndLastBlocks: blocks that end at the row cap, and a file's
+// last block, copy byte for byte too; nothing can follow a copied block
+// that ended only because its file did.
+func TestCopyCapAndLastBlocks(t *testing.T) {
+	const s = 5
+	h := Header{Shift: s, Hi: ^uint64(0)}
+	rows := capRows(2*MaxBlockRows(s)+44, s)
+	fresh := encode(t, h, rows)
+	f, err := OpenFile(bytes.NewReader(fresh.Bytes()), int64(fresh.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Blocks) != 3 || f.Blocks[0].Boundary || f.Blocks[0].Rows != uint32(MaxBlockRows(s)) || f.Blocks[2].Rows != 44 {
+		t.Fatalf("want blocks of %d, %d and 44 rows ending at the cap and the file's end; got %+v", MaxBlockRows(s), MaxBlockRows(s), f.Blocks)
+	}
+	var out bytes.Buffer
+	w, _ := NewWriter(&out, h)
+	for i := range f.Blocks {
+		b, err := f.ReadBlock(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.CopyBlock(b); err != nil {
+			t.Fatalf("block %d: %v", i, err)
+		}
+	}
+	if err := w.Add(&record.Record{URL: "http://later.example/", HostKey: 8, Status: record.Discovered}); !errors.Is(err, errSealed) {
+		t.Fatalf("a row after a copied last block: %v", err)
+	}
+	b0, _ := f.ReadBlock(0)
+	if err := w.CopyBlock(b0); !errors.Is(err, errSealed) {
+		t.Fatalf("a block after a copied last block: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), fresh.Bytes()) {
+		t.Fatal("copying cap-ended and last blocks gives different bytes from a fresh encoding")
 	}
 }

@@ -109,6 +109,11 @@ const (
 	maxBlockBytes = 16 << 20
 )
 
+// MaxBlockRows is the row cap of a block under block shift s (four times
+// the expected size): a block that reaches it ends there whatever follows,
+// like one that ends at a content boundary.
+func MaxBlockRows(s uint8) int { return 1 << s << 2 }
+
 var (
 	headMagic  = [8]byte{0x89, 'M', 'G', 'R', '\r', '\n', 0x1a, '\n'}
 	tailMagic  = [8]byte{'\n', 0x1a, '\n', '\r', 'R', 'G', 'M', 0x89}

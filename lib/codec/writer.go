@@ -47,6 +47,9 @@ type Writer struct {
 	lastKey uint64
 	lastURL string
 	any     bool
+	// sealed: a block copied in ended at its file's end, not where the
+	// block rule ends one, so it must stay this file's last.
+	sealed  bool
 	workers int
 	err     error
 	closed  bool
@@ -90,7 +93,7 @@ func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
 	}
 	wr.mask = 1<<h.Shift - 1
 	wr.minRows = 1 << h.Shift >> 3
-	wr.maxRows = 1 << h.Shift << 2
+	wr.maxRows = MaxBlockRows(h.Shift)
 	buf := encodeHeader(h)
 	if _, err := w.Write(buf); err != nil {
 		return nil, err
@@ -122,6 +125,9 @@ func (w *Writer) Add(r *record.Record) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
+	if w.sealed {
+		return errSealed
+	}
 	if r.HostKey < w.hdr.Lo || r.HostKey > w.hdr.Hi {
 		return fmt.Errorf("%w: host key %#016x of %s is outside the file's range %#016x..%#016x",
 			ErrOrder, r.HostKey, r.URL, w.hdr.Lo, w.hdr.Hi)
@@ -142,6 +148,8 @@ func (w *Writer) Add(r *record.Record) error {
 	}
 	return nil
 }
+
+var errSealed = errors.New("codec: nothing can follow a copied block that ended at its own file's end")
 
 // WriteAll writes rows, which must strictly increase by (host key, URL), as
 // one whole file with header h: the counterpart of ReadAll.
@@ -185,18 +193,23 @@ func (w *Writer) flush(boundary bool) {
 }
 
 // CopyBlock appends a block read from another file byte for byte. It is
-// only valid at a block start (Pending() == 0), for a block that ends at a
-// content boundary and comes from a file with the same format version and
-// block shift; its rows must sort after every row written so far. A block
-// of another format version is refused: its pages would not decode under
-// this file's header.
+// only valid at a block start (Pending() == 0), for a block that comes from
+// a file with the same format version and block shift and whose rows sort
+// after every row written so far. The block must end where this writer
+// would end it: at a content boundary, at the row cap, or at this file's
+// end; after a block of the last kind (its file's last, ended by the file)
+// nothing more can be added. A block of another format version is
+// refused: its pages would not decode under this file's header.
 func (w *Writer) CopyBlock(b *Block) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
 	raw, info := b.Raw, b.Info
-	if len(w.cur.recs) != 0 || !info.Boundary {
-		return errors.New("codec: CopyBlock needs an empty open block and a boundary block")
+	if w.sealed {
+		return errSealed
+	}
+	if len(w.cur.recs) != 0 {
+		return errors.New("codec: CopyBlock needs an empty open block")
 	}
 	if b.Version != w.hdr.Version {
 		return fmt.Errorf("codec: cannot copy a version %d block into a version %d file (%w)", b.Version, w.hdr.Version, ErrVersion)
@@ -208,6 +221,7 @@ func (w *Writer) CopyBlock(b *Block) error {
 		return fmt.Errorf("%w: copied block starting %s after %s", ErrOrder, info.FirstURL, w.lastURL)
 	}
 	w.any, w.lastKey, w.lastURL = true, info.LastHost, info.LastURL
+	w.sealed = !info.Boundary && int(info.Rows) != w.maxRows
 	j := &job{raw: raw, info: info, out: raw, ready: make(chan struct{})}
 	close(j.ready)
 	w.queue <- j

@@ -6,9 +6,10 @@
 // A block passes through byte for byte, without being decoded, whenever
 // that gives the same bytes a fresh encoding of the same rows would: the
 // output is at a block start, the input block starts at the same row and
-// ended at a content-defined boundary (which depends only on its rows), no
-// row of another input falls inside it, it lies inside the current output's
-// range and GC drops nothing from it. Every other row is decoded and added
+// ends where the block rule would end it (at a content-defined boundary or
+// the row cap, which depend only on the rows since the block start, or at
+// the output's last row), no row of another input falls inside it, it lies
+// inside the current output's range and GC drops nothing from it. Every other row is decoded and added
 // again, so the output is always exactly what encoding its rows afresh
 // gives, and memory holds a block per input and the writer's blocks in
 // flight, whatever the file sizes.
@@ -37,6 +38,9 @@ type Source interface {
 	// NextBlock returns the next block with its checksums verified, or
 	// io.EOF after the last.
 	NextBlock() (*codec.Block, error)
+	// Last reports whether the block NextBlock returned most recently is
+	// the source's last one (false when that is not yet known).
+	Last() bool
 }
 
 // FileSource reads an opened file's blocks in order.
@@ -61,10 +65,18 @@ func (s *FileSource) NextBlock() (*codec.Block, error) {
 	return s.File.ReadBlock(s.next - 1)
 }
 
-// StreamSource reads a .meguri stream front to back, from a pipe say.
+// Last reports whether the block read most recently is the file's last.
+func (s *FileSource) Last() bool { return s.next == len(s.File.Blocks) }
+
+// StreamSource reads a .meguri stream front to back, from a pipe say. It
+// reads one block ahead, so that it knows which block is the last.
 type StreamSource struct {
 	Label string
 	R     *codec.Reader
+
+	started bool
+	ahead   *codec.Block // the block after the one returned last
+	err     error        // what reading ahead returned instead (io.EOF at the end)
 }
 
 // Name returns the label.
@@ -73,8 +85,23 @@ func (s *StreamSource) Name() string { return s.Label }
 // Header returns the stream's header.
 func (s *StreamSource) Header() codec.Header { return s.R.Header() }
 
-// NextBlock reads the next block.
-func (s *StreamSource) NextBlock() (*codec.Block, error) { return s.R.NextBlock() }
+// NextBlock returns the block read ahead and reads the one after it.
+func (s *StreamSource) NextBlock() (*codec.Block, error) {
+	if !s.started {
+		s.started = true
+		s.ahead, s.err = s.R.NextBlock()
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	b := s.ahead
+	s.ahead, s.err = s.R.NextBlock()
+	return b, nil
+}
+
+// Last reports whether the stream ended (footer and trailer checked) after
+// the block returned last.
+func (s *StreamSource) Last() bool { return s.started && s.err == io.EOF }
 
 // Output is one output file: its partition id and inclusive host-key range.
 // Outputs are given in key order and must cover every input row.
@@ -149,6 +176,7 @@ func (e *OverlapError) Error() string {
 type cursor struct {
 	src  Source
 	blk  *codec.Block    // the current block, not yet decoded when recs is nil
+	last bool            // blk is the source's last block
 	recs []record.Record // decoded rows of blk
 	pos  int
 	done bool
@@ -170,7 +198,7 @@ func (c *cursor) load() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.src.Name(), err)
 	}
-	c.blk = b
+	c.blk, c.last = b, c.src.Last()
 	return nil
 }
 
@@ -401,21 +429,33 @@ func (m *merger) rowsRead(n uint64) {
 // byte: see the package comment.
 func (m *merger) canCopy(c *cursor) bool {
 	info := &c.blk.Info
-	if c.noCopy || m.w.Pending() != 0 || !info.Boundary || info.LastHost > m.opt.Outputs[m.k].Hi {
+	hi := m.opt.Outputs[m.k].Hi
+	if c.noCopy || m.w.Pending() != 0 || info.LastHost > hi {
 		return false
 	}
 	if m.opt.GC && info.Gone > 0 {
 		return false
 	}
+	// Where the output's rows after this block come from: only this input
+	// (then they all follow it), or also others (then they must all sort
+	// after it), and whether any are left at all.
+	more := !c.last
 	for _, x := range m.curs {
 		if x == c || x.done {
 			continue
 		}
-		if h, u := x.key(); record.CompareKey(h, u, info.LastHost, info.LastURL) <= 0 {
+		h, u := x.key()
+		if record.CompareKey(h, u, info.LastHost, info.LastURL) <= 0 {
 			return false
 		}
+		if h <= hi {
+			more = true
+		}
 	}
-	return true
+	// The block ends where a fresh encoding of the output would end it: at
+	// a content boundary or the row cap (both depend only on the rows since
+	// the block start), or at the output's last row.
+	return info.Boundary || int(info.Rows) == codec.MaxBlockRows(m.hdr.Shift) || !more
 }
 
 // seek closes outputs until the current one's range holds host.

@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/record"
 )
@@ -231,6 +234,46 @@ func TestGC(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, kept) {
 		t.Error("gc changed rows it kept")
+	}
+}
+
+// TestCopyWholeFile: compacting one file into the same range passes every
+// block through undecoded, also one that ends at the row cap and the last
+// one, which ends with the file; from a file and from a stream alike.
+func TestCopyWholeFile(t *testing.T) {
+	rows := sampleRows(t)
+	// one host past all others whose URLs never end a block by content,
+	// so its blocks end at the row cap
+	for i := 0; i < 3*codec.MaxBlockRows(shift); i++ {
+		u := "http://z.example/" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i)
+		if xxhash.Sum64String(u)&(1<<shift-1) != 0 {
+			rows = append(rows, record.Record{URL: u, HostKey: ^uint64(0), Status: record.Discovered})
+		}
+	}
+	slices.SortFunc(rows, func(a, b record.Record) int { return record.CompareKey(a.HostKey, a.URL, b.HostKey, b.URL) })
+	in := encode(t, 4, 0, ^uint64(0), rows)
+	f, _ := codec.OpenFile(bytes.NewReader(in), int64(len(in)))
+	caps := 0
+	for _, b := range f.Blocks {
+		if !b.Boundary && int(b.Rows) == codec.MaxBlockRows(shift) {
+			caps++
+		}
+	}
+	if caps == 0 || f.Blocks[len(f.Blocks)-1].Boundary {
+		t.Fatalf("want blocks ending at the row cap and a last block ending with the file: %d cap blocks", caps)
+	}
+	r, _ := codec.NewReader(bytes.NewReader(in))
+	for _, src := range []Source{source(t, "in", in), &StreamSource{Label: "stdin", R: r}} {
+		got, res, err := run(t, []Source{src}, Options{Outputs: []Output{{ID: 4, Hi: ^uint64(0)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[0], in) {
+			t.Errorf("%s: compacting a file alone changed its bytes", src.Name())
+		}
+		if res.BlocksDecoded != 0 || res.BlocksCopied != uint64(len(f.Blocks)) {
+			t.Errorf("%s: %d blocks copied, %d decoded; want all %d copied", src.Name(), res.BlocksCopied, res.BlocksDecoded, len(f.Blocks))
+		}
 	}
 }
 
