@@ -49,10 +49,16 @@ test: deps
 test-short: deps
 	$(GO) test -short -count=1 ./...
 
+# Every fuzz target for FUZZTIME each (go test -fuzz takes one at a time).
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime 60s ./lib/cdx
-	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime 60s ./lib/codec
-	$(GO) test -run XXX -fuzz '^FuzzCanonicalize$$' -fuzztime 60s ./lib/canon
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/cdx
+	$(GO) test -run XXX -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./lib/cdx
+	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./lib/codec
+	$(GO) test -run XXX -fuzz '^FuzzCanonicalize$$' -fuzztime $(FUZZTIME) ./lib/canon
+	$(GO) test -run XXX -fuzz '^FuzzHostOf$$' -fuzztime $(FUZZTIME) ./lib/canon
+	$(GO) test -run XXX -fuzz '^FuzzNormalizeEscapes$$' -fuzztime $(FUZZTIME) ./lib/canon
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/manifest
 
 bench: build
 	scripts/bench.sh

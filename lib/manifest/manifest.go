@@ -153,8 +153,6 @@ func (m *Manifest) Sort() {
 	})
 }
 
-// Write writes the manifest, sorted by range, with the column header first.
-// File names must not hold whitespace or '#'.
 // WriteFile writes the manifest to path ("-" or "" for stdout) so that it
 // appears whole or not at all.
 func (m *Manifest) WriteFile(path string) error {
@@ -172,6 +170,8 @@ func (m *Manifest) WriteFile(path string) error {
 	return f.Commit()
 }
 
+// Write writes the manifest, sorted by range, with the column header first.
+// File names must not hold whitespace or '#'.
 func (m *Manifest) Write(w io.Writer) error {
 	m.Sort()
 	var b bytes.Buffer

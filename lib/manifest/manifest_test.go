@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -152,4 +153,34 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%#x) found a partition in a gap", key)
 		}
 	}
+}
+
+// FuzzParse: a manifest is text edited by hand, so Parse must refuse bad
+// bytes with an error and never panic; whatever it accepts, Write gives
+// back in a form that parses to the same partitions, and Check can judge.
+func FuzzParse(f *testing.F) {
+	f.Add(Header + "\n1\t0x0000000000000000\t0x7fffffffffffffff\tf\t0\t0\t0\t1\n3 0x8 0xffffffffffffffff g 10 2 300 1 # hot\n")
+	f.Add("0 0x10 0x0f f 1 1 1 1")
+	f.Add("0 0x0 0xff f 1 1 1\n\n# c")
+	f.Fuzz(func(t *testing.T, in string) {
+		m, err := Parse(strings.NewReader(in), "m")
+		if err != nil {
+			if _, ok := err.(*ParseError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		m.Check()
+		var b bytes.Buffer
+		if err := m.Write(&b); err != nil {
+			t.Fatal(err) // parsed names hold neither whitespace nor '#'
+		}
+		back, err := Parse(&b, "m")
+		if err != nil {
+			t.Fatalf("written manifest does not parse: %v\n%s", err, b.String())
+		}
+		if !reflect.DeepEqual(back.Parts, m.Parts) {
+			t.Fatalf("round trip changed the partitions:\n%+v\n%+v", m.Parts, back.Parts)
+		}
+	})
 }
