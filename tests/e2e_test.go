@@ -113,6 +113,27 @@ func TestFailureLeavesNoFile(t *testing.T) {
 	}
 }
 
+// TestDirectoryInput: a directory named as an input is refused by name
+// before anything is read or written.
+func TestDirectoryInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.meguri")
+	for _, args := range [][]string{
+		{"meguri-ingest", dir, "-o", out},
+		{"meguri-route", "balance", "-n", "2", dir, "-o", out},
+		{"meguri-inspect", dir},
+		{"meguri-compact", dir, "-o", out},
+	} {
+		_, e, code := run(t, nil, args[0], args[1:]...)
+		if code != 1 || !strings.Contains(string(e), dir+" is a directory") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 naming the directory", args, code, e)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v left an output file", args)
+		}
+	}
+}
+
 func TestInspectModes(t *testing.T) {
 	golden := "../testdata/sample.meguri"
 	// --rows | head -1 exits quietly

@@ -77,6 +77,10 @@ func Open(name string) (*Input, error) {
 		if err != nil {
 			return nil, err
 		}
+		if st, err := fh.Stat(); err == nil && st.IsDir() {
+			fh.Close()
+			return nil, fmt.Errorf("%s is a directory, not a CDX file", name)
+		}
 		f = fh
 	}
 	in, err := NewInput(display, f)

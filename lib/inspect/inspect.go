@@ -49,6 +49,10 @@ func Open(path string) (*Source, error) {
 		f.Close()
 		return nil, err
 	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s is a directory, not a .meguri file", path)
+	}
 	if !fi.Mode().IsRegular() {
 		return &Source{Name: path, r: bufio.NewReaderSize(f, 1<<20), f: f}, nil
 	}

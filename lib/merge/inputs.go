@@ -49,6 +49,10 @@ func OpenInputs(paths []string) ([]*Input, error) {
 			f.Close()
 			return fail(err)
 		}
+		if st.IsDir() {
+			f.Close()
+			return fail(fmt.Errorf("%s is a directory, not a .meguri file", p))
+		}
 		cf, err := codec.OpenFile(f, st.Size())
 		if err != nil {
 			f.Close()
