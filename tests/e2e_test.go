@@ -4,10 +4,12 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -214,5 +216,57 @@ func TestUsageErrors(t *testing.T) {
 	stdout, _, code := run(t, nil, "meguri-ingest", "--help")
 	if code != 0 || !strings.HasPrefix(string(stdout), "Usage: meguri-ingest") {
 		t.Errorf("--help: exit %d, stdout %.40q", code, stdout)
+	}
+}
+
+// TestInterruptRemovesTemporaries: SIGTERM (what GNU parallel --timeout
+// sends) or SIGINT in the middle of an ingest that has spilled sorted runs
+// removes them and the half-written output, and exits 128 + the signal.
+func TestInterruptRemovesTemporaries(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		dir, tmp := t.TempDir(), t.TempDir()
+		cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", filepath.Join(dir, "out.meguri"))
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Feed lines until runs have spilled, keeping stdin open so the
+		// ingest is still running when the signal comes.
+		var buf bytes.Buffer
+		for i := 0; ; i++ {
+			buf.Reset()
+			for j := range 2000 {
+				fmt.Fprintf(&buf, `{"url": "http://h%d.example/p%d-%d"}`+"\n", j%53, i, j)
+			}
+			if _, err := stdin.Write(buf.Bytes()); err != nil {
+				t.Fatalf("ingest stopped early: %v: %s", err, e.String())
+			}
+			if runs, _ := os.ReadDir(tmp); len(runs) >= 2 {
+				break
+			}
+			if i > 5000 {
+				t.Fatal("no runs spilled")
+			}
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 1 {
+			t.Fatalf("want the output's temporary file while running, have %v", left)
+		}
+		cmd.Process.Signal(sig)
+		err = cmd.Wait()
+		stdin.Close()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 128+int(sig) {
+			t.Fatalf("%v: exit %v, want %d; stderr %q", sig, err, 128+int(sig), e.String())
+		}
+		for _, d := range []string{dir, tmp} {
+			if left, _ := os.ReadDir(d); len(left) != 0 {
+				t.Errorf("%v left %d files in %s", sig, len(left), d)
+			}
+		}
 	}
 }

@@ -59,7 +59,7 @@ Examples:
   meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest`
 
 func main() {
-	cli.Init()
+	cli.Init("meguri-compact")
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-compact", description)...)
 	if err := run(&a); err != nil {

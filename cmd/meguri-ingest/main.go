@@ -45,7 +45,7 @@ Examples:
   meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri`
 
 func main() {
-	cli.Init()
+	cli.Init("meguri-ingest")
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
 	if err := run(&a); err != nil {

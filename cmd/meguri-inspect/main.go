@@ -34,7 +34,7 @@ Examples:
   meguri-inspect --url https://example.com/ part-7.meguri`
 
 func main() {
-	cli.Init()
+	cli.Init("meguri-inspect")
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-inspect", description)...)
 	code, err := run(&a)

@@ -43,7 +43,7 @@ Examples:
   meguri-route update --manifest fleet.manifest --rows new.rows -o fleet.manifest`
 
 func main() {
-	cli.Init()
+	cli.Init("meguri-route")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
 	if err := ctx.Run(); err != nil {

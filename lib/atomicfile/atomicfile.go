@@ -1,7 +1,8 @@
 // Package atomicfile writes an output so that it appears whole or not at
 // all: bytes go to a temporary file in the destination's directory, which is
 // synced and renamed over the destination on Commit. Abort (or a crash)
-// leaves the destination untouched.
+// leaves the destination untouched; so does an interrupt, in a binary that
+// called cli.Init (the temporary file is removed on SIGINT or SIGTERM).
 //
 //	f, err := atomicfile.Create("part-7.meguri")
 //	defer f.Abort() // no-op after Commit
@@ -15,6 +16,8 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+
+	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
 
 // File is an output being written.
@@ -41,6 +44,7 @@ func CreateSize(path string, size int) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	tempfiles.Add(f.Name())
 	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path}, nil
 }
@@ -72,13 +76,14 @@ func (f *File) Commit() error {
 		return err
 	}
 	if err := f.f.Close(); err != nil {
-		os.Remove(f.f.Name())
+		tempfiles.Remove(f.f.Name())
 		return err
 	}
 	if err := os.Rename(f.f.Name(), f.path); err != nil {
-		os.Remove(f.f.Name())
+		tempfiles.Remove(f.f.Name())
 		return err
 	}
+	tempfiles.Forget(f.f.Name())
 	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
 		d.Sync()
 		d.Close()
@@ -101,5 +106,5 @@ func (f *File) abort() {
 		return
 	}
 	f.f.Close()
-	os.Remove(f.f.Name())
+	tempfiles.Remove(f.f.Name())
 }

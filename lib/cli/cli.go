@@ -16,6 +16,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -62,9 +63,12 @@ func (g GroupingFlag) Value() canon.Grouping {
 }
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the
-// process, so Fail can exit quietly (`meguri-inspect --rows f | head -1`).
-func Init() {
+// process, so Fail can exit quietly (`meguri-inspect --rows f | head -1`),
+// and makes SIGINT, SIGTERM and SIGHUP remove the run's temporary files
+// (outputs being written, spilled runs) before prog exits 128 + the signal.
+func Init(prog string) {
 	signal.Ignore(syscall.SIGPIPE)
+	tempfiles.OnSignal(prog)
 }
 
 // Fail prints "prog: err" to stderr and exits 1, or exits 0 quietly when

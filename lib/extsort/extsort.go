@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -204,6 +205,7 @@ func (s *Sorter) spill() error {
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
+	tempfiles.Add(f.Name())
 	s.runs = append(s.runs, f.Name())
 	// A run is a sequence of: host key (8 bytes), uvarint(entry length),
 	// entry.
@@ -477,12 +479,20 @@ func (it *Iterator) Close() error {
 	for _, f := range it.closers {
 		f.Close()
 	}
+	return it.s.Discard()
+}
+
+// Discard removes the spilled runs. A Sorter that is not read to the end
+// through an Iterator (its caller failed) must be discarded, or its runs
+// stay on disk; Iterator.Close does it for the rest. It can be called more
+// than once.
+func (s *Sorter) Discard() error {
 	var first error
-	for _, name := range it.s.runs {
-		if err := os.Remove(name); err != nil && first == nil {
+	for _, name := range s.runs {
+		if err := tempfiles.Remove(name); err != nil && first == nil {
 			first = err
 		}
 	}
-	it.s.runs = nil
+	s.runs = nil
 	return first
 }

@@ -111,6 +111,10 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		defer debug.SetMemoryLimit(old)
 	}
 	sorter := extsort.New(extsort.Options{Budget: arena, TmpDir: opt.TmpDir})
+	// A run that fails before the sorted captures are read back (a
+	// --strict reject, bad input, a full disk) removes its spilled runs
+	// here; otherwise the iterator's Close has already done it.
+	defer sorter.Discard()
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeLo: opt.Lo, RangeHi: opt.Hi}
 
 	var rejw *bufio.Writer

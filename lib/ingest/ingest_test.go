@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -263,6 +264,9 @@ func checkDeterminism(t *testing.T, input []byte) {
 	if !bytes.Equal(base, spilled) {
 		t.Fatal("spilling gives different bytes")
 	}
+	if left, _ := os.ReadDir(small.TmpDir); len(left) != 0 {
+		t.Fatalf("spilled runs left behind: %v", left)
+	}
 	one := full()
 	one.Workers = 1
 	single, _ := ingestBytes(t, input, one)
@@ -367,6 +371,39 @@ func TestStrict(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), in+":3") {
 		t.Fatalf("message %q does not name file and line", err)
+	}
+}
+
+// TestFailureRemovesSpills: a run that stops after spilling sorted runs
+// (here --strict at a reject on the last line) removes them.
+func TestFailureRemovesSpills(t *testing.T) {
+	dir := t.TempDir()
+	var in bytes.Buffer
+	for i := range 20000 {
+		fmt.Fprintf(&in, `{"url": "http://h%d.example/p%d"}`+"\n", i%97, i)
+	}
+	in.WriteString(`{"url": "dns:example.com", "timestamp": "20200101000000"}` + "\n")
+	name := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(name, in.Bytes(), 0o644)
+	opt := full()
+	opt.Strict = true
+	opt.Mem = 64 << 10
+	opt.TmpDir = t.TempDir()
+	var runs int
+	opt.Progress = func(int64, int64) {
+		if e, _ := os.ReadDir(opt.TmpDir); len(e) > runs {
+			runs = len(e)
+		}
+	}
+	_, err := Run([]string{name}, io.Discard, opt)
+	if se, ok := err.(*StrictError); !ok || se.Line != 20001 {
+		t.Fatalf("err = %v, want a strict error at line 20001", err)
+	}
+	if runs < 2 {
+		t.Fatalf("only %d runs spilled before the reject; the test needs some", runs)
+	}
+	if left, _ := os.ReadDir(opt.TmpDir); len(left) != 0 {
+		t.Fatalf("%d spilled runs left behind after the failure", len(left))
 	}
 }
 

@@ -1,0 +1,81 @@
+// Package tempfiles keeps the list of temporary files a process has on disk
+// (outputs being written, sorted runs spilled by the external sort), so
+// that an interrupted run can remove them instead of leaving them behind.
+//
+//	f, err := os.CreateTemp(dir, "meguri-run-*")
+//	tempfiles.Add(f.Name())
+//	...
+//	tempfiles.Remove(f.Name()) // deletes the file and forgets it
+//
+// OnSignal, called once by every binary at start, removes every file still
+// listed when SIGINT, SIGTERM or SIGHUP arrives (GNU parallel's --timeout
+// and --halt send SIGTERM) and exits 128 + the signal number.
+package tempfiles
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+var (
+	mu   sync.Mutex
+	live = map[string]struct{}{}
+)
+
+// Add lists a temporary file.
+func Add(name string) {
+	mu.Lock()
+	live[name] = struct{}{}
+	mu.Unlock()
+}
+
+// Forget takes a file off the list without removing it (it was renamed
+// into place, say).
+func Forget(name string) {
+	mu.Lock()
+	delete(live, name)
+	mu.Unlock()
+}
+
+// Remove deletes a listed file and takes it off the list.
+func Remove(name string) error {
+	Forget(name)
+	return os.Remove(name)
+}
+
+// Live returns how many files are listed.
+func Live() int {
+	mu.Lock()
+	defer mu.Unlock()
+	return len(live)
+}
+
+// removeAll deletes every listed file. It keeps the lock, so no file is
+// listed or renamed through this package meanwhile.
+func removeAll() {
+	mu.Lock()
+	for name := range live {
+		os.Remove(name)
+	}
+	clear(live)
+}
+
+// OnSignal makes SIGINT, SIGTERM and SIGHUP remove every listed file and
+// exit 128 + the signal number, saying so on stderr as prog.
+func OnSignal(prog string) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-ch
+		removeAll()
+		fmt.Fprintf(os.Stderr, "%s: %v: stopped, temporary files removed\n", prog, sig)
+		n := 1
+		if s, ok := sig.(syscall.Signal); ok {
+			n = int(s)
+		}
+		os.Exit(128 + n)
+	}()
+}
