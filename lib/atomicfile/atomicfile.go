@@ -40,11 +40,10 @@ func CreateSize(path string, size int) (*File, error) {
 		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), std: true}, nil
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := tempfiles.Create(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	tempfiles.Add(f.Name())
 	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path}, nil
 }

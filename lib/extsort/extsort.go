@@ -201,11 +201,10 @@ func (s *Sorter) cmp(a, b ref) int {
 
 func (s *Sorter) spill() error {
 	s.sortRefs()
-	f, err := os.CreateTemp(s.opt.TmpDir, "meguri-run-*")
+	f, err := tempfiles.Create(s.opt.TmpDir, "meguri-run-*")
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
-	tempfiles.Add(f.Name())
 	s.runs = append(s.runs, f.Name())
 	// A run is a sequence of: host key (8 bytes), uvarint(entry length),
 	// entry.

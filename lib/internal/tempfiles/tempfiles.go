@@ -2,8 +2,7 @@
 // (outputs being written, sorted runs spilled by the external sort), so
 // that an interrupted run can remove them instead of leaving them behind.
 //
-//	f, err := os.CreateTemp(dir, "meguri-run-*")
-//	tempfiles.Add(f.Name())
+//	f, err := tempfiles.Create(dir, "meguri-run-*")
 //	...
 //	tempfiles.Remove(f.Name()) // deletes the file and forgets it
 //
@@ -25,11 +24,16 @@ var (
 	live = map[string]struct{}{}
 )
 
-// Add lists a temporary file.
-func Add(name string) {
+// Create makes a new temporary file as os.CreateTemp does and lists it,
+// both under the lock, so that an interrupt cannot fall between the two.
+func Create(dir, pattern string) (*os.File, error) {
 	mu.Lock()
-	live[name] = struct{}{}
-	mu.Unlock()
+	defer mu.Unlock()
+	f, err := os.CreateTemp(dir, pattern)
+	if err == nil {
+		live[f.Name()] = struct{}{}
+	}
+	return f, err
 }
 
 // Forget takes a file off the list without removing it (it was renamed
