@@ -9,10 +9,10 @@
 // ends where the block rule would end it (at a content-defined boundary or
 // the row cap, which depend only on the rows since the block start, or at
 // the output's last row), no row of another input falls inside it, it lies
-// inside the current output's range and GC drops nothing from it. Every other row is decoded and added
-// again, so the output is always exactly what encoding its rows afresh
-// gives, and memory holds a block per input and the writer's blocks in
-// flight, whatever the file sizes.
+// inside the current output's range and GC drops nothing from it. Every
+// other row is decoded and added again, so the output is always exactly
+// what encoding its rows afresh gives, and memory holds a block per input
+// and the writer's blocks in flight, whatever the file sizes.
 //
 //	res, err := merge.Run(sources, merge.Options{
 //		Outputs: []merge.Output{{ID: 3, Lo: 0, Hi: ^uint64(0)}},
