@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -51,7 +52,8 @@ type Writer struct {
 	// block rule ends one, so it must stay this file's last.
 	sealed  bool
 	workers int
-	err     error
+	err     error       // the first write error, under mu
+	bad     atomic.Bool // err is set
 	closed  bool
 
 	// ordered pipeline: jobs are encoded concurrently and written in order
@@ -242,9 +244,7 @@ func (w *Writer) drain() {
 		info := j.info
 		info.Offset, info.Length = w.off, int64(len(j.out))
 		if _, err := w.w.Write(j.out); err != nil {
-			w.mu.Lock()
-			w.err = err
-			w.mu.Unlock()
+			w.setErr(err)
 			continue
 		}
 		w.off += int64(len(j.out))
@@ -296,11 +296,26 @@ func (w *Writer) Close() error {
 	copy(t[72:], tailMagic[:])
 	_, err := w.w.Write(t)
 	w.off += int64(len(footer)) + TrailerSize
-	w.err = err
+	w.setErr(err)
 	return err
 }
 
+func (w *Writer) setErr(err error) {
+	if err == nil {
+		return
+	}
+	w.mu.Lock()
+	w.err = err
+	w.mu.Unlock()
+	w.bad.Store(true)
+}
+
+// failed returns the write error met so far. It is called for every row,
+// so the common case is one atomic load, not a lock.
 func (w *Writer) failed() error {
+	if !w.bad.Load() {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unsafe"
 
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
@@ -398,7 +399,7 @@ func (it *Iterator) Next() bool {
 	}
 	first := it.h[0]
 	firstURL := entryURL(first.entry)
-	url := string(firstURL)
+	url := frozenString(firstURL) // the entry is a fresh slice per entry
 	for len(it.h) > 0 && it.h[0].host == first.host && bytes.Equal(entryURL(it.h[0].entry), firstURL) {
 		top := it.h.pop()
 		it.group = append(it.group, it.decode(top.host, top.entry, url))
@@ -418,7 +419,7 @@ func (it *Iterator) nextMem() bool {
 	first := refs[it.i]
 	e := a.at(first.off)
 	u := entryURL(e)
-	url := string(u)
+	url := frozenString(u)
 	it.group = append(it.group, it.decode(first.host, e, url))
 	for it.i++; it.i < len(refs) && refs[it.i].host == first.host; it.i++ {
 		e := a.at(refs[it.i].off)
@@ -428,6 +429,19 @@ func (it *Iterator) nextMem() bool {
 		it.group = append(it.group, it.decode(first.host, e, url))
 	}
 	return true
+}
+
+// frozenString returns b's bytes as a string without copying them. Only for
+// bytes nothing writes to again: the arena's chunks (a batch's buffer is
+// never touched after AddBatch, and reset drops chunks rather than reusing
+// them) and the entries a run source allocates one by one. The strings keep
+// those bytes alive, which the Iterator does anyway until Close; it saves
+// an allocation and a copy per URL (~5% of ingest's CPU on the 20x copy).
+func frozenString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // Group returns the current URL's captures, in no particular order.
