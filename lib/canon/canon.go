@@ -73,9 +73,26 @@ func Scheme(raw string) string {
 
 // Canonicalize returns the canonical form of an http or https URL.
 func Canonicalize(raw string) (string, error) {
-	if u, ok := fastCanonical(raw); ok {
-		return u, nil
+	u, _, err := CanonicalizeHost(raw)
+	return u, err
+}
+
+// CanonicalizeHost is Canonicalize that also returns the canonical URL's
+// host, as HostOf(u) would, without scanning u again in the common case.
+func CanonicalizeHost(raw string) (u, host string, err error) {
+	if u, host, ok := fastCanonical(raw); ok {
+		return u, host, nil
 	}
+	u, err = canonicalizeSlow(raw)
+	if err != nil {
+		return "", "", err
+	}
+	host, _, _ = HostOf(u)
+	return u, host, nil
+}
+
+// canonicalizeSlow canonicalizes through the WHATWG parser.
+func canonicalizeSlow(raw string) (string, error) {
 	sch := Scheme(raw)
 	if sch == "" {
 		return "", ErrNotURL

@@ -169,7 +169,7 @@ func TestKeys(t *testing.T) {
 // points.
 func checkAgreement(t *testing.T, raw string) {
 	t.Helper()
-	fast, ok := fastCanonical(raw)
+	fast, host, ok := fastCanonical(raw)
 	if ok {
 		p, err := parser.Parse(raw)
 		if err != nil {
@@ -177,6 +177,11 @@ func checkAgreement(t *testing.T, raw string) {
 		}
 		if want := NormalizeEscapes(p.Href(true)); fast != want {
 			t.Fatalf("fast path %q -> %q, parser says %q", raw, fast, want)
+		}
+	}
+	if u, h, err := CanonicalizeHost(raw); err == nil {
+		if want, _, _ := HostOf(u); h != want || ok && h != host {
+			t.Fatalf("CanonicalizeHost(%q) gives host %q, HostOf(%q) says %q", raw, h, u, want)
 		}
 	}
 	if u, err := Canonicalize(raw); err == nil {
@@ -212,7 +217,7 @@ func TestCorpusAgreement(t *testing.T) {
 		}
 		u, _ := m["url"].(string)
 		checkAgreement(t, u)
-		if _, ok := fastCanonical(u); ok {
+		if _, _, ok := fastCanonical(u); ok {
 			fast++
 		}
 		checkAgreement(t, strings.ToUpper(u))

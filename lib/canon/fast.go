@@ -33,8 +33,9 @@ func init() {
 
 // fastCanonical canonicalizes the common case, a lowercase-scheme http(s)
 // URL of plain ASCII with an ordinary domain name and no dot segments, and
-// reports false for anything else.
-func fastCanonical(raw string) (string, bool) {
+// reports false for anything else. It also returns the canonical URL's
+// host, as HostOf would.
+func fastCanonical(raw string) (u, host string, ok bool) {
 	var scheme string
 	var defPort string
 	switch {
@@ -43,7 +44,7 @@ func fastCanonical(raw string) (string, bool) {
 	case strings.HasPrefix(raw, "https://"):
 		scheme, defPort = "https://", "443"
 	default:
-		return "", false
+		return "", "", false
 	}
 	rest := raw[len(scheme):]
 	// Authority: host[:port], ending at / ? # or the end.
@@ -60,17 +61,17 @@ func fastCanonical(raw string) (string, bool) {
 		host, port = auth[:i], auth[i+1:]
 	}
 	if !fastHost(host) {
-		return "", false
+		return "", "", false
 	}
 	portVal := 0
 	for i := 0; i < len(port); i++ {
 		c := port[i]
 		if c < '0' || c > '9' {
-			return "", false
+			return "", "", false
 		}
 		portVal = portVal*10 + int(c-'0')
 		if portVal > 65535 {
-			return "", false
+			return "", "", false
 		}
 	}
 	fragment := false
@@ -81,23 +82,27 @@ func fastCanonical(raw string) (string, bool) {
 	if q := strings.IndexByte(tail, '?'); q >= 0 {
 		path, query = tail[:q], tail[q:]
 	}
+	// The path starts with '/' when it is not empty. A "/." or "%2e" in it
+	// may be a dot segment: left to the parser.
 	for i := 0; i < len(path); i++ {
-		if !pathOK[path[i]] {
-			return "", false
+		switch c := path[i]; {
+		case !pathOK[c]:
+			return "", "", false
+		case c == '.' && path[i-1] == '/':
+			return "", "", false
+		case c == '%' && i+2 < len(path) && path[i+1] == '2' && path[i+2]|0x20 == 'e':
+			return "", "", false
 		}
 	}
 	for i := 1; i < len(query); i++ {
 		if !queryOK[query[i]] {
-			return "", false
+			return "", "", false
 		}
-	}
-	if strings.Contains(path, "/.") || strings.Contains(path, "%2e") || strings.Contains(path, "%2E") {
-		return "", false // possible dot segment
 	}
 	if !fragment && len(host) == len(auth) && path != "" && !hasUpper(host) {
 		// No fragment, no port, a path, a lowercase host: raw is already
-		// canonical but for escapes, and needs no copy.
-		return NormalizeEscapes(raw), true
+		// canonical but for escapes (never in the host), and needs no copy.
+		return NormalizeEscapes(raw), host, true
 	}
 	var b strings.Builder
 	b.Grow(len(raw) + 1)
@@ -121,7 +126,8 @@ func fastCanonical(raw string) (string, bool) {
 	}
 	b.WriteString(path)
 	b.WriteString(query)
-	return NormalizeEscapes(b.String()), true
+	u = NormalizeEscapes(b.String())
+	return u, u[len(scheme) : len(scheme)+len(host)], true
 }
 
 // fastHost accepts dot-separated non-empty labels of ASCII letters, digits

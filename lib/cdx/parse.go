@@ -148,11 +148,11 @@ func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, bl
 // starts over (a variable so that tests can make it small).
 var keyCacheSize = 4096
 
-func (p *Parser) hostKey(u string) uint64 {
+// hostKey keys a canonical URL's host (as canon.HostOf returns it).
+func (p *Parser) hostKey(host string) uint64 {
 	if p.keys == nil {
-		return canon.HostKey(u, p.Grouping)
+		return canon.KeyOfHost(host, p.Grouping)
 	}
-	host, _, _ := canon.HostOf(u)
 	if k, ok := p.keys[host]; ok {
 		return k
 	}
@@ -182,7 +182,7 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 	if r := classify(&f); r != OK {
 		return c, r
 	}
-	u, err := canon.Canonicalize(f.URL)
+	u, host, err := canon.CanonicalizeHost(f.URL)
 	if err != nil {
 		if err == canon.ErrNotURL {
 			return c, NotURL
@@ -190,7 +190,7 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		return c, BadURL
 	}
 	c.URL = u
-	c.HostKey = p.hostKey(u)
+	c.HostKey = p.hostKey(host)
 	if !f.hasTS {
 		c.Discovered = true
 	} else {
