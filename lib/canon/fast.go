@@ -131,8 +131,8 @@ func fastCanonical(raw string) (u, host string, ok bool) {
 }
 
 // fastHost accepts dot-separated non-empty labels of ASCII letters, digits
-// and hyphens, where no label is punycode and the last label does not look
-// like a number (WHATWG would parse the host as IPv4).
+// and hyphens, where no label is punycode and the last label starts with a
+// letter (else WHATWG may parse the host as IPv4).
 func fastHost(h string) bool {
 	if h == "" {
 		return false
@@ -155,8 +155,10 @@ func fastHost(h string) bool {
 		start = i + 1
 	}
 	last := h[strings.LastIndexByte(h, '.')+1:]
-	if last[0] >= '0' && last[0] <= '9' {
-		return false // digits or 0x...: an IPv4 candidate
+	if last[0] >= '0' && last[0] <= '9' || last[0] == '-' {
+		// digits or 0x...: an IPv4 candidate; so is "-0" to the parser
+		// (found by FuzzCanonicalize), and no real label starts with '-'
+		return false
 	}
 	return true
 }
