@@ -275,6 +275,15 @@ func TestCopyWholeFile(t *testing.T) {
 			t.Errorf("%s: %d blocks copied, %d decoded; want all %d copied", src.Name(), res.BlocksCopied, res.BlocksDecoded, len(f.Blocks))
 		}
 	}
+	// Reading a stream one block ahead still reports a damaged trailer,
+	// naming the stream.
+	bad := slices.Clone(in)
+	bad[len(bad)-20] ^= 0xff
+	r, _ = codec.NewReader(bytes.NewReader(bad))
+	_, _, err := run(t, []Source{&StreamSource{Label: "stdin", R: r}}, Options{Outputs: []Output{{ID: 4, Hi: ^uint64(0)}}})
+	if !errors.Is(err, codec.ErrCorrupt) || !strings.Contains(err.Error(), "stdin") {
+		t.Fatalf("damaged trailer in a stream: %v", err)
+	}
 }
 
 func TestEmptyOutputs(t *testing.T) {
