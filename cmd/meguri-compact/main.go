@@ -202,12 +202,16 @@ func summary(r *merge.Result, took time.Duration, asJSON bool) {
 		bytes += uint64(o.Bytes)
 	}
 	if asJSON {
-		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_decoded":%d}`+"\n",
-			r.RowsIn, r.Folded, r.Dropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksDecoded)
+		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d}`+"\n",
+			r.RowsIn, r.Folded, r.Dropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded)
 		return
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d rows in, %d folded, %d dropped by gc, %d urls out in %d file(s), %s\n",
 		r.RowsIn, r.Folded, r.Dropped, urls, len(r.Outputs), units.Bytes(int64(bytes)))
-	fmt.Fprintf(os.Stderr, "meguri-compact: %d blocks copied unchanged, %d decoded, %.2fs\n",
-		r.BlocksCopied, r.BlocksDecoded, took.Seconds())
+	checked := ""
+	if r.BlocksChecked > 0 {
+		checked = fmt.Sprintf(" (%d read first to check gc)", r.BlocksChecked)
+	}
+	fmt.Fprintf(os.Stderr, "meguri-compact: %d blocks copied unchanged%s, %d decoded and re-encoded, %.2fs\n",
+		r.BlocksCopied, checked, r.BlocksDecoded, took.Seconds())
 }

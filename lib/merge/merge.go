@@ -3,16 +3,17 @@
 // given host keys, optionally folding equal URLs and dropping expired Gone
 // tombstones.
 //
-// A block passes through byte for byte, without being decoded, whenever
+// A block passes through byte for byte, without being re-encoded, whenever
 // that gives the same bytes a fresh encoding of the same rows would: the
 // output is at a block start, the input block starts at the same row and
 // ends where the block rule would end it (at a content-defined boundary or
 // the row cap, which depend only on the rows since the block start, or at
 // the output's last row), no row of another input falls inside it, it lies
-// inside the current output's range and GC drops nothing from it. Every
-// other row is decoded and added again, so the output is always exactly
-// what encoding its rows afresh gives, and memory holds a block per input
-// and the writer's blocks in flight, whatever the file sizes.
+// inside the current output's range and GC drops nothing from it (a block
+// holding Gone rows is decoded to see; others are not decoded at all).
+// Every other row is decoded and added again, so the output is always
+// exactly what encoding its rows afresh gives, and memory holds a block per
+// input and the writer's blocks in flight, whatever the file sizes.
 //
 //	res, err := merge.Run(sources, merge.Options{
 //		Outputs: []merge.Output{{ID: 3, Lo: 0, Hi: ^uint64(0)}},
@@ -158,7 +159,8 @@ type Result struct {
 	Folded        uint64 // rows that folded into another input's row of the same URL
 	Dropped       uint64 // Gone rows dropped by GC
 	BlocksCopied  uint64 // blocks passed through byte for byte
-	BlocksDecoded uint64 // input blocks decoded
+	BlocksChecked uint64 // of those, blocks decoded first to see that GC drops none of their rows
+	BlocksDecoded uint64 // input blocks decoded and their rows added again
 }
 
 // OverlapError reports two inputs holding the same URL without Fold.
@@ -353,21 +355,19 @@ func (m *merger) run() error {
 				return err
 			}
 		}
-		if c.recs == nil && m.canCopy(c) {
-			if err := m.w.CopyBlock(c.blk); err != nil {
+		if c.recs == nil {
+			copied, err := m.tryCopy(c)
+			if err != nil {
 				return err
 			}
-			m.res.BlocksCopied++
-			m.rowsRead(uint64(c.blk.Info.Rows))
-			c.advance(true)
-			continue
+			if copied {
+				continue
+			}
 		}
 		if c.recs == nil {
-			if err := c.decode(); err != nil {
+			if err := m.decode(c); err != nil {
 				return err
 			}
-			m.res.BlocksDecoded++
-			m.rowsRead(uint64(len(c.recs)))
 		}
 		rec := c.recs[c.pos]
 		c.advance(false)
@@ -384,11 +384,9 @@ func (m *merger) run() error {
 				return &OverlapError{A: c.src.Name(), B: x.src.Name(), Host: host, URL: url}
 			}
 			if x.recs == nil {
-				if err := x.decode(); err != nil {
+				if err := m.decode(x); err != nil {
 					return err
 				}
-				m.res.BlocksDecoded++
-				m.rowsRead(uint64(len(x.recs)))
 			}
 			same = append(same, x.recs[x.pos])
 			x.advance(false)
@@ -397,7 +395,7 @@ func (m *merger) run() error {
 			m.res.Folded += uint64(len(same))
 			rec = record.FoldRecords(append(same, rec))
 		}
-		if m.opt.GC && rec.Status == record.Gone && rec.LastSeen < m.opt.Cutoff {
+		if m.drops(&rec) {
 			m.res.Dropped++
 			continue
 		}
@@ -425,15 +423,57 @@ func (m *merger) rowsRead(n uint64) {
 	}
 }
 
+// decode decodes c's block, counting it and its rows.
+func (m *merger) decode(c *cursor) error {
+	if err := c.decode(); err != nil {
+		return err
+	}
+	m.res.BlocksDecoded++
+	m.rowsRead(uint64(len(c.recs)))
+	return nil
+}
+
+// tryCopy passes c's undecoded block through byte for byte when canCopy
+// allows it. Under GC a block holding Gone rows is decoded first, and
+// copied only if GC drops none of them (a periodic GC mostly finds young
+// tombstones); otherwise its rows stay decoded for the caller.
+func (m *merger) tryCopy(c *cursor) (bool, error) {
+	if !m.canCopy(c) {
+		return false, nil
+	}
+	if m.opt.GC && c.blk.Info.Gone > 0 {
+		if err := c.decode(); err != nil {
+			return false, err
+		}
+		for i := range c.recs {
+			if m.drops(&c.recs[i]) {
+				m.res.BlocksDecoded++
+				m.rowsRead(uint64(len(c.recs)))
+				return false, nil
+			}
+		}
+		m.res.BlocksChecked++
+	}
+	m.rowsRead(uint64(c.blk.Info.Rows))
+	if err := m.w.CopyBlock(c.blk); err != nil {
+		return false, err
+	}
+	m.res.BlocksCopied++
+	c.advance(true)
+	return true, nil
+}
+
+// drops reports whether GC drops r.
+func (m *merger) drops(r *record.Record) bool {
+	return m.opt.GC && r.Status == record.Gone && r.LastSeen < m.opt.Cutoff
+}
+
 // canCopy reports whether c's undecoded block can pass through byte for
-// byte: see the package comment.
+// byte (GC aside, see tryCopy): see the package comment.
 func (m *merger) canCopy(c *cursor) bool {
 	info := &c.blk.Info
 	hi := m.opt.Outputs[m.k].Hi
 	if c.noCopy || m.w.Pending() != 0 || info.LastHost > hi {
-		return false
-	}
-	if m.opt.GC && info.Gone > 0 {
 		return false
 	}
 	// Where the output's rows after this block come from: only this input
