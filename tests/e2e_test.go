@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 var binDir string
@@ -268,5 +269,46 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 				t.Errorf("%v left %d files in %s", sig, len(left), d)
 			}
 		}
+	}
+}
+
+// TestIgnoredHangupStaysIgnored: under nohup (SIGHUP ignored from the
+// start) a hangup does not stop a run; the cleanup handler must not turn
+// the signal back on.
+func TestIgnoredHangupStaysIgnored(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.meguri")
+	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0" -q -o "$1"`, filepath.Join(binDir, "meguri-ingest"), out)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once the first line is through, the binary has replaced the shell
+	// and installed its handlers.
+	if _, err := stdin.Write([]byte(`{"url": "http://example.com/a"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) > 0 {
+			break // the output's temporary file: ingest is running
+		}
+		if i > 500 {
+			t.Fatal("ingest did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(100 * time.Millisecond)
+	stdin.Write([]byte(`{"url": "http://example.com/b"}` + "\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ingest under an ignored SIGHUP: %v; stderr %q", err, e.String())
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
 	}
 }

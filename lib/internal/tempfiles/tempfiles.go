@@ -68,10 +68,18 @@ func removeAll() {
 }
 
 // OnSignal makes SIGINT, SIGTERM and SIGHUP remove every listed file and
-// exit 128 + the signal number, saying so on stderr as prog.
+// exit 128 + the signal number, saying so on stderr as prog. Signals the
+// process started with ignored stay ignored.
 func OnSignal(prog string) {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal the process was started with ignored (nohup ignores
+		// SIGHUP, a shell's background job SIGINT) stays ignored:
+		// Notify would turn it back on.
+		if !signal.Ignored(sig) {
+			signal.Notify(ch, sig)
+		}
+	}
 	go func() {
 		sig := <-ch
 		removeAll()
