@@ -50,13 +50,6 @@ func Remove(name string) error {
 	return os.Remove(name)
 }
 
-// Live returns how many files are listed.
-func Live() int {
-	mu.Lock()
-	defer mu.Unlock()
-	return len(live)
-}
-
 // removeAll deletes every listed file. It keeps the lock, so no file is
 // listed or renamed through this package meanwhile.
 func removeAll() {
