@@ -226,3 +226,12 @@ type BlockInfo struct {
 	FirstURL, LastURL   string
 	Boundary            bool // ends at a content boundary
 }
+
+// EndsByRule reports whether the block ended by a rule that looks only at
+// its own rows, a content boundary or the row cap under block shift s: a
+// writer that starts a block at the same row and is given the same rows
+// ends it at the same row, whatever follows. Otherwise the block may have
+// ended only because its file did.
+func (b *BlockInfo) EndsByRule(s uint8) bool {
+	return b.Boundary || int(b.Rows) == MaxBlockRows(s)
+}

@@ -223,7 +223,7 @@ func (w *Writer) CopyBlock(b *Block) error {
 		return fmt.Errorf("%w: copied block starting %s after %s", ErrOrder, info.FirstURL, w.lastURL)
 	}
 	w.any, w.lastKey, w.lastURL = true, info.LastHost, info.LastURL
-	w.sealed = !info.Boundary && int(info.Rows) != w.maxRows
+	w.sealed = !info.EndsByRule(w.hdr.Shift)
 	j := &job{raw: raw, info: info, out: raw, ready: make(chan struct{})}
 	close(j.ready)
 	w.queue <- j

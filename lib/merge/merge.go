@@ -495,7 +495,7 @@ func (m *merger) canCopy(c *cursor) bool {
 	// The block ends where a fresh encoding of the output would end it: at
 	// a content boundary or the row cap (both depend only on the rows since
 	// the block start), or at the output's last row.
-	return info.Boundary || int(info.Rows) == codec.MaxBlockRows(m.hdr.Shift) || !more
+	return info.EndsByRule(m.hdr.Shift) || !more
 }
 
 // seek closes outputs until the current one's range holds host.
