@@ -73,8 +73,10 @@ func Scheme(raw string) string {
 
 // Canonicalize returns the canonical form of an http or https URL.
 func Canonicalize(raw string) (string, error) {
-	u, _, err := CanonicalizeHost(raw)
-	return u, err
+	if u, _, ok := fastCanonical(raw); ok {
+		return u, nil
+	}
+	return canonicalizeSlow(raw)
 }
 
 // CanonicalizeHost is Canonicalize that also returns the canonical URL's
