@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,6 +221,21 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// start starts cmd with a pipe to its stdin and its stderr collected.
+func start(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *bytes.Buffer) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &bytes.Buffer{}
+	cmd.Stderr = e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, e
+}
+
 // TestInterruptRemovesTemporaries: SIGTERM (what GNU parallel --timeout
 // sends) or SIGINT in the middle of an ingest that has spilled sorted runs
 // removes them and the half-written output, and exits 128 + the signal.
@@ -227,15 +243,7 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir, tmp := t.TempDir(), t.TempDir()
 		cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", filepath.Join(dir, "out.meguri"))
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		stdin, e := start(t, cmd)
 		// Feed lines until runs have spilled, keeping stdin open so the
 		// ingest is still running when the signal comes.
 		var buf bytes.Buffer
@@ -258,7 +266,7 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 			t.Fatalf("want the output's temporary file while running, have %v", left)
 		}
 		cmd.Process.Signal(sig)
-		err = cmd.Wait()
+		err := cmd.Wait()
 		stdin.Close()
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != 128+int(sig) {
@@ -278,23 +286,15 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 func TestIgnoredHangupStaysIgnored(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.meguri")
 	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0" -q -o "$1"`, filepath.Join(binDir, "meguri-ingest"), out)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e bytes.Buffer
-	cmd.Stderr = &e
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Once the first line is through, the binary has replaced the shell
-	// and installed its handlers.
+	stdin, e := start(t, cmd)
 	if _, err := stdin.Write([]byte(`{"url": "http://example.com/a"}` + "\n")); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
 		if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) > 0 {
-			break // the output's temporary file: ingest is running
+			// the output's temporary file: the binary has replaced the
+			// shell and installed its handlers (cli.Init comes first)
+			break
 		}
 		if i > 500 {
 			t.Fatal("ingest did not start")
