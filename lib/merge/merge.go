@@ -428,9 +428,14 @@ func (m *merger) decode(c *cursor) error {
 	if err := c.decode(); err != nil {
 		return err
 	}
+	m.decoded(c)
+	return nil
+}
+
+// decoded counts c's decoded block, whose rows will be added again.
+func (m *merger) decoded(c *cursor) {
 	m.res.BlocksDecoded++
 	m.rowsRead(uint64(len(c.recs)))
-	return nil
 }
 
 // tryCopy passes c's undecoded block through byte for byte when canCopy
@@ -447,8 +452,7 @@ func (m *merger) tryCopy(c *cursor) (bool, error) {
 		}
 		for i := range c.recs {
 			if m.drops(&c.recs[i]) {
-				m.res.BlocksDecoded++
-				m.rowsRead(uint64(len(c.recs)))
+				m.decoded(c)
 				return false, nil
 			}
 		}
