@@ -138,6 +138,34 @@ func TestDirectoryInput(t *testing.T) {
 	}
 }
 
+// TestOutputPathErrors: an -o the final rename could not take (a
+// directory) or a directory that does not exist is refused at once, naming
+// the destination, not the temporary file, and nothing is left behind.
+func TestOutputPathErrors(t *testing.T) {
+	sample := "../testdata/sample.jsonl"
+	golden := "../testdata/sample.meguri"
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no", "such", "out.meguri")
+	for _, c := range []struct{ out, want string }{
+		{dir, "cannot write " + dir + ": it is a directory"},
+		{missing, "cannot write " + missing + ": no such file or directory"},
+	} {
+		for _, args := range [][]string{
+			{"meguri-ingest", sample, "-o", c.out},
+			{"meguri-route", "balance", "-n", "2", sample, "-o", c.out},
+			{"meguri-compact", golden, "-o", c.out},
+		} {
+			_, e, code := run(t, nil, args[0], args[1:]...)
+			if code != 1 || !strings.Contains(string(e), c.want) {
+				t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", args, code, e, c.want)
+			}
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind in the output directory: %v", left)
+	}
+}
+
 func TestInspectModes(t *testing.T) {
 	golden := "../testdata/sample.meguri"
 	// --rows | head -1 exits quietly

@@ -14,6 +14,9 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -39,10 +42,19 @@ func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
 		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), std: true}, nil
 	}
+	// Refuse what the final rename would refuse, before the work is done,
+	// and name the destination rather than the temporary file.
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
+	}
 	dir := filepath.Dir(path)
 	f, err := tempfiles.Create(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path}, nil
