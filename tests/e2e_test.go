@@ -232,6 +232,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"meguri-ingest", "--mem", "3q", sample}, `--mem: bad size "3q"`},
 		{[]string{"meguri-ingest", "--max-line", "1x", sample}, `--max-line: bad size "1x"`},
+		// checked before any line is read, not when the first run spills
+		{[]string{"meguri-ingest", "--tmp", "/nonexistent-meguri-tmp", sample}, "--tmp: stat /nonexistent-meguri-tmp: no such file or directory"},
 		{[]string{"meguri-inspect", "--bogus", "x.meguri"}, "unknown flag --bogus"},
 		{[]string{"meguri-route", "balance", "-n", "2", "--max-line", "z", sample}, `--max-line: bad size "z"`},
 		{[]string{"meguri-compact", "--mem", "1q", "x.meguri"}, `--mem: bad size "1q"`},
