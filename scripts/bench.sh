@@ -9,7 +9,8 @@
 # under 20 new subdomains), wall time (best of 3), peak RSS and bytes/url of
 # meguri-ingest and of DuckDB folding the same lines to zstd Parquet, and the
 # ratios measured in this one run; then the fleet tools (split, merge, fold)
-# on generated 2x and 20x copies, and peak RSS from 20x to 200x. Absolute
+# on generated 2x and 20x copies, ingest of a 200x copy under two --mem
+# budgets, and peak RSS from 20x to 200x. Absolute
 # times drift on shared machines; compare the ratios. Takes about 10 minutes
 # and 2 GB of disk in scripts/bench/work.
 set -euo pipefail
@@ -123,7 +124,23 @@ peak() {
   done
   echo "$kb"
 }
-[ -s "$W/scaled200.meguri" ] || bin/scale 200 < "$MEGURI_CORPUS" | bin/meguri-ingest -q - -o "$W/scaled200.meguri"
+# ingest of the 200x lines (13.7M, streamed) under the default budget and a
+# quarter of it: peak RSS of each, and the same bytes
+ingest_mem() {
+  /usr/bin/time -o "$W/time.out" -f "%M" bash -c 'bin/scale 200 < "$1" | bin/meguri-ingest -q --mem "$2" --tmp "$3" - -o "$4"' _ \
+    "$MEGURI_CORPUS" "$1" "$W" "$2" 2> "$W/cmd.err" || { cat "$W/cmd.err" >&2; return 1; }
+  tail -1 "$W/time.out"
+}
+ing1g=$(ingest_mem 1G "$W/scaled200.meguri")
+ing256=$(ingest_mem 256M "$W/scaled200.m256.meguri")
+cmp -s "$W/scaled200.meguri" "$W/scaled200.m256.meguri" || { echo "ingest of scaled200 under --mem 256M differs" >&2; exit 1; }
+rm -f "$W/scaled200.m256.meguri"
+echo "== ingest of the 200x copy (generated, 13.7M lines streamed): peak RSS under --mem"
+printf '%-34s %10s\n' "" "peak MiB"
+printf '%-34s %10d\n' "meguri-ingest --mem 1G (default)" $((ing1g/1024))
+printf '%-34s %10d\n' "meguri-ingest --mem 256M" $((ing256/1024))
+echo "(same bytes under both budgets)"
+echo
 for n in 20 200; do
   rm -rf "$W/mem.split" "$W/mem.parts" && mkdir -p "$W/mem.parts"
   # time reports the largest RSS of the pipeline's processes: the split's
