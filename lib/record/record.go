@@ -159,7 +159,10 @@ func CompareWinner(a, b *Record) int {
 // Digest changes are exact when the capture spans of r and o do not
 // interleave in time (a newer delta folded onto a base, or single captures
 // folded in time order); when they interleave, each side's span is taken as a
-// block ordered by first-seen time.
+// block ordered by first-seen time. The newest digest comes from the side
+// whose span ends later and the first digest from the one whose span starts
+// earlier, so both are also exact for a span nested inside the other when
+// the outer side's newest and oldest captures have known digests.
 func (r *Record) Combine(o *Record) {
 	if o.Captures == 0 {
 		return
@@ -183,8 +186,11 @@ func (r *Record) Combine(o *Record) {
 	if firstDigest == 0 {
 		firstDigest = late.FirstDigest
 	}
+	// The newest digest: the late side's, unless the early side's span
+	// reaches past it (a late side nested inside it, say older captures
+	// folded onto a base), whose newest capture is then the newer one.
 	digest := late.Digest
-	if digest == 0 {
+	if digest == 0 || (early.LastSeen > late.LastSeen && early.Digest != 0) {
 		digest = early.Digest
 	}
 	first := min(r.FirstSeen, o.FirstSeen)

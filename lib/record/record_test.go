@@ -55,6 +55,57 @@ func TestFoldOrderAndGrouping(t *testing.T) {
 	}
 }
 
+// Folding a record whose captures lie strictly inside another's span (older
+// captures arriving late, folded onto a base) keeps every field but the
+// change count exact, the newest and first digests included, when the
+// base's newest and oldest captures have known digests.
+func TestFoldNestedSpan(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	nested := 0
+	for iter := 0; iter < 10000; iter++ {
+		var outer, inner []Capture
+		for i := 0; i < 2+r.IntN(6); i++ {
+			c := randCapture(r)
+			c.Discovered = false
+			c.Time = int64(1_000_000 + r.IntN(10))
+			if c.Time > 1_000_001 && c.Time < 1_000_008 && r.IntN(2) == 0 {
+				inner = append(inner, c)
+			} else {
+				outer = append(outer, c)
+			}
+		}
+		if len(inner) == 0 || len(outer) == 0 {
+			continue
+		}
+		base := Fold(append([]Capture(nil), outer...))
+		delta := Fold(append([]Capture(nil), inner...))
+		// only where the base's span strictly contains the delta's and its
+		// newest capture has a digest
+		if !(base.FirstSeen < delta.FirstSeen && delta.LastSeen < base.LastSeen) {
+			continue
+		}
+		newestKnown, oldestKnown := false, false
+		for _, c := range outer {
+			newestKnown = newestKnown || (c.Time == base.LastSeen && c.Digest != 0)
+			oldestKnown = oldestKnown || (c.Time == base.FirstSeen && c.Digest != 0)
+		}
+		if !newestKnown || !oldestKnown {
+			continue
+		}
+		nested++
+		want := Fold(append(append([]Capture(nil), outer...), inner...))
+		for _, got := range []Record{FoldRecords([]Record{base, delta}), FoldRecords([]Record{delta, base})} {
+			got.Changes = want.Changes // not exact for interleaving spans
+			if got != want {
+				t.Fatalf("nested fold:\n got %+v\nwant %+v\nouter %+v\ninner %+v", got, want, outer, inner)
+			}
+		}
+	}
+	if nested < 500 {
+		t.Fatalf("only %d nested cases generated", nested)
+	}
+}
+
 func TestFoldRules(t *testing.T) {
 	caps := []Capture{
 		{URL: "u", Time: 100, HTTPStatus: 200, Digest: 5, Mime: "text/html"},
