@@ -2,9 +2,11 @@ package cdx
 
 import (
 	"bufio"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/bytedance/sonic"
 
@@ -183,18 +185,32 @@ func IsBlank(b []byte) bool {
 }
 
 // RejectLine is one line of a rejects file (--rejects): the rejected line
-// verbatim with where it came from and why.
+// verbatim with where it came from and why. JSON strings hold only UTF-8,
+// so a line that is not valid UTF-8 also comes as TextBase64, its exact
+// bytes (Text then shows each invalid byte as U+FFFD).
 type RejectLine struct {
-	Source    string `json:"source"`
-	Line      int64  `json:"line"`
-	Reason    string `json:"reason"`
-	Text      string `json:"text"`
-	Truncated bool   `json:"truncated,omitempty"`
+	Source     string `json:"source"`
+	Line       int64  `json:"line"`
+	Reason     string `json:"reason"`
+	Text       string `json:"text"`
+	TextBase64 string `json:"text_base64,omitempty"`
+	Truncated  bool   `json:"truncated,omitempty"`
+}
+
+// Bytes returns the rejected line's exact bytes.
+func (rl *RejectLine) Bytes() ([]byte, error) {
+	if rl.TextBase64 != "" {
+		return base64.StdEncoding.DecodeString(rl.TextBase64)
+	}
+	return []byte(rl.Text), nil
 }
 
 // WriteReject writes one rejected line as a JSON line.
 func WriteReject(w *bufio.Writer, src string, line int64, reason Reason, text []byte) {
 	rl := RejectLine{Source: src, Line: line, Reason: reason.String(), Text: string(text), Truncated: reason == TooLong}
+	if !utf8.Valid(text) {
+		rl.TextBase64 = base64.StdEncoding.EncodeToString(text)
+	}
 	b, err := sonic.ConfigStd.Marshal(&rl)
 	if err != nil {
 		b, _ = sonic.ConfigStd.Marshal(&RejectLine{Source: src, Line: line, Reason: reason.String()})

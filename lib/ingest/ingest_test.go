@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -354,6 +355,30 @@ func TestRejectReasons(t *testing.T) {
 	for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
 		if !seen[r] {
 			t.Errorf("no test for reject reason %s", r)
+		}
+	}
+}
+
+// TestRejectBytesExact: a rejected line that is not UTF-8 keeps its exact
+// bytes in the rejects file (text_base64); a UTF-8 one has text alone.
+func TestRejectBytesExact(t *testing.T) {
+	lines := []string{"garbage \xff\xfe here", `{"url": "ftp://x.example/\xe9t\xe9"}`, `{"url": "ftp://x.example/été"}`}
+	opt := full()
+	var rej bytes.Buffer
+	opt.Rejects = &rej
+	ingestBytes(t, []byte(strings.Join(lines, "\n")+"\n"), opt)
+	dec := json.NewDecoder(&rej)
+	for i, want := range lines {
+		var rl cdx.RejectLine
+		if err := dec.Decode(&rl); err != nil {
+			t.Fatalf("reject %d: %v", i, err)
+		}
+		got, err := rl.Bytes()
+		if err != nil || string(got) != want || rl.Line != int64(i+1) {
+			t.Errorf("reject %d: line %d, bytes %q (%v), want %q", i, rl.Line, got, err, want)
+		}
+		if hasB64 := rl.TextBase64 != ""; hasB64 == utf8.ValidString(want) {
+			t.Errorf("reject %d: text_base64 %q for a line whose UTF-8 validity is %v", i, rl.TextBase64, utf8.ValidString(want))
 		}
 	}
 }
