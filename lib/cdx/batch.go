@@ -37,10 +37,9 @@ func (b *Batch) Line(i int) []byte {
 
 // PipelineConfig sizes a Pipeline.
 type PipelineConfig struct {
-	MaxLine    int  // longest line kept whole; longer ones are cut and flagged
-	BatchBytes int  // bytes of lines in a batch
-	Workers    int  // goroutines running the work function
-	KeepCR     bool // keep a carriage return before each newline
+	MaxLine    int // longest line kept whole; longer ones are cut and flagged
+	BatchBytes int // bytes of lines in a batch
+	Workers    int // goroutines running the work function
 }
 
 // maxBatches bounds the batches alive at once: those queued for workers
@@ -128,7 +127,6 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 
 func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	lr := NewLineReader(in, cfg.MaxLine)
-	lr.KeepCR = cfg.KeepCR
 	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {

@@ -44,7 +44,7 @@ func TestLineReader(t *testing.T) {
 		}
 		got = append(got, string(l)+"|"+string(rune('0'+n))+"|"+map[bool]string{true: "long", false: ""}[long])
 	}
-	want := []string{"a|1|", "bb|2|", "|3|", "xxxxxxxxxx|4|long", "last|5|"}
+	want := []string{"a\r|1|", "bb|2|", "|3|", "xxxxxxxxxx|4|long", "last|5|"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("got %v want %v", got, want)
 	}

@@ -177,9 +177,6 @@ type LineReader struct {
 	line    int64
 	buf     []byte
 	tooLong bool
-	// KeepCR keeps a carriage return before the newline, for callers that
-	// pass lines through byte for byte.
-	KeepCR bool
 }
 
 // NewLineReader reads lines of at most max bytes (newline excluded) from r.
@@ -197,8 +194,9 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 // Offset returns the bytes consumed so far, newlines included.
 func (lr *LineReader) Offset() int64 { return lr.read }
 
-// Next returns the next line without its newline (and a trailing \r), its
-// 1-based number, and whether it exceeded the limit, in which case line holds
+// Next returns the next line without its newline (a carriage return before
+// it stays: the line is passed on and written out verbatim; the parser
+// ignores it), its 1-based number, and whether it exceeded the limit, in which case line holds
 // only its first max bytes. It returns io.EOF after the last line.
 func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 	lr.buf = lr.buf[:0]
@@ -226,9 +224,6 @@ func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 		lr.line++
 		b := lr.buf
 		if n := len(b); n > 0 && b[n-1] == '\n' {
-			b = b[:n-1]
-		}
-		if n := len(b); n > 0 && b[n-1] == '\r' && !lr.KeepCR {
 			b = b[:n-1]
 		}
 		if len(b) > lr.max {

@@ -360,9 +360,10 @@ func TestRejectReasons(t *testing.T) {
 }
 
 // TestRejectBytesExact: a rejected line that is not UTF-8 keeps its exact
-// bytes in the rejects file (text_base64); a UTF-8 one has text alone.
+// bytes in the rejects file (text_base64); a UTF-8 one has text alone; a
+// carriage return before the newline stays (split keeps it too).
 func TestRejectBytesExact(t *testing.T) {
-	lines := []string{"garbage \xff\xfe here", `{"url": "ftp://x.example/\xe9t\xe9"}`, `{"url": "ftp://x.example/été"}`}
+	lines := []string{"garbage \xff\xfe here", `{"url": "ftp://x.example/\xe9t\xe9"}`, `{"url": "ftp://x.example/été"}`, "crlf garbage\r"}
 	opt := full()
 	var rej bytes.Buffer
 	opt.Rejects = &rej
