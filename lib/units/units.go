@@ -124,7 +124,9 @@ func ParseDuration(s string) (int64, error) {
 		default:
 			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m, s)", s, t[i])
 		}
-		if n > (1<<62)/unit {
+		// the sum too: an overflow would turn a huge horizon negative, and
+		// GC would then drop every tombstone
+		if n > (1<<62)/unit || total > 1<<62-n*unit {
 			return 0, fmt.Errorf("bad duration %q: too long", s)
 		}
 		total += n * unit
