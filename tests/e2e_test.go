@@ -232,6 +232,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"meguri-ingest", "--mem", "3q", sample}, `--mem: bad size "3q"`},
 		{[]string{"meguri-ingest", "--max-line", "1x", sample}, `--max-line: bad size "1x"`},
+		{[]string{"meguri-ingest", "--max-line", "0", sample}, `--max-line: bad size "0": must be more than 0`},
+		{[]string{"meguri-ingest", "--mem", "99999999999999999999G", sample}, `--mem: bad size "99999999999999999999G"`},
 		// checked before any line is read, not when the first run spills
 		{[]string{"meguri-ingest", "--tmp", "/nonexistent-meguri-tmp", sample}, "--tmp: stat /nonexistent-meguri-tmp: no such file or directory"},
 		{[]string{"meguri-inspect", "--bogus", "x.meguri"}, "unknown flag --bogus"},

@@ -41,9 +41,14 @@ const usageExit = 80
 // other flags, so a bad value is refused naming its flag.
 type Size int64
 
-// UnmarshalText parses s with units.ParseSize.
+// UnmarshalText parses s with units.ParseSize. Every size flag is an
+// amount (a budget, a line limit), so 0 is refused rather than read as
+// "the default" or "none".
 func (s *Size) UnmarshalText(b []byte) error {
 	n, err := units.ParseSize(string(b))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("bad size %q: must be more than 0", b)
+	}
 	*s = Size(n)
 	return err
 }

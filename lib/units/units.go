@@ -25,7 +25,9 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 {
+	// !(f >= 0) also refuses NaN; the upper bound keeps the conversion
+	// from wrapping (a huge size must not turn negative)
+	if err != nil || !(f >= 0) || f*float64(mult) > 1<<62 {
 		return 0, fmt.Errorf("bad size %q (want e.g. 512M, 1G)", s)
 	}
 	return int64(f * float64(mult)), nil

@@ -40,3 +40,20 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"512M": 512 << 20, "1G": 1 << 30, "64KiB": 64 << 10, "1.5k": 1536, "100": 100, "0": 0, " 2 mb ": 2 << 20, "4T": 4 << 40,
+	} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	// a size too large for int64 must not wrap to a negative budget
+	for _, in := range []string{"", "M", "-1M", "3q", "NaN", "Inf", "99999999999999999999G", "4194305T"} {
+		if n, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, n)
+		}
+	}
+}
