@@ -450,3 +450,32 @@ func TestRouteOneAndPlace(t *testing.T) {
 		t.Errorf("exit %d: %s", code, e)
 	}
 }
+
+// TestCompactFlagErrors: flag combinations compaction cannot honour are
+// refused before anything is read, each with its own message, and leave
+// no file.
+func TestCompactFlagErrors(t *testing.T) {
+	golden := "../testdata/sample.meguri"
+	dir := t.TempDir()
+	out, parts := filepath.Join(dir, "out.meguri"), filepath.Join(dir, "parts")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--split", "2", golden, "-o", out}, "give --out-dir"},
+		{[]string{"--split", "2", "--split-at", "0x5", "--out-dir", parts, golden}, "give --split or --split-at, not both"},
+		{[]string{"--split", "0", "--out-dir", parts, golden}, "--split 0: want at least 1"},
+		{[]string{"--out-dir", parts, golden}, "--out-dir is for --split/--split-at"},
+		{[]string{"--split-at", "0x9,0x5", "--out-dir", parts, golden}, "cut keys must increase"},
+		{[]string{"--gc", golden, "-o", out}, "--gc needs --horizon"},
+		{[]string{"--horizon", "5d", golden, "-o", out}, "--horizon and --now only apply with --gc"},
+	} {
+		_, e, code := run(t, nil, "meguri-compact", c.args...)
+		if code != 1 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}

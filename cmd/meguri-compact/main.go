@@ -28,7 +28,7 @@ type args struct {
 	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
-	Split       int      `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
+	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
 	SplitAt     string   `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys (hex 0x... or decimal); each starts a new range. Needs --out-dir."`
 	OutDir      string   `name:"out-dir" placeholder:"DIR" help:"Directory for the outputs of --split/--split-at."`
 	Prefix      string   `default:"part-" help:"Output file name prefix with --out-dir: PREFIX + 4-digit id + .meguri."`
@@ -68,12 +68,12 @@ func main() {
 }
 
 func run(a *args) error {
-	splitting := a.Split > 0 || a.SplitAt != ""
+	splitting := a.Split != nil || a.SplitAt != ""
 	switch {
-	case a.Split > 0 && a.SplitAt != "":
+	case a.Split != nil && a.SplitAt != "":
 		return errors.New("give --split or --split-at, not both")
-	case a.Split < 0:
-		return fmt.Errorf("--split %d: want at least 1", a.Split)
+	case a.Split != nil && *a.Split < 1:
+		return fmt.Errorf("--split %d: want at least 1", *a.Split)
 	case splitting && a.OutDir == "":
 		return errors.New("--split and --split-at write one file per range: give --out-dir")
 	case !splitting && a.OutDir != "":
@@ -124,12 +124,13 @@ func run(a *args) error {
 
 	var cuts []uint64
 	switch {
-	case a.Split > 0:
-		if cuts, err = merge.EvenCuts(merge.Files(ins), a.Split); err != nil {
+	case a.Split != nil:
+		n := *a.Split
+		if cuts, err = merge.EvenCuts(merge.Files(ins), n); err != nil {
 			return err
 		}
-		if len(cuts) < a.Split-1 {
-			fmt.Fprintf(os.Stderr, "meguri-compact: only %d hosts to divide: writing %d ranges, not %d\n", len(cuts)+1, len(cuts)+1, a.Split)
+		if len(cuts) < n-1 {
+			fmt.Fprintf(os.Stderr, "meguri-compact: only %d hosts to divide: writing %d ranges, not %d\n", len(cuts)+1, len(cuts)+1, n)
 		}
 	case a.SplitAt != "":
 		for _, s := range strings.Split(a.SplitAt, ",") {
