@@ -479,3 +479,28 @@ func TestCompactFlagErrors(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// TestBalancePartitionsFlag: --partitions 0 is refused as such; without it
+// balance needs --from, whose partition count it then keeps.
+func TestBalancePartitionsFlag(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "fleet.manifest")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"balance", "-n", "0", sample, "-o", m}, "--partitions 0: want at least 1"},
+		{[]string{"balance", sample, "-o", m}, "give --partitions N"},
+	} {
+		_, e, code := run(t, nil, "meguri-route", c.args...)
+		if code != 1 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
+		}
+	}
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
+	m2 := filepath.Join(dir, "again.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--from", m, sample, "-o", m2)
+	if got := len(lines(t, m2)); got != 1+3 {
+		t.Errorf("re-balance --from a 3-partition map wrote %d lines, want a header and 3", got)
+	}
+}

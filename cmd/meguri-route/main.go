@@ -265,7 +265,7 @@ func (c *splitCmd) Run() error {
 
 type balanceCmd struct {
 	Files      []string `arg:"" optional:"" name:"FILE" help:"CDX inputs or .meguri files to count URLs from. None or '-' reads stdin."`
-	Partitions int      `short:"n" placeholder:"N" help:"Number of partitions (default: as many as --from has)."`
+	Partitions *int     `short:"n" placeholder:"N" help:"Number of partitions (default: as many as --from has)."`
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
@@ -274,7 +274,13 @@ type balanceCmd struct {
 }
 
 func (c *balanceCmd) Run() error {
-	if c.Partitions < 1 && c.From == "" {
+	n := 0 // with --from: as many as it has
+	if c.Partitions != nil {
+		if n = *c.Partitions; n < 1 {
+			return fmt.Errorf("--partitions %d: want at least 1", n)
+		}
+	}
+	if n == 0 && c.From == "" {
 		return errors.New("give --partitions N (or --from MANIFEST to re-balance)")
 	}
 	var base *manifest.Manifest
@@ -290,9 +296,9 @@ func (c *balanceCmd) Run() error {
 	}
 	var b *route.Balanced
 	if base != nil {
-		b, err = route.Rebalance(hosts, base, c.Partitions)
+		b, err = route.Rebalance(hosts, base, n)
 	} else {
-		b, err = route.Balance(hosts, c.Partitions)
+		b, err = route.Balance(hosts, n)
 	}
 	if err != nil {
 		return err
