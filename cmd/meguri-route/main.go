@@ -211,6 +211,9 @@ type splitCmd struct {
 }
 
 func (c *splitCmd) Run() error {
+	if c.Queue < 1 {
+		return fmt.Errorf("--queue %d: want at least 1", c.Queue)
+	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
 		return err
