@@ -207,19 +207,12 @@ func (s *Sorter) spill() error {
 		return fmt.Errorf("spill: %w", err)
 	}
 	s.runs = append(s.runs, f.Name())
-	// A run is a sequence of: host key (8 bytes), uvarint(entry length),
-	// entry.
-	w := bufio.NewWriterSize(f, 1<<20)
-	var hdr [8 + binary.MaxVarintLen64]byte
+	w := runWriter{w: bufio.NewWriterSize(f, 1<<20)}
 	for _, r := range s.refs {
 		e := s.arena.at(r.off)
-		e = e[:entryLen(e)]
-		binary.LittleEndian.PutUint64(hdr[:], r.host)
-		n := binary.PutUvarint(hdr[8:], uint64(len(e)))
-		w.Write(hdr[:8+n])
-		w.Write(e)
+		w.put(r.host, e[:entryLen(e)])
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.w.Flush(); err != nil {
 		f.Close()
 		return fmt.Errorf("spill: %w", err)
 	}
@@ -229,6 +222,115 @@ func (s *Sorter) spill() error {
 	s.spills++
 	s.arena.reset()
 	s.refs = nil
+	return nil
+}
+
+// runWriter writes a run: a sequence of host key (8 bytes), uvarint(entry
+// length), entry.
+type runWriter struct {
+	w   *bufio.Writer
+	hdr [8 + binary.MaxVarintLen64]byte
+}
+
+func (w *runWriter) put(host uint64, e []byte) {
+	binary.LittleEndian.PutUint64(w.hdr[:], host)
+	n := binary.PutUvarint(w.hdr[8:], uint64(len(e)))
+	w.w.Write(w.hdr[:8+n])
+	w.w.Write(e)
+}
+
+// maxFanIn bounds the runs read at once. Each holds an open file and a
+// read buffer of runBuffer bytes that the budget does not count, so with
+// many runs (a large input under a small budget) merging them all at once
+// would run out of file descriptors or memory. Past it, runs are first
+// merged into fewer, longer ones. A variable so that tests can lower it.
+var maxFanIn = 64
+
+const runBuffer = 256 << 10
+
+// fanIn is how many runs a merge reads at once: maxFanIn, or fewer when
+// the open-file limit is low, leaving room for the tool's other files
+// (standard streams, inputs, the output, rejects).
+func fanIn() int {
+	n := maxFanIn
+	if lim := openFileLimit(); lim > 0 && lim < uint64(n)+32 {
+		n = int(lim) - 32
+	}
+	return max(n, 2)
+}
+
+// reduceRuns merges runs until at most fanIn remain, each pass taking the
+// oldest runs and as few as it needs (output bytes never depend on it: the
+// fold sorts each URL's captures itself).
+func (s *Sorter) reduceRuns() error {
+	f := fanIn()
+	for len(s.runs) > f {
+		if err := s.mergeRuns(min(f, len(s.runs)-f+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeRuns merges the first k runs into one new run, at the end of the list.
+func (s *Sorter) mergeRuns(k int) error {
+	f, err := tempfiles.Create(s.opt.TmpDir, "meguri-run-*")
+	if err != nil {
+		return fmt.Errorf("merging runs: %w", err)
+	}
+	s.runs = append(s.runs, f.Name()) // Discard removes it on failure
+	var ins []*os.File
+	defer func() {
+		for _, in := range ins {
+			in.Close()
+		}
+	}()
+	srcs := make([]source, k)
+	var h mergeHeap
+	for i, name := range s.runs[:k] {
+		in, err := os.Open(name)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("merging runs: %w", err)
+		}
+		ins = append(ins, in)
+		srcs[i] = &runSource{f: in, br: bufio.NewReaderSize(in, runBuffer)}
+	}
+	next := func(i int) error {
+		host, e, ok, err := srcs[i].next()
+		if ok {
+			h.push(head{host: host, entry: e, src: i})
+		}
+		return err
+	}
+	for i := range srcs {
+		if err := next(i); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	w := runWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	for len(h) > 0 {
+		top := h.pop()
+		w.put(top.host, top.entry)
+		if err := next(top.src); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("merging runs: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("merging runs: %w", err)
+	}
+	for _, name := range s.runs[:k] {
+		if err := tempfiles.Remove(name); err != nil {
+			return fmt.Errorf("merging runs: %w", err)
+		}
+	}
+	s.runs = append(s.runs[:0:0], s.runs[k:]...)
 	return nil
 }
 
@@ -357,6 +459,9 @@ func (s *Sorter) Finish() (*Iterator, error) {
 		it.memOnly = true
 		return it, nil
 	}
+	if err := s.reduceRuns(); err != nil {
+		return nil, err
+	}
 	it.srcs = append(it.srcs, &memSource{s: s})
 	for _, name := range s.runs {
 		f, err := os.Open(name)
@@ -365,7 +470,7 @@ func (s *Sorter) Finish() (*Iterator, error) {
 			return nil, err
 		}
 		it.closers = append(it.closers, f)
-		it.srcs = append(it.srcs, &runSource{f: f, br: bufio.NewReaderSize(f, 256<<10)})
+		it.srcs = append(it.srcs, &runSource{f: f, br: bufio.NewReaderSize(f, runBuffer)})
 	}
 	for i := range it.srcs {
 		if err := it.push(i); err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
@@ -14,7 +15,8 @@ import (
 // iterator hands back, each group sorted by capture so groups compare.
 func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]record.Capture, int) {
 	t.Helper()
-	s := New(Options{Budget: budget, TmpDir: t.TempDir()})
+	tmp := t.TempDir()
+	s := New(Options{Budget: budget, TmpDir: tmp})
 	for i := 0; i < len(caps); i += batch {
 		b := NewBatch(1024, 0)
 		for j := i; j < min(i+batch, len(caps)); j++ {
@@ -28,7 +30,10 @@ func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]r
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer it.Close()
+	// the merge reads at most maxFanIn runs at once
+	if open, _ := os.ReadDir(tmp); len(open) > maxFanIn {
+		t.Fatalf("%d runs read at once (%d spilled), fan-in %d", len(open), s.Spills(), maxFanIn)
+	}
 	var out [][]record.Capture
 	for it.Next() {
 		g := slices.Clone(it.Group())
@@ -37,6 +42,12 @@ func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]r
 	}
 	if err := it.Err(); err != nil {
 		t.Fatal(err)
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("%d run files left after Close", len(left))
 	}
 	return out, s.Spills()
 }
@@ -64,18 +75,26 @@ func TestSorterSpillsAgree(t *testing.T) {
 	if spills != 0 {
 		t.Fatalf("%d spills with a 1 GiB budget", spills)
 	}
-	disk, spills := groups(t, caps, 16<<10, 300)
-	if spills < 5 {
-		t.Fatalf("only %d spills with a 16 KiB budget", spills)
-	}
-	if len(mem) != len(disk) {
-		t.Fatalf("%d groups in memory, %d with spills", len(mem), len(disk))
+	// with spills, read all at once (the default fan-in) and, when there
+	// are more runs than a lowered fan-in, merged into fewer runs first
+	for _, fanIn := range []int{maxFanIn, 3, 2} {
+		defer func(old int) { maxFanIn = old }(maxFanIn)
+		maxFanIn = fanIn
+		disk, spills := groups(t, caps, 16<<10, 300)
+		if spills < 5 {
+			t.Fatalf("only %d spills with a 16 KiB budget", spills)
+		}
+		if len(mem) != len(disk) {
+			t.Fatalf("fan-in %d: %d groups in memory, %d with spills", fanIn, len(mem), len(disk))
+		}
+		for i := range mem {
+			if !slices.Equal(mem[i], disk[i]) {
+				t.Fatalf("fan-in %d: group %d differs:\n%v\n%v", fanIn, i, mem[i], disk[i])
+			}
+		}
 	}
 	n := 0
 	for i := range mem {
-		if !slices.Equal(mem[i], disk[i]) {
-			t.Fatalf("group %d differs:\n%v\n%v", i, mem[i], disk[i])
-		}
 		if i > 0 {
 			a, b := mem[i-1][0], mem[i][0]
 			if c := cmp.Or(cmp.Compare(a.HostKey, b.HostKey), cmp.Compare(a.URL, b.URL)); c >= 0 {
