@@ -138,6 +138,38 @@ func TestDirectoryInput(t *testing.T) {
 	}
 }
 
+// TestMissingInput: a missing input among several is refused before the
+// first is read (inputs are read one after another), naming it.
+func TestMissingInput(t *testing.T) {
+	dir, mdir := t.TempDir(), t.TempDir()
+	m := filepath.Join(mdir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", m)
+	out, missing := filepath.Join(dir, "out"), filepath.Join(dir, "cdx-00299.gz")
+	rej := filepath.Join(mdir, "rejects.jsonl")
+	for _, args := range [][]string{
+		{"meguri-ingest", sample, missing, "-o", out, "--rejects", rej},
+		{"meguri-route", "balance", "-n", "2", sample, missing, "-o", out},
+		{"meguri-route", "split", "--manifest", m, "--out-dir", out, sample, missing},
+	} {
+		_, e, code := run(t, nil, args[0], args[1:]...)
+		if code != 1 || !strings.Contains(string(e), missing+": no such file or directory") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 naming %s", args, code, e, missing)
+		}
+	}
+	// the rejects file is kept even when a run fails (it holds the line
+	// that stopped a --strict run); here nothing was read, so it is empty
+	if b, err := os.ReadFile(rej); err != nil || len(b) != 0 {
+		t.Errorf("rejects file: %d bytes (%v); the sample was read before the missing input was found", len(b), err)
+	}
+	// split makes its --out-dir before reading; nothing may be in it
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 1 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
 // TestOutputPathErrors: an -o the final rename could not take (a
 // directory) or a directory that does not exist is refused at once, naming
 // the destination, not the temporary file, and nothing is left behind.

@@ -3,8 +3,11 @@ package cdx
 import (
 	"bufio"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sync"
 	"unicode/utf8"
 
@@ -67,6 +70,9 @@ func (c PipelineConfig) Memory() int64 {
 // keep b.Data, a line, or a string that aliases them (the JSON decoder
 // returns strings that point into the line) past collect.
 func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batch), collect func(*Batch) error) error {
+	if err := checkInputs(inputs); err != nil {
+		return err
+	}
 	workers := max(cfg.Workers, 1)
 	batches := make(chan *Batch, workers*2)
 	ordered := make(chan *Batch, workers*2)
@@ -108,6 +114,29 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 		return err
 	}
 	return readErr
+}
+
+// checkInputs refuses a named input that is missing or a directory before
+// any is read: inputs are opened one after another, and the last of 300
+// shards should not be found missing an hour into a run.
+func checkInputs(inputs []string) error {
+	for _, name := range inputs {
+		if name == "" || name == "-" {
+			continue
+		}
+		st, err := os.Stat(name)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("cannot read %s: %w", name, err)
+		}
+		if st.IsDir() {
+			return fmt.Errorf("%s is a directory, not a CDX file", name)
+		}
+	}
+	return nil
 }
 
 func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
