@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -502,5 +503,24 @@ func TestBalancePartitionsFlag(t *testing.T) {
 	mustRun(t, nil, "meguri-route", "balance", "-q", "--from", m, sample, "-o", m2)
 	if got := len(lines(t, m2)); got != 1+3 {
 		t.Errorf("re-balance --from a 3-partition map wrote %d lines, want a header and 3", got)
+	}
+}
+
+// TestSplitOpenFileLimit: split keeps a file open per partition; under an
+// open-file limit below the partition count it fails saying so, and leaves
+// no partial output.
+func TestSplitOpenFileLimit(t *testing.T) {
+	dir := t.TempDir()
+	m, out := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "out")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "100", sample, "-o", m)
+	cmd := exec.Command("sh", "-c", `ulimit -n 48 && exec "$0" split -q --manifest "$1" --out-dir "$2" "$3"`,
+		filepath.Join(binDir, "meguri-route"), m, out, sample)
+	e, err := cmd.CombinedOutput()
+	want := "split keeps one file open per partition (100 in the manifest); raise the open-file limit (ulimit -n)"
+	if err == nil || !strings.Contains(string(e), want) {
+		t.Fatalf("err %v, output %q; want a failure saying %q", err, e, want)
+	}
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("left behind: %d files", len(left))
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -287,6 +288,9 @@ func (ws *writers) open(i int) (*partWriter, error) {
 		bufSize = 64 << 10
 	}
 	f, err := atomicfile.CreateSize(path, bufSize)
+	if errors.Is(err, syscall.EMFILE) {
+		return nil, fmt.Errorf("%w: split keeps one file open per partition (%d in the manifest); raise the open-file limit (ulimit -n)", err, len(ws.parts))
+	}
 	if err != nil {
 		return nil, err
 	}
