@@ -130,7 +130,7 @@ func run(a *args) error {
 			return err
 		}
 		if len(cuts) < n-1 {
-			fmt.Fprintf(os.Stderr, "meguri-compact: only %d hosts to divide: writing %d ranges, not %d\n", len(cuts)+1, len(cuts)+1, n)
+			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: a host is never cut, and some hold more than a range's share of the URLs\n", len(cuts)+1, n)
 		}
 	case a.SplitAt != "":
 		for _, s := range strings.Split(a.SplitAt, ",") {

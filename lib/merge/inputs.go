@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"syscall"
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/units"
@@ -41,6 +42,9 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		}
 		seen[p] = true
 		f, err := os.Open(p)
+		if errors.Is(err, syscall.EMFILE) {
+			return fail(fmt.Errorf("%w: compaction reads all its inputs at once (%d named); raise the open-file limit (ulimit -n)", err, len(paths)))
+		}
 		if err != nil {
 			return fail(err)
 		}
