@@ -195,9 +195,10 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 func (lr *LineReader) Offset() int64 { return lr.read }
 
 // Next returns the next line without its newline (a carriage return before
-// it stays: the line is passed on and written out verbatim; the parser
-// ignores it), its 1-based number, and whether it exceeded the limit, in which case line holds
-// only its first max bytes. It returns io.EOF after the last line.
+// it stays: lines are passed on and written out verbatim, and the parser
+// ignores it), its 1-based number, and whether it exceeded the limit, in
+// which case line holds only its first max bytes. It returns io.EOF after
+// the last line.
 func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 	lr.buf = lr.buf[:0]
 	tooLong = false
