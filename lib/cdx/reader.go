@@ -43,11 +43,12 @@ type Input struct {
 	closers     []io.Closer
 }
 
-// Read reads decompressed bytes.
+// Read reads decompressed bytes. The caller names the input in errors
+// (with the line it reached); a decompressor's error says which.
 func (in *Input) Read(p []byte) (int, error) {
 	n, err := in.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%s: %w", in.Name, err)
+	if err != nil && err != io.EOF && in.Compression != Plain {
+		err = fmt.Errorf("%s data damaged or cut short: %w", in.Compression, err)
 	}
 	return n, err
 }

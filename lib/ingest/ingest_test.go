@@ -434,7 +434,8 @@ func TestFailureRemovesSpills(t *testing.T) {
 }
 
 // TestCompressedInputs: gzip (multi-member), zstd and plain give the same
-// file; HTML under a .gz name is refused naming the file.
+// file; HTML under a .gz name is refused naming the file, and so is a
+// compressed file cut short.
 func TestCompressedInputs(t *testing.T) {
 	input := sample(t)
 	dir := t.TempDir()
@@ -463,6 +464,18 @@ func TestCompressedInputs(t *testing.T) {
 	_, err := Run([]string{html}, io.Discard, full())
 	if err == nil || !strings.Contains(err.Error(), html) || !strings.Contains(err.Error(), "not compressed") {
 		t.Fatalf("HTML under .gz: err = %v", err)
+	}
+	// a download cut short: the message names the file, the line reached
+	// and the compression
+	for _, c := range []struct{ path, kind string }{{gz, "gzip"}, {zs, "zstd"}} {
+		b, _ := os.ReadFile(c.path)
+		cut := c.path + ".cut"
+		os.WriteFile(cut, b[:len(b)*2/3], 0o644)
+		_, err := Run([]string{cut}, io.Discard, full())
+		if err == nil || !strings.HasPrefix(err.Error(), cut+": line ") || !strings.Contains(err.Error(), ": "+c.kind+" data damaged or cut short: ") ||
+			strings.Count(err.Error(), cut) != 1 {
+			t.Errorf("truncated %s: err = %v", c.kind, err)
+		}
 	}
 	htmlPlain := filepath.Join(dir, "page.jsonl")
 	os.WriteFile(htmlPlain, []byte("<html><body>error</body></html>\n"), 0o644)
