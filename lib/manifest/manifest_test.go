@@ -105,16 +105,19 @@ func TestWriteParseRoundTrip(t *testing.T) {
 	if a.String() != want {
 		t.Fatalf("written:\n%s\nwant:\n%s", a.String(), want)
 	}
-	// comments, blank lines, spaces instead of tabs and short hex all parse
+	// comments, blank lines, spaces instead of tabs and short hex all
+	// parse; so do CRLF line ends and a byte-order mark (a Windows editor)
 	in := "# fleet\n\n3 0x8000000000000000 0xffffffffffffffff f 10 2 300 1  # hot\n1\t0x0\t0x7fffffffffffffff\tf\t0\t0\t0\t1\n"
-	p, err := Parse(strings.NewReader(in), "m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	p.Write(&b)
-	if b.String() != want {
-		t.Fatalf("reparsed:\n%s", b.String())
+	for _, text := range []string{in, "\ufeff" + strings.ReplaceAll(in, "\n", "\r\n"), "\ufeff" + in[strings.IndexByte(in, '\n')+1:]} {
+		p, err := Parse(strings.NewReader(text), "m")
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		var b bytes.Buffer
+		p.Write(&b)
+		if b.String() != want {
+			t.Fatalf("reparsed:\n%s", b.String())
+		}
 	}
 }
 
