@@ -126,9 +126,12 @@ func (p *Parser) Workers(n int) []*Parser {
 	return ws
 }
 
+var bom = []byte("\xef\xbb\xbf")
+
 // ParseLine parses line i of a batch the way every tool treats an input
 // line: one cut at the line limit is rejected TooLong, a blank one is only
-// reported blank, and a carriage return before the newline is ignored.
+// reported blank, and a carriage return before the newline and a leading
+// byte-order mark are ignored.
 func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, blank bool) {
 	line := b.Line(i)
 	if b.TooLong[i] {
@@ -140,6 +143,9 @@ func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, bl
 	if n := len(line); line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	// a byte-order mark (a file saved by a Windows tool starts with one;
+	// split passes it on to whichever partition gets that line)
+	line = bytes.TrimPrefix(line, bom)
 	c, reason = p.Parse(line)
 	return c, reason, false
 }

@@ -485,6 +485,17 @@ func TestCompressedInputs(t *testing.T) {
 	}
 }
 
+// TestByteOrderMark: a file that starts with a byte-order mark (saved by a
+// Windows tool) ingests like one without.
+func TestByteOrderMark(t *testing.T) {
+	in := sample(t)
+	want, _ := ingestBytes(t, in, full())
+	got, sum := ingestBytes(t, append([]byte("\xef\xbb\xbf"), in...), full())
+	if !bytes.Equal(got, want) || sum.Rejected[cdx.BadJSON] != 0 {
+		t.Fatalf("a leading byte-order mark changes the file (bad_json rejects: %d)", sum.Rejected[cdx.BadJSON])
+	}
+}
+
 // TestCDXJLines: the same capture as a JSON line and as a SURT TIMESTAMP
 // {json} line give the same record.
 func TestCDXJLines(t *testing.T) {
