@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,8 +262,8 @@ func TestFleetPipeline(t *testing.T) {
 }
 
 // TestCompactIdentity: --split 4 and merging back gives the original
-// bytes; folding two halves of the input gives the bytes of ingesting it
-// all.
+// bytes; folding two halves of the input, or a base and two newer deltas,
+// gives the bytes of ingesting it all.
 func TestCompactIdentity(t *testing.T) {
 	in := input(t)
 	dir := t.TempDir()
@@ -303,6 +304,35 @@ func TestCompactIdentity(t *testing.T) {
 	folded := mustRun(t, nil, "meguri-compact", "-q", "--fold", m2, m1)
 	if !bytes.Equal(folded, a) {
 		t.Error("folding two halves differs from ingesting all lines")
+	}
+
+	// the fleet's own case: a base of older captures and deltas of newer
+	// ones (split by capture time; lines without a time go to the base),
+	// folded in one go
+	var base, d1, d2 []string
+	stamp := regexp.MustCompile(`"timestamp":\s*"(\d{4})`)
+	for _, l := range all {
+		switch m := stamp.FindStringSubmatch(l); {
+		case m == nil || m[1] < "2012":
+			base = append(base, l)
+		case m[1] < "2018":
+			d1 = append(d1, l)
+		default:
+			d2 = append(d2, l)
+		}
+	}
+	var parts []string
+	for i, ls := range [][]string{base, d1, d2} {
+		if len(ls) == 0 {
+			t.Fatalf("part %d of the time split is empty", i)
+		}
+		j, m := filepath.Join(dir, fmt.Sprintf("t%d.jsonl", i)), filepath.Join(dir, fmt.Sprintf("t%d.meguri", i))
+		os.WriteFile(j, []byte(strings.Join(ls, "\n")+"\n"), 0o644)
+		mustRun(t, nil, "meguri-ingest", "-q", j, "-o", m)
+		parts = append(parts, m)
+	}
+	if folded := mustRun(t, nil, "meguri-compact", "-q", "--fold", parts[2], parts[0], parts[1]); !bytes.Equal(folded, a) {
+		t.Error("folding a base and two newer deltas differs from ingesting all lines")
 	}
 }
 
