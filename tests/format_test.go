@@ -45,11 +45,11 @@ type docRow struct {
 
 // docFile is what the reader found besides the rows.
 type docFile struct {
-	version                    uint16
-	partition, lo, hi          uint64
-	urls, hosts, captures, gon uint64
-	blocks                     int
-	columns                    []string
+	version                     uint16
+	partition, lo, hi           uint64
+	urls, hosts, captures, gone uint64
+	blocks                      int
+	columns                     []string
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -167,7 +167,7 @@ func docRead(b []byte) (*docFile, []docRow, error) {
 
 	t := &cur{b: b[len(b)-80:]}
 	footOff, footLen := t.u64(), t.u64()
-	f.urls, f.hosts, f.captures, f.gon = t.u64(), t.u64(), t.u64(), t.u64()
+	f.urls, f.hosts, f.captures, f.gone = t.u64(), t.u64(), t.u64(), t.u64()
 	t.take(8)
 	f.blocks = int(t.u32())
 	footCRC, trailCRC := t.u32(), t.u32()
@@ -517,7 +517,7 @@ func TestFormatDocReader(t *testing.T) {
 		}
 		got := sum
 		got.Version, got.Partition, got.Lo, got.Hi = f.version, f.partition, docKey(f.lo), docKey(f.hi)
-		got.URLs, got.Hosts, got.Captures, got.Gone, got.Blocks = f.urls, f.hosts, f.captures, f.gon, f.blocks
+		got.URLs, got.Hosts, got.Captures, got.Gone, got.Blocks = f.urls, f.hosts, f.captures, f.gone, f.blocks
 		if got != sum {
 			t.Errorf("%s: doc reader %+v, meguri-inspect --json %+v", path, got, sum)
 		}
@@ -528,8 +528,8 @@ func TestFormatDocReader(t *testing.T) {
 				gone++
 			}
 		}
-		if captures != f.captures || gone != f.gon {
-			t.Errorf("%s: rows sum to %d captures, %d gone; trailer %d, %d", path, captures, gone, f.captures, f.gon)
+		if captures != f.captures || gone != f.gone {
+			t.Errorf("%s: rows sum to %d captures, %d gone; trailer %d, %d", path, captures, gone, f.captures, f.gone)
 		}
 		t.Logf("%s: version %d, %d rows in %d blocks, columns %v", path, f.version, len(rows), f.blocks, f.columns)
 	}
