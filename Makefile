@@ -59,6 +59,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzHostOf$$' -fuzztime $(FUZZTIME) ./lib/canon
 	$(GO) test -run XXX -fuzz '^FuzzNormalizeEscapes$$' -fuzztime $(FUZZTIME) ./lib/canon
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/manifest
+	$(GO) test -run XXX -fuzz '^FuzzMergeIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
+	$(GO) test -run XXX -fuzz '^FuzzFoldGCIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
 
 bench: build
 	scripts/bench.sh

@@ -522,3 +522,137 @@ func TestMemLimit(t *testing.T) {
 		t.Errorf("memory limit %d after the run, %d before", after, before)
 	}
 }
+
+// randomCuts picks up to max increasing cut keys: host keys of rows (a
+// cut there starts a host's range) or, now and then, keys between hosts.
+func randomCuts(rng *rand.Rand, rows []record.Record, max int) []uint64 {
+	var cuts []uint64
+	for range rng.IntN(max + 1) {
+		k := rows[rng.IntN(len(rows))].HostKey
+		if rng.IntN(4) == 0 && k > 0 {
+			k -= uint64(rng.IntN(1000)) // between hosts, usually
+		}
+		if k > 0 {
+			cuts = append(cuts, k)
+		}
+	}
+	slices.Sort(cuts)
+	return slices.Compact(cuts)
+}
+
+// FuzzMergeIdentity: a file split at random host keys gives, for each
+// range, the bytes of a fresh encoding of its rows; those parts, in random
+// order, merged and cut again at other random keys give fresh encodings
+// again; merged whole they give the original bytes. Small blocks (shift 5)
+// put the cuts at every kind of place: inside blocks, on content
+// boundaries, next to the row cap.
+func FuzzMergeIdentity(f *testing.F) {
+	for seed := range uint64(8) {
+		f.Add(seed)
+	}
+	rows := sampleRows(f)
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, seed>>32|1))
+		// a random stretch of the sample, so files start and end anywhere
+		i := rng.IntN(len(rows))
+		sub := rows[i : i+1+rng.IntN(len(rows)-i)]
+		all := encode(t, 1, 0, ^uint64(0), sub)
+		fresh := func(o Output) []byte { return encode(t, o.ID, o.Lo, o.Hi, inRange(sub, o.Lo, o.Hi)) }
+		check := func(what string, srcs []Source, outs []Output) []Source {
+			got, _, err := run(t, srcs, Options{Outputs: outs})
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			var next []Source
+			for j, o := range outs {
+				if !bytes.Equal(got[j], fresh(o)) {
+					t.Fatalf("%s: output %d (%#x..%#x) differs from a fresh encoding of its rows", what, j, o.Lo, o.Hi)
+				}
+				next = append(next, source(t, "part", got[j]))
+			}
+			return next
+		}
+		first, err := Ranges(0, ^uint64(0), randomCuts(rng, sub, 6), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := check("split", []Source{source(t, "all", all)}, first)
+		rng.Shuffle(len(parts), func(a, b int) { parts[a], parts[b] = parts[b], parts[a] })
+		second, err := Ranges(0, ^uint64(0), randomCuts(rng, sub, 6), 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = check("merge and split again", parts, second)
+		rng.Shuffle(len(parts), func(a, b int) { parts[a], parts[b] = parts[b], parts[a] })
+		back, _, err := run(t, parts, Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(back[0], all) {
+			t.Fatal("merging the parts back did not give the original bytes")
+		}
+	})
+}
+
+// FuzzFoldGCIdentity: rows spread at random over two or three files, some
+// URLs' captures divided between files by time (a base and newer deltas),
+// folded with or without GC at a random cutoff and cut at random keys: each
+// output is the fresh encoding of its share of the fold of all captures,
+// less the tombstones GC drops.
+func FuzzFoldGCIdentity(f *testing.F) {
+	for seed := range uint64(8) {
+		f.Add(seed)
+	}
+	rows := sampleRows(f)
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, seed>>32|1))
+		i := rng.IntN(len(rows))
+		sub := rows[i : i+1+rng.IntN(len(rows)-i)]
+		nfiles := 2 + rng.IntN(2)
+		files := make([][]record.Record, nfiles)
+		var want []record.Record
+		for _, r := range sub {
+			if rng.IntN(4) == 0 {
+				// captures split by time over consecutive files
+				cs := captures(r.URL, r.HostKey, 1_000_000_000+int64(rng.IntN(1<<20)), 2+rng.IntN(5))
+				if rng.IntN(3) == 0 {
+					for k := range cs {
+						cs[k].HTTPStatus = 404 // a tombstone, maybe old enough to drop
+					}
+				}
+				from := rng.IntN(nfiles)
+				at := 1 + rng.IntN(len(cs)-1)
+				files[from] = append(files[from], record.Fold(slices.Clone(cs[:at])))
+				files[(from+1)%nfiles] = append(files[(from+1)%nfiles], record.Fold(slices.Clone(cs[at:])))
+				want = append(want, record.Fold(slices.Clone(cs)))
+				continue
+			}
+			k := rng.IntN(nfiles)
+			files[k] = append(files[k], r)
+			want = append(want, r)
+		}
+		gc := rng.IntN(2) == 0
+		cutoff := int64(1_000_000_000 + rng.IntN(1<<20))
+		if gc {
+			want = slices.DeleteFunc(want, func(r record.Record) bool { return r.Status == record.Gone && r.LastSeen < cutoff })
+		}
+		var srcs []Source
+		for _, fr := range files {
+			slices.SortFunc(fr, func(a, b record.Record) int { return record.CompareKey(a.HostKey, a.URL, b.HostKey, b.URL) })
+			srcs = append(srcs, source(t, "in", encode(t, 3, 0, ^uint64(0), fr)))
+		}
+		outs, err := Ranges(0, ^uint64(0), randomCuts(rng, sub, 4), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := run(t, srcs, Options{Fold: true, GC: gc, Cutoff: cutoff, Outputs: outs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, o := range outs {
+			if !bytes.Equal(got[k], encode(t, o.ID, o.Lo, o.Hi, inRange(want, o.Lo, o.Hi))) {
+				t.Fatalf("output %d (%#x..%#x, gc %v) differs from a fresh encoding of its rows", k, o.Lo, o.Hi, gc)
+			}
+		}
+	})
+}
