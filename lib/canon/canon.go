@@ -118,7 +118,10 @@ func canonicalizeSlow(raw string) (string, error) {
 // NormalizeEscapes applies meguri's percent-escape rule to a URL that is
 // already WHATWG-serialized: escapes of unreserved characters are decoded,
 // all other escapes get uppercase hex digits. Malformed escapes (a % not
-// followed by two hex digits) are left as they are.
+// followed by two hex digits) are left as they are, and so is an escape
+// whose decoded digit would turn such a stray % into an escape ("%7%30"
+// must not become "%70", which would then decode to "p"): the rule is its
+// own fixed point.
 func NormalizeEscapes(u string) string {
 	i := strings.IndexByte(u, '%')
 	if i < 0 || escapesNormal(u[i:]) {
@@ -134,7 +137,7 @@ func NormalizeEscapes(u string) string {
 			continue
 		}
 		v := unhex(u[i+1])<<4 | unhex(u[i+2])
-		if isUnreserved(v) {
+		if isUnreserved(v) && !makesEscape(b.String(), v, u[i+3:]) {
 			b.WriteByte(v)
 		} else {
 			b.WriteByte('%')
@@ -146,7 +149,22 @@ func NormalizeEscapes(u string) string {
 	return b.String()
 }
 
-// escapesNormal reports whether NormalizeEscapes would leave u as it is.
+// makesEscape reports whether writing the decoded character v after out,
+// with rest still to come, would complete an escape from a stray %: out
+// ends in "%" and a hex digit (v is the second digit), or in "%" with a
+// hex digit first in rest (v is the first). A % in out is stray when fewer
+// than two characters follow it, as every escape written has two.
+func makesEscape(out string, v byte, rest string) bool {
+	if !isHex(v) {
+		return false
+	}
+	n := len(out)
+	return n >= 2 && out[n-2] == '%' && isHex(out[n-1]) ||
+		n >= 1 && out[n-1] == '%' && len(rest) > 0 && isHex(rest[0])
+}
+
+// escapesNormal reports whether u has no escape NormalizeEscapes would
+// change (it may still leave u as it is when this says false).
 func escapesNormal(u string) bool {
 	for i := 0; i < len(u); i++ {
 		if u[i] != '%' || i+2 >= len(u) || !isHex(u[i+1]) || !isHex(u[i+2]) {

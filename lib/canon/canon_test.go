@@ -271,11 +271,47 @@ func FuzzHostOf(f *testing.F) {
 // FuzzNormalizeEscapes holds NormalizeEscapes, which returns its input
 // uncopied when nothing changes, to a plain rewrite of every escape: an
 // unreserved character decoded, any other escape's hex digits uppercased.
+// FuzzNormalizeEscapes: the rule never changes what a URL means (decoding
+// each escape once, as a server does, gives the same bytes before and
+// after), it is its own fixed point, every escape it leaves has uppercase
+// hex, and where no stray % is involved it is exactly "decode unreserved,
+// uppercase the rest".
 func FuzzNormalizeEscapes(f *testing.F) {
-	for _, s := range []string{"", "%", "%4", "%41", "%7e", "%7E", "%2f", "%2F", "a%2Fb%7ec", "%%41", "%zz%41", "http://a/%C3%A9"} {
+	for _, s := range []string{"", "%", "%4", "%41", "%7e", "%7E", "%2f", "%2F", "a%2Fb%7ec", "%%41", "%zz%41", "http://a/%C3%A9",
+		"%7%30", "%%37%30", "%%341", "%3%34%31", "%a%62"} {
 		f.Add(s)
 	}
+	decodeOnce := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+				i += 2
+				continue
+			}
+			b.WriteByte(s[i])
+		}
+		return b.String()
+	}
 	f.Fuzz(func(t *testing.T, s string) {
+		got := NormalizeEscapes(s)
+		if decodeOnce(got) != decodeOnce(s) {
+			t.Fatalf("NormalizeEscapes(%q) = %q changes what it means: %q, was %q", s, got, decodeOnce(got), decodeOnce(s))
+		}
+		if again := NormalizeEscapes(got); again != got {
+			t.Fatalf("NormalizeEscapes(%q) = %q, but again gives %q", s, got, again)
+		}
+		for i := 0; i+2 < len(got); i++ {
+			if got[i] == '%' && isHex(got[i+1]) && isHex(got[i+2]) {
+				if upperHex(got[i+1]) != got[i+1] || upperHex(got[i+2]) != got[i+2] {
+					t.Fatalf("NormalizeEscapes(%q) = %q leaves lowercase hex", s, got)
+				}
+				i += 2
+			}
+		}
+		if strings.Contains(decodeOnce(s), "%") {
+			return // a stray % is involved: the model below does not hold
+		}
 		var want strings.Builder
 		for i := 0; i < len(s); i++ {
 			if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
