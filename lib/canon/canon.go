@@ -112,7 +112,17 @@ func canonicalizeSlow(raw string) (string, error) {
 	if p.Hostname() == "" {
 		return "", ErrBadURL
 	}
-	return NormalizeEscapes(p.Href(true)), nil
+	u := NormalizeEscapes(p.Href(true))
+	// IDNA can write a label it will not read back ("http:İ!" gives
+	// "http://xn--i!-rub/", which does not parse): a canonical URL must
+	// canonicalize to itself, so such a URL is refused. Only punycode hosts
+	// can do this, so only they pay for the second parse.
+	if strings.Contains(p.Hostname(), "xn--") {
+		if q, err := parser.Parse(u); err != nil || NormalizeEscapes(q.Href(true)) != u {
+			return "", ErrBadURL
+		}
+	}
+	return u, nil
 }
 
 // NormalizeEscapes applies meguri's percent-escape rule to a URL that is
