@@ -54,6 +54,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/cdx
 	$(GO) test -run XXX -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./lib/cdx
+	$(GO) test -run XXX -fuzz '^FuzzRejectLine$$' -fuzztime $(FUZZTIME) ./lib/cdx
 	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./lib/codec
 	$(GO) test -run XXX -fuzz '^FuzzCanonicalize$$' -fuzztime $(FUZZTIME) ./lib/canon
 	$(GO) test -run XXX -fuzz '^FuzzHostOf$$' -fuzztime $(FUZZTIME) ./lib/canon

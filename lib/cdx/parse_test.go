@@ -1,7 +1,9 @@
 package cdx
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -207,4 +209,30 @@ func TestSpecial8(t *testing.T) {
 			t.Fatalf("special8(%#016x) = %v, want %v", w, got, ref(w))
 		}
 	}
+}
+
+// FuzzRejectLine: whatever bytes a rejected line holds, the rejects file
+// gives them back exactly (text, or text_base64 when they are not UTF-8),
+// with its source, number and reason.
+func FuzzRejectLine(f *testing.F) {
+	for _, s := range []string{"", "plain", "garbage \xff\xfe here", "tab\tand\r", "\x00nul", `{"url": "ftp://x/"}`, "é\u2028\u2029<>&", "\xed\xa0\x80"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		WriteReject(w, "in.jsonl", 7, FTP, line)
+		w.Flush()
+		if bytes.Count(buf.Bytes(), []byte("\n")) != 1 || !bytes.HasSuffix(buf.Bytes(), []byte("\n")) {
+			t.Fatalf("reject of %q is not one JSON line: %q", line, buf.Bytes())
+		}
+		var rl RejectLine
+		if err := json.Unmarshal(buf.Bytes(), &rl); err != nil {
+			t.Fatalf("reject of %q: %v", line, err)
+		}
+		got, err := rl.Bytes()
+		if err != nil || !bytes.Equal(got, line) || rl.Source != "in.jsonl" || rl.Line != 7 || rl.Reason != FTP.String() {
+			t.Fatalf("reject of %q came back as %+v (%q, %v)", line, rl, got, err)
+		}
+	})
 }
