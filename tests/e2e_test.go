@@ -223,7 +223,7 @@ func TestInspectModes(t *testing.T) {
 	damaged := filepath.Join(t.TempDir(), "d.meguri")
 	os.WriteFile(damaged, b, 0o644)
 	_, e2, code := run(t, nil, "meguri-inspect", "--verify", damaged)
-	if code != 1 || !strings.Contains(string(e2), "corrupt .meguri: page 0 column") {
+	if code != 1 || !strings.Contains(string(e2), "corrupt .meguri: block 0, url page at offset") {
 		t.Fatalf("--verify damaged: exit %d %q", code, e2)
 	}
 }

@@ -183,10 +183,16 @@ type CorruptError struct {
 
 func (e *CorruptError) Error() string {
 	s := "corrupt .meguri: " + e.Region
-	if e.Block >= 0 {
+	switch {
+	case e.Region == "page" && e.Block >= 0:
+		// a block holds one page per column: the block and column name it
+		s = fmt.Sprintf("corrupt .meguri: block %d, %s page", e.Block, e.Column)
+	case e.Block >= 0:
 		s += fmt.Sprintf(" %d", e.Block)
-	}
-	if e.Column != "" {
+		if e.Column != "" {
+			s += " column " + e.Column
+		}
+	case e.Column != "":
 		s += " column " + e.Column
 	}
 	if e.Offset >= 0 {
