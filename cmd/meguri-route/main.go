@@ -272,6 +272,8 @@ type balanceCmd struct {
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
+	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture); past it they spill, sorted, to --tmp."`
+	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled keys (default: the system temp dir); must exist."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
 	cli.GroupingFlag
 }
@@ -293,7 +295,8 @@ func (c *balanceCmd) Run() error {
 			return err
 		}
 	}
-	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine)})
+	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
+		Memory: int64(c.Mem), TmpDir: c.Tmp})
 	if err != nil {
 		return err
 	}

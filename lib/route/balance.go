@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -32,13 +33,17 @@ type CountOptions struct {
 	Grouping canon.Grouping // for CDX inputs; .meguri inputs carry their own
 	MaxLine  int
 	Workers  int
+	// Memory bounds the URL keys held (16 bytes per capture); past it they
+	// spill, sorted and unique, to TmpDir. 0 means 256 MiB.
+	Memory int64
+	TmpDir string
 }
 
 // CountHosts reads CDX lines or .meguri files and counts the distinct
 // canonical URLs of each host, sorted by host key. Lines ingest would
-// reject are skipped and counted in rejected. For CDX it holds 16 bytes per
-// capture until the end; .meguri inputs (already one row per URL) need only
-// a count per host.
+// reject are skipped and counted in rejected. For CDX it keeps 16 bytes per
+// capture, spilling past opt.Memory; .meguri inputs (already one row per
+// URL) need only a count per host.
 func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected int64, err error) {
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
@@ -113,10 +118,6 @@ func countMeguri(name string, counts map[uint64]*HostCount) error {
 	}
 }
 
-type keyed struct {
-	host, url uint64
-}
-
 func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (int64, error) {
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
 	type result struct {
@@ -124,7 +125,11 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		names   map[uint64]string
 		rejects int64
 	}
-	var all []keyed
+	if opt.Memory <= 0 {
+		opt.Memory = 256 << 20
+	}
+	all := newKeySet(opt.Memory, opt.TmpDir)
+	defer all.discard()
 	names := map[uint64]string{}
 	var rejected int64
 	parsers := parser.Workers(opt.Workers)
@@ -149,7 +154,9 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	}
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
-		all = append(all, r.keys...)
+		if err := all.add(r.keys); err != nil {
+			return err
+		}
 		rejected += r.rejects
 		for k, n := range r.names {
 			if _, ok := names[k]; !ok {
@@ -158,25 +165,27 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		}
 		return nil
 	}
-	err := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers}, work, collect)
+	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers}
+	// The keys are one slice of the budget's size; what else is live is the
+	// pipeline's batches and their results. A memory limit there keeps the
+	// garbage collector from letting the heap grow to twice the keys.
+	if bound := opt.Memory + pcfg.Memory() + 64<<20; bound < debug.SetMemoryLimit(-1) {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
+	}
+	err := cdx.Pipeline(inputs, pcfg, work, collect)
 	if err != nil {
 		return 0, err
 	}
-	slices.SortFunc(all, func(a, b keyed) int {
-		return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.url, b.url))
-	})
-	for i, k := range all {
-		if i > 0 && all[i-1] == k {
-			continue // another capture of the same URL
-		}
+	// each URL once, whatever its captures
+	err = all.each(func(k keyed) {
 		h := counts[k.host]
 		if h == nil {
 			h = &HostCount{Key: k.host, Name: names[k.host]}
 			counts[k.host] = h
 		}
 		h.URLs++
-	}
-	return rejected, nil
+	})
+	return rejected, err
 }
 
 // Tolerance is how far from the mean a partition's URL count may be before

@@ -3,6 +3,8 @@ package route
 import (
 	"cmp"
 	"math/rand/v2"
+	"os"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -144,4 +146,59 @@ func TestCountHostsNames(t *testing.T) {
 		urls += h.URLs
 	}
 	t.Logf("%d hosts, %d urls", len(hosts), urls)
+}
+
+// TestCountHostsSpills: under a budget far below the input, the URL keys
+// spill to disk in sorted runs, and the counts are the same as counting in
+// memory: each URL once, whatever its captures, in whichever run they fell.
+// The runs are gone afterwards.
+func TestCountHostsSpills(t *testing.T) {
+	in := testinput.Path()
+	want, wantRej, err := CountHosts([]string{in}, CountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	got, rej, err := CountHosts([]string{in}, CountOptions{Memory: 1, TmpDir: tmp}) // 1,024 keys a run
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || rej != wantRej {
+		t.Fatalf("with spills: %d hosts (%d rejected), in memory %d (%d)", len(got), rej, len(want), wantRej)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("%d spilled runs left", len(left))
+	}
+}
+
+// TestKeySet: keys added in batches, with repeats inside and across
+// batches, come back each once and in order, from memory alone or from
+// spilled runs merged with what is still in memory.
+func TestKeySet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var in []keyed
+	for range 20000 {
+		in = append(in, keyed{rng.Uint64N(30), rng.Uint64N(500)})
+	}
+	want := sortUnique(slices.Clone(in))
+	for _, budget := range []int64{1 << 30, 1} {
+		s := newKeySet(budget, t.TempDir())
+		for i := 0; i < len(in); i += 700 {
+			if err := s.add(slices.Clone(in[i:min(i+700, len(in))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spilled := len(s.runs)
+		if (budget == 1) != (spilled > 0) {
+			t.Fatalf("budget %d: %d runs spilled", budget, spilled)
+		}
+		var got []keyed
+		if err := s.each(func(k keyed) { got = append(got, k) }); err != nil {
+			t.Fatal(err)
+		}
+		s.discard()
+		if !slices.Equal(got, want) {
+			t.Fatalf("budget %d (%d runs): %d keys back, want %d distinct", budget, spilled, len(got), len(want))
+		}
+	}
 }

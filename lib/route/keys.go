@@ -1,0 +1,169 @@
+package route
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"syscall"
+
+	"github.com/meguri/meguri/lib/internal/minheap"
+	"github.com/meguri/meguri/lib/internal/tempfiles"
+)
+
+// keyed is one capture's host key and URL hash.
+type keyed struct {
+	host, url uint64
+}
+
+func compareKeyed(a, b keyed) int {
+	return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.url, b.url))
+}
+
+// keySet collects keys within a memory budget and hands back the distinct
+// ones in order: past the budget, the keys held are sorted, made unique and
+// spilled to a run file in the temp directory; each merges the runs.
+type keySet struct {
+	max  int    // keys held before a spill
+	tmp  string // where runs go ("" for the system's temp dir)
+	keys []keyed
+	runs []string
+}
+
+const keySize = 16
+
+func newKeySet(budget int64, tmp string) *keySet {
+	return &keySet{max: int(max(budget/keySize, 1024)), tmp: tmp}
+}
+
+// add takes ks. The keys held never outgrow the budget: the slice is
+// made at its full size once (pages are touched only as it fills), since
+// doubling it by append would briefly hold three times the keys.
+func (s *keySet) add(ks []keyed) error {
+	if s.keys == nil {
+		s.keys = make([]keyed, 0, s.max)
+	}
+	for len(ks) > 0 {
+		n := min(len(ks), s.max-len(s.keys))
+		s.keys = append(s.keys, ks[:n]...)
+		ks = ks[n:]
+		if len(s.keys) == s.max {
+			if err := s.spill(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sortUnique(ks []keyed) []keyed {
+	slices.SortFunc(ks, compareKeyed)
+	return slices.Compact(ks)
+}
+
+func (s *keySet) spill() error {
+	s.keys = sortUnique(s.keys)
+	f, err := tempfiles.Create(s.tmp, "meguri-keys-*")
+	if err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	s.runs = append(s.runs, f.Name())
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b [keySize]byte
+	for _, k := range s.keys {
+		binary.LittleEndian.PutUint64(b[:8], k.host)
+		binary.LittleEndian.PutUint64(b[8:], k.url)
+		w.Write(b[:])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("spill: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	s.keys = s.keys[:0]
+	return nil
+}
+
+// each calls fn for every distinct key, in (host, url) order.
+func (s *keySet) each(fn func(keyed)) error {
+	s.keys = sortUnique(s.keys)
+	if len(s.runs) == 0 {
+		for _, k := range s.keys {
+			fn(k)
+		}
+		return nil
+	}
+	type head struct {
+		k   keyed
+		src int // a run's index, or len(runs) for the keys in memory
+	}
+	var readers []*bufio.Reader
+	for _, name := range s.runs {
+		f, err := os.Open(name)
+		if errors.Is(err, syscall.EMFILE) {
+			return fmt.Errorf("%w: %d runs of keys to merge at once; raise the open-file limit (ulimit -n) or --mem", err, len(s.runs))
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		readers = append(readers, bufio.NewReaderSize(f, 64<<10))
+	}
+	mem := 0
+	next := func(src int) (keyed, bool, error) {
+		if src == len(readers) {
+			if mem == len(s.keys) {
+				return keyed{}, false, nil
+			}
+			mem++
+			return s.keys[mem-1], true, nil
+		}
+		var b [keySize]byte
+		if _, err := io.ReadFull(readers[src], b[:]); err != nil {
+			if err == io.EOF {
+				return keyed{}, false, nil
+			}
+			return keyed{}, false, fmt.Errorf("reading spilled keys: %w", err)
+		}
+		return keyed{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}, true, nil
+	}
+	h := minheap.New(func(a, b head) bool { return compareKeyed(a.k, b.k) < 0 })
+	push := func(src int) error {
+		k, ok, err := next(src)
+		if ok {
+			h.Push(head{k, src})
+		}
+		return err
+	}
+	for src := range len(readers) + 1 {
+		if err := push(src); err != nil {
+			return err
+		}
+	}
+	var last keyed
+	for first := true; h.Len() > 0; first = false {
+		top := h.Pop()
+		if first || top.k != last {
+			fn(top.k)
+			last = top.k
+		}
+		if err := push(top.src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard removes the runs.
+func (s *keySet) discard() {
+	for _, name := range s.runs {
+		tempfiles.Remove(name)
+	}
+	s.runs = nil
+}
