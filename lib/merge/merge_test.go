@@ -540,6 +540,22 @@ func randomCuts(rng *rand.Rand, rows []record.Record, max int) []uint64 {
 	return slices.Compact(cuts)
 }
 
+// fuzzSample adds the seeds 0 to 7 and returns the sample's rows.
+func fuzzSample(f *testing.F) []record.Record {
+	for seed := range uint64(8) {
+		f.Add(seed)
+	}
+	return sampleRows(f)
+}
+
+// stretch returns a generator for a fuzz seed and a random stretch of
+// rows, so that files start and end anywhere.
+func stretch(seed uint64, rows []record.Record) (*rand.Rand, []record.Record) {
+	rng := rand.New(rand.NewPCG(seed, seed>>32|1))
+	i := rng.IntN(len(rows))
+	return rng, rows[i : i+1+rng.IntN(len(rows)-i)]
+}
+
 // FuzzMergeIdentity: a file split at random host keys gives, for each
 // range, the bytes of a fresh encoding of its rows; those parts, in random
 // order, merged and cut again at other random keys give fresh encodings
@@ -547,15 +563,9 @@ func randomCuts(rng *rand.Rand, rows []record.Record, max int) []uint64 {
 // put the cuts at every kind of place: inside blocks, on content
 // boundaries, next to the row cap.
 func FuzzMergeIdentity(f *testing.F) {
-	for seed := range uint64(8) {
-		f.Add(seed)
-	}
-	rows := sampleRows(f)
+	rows := fuzzSample(f)
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		rng := rand.New(rand.NewPCG(seed, seed>>32|1))
-		// a random stretch of the sample, so files start and end anywhere
-		i := rng.IntN(len(rows))
-		sub := rows[i : i+1+rng.IntN(len(rows)-i)]
+		rng, sub := stretch(seed, rows)
 		all := encode(t, 1, 0, ^uint64(0), sub)
 		fresh := func(o Output) []byte { return encode(t, o.ID, o.Lo, o.Hi, inRange(sub, o.Lo, o.Hi)) }
 		check := func(what string, srcs []Source, outs []Output) []Source {
@@ -600,14 +610,9 @@ func FuzzMergeIdentity(f *testing.F) {
 // output is the fresh encoding of its share of the fold of all captures,
 // less the tombstones GC drops.
 func FuzzFoldGCIdentity(f *testing.F) {
-	for seed := range uint64(8) {
-		f.Add(seed)
-	}
-	rows := sampleRows(f)
+	rows := fuzzSample(f)
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		rng := rand.New(rand.NewPCG(seed, seed>>32|1))
-		i := rng.IntN(len(rows))
-		sub := rows[i : i+1+rng.IntN(len(rows)-i)]
+		rng, sub := stretch(seed, rows)
 		nfiles := 2 + rng.IntN(2)
 		files := make([][]record.Record, nfiles)
 		var want []record.Record
