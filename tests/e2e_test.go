@@ -170,6 +170,31 @@ func TestMissingInput(t *testing.T) {
 	}
 }
 
+// TestSpillsUnderFileLimit: an ingest that spills more runs than it may
+// open files (84 runs of the sample under ulimit -n 40) merges them in
+// steps and gives the golden bytes.
+func TestSpillsUnderFileLimit(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.meguri")
+	cmd := exec.Command("sh", "-c", `ulimit -n 40 && exec "$0" --mem 4K --tmp "$1" "$2" -o "$3"`,
+		filepath.Join(binDir, "meguri-ingest"), t.TempDir(), sample, out)
+	e, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, e)
+	}
+	var spills int
+	if i := strings.Index(string(e), " spills"); i > 0 {
+		fmt.Sscan(string(e)[strings.LastIndexByte(string(e)[:i], ' ')+1:i], &spills)
+	}
+	if spills <= 40 {
+		t.Errorf("summary %q: want more spills than the open-file limit", e)
+	}
+	got, _ := os.ReadFile(out)
+	want, _ := os.ReadFile("../testdata/sample.meguri")
+	if !bytes.Equal(got, want) {
+		t.Error("output differs from the golden file")
+	}
+}
+
 // TestOutputPathErrors: an -o the final rename could not take (a
 // directory) or a directory that does not exist is refused at once, naming
 // the destination, not the temporary file, and nothing is left behind.
