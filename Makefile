@@ -13,9 +13,11 @@ all: build
 deps:
 	$(GO) mod download
 
+# Static binaries (no cgo): they run on any Linux of the architecture, so
+# they can be copied to the nodes GNU parallel reaches with --sshlogin.
 build: deps
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
 # The main pipeline on the sample in testdata/: ingest, inspect; then the
 # fleet: balance 4 partitions, split the lines by the map, ingest each,
