@@ -24,6 +24,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
 )
@@ -279,41 +280,21 @@ func (s *Sorter) mergeRuns(k int) error {
 		return fmt.Errorf("merging runs: %w", err)
 	}
 	s.runs = append(s.runs, f.Name()) // Discard removes it on failure
-	var ins []*os.File
-	defer func() {
-		for _, in := range ins {
-			in.Close()
-		}
-	}()
-	srcs := make([]source, k)
-	var h mergeHeap
-	for i, name := range s.runs[:k] {
-		in, err := os.Open(name)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("merging runs: %w", err)
-		}
-		ins = append(ins, in)
-		srcs[i] = &runSource{f: in, br: bufio.NewReaderSize(in, runBuffer)}
+	m := newRunMerge()
+	defer m.close()
+	if err := m.openRuns(s.runs[:k]); err != nil {
+		f.Close()
+		return fmt.Errorf("merging runs: %w", err)
 	}
-	next := func(i int) error {
-		host, e, ok, err := srcs[i].next()
-		if ok {
-			h.push(head{host: host, entry: e, src: i})
-		}
+	if err := m.start(); err != nil {
+		f.Close()
 		return err
 	}
-	for i := range srcs {
-		if err := next(i); err != nil {
-			f.Close()
-			return err
-		}
-	}
 	w := runWriter{w: bufio.NewWriterSize(f, 1<<20)}
-	for len(h) > 0 {
-		top := h.pop()
+	for m.h.Len() > 0 {
+		top := m.h.Pop()
 		w.put(top.host, top.entry)
-		if err := next(top.src); err != nil {
+		if err := m.push(top.src); err != nil {
 			f.Close()
 			return err
 		}
@@ -332,6 +313,54 @@ func (s *Sorter) mergeRuns(k int) error {
 	}
 	s.runs = append(s.runs[:0:0], s.runs[k:]...)
 	return nil
+}
+
+// runMerge reads sources in key order through a heap of their heads: the
+// final merge of an Iterator, and the steps that merge runs into fewer.
+type runMerge struct {
+	srcs  []source
+	h     *minheap.Heap[head]
+	files []*os.File
+}
+
+func newRunMerge() runMerge { return runMerge{h: minheap.New(lessHead)} }
+
+// openRuns adds a source per run file.
+func (m *runMerge) openRuns(names []string) error {
+	for _, name := range names {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		m.files = append(m.files, f)
+		m.srcs = append(m.srcs, &runSource{f: f, br: bufio.NewReaderSize(f, runBuffer)})
+	}
+	return nil
+}
+
+// start puts every source's first entry on the heap.
+func (m *runMerge) start() error {
+	for i := range m.srcs {
+		if err := m.push(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// push puts source i's next entry on the heap, if it has one.
+func (m *runMerge) push(i int) error {
+	host, e, ok, err := m.srcs[i].next()
+	if ok {
+		m.h.Push(head{host: host, entry: e, src: i})
+	}
+	return err
+}
+
+func (m *runMerge) close() {
+	for _, f := range m.files {
+		f.Close()
+	}
 }
 
 // source yields entries in key order.
@@ -382,14 +411,12 @@ func (r *runSource) next() (uint64, []byte, bool, error) {
 
 // Iterator walks the sorted captures one URL group at a time.
 type Iterator struct {
+	runMerge
 	s       *Sorter
 	memOnly bool // no runs on disk: Next reads s.refs from i on
 	i       int
-	srcs    []source
-	h       mergeHeap
 	group   []record.Capture
 	err     error
-	closers []*os.File
 }
 
 type head struct {
@@ -398,62 +425,22 @@ type head struct {
 	src   int
 }
 
-// mergeHeap is a min-heap of source heads by (host key, URL, source
-// index). It is typed, not container/heap, so a push does not box its
-// element into an interface: one allocation per capture otherwise.
-type mergeHeap []head
-
-func (h mergeHeap) less(i, j int) bool {
-	if h[i].host != h[j].host {
-		return h[i].host < h[j].host
+// lessHead orders source heads by (host key, URL, source index), for the
+// merges' heaps.
+func lessHead(a, b head) bool {
+	if a.host != b.host {
+		return a.host < b.host
 	}
-	if c := bytes.Compare(entryURL(h[i].entry), entryURL(h[j].entry)); c != 0 {
+	if c := bytes.Compare(entryURL(a.entry), entryURL(b.entry)); c != 0 {
 		return c < 0
 	}
-	return h[i].src < h[j].src
-}
-
-func (h *mergeHeap) push(x head) {
-	*h = append(*h, x)
-	a := *h
-	for i := len(a) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !a.less(i, p) {
-			break
-		}
-		a[i], a[p] = a[p], a[i]
-		i = p
-	}
-}
-
-func (h *mergeHeap) pop() head {
-	a := *h
-	top := a[0]
-	n := len(a) - 1
-	a[0] = a[n]
-	a = a[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && a.less(l, m) {
-			m = l
-		}
-		if r := l + 1; r < n && a.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		a[i], a[m] = a[m], a[i]
-		i = m
-	}
-	*h = a
-	return top
+	return a.src < b.src
 }
 
 // Finish sorts what is in memory and returns an iterator over all captures.
 func (s *Sorter) Finish() (*Iterator, error) {
 	s.sortRefs()
-	it := &Iterator{s: s}
+	it := &Iterator{s: s, runMerge: newRunMerge()}
 	if len(s.runs) == 0 {
 		// Nothing spilled: walk the sorted index directly, no merge.
 		it.memOnly = true
@@ -463,33 +450,15 @@ func (s *Sorter) Finish() (*Iterator, error) {
 		return nil, err
 	}
 	it.srcs = append(it.srcs, &memSource{s: s})
-	for _, name := range s.runs {
-		f, err := os.Open(name)
-		if err != nil {
-			it.Close()
-			return nil, err
-		}
-		it.closers = append(it.closers, f)
-		it.srcs = append(it.srcs, &runSource{f: f, br: bufio.NewReaderSize(f, runBuffer)})
+	if err := it.openRuns(s.runs); err != nil {
+		it.Close()
+		return nil, err
 	}
-	for i := range it.srcs {
-		if err := it.push(i); err != nil {
-			it.Close()
-			return nil, err
-		}
+	if err := it.start(); err != nil {
+		it.Close()
+		return nil, err
 	}
 	return it, nil
-}
-
-func (it *Iterator) push(i int) error {
-	host, e, ok, err := it.srcs[i].next()
-	if err != nil {
-		return err
-	}
-	if ok {
-		it.h.push(head{host: host, entry: e, src: i})
-	}
-	return nil
 }
 
 // Next advances to the next URL's captures. It returns false at the end or
@@ -499,14 +468,14 @@ func (it *Iterator) Next() bool {
 	if it.memOnly {
 		return it.nextMem()
 	}
-	if it.err != nil || len(it.h) == 0 {
+	if it.err != nil || it.h.Len() == 0 {
 		return false
 	}
-	first := it.h[0]
+	first := it.h.Top()
 	firstURL := entryURL(first.entry)
 	url := frozenString(firstURL) // the entry is a fresh slice per entry
-	for len(it.h) > 0 && it.h[0].host == first.host && bytes.Equal(entryURL(it.h[0].entry), firstURL) {
-		top := it.h.pop()
+	for it.h.Len() > 0 && it.h.Top().host == first.host && bytes.Equal(entryURL(it.h.Top().entry), firstURL) {
+		top := it.h.Pop()
 		it.group = append(it.group, it.decode(top.host, top.entry, url))
 		if err := it.push(top.src); err != nil {
 			it.err = err
@@ -594,9 +563,7 @@ func (it *Iterator) decode(host uint64, b []byte, url string) record.Capture {
 
 // Close removes the run files.
 func (it *Iterator) Close() error {
-	for _, f := range it.closers {
-		f.Close()
-	}
+	it.close()
 	return it.s.Discard()
 }
 
