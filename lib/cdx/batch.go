@@ -3,11 +3,8 @@ package cdx
 import (
 	"bufio"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sync"
 	"unicode/utf8"
 
@@ -121,19 +118,8 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 // shards should not be found missing an hour into a run.
 func checkInputs(inputs []string) error {
 	for _, name := range inputs {
-		if name == "" || name == "-" {
-			continue
-		}
-		st, err := os.Stat(name)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return fmt.Errorf("cannot read %s: %w", name, err)
-		}
-		if st.IsDir() {
-			return fmt.Errorf("%s is a directory, not a CDX file", name)
+		if err := CheckInput(name); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -64,11 +65,34 @@ func (in *Input) Close() error {
 	return first
 }
 
+// CheckInput refuses a named input that is missing, unreadable or a
+// directory, with the message every tool gives; "-" and "" (stdin) pass.
+func CheckInput(name string) error {
+	if name == "" || name == "-" {
+		return nil
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory, not a CDX file", name)
+	}
+	return nil
+}
+
 // Open opens a named file, or stdin for "-" or "", and detects its
 // compression. A file named .gz or .zst whose bytes are not gzip or zstd,
 // and content that looks like an HTML page, are refused with an error that
 // names the file.
 func Open(name string) (*Input, error) {
+	if err := CheckInput(name); err != nil {
+		return nil, err
+	}
 	var f io.ReadCloser
 	display := name
 	if name == "" || name == "-" {
@@ -77,10 +101,6 @@ func Open(name string) (*Input, error) {
 		fh, err := os.Open(name)
 		if err != nil {
 			return nil, err
-		}
-		if st, err := fh.Stat(); err == nil && st.IsDir() {
-			fh.Close()
-			return nil, fmt.Errorf("%s is a directory, not a CDX file", name)
 		}
 		f = fh
 	}

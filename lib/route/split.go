@@ -450,10 +450,16 @@ func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	return SplitMeguri(inputs[0], bufio.NewReaderSize(f, 1<<20), opt)
 }
 
+// sniffMeguri reports whether an input starts like a .meguri file. It is
+// the first look the tools take at their inputs, so it is where a missing
+// one is refused.
 func sniffMeguri(name string) (bool, error) {
 	if name == "-" || name == "" {
 		head, _ := cdx.Stdin().Peek(8)
 		return cdx.IsMeguri(head), nil
+	}
+	if err := cdx.CheckInput(name); err != nil {
+		return false, err
 	}
 	f, err := os.Open(name)
 	if err != nil {
