@@ -52,6 +52,22 @@ func run(t *testing.T, stdin []byte, name string, args ...string) (stdout, stder
 	return o.Bytes(), e.Bytes(), code
 }
 
+// wantFail runs a tool and expects exit 1 with want in its stderr.
+func wantFail(t *testing.T, want, name string, args ...string) {
+	t.Helper()
+	_, e, code := run(t, nil, name, args...)
+	if code != 1 || !strings.Contains(string(e), want) {
+		t.Errorf("%s %v: exit %d, stderr %q; want exit 1 and %q", name, args, code, e, want)
+	}
+}
+
+// runUnderFileLimit runs a tool under ulimit -n n and returns its combined
+// output.
+func runUnderFileLimit(n int, name string, args ...string) ([]byte, error) {
+	sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, n)
+	return exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, name)}, args...)...).CombinedOutput()
+}
+
 // File and pipe give the same bytes, and equal the golden file.
 func TestPipeAndFile(t *testing.T) {
 	dir := t.TempDir()
@@ -128,10 +144,7 @@ func TestDirectoryInput(t *testing.T) {
 		{"meguri-inspect", dir},
 		{"meguri-compact", dir, "-o", out},
 	} {
-		_, e, code := run(t, nil, args[0], args[1:]...)
-		if code != 1 || !strings.Contains(string(e), dir+" is a directory") {
-			t.Errorf("%v: exit %d, stderr %q; want exit 1 naming the directory", args, code, e)
-		}
+		wantFail(t, dir+" is a directory", args[0], args[1:]...)
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Errorf("%v left an output file", args)
 		}
@@ -151,10 +164,7 @@ func TestMissingInput(t *testing.T) {
 		{"meguri-route", "balance", "-n", "2", sample, missing, "-o", out},
 		{"meguri-route", "split", "--manifest", m, "--out-dir", out, sample, missing},
 	} {
-		_, e, code := run(t, nil, args[0], args[1:]...)
-		if code != 1 || !strings.Contains(string(e), missing+": no such file or directory") {
-			t.Errorf("%v: exit %d, stderr %q; want exit 1 naming %s", args, code, e, missing)
-		}
+		wantFail(t, missing+": no such file or directory", args[0], args[1:]...)
 	}
 	// the rejects file is kept even when a run fails (it holds the line
 	// that stopped a --strict run); here nothing was read, so it is empty
@@ -175,17 +185,12 @@ func TestMissingInput(t *testing.T) {
 // steps and gives the golden bytes.
 func TestSpillsUnderFileLimit(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.meguri")
-	cmd := exec.Command("sh", "-c", `ulimit -n 40 && exec "$0" --mem 4K --tmp "$1" "$2" -o "$3"`,
-		filepath.Join(binDir, "meguri-ingest"), t.TempDir(), sample, out)
-	e, err := cmd.CombinedOutput()
+	e, err := runUnderFileLimit(40, "meguri-ingest", "--json", "--mem", "4K", "--tmp", t.TempDir(), sample, "-o", out)
 	if err != nil {
 		t.Fatalf("%v: %s", err, e)
 	}
-	var spills int
-	if i := strings.Index(string(e), " spills"); i > 0 {
-		fmt.Sscan(string(e)[strings.LastIndexByte(string(e)[:i], ' ')+1:i], &spills)
-	}
-	if spills <= 40 {
+	var sum struct{ Spills int }
+	if json.Unmarshal(e, &sum) != nil || sum.Spills <= 40 {
 		t.Errorf("summary %q: want more spills than the open-file limit", e)
 	}
 	got, _ := os.ReadFile(out)
@@ -212,10 +217,7 @@ func TestOutputPathErrors(t *testing.T) {
 			{"meguri-route", "balance", "-n", "2", sample, "-o", c.out},
 			{"meguri-compact", golden, "-o", c.out},
 		} {
-			_, e, code := run(t, nil, args[0], args[1:]...)
-			if code != 1 || !strings.Contains(string(e), c.want) {
-				t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", args, code, e, c.want)
-			}
+			wantFail(t, c.want, args[0], args[1:]...)
 		}
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {

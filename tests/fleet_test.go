@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -501,10 +500,7 @@ func TestCompactFlagErrors(t *testing.T) {
 		{[]string{"--gc", golden, "-o", out}, "--gc needs --horizon"},
 		{[]string{"--horizon", "5d", golden, "-o", out}, "--horizon and --now only apply with --gc"},
 	} {
-		_, e, code := run(t, nil, "meguri-compact", c.args...)
-		if code != 1 || !strings.Contains(string(e), c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
-		}
+		wantFail(t, c.want, "meguri-compact", c.args...)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
@@ -523,10 +519,7 @@ func TestBalancePartitionsFlag(t *testing.T) {
 		{[]string{"balance", "-n", "0", sample, "-o", m}, "--partitions 0: want at least 1"},
 		{[]string{"balance", sample, "-o", m}, "give --partitions N"},
 	} {
-		_, e, code := run(t, nil, "meguri-route", c.args...)
-		if code != 1 || !strings.Contains(string(e), c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
-		}
+		wantFail(t, c.want, "meguri-route", c.args...)
 	}
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
 	m2 := filepath.Join(dir, "again.manifest")
@@ -543,9 +536,7 @@ func TestSplitOpenFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	m, out := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "out")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "100", sample, "-o", m)
-	cmd := exec.Command("sh", "-c", `ulimit -n 48 && exec "$0" split -q --manifest "$1" --out-dir "$2" "$3"`,
-		filepath.Join(binDir, "meguri-route"), m, out, sample)
-	e, err := cmd.CombinedOutput()
+	e, err := runUnderFileLimit(48, "meguri-route", "split", "-q", "--manifest", m, "--out-dir", out, sample)
 	want := "split keeps one file open per partition (100 in the manifest); raise the open-file limit (ulimit -n)"
 	if err == nil || !strings.Contains(string(e), want) {
 		t.Fatalf("err %v, output %q; want a failure saying %q", err, e, want)
