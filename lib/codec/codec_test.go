@@ -84,13 +84,8 @@ func checkRewrite(t *testing.T, path string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(back) != len(rows) {
-			t.Fatalf("%d rows back, want %d", len(back), len(rows))
-		}
-		for i := range rows {
-			if back[i] != rows[i] {
-				t.Fatalf("row %d: %+v != %+v", i, back[i], rows[i])
-			}
+		if d := diffRows(back, rows); d != "" {
+			t.Fatal(d)
 		}
 	}
 	sf, _ := OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
@@ -125,6 +120,19 @@ func TestWriterRefusesDisorder(t *testing.T) {
 	}
 }
 
+// diffRows says how got differs from want, or returns "".
+func diffRows(got, want []record.Record) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d rows, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return fmt.Sprintf("row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	return ""
+}
+
 // checkDamaged reads damaged bytes both ways; it must never panic and must
 // fail (damage is never silently accepted) unless the rows are intact.
 func checkDamaged(t *testing.T, b []byte, what string, rows []record.Record) {
@@ -132,13 +140,8 @@ func checkDamaged(t *testing.T, b []byte, what string, rows []record.Record) {
 	for name, read := range map[string]func([]byte) ([]record.Record, error){"stream": readAll, "file": readAllAt} {
 		got, err := read(b)
 		if err == nil {
-			if len(got) != len(rows) {
-				t.Fatalf("%s (%s): no error but %d rows of %d", what, name, len(got), len(rows))
-			}
-			for i := range got {
-				if got[i] != rows[i] {
-					t.Fatalf("%s (%s): no error but row %d changed", what, name, i)
-				}
+			if d := diffRows(got, rows); d != "" {
+				t.Fatalf("%s (%s): no error but %s", what, name, d)
 			}
 			continue
 		}
@@ -238,13 +241,8 @@ func TestVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != len(rows1) {
-		t.Fatalf("%d rows in v2, %d in v1", len(rows), len(rows1))
-	}
-	for i := range rows {
-		if rows[i] != rows1[i] {
-			t.Fatalf("row %d differs: %+v and %+v", i, rows[i], rows1[i])
-		}
+	if d := diffRows(rows1, rows); d != "" {
+		t.Fatalf("v1 against v2: %s", d)
 	}
 	f, _ := OpenFile(bytes.NewReader(v2), int64(len(v2)))
 	if f.Header.Version != 2 || len(v1) <= len(v2) {
