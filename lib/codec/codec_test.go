@@ -61,15 +61,22 @@ func TestRewrite(t *testing.T) {
 	}
 }
 
+// readGolden returns a golden file's bytes and rows.
+func readGolden(t *testing.T, path string) ([]byte, []record.Record) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, rows
+}
+
 func checkRewrite(t *testing.T, path string) {
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := readAll(want)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, rows := readGolden(t, path)
 	f, _ := OpenFile(bytes.NewReader(want), int64(len(want)))
 	buf := encode(t, f.Header, rows, WithConcurrency(1))
 	if !bytes.Equal(buf.Bytes(), want) {
@@ -160,11 +167,7 @@ func TestDamage(t *testing.T) {
 }
 
 func checkDamage(t *testing.T, path string) {
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _ := readAll(orig)
+	orig, rows := readGolden(t, path)
 	step := 1
 	if testing.Short() {
 		step = 97
@@ -225,22 +228,8 @@ func TestDamageMessages(t *testing.T) {
 // writer gives its golden bytes, and host keys that are no suffix of
 // their URLs' hosts (the escape in version 2) round-trip in both.
 func TestVersions(t *testing.T) {
-	v2, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1, err := os.ReadFile(goldenV1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := readAll(v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows1, err := readAll(v1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2, rows := readGolden(t, golden)
+	v1, rows1 := readGolden(t, goldenV1)
 	if d := diffRows(rows1, rows); d != "" {
 		t.Fatalf("v1 against v2: %s", d)
 	}
