@@ -19,8 +19,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"unsafe"
 
@@ -580,4 +582,99 @@ func (s *Sorter) Discard() error {
 	}
 	s.runs = nil
 	return first
+}
+
+// Len returns the number of captures in the batch.
+func (b *Batch) Len() int { return len(b.refs) }
+
+// AppendEncoded appends the batch's captures to dst as the log store keeps
+// them: for each capture, its 8-byte little-endian host key followed by its
+// entry (see encode). DecodeBatch reads it back.
+func (b *Batch) AppendEncoded(dst []byte) []byte {
+	for i, r := range b.refs {
+		end := len(b.arena)
+		if i+1 < len(b.refs) {
+			end = int(b.refs[i+1].off)
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, r.host)
+		dst = append(dst, b.arena[r.off:end]...)
+	}
+	return dst
+}
+
+// DecodeBatch reads captures written by AppendEncoded into a new batch. The
+// bytes are checked entry by entry, so damaged input gives an error, never
+// a panic; the batch keeps its own copy.
+func DecodeBatch(p []byte) (Batch, error) {
+	b := Batch{arena: make([]byte, 0, len(p))}
+	for pos := 0; pos < len(p); {
+		if len(p)-pos < 8 {
+			return Batch{}, fmt.Errorf("capture %d: %d bytes left, want a host key", len(b.refs), len(p)-pos)
+		}
+		host := binary.LittleEndian.Uint64(p[pos:])
+		pos += 8
+		n, err := checkEntry(p[pos:])
+		if err != nil {
+			return Batch{}, fmt.Errorf("capture %d: %w", len(b.refs), err)
+		}
+		b.refs = append(b.refs, ref{host: host, off: uint64(len(b.arena))})
+		b.arena = append(b.arena, p[pos:pos+n]...)
+		pos += n
+	}
+	return b, nil
+}
+
+// checkEntry returns the length of the entry at the start of b, or an error
+// if b does not hold a whole, well-formed one.
+func checkEntry(b []byte) (int, error) {
+	pos := 0
+	uv := func(what string, limit uint64) (uint64, error) {
+		v, k := binary.Uvarint(b[pos:])
+		if k <= 0 {
+			return 0, fmt.Errorf("bad %s varint", what)
+		}
+		if v > limit {
+			return 0, fmt.Errorf("%s %d out of range", what, v)
+		}
+		pos += k
+		return v, nil
+	}
+	str := func(what string) error {
+		n, err := uv(what+" length", uint64(len(b)))
+		if err != nil {
+			return err
+		}
+		if uint64(len(b)-pos) < n {
+			return fmt.Errorf("%s cut short", what)
+		}
+		pos += int(n)
+		return nil
+	}
+	if err := str("url"); err != nil {
+		return 0, err
+	}
+	if pos >= len(b) || b[pos] > 1 {
+		return 0, errors.New("bad flags")
+	}
+	pos++
+	if _, err := uv("time", math.MaxInt64); err != nil {
+		return 0, err
+	}
+	if _, err := uv("http status", math.MaxUint16); err != nil {
+		return 0, err
+	}
+	if len(b)-pos < 8 {
+		return 0, errors.New("digest cut short")
+	}
+	pos += 8
+	if _, err := uv("length", math.MaxInt64); err != nil {
+		return 0, err
+	}
+	if err := str("mime"); err != nil {
+		return 0, err
+	}
+	if err := str("redirect"); err != nil {
+		return 0, err
+	}
+	return pos, nil
 }

@@ -82,9 +82,7 @@ func batchSize(mem int64) int {
 	return int(max(4<<10, min(1<<20, mem/64)))
 }
 
-// Run ingests the inputs ("-" or an empty list for stdin) and writes the
-// .meguri stream to out.
-func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
+func (opt *Options) defaults() {
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
 	}
@@ -94,12 +92,12 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	if len(inputs) == 0 {
-		inputs = []string{"-"}
-	}
-	// The arena gets a share of the budget; the rest covers batches in
-	// flight, the encoder and the garbage collector's headroom.
-	arena := opt.Mem * 2 / 5
+}
+
+// Run ingests the inputs ("-" or an empty list for stdin) and writes the
+// .meguri stream to out.
+func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
+	opt.defaults()
 	// The sort arena is long-lived and large; collecting at 50% growth
 	// instead of 100% keeps the peak resident size near the live data.
 	oldGC := debug.SetGCPercent(50)
@@ -110,11 +108,44 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		old := debug.SetMemoryLimit(opt.Mem)
 		defer debug.SetMemoryLimit(old)
 	}
-	sorter := extsort.New(extsort.Options{Budget: arena, TmpDir: opt.TmpDir})
+	sorter := NewSorter(opt.Mem, opt.TmpDir)
 	// A run that fails before the sorted captures are read back (a
 	// --strict reject, bad input, a full disk) removes its spilled runs
-	// here; otherwise the iterator's Close has already done it.
+	// here; otherwise WriteSorted has already done it.
 	defer sorter.Discard()
+	if sum, err = Parse(inputs, opt, sorter.AddBatch); err != nil {
+		return sum, err
+	}
+	sum.Spills = sorter.Spills()
+	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
+	if sum.Stats, sum.Bytes, err = WriteSorted(sorter, out, h); err != nil {
+		return sum, err
+	}
+	if uint64(sum.Captures) != sum.Stats.Captures {
+		return sum, fmt.Errorf("internal error: %d captures taken but %d written", sum.Captures, sum.Stats.Captures)
+	}
+	return sum, nil
+}
+
+// NewSorter returns the sorter ingest uses under a working-set budget of
+// mem bytes: the arena gets a share of it; the rest covers batches in
+// flight, the encoder and the garbage collector's headroom.
+func NewSorter(mem int64, tmp string) *extsort.Sorter {
+	if mem <= 0 {
+		mem = 1 << 30
+	}
+	return extsort.New(extsort.Options{Budget: mem * 2 / 5, TmpDir: tmp})
+}
+
+// Parse reads the inputs ("-" or an empty list for stdin), accounts for
+// every line in the summary, writes rejects, and hands each batch of taken
+// captures to add, in input order. Run adds them to a sorter; the log store
+// appends them to a partition's log.
+func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Summary, err error) {
+	opt.defaults()
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeLo: opt.Lo, RangeHi: opt.Hi}
 
 	var rejw *bufio.Writer
@@ -141,7 +172,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 				return &StrictError{Source: b.Source, Line: r.line, Reason: r.reason}
 			}
 		}
-		if err := sorter.AddBatch(&p.batch); err != nil {
+		if err := add(&p.batch); err != nil {
 			return err
 		}
 		if opt.Progress != nil {
@@ -149,21 +180,24 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		}
 		return nil
 	}
-	runErr := cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers}, work, collect)
+	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {
-		if err := rejw.Flush(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("writing rejects: %w", err)
+		if ferr := rejw.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("writing rejects: %w", ferr)
 		}
 	}
-	if runErr != nil {
-		return sum, runErr
-	}
-	sum.Spills = sorter.Spills()
+	return sum, err
+}
+
+// WriteSorted folds every URL's captures from the sorter into its record
+// and writes the records to out as a .meguri stream with header h. It
+// removes the sorter's spilled runs.
+func WriteSorted(sorter *extsort.Sorter, out io.Writer, h codec.Header) (stats codec.Stats, size int64, err error) {
 	it, err := sorter.Finish()
 	if err != nil {
-		return sum, err
+		return stats, 0, err
 	}
 	defer func() {
 		// Close removes the spilled runs; its error matters only if
@@ -172,31 +206,25 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 			err = cerr
 		}
 	}()
-	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
 	w, err := codec.NewWriter(out, h)
 	if err != nil {
-		return sum, err
+		return stats, 0, err
 	}
 	for it.Next() {
 		r := record.Fold(it.Group())
 		if err := w.Add(&r); err != nil {
 			w.Close()
-			return sum, err
+			return stats, 0, err
 		}
 	}
 	if err := it.Err(); err != nil {
 		w.Close()
-		return sum, err
+		return stats, 0, err
 	}
 	if err := w.Close(); err != nil {
-		return sum, err
+		return stats, 0, err
 	}
-	sum.Stats = w.Stats()
-	sum.Bytes = w.Size()
-	if uint64(sum.Captures) != sum.Stats.Captures {
-		return sum, fmt.Errorf("internal error: %d captures taken but %d written", sum.Captures, sum.Stats.Captures)
-	}
-	return sum, nil
+	return w.Stats(), w.Size(), nil
 }
 
 func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {

@@ -1,0 +1,249 @@
+package logstore
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// The log starts with a header of logHeaderSize bytes:
+//
+//	0  magic "MGLOG001"
+//	8  generation, uint64 LE (the snapshot it follows)
+//	16 zero padding to byte 28
+//	28 CRC32C of bytes 0..28, uint32 LE
+//
+// and continues with frames of frameHeaderSize bytes plus a payload:
+//
+//	0  payload length, uint32 LE
+//	4  kind (1 captures, 2 commit)
+//	5  three zero bytes
+//	8  CRC32C of bytes 0..8 followed by the payload, uint32 LE
+//	12 payload
+//
+// A captures payload is a uint32 LE count followed by that many captures as
+// extsort.Batch.AppendEncoded writes them. A commit payload is
+// commitPayloadSize bytes: the frame's own offset in the log, then the
+// transaction's input lines, taken captures and commit time (Unix seconds),
+// each uint64 LE. Frames of a transaction are contiguous and end with its
+// commit.
+const (
+	logHeaderSize     = 32
+	frameHeaderSize   = 12
+	commitPayloadSize = 32
+	commitFrameSize   = frameHeaderSize + commitPayloadSize
+
+	kindCaptures = 1
+	kindCommit   = 2
+)
+
+var logMagic = []byte("MGLOG001")
+
+func encodeLogHeader(gen uint64) []byte {
+	b := make([]byte, logHeaderSize)
+	copy(b, logMagic)
+	binary.LittleEndian.PutUint64(b[8:], gen)
+	binary.LittleEndian.PutUint32(b[28:], crc(b[:28]))
+	return b
+}
+
+// sealFrame fills in the header of the frame at b[start:], whose payload
+// the caller appended after frameHeaderSize reserved bytes.
+func sealFrame(b []byte, start int, kind byte) []byte {
+	h := b[start : start+frameHeaderSize]
+	binary.LittleEndian.PutUint32(h, uint32(len(b)-start-frameHeaderSize))
+	h[4] = kind
+	h[5], h[6], h[7] = 0, 0, 0
+	c := crc32Update(crc(h[:8]), b[start+frameHeaderSize:])
+	binary.LittleEndian.PutUint32(h[8:], c)
+	return b
+}
+
+// commitFrame returns the commit frame for a transaction ending at off.
+func commitFrame(off int64, lines, taken, unix int64) []byte {
+	b := make([]byte, frameHeaderSize, commitFrameSize)
+	b = binary.LittleEndian.AppendUint64(b, uint64(off))
+	b = binary.LittleEndian.AppendUint64(b, uint64(lines))
+	b = binary.LittleEndian.AppendUint64(b, uint64(taken))
+	b = binary.LittleEndian.AppendUint64(b, uint64(unix))
+	return sealFrame(b, 0, kindCommit)
+}
+
+// isCommitAt reports whether b (at least commitFrameSize bytes) starts
+// with an intact commit frame that says it lies at offset off.
+func isCommitAt(b []byte, off int64) bool {
+	return binary.LittleEndian.Uint32(b) == commitPayloadSize && b[4] == kindCommit &&
+		b[5]|b[6]|b[7] == 0 &&
+		crc32Update(crc(b[:8]), b[frameHeaderSize:commitFrameSize]) == binary.LittleEndian.Uint32(b[8:]) &&
+		binary.LittleEndian.Uint64(b[frameHeaderSize:]) == uint64(off)
+}
+
+// LogStats count what a log holds up to its last commit.
+type LogStats struct {
+	Transactions int64
+	Frames       int64 // capture frames
+	Captures     int64 // captures and discovered links in them
+	Lines        int64 // input lines the transactions accounted for
+	Taken        int64
+	LastCommit   int64 // Unix seconds; 0 when nothing is committed
+}
+
+// scanResult is what a scan found.
+type scanResult struct {
+	LogStats
+	committed int64 // offset just past the last commit frame
+	end       int64 // offset just past the last intact frame
+}
+
+// DamageError reports a log frame that fails its checks while committed
+// transactions follow it: not the torn tail of an unfinished run but
+// damage, which no reader or writer skips over.
+type DamageError struct {
+	Log    string
+	Offset int64
+	Reason string
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("%s: damaged frame at byte %d (%s), with committed transactions after it; nothing was changed", e.Log, e.Offset, e.Reason)
+}
+
+// scan reads the log's frames up to limit bytes, calling fn (if not nil)
+// for each intact capture frame's payload (valid only during the call). It
+// stops at the first frame that is cut short or fails its checks: if a
+// commit frame follows further on, that is damage and scan says so;
+// otherwise it is the unfinished tail of a run, which readers ignore and a
+// writer truncates.
+func scan(r io.ReaderAt, name string, gen uint64, limit int64, fn func(payload []byte) error) (res scanResult, err error) {
+	if err := checkLogHeader(r, name, gen, limit); err != nil {
+		return res, err
+	}
+	res.committed, res.end = logHeaderSize, logHeaderSize
+	br := bufio.NewReaderSize(io.NewSectionReader(r, logHeaderSize, limit-logHeaderSize), 1<<20)
+	var (
+		fh      [frameHeaderSize]byte
+		payload []byte
+		pending LogStats // counts of the transaction not yet committed
+	)
+	bad := func(reason string) (scanResult, error) {
+		found, ferr := commitAfter(r, res.end+1, limit)
+		if ferr != nil {
+			return res, fmt.Errorf("%s: %w", name, ferr)
+		}
+		if found {
+			return res, &DamageError{Log: name, Offset: res.end, Reason: reason}
+		}
+		return res, nil
+	}
+	for {
+		off := res.end
+		if _, err := io.ReadFull(br, fh[:]); err != nil {
+			if err == io.EOF {
+				return res, nil
+			}
+			if err == io.ErrUnexpectedEOF {
+				return bad("cut short")
+			}
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		n := int64(binary.LittleEndian.Uint32(fh[:]))
+		if n > limit-off-frameHeaderSize {
+			return bad("cut short")
+		}
+		if cap(payload) < int(n) {
+			payload = make([]byte, n)
+		}
+		payload = payload[:n]
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		if fh[5]|fh[6]|fh[7] != 0 || crc32Update(crc(fh[:8]), payload) != binary.LittleEndian.Uint32(fh[8:]) {
+			return bad("checksum mismatch")
+		}
+		switch fh[4] {
+		case kindCaptures:
+			if n < 4 {
+				return bad("capture frame without a count")
+			}
+			pending.Frames++
+			pending.Captures += int64(binary.LittleEndian.Uint32(payload))
+			if fn != nil {
+				if err := fn(payload); err != nil {
+					return res, fmt.Errorf("%s: frame at byte %d: %w", name, off, err)
+				}
+			}
+		case kindCommit:
+			if n != commitPayloadSize || binary.LittleEndian.Uint64(payload) != uint64(off) {
+				return bad("malformed commit")
+			}
+			res.Transactions++
+			res.Frames += pending.Frames
+			res.Captures += pending.Captures
+			res.Lines += int64(binary.LittleEndian.Uint64(payload[8:]))
+			res.Taken += int64(binary.LittleEndian.Uint64(payload[16:]))
+			res.LastCommit = int64(binary.LittleEndian.Uint64(payload[24:]))
+			pending = LogStats{}
+			res.committed = off + frameHeaderSize + n
+		default:
+			return bad(fmt.Sprintf("unknown frame kind %d", fh[4]))
+		}
+		res.end = off + frameHeaderSize + n
+	}
+}
+
+// checkLogHeader checks the header of a log of size bytes.
+func checkLogHeader(r io.ReaderAt, name string, gen uint64, size int64) error {
+	hdr := make([]byte, logHeaderSize)
+	if size < logHeaderSize {
+		return fmt.Errorf("%s: %d bytes, shorter than the log header", name, size)
+	}
+	if err := readFull(r, hdr, 0); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if !bytes.Equal(hdr[:8], logMagic) || crc(hdr[:28]) != binary.LittleEndian.Uint32(hdr[28:]) {
+		return fmt.Errorf("%s: damaged log header", name)
+	}
+	if g := binary.LittleEndian.Uint64(hdr[8:]); g != gen {
+		return fmt.Errorf("%s: header names generation %d, want %d", name, g, gen)
+	}
+	return nil
+}
+
+// commitAfter reports whether an intact commit frame starts anywhere in
+// [from, limit).
+func commitAfter(r io.ReaderAt, from, limit int64) (bool, error) {
+	const chunk = 1 << 20
+	buf := make([]byte, chunk+commitFrameSize)
+	for pos := from; pos+commitFrameSize <= limit; pos += chunk {
+		n := min(int64(len(buf)), limit-pos)
+		b := buf[:n]
+		if err := readFull(r, b, pos); err != nil {
+			return false, err
+		}
+		for i := 0; i+commitFrameSize <= len(b) && i < chunk; i++ {
+			if b[i+4] == kindCommit && isCommitAt(b[i:], pos+int64(i)) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// tailCommitted reports whether the log of size bytes ends with an intact
+// commit frame, so that all of it is committed (the common case when a
+// writer opens the log, which then need not be read).
+func tailCommitted(r io.ReaderAt, size int64) (bool, error) {
+	if size == logHeaderSize {
+		return true, nil
+	}
+	if size < logHeaderSize+commitFrameSize {
+		return false, nil
+	}
+	b := make([]byte, commitFrameSize)
+	if err := readFull(r, b, size-commitFrameSize); err != nil {
+		return false, err
+	}
+	return isCommitAt(b, size-commitFrameSize), nil
+}

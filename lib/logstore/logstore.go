@@ -1,0 +1,232 @@
+// Package logstore keeps a live partition durable in a log-structured
+// directory: a two-slot superblock naming the current generation, that
+// generation's snapshot (a plain .meguri file) and its append-only log of
+// captures since the snapshot.
+//
+//	part-7/
+//	├── lock             writers hold an exclusive flock on it
+//	├── super            two 64-byte slots; the valid one with the higher sequence wins
+//	├── snap-<gen>.meguri the latest checkpoint, an ordinary .meguri file
+//	└── log-<gen>        captures appended since, in committed transactions
+//
+// The log is its own journal: a transaction is a run of capture frames
+// closed by a commit frame, and recovery replays the committed frames and
+// drops an unfinished tail (redo only; nothing is ever rolled back). A
+// checkpoint folds the log into the next generation's snapshot, starts an
+// empty log, commits the superblock, and only then removes the superseded
+// files, so a crash at any point leaves one whole generation to recover.
+//
+// Writers (one at a time per directory, by flock) append:
+//
+//	w, err := logstore.OpenWriter("part-7", logstore.WriterOptions{Create: &hdr})
+//	defer w.Close() // drops an uncommitted transaction
+//	sum, err := ingest.Parse(files, opt, w.Append)
+//	err = w.Commit(sum.Lines, sum.Taken)
+//
+// Readers never lock and never write: Open takes the generation the
+// superblock names and the log up to its last commit, and Pack folds them
+// into a standalone .meguri file, the same bytes a checkpoint would write.
+//
+//	v, err := logstore.Open("part-7")
+//	defer v.Close()
+//	res, err := v.Pack(out, logstore.PackOptions{Mem: 1 << 30})
+//
+// docs/FORMAT.md describes the superblock and log byte for byte.
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Durability says when the log is flushed to the device.
+type Durability int
+
+// The durability dial.
+const (
+	// None never flushes: a power loss costs what the OS had not written
+	// back. For throwaway runs and benchmarks.
+	None Durability = iota
+	// Normal flushes at checkpoints only: a power loss costs the
+	// transactions committed since the last checkpoint that the OS had not
+	// written back.
+	Normal
+	// Full flushes before a commit returns: a committed transaction
+	// survives a power loss. Every frame written since the last flush
+	// shares the one flush (group commit).
+	Full
+)
+
+// ParseDurability reads none, normal or full.
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "none":
+		return None, nil
+	case "normal":
+		return Normal, nil
+	case "full":
+		return Full, nil
+	}
+	return 0, fmt.Errorf("durability %q: want none, normal or full", s)
+}
+
+func (d Durability) String() string {
+	return [...]string{"none", "normal", "full"}[d]
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli, b) }
+
+// File names in a partition directory.
+const (
+	superName = "super"
+	lockName  = "lock"
+)
+
+func snapName(gen uint64) string { return "snap-" + strconv.FormatUint(gen, 10) + ".meguri" }
+func logName(gen uint64) string  { return "log-" + strconv.FormatUint(gen, 10) }
+
+// genOf returns the generation a snapshot or log file name belongs to, for
+// removing superseded files; ok is false for any other name.
+func genOf(name string) (gen uint64, ok bool) {
+	var s string
+	switch {
+	case strings.HasPrefix(name, "snap-") && strings.HasSuffix(name, ".meguri"):
+		s = strings.TrimSuffix(strings.TrimPrefix(name, "snap-"), ".meguri")
+	case strings.HasPrefix(name, "log-"):
+		s = strings.TrimPrefix(name, "log-")
+	default:
+		return 0, false
+	}
+	gen, err := strconv.ParseUint(s, 10, 64)
+	return gen, err == nil
+}
+
+// The superblock: two slots of slotSize bytes. A slot holds
+//
+//	0  magic "MGSUPER1"
+//	8  sequence, uint64 LE (a commit writes seq+1 into slot (seq+1) % 2)
+//	16 generation, uint64 LE
+//	24 zero padding to byte 60
+//	60 CRC32C (Castagnoli) of bytes 0..60, uint32 LE
+const slotSize = 64
+
+var superMagic = []byte("MGSUPER1")
+
+type super struct {
+	seq, gen uint64
+}
+
+func encodeSlot(s super) []byte {
+	b := make([]byte, slotSize)
+	copy(b, superMagic)
+	binary.LittleEndian.PutUint64(b[8:], s.seq)
+	binary.LittleEndian.PutUint64(b[16:], s.gen)
+	binary.LittleEndian.PutUint32(b[60:], crc(b[:60]))
+	return b
+}
+
+func decodeSlot(b []byte) (super, bool) {
+	if len(b) != slotSize || string(b[:8]) != string(superMagic) || crc(b[:60]) != binary.LittleEndian.Uint32(b[60:]) {
+		return super{}, false
+	}
+	return super{seq: binary.LittleEndian.Uint64(b[8:]), gen: binary.LittleEndian.Uint64(b[16:])}, true
+}
+
+// ErrNotPartition is returned for a directory without a superblock.
+var ErrNotPartition = errors.New("not a partition directory (no superblock)")
+
+// readSuper returns the valid slot with the higher sequence.
+func readSuper(dir string) (super, error) {
+	b, err := os.ReadFile(filepath.Join(dir, superName))
+	if errors.Is(err, os.ErrNotExist) {
+		if st, serr := os.Stat(dir); serr != nil {
+			return super{}, serr
+		} else if !st.IsDir() {
+			return super{}, fmt.Errorf("%s is not a directory", dir)
+		}
+		return super{}, fmt.Errorf("%s: %w", dir, ErrNotPartition)
+	}
+	if err != nil {
+		return super{}, err
+	}
+	if len(b) != 2*slotSize {
+		return super{}, fmt.Errorf("%s: superblock is %d bytes, want %d", dir, len(b), 2*slotSize)
+	}
+	a, okA := decodeSlot(b[:slotSize])
+	c, okC := decodeSlot(b[slotSize:])
+	switch {
+	case okA && okC:
+		if c.seq > a.seq {
+			return c, nil
+		}
+		return a, nil
+	case okA:
+		return a, nil
+	case okC:
+		return c, nil
+	}
+	return super{}, fmt.Errorf("%s: both superblock slots are damaged", dir)
+}
+
+// writeSlot commits s into its slot, flushing it unless dur is None.
+func writeSlot(f *os.File, s super, dur Durability) error {
+	if _, err := f.WriteAt(encodeSlot(s), int64(s.seq%2)*slotSize); err != nil {
+		return err
+	}
+	if dur != None {
+		return f.Sync()
+	}
+	return nil
+}
+
+// syncDir makes renames, creations and removals in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// writeNew creates path with the given bytes, flushed when sync is set.
+func writeNew(path string, b []byte, sync bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// readFull reads len(b) bytes at off, or reports io.ErrUnexpectedEOF.
+func readFull(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,0 +1,433 @@
+package logstore
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/internal/testinput"
+	"github.com/meguri/meguri/lib/merge"
+)
+
+var testHeader = codec.Header{PartitionID: 7, Lo: 0, Hi: math.MaxUint64}
+
+// chunks writes the test input's lines into n files of consecutive lines.
+func chunks(t *testing.T, n int) []string {
+	t.Helper()
+	lines := bytes.SplitAfter(testinput.Read(t), []byte("\n"))
+	dir := t.TempDir()
+	var paths []string
+	for i := range n {
+		p := filepath.Join(dir, "chunk-"+string(rune('a'+i)))
+		lo, hi := len(lines)*i/n, len(lines)*(i+1)/n
+		if err := os.WriteFile(p, bytes.Join(lines[lo:hi], nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func ingestBytes(t *testing.T, files ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := ingest.Run(files, &buf, ingest.Options{PartitionID: testHeader.PartitionID, Lo: testHeader.Lo, Hi: testHeader.Hi}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func openWriter(t *testing.T, dir string, dur Durability) *Writer {
+	t.Helper()
+	h := testHeader
+	w, err := OpenWriter(dir, WriterOptions{Durability: dur, Create: &h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// appendRun appends the files as one transaction, as meguri-ingest --data
+// does.
+func appendRun(t *testing.T, w *Writer, files ...string) ingest.Summary {
+	t.Helper()
+	h := w.Header()
+	sum, err := ingest.Parse(files, ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func pack(t *testing.T, dir string, opt PackOptions) []byte {
+	t.Helper()
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	var buf bytes.Buffer
+	if _, err := v.Pack(&buf, opt); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestPackEqualsIngest(t *testing.T) {
+	files := chunks(t, 3)
+	dir := filepath.Join(t.TempDir(), "part-7")
+	var lines, taken int64
+	for _, f := range files {
+		// A writer per run, as each meguri-ingest --data run opens one.
+		w := openWriter(t, dir, Full)
+		sum := appendRun(t, w, f)
+		lines, taken = lines+sum.Lines, taken+sum.Taken
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := ingestBytes(t, files...)
+	if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+		t.Fatalf("pack of three appends: %d bytes, ingest of the same lines: %d bytes", len(got), len(want))
+	}
+	// A small budget makes the log's captures spill: same bytes.
+	if got := pack(t, dir, PackOptions{Mem: 64 << 10, TmpDir: t.TempDir()}); !bytes.Equal(got, want) {
+		t.Fatal("pack under a 64K budget differs")
+	}
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if v.Log.Transactions != 3 || v.Log.Lines != lines || v.Log.Taken != taken || v.Log.Captures != taken {
+		t.Fatalf("log stats %+v, want 3 transactions, %d lines, %d taken", v.Log, lines, taken)
+	}
+	if v.UncommittedBytes() != 0 || v.Generation != 0 {
+		t.Fatalf("generation %d, %d uncommitted bytes", v.Generation, v.UncommittedBytes())
+	}
+	if err := v.VerifyLog(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckpoint(t *testing.T) {
+	files := chunks(t, 2)
+	dir := t.TempDir()
+	w := openWriter(t, dir, Normal)
+	defer w.Close()
+	appendRun(t, w, files[0])
+	if _, err := w.Checkpoint(PackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The first checkpoint's snapshot is the ingest of what was logged.
+	snap, err := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ingestBytes(t, files[0])
+	if !bytes.Equal(snap, a) {
+		t.Fatal("snap-1.meguri differs from the ingest of the first run")
+	}
+	wantNames(t, dir, "lock", "log-1", "snap-1.meguri", "super")
+	appendRun(t, w, files[1])
+	got := pack(t, dir, PackOptions{})
+
+	// The snapshot folded with the later run equals meguri-compact --fold
+	// of the two runs' files.
+	tmp := t.TempDir()
+	pa, pb := filepath.Join(tmp, "a.meguri"), filepath.Join(tmp, "b.meguri")
+	os.WriteFile(pa, a, 0o644)
+	os.WriteFile(pb, ingestBytes(t, files[1]), 0o644)
+	ins, err := merge.OpenInputs([]string{pa, pb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merge.CloseInputs(ins)
+	var want bytes.Buffer
+	if _, err := merge.Run(merge.Sources(ins), merge.Options{Fold: true,
+		Outputs: []merge.Output{{ID: 7, Lo: 0, Hi: math.MaxUint64}},
+		Create:  func(int) (io.Writer, error) { return &want, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("pack after a checkpoint differs from folding the two runs' files")
+	}
+	// A second checkpoint writes exactly what pack wrote.
+	if _, err := w.Checkpoint(PackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ = os.ReadFile(filepath.Join(dir, "snap-2.meguri"))
+	if !bytes.Equal(snap, got) {
+		t.Fatal("snap-2.meguri differs from the pack before it")
+	}
+	if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, snap) {
+		t.Fatal("pack of an empty log differs from its snapshot")
+	}
+	wantNames(t, dir, "lock", "log-2", "snap-2.meguri", "super")
+}
+
+func wantNames(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("directory holds %v, want %v", got, want)
+	}
+}
+
+// A run that dies leaves any prefix of its frames: readers see the state
+// before it, and the next writer drops the tail and carries on.
+func TestTornTail(t *testing.T) {
+	files := chunks(t, 4)
+	dir := t.TempDir()
+	w := openWriter(t, dir, None)
+	appendRun(t, w, files[0])
+	before := w.committed
+	appendRun(t, w, files[1])
+	after := w.committed
+	w.Close()
+	log := filepath.Join(dir, "log-0")
+	full, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ingestBytes(t, files[0])
+	wantNext := ingestBytes(t, files[0], files[2])
+	step := max(1, (after-before)/200)
+	for cut := before; cut < after; cut += step {
+		for _, c := range []int64{cut, after - 1 - (cut - before)} {
+			if err := os.WriteFile(log, full[:c], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+				t.Fatalf("log cut at %d: pack differs from the state before the second run", c)
+			}
+			if st, _ := os.Stat(log); st.Size() != c {
+				t.Fatalf("a reader changed the log (%d -> %d bytes)", c, st.Size())
+			}
+			w := openWriter(t, dir, None)
+			if w.Recovered != c-before {
+				t.Fatalf("log cut at %d: recovered %d bytes, want %d", c, w.Recovered, c-before)
+			}
+			if c == before+(after-before)/2 {
+				// Appending after the recovery gives what the two runs
+				// give.
+				appendRun(t, w, files[2])
+				if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, wantNext) {
+					t.Fatal("append after recovery differs")
+				}
+			}
+			w.Close()
+		}
+	}
+}
+
+// Damage followed by committed transactions is not a torn tail: nothing
+// is dropped and every reader and writer refuses.
+func TestDamageRefused(t *testing.T) {
+	files := chunks(t, 2)
+	dir := t.TempDir()
+	w := openWriter(t, dir, None)
+	appendRun(t, w, files[0])
+	appendRun(t, w, files[1])
+	w.Close()
+	log := filepath.Join(dir, "log-0")
+	b, _ := os.ReadFile(log)
+	for _, off := range []int{logHeaderSize + 2, logHeaderSize + frameHeaderSize + 100} {
+		bad := slices.Clone(b)
+		bad[off] ^= 0x10
+		os.WriteFile(log, bad, 0o644)
+		var de *DamageError
+		if _, err := Open(dir); !errors.As(err, &de) || de.Offset != logHeaderSize {
+			t.Fatalf("flipped byte %d: Open gave %v, want damage at %d", off, err, logHeaderSize)
+		}
+		// A writer reads only the log's last frame when it is a commit,
+		// and appends; when the tail is unfinished it reads the whole log
+		// to find the last commit, meets the damage and refuses.
+		os.WriteFile(log, append(slices.Clone(bad), 1, 2, 3), 0o644)
+		if _, err := OpenWriter(dir, WriterOptions{}); !errors.As(err, &de) {
+			t.Fatalf("flipped byte %d: OpenWriter gave %v", off, err)
+		}
+		bad = append(bad, 1, 2, 3)
+		if now, _ := os.ReadFile(log); !bytes.Equal(now, bad) {
+			t.Fatal("the damaged log was changed")
+		}
+	}
+	// A damaged header is refused too.
+	bad := slices.Clone(b)
+	bad[3] ^= 1
+	os.WriteFile(log, bad, 0o644)
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "damaged log header") {
+		t.Fatalf("damaged header: %v", err)
+	}
+}
+
+// A checkpoint that dies at any step leaves a whole generation: the
+// state reads the same, and the next writer clears what was left.
+func TestCheckpointCrash(t *testing.T) {
+	files := chunks(t, 2)
+	for _, at := range []string{"snapshot", "log", "super"} {
+		t.Run(at, func(t *testing.T) {
+			dir := t.TempDir()
+			w := openWriter(t, dir, Full)
+			appendRun(t, w, files[0])
+			if _, err := w.Checkpoint(PackOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			appendRun(t, w, files[1])
+			want := pack(t, dir, PackOptions{})
+			crash := errors.New("crash")
+			crashHook = func(s string) error {
+				if s == at {
+					return crash
+				}
+				return nil
+			}
+			_, err := w.Checkpoint(PackOptions{})
+			crashHook = nil
+			if err != crash {
+				t.Fatalf("checkpoint: %v", err)
+			}
+			w.closeFiles() // the process is gone: no rollback, no cleanup
+			if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+				t.Fatal("state after the crash differs")
+			}
+			w = openWriter(t, dir, Full)
+			defer w.Close()
+			gen := "1"
+			if at == "super" {
+				gen = "2"
+			}
+			wantNames(t, dir, "lock", "log-"+gen, "snap-"+gen+".meguri", "super")
+			if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+				t.Fatal("state after recovery differs")
+			}
+		})
+	}
+}
+
+func TestSuperblock(t *testing.T) {
+	dir := t.TempDir()
+	w := openWriter(t, dir, Full)
+	appendRun(t, w, chunks(t, 1)...)
+	if _, err := w.Checkpoint(PackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	sp := filepath.Join(dir, "super")
+	b, _ := os.ReadFile(sp)
+	// The older slot (sequence 0) is damaged: generation 1 still opens.
+	bad := slices.Clone(b)
+	bad[20] ^= 1
+	os.WriteFile(sp, bad, 0o644)
+	v, err := Open(dir)
+	if err != nil || v.Generation != 1 || v.Sequence != 1 {
+		t.Fatalf("older slot damaged: %v, %+v", err, v)
+	}
+	v.Close()
+	bad[slotSize+20] ^= 1
+	os.WriteFile(sp, bad, 0o644)
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "both superblock slots are damaged") {
+		t.Fatalf("both slots damaged: %v", err)
+	}
+	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNotPartition) {
+		t.Fatalf("empty directory: %v", err)
+	}
+}
+
+func TestCreateRefusesOtherDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644)
+	h := testHeader
+	_, err := OpenWriter(dir, WriterOptions{Create: &h})
+	if err == nil || !strings.Contains(err.Error(), "not empty and not a partition directory (it holds notes.txt)") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := OpenWriter(t.TempDir(), WriterOptions{}); !errors.Is(err, ErrNotPartition) {
+		t.Fatalf("no Create: %v", err)
+	}
+}
+
+func TestRollback(t *testing.T) {
+	files := chunks(t, 2)
+	dir := t.TempDir()
+	w := openWriter(t, dir, None)
+	appendRun(t, w, files[0])
+	size := w.committed
+	// A run that fails part way (a --strict reject, a bad input) leaves
+	// nothing behind.
+	_, err := ingest.Parse(append(files[1:], "/nonexistent"), ingest.Options{Lo: 0, Hi: math.MaxUint64}, w.Append)
+	if err == nil {
+		t.Fatal("missing input accepted")
+	}
+	h := w.Header()
+	if _, err := ingest.Parse(files[1:], ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "log-0")); st.Size() != size {
+		t.Fatalf("log is %d bytes after an uncommitted run, want %d", st.Size(), size)
+	}
+	if got, want := pack(t, dir, PackOptions{}), ingestBytes(t, files[0]); !bytes.Equal(got, want) {
+		t.Fatal("state after rollback differs")
+	}
+}
+
+func TestDurability(t *testing.T) {
+	files := chunks(t, 2)
+	for _, c := range []struct {
+		dur   Durability
+		syncs int // after two commits
+	}{{None, 0}, {Normal, 0}, {Full, 2}} {
+		w := openWriter(t, t.TempDir(), c.dur)
+		appendRun(t, w, files[0])
+		appendRun(t, w, files[1])
+		if w.Syncs() != c.syncs {
+			t.Errorf("%s: %d flushes after two commits, want %d", c.dur, w.Syncs(), c.syncs)
+		}
+		w.Close()
+	}
+}
+
+func TestOneWriter(t *testing.T) {
+	dir := t.TempDir()
+	w := openWriter(t, dir, None)
+	waited := make(chan struct{})
+	opened := make(chan *Writer)
+	go func() {
+		w2, err := OpenWriter(dir, WriterOptions{OnWait: func() { close(waited) }})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- w2
+	}()
+	<-waited
+	select {
+	case <-opened:
+		t.Fatal("a second writer opened while the first held the directory")
+	default:
+	}
+	w.Close()
+	if w2 := <-opened; w2 != nil {
+		w2.Close()
+	}
+}

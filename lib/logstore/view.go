@@ -1,0 +1,183 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/merge"
+)
+
+// View is a partition directory as of one moment: the generation the
+// superblock named and its log up to the last commit then. Opening a view
+// takes no lock and writes nothing, so it can read a directory a writer is
+// appending to or checkpointing.
+type View struct {
+	Dir        string
+	Generation uint64
+	Sequence   uint64
+	Header     codec.Header
+	Snapshot   *codec.File // the snapshot's two ends
+	SnapBytes  int64
+	LogBytes   int64    // the log's size when the view was opened
+	Log        LogStats // what its committed transactions hold
+
+	snap      *os.File
+	log       *os.File
+	committed int64
+}
+
+// Open takes a view of the partition directory dir.
+func Open(dir string) (*View, error) {
+	for try := 0; ; try++ {
+		v, err := open(dir)
+		// A checkpoint may remove the generation between reading the
+		// superblock and opening its files: read the superblock again.
+		if errors.Is(err, os.ErrNotExist) && try < 10 {
+			if _, serr := readSuper(dir); serr == nil {
+				continue
+			}
+		}
+		return v, err
+	}
+}
+
+func open(dir string) (_ *View, err error) {
+	sb, err := readSuper(dir)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{Dir: dir, Generation: sb.gen, Sequence: sb.seq}
+	name := filepath.Join(dir, logName(sb.gen))
+	if v.log, err = os.Open(name); err != nil {
+		return nil, err
+	}
+	if err := v.openSnapshot(); err != nil {
+		v.log.Close()
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			v.Close()
+		}
+	}()
+	st, err := v.log.Stat()
+	if err != nil {
+		return nil, err
+	}
+	v.LogBytes = st.Size()
+	res, err := scan(v.log, name, sb.gen, v.LogBytes, nil)
+	if err != nil {
+		return nil, err
+	}
+	v.Log, v.committed = res.LogStats, res.committed
+	return v, nil
+}
+
+func (v *View) openSnapshot() error {
+	name := filepath.Join(v.Dir, snapName(v.Generation))
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	cf, err := codec.OpenFile(f, st.Size())
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	v.snap, v.Snapshot, v.SnapBytes, v.Header = f, cf, st.Size(), cf.Header
+	return nil
+}
+
+// UncommittedBytes is the log past its last commit when the view was
+// opened: a transaction in progress, or the tail of a run that died (the
+// next writer drops it).
+func (v *View) UncommittedBytes() int64 { return v.LogBytes - v.committed }
+
+// Close closes the view's files.
+func (v *View) Close() error {
+	v.snap.Close()
+	return v.log.Close()
+}
+
+// PackOptions configure Pack and Checkpoint.
+type PackOptions struct {
+	Mem    int64  // working-set budget for sorting the log's captures (default 1 GiB)
+	TmpDir string // where sorted runs spill
+	// GC drops Gone rows whose last capture is before Cutoff (Unix
+	// seconds), as meguri-compact --gc does.
+	GC     bool
+	Cutoff int64
+}
+
+// Pack writes the view's state as a standalone .meguri stream to out: the
+// log's captures are sorted and folded as ingest folds them, and the result
+// is folded into the snapshot as meguri-compact --fold does. Blocks of the
+// snapshot that no logged URL touches are copied. With no checkpoint since
+// the directory was made, the bytes equal meguri-ingest of every committed
+// line with the directory's id and range.
+func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
+	sorter := ingest.NewSorter(opt.Mem, opt.TmpDir)
+	defer sorter.Discard()
+	name := filepath.Join(v.Dir, logName(v.Generation))
+	_, err := scan(v.log, name, v.Generation, v.committed, func(p []byte) error {
+		b, err := extsort.DecodeBatch(p[4:])
+		if err != nil {
+			return err
+		}
+		if uint32(b.Len()) != le32(p) {
+			return fmt.Errorf("frame says %d captures but holds %d", le32(p), b.Len())
+		}
+		return sorter.AddBatch(&b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The log's records stream to the merge through a pipe, as a .meguri
+	// stream with the snapshot's header.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := ingest.WriteSorted(sorter, pw, v.Header)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	res, err := v.fold(pr, name, out, opt)
+	pr.CloseWithError(errors.New("pack stopped"))
+	if werr := <-done; err == nil && werr != nil {
+		err = werr
+	}
+	return res, err
+}
+
+func (v *View) fold(logStream io.Reader, name string, out io.Writer, opt PackOptions) (*merge.Result, error) {
+	r, err := codec.NewReader(logStream)
+	if err != nil {
+		return nil, err
+	}
+	h := v.Header
+	srcs := []merge.Source{
+		&merge.FileSource{Path: filepath.Join(v.Dir, snapName(v.Generation)), File: v.Snapshot},
+		&merge.StreamSource{Label: name, R: r},
+	}
+	return merge.Run(srcs, merge.Options{
+		Outputs: []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},
+		Create:  func(int) (io.Writer, error) { return out, nil },
+		Fold:    true,
+		GC:      opt.GC,
+		Cutoff:  opt.Cutoff,
+	})
+}
+
+func le32(p []byte) uint32 { return binary.LittleEndian.Uint32(p) }

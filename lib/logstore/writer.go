@@ -1,0 +1,415 @@
+package logstore
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/merge"
+)
+
+// WriterOptions configure OpenWriter.
+type WriterOptions struct {
+	Durability Durability
+	// Create, when set, makes the directory a partition with this header
+	// (id, range, grouping) if it is not one yet. The directory may be
+	// missing or empty.
+	Create *codec.Header
+	// OnWait is called when another writer holds the directory, before
+	// waiting for it.
+	OnWait func()
+}
+
+// Writer appends transactions to a partition directory's log. One writer
+// at a time holds a directory.
+type Writer struct {
+	dir       string
+	dur       Durability
+	lockF     *os.File
+	superF    *os.File
+	logF      *os.File
+	bw        *bufio.Writer
+	sb        super
+	hdr       codec.Header
+	committed int64 // log offset just past the last commit
+	size      int64 // log bytes written, buffered ones included
+	frame     []byte
+	syncs     int
+
+	// Created is set when OpenWriter made the directory a partition.
+	Created bool
+	// Recovered is the bytes of an unfinished transaction (a run that
+	// died) that OpenWriter dropped from the log's tail.
+	Recovered int64
+	// Removed names superseded files a crashed checkpoint had left, which
+	// OpenWriter removed.
+	Removed []string
+}
+
+// OpenWriter locks the partition directory for writing (waiting for
+// another writer to finish), recovers it, and returns a Writer positioned
+// after the log's last commit.
+func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
+	if opt.Create == nil {
+		// Fail before making a lock file in a directory that is not a
+		// partition.
+		if _, err := readSuper(dir); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	w := &Writer{dir: dir, dur: opt.Durability}
+	defer func() {
+		if err != nil {
+			w.closeFiles()
+		}
+	}()
+	if w.lockF, err = os.OpenFile(w.path(lockName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return nil, err
+	}
+	if err := lockFile(w.lockF, opt.OnWait); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", w.path(lockName), err)
+	}
+	sb, err := readSuper(dir)
+	if errors.Is(err, ErrNotPartition) && opt.Create != nil {
+		if err = create(dir, *opt.Create); err != nil {
+			return nil, err
+		}
+		w.Created = true
+		sb, err = readSuper(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.sb = sb
+	if w.superF, err = os.OpenFile(w.path(superName), os.O_RDWR, 0); err != nil {
+		return nil, err
+	}
+	if w.hdr, err = snapshotHeader(w.path(snapName(sb.gen))); err != nil {
+		return nil, err
+	}
+	if err := w.openLog(); err != nil {
+		return nil, err
+	}
+	return w, w.removeSuperseded()
+}
+
+func (w *Writer) path(name string) string { return filepath.Join(w.dir, name) }
+
+// Header returns the partition's header: id, range, grouping, version.
+func (w *Writer) Header() codec.Header { return w.hdr }
+
+// Generation returns the current generation.
+func (w *Writer) Generation() uint64 { return w.sb.gen }
+
+// Syncs returns how many times the writer flushed the log or superblock.
+func (w *Writer) Syncs() int { return w.syncs }
+
+// create makes an empty generation 0 in dir, whose only entries may be the
+// lock and the leftovers of an earlier create that died.
+func create(dir string, h codec.Header) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if _, ok := genOf(e.Name()); !ok && e.Name() != lockName && !isTemp(e.Name()) {
+			return fmt.Errorf("%s is not empty and not a partition directory (it holds %s)", dir, e.Name())
+		}
+	}
+	snap, err := atomicfile.Create(filepath.Join(dir, snapName(0)))
+	if err != nil {
+		return err
+	}
+	defer snap.Abort()
+	if err := codec.WriteAll(snap, h, nil); err != nil {
+		return err
+	}
+	if err := snap.Commit(); err != nil {
+		return err
+	}
+	if err := writeNew(filepath.Join(dir, logName(0)), encodeLogHeader(0), true); err != nil {
+		return err
+	}
+	b := make([]byte, 2*slotSize)
+	copy(b, encodeSlot(super{seq: 0, gen: 0}))
+	if err := writeNew(filepath.Join(dir, superName+".new"), b, true); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(dir, superName+".new"), filepath.Join(dir, superName)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func isTemp(name string) bool {
+	return name == superName+".new" || strings.HasPrefix(name, ".snap-") && strings.Contains(name, ".tmp-")
+}
+
+// snapshotHeader reads a snapshot's header, checking both its ends.
+func snapshotHeader(path string) (codec.Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return codec.Header{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return codec.Header{}, err
+	}
+	cf, err := codec.OpenFile(f, st.Size())
+	if err != nil {
+		return codec.Header{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cf.Header, nil
+}
+
+// openLog opens the current generation's log and drops an unfinished
+// transaction from its tail.
+func (w *Writer) openLog() error {
+	name := w.path(logName(w.sb.gen))
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	w.logF = f
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if err := checkLogHeader(f, name, w.sb.gen, size); err != nil {
+		return err
+	}
+	w.committed = size
+	if ok, err := tailCommitted(f, size); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	} else if !ok {
+		res, err := scan(f, name, w.sb.gen, size, nil)
+		if err != nil {
+			return err
+		}
+		w.committed = res.committed
+	}
+	if w.committed < size {
+		if err := f.Truncate(w.committed); err != nil {
+			return err
+		}
+		if err := w.sync(f); err != nil {
+			return err
+		}
+		w.Recovered = size - w.committed
+	}
+	w.size = w.committed
+	w.bw = bufio.NewWriterSize(io.NewOffsetWriter(f, w.committed), 1<<20)
+	return nil
+}
+
+// removeSuperseded removes snapshots, logs and temporary files of other
+// generations: what a checkpoint that died after (or before) committing
+// the superblock left behind.
+func (w *Writer) removeSuperseded() error {
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if g, ok := genOf(e.Name()); (ok && g != w.sb.gen) || isTemp(e.Name()) {
+			if err := os.Remove(w.path(e.Name())); err != nil {
+				return err
+			}
+			w.Removed = append(w.Removed, e.Name())
+		}
+	}
+	if len(w.Removed) > 0 {
+		return syncDir(w.dir)
+	}
+	return nil
+}
+
+func (w *Writer) sync(f *os.File) error {
+	if w.dur == None {
+		return nil
+	}
+	w.syncs++
+	return f.Sync()
+}
+
+// Append writes a batch of captures to the current transaction. Nothing
+// of it counts until Commit.
+func (w *Writer) Append(b *extsort.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	f := append(w.frame[:0], make([]byte, frameHeaderSize)...)
+	f = binary.LittleEndian.AppendUint32(f, uint32(b.Len()))
+	f = b.AppendEncoded(f)
+	if len(f)-frameHeaderSize > 1<<32-1 {
+		return fmt.Errorf("capture frame of %d bytes is too large", len(f))
+	}
+	f = sealFrame(f, 0, kindCaptures)
+	w.frame = f[:0]
+	if _, err := w.bw.Write(f); err != nil {
+		return err
+	}
+	w.size += int64(len(f))
+	return nil
+}
+
+// Commit ends the transaction: lines and taken are the input lines it
+// accounted for and the captures it took. Under Full durability the log is
+// on the device when Commit returns.
+func (w *Writer) Commit(lines, taken int64) error {
+	f := commitFrame(w.size, lines, taken, time.Now().Unix())
+	if _, err := w.bw.Write(f); err != nil {
+		return err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	if w.dur == Full {
+		if err := w.sync(w.logF); err != nil {
+			return err
+		}
+	}
+	w.size += int64(len(f))
+	w.committed = w.size
+	return nil
+}
+
+// Rollback drops the frames appended since the last commit.
+func (w *Writer) Rollback() error {
+	if w.size == w.committed && w.bw.Buffered() == 0 {
+		return nil
+	}
+	w.bw.Reset(io.NewOffsetWriter(w.logF, w.committed))
+	w.size = w.committed
+	return w.logF.Truncate(w.committed)
+}
+
+// Close rolls back an uncommitted transaction and releases the directory.
+func (w *Writer) Close() error {
+	var err error
+	if w.logF != nil {
+		err = w.Rollback()
+	}
+	if cerr := w.closeFiles(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *Writer) closeFiles() error {
+	var first error
+	for _, f := range []*os.File{w.logF, w.superF, w.lockF} {
+		if f != nil {
+			if err := f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	w.logF, w.superF, w.lockF = nil, nil, nil
+	return first
+}
+
+// crashHook, when set by a test, is called at each step of a checkpoint;
+// an error stops the checkpoint there as a crash would.
+var crashHook func(step string) error
+
+func step(name string) error {
+	if crashHook != nil {
+		return crashHook(name)
+	}
+	return nil
+}
+
+// Checkpoint folds the log into the next generation's snapshot (with GC,
+// if opt asks), starts its empty log, commits the superblock and removes
+// the superseded files. A checkpoint flushes whatever the durability: it
+// removes files, and their replacements must be on the device first.
+func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
+	if w.size != w.committed {
+		return nil, errors.New("checkpoint with a transaction open")
+	}
+	v, err := w.view()
+	if err != nil {
+		return nil, err
+	}
+	defer v.snap.Close()
+	next := super{seq: w.sb.seq + 1, gen: w.sb.gen + 1}
+	out, err := atomicfile.Create(w.path(snapName(next.gen)))
+	if err != nil {
+		return nil, err
+	}
+	defer out.Abort()
+	res, err := v.Pack(out, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Commit(); err != nil {
+		return nil, err
+	}
+	if err := step("snapshot"); err != nil {
+		return nil, err
+	}
+	if err := writeNew(w.path(logName(next.gen)), encodeLogHeader(next.gen), true); err != nil {
+		return nil, err
+	}
+	if err := syncDir(w.dir); err != nil {
+		return nil, err
+	}
+	if err := step("log"); err != nil {
+		return nil, err
+	}
+	if err := writeSlot(w.superF, next, Full); err != nil {
+		return nil, err
+	}
+	w.syncs++
+	if err := step("super"); err != nil {
+		return nil, err
+	}
+	// The new generation is committed; from here on a failure leaves
+	// superseded files that the next writer removes.
+	old := w.sb
+	w.sb = next
+	w.logF.Close()
+	w.logF = nil
+	if err := w.openLog(); err != nil {
+		return res, err
+	}
+	for _, name := range []string{snapName(old.gen), logName(old.gen)} {
+		if err := os.Remove(w.path(name)); err != nil {
+			return res, err
+		}
+	}
+	return res, syncDir(w.dir)
+}
+
+// view is the writer's own committed state as a View.
+func (w *Writer) view() (*View, error) {
+	if err := w.bw.Flush(); err != nil {
+		return nil, err
+	}
+	v := &View{Dir: w.dir, Generation: w.sb.gen, Sequence: w.sb.seq, Header: w.hdr,
+		log: w.logF, LogBytes: w.committed}
+	if err := v.openSnapshot(); err != nil {
+		return nil, err
+	}
+	res, err := scan(w.logF, w.path(logName(w.sb.gen)), w.sb.gen, w.committed, nil)
+	if err != nil {
+		v.snap.Close()
+		return nil, err
+	}
+	v.Log, v.committed = res.LogStats, res.committed
+	return v, nil
+}
