@@ -20,7 +20,9 @@ import (
 )
 
 type args struct {
-	Files       []string `arg:"" name:"FILE" help:".meguri inputs, in any order."`
+	Files       []string `arg:"" optional:"" name:"FILE" help:".meguri inputs, in any order."`
+	Data        string   `placeholder:"DIR" help:"Checkpoint the live partition directory DIR instead of merging files: fold its log into a new snapshot generation (with --gc, dropping old tombstones) and start an empty log."`
+	Tmp         string   `type:"existingdir" placeholder:"DIR" help:"With --data, the directory for spilled runs while sorting the log (default: the system temp dir)."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID *uint64  `name:"partition-id" placeholder:"N" help:"Partition id of the output (default: the lowest input id). With --split, the first output's id; the others count up from it."`
 	AllowGap    bool     `name:"allow-gap" help:"Merge inputs whose ranges leave a gap; the output's range covers it."`
@@ -56,7 +58,8 @@ Examples:
   meguri-compact part-7.meguri part-8.meguri -o merged.meguri
   meguri-compact --fold base.meguri delta.meguri -o part-3.meguri
   meguri-compact --gc --horizon 90d part-3.meguri -o part-3.gc.meguri
-  meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest`
+  meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest
+  meguri-compact --data part-3/ --gc --horizon 90d`
 
 func main() {
 	cli.Init("meguri-compact")
@@ -70,6 +73,14 @@ func main() {
 func run(a *args) error {
 	splitting := a.Split != nil || a.SplitAt != ""
 	switch {
+	case a.Data != "" && len(a.Files) > 0:
+		return errors.New("give .meguri files or --data DIR, not both")
+	case a.Data == "" && len(a.Files) == 0:
+		return errors.New("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
+	case a.Data != "" && (splitting || a.Fold || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
+		return errors.New("--data checkpoints a directory in place; of the other options only --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
+	case a.Data == "" && a.Tmp != "":
+		return errors.New("--tmp is for --data")
 	case a.Split != nil && a.SplitAt != "":
 		return errors.New("give --split or --split-at, not both")
 	case a.Split != nil && *a.Split < 1:
@@ -101,6 +112,9 @@ func run(a *args) error {
 			}
 		}
 		opt.Cutoff = now - h
+	}
+	if a.Data != "" {
+		return checkpoint(a, opt)
 	}
 
 	ins, err := merge.OpenInputs(a.Files)

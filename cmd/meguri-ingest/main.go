@@ -3,8 +3,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -30,6 +32,10 @@ type args struct {
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the run summary."`
 	JSON     bool     `name:"json" help:"Print the run summary as JSON on stderr."`
+
+	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
+	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
+	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
@@ -42,37 +48,57 @@ A summary goes to stderr: lines = taken + rejected.
 Examples:
   meguri-ingest cdx-00000.gz -o part-0.meguri
   zcat cdx-*.gz | meguri-ingest --rejects rejects.jsonl > all.meguri
-  meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri`
+  meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri
+  meguri-ingest --data part-1/ --partition-id 1 --range 0:7fffffffffffffff cdx-00001.gz`
 
 func main() {
 	cli.Init("meguri-ingest")
 	var a args
-	kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
-	if err := run(&a); err != nil {
+	ctx := kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
+	var err error
+	if a.Data != "" {
+		err = runData(&a, ctx)
+	} else {
+		err = run(&a)
+	}
+	if err != nil {
 		cli.Fail("meguri-ingest", err)
 	}
 }
 
-func run(a *args) error {
+// options returns the ingest options the flags give, and what must run
+// when the ingest ends (closing the rejects file).
+func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(), err error) {
 	lo, hi, err := units.ParseRange(a.Range)
 	if err != nil {
-		return err
+		return opt, nil, nil, err
 	}
-	opt := ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
+	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
 		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)
 	if err != nil {
-		return err
+		return opt, nil, nil, err
 	}
-	defer finish()
 	opt.Rejects = rejects
-	start := time.Now()
-	meter := cli.NewMeter(a.Progress)
+	meter = cli.NewMeter(a.Progress)
 	if meter != nil {
 		opt.Progress = func(lines, bytes int64) {
 			meter.Printf("meguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
 		}
 	}
+	return opt, meter, finish, nil
+}
+
+func run(a *args) error {
+	if a.Checkpoint {
+		return errors.New("--checkpoint is for --data")
+	}
+	opt, meter, finish, err := options(a)
+	if err != nil {
+		return err
+	}
+	defer finish()
+	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {
 		return err
@@ -98,25 +124,37 @@ func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
 		bpu = float64(s.Bytes) / float64(s.Stats.URLs)
 	}
 	if asJSON {
-		fmt.Fprintf(os.Stderr, `{"lines":%d,"blank":%d,"taken":%d,"captures":%d,"discovered":%d,"rejected":%d,"rejected_by_reason":{`,
-			s.Lines, s.Blank, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
-		first := true
-		for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
-			if s.Rejected[r] > 0 {
-				if !first {
-					fmt.Fprint(os.Stderr, ",")
-				}
-				first = false
-				fmt.Fprintf(os.Stderr, "%q:%d", r.String(), s.Rejected[r])
-			}
-		}
-		fmt.Fprintf(os.Stderr, `},"urls":%d,"hosts":%d,"file_bytes":%d,"bytes_per_url":%.2f,"spills":%d}`+"\n",
-			s.Stats.URLs, s.Stats.Hosts, s.Bytes, bpu, s.Spills)
+		fmt.Fprintf(os.Stderr, `%s,"urls":%d,"hosts":%d,"file_bytes":%d,"bytes_per_url":%.2f,"spills":%d}`+"\n",
+			linesJSON(s), s.Stats.URLs, s.Stats.Hosts, s.Bytes, bpu, s.Spills)
 		return
 	}
+	printLines(s)
+	fmt.Fprintf(os.Stderr, "meguri-ingest: %d urls, %d hosts, %s, %.2f bytes/url, %d spills, %.2fs\n",
+		s.Stats.URLs, s.Stats.Hosts, units.Bytes(s.Bytes), bpu, s.Spills, took.Seconds())
+}
+
+// linesJSON returns the line accounting as an unclosed JSON object.
+func linesJSON(s *ingest.Summary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"lines":%d,"blank":%d,"taken":%d,"captures":%d,"discovered":%d,"rejected":%d,"rejected_by_reason":{`,
+		s.Lines, s.Blank, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
+	first := true
+	for r := cdx.Reason(1); r < cdx.NumReasons; r++ {
+		if s.Rejected[r] > 0 {
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			fmt.Fprintf(&b, "%q:%d", r.String(), s.Rejected[r])
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// printLines prints the line accounting for people.
+func printLines(s *ingest.Summary) {
 	fmt.Fprintf(os.Stderr, "meguri-ingest: %d lines: %d taken (%d captures, %d discovered), %d rejected\n",
 		s.Lines, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
 	s.Rejected.Print(os.Stderr)
-	fmt.Fprintf(os.Stderr, "meguri-ingest: %d urls, %d hosts, %s, %.2f bytes/url, %d spills, %.2fs\n",
-		s.Stats.URLs, s.Stats.Hosts, units.Bytes(s.Bytes), bpu, s.Spills, took.Seconds())
 }

@@ -11,11 +11,12 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/inspect"
+	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/record"
 )
 
 type args struct {
-	File   string `arg:"" name:"FILE" help:"A .meguri file, or '-' for stdin."`
+	File   string `arg:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log)."`
 	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool   `help:"Print every record as one JSON line (for jq)."`
@@ -31,7 +32,8 @@ Examples:
   meguri-inspect part-7.meguri
   meguri-inspect --verify part-7.meguri
   meguri-inspect --rows part-7.meguri | jq -r 'select(.status=="gone") | .url'
-  meguri-inspect --url https://example.com/ part-7.meguri`
+  meguri-inspect --url https://example.com/ part-7.meguri
+  meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
 	cli.Init("meguri-inspect")
@@ -53,6 +55,9 @@ func run(a *args) (int, error) {
 	}
 	if modes > 1 {
 		return 2, fmt.Errorf("--verify, --rows and --url are separate modes; give one")
+	}
+	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
+		return inspectDir(a)
 	}
 	src, err := inspect.Open(a.File)
 	if err != nil {
@@ -94,6 +99,41 @@ func run(a *args) (int, error) {
 			if a.Verify {
 				fmt.Println("verify      ok: every checksum matches and every block decodes")
 			}
+		}
+	}
+	return 0, nil
+}
+
+// inspectDir prints a partition directory's counters, after checking every
+// checksum of its snapshot and log with --verify.
+func inspectDir(a *args) (int, error) {
+	if a.Rows || a.URL != "" {
+		return 2, fmt.Errorf("%s is a partition directory: --rows and --url read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
+	}
+	v, err := logstore.Open(a.File)
+	if err != nil {
+		return 1, err
+	}
+	defer v.Close()
+	if a.Verify {
+		src, err := inspect.Open(v.SnapshotPath())
+		if err != nil {
+			return 1, err
+		}
+		defer src.Close()
+		if _, err := src.Verify(); err != nil {
+			return 1, fmt.Errorf("%s: %w", src.Name, err)
+		}
+		if err := v.VerifyLog(); err != nil {
+			return 1, err
+		}
+	}
+	if a.JSON {
+		fmt.Println(v.JSON())
+	} else {
+		fmt.Print(v.Text())
+		if a.Verify {
+			fmt.Println("verify      ok: every checksum matches, every snapshot block and log frame decodes")
 		}
 	}
 	return 0, nil

@@ -154,3 +154,14 @@ func Rejects(prog, path string) (w io.Writer, finish func(), err error) {
 		}
 	}, nil
 }
+
+// Given reports whether the flag --name was on the command line (not just
+// at its default).
+func Given(ctx *kong.Context, name string) bool {
+	for _, p := range ctx.Path {
+		if p.Flag != nil && p.Flag.Name == name {
+			return true
+		}
+	}
+	return false
+}

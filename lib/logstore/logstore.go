@@ -155,7 +155,7 @@ func readSuper(dir string) (super, error) {
 		} else if !st.IsDir() {
 			return super{}, fmt.Errorf("%s is not a directory", dir)
 		}
-		return super{}, fmt.Errorf("%s: %w", dir, ErrNotPartition)
+		return super{}, fmt.Errorf("%s is a directory, but %w", dir, ErrNotPartition)
 	}
 	if err != nil {
 		return super{}, err

@@ -100,6 +100,9 @@ func (v *View) openSnapshot() error {
 	return nil
 }
 
+// SnapshotPath returns the path of the view's snapshot file.
+func (v *View) SnapshotPath() string { return filepath.Join(v.Dir, snapName(v.Generation)) }
+
 // UncommittedBytes is the log past its last commit when the view was
 // opened: a transaction in progress, or the tail of a run that died (the
 // next writer drops it).
@@ -168,7 +171,7 @@ func (v *View) fold(logStream io.Reader, name string, out io.Writer, opt PackOpt
 	}
 	h := v.Header
 	srcs := []merge.Source{
-		&merge.FileSource{Path: filepath.Join(v.Dir, snapName(v.Generation)), File: v.Snapshot},
+		&merge.FileSource{Path: v.SnapshotPath(), File: v.Snapshot},
 		&merge.StreamSource{Label: name, R: r},
 	}
 	return merge.Run(srcs, merge.Options{

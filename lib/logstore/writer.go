@@ -413,3 +413,6 @@ func (w *Writer) view() (*View, error) {
 	v.Log, v.committed = res.LogStats, res.committed
 	return v, nil
 }
+
+// LogBytes returns the log's committed size.
+func (w *Writer) LogBytes() int64 { return w.committed }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/logstore"
+	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/units"
+)
+
+// runData appends the inputs to the partition directory a.Data as one
+// transaction.
+func runData(a *args, ctx *kong.Context) error {
+	if cli.Given(ctx, "output") {
+		return errors.New("-o and --data: a run writes a file or appends to a partition directory, not both")
+	}
+	dur, err := logstore.ParseDurability(a.Durability)
+	if err != nil {
+		return err
+	}
+	opt, meter, finish, err := options(a)
+	if err != nil {
+		return err
+	}
+	defer finish()
+	start := time.Now()
+	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
+	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, OnWait: func() {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: another writer holds it; waiting\n", a.Data)
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Close() // rolls back what was not committed
+	got := w.Header()
+	if !w.Created {
+		if err := sameParams(a.Data, ctx, h, got); err != nil {
+			return err
+		}
+	}
+	if w.Recovered > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: dropped %d bytes of an unfinished run from the log\n", a.Data, w.Recovered)
+	}
+	for _, name := range w.Removed {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: removed %s, left by a checkpoint that did not finish\n", a.Data, name)
+	}
+	opt.PartitionID, opt.Lo, opt.Hi, opt.Grouping = got.PartitionID, got.Lo, got.Hi, canon.Grouping(got.Grouping)
+	sum, err := ingest.Parse(a.Files, opt, w.Append)
+	meter.Clear()
+	if err != nil {
+		return err
+	}
+	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+		return err
+	}
+	logBytes, gen := w.LogBytes(), w.Generation()
+	var cp *merge.Result
+	if a.Checkpoint {
+		if cp, err = w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: opt.TmpDir}); err != nil {
+			return fmt.Errorf("checkpoint (the run itself is committed): %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if a.Quiet {
+		return nil
+	}
+	if a.JSON {
+		fmt.Fprintf(os.Stderr, `%s,"data":%q,"generation":%d,"log_bytes":%d,"recovered_bytes":%d,"durability":%q`,
+			linesJSON(&sum), a.Data, gen, logBytes, w.Recovered, dur)
+		if cp != nil {
+			o := cp.Outputs[0]
+			fmt.Fprintf(os.Stderr, `,"checkpoint":{"generation":%d,"urls":%d,"hosts":%d,"file_bytes":%d}`,
+				w.Generation(), o.Stats.URLs, o.Stats.Hosts, o.Bytes)
+		}
+		fmt.Fprintln(os.Stderr, "}")
+		return nil
+	}
+	printLines(&sum)
+	fmt.Fprintf(os.Stderr, "meguri-ingest: committed to %s (generation %d): log %s, durability %s, %.2fs\n",
+		a.Data, gen, units.Bytes(logBytes), dur, time.Since(start).Seconds())
+	if cp != nil {
+		o := cp.Outputs[0]
+		fmt.Fprintf(os.Stderr, "meguri-ingest: checkpoint: generation %d, snapshot %d urls, %d hosts, %s\n",
+			w.Generation(), o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes))
+	}
+	return nil
+}
+
+// sameParams refuses --partition-id, --range or --grouping given for an
+// existing directory with other values than it has.
+func sameParams(dir string, ctx *kong.Context, want, got codec.Header) error {
+	switch {
+	case cli.Given(ctx, "partition-id") && want.PartitionID != got.PartitionID:
+		return fmt.Errorf("--partition-id %d: %s is partition %d", want.PartitionID, dir, got.PartitionID)
+	case cli.Given(ctx, "range") && (want.Lo != got.Lo || want.Hi != got.Hi):
+		return fmt.Errorf("--range %s:%s: %s owns %s:%s", units.Key(want.Lo), units.Key(want.Hi), dir, units.Key(got.Lo), units.Key(got.Hi))
+	case cli.Given(ctx, "grouping") && want.Grouping != got.Grouping:
+		return fmt.Errorf("--grouping %s: %s groups by %s", canon.Grouping(want.Grouping), dir, canon.Grouping(got.Grouping))
+	}
+	return nil
+}
