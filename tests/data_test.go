@@ -1,0 +1,202 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// chunkFiles writes the input's lines into n files of consecutive lines.
+func chunkFiles(t *testing.T, n int) []string {
+	t.Helper()
+	ls := lines(t, input(t))
+	dir := t.TempDir()
+	var paths []string
+	for i := range n {
+		p := filepath.Join(dir, "chunk-"+string(rune('a'+i))+".jsonl")
+		part := ls[len(ls)*i/n : len(ls)*(i+1)/n]
+		if err := os.WriteFile(p, []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func ingestFile(t *testing.T, out string, files ...string) []byte {
+	t.Helper()
+	mustRun(t, nil, "meguri-ingest", append([]string{"-q", "--partition-id", "9", "-o", out}, files...)...)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func packDir(t *testing.T, dir string) []byte {
+	t.Helper()
+	return mustRun(t, nil, "meguri-pack", "-q", "--data", dir)
+}
+
+type dirStats struct {
+	Generation uint64 `json:"generation"`
+	Snapshot   struct {
+		URLs uint64 `json:"urls"`
+	} `json:"snapshot"`
+	Log struct {
+		Transactions int64 `json:"transactions"`
+		Lines        int64 `json:"lines"`
+		Taken        int64 `json:"taken"`
+		Uncommitted  int64 `json:"uncommitted_bytes"`
+	} `json:"log"`
+}
+
+func statsOf(t *testing.T, dir string) dirStats {
+	t.Helper()
+	var s dirStats
+	if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", dir), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Four writers started at once append to one directory (they take turns);
+// packing it gives the bytes of one ingest of all their lines, and so does
+// its first checkpoint.
+func TestPartitionDirectory(t *testing.T) {
+	files := chunkFiles(t, 4)
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-9")
+	var cmds []*exec.Cmd
+	var errs []*bytes.Buffer
+	var stats []map[string]any
+	for _, f := range files {
+		cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--json", "--data", dir, "--partition-id", "9", f)
+		e := &bytes.Buffer{}
+		cmd.Stderr = e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, errs = append(cmds, cmd), append(errs, e)
+	}
+	var lines, taken int64
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("writer %d: %v: %s", i, err, errs[i])
+		}
+		// The summary is the last line; a writer that waited for the
+		// directory said so first.
+		ls := strings.Split(strings.TrimSpace(errs[i].String()), "\n")
+		var s map[string]any
+		if err := json.Unmarshal([]byte(ls[len(ls)-1]), &s); err != nil {
+			t.Fatalf("writer %d summary: %v: %s", i, err, errs[i])
+		}
+		stats = append(stats, s)
+		lines += int64(s["lines"].(float64))
+		taken += int64(s["taken"].(float64))
+	}
+	whole := ingestFile(t, filepath.Join(tmp, "whole.meguri"), input(t))
+	if got := packDir(t, dir); !bytes.Equal(got, whole) {
+		t.Fatalf("pack of four concurrent appends (%d bytes) differs from one ingest (%d bytes)", len(got), len(whole))
+	}
+	s := statsOf(t, dir)
+	if s.Log.Transactions != 4 || s.Log.Lines != lines || s.Log.Taken != taken || s.Log.Uncommitted != 0 {
+		t.Fatalf("directory stats %+v; want 4 transactions, %d lines, %d taken", s, lines, taken)
+	}
+	mustRun(t, nil, "meguri-inspect", "--verify", dir)
+
+	mustRun(t, nil, "meguri-compact", "-q", "--data", dir)
+	snap, err := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snap, whole) {
+		t.Fatal("the checkpoint's snapshot differs from one ingest")
+	}
+	if got := packDir(t, dir); !bytes.Equal(got, whole) {
+		t.Fatal("pack after the checkpoint differs")
+	}
+	if s := statsOf(t, dir); s.Generation != 1 || s.Log.Transactions != 0 {
+		t.Fatalf("after checkpoint: %+v", s)
+	}
+
+	// The directory's id and range are fixed when it is made.
+	wantFail(t, "--partition-id 3: "+dir+" is partition 9", "meguri-ingest", "--data", dir, "--partition-id", "3", files[0])
+	wantFail(t, "owns 0x0000000000000000:0xffffffffffffffff", "meguri-ingest", "--data", dir, "--range", "0:ff", files[0])
+	wantFail(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
+	wantFail(t, "not empty and not a partition directory (it holds notes.txt)", "meguri-ingest", "--data", other, files[0])
+	wantFail(t, "is a directory, but not a partition directory", "meguri-pack", "--data", t.TempDir())
+}
+
+// A writer killed in the middle of a run leaves the directory as it was
+// before the run; the next writer drops the unfinished tail.
+func TestPartitionDirectoryKill(t *testing.T) {
+	files := chunkFiles(t, 2)
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-9")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", files[0])
+	before := packDir(t, dir)
+	if !bytes.Equal(before, ingestFile(t, filepath.Join(tmp, "a.meguri"), files[0])) {
+		t.Fatal("pack after one run differs from its ingest")
+	}
+
+	// A small --mem makes small batches, each appended as it is parsed.
+	// The run is killed once the log grows (on the corpus; the sample's
+	// frames stay in the writer's buffer) or after two seconds.
+	logPath := filepath.Join(dir, "log-0")
+	st, _ := os.Stat(logPath)
+	cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--data", dir, "--mem", "256K")
+	stdin, _ := start(t, cmd)
+	b, _ := os.ReadFile(files[1])
+	stdin.Write(b[:len(b)*3/4])
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if now, _ := os.Stat(logPath); now.Size() > st.Size() {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	stdin.Close()
+
+	if got := packDir(t, dir); !bytes.Equal(got, before) {
+		t.Fatal("pack after a killed run differs from the state before it")
+	}
+	tail := statsOf(t, dir).Log.Uncommitted
+	_, stderr, code := run(t, nil, "meguri-ingest", "--data", dir, files[1])
+	if code != 0 {
+		t.Fatalf("ingest after the kill: %s", stderr)
+	}
+	if tail > 0 && !strings.Contains(string(stderr), "dropped") {
+		t.Fatalf("%d uncommitted bytes, but the next run did not say it dropped them: %s", tail, stderr)
+	}
+	if got, want := packDir(t, dir), ingestFile(t, filepath.Join(tmp, "ab.meguri"), files...); !bytes.Equal(got, want) {
+		t.Fatal("pack after recovery differs from ingesting both halves")
+	}
+	t.Logf("killed run left %d uncommitted bytes", tail)
+}
+
+// A --strict run that meets a rejected line commits nothing.
+func TestPartitionDirectoryStrict(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-9")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", sample)
+	before := packDir(t, dir)
+	st, _ := os.Stat(filepath.Join(dir, "log-0"))
+	bad := filepath.Join(tmp, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"url":"http://example.com/a"}`+"\nnot json\n"), 0o644)
+	wantFail(t, "bad.jsonl:2: rejected (bad_json)", "meguri-ingest", "--data", dir, "--strict", bad)
+	if now, _ := os.Stat(filepath.Join(dir, "log-0")); now.Size() != st.Size() {
+		t.Fatalf("log grew from %d to %d bytes in a failed run", st.Size(), now.Size())
+	}
+	if !bytes.Equal(packDir(t, dir), before) {
+		t.Fatal("a failed run changed the directory")
+	}
+}
