@@ -2,7 +2,7 @@
 # sample; `make test` runs the whole test suite.
 GO      ?= go
 BIN     := bin
-TOOLS   := meguri-ingest meguri-route meguri-compact meguri-inspect
+TOOLS   := meguri-ingest meguri-route meguri-pack meguri-compact meguri-inspect
 CORPUS  ?=
 OUT     := out
 
@@ -22,7 +22,9 @@ build: deps
 # The main pipeline on the sample in testdata/: ingest, inspect; then the
 # fleet: balance 4 partitions, split the lines by the map, ingest each,
 # publish the counts, print the map, and compact (split the hottest in two,
-# merge everything back and compare with the whole ingest).
+# merge everything back and compare with the whole ingest); finally a live
+# partition directory: append the partitions' lines in four runs, pack it,
+# checkpoint it, and compare with the whole ingest again.
 run: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
 	$(BIN)/meguri-ingest testdata/sample.jsonl -o $(OUT)/sample.meguri --rejects $(OUT)/rejects.jsonl
@@ -40,6 +42,12 @@ run: build
 	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri
 	cd $(OUT) && ../$(BIN)/meguri-compact parts/part-0001.meguri parts/part-0003.meguri parts/part-0002.meguri parts/part-0010.meguri parts/part-0011.meguri --partition-id 0 -o merged.meguri
 	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
+	cd $(OUT) && for f in parts/part-000[0-3].jsonl; do ../$(BIN)/meguri-ingest -q --data live $$f; done
+	$(BIN)/meguri-inspect $(OUT)/live
+	$(BIN)/meguri-pack --data $(OUT)/live -o $(OUT)/packed.meguri
+	$(BIN)/meguri-compact --data $(OUT)/live
+	cmp $(OUT)/packed.meguri $(OUT)/sample.meguri && cmp $(OUT)/live/snap-1.meguri $(OUT)/sample.meguri && \
+	  echo "make run: the packed and checkpointed live directory is byte-identical to the whole ingest"
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
@@ -64,6 +72,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/manifest
 	$(GO) test -run XXX -fuzz '^FuzzMergeIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
 	$(GO) test -run XXX -fuzz '^FuzzFoldGCIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
+	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) ./lib/extsort
+	$(GO) test -run XXX -fuzz '^FuzzLog$$' -fuzztime $(FUZZTIME) ./lib/logstore
 
 bench: build
 	scripts/bench.sh

@@ -630,7 +630,7 @@ func checkEntry(b []byte) (int, error) {
 	pos := 0
 	uv := func(what string, limit uint64) (uint64, error) {
 		v, k := binary.Uvarint(b[pos:])
-		if k <= 0 {
+		if k <= 0 || k != len(binary.AppendUvarint(nil, v)) {
 			return 0, fmt.Errorf("bad %s varint", what)
 		}
 		if v > limit {
