@@ -23,8 +23,7 @@ import (
 //	8  CRC32C of bytes 0..8 followed by the payload, uint32 LE
 //	12 payload
 //
-// A captures payload is a uint32 LE count followed by that many captures as
-// extsort.Batch.AppendEncoded writes them. A commit payload is
+// A captures payload is described in frames.go. A commit payload is
 // commitPayloadSize bytes: the frame's own offset in the log, then the
 // transaction's input lines, taken captures and commit time (Unix seconds),
 // each uint64 LE. Frames of a transaction are contiguous and end with its
@@ -164,11 +163,11 @@ func scan(r io.ReaderAt, name string, gen uint64, limit int64, fn func(payload [
 		}
 		switch fh[4] {
 		case kindCaptures:
-			if n < 4 {
+			if n < capturesPrefix {
 				return bad("capture frame without a count")
 			}
 			pending.Frames++
-			pending.Captures += int64(binary.LittleEndian.Uint32(payload))
+			pending.Captures += captureCount(payload)
 			if fn != nil {
 				if err := fn(payload); err != nil {
 					return res, fmt.Errorf("%s: frame at byte %d: %w", name, off, err)

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -447,8 +448,11 @@ func fuzzDir(f *testing.F) string {
 
 // framesFrom builds a log body from fuzz bytes: each frame is a kind byte,
 // a one-byte length and that many payload bytes, sealed with a correct
-// checksum so that the decoding behind it is reached; a kind 2 byte makes
-// a well-formed commit. raw uses the bytes as the body unchanged.
+// checksum so that the decoding behind it is reached. Kind 1 takes the
+// payload's first byte as the count and compresses the rest, as the writer
+// does; kind 3 is sealed as a captures frame holding the bytes as they are;
+// kind 2 makes a well-formed commit. raw uses the bytes as the body
+// unchanged.
 func framesFrom(data []byte, raw bool) []byte {
 	log := encodeLogHeader(0)
 	if raw {
@@ -458,9 +462,16 @@ func framesFrom(data []byte, raw bool) []byte {
 		kind, n := data[0], min(int(data[1]), len(data)-2)
 		payload := data[2 : 2+n]
 		data = data[2+n:]
-		if kind == kindCommit {
+		switch {
+		case kind == kindCommit:
 			log = append(log, commitFrame(int64(len(log)), 1, 1, 1)...)
 			continue
+		case kind == kindCaptures && n > 0:
+			p := binary.LittleEndian.AppendUint32(nil, uint32(payload[0]))
+			p = binary.LittleEndian.AppendUint32(p, uint32(n-1))
+			payload = encoder().EncodeAll(payload[1:], p)
+		case kind == 3:
+			kind = kindCaptures
 		}
 		start := len(log)
 		log = append(log, make([]byte, frameHeaderSize)...)
@@ -480,8 +491,9 @@ func FuzzLog(f *testing.F) {
 	b := appendSeed(f)
 	f.Add(b, true)
 	f.Add(b[:len(b)-3], true)
-	f.Add([]byte{1, 4, 0, 0, 0, 0, 2, 0}, false)
-	f.Add([]byte{1, 30, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 'h', 't', 't', 'p', ':', '/', '/', 'a', '/', 0, 0, 0, 0, 0, 0, 0, 0, 2, 0}, false)
+	f.Add([]byte{3, 4, 0, 0, 0, 0, 2, 0}, false)
+	// One capture of http://a/ (host key 0x0807060504030201), committed.
+	f.Add([]byte{1, 33, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 'h', 't', 't', 'p', ':', '/', '/', 'a', '/', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0}, false)
 	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
 		log := filepath.Join(dir, "log-0")
 		body := framesFrom(data, raw)

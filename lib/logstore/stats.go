@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/meguri/meguri/lib/canon"
-	"github.com/meguri/meguri/lib/extsort"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -15,10 +14,7 @@ import (
 // checksums were checked when the view was opened).
 func (v *View) VerifyLog() error {
 	_, err := scan(v.log, filepath.Join(v.Dir, logName(v.Generation)), v.Generation, v.committed, func(p []byte) error {
-		b, err := extsort.DecodeBatch(p[4:])
-		if err == nil && uint32(b.Len()) != le32(p) {
-			err = fmt.Errorf("frame says %d captures but holds %d", le32(p), b.Len())
-		}
+		_, err := decodeCaptures(p)
 		return err
 	})
 	return err

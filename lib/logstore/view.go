@@ -1,7 +1,6 @@
 package logstore
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/codec"
-	"github.com/meguri/meguri/lib/extsort"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -135,12 +133,9 @@ func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	defer sorter.Discard()
 	name := filepath.Join(v.Dir, logName(v.Generation))
 	_, err := scan(v.log, name, v.Generation, v.committed, func(p []byte) error {
-		b, err := extsort.DecodeBatch(p[4:])
+		b, err := decodeCaptures(p)
 		if err != nil {
 			return err
-		}
-		if uint32(b.Len()) != le32(p) {
-			return fmt.Errorf("frame says %d captures but holds %d", le32(p), b.Len())
 		}
 		return sorter.AddBatch(&b)
 	})
@@ -182,5 +177,3 @@ func (v *View) fold(logStream io.Reader, name string, out io.Writer, opt PackOpt
 		Cutoff:  opt.Cutoff,
 	})
 }
-
-func le32(p []byte) uint32 { return binary.LittleEndian.Uint32(p) }

@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -40,9 +39,10 @@ type Writer struct {
 	bw        *bufio.Writer
 	sb        super
 	hdr       codec.Header
-	committed int64 // log offset just past the last commit
-	size      int64 // log bytes written, buffered ones included
-	frame     []byte
+	committed int64  // log offset just past the last commit
+	size      int64  // log bytes written, buffered ones included
+	frame     []byte // scratch for a frame
+	raw       []byte // and for its captures before compression
 	syncs     int
 
 	// Created is set when OpenWriter made the directory a partition.
@@ -251,13 +251,11 @@ func (w *Writer) Append(b *extsort.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	f := append(w.frame[:0], make([]byte, frameHeaderSize)...)
-	f = binary.LittleEndian.AppendUint32(f, uint32(b.Len()))
-	f = b.AppendEncoded(f)
-	if len(f)-frameHeaderSize > 1<<32-1 {
-		return fmt.Errorf("capture frame of %d bytes is too large", len(f))
+	f, raw, err := appendCaptures(w.frame[:0], w.raw, b)
+	w.raw = raw
+	if err != nil {
+		return err
 	}
-	f = sealFrame(f, 0, kindCaptures)
 	w.frame = f[:0]
 	if _, err := w.bw.Write(f); err != nil {
 		return err
