@@ -20,10 +20,27 @@ import (
 
 var testHeader = codec.Header{PartitionID: 7, Lo: 0, Hi: math.MaxUint64}
 
-// chunks writes the test input's lines into n files of consecutive lines.
+// chunks writes the sample's lines into n files of consecutive lines. The
+// tests that pack hundreds of times use the sample even when MEGURI_CORPUS
+// is set; tests/ runs the directory on the corpus through the binaries.
 func chunks(t *testing.T, n int) []string {
 	t.Helper()
-	lines := bytes.SplitAfter(testinput.Read(t), []byte("\n"))
+	return chunksOf(t, sample(t), n)
+}
+
+func sample(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/sample.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// chunksOf writes the lines of in into n files of consecutive lines.
+func chunksOf(t *testing.T, in []byte, n int) []string {
+	t.Helper()
+	lines := bytes.SplitAfter(in, []byte("\n"))
 	dir := t.TempDir()
 	var paths []string
 	for i := range n {
@@ -86,7 +103,7 @@ func pack(t *testing.T, dir string, opt PackOptions) []byte {
 }
 
 func TestPackEqualsIngest(t *testing.T) {
-	files := chunks(t, 3)
+	files := chunksOf(t, testinput.Read(t), 3)
 	dir := filepath.Join(t.TempDir(), "part-7")
 	var lines, taken int64
 	for _, f := range files {
@@ -550,4 +567,63 @@ func appendSeed(f *testing.F) []byte {
 		f.Fatal(err)
 	}
 	return b[logHeaderSize:]
+}
+
+// Readers take no lock: packing while a writer appends and checkpoints
+// always gives the state after some whole number of its steps.
+func TestReadWhileWriting(t *testing.T) {
+	files := chunks(t, 6)
+	// Append, append, checkpoint, append, ...: the same steps twice, once
+	// alone to learn each state's bytes, once under readers.
+	steps := func(dir string, after func()) {
+		w := openWriter(t, dir, None)
+		defer w.Close()
+		after()
+		for i, f := range files {
+			appendRun(t, w, f)
+			after()
+			if i%2 == 1 {
+				if _, err := w.Checkpoint(PackOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+				after()
+			}
+		}
+	}
+	states := map[string]bool{}
+	first := t.TempDir()
+	steps(first, func() { states[string(pack(t, first, PackOptions{}))] = true })
+
+	dir := t.TempDir()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		steps(dir, func() {})
+	}()
+	seen := 0
+	for {
+		select {
+		case <-done:
+			t.Logf("%d packs while the writer ran", seen)
+			return
+		default:
+		}
+		v, err := Open(dir)
+		if errors.Is(err, ErrNotPartition) || errors.Is(err, os.ErrNotExist) {
+			continue // not made yet
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := v.Pack(&buf, PackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		if !states[buf.String()] {
+			t.Fatalf("read %d: a pack (%d bytes) that matches no state between the writer's steps", seen, buf.Len())
+		}
+		seen++
+	}
 }
