@@ -96,6 +96,15 @@ for name in scaled2 scaled20; do
   bin/meguri-ingest -q "$W/h1.jsonl" -o "$W/h1.meguri"; bin/meguri-ingest -q "$W/h2.jsonl" -o "$W/h2.meguri"
   read -r fo_s fo_kb < <(best3 bin/meguri-compact -q --fold "$W/h1.meguri" "$W/h2.meguri" -o "$W/$name.fold.meguri")
   cmp -s "$W/$name.fold.meguri" "$W/$name.meguri" || { echo "fold of $name differs from the whole ingest" >&2; exit 1; }
+  # the live directory: the same two halves appended as two runs, packed,
+  # then checkpointed; each result must equal the whole ingest
+  rm -rf "$W/$name.live"
+  read -r ap_s ap_kb < <(measure sh -c "bin/meguri-ingest -q --data '$W/$name.live' '$W/h1.jsonl' && bin/meguri-ingest -q --data '$W/$name.live' '$W/h2.jsonl'")
+  log_bytes=$(stat -c %s "$W/$name.live/log-0")
+  read -r pk_s pk_kb < <(best3 bin/meguri-pack -q --data "$W/$name.live" -o "$W/$name.packed.meguri")
+  cmp -s "$W/$name.packed.meguri" "$W/$name.meguri" || { echo "pack of $name differs from the whole ingest" >&2; exit 1; }
+  read -r cp_s cp_kb < <(measure bin/meguri-compact -q --data "$W/$name.live")
+  cmp -s "$W/$name.live/snap-1.meguri" "$W/$name.meguri" || { echo "checkpoint of $name differs from the whole ingest" >&2; exit 1; }
   eval "${name}_split_kb=$sp_kb ${name}_merge_kb=$mg_kb"
   echo "== fleet, $name (generated: corpus URLs under ${name#scaled} subdomains), 16 partitions, best of 3"
   printf '%-52s %8s %10s\n' "" "wall s" "peak MiB"
@@ -105,6 +114,10 @@ for name in scaled2 scaled20; do
   printf '%-52s %8s %10s\n' "cat 16 partition files (floor for merge)" "$mcat_s" "-"
   printf '%-52s %8s %10d\n' "meguri-compact merge of 16 partitions" "$mg_s" $((mg_kb/1024))
   printf '%-52s %8s %10d\n' "meguri-compact --fold of two halves" "$fo_s" $((fo_kb/1024))
+  printf '%-52s %8s %10d\n' "meguri-ingest --data, the two halves as two runs" "$ap_s" $((ap_kb/1024))
+  printf '%-52s %8s %10d\n' "meguri-pack of that directory" "$pk_s" $((pk_kb/1024))
+  printf '%-52s %8s %10d\n' "meguri-compact --data (checkpoint, one run)" "$cp_s" $((cp_kb/1024))
+  echo "live directory: append/ingest $(ratio "$ap_s" "$in_s"), pack/ingest $(ratio "$pk_s" "$in_s"), log bytes/input bytes $(ratio "$log_bytes" "$(stat -c %s "$in")")"
   echo "ratios: split/cat $(ratio "$sp_s" "$cat_s"), split/ingest $(ratio "$sp_s" "$in_s"), merge/cat $(awk -v a="$mg_s" -v b="$mcat_s" 'BEGIN { printf "%.0f", a / b }'), fold/ingest $(ratio "$fo_s" "$in_s")"
   echo
 done

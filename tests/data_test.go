@@ -130,6 +130,7 @@ func TestPartitionDirectory(t *testing.T) {
 	wantFail(t, "--partition-id 3: "+dir+" is partition 9", "meguri-ingest", "--data", dir, "--partition-id", "3", files[0])
 	wantFail(t, "owns 0x0000000000000000:0xffffffffffffffff", "meguri-ingest", "--data", dir, "--range", "0:ff", files[0])
 	wantFail(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
+	wantFail(t, "--durability and --checkpoint are for --data", "meguri-ingest", "--durability", "none", files[0])
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
 	wantFail(t, "not empty and not a partition directory (it holds notes.txt)", "meguri-ingest", "--data", other, files[0])

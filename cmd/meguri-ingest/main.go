@@ -56,9 +56,12 @@ func main() {
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
 	var err error
-	if a.Data != "" {
+	switch {
+	case a.Data != "":
 		err = runData(&a, ctx)
-	} else {
+	case a.Checkpoint || cli.Given(ctx, "durability"):
+		err = errors.New("--durability and --checkpoint are for --data")
+	default:
 		err = run(&a)
 	}
 	if err != nil {
@@ -90,9 +93,6 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(), err 
 }
 
 func run(a *args) error {
-	if a.Checkpoint {
-		return errors.New("--checkpoint is for --data")
-	}
 	opt, meter, finish, err := options(a)
 	if err != nil {
 		return err
