@@ -95,11 +95,34 @@ func (f *File) Commit() error {
 		return err
 	}
 	tempfiles.Forget(f.f.Name())
-	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	// Best effort: some file systems refuse to sync a directory, and the
+	// file itself is whole on the device by now.
+	SyncDir(filepath.Dir(f.path))
 	return nil
+}
+
+// WriteFile writes b to path as Create and Commit do: whole or not at all,
+// synced, and the rename synced in its directory.
+func WriteFile(path string, b []byte) error {
+	f, err := CreateSize(path, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// SyncDir makes the creations, renames and removals in dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Abort drops the temporary file. It does nothing after Commit.

@@ -381,6 +381,17 @@ func TestCreateRefusesOtherDirectory(t *testing.T) {
 	if _, err := OpenWriter(t.TempDir(), WriterOptions{}); !errors.Is(err, ErrNotPartition) {
 		t.Fatalf("no Create: %v", err)
 	}
+	// What a create that died left (a log, the superblock's temporary
+	// file) does not stop the next one, which clears it.
+	dir = t.TempDir()
+	os.WriteFile(filepath.Join(dir, "log-0"), []byte("junk"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".super.tmp-123"), nil, 0o644)
+	w, err := OpenWriter(dir, WriterOptions{Create: &h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
 }
 
 func TestRollback(t *testing.T) {

@@ -138,22 +138,23 @@ func create(dir string, h codec.Header) error {
 	if err := snap.Commit(); err != nil {
 		return err
 	}
-	if err := writeNew(filepath.Join(dir, logName(0)), encodeLogHeader(0), true); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, logName(0)), encodeLogHeader(0)); err != nil {
 		return err
 	}
+	// The superblock comes last: until it is there, the directory is not
+	// a partition and another create starts over.
 	b := make([]byte, 2*slotSize)
 	copy(b, encodeSlot(super{seq: 0, gen: 0}))
-	if err := writeNew(filepath.Join(dir, superName+".new"), b, true); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(dir, superName+".new"), filepath.Join(dir, superName)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return atomicfile.WriteFile(filepath.Join(dir, superName), b)
 }
 
+// isTemp reports whether name is atomicfile's temporary file for a
+// snapshot, log or superblock being written.
 func isTemp(name string) bool {
-	return name == superName+".new" || strings.HasPrefix(name, ".snap-") && strings.Contains(name, ".tmp-")
+	base, _, ok := strings.Cut(name, ".tmp-")
+	base, dot := strings.CutPrefix(base, ".")
+	_, isGen := genOf(base)
+	return ok && dot && (isGen || base == superName)
 }
 
 // snapshotHeader reads a snapshot's header, checking both its ends.
@@ -232,7 +233,7 @@ func (w *Writer) removeSuperseded() error {
 		}
 	}
 	if len(w.Removed) > 0 {
-		return syncDir(w.dir)
+		return atomicfile.SyncDir(w.dir)
 	}
 	return nil
 }
@@ -360,10 +361,7 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	if err := step("snapshot"); err != nil {
 		return nil, err
 	}
-	if err := writeNew(w.path(logName(next.gen)), encodeLogHeader(next.gen), true); err != nil {
-		return nil, err
-	}
-	if err := syncDir(w.dir); err != nil {
+	if err := atomicfile.WriteFile(w.path(logName(next.gen)), encodeLogHeader(next.gen)); err != nil {
 		return nil, err
 	}
 	if err := step("log"); err != nil {
@@ -390,7 +388,7 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 			return res, err
 		}
 	}
-	return res, syncDir(w.dir)
+	return res, atomicfile.SyncDir(w.dir)
 }
 
 // view is the writer's own committed state as a View.
