@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/extsort"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -52,8 +53,7 @@ func open(dir string) (_ *View, err error) {
 		return nil, err
 	}
 	v := &View{Dir: dir, Generation: sb.gen, Sequence: sb.seq}
-	name := filepath.Join(dir, logName(sb.gen))
-	if v.log, err = os.Open(name); err != nil {
+	if v.log, err = os.Open(v.logPath()); err != nil {
 		return nil, err
 	}
 	if err := v.openSnapshot(); err != nil {
@@ -70,12 +70,26 @@ func open(dir string) (_ *View, err error) {
 		return nil, err
 	}
 	v.LogBytes = st.Size()
-	res, err := scan(v.log, name, sb.gen, v.LogBytes, nil)
+	res, err := scan(v.log, v.logPath(), sb.gen, v.LogBytes, nil)
 	if err != nil {
 		return nil, err
 	}
 	v.Log, v.committed = res.LogStats, res.committed
 	return v, nil
+}
+
+func (v *View) logPath() string { return filepath.Join(v.Dir, logName(v.Generation)) }
+
+// eachBatch decodes the captures of every committed frame, in log order.
+func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
+	_, err := scan(v.log, v.logPath(), v.Generation, v.committed, func(p []byte) error {
+		b, err := decodeCaptures(p)
+		if err != nil {
+			return err
+		}
+		return fn(&b)
+	})
+	return err
 }
 
 func (v *View) openSnapshot() error {
@@ -131,15 +145,7 @@ type PackOptions struct {
 func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	sorter := ingest.NewSorter(opt.Mem, opt.TmpDir)
 	defer sorter.Discard()
-	name := filepath.Join(v.Dir, logName(v.Generation))
-	_, err := scan(v.log, name, v.Generation, v.committed, func(p []byte) error {
-		b, err := decodeCaptures(p)
-		if err != nil {
-			return err
-		}
-		return sorter.AddBatch(&b)
-	})
-	if err != nil {
+	if err := v.eachBatch(sorter.AddBatch); err != nil {
 		return nil, err
 	}
 	// The log's records stream to the merge through a pipe, as a .meguri
@@ -151,7 +157,7 @@ func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	res, err := v.fold(pr, name, out, opt)
+	res, err := v.fold(pr, out, opt)
 	pr.CloseWithError(errors.New("pack stopped"))
 	if werr := <-done; err == nil && werr != nil {
 		err = werr
@@ -159,7 +165,7 @@ func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	return res, err
 }
 
-func (v *View) fold(logStream io.Reader, name string, out io.Writer, opt PackOptions) (*merge.Result, error) {
+func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge.Result, error) {
 	r, err := codec.NewReader(logStream)
 	if err != nil {
 		return nil, err
@@ -167,7 +173,7 @@ func (v *View) fold(logStream io.Reader, name string, out io.Writer, opt PackOpt
 	h := v.Header
 	srcs := []merge.Source{
 		&merge.FileSource{Path: v.SnapshotPath(), File: v.Snapshot},
-		&merge.StreamSource{Label: name, R: r},
+		&merge.StreamSource{Label: v.logPath(), R: r},
 	}
 	return merge.Run(srcs, merge.Options{
 		Outputs: []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},

@@ -391,22 +391,15 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	return res, atomicfile.SyncDir(w.dir)
 }
 
-// view is the writer's own committed state as a View.
+// view is the writer's own committed state as a View to pack. The writer
+// knows where the last commit ends, so the log is not read to find it (nor
+// counted: the view's Log stays zero); Pack reads it once.
 func (w *Writer) view() (*View, error) {
-	if err := w.bw.Flush(); err != nil {
-		return nil, err
-	}
-	v := &View{Dir: w.dir, Generation: w.sb.gen, Sequence: w.sb.seq, Header: w.hdr,
-		log: w.logF, LogBytes: w.committed}
+	v := &View{Dir: w.dir, Generation: w.sb.gen, Sequence: w.sb.seq,
+		log: w.logF, LogBytes: w.committed, committed: w.committed}
 	if err := v.openSnapshot(); err != nil {
 		return nil, err
 	}
-	res, err := scan(w.logF, w.path(logName(w.sb.gen)), w.sb.gen, w.committed, nil)
-	if err != nil {
-		v.snap.Close()
-		return nil, err
-	}
-	v.Log, v.committed = res.LogStats, res.committed
 	return v, nil
 }
 
