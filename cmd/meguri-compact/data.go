@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -13,19 +14,11 @@ import (
 // snapshot generation.
 func checkpoint(a *args, opt merge.Options) error {
 	start := time.Now()
-	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{OnWait: func() {
-		fmt.Fprintf(os.Stderr, "meguri-compact: %s: another writer holds it; waiting\n", a.Data)
-	}})
+	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Notify: cli.Notify("meguri-compact", a.Data)})
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	if w.Recovered > 0 {
-		fmt.Fprintf(os.Stderr, "meguri-compact: %s: dropped %d bytes of an unfinished run from the log\n", a.Data, w.Recovered)
-	}
-	for _, name := range w.Removed {
-		fmt.Fprintf(os.Stderr, "meguri-compact: %s: removed %s, left by a checkpoint that did not finish\n", a.Data, name)
-	}
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff})
 	if err != nil {
 		return err

@@ -34,9 +34,7 @@ func runData(a *args, ctx *kong.Context) error {
 	defer finish()
 	start := time.Now()
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
-	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, OnWait: func() {
-		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: another writer holds it; waiting\n", a.Data)
-	}})
+	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, Notify: cli.Notify("meguri-ingest", a.Data)})
 	if err != nil {
 		return err
 	}
@@ -46,12 +44,6 @@ func runData(a *args, ctx *kong.Context) error {
 		if err := sameParams(a.Data, ctx, h, got); err != nil {
 			return err
 		}
-	}
-	if w.Recovered > 0 {
-		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: dropped %d bytes of an unfinished run from the log\n", a.Data, w.Recovered)
-	}
-	for _, name := range w.Removed {
-		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: removed %s, left by a checkpoint that did not finish\n", a.Data, name)
 	}
 	opt.PartitionID, opt.Lo, opt.Hi, opt.Grouping = got.PartitionID, got.Lo, got.Hi, canon.Grouping(got.Grouping)
 	sum, err := ingest.Parse(a.Files, opt, w.Append)

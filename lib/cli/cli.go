@@ -165,3 +165,9 @@ func Given(ctx *kong.Context, name string) bool {
 	}
 	return false
 }
+
+// Notify returns a function that prints "prog: subject: msg" lines on
+// stderr, for libraries that report what they do along the way.
+func Notify(prog, subject string) func(msg string) {
+	return func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s: %s\n", prog, subject, msg) }
+}

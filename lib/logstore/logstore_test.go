@@ -443,7 +443,11 @@ func TestOneWriter(t *testing.T) {
 	waited := make(chan struct{})
 	opened := make(chan *Writer)
 	go func() {
-		w2, err := OpenWriter(dir, WriterOptions{OnWait: func() { close(waited) }})
+		w2, err := OpenWriter(dir, WriterOptions{Notify: func(msg string) {
+			if strings.Contains(msg, "waiting") {
+				close(waited)
+			}
+		}})
 		if err != nil {
 			t.Error(err)
 		}

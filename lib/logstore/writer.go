@@ -23,9 +23,11 @@ type WriterOptions struct {
 	// (id, range, grouping) if it is not one yet. The directory may be
 	// missing or empty.
 	Create *codec.Header
-	// OnWait is called when another writer holds the directory, before
-	// waiting for it.
-	OnWait func()
+	// Notify, when set, is told what the writer does besides appending,
+	// one line each: that it waits for another writer holding the
+	// directory, drops an unfinished run's tail, or removes what a
+	// checkpoint that died left behind.
+	Notify func(msg string)
 }
 
 // Writer appends transactions to a partition directory's log. One writer
@@ -39,8 +41,9 @@ type Writer struct {
 	bw        *bufio.Writer
 	sb        super
 	hdr       codec.Header
-	committed int64  // log offset just past the last commit
-	size      int64  // log bytes written, buffered ones included
+	committed int64 // log offset just past the last commit
+	size      int64 // log bytes written, buffered ones included
+	notify    func(string)
 	frame     []byte // scratch for a frame
 	raw       []byte // and for its captures before compression
 	syncs     int
@@ -50,9 +53,6 @@ type Writer struct {
 	// Recovered is the bytes of an unfinished transaction (a run that
 	// died) that OpenWriter dropped from the log's tail.
 	Recovered int64
-	// Removed names superseded files a crashed checkpoint had left, which
-	// OpenWriter removed.
-	Removed []string
 }
 
 // OpenWriter locks the partition directory for writing (waiting for
@@ -77,7 +77,8 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 	if w.lockF, err = os.OpenFile(w.path(lockName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 		return nil, err
 	}
-	if err := lockFile(w.lockF, opt.OnWait); err != nil {
+	w.notify = opt.Notify
+	if err := lockFile(w.lockF, func() { w.say("another writer holds it; waiting") }); err != nil {
 		return nil, fmt.Errorf("locking %s: %w", w.path(lockName), err)
 	}
 	sb, err := readSuper(dir)
@@ -105,6 +106,12 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 }
 
 func (w *Writer) path(name string) string { return filepath.Join(w.dir, name) }
+
+func (w *Writer) say(msg string) {
+	if w.notify != nil {
+		w.notify(msg)
+	}
+}
 
 // Header returns the partition's header: id, range, grouping, version.
 func (w *Writer) Header() codec.Header { return w.hdr }
@@ -210,6 +217,7 @@ func (w *Writer) openLog() error {
 			return err
 		}
 		w.Recovered = size - w.committed
+		w.say(fmt.Sprintf("dropped %d bytes of an unfinished run from the log", w.Recovered))
 	}
 	w.size = w.committed
 	w.bw = bufio.NewWriterSize(io.NewOffsetWriter(f, w.committed), 1<<20)
@@ -224,15 +232,17 @@ func (w *Writer) removeSuperseded() error {
 	if err != nil {
 		return err
 	}
+	removed := false
 	for _, e := range ents {
 		if g, ok := genOf(e.Name()); (ok && g != w.sb.gen) || isTemp(e.Name()) {
 			if err := os.Remove(w.path(e.Name())); err != nil {
 				return err
 			}
-			w.Removed = append(w.Removed, e.Name())
+			w.say("removed " + e.Name() + ", left by a checkpoint that did not finish")
+			removed = true
 		}
 	}
-	if len(w.Removed) > 0 {
+	if removed {
 		return atomicfile.SyncDir(w.dir)
 	}
 	return nil
