@@ -61,19 +61,24 @@ test-short: deps
 
 # Every fuzz target for FUZZTIME each (go test -fuzz takes one at a time).
 FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+  lib/cdx:FuzzParse \
+  lib/cdx:FuzzDecodeFlat \
+  lib/cdx:FuzzRejectLine \
+  lib/codec:FuzzReader \
+  lib/canon:FuzzCanonicalize \
+  lib/canon:FuzzHostOf \
+  lib/canon:FuzzNormalizeEscapes \
+  lib/manifest:FuzzParse \
+  lib/merge:FuzzMergeIdentity \
+  lib/merge:FuzzFoldGCIdentity \
+  lib/extsort:FuzzDecodeBatch \
+  lib/logstore:FuzzLog
 fuzz:
-	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/cdx
-	$(GO) test -run XXX -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./lib/cdx
-	$(GO) test -run XXX -fuzz '^FuzzRejectLine$$' -fuzztime $(FUZZTIME) ./lib/cdx
-	$(GO) test -run XXX -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./lib/codec
-	$(GO) test -run XXX -fuzz '^FuzzCanonicalize$$' -fuzztime $(FUZZTIME) ./lib/canon
-	$(GO) test -run XXX -fuzz '^FuzzHostOf$$' -fuzztime $(FUZZTIME) ./lib/canon
-	$(GO) test -run XXX -fuzz '^FuzzNormalizeEscapes$$' -fuzztime $(FUZZTIME) ./lib/canon
-	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./lib/manifest
-	$(GO) test -run XXX -fuzz '^FuzzMergeIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
-	$(GO) test -run XXX -fuzz '^FuzzFoldGCIdentity$$' -fuzztime $(FUZZTIME) ./lib/merge
-	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) ./lib/extsort
-	$(GO) test -run XXX -fuzz '^FuzzLog$$' -fuzztime $(FUZZTIME) ./lib/logstore
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $${t#*:} ($${t%%:*})"; \
+	  $(GO) test -run XXX -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
+	done
 
 bench: build
 	scripts/bench.sh
