@@ -73,7 +73,8 @@ FUZZ_TARGETS := \
   lib/merge:FuzzMergeIdentity \
   lib/merge:FuzzFoldGCIdentity \
   lib/extsort:FuzzDecodeBatch \
-  lib/logstore:FuzzLog
+  lib/logstore:FuzzLog \
+  lib/logstore:FuzzSalvage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "== $${t#*:} ($${t%%:*})"; \

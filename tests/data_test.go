@@ -131,6 +131,7 @@ func TestPartitionDirectory(t *testing.T) {
 	wantFail(t, "owns 0x0000000000000000:0xffffffffffffffff", "meguri-ingest", "--data", dir, "--range", "0:ff", files[0])
 	wantFail(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
 	wantFail(t, "--durability and --checkpoint are for --data", "meguri-ingest", "--durability", "none", files[0])
+	wantFail(t, "--salvage is for --data DIR", "meguri-compact", "--salvage", "-o", filepath.Join(tmp, "x.meguri"), filepath.Join(tmp, "a.meguri"))
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
 	wantFail(t, "not empty and not a partition directory (it holds notes.txt)", "meguri-ingest", "--data", other, files[0])
@@ -199,5 +200,93 @@ func TestPartitionDirectoryStrict(t *testing.T) {
 	}
 	if !bytes.Equal(packDir(t, dir), before) {
 		t.Fatal("a failed run changed the directory")
+	}
+}
+
+// A damaged log is refused by every tool with the way out named; a
+// salvage keeps the intact runs, reports the damaged one by its line
+// count, and re-running that run gives what the four runs give.
+func TestPartitionDirectorySalvage(t *testing.T) {
+	files := chunkFiles(t, 4)
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-9")
+	logPath := filepath.Join(dir, "log-0")
+	var ends []int64
+	for _, f := range files {
+		mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", f)
+		st, err := os.Stat(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, st.Size())
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[(ends[1]+ends[2])/2] ^= 0x55
+	if err := os.WriteFile(logPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hint := "meguri-compact --data " + dir + " --salvage"
+	wantFail(t, hint, "meguri-pack", "--data", dir, "-o", filepath.Join(tmp, "p.meguri"))
+	wantFail(t, hint, "meguri-inspect", dir)
+	wantFail(t, hint, "meguri-compact", "--data", dir)
+	if now, _ := os.ReadFile(logPath); !bytes.Equal(now, b) {
+		t.Fatal("a refused checkpoint changed the log")
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "p.meguri")); err == nil {
+		t.Fatal("a refused pack left a file")
+	}
+
+	_, stderr, code := run(t, nil, "meguri-compact", "--data", dir, "--salvage", "--json")
+	if code != 0 {
+		t.Fatalf("salvage: exit %d: %s", code, stderr)
+	}
+	jl := bytes.Split(bytes.TrimSpace(stderr), []byte("\n"))
+	var sum struct {
+		Salvage struct {
+			Damaged    bool   `json:"damaged"`
+			DamagedLog string `json:"damaged_log"`
+			Kept       struct {
+				Transactions int64 `json:"transactions"`
+			} `json:"kept"`
+			Lost []struct {
+				From  int64 `json:"from"`
+				To    int64 `json:"to"`
+				Lines int64 `json:"lines"`
+			} `json:"lost"`
+		} `json:"salvage"`
+	}
+	if err := json.Unmarshal(jl[len(jl)-1], &sum); err != nil {
+		t.Fatalf("salvage summary %q: %v", jl[len(jl)-1], err)
+	}
+	s := sum.Salvage
+	runLines := int64(len(lines(t, files[2])))
+	if !s.Damaged || s.Kept.Transactions != 3 || len(s.Lost) != 1 || s.Lost[0].From != ends[1] || s.Lost[0].To != ends[2] || s.Lost[0].Lines != runLines {
+		t.Fatalf("salvage report %+v; want the third run (bytes %d..%d, %d lines) lost and 3 kept", s, ends[1], ends[2], runLines)
+	}
+	if kept, _ := os.ReadFile(s.DamagedLog); !bytes.Equal(kept, b) {
+		t.Fatalf("the damaged log is not kept as %s", s.DamagedLog)
+	}
+	if !strings.Contains(string(stderr), "the damaged log is kept as") {
+		t.Fatalf("salvage did not say where the damaged log is: %s", stderr)
+	}
+
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, files[2])
+	kept := filepath.Join(tmp, "kept.meguri")
+	ingestFile(t, kept, files[0], files[1], files[3])
+	lost := filepath.Join(tmp, "lost.meguri")
+	ingestFile(t, lost, files[2])
+	want := mustRun(t, nil, "meguri-compact", "-q", "--fold", kept, lost)
+	if got := packDir(t, dir); !bytes.Equal(got, want) {
+		t.Fatal("salvage and re-running the lost run differs from folding the runs")
+	}
+	// On an undamaged directory --salvage is a checkpoint, silent under -q.
+	if _, stderr, code := run(t, nil, "meguri-compact", "-q", "--data", dir, "--salvage"); code != 0 || len(stderr) > 0 {
+		t.Fatalf("salvage of an undamaged directory under -q: exit %d, stderr %q", code, stderr)
+	}
+	if got := packDir(t, dir); !bytes.Equal(got, want) {
+		t.Fatal("a checkpoint by --salvage changed the state")
 	}
 }

@@ -3,34 +3,99 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
 )
 
 // checkpoint folds the log of the partition directory a.Data into its next
-// snapshot generation.
+// snapshot generation; with a.Salvage, a damaged log's intact transactions.
 func checkpoint(a *args, opt merge.Options) error {
 	start := time.Now()
-	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Notify: cli.Notify("meguri-compact", a.Data)})
+	// What a salvage leaves out is said whatever -q: it is data to re-run.
+	say := cli.Notify("meguri-compact", a.Data, false)
+	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Notify: cli.Notify("meguri-compact", a.Data, a.Quiet), Salvage: a.Salvage})
 	if err != nil {
-		return err
+		return logstore.SalvageHint(err, a.Data)
 	}
 	defer w.Close()
+	rep := w.Salvaged()
+	if rep != nil && (rep.Damaged() || !a.Quiet) {
+		for _, m := range salvageLines(rep) {
+			say(m)
+		}
+	}
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff})
 	if err != nil {
-		return err
+		return logstore.SalvageHint(err, a.Data)
 	}
 	if err := w.Close(); err != nil {
 		return err
+	}
+	if rep != nil && rep.Damaged() {
+		say(fmt.Sprintf("the damaged log is kept as %s; remove it once the lost runs are re-run", rep.DamagedLog))
 	}
 	if !a.Quiet {
 		if !a.JSON {
 			fmt.Fprintf(os.Stderr, "meguri-compact: %s: checkpoint to generation %d\n", a.Data, w.Generation())
 		}
-		summary(res, time.Since(start), a.JSON)
+		summary(res, time.Since(start), a.JSON, salvageJSON(rep))
 	}
 	return nil
+}
+
+// salvageLines says what a salvage keeps and leaves out.
+func salvageLines(s *logstore.Salvage) []string {
+	log := filepath.Base(s.Log)
+	if !s.Damaged() {
+		return []string{log + " is not damaged; checkpointing as usual"}
+	}
+	var out []string
+	if s.HeaderDamaged {
+		out = append(out, log+": the header is damaged; it holds only the generation number, so nothing is lost with it")
+	}
+	for _, l := range s.Lost {
+		m := fmt.Sprintf("%s: leaving out bytes %d to %d (%d bytes), damaged", log, l.From, l.To, l.To-l.From)
+		if c := l.Commit; c != nil {
+			m += fmt.Sprintf(": the run committed at %s (%d lines, %d captures); re-run it", record.FormatTimestamp(c.Unix), c.Lines, c.Taken)
+		} else {
+			m += ": a run whose commit frame is damaged too, so its time and counts are lost; re-run what it held"
+		}
+		out = append(out, m)
+	}
+	k := s.Kept
+	out = append(out, fmt.Sprintf("%s: keeping %d intact runs (%d lines, %d captures)", log, k.Transactions, k.Lines, k.Taken))
+	if s.Unfinished > 0 {
+		out = append(out, fmt.Sprintf("%s: dropping %d bytes of an unfinished run at its end", log, s.Unfinished))
+	}
+	return out
+}
+
+// salvageJSON renders a salvage report as a "salvage" JSON member, or ""
+// without one.
+func salvageJSON(s *logstore.Salvage) string {
+	if s == nil {
+		return ""
+	}
+	var b strings.Builder
+	k := s.Kept
+	fmt.Fprintf(&b, `"salvage":{"damaged":%t,"log":%s,"damaged_log":%s,"header_damaged":%t,"unfinished_bytes":%d,"kept":{"transactions":%d,"lines":%d,"taken":%d},"lost":[`,
+		s.Damaged(), record.AppendString(nil, s.Log), record.AppendString(nil, s.DamagedLog), s.HeaderDamaged, s.Unfinished, k.Transactions, k.Lines, k.Taken)
+	for i, l := range s.Lost {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"from":%d,"to":%d`, l.From, l.To)
+		if c := l.Commit; c != nil {
+			fmt.Fprintf(&b, `,"committed":%q,"lines":%d,"taken":%d`, record.FormatTimestamp(c.Unix), c.Lines, c.Taken)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString("]}")
+	return b.String()
 }

@@ -22,6 +22,7 @@ import (
 type args struct {
 	Files       []string `arg:"" optional:"" name:"FILE" help:".meguri inputs, in any order."`
 	Data        string   `placeholder:"DIR" help:"Checkpoint the live partition directory DIR instead of merging files: fold its log into a new snapshot generation (with --gc, dropping old tombstones) and start an empty log."`
+	Salvage     bool     `help:"With --data, checkpoint a directory whose log is damaged (the tools refuse it and say so): every transaction whose frames are all intact goes into the new snapshot, each one that is not is left out whole and reported with its commit time and counts, so that its run can be re-run, and the damaged log is kept as DIR/damaged-log-<gen>. On an undamaged directory it is an ordinary checkpoint."`
 	Tmp         string   `type:"existingdir" placeholder:"DIR" help:"With --data, the directory for spilled runs while sorting the log (default: the system temp dir)."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID *uint64  `name:"partition-id" placeholder:"N" help:"Partition id of the output (default: the lowest input id). With --split, the first output's id; the others count up from it."`
@@ -59,7 +60,8 @@ Examples:
   meguri-compact --fold base.meguri delta.meguri -o part-3.meguri
   meguri-compact --gc --horizon 90d part-3.meguri -o part-3.gc.meguri
   meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest
-  meguri-compact --data part-3/ --gc --horizon 90d`
+  meguri-compact --data part-3/ --gc --horizon 90d
+  meguri-compact --data part-3/ --salvage`
 
 func main() {
 	cli.Init("meguri-compact")
@@ -81,6 +83,8 @@ func run(a *args) error {
 		return errors.New("--data checkpoints a directory in place; of the other options only --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
 		return errors.New("--tmp is for --data")
+	case a.Data == "" && a.Salvage:
+		return errors.New("--salvage is for --data DIR, a partition directory whose log is damaged; a damaged .meguri file cannot be salvaged")
 	case a.Split != nil && a.SplitAt != "":
 		return errors.New("give --split or --split-at, not both")
 	case a.Split != nil && *a.Split < 1:
@@ -205,20 +209,25 @@ func run(a *args) error {
 		}
 	}
 	if !a.Quiet {
-		summary(res, time.Since(start), a.JSON)
+		summary(res, time.Since(start), a.JSON, "")
 	}
 	return nil
 }
 
-func summary(r *merge.Result, took time.Duration, asJSON bool) {
+// summary prints the run's summary; extra, when not empty, is more
+// "key":value JSON members for the JSON form.
+func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 	var urls, bytes uint64
 	for _, o := range r.Outputs {
 		urls += o.Stats.URLs
 		bytes += uint64(o.Bytes)
 	}
 	if asJSON {
-		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d}`+"\n",
-			r.RowsIn, r.Folded, r.Dropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded)
+		if extra != "" {
+			extra = "," + extra
+		}
+		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d%s}`+"\n",
+			r.RowsIn, r.Folded, r.Dropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded, extra)
 		return
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d rows in, %d folded, %d dropped by gc, %d urls out in %d file(s), %s\n",

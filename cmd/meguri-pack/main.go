@@ -52,7 +52,7 @@ func main() {
 func run(a *args) error {
 	v, err := logstore.Open(a.Data)
 	if err != nil {
-		return err
+		return logstore.SalvageHint(err, a.Data)
 	}
 	defer v.Close()
 	if a.Stats {

@@ -167,7 +167,11 @@ func Given(ctx *kong.Context, name string) bool {
 }
 
 // Notify returns a function that prints "prog: subject: msg" lines on
-// stderr, for libraries that report what they do along the way.
-func Notify(prog, subject string) func(msg string) {
+// stderr, for libraries that report what they do along the way; under -q
+// (quiet) it prints nothing.
+func Notify(prog, subject string, quiet bool) func(msg string) {
+	if quiet {
+		return func(string) {}
+	}
 	return func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s: %s\n", prog, subject, msg) }
 }

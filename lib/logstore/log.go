@@ -98,7 +98,8 @@ type scanResult struct {
 
 // DamageError reports a log frame that fails its checks while committed
 // transactions follow it: not the torn tail of an unfinished run but
-// damage, which no reader or writer skips over.
+// damage, which no reader or writer skips over. A damaged log header
+// (Offset 0) is reported the same way.
 type DamageError struct {
 	Log    string
 	Offset int64
@@ -106,6 +107,9 @@ type DamageError struct {
 }
 
 func (e *DamageError) Error() string {
+	if e.Offset < logHeaderSize {
+		return fmt.Sprintf("%s: %s; nothing was changed", e.Log, e.Reason)
+	}
 	return fmt.Sprintf("%s: damaged frame at byte %d (%s), with committed transactions after it; nothing was changed", e.Log, e.Offset, e.Reason)
 }
 
@@ -119,19 +123,25 @@ func scan(r io.ReaderAt, name string, gen uint64, limit int64, fn func(payload [
 	if err := checkLogHeader(r, name, gen, limit); err != nil {
 		return res, err
 	}
-	res.committed, res.end = logHeaderSize, logHeaderSize
-	br := bufio.NewReaderSize(io.NewSectionReader(r, logHeaderSize, limit-logHeaderSize), 1<<20)
+	return scanFrames(r, name, logHeaderSize, limit, fn)
+}
+
+// scanFrames is scan without the header: it reads frames from offset
+// start, where a transaction begins, up to limit.
+func scanFrames(r io.ReaderAt, name string, start, limit int64, fn func(payload []byte) error) (res scanResult, err error) {
+	res.committed, res.end = start, start
+	br := bufio.NewReaderSize(io.NewSectionReader(r, start, limit-start), 1<<20)
 	var (
 		fh      [frameHeaderSize]byte
 		payload []byte
 		pending LogStats // counts of the transaction not yet committed
 	)
 	bad := func(reason string) (scanResult, error) {
-		found, ferr := commitAfter(r, res.end+1, limit)
+		next, ferr := nextCommit(r, res.end+1, limit)
 		if ferr != nil {
 			return res, fmt.Errorf("%s: %w", name, ferr)
 		}
-		if found {
+		if next >= 0 {
 			return res, &DamageError{Log: name, Offset: res.end, Reason: reason}
 		}
 		return res, nil
@@ -202,7 +212,7 @@ func checkLogHeader(r io.ReaderAt, name string, gen uint64, size int64) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if !bytes.Equal(hdr[:8], logMagic) || crc(hdr[:28]) != binary.LittleEndian.Uint32(hdr[28:]) {
-		return fmt.Errorf("%s: damaged log header", name)
+		return &DamageError{Log: name, Offset: 0, Reason: "damaged log header"}
 	}
 	if g := binary.LittleEndian.Uint64(hdr[8:]); g != gen {
 		return fmt.Errorf("%s: header names generation %d, want %d", name, g, gen)
@@ -210,24 +220,24 @@ func checkLogHeader(r io.ReaderAt, name string, gen uint64, size int64) error {
 	return nil
 }
 
-// commitAfter reports whether an intact commit frame starts anywhere in
-// [from, limit).
-func commitAfter(r io.ReaderAt, from, limit int64) (bool, error) {
+// nextCommit returns the offset of the first intact commit frame that
+// starts in [from, limit), or -1 if there is none.
+func nextCommit(r io.ReaderAt, from, limit int64) (int64, error) {
 	const chunk = 1 << 20
 	buf := make([]byte, chunk+commitFrameSize)
 	for pos := from; pos+commitFrameSize <= limit; pos += chunk {
 		n := min(int64(len(buf)), limit-pos)
 		b := buf[:n]
 		if err := readFull(r, b, pos); err != nil {
-			return false, err
+			return -1, err
 		}
 		for i := 0; i+commitFrameSize <= len(b) && i < chunk; i++ {
 			if b[i+4] == kindCommit && isCommitAt(b[i:], pos+int64(i)) {
-				return true, nil
+				return pos + int64(i), nil
 			}
 		}
 	}
-	return false, nil
+	return -1, nil
 }
 
 // tailCommitted reports whether the log of size bytes ends with an intact

@@ -31,6 +31,15 @@
 //	defer v.Close()
 //	res, err := v.Pack(out, logstore.PackOptions{Mem: 1 << 30})
 //
+// A log damaged in the middle (a frame that fails its checks with commits
+// after it) is refused by readers and writers alike; a writer opened with
+// WriterOptions.Salvage checkpoints every intact transaction of it and
+// reports the rest (salvage.go):
+//
+//	w, err := logstore.OpenWriter("part-7", logstore.WriterOptions{Salvage: true})
+//	for _, l := range w.Salvaged().Lost { ... } // runs to re-run
+//	_, err = w.Checkpoint(logstore.PackOptions{})
+//
 // docs/FORMAT.md describes the superblock and log byte for byte.
 package logstore
 

@@ -30,6 +30,7 @@ type View struct {
 	snap      *os.File
 	log       *os.File
 	committed int64
+	spans     []span // the transactions to read: all up to committed, or what a salvage keeps
 }
 
 // Open takes a view of the partition directory dir.
@@ -75,6 +76,7 @@ func open(dir string) (_ *View, err error) {
 		return nil, err
 	}
 	v.Log, v.committed = res.LogStats, res.committed
+	v.spans = []span{{logHeaderSize, res.committed}}
 	return v, nil
 }
 
@@ -82,14 +84,19 @@ func (v *View) logPath() string { return filepath.Join(v.Dir, logName(v.Generati
 
 // eachBatch decodes the captures of every committed frame, in log order.
 func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
-	_, err := scan(v.log, v.logPath(), v.Generation, v.committed, func(p []byte) error {
-		b, err := decodeCaptures(p)
+	for _, s := range v.spans {
+		_, err := scanFrames(v.log, v.logPath(), s.from, s.to, func(p []byte) error {
+			b, err := decodeCaptures(p)
+			if err != nil {
+				return err
+			}
+			return fn(&b)
+		})
 		if err != nil {
 			return err
 		}
-		return fn(&b)
-	})
-	return err
+	}
+	return nil
 }
 
 func (v *View) openSnapshot() error {

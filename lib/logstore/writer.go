@@ -28,6 +28,12 @@ type WriterOptions struct {
 	// directory, drops an unfinished run's tail, or removes what a
 	// checkpoint that died left behind.
 	Notify func(msg string)
+	// Salvage, when set, opens a directory whose log is damaged instead
+	// of refusing it: the writer reads the whole log and plans what to
+	// keep (Salvaged reports it), appends nothing, and its Checkpoint
+	// folds every intact transaction into the next generation (see
+	// salvage.go). On an undamaged log it opens as usual.
+	Salvage bool
 }
 
 // Writer appends transactions to a partition directory's log. One writer
@@ -47,6 +53,10 @@ type Writer struct {
 	frame     []byte // scratch for a frame
 	raw       []byte // and for its captures before compression
 	syncs     int
+	pending   int64    // captures appended since the last commit
+	damaged   bool     // the log is damaged and opened for a salvage
+	keep      []span   // the transactions the salvage keeps
+	salvaged  *Salvage // and its report
 
 	// Created is set when OpenWriter made the directory a partition.
 	Created bool
@@ -99,7 +109,7 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 	if w.hdr, err = snapshotHeader(w.path(snapName(sb.gen))); err != nil {
 		return nil, err
 	}
-	if err := w.openLog(); err != nil {
+	if err := w.openLog(opt.Salvage); err != nil {
 		return nil, err
 	}
 	return w, w.removeSuperseded()
@@ -183,8 +193,9 @@ func snapshotHeader(path string) (codec.Header, error) {
 }
 
 // openLog opens the current generation's log and drops an unfinished
-// transaction from its tail.
-func (w *Writer) openLog() error {
+// transaction from its tail. With salvage, a damaged log is planned for
+// salvaging and left as it is.
+func (w *Writer) openLog(salvage bool) error {
 	name := w.path(logName(w.sb.gen))
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
@@ -196,11 +207,23 @@ func (w *Writer) openLog() error {
 		return err
 	}
 	size := st.Size()
-	if err := checkLogHeader(f, name, w.sb.gen, size); err != nil {
-		return err
-	}
 	w.committed = size
-	if ok, err := tailCommitted(f, size); err != nil {
+	if salvage {
+		keep, rep, err := planSalvage(f, name, w.sb.gen, size)
+		if err != nil {
+			return err
+		}
+		w.salvaged = rep
+		if rep.Damaged() {
+			w.damaged, w.keep = true, keep
+			w.size = size
+			w.bw = bufio.NewWriter(io.Discard)
+			return nil
+		}
+		w.committed = size - rep.Unfinished
+	} else if err := checkLogHeader(f, name, w.sb.gen, size); err != nil {
+		return err
+	} else if ok, err := tailCommitted(f, size); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	} else if !ok {
 		res, err := scan(f, name, w.sb.gen, size, nil)
@@ -256,9 +279,17 @@ func (w *Writer) sync(f *os.File) error {
 	return f.Sync()
 }
 
+// Salvaged reports what a writer opened with WriterOptions.Salvage found:
+// nil without that option, and a report whose Damaged is false when the
+// log needed no salvage.
+func (w *Writer) Salvaged() *Salvage { return w.salvaged }
+
 // Append writes a batch of captures to the current transaction. Nothing
 // of it counts until Commit.
 func (w *Writer) Append(b *extsort.Batch) error {
+	if w.damaged {
+		return errors.New("the log is damaged: checkpoint the salvage before appending")
+	}
 	if b.Len() == 0 {
 		return nil
 	}
@@ -272,13 +303,19 @@ func (w *Writer) Append(b *extsort.Batch) error {
 		return err
 	}
 	w.size += int64(len(f))
+	w.pending += int64(b.Len())
 	return nil
 }
 
 // Commit ends the transaction: lines and taken are the input lines it
-// accounted for and the captures it took. Under Full durability the log is
-// on the device when Commit returns.
+// accounted for and the captures it took, which must be the captures
+// appended since the last commit (a salvage relies on it to tell a whole
+// transaction from the end of one). Under Full durability the log is on
+// the device when Commit returns.
 func (w *Writer) Commit(lines, taken int64) error {
+	if taken != w.pending {
+		return fmt.Errorf("commit of %d taken captures, but %d were appended", taken, w.pending)
+	}
 	f := commitFrame(w.size, lines, taken, time.Now().Unix())
 	if _, err := w.bw.Write(f); err != nil {
 		return err
@@ -293,11 +330,13 @@ func (w *Writer) Commit(lines, taken int64) error {
 	}
 	w.size += int64(len(f))
 	w.committed = w.size
+	w.pending = 0
 	return nil
 }
 
 // Rollback drops the frames appended since the last commit.
 func (w *Writer) Rollback() error {
+	w.pending = 0
 	if w.size == w.committed && w.bw.Buffered() == 0 {
 		return nil
 	}
@@ -350,6 +389,13 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	if w.size != w.committed {
 		return nil, errors.New("checkpoint with a transaction open")
 	}
+	if w.damaged {
+		name, err := w.keepDamaged()
+		if err != nil {
+			return nil, err
+		}
+		w.salvaged.DamagedLog = name
+	}
 	v, err := w.view()
 	if err != nil {
 		return nil, err
@@ -389,8 +435,8 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	old := w.sb
 	w.sb = next
 	w.logF.Close()
-	w.logF = nil
-	if err := w.openLog(); err != nil {
+	w.logF, w.damaged, w.keep = nil, false, nil
+	if err := w.openLog(false); err != nil {
 		return res, err
 	}
 	for _, name := range []string{snapName(old.gen), logName(old.gen)} {
@@ -406,7 +452,10 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 // counted: the view's Log stays zero); Pack reads it once.
 func (w *Writer) view() (*View, error) {
 	v := &View{Dir: w.dir, Generation: w.sb.gen, Sequence: w.sb.seq,
-		log: w.logF, LogBytes: w.committed, committed: w.committed}
+		log: w.logF, LogBytes: w.committed, committed: w.committed, spans: w.keep}
+	if !w.damaged {
+		v.spans = []span{{logHeaderSize, w.committed}}
+	}
 	if err := v.openSnapshot(); err != nil {
 		return nil, err
 	}
