@@ -45,8 +45,9 @@ func packDir(t *testing.T, dir string) []byte {
 }
 
 type dirStats struct {
-	Generation uint64 `json:"generation"`
-	Snapshot   struct {
+	Generation  uint64   `json:"generation"`
+	DamagedLogs []string `json:"damaged_logs"`
+	Snapshot    struct {
 		URLs uint64 `json:"urls"`
 	} `json:"snapshot"`
 	Log struct {
@@ -271,6 +272,9 @@ func TestPartitionDirectorySalvage(t *testing.T) {
 	}
 	if !strings.Contains(string(stderr), "the damaged log is kept as") {
 		t.Fatalf("salvage did not say where the damaged log is: %s", stderr)
+	}
+	if st := statsOf(t, dir); len(st.DamagedLogs) != 1 || st.DamagedLogs[0] != "damaged-log-0" || st.Generation != 1 {
+		t.Fatalf("inspect after the salvage: %+v, want generation 1 and damaged-log-0", st)
 	}
 
 	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, files[2])

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/meguri/meguri/lib/canon"
@@ -32,8 +33,16 @@ func (v *View) JSON() string {
 	fmt.Fprintf(&b, `"snapshot":{"file":%q,"file_bytes":%d,"urls":%d,"hosts":%d,"captures":%d,"gone":%d},`,
 		snapName(v.Generation), v.SnapBytes, s.URLs, s.Hosts, s.Captures, s.Gone)
 	l := v.Log
-	fmt.Fprintf(&b, `"log":{"file":%q,"bytes":%d,"transactions":%d,"frames":%d,"captures":%d,"lines":%d,"taken":%d,"last_commit":%q,"uncommitted_bytes":%d}}`,
+	fmt.Fprintf(&b, `"log":{"file":%q,"bytes":%d,"transactions":%d,"frames":%d,"captures":%d,"lines":%d,"taken":%d,"last_commit":%q,"uncommitted_bytes":%d}`,
 		logName(v.Generation), v.LogBytes, l.Transactions, l.Frames, l.Captures, l.Lines, l.Taken, timestamp(l.LastCommit), v.UncommittedBytes())
+	b.WriteString(`,"damaged_logs":[`)
+	for i, p := range v.DamagedLogs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(record.AppendString(nil, filepath.Base(p)))
+	}
+	b.WriteString("]}")
 	return b.String()
 }
 
@@ -56,6 +65,9 @@ func (v *View) Text() string {
 	b.WriteByte('\n')
 	if n := v.UncommittedBytes(); n > 0 {
 		fmt.Fprintf(&b, "uncommitted %s past the last commit (a run in progress, or one that died: the next writer drops it)\n", units.Bytes(n))
+	}
+	for _, p := range v.DamagedLogs {
+		fmt.Fprintf(&b, "damaged     %s, kept by a salvage: remove it once the runs it lost are re-run\n", filepath.Base(p))
 	}
 	return b.String()
 }

@@ -26,6 +26,10 @@ type View struct {
 	SnapBytes  int64
 	LogBytes   int64    // the log's size when the view was opened
 	Log        LogStats // what its committed transactions hold
+	// DamagedLogs are the damaged logs salvages kept in the directory
+	// (damaged-log-G), which wait for someone to re-run the runs they
+	// lost and remove them.
+	DamagedLogs []string
 
 	snap      *os.File
 	log       *os.File
@@ -77,6 +81,9 @@ func open(dir string) (_ *View, err error) {
 	}
 	v.Log, v.committed = res.LogStats, res.committed
 	v.spans = []span{{logHeaderSize, res.committed}}
+	if v.DamagedLogs, err = filepath.Glob(filepath.Join(dir, "damaged-log-*")); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
