@@ -80,7 +80,7 @@ func run(a *args) error {
 	case a.Data == "" && len(a.Files) == 0:
 		return errors.New("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
 	case a.Data != "" && (splitting || a.Fold || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
-		return errors.New("--data checkpoints a directory in place; of the other options only --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
+		return errors.New("--data checkpoints a directory in place; of the other options only --salvage, --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
 		return errors.New("--tmp is for --data")
 	case a.Data == "" && a.Salvage:

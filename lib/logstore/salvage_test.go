@@ -148,6 +148,9 @@ func TestSalvage(t *testing.T) {
 			if err := w.Append(&extsort.Batch{}); err == nil {
 				t.Fatal("append to a damaged log accepted")
 			}
+			if err := w.Commit(0, 0); err == nil {
+				t.Fatal("commit to a damaged log accepted")
+			}
 			if now, _ := os.ReadFile(filepath.Join(s.dir, "log-0")); !bytes.Equal(now, damaged) {
 				t.Fatal("opening for a salvage changed the log")
 			}

@@ -279,6 +279,8 @@ func (w *Writer) sync(f *os.File) error {
 	return f.Sync()
 }
 
+var errDamaged = errors.New("the log is damaged: checkpoint the salvage before appending")
+
 // Salvaged reports what a writer opened with WriterOptions.Salvage found:
 // nil without that option, and a report whose Damaged is false when the
 // log needed no salvage.
@@ -288,7 +290,7 @@ func (w *Writer) Salvaged() *Salvage { return w.salvaged }
 // of it counts until Commit.
 func (w *Writer) Append(b *extsort.Batch) error {
 	if w.damaged {
-		return errors.New("the log is damaged: checkpoint the salvage before appending")
+		return errDamaged
 	}
 	if b.Len() == 0 {
 		return nil
@@ -313,6 +315,9 @@ func (w *Writer) Append(b *extsort.Batch) error {
 // transaction from the end of one). Under Full durability the log is on
 // the device when Commit returns.
 func (w *Writer) Commit(lines, taken int64) error {
+	if w.damaged {
+		return errDamaged
+	}
 	if taken != w.pending {
 		return fmt.Errorf("commit of %d taken captures, but %d were appended", taken, w.pending)
 	}
