@@ -520,7 +520,7 @@ func framesFrom(data []byte, raw bool) []byte {
 // left for readers to report.)
 func FuzzLog(f *testing.F) {
 	dir := fuzzDir(f)
-	b := appendSeed(f)
+	b := appendSeed(f, 1)
 	f.Add(b, true)
 	f.Add(b[:len(b)-3], true)
 	f.Add([]byte{3, 4, 0, 0, 0, 0, 2, 0}, false)
@@ -559,8 +559,8 @@ func FuzzLog(f *testing.F) {
 	})
 }
 
-// appendSeed returns the body of a log holding one small committed run.
-func appendSeed(f *testing.F) []byte {
+// appendSeed returns the body of a log holding runs small committed runs.
+func appendSeed(f *testing.F, runs int) []byte {
 	dir := f.TempDir()
 	h := testHeader
 	w, err := OpenWriter(dir, WriterOptions{Create: &h})
@@ -569,12 +569,14 @@ func appendSeed(f *testing.F) []byte {
 	}
 	in := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(in, []byte(`{"url":"http://example.com/a","timestamp":"20200101000000","status":"200","digest":"sha1:AAAA"}`+"\n"+`{"url":"http://b.example/"}`+"\n"), 0o644)
-	sum, err := ingest.Parse([]string{in}, ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
-		f.Fatal(err)
+	for range runs {
+		sum, err := ingest.Parse([]string{in}, ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+			f.Fatal(err)
+		}
 	}
 	w.Close()
 	b, err := os.ReadFile(filepath.Join(dir, "log-0"))

@@ -342,8 +342,12 @@ func TestSalvageHint(t *testing.T) {
 // checkpoints leaves a directory that opens, with the damaged log kept
 // byte for byte.
 func FuzzSalvage(f *testing.F) {
-	b := appendSeed(f)
+	b := appendSeed(f, 1)
 	f.Add(b, true)
+	// Three runs, the second's frame damaged.
+	three := appendSeed(f, 3)
+	f.Add(three, true)
+	f.Add(append(slices.Clone(three[:len(three)/2]), append([]byte{three[len(three)/2] ^ 4}, three[len(three)/2+1:]...)...), true)
 	f.Add(append(slices.Clone(b[:20]), append([]byte{b[20] ^ 1}, b[21:]...)...), true)
 	f.Add(slices.Concat(b[:30], []byte{0, 0, 0, 0}, b[34:], b), true)
 	f.Add([]byte{1, 3, 1, 0, 0, 2, 0, 1, 3, 1, 0, 0, 2, 0}, false)
