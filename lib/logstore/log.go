@@ -104,6 +104,8 @@ type DamageError struct {
 	Log    string
 	Offset int64
 	Reason string
+
+	next int64 // the first intact commit frame after the damage (a salvage resumes there)
 }
 
 func (e *DamageError) Error() string {
@@ -142,7 +144,7 @@ func scanFrames(r io.ReaderAt, name string, start, limit int64, fn func(payload 
 			return res, fmt.Errorf("%s: %w", name, ferr)
 		}
 		if next >= 0 {
-			return res, &DamageError{Log: name, Offset: res.end, Reason: reason}
+			return res, &DamageError{Log: name, Offset: res.end, Reason: reason, next: next}
 		}
 		return res, nil
 	}
@@ -223,17 +225,25 @@ func checkLogHeader(r io.ReaderAt, name string, gen uint64, size int64) error {
 // nextCommit returns the offset of the first intact commit frame that
 // starts in [from, limit), or -1 if there is none.
 func nextCommit(r io.ReaderAt, from, limit int64) (int64, error) {
+	return findFrom(r, from, limit, commitFrameSize, func(b []byte, off int64) (bool, error) {
+		return b[4] == kindCommit && isCommitAt(b, off), nil
+	})
+}
+
+// findFrom returns the first offset in [from, limit-need] at which match,
+// given the need bytes there, reports true; -1 if there is none. It reads
+// the log in windows of a megabyte.
+func findFrom(r io.ReaderAt, from, limit int64, need int, match func(b []byte, off int64) (bool, error)) (int64, error) {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk+commitFrameSize)
-	for pos := from; pos+commitFrameSize <= limit; pos += chunk {
-		n := min(int64(len(buf)), limit-pos)
-		b := buf[:n]
+	buf := make([]byte, chunk+need)
+	for pos := from; pos+int64(need) <= limit; pos += chunk {
+		b := buf[:min(int64(len(buf)), limit-pos)]
 		if err := readFull(r, b, pos); err != nil {
 			return -1, err
 		}
-		for i := 0; i+commitFrameSize <= len(b) && i < chunk; i++ {
-			if b[i+4] == kindCommit && isCommitAt(b[i:], pos+int64(i)) {
-				return pos + int64(i), nil
+		for i := 0; i+need <= len(b) && i < chunk; i++ {
+			if ok, err := match(b[i:i+need], pos+int64(i)); err != nil || ok {
+				return pos + int64(i), err
 			}
 		}
 	}

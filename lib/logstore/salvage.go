@@ -86,13 +86,13 @@ func planSalvage(r io.ReaderAt, name string, gen uint64, size int64) ([]span, *S
 			s.Unfinished = size - res.committed
 			return keep, s, err
 		}
-		// scan found an intact commit past the damage.
-		c, err := nextCommit(r, de.Offset+1, size)
+		// The scan found the first intact commit past the damage.
+		c := de.next
+		cm, err := readCommit(r, c)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		end := c + commitFrameSize
-		whole, err := wholeFrom(r, de.Offset+1, c)
+		whole, err := wholeFrom(r, de.Offset+1, c, cm.Taken)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -103,12 +103,8 @@ func planSalvage(r io.ReaderAt, name string, gen uint64, size int64) ([]span, *S
 			pos = whole
 			continue
 		}
-		cm, err := readCommit(r, c)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		s.Lost = append(s.Lost, Lost{From: res.committed, To: end, Commit: &cm})
-		pos = end
+		s.Lost = append(s.Lost, Lost{From: res.committed, To: c + commitFrameSize, Commit: &cm})
+		pos = c + commitFrameSize
 	}
 }
 
@@ -133,28 +129,24 @@ func readCommit(r io.ReaderAt, off int64) (Commit, error) {
 	}, nil
 }
 
-// wholeFrom returns the first offset in [from, c) where a whole
+// wholeFrom returns the first offset in [from, c] where a whole
 // transaction starts that ends with the intact commit frame at c: every
 // frame from there on intact, and as many captures in them as the commit
-// says were taken (a writer commits no other count, so the frames after a
+// says were taken (taken) (a writer commits no other count, so the frames after a
 // damaged one, the end of a transaction that lost its start, never pass).
 // It returns -1 if there is none. Each frame is checked at most once,
 // however many offsets lead to it.
-func wholeFrom(r io.ReaderAt, from, c int64) (int64, error) {
-	cm, err := readCommit(r, c)
-	if err != nil {
-		return -1, err
-	}
+func wholeFrom(r io.ReaderAt, from, c, taken int64) (int64, error) {
 	ch := chains{r: r, c: c, memo: map[int64]int64{c: 0}}
 	return findFrom(r, from, c+frameHeaderSize, frameHeaderSize, func(b []byte, off int64) (bool, error) {
 		if off == c {
-			return cm.Taken == 0, nil
+			return taken == 0, nil
 		}
 		if !ch.plausible(b, off) {
 			return false, nil
 		}
 		n, err := ch.capturesFrom(off)
-		return n == cm.Taken, err
+		return n == taken, err
 	})
 }
 
@@ -214,25 +206,6 @@ func (ch *chains) capturesFrom(off int64) (int64, error) {
 		ch.memo[path[i]] = result
 	}
 	return result, nil
-}
-
-// findFrom returns the first offset in [from, limit-need] at which match,
-// given the need bytes there, reports true; -1 if there is none.
-func findFrom(r io.ReaderAt, from, limit int64, need int, match func(b []byte, off int64) (bool, error)) (int64, error) {
-	const chunk = 1 << 20
-	buf := make([]byte, chunk+need)
-	for pos := from; pos+int64(need) <= limit; pos += chunk {
-		b := buf[:min(int64(len(buf)), limit-pos)]
-		if err := readFull(r, b, pos); err != nil {
-			return -1, err
-		}
-		for i := 0; i+need <= len(b) && i < chunk; i++ {
-			if ok, err := match(b[i:i+need], pos+int64(i)); err != nil || ok {
-				return pos + int64(i), err
-			}
-		}
-	}
-	return -1, nil
 }
 
 // keepDamaged gives the damaged log a second name that no writer removes,
