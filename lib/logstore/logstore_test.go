@@ -269,8 +269,7 @@ func TestDamageRefused(t *testing.T) {
 	log := filepath.Join(dir, "log-0")
 	b, _ := os.ReadFile(log)
 	for _, off := range []int{logHeaderSize + 2, logHeaderSize + frameHeaderSize + 100} {
-		bad := slices.Clone(b)
-		bad[off] ^= 0x10
+		bad := flipped(b, off, 0x10)
 		os.WriteFile(log, bad, 0o644)
 		var de *DamageError
 		if _, err := Open(dir); !errors.As(err, &de) || de.Offset != logHeaderSize {
@@ -289,8 +288,7 @@ func TestDamageRefused(t *testing.T) {
 		}
 	}
 	// A damaged header is refused too.
-	bad := slices.Clone(b)
-	bad[3] ^= 1
+	bad := flipped(b, 3, 1)
 	os.WriteFile(log, bad, 0o644)
 	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "damaged log header") {
 		t.Fatalf("damaged header: %v", err)
@@ -352,8 +350,7 @@ func TestSuperblock(t *testing.T) {
 	sp := filepath.Join(dir, "super")
 	b, _ := os.ReadFile(sp)
 	// The older slot (sequence 0) is damaged: generation 1 still opens.
-	bad := slices.Clone(b)
-	bad[20] ^= 1
+	bad := flipped(b, 20, 1)
 	os.WriteFile(sp, bad, 0o644)
 	v, err := Open(dir)
 	if err != nil || v.Generation != 1 || v.Sequence != 1 {
@@ -465,17 +462,24 @@ func TestOneWriter(t *testing.T) {
 	}
 }
 
-// fuzzDir is a partition directory with an empty snapshot whose log the
-// fuzz target replaces.
-func fuzzDir(f *testing.F) string {
-	dir := f.TempDir()
+// emptyPartition is a new partition directory with an empty snapshot,
+// whose log the fuzz targets replace.
+func emptyPartition(tb testing.TB) string {
+	dir := tb.TempDir()
 	h := testHeader
 	w, err := OpenWriter(dir, WriterOptions{Create: &h})
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	w.Close()
 	return dir
+}
+
+// flipped returns a copy of b with the bits of mask flipped at off.
+func flipped(b []byte, off int, mask byte) []byte {
+	c := slices.Clone(b)
+	c[off] ^= mask
+	return c
 }
 
 // framesFrom builds a log body from fuzz bytes: each frame is a kind byte,
@@ -519,7 +523,7 @@ func framesFrom(data []byte, raw bool) []byte {
 // the whole log when its last frame is a commit, so damage before it is
 // left for readers to report.)
 func FuzzLog(f *testing.F) {
-	dir := fuzzDir(f)
+	dir := emptyPartition(f)
 	b := appendSeed(f, 1)
 	f.Add(b, true)
 	f.Add(b[:len(b)-3], true)

@@ -347,18 +347,12 @@ func FuzzSalvage(f *testing.F) {
 	// Three runs, the second's frame damaged.
 	three := appendSeed(f, 3)
 	f.Add(three, true)
-	f.Add(append(slices.Clone(three[:len(three)/2]), append([]byte{three[len(three)/2] ^ 4}, three[len(three)/2+1:]...)...), true)
-	f.Add(append(slices.Clone(b[:20]), append([]byte{b[20] ^ 1}, b[21:]...)...), true)
+	f.Add(flipped(three, len(three)/2, 4), true)
+	f.Add(flipped(b, 20, 1), true)
 	f.Add(slices.Concat(b[:30], []byte{0, 0, 0, 0}, b[34:], b), true)
 	f.Add([]byte{1, 3, 1, 0, 0, 2, 0, 1, 3, 1, 0, 0, 2, 0}, false)
 	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
-		dir := t.TempDir()
-		h := testHeader
-		w, err := OpenWriter(dir, WriterOptions{Create: &h})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
+		dir := emptyPartition(t)
 		body := framesFrom(data, raw)
 		log := filepath.Join(dir, "log-0")
 		if err := os.WriteFile(log, body, 0o644); err != nil {
@@ -369,7 +363,7 @@ func FuzzSalvage(f *testing.F) {
 			before = &v.Log
 			v.Close()
 		}
-		w, err = OpenWriter(dir, WriterOptions{Durability: None, Salvage: true})
+		w, err := OpenWriter(dir, WriterOptions{Durability: None, Salvage: true})
 		if err != nil {
 			if before != nil {
 				t.Fatalf("a log that opens cannot be salvaged: %v", err)
