@@ -166,12 +166,13 @@ func create(dir string, h codec.Header) error {
 }
 
 // isTemp reports whether name is atomicfile's temporary file for a
-// snapshot, log or superblock being written.
+// snapshot, log or superblock being written, or for the copy of a damaged
+// log a salvage keeps where links are not supported.
 func isTemp(name string) bool {
 	base, _, ok := strings.Cut(name, ".tmp-")
 	base, dot := strings.CutPrefix(base, ".")
 	_, isGen := genOf(base)
-	return ok && dot && (isGen || base == superName)
+	return ok && dot && (isGen || base == superName || strings.HasPrefix(base, "damaged-log-"))
 }
 
 // snapshotHeader reads a snapshot's header, checking both its ends.
