@@ -21,7 +21,7 @@ func checkpoint(a *args, opt merge.Options) error {
 	say := cli.Notify("meguri-compact", a.Data, false)
 	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Notify: cli.Notify("meguri-compact", a.Data, a.Quiet), Salvage: a.Salvage})
 	if err != nil {
-		return logstore.SalvageHint(err, a.Data)
+		return err
 	}
 	defer w.Close()
 	rep := w.Salvaged()
@@ -32,7 +32,7 @@ func checkpoint(a *args, opt merge.Options) error {
 	}
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff})
 	if err != nil {
-		return logstore.SalvageHint(err, a.Data)
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err

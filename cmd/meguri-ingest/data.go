@@ -36,7 +36,7 @@ func runData(a *args, ctx *kong.Context) error {
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
 	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, Notify: cli.Notify("meguri-ingest", a.Data, a.Quiet)})
 	if err != nil {
-		return logstore.SalvageHint(err, a.Data)
+		return err
 	}
 	defer w.Close() // rolls back what was not committed
 	got := w.Header()
@@ -58,7 +58,7 @@ func runData(a *args, ctx *kong.Context) error {
 	var cp *merge.Result
 	if a.Checkpoint {
 		if cp, err = w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: opt.TmpDir}); err != nil {
-			return fmt.Errorf("checkpoint (the run itself is committed): %w", logstore.SalvageHint(err, a.Data))
+			return fmt.Errorf("checkpoint (the run itself is committed): %w", err)
 		}
 	}
 	if err := w.Close(); err != nil {

@@ -112,7 +112,7 @@ func inspectDir(a *args) (int, error) {
 	}
 	v, err := logstore.Open(a.File)
 	if err != nil {
-		return 1, logstore.SalvageHint(err, a.File)
+		return 1, err
 	}
 	defer v.Close()
 	if a.Verify {

@@ -52,7 +52,7 @@ func main() {
 func run(a *args) error {
 	v, err := logstore.Open(a.Data)
 	if err != nil {
-		return logstore.SalvageHint(err, a.Data)
+		return err
 	}
 	defer v.Close()
 	if a.Stats {

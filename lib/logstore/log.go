@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"path/filepath"
 )
 
 // The log starts with a header of logHeaderSize bytes:
@@ -108,11 +109,15 @@ type DamageError struct {
 	next int64 // the first intact commit frame after the damage (a salvage resumes there)
 }
 
+// Error says what is damaged and, as the project's errors do, what to
+// run about it.
 func (e *DamageError) Error() string {
+	what := fmt.Sprintf("damaged frame at byte %d (%s), with committed transactions after it", e.Offset, e.Reason)
 	if e.Offset < logHeaderSize {
-		return fmt.Sprintf("%s: %s; nothing was changed", e.Log, e.Reason)
+		what = e.Reason
 	}
-	return fmt.Sprintf("%s: damaged frame at byte %d (%s), with committed transactions after it; nothing was changed", e.Log, e.Offset, e.Reason)
+	return fmt.Sprintf("%s: %s; nothing was changed\n(meguri-compact --data %s --salvage checkpoints every intact transaction and keeps the damaged log)",
+		e.Log, what, filepath.Dir(e.Log))
 }
 
 // scan reads the log's frames up to limit bytes, calling fn (if not nil)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/meguri/meguri/lib/atomicfile"
@@ -247,14 +246,4 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Commit()
-}
-
-// SalvageHint adds to a DamageError what to run about it; other errors
-// come back as they are.
-func SalvageHint(err error, dir string) error {
-	var de *DamageError
-	if errors.As(err, &de) {
-		return fmt.Errorf("%w\n(meguri-compact --data %s --salvage checkpoints every intact transaction and keeps the damaged log)", err, filepath.Clean(dir))
-	}
-	return err
 }
