@@ -71,12 +71,17 @@ func commitFrame(off int64, lines, taken, unix int64) []byte {
 	return sealFrame(b, 0, kindCommit)
 }
 
+// intact reports whether the frame header h and its payload check: zero
+// padding and the checksum.
+func intact(h, payload []byte) bool {
+	return h[5]|h[6]|h[7] == 0 && crc32Update(crc(h[:8]), payload) == binary.LittleEndian.Uint32(h[8:])
+}
+
 // isCommitAt reports whether b (at least commitFrameSize bytes) starts
 // with an intact commit frame that says it lies at offset off.
 func isCommitAt(b []byte, off int64) bool {
 	return binary.LittleEndian.Uint32(b) == commitPayloadSize && b[4] == kindCommit &&
-		b[5]|b[6]|b[7] == 0 &&
-		crc32Update(crc(b[:8]), b[frameHeaderSize:commitFrameSize]) == binary.LittleEndian.Uint32(b[8:]) &&
+		intact(b, b[frameHeaderSize:commitFrameSize]) &&
 		binary.LittleEndian.Uint64(b[frameHeaderSize:]) == uint64(off)
 }
 
@@ -175,7 +180,7 @@ func scanFrames(r io.ReaderAt, name string, start, limit int64, fn func(payload 
 		if _, err := io.ReadFull(br, payload); err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)
 		}
-		if fh[5]|fh[6]|fh[7] != 0 || crc32Update(crc(fh[:8]), payload) != binary.LittleEndian.Uint32(fh[8:]) {
+		if !intact(fh[:], payload) {
 			return bad("checksum mismatch")
 		}
 		switch fh[4] {

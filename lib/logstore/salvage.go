@@ -157,11 +157,12 @@ type chains struct {
 	payload []byte
 }
 
-// plausible reports whether the header b at off could start a frame that
-// ends by c, before any checksum is computed.
+// plausible reports whether the header b at off could start a captures
+// frame that ends by c, before its payload is read and checked: a cheap
+// filter for the salvage's search, which tries every offset.
 func (ch *chains) plausible(b []byte, off int64) bool {
 	n := int64(binary.LittleEndian.Uint32(b))
-	return (b[4] == kindCaptures && n >= capturesPrefix) && b[5]|b[6]|b[7] == 0 && n <= ch.c-off-frameHeaderSize
+	return b[4] == kindCaptures && b[5]|b[6]|b[7] == 0 && n >= capturesPrefix && n <= ch.c-off-frameHeaderSize
 }
 
 // capturesFrom returns the captures in the frames from off to c, or -1 if
@@ -192,7 +193,7 @@ func (ch *chains) capturesFrom(off int64) (int64, error) {
 		if err := readFull(ch.r, p, off+frameHeaderSize); err != nil {
 			return -1, err
 		}
-		if crc32Update(crc(hdr[:8]), p) != binary.LittleEndian.Uint32(hdr[8:]) {
+		if !intact(hdr[:], p) {
 			break
 		}
 		path, counts = append(path, off), append(counts, captureCount(p))
