@@ -403,3 +403,22 @@ func TestIgnoredHangupStaysIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoParserInReaders keeps the CDX parser and its JSON library out of
+// the tools that never parse CDX: sonic's package initialization alone
+// costs each process several milliseconds, which a shell loop of
+// meguri-inspect --url lookups or a GNU parallel fan-out of merges pays
+// every time.
+func TestNoParserInReaders(t *testing.T) {
+	for _, tool := range []string{"meguri-inspect", "meguri-compact", "meguri-pack"} {
+		out, err := exec.Command("go", "list", "-deps", "../cmd/"+tool).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", tool, err)
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			if strings.HasPrefix(pkg, "github.com/bytedance/sonic") || strings.HasSuffix(pkg, "/lib/cdx") || strings.HasSuffix(pkg, "/lib/ingest") {
+				t.Errorf("%s links %s", tool, pkg)
+			}
+		}
+	}
+}

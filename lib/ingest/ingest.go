@@ -19,7 +19,6 @@ import (
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
-	"github.com/meguri/meguri/lib/record"
 )
 
 // Options configure a run.
@@ -108,33 +107,23 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		old := debug.SetMemoryLimit(opt.Mem)
 		defer debug.SetMemoryLimit(old)
 	}
-	sorter := NewSorter(opt.Mem, opt.TmpDir)
+	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	// A run that fails before the sorted captures are read back (a
 	// --strict reject, bad input, a full disk) removes its spilled runs
-	// here; otherwise WriteSorted has already done it.
+	// here; otherwise WriteMeguri has already done it.
 	defer sorter.Discard()
 	if sum, err = Parse(inputs, opt, sorter.AddBatch); err != nil {
 		return sum, err
 	}
 	sum.Spills = sorter.Spills()
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
-	if sum.Stats, sum.Bytes, err = WriteSorted(sorter, out, h); err != nil {
+	if sum.Stats, sum.Bytes, err = sorter.WriteMeguri(out, h); err != nil {
 		return sum, err
 	}
 	if uint64(sum.Captures) != sum.Stats.Captures {
 		return sum, fmt.Errorf("internal error: %d captures taken but %d written", sum.Captures, sum.Stats.Captures)
 	}
 	return sum, nil
-}
-
-// NewSorter returns the sorter ingest uses under a working-set budget of
-// mem bytes: the arena gets a share of it; the rest covers batches in
-// flight, the encoder and the garbage collector's headroom.
-func NewSorter(mem int64, tmp string) *extsort.Sorter {
-	if mem <= 0 {
-		mem = 1 << 30
-	}
-	return extsort.New(extsort.Options{Budget: mem * 2 / 5, TmpDir: tmp})
 }
 
 // Parse reads the inputs ("-" or an empty list for stdin), accounts for
@@ -189,42 +178,6 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		}
 	}
 	return sum, err
-}
-
-// WriteSorted folds every URL's captures from the sorter into its record
-// and writes the records to out as a .meguri stream with header h. It
-// removes the sorter's spilled runs.
-func WriteSorted(sorter *extsort.Sorter, out io.Writer, h codec.Header) (stats codec.Stats, size int64, err error) {
-	it, err := sorter.Finish()
-	if err != nil {
-		return stats, 0, err
-	}
-	defer func() {
-		// Close removes the spilled runs; its error matters only if
-		// nothing failed before it.
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	w, err := codec.NewWriter(out, h)
-	if err != nil {
-		return stats, 0, err
-	}
-	for it.Next() {
-		r := record.Fold(it.Group())
-		if err := w.Add(&r); err != nil {
-			w.Close()
-			return stats, 0, err
-		}
-	}
-	if err := it.Err(); err != nil {
-		w.Close()
-		return stats, 0, err
-	}
-	if err := w.Close(); err != nil {
-		return stats, 0, err
-	}
-	return w.Stats(), w.Size(), nil
 }
 
 func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {

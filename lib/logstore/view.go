@@ -9,7 +9,6 @@ import (
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
-	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/merge"
 )
 
@@ -157,7 +156,7 @@ type PackOptions struct {
 // the directory was made, the bytes equal meguri-ingest of every committed
 // line with the directory's id and range.
 func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
-	sorter := ingest.NewSorter(opt.Mem, opt.TmpDir)
+	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	defer sorter.Discard()
 	if err := v.eachBatch(sorter.AddBatch); err != nil {
 		return nil, err
@@ -167,7 +166,7 @@ func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := ingest.WriteSorted(sorter, pw, v.Header)
+		_, _, err := sorter.WriteMeguri(pw, v.Header)
 		pw.CloseWithError(err)
 		done <- err
 	}()

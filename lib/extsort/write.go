@@ -1,0 +1,58 @@
+package extsort
+
+import (
+	"io"
+
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// ForMem returns the sorter ingest and the log store's pack use under a
+// working-set budget of mem bytes (0: 1 GiB): the arena gets a share of it;
+// the rest covers batches in flight, the encoder and the garbage
+// collector's headroom.
+func ForMem(mem int64, tmp string) *Sorter {
+	if mem <= 0 {
+		mem = 1 << 30
+	}
+	return New(Options{Budget: mem * 2 / 5, TmpDir: tmp})
+}
+
+// WriteMeguri folds every URL's captures into its record and writes the
+// records to out as a .meguri stream with header h. It removes the spilled
+// runs. It lives here, not in package ingest, so that the tools which only
+// fold captures already parsed (meguri-pack, meguri-compact --data,
+// meguri-inspect DIR) do not link the CDX parser and its JSON library,
+// whose initialization costs every process several milliseconds.
+func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, size int64, err error) {
+	it, err := s.Finish()
+	if err != nil {
+		return stats, 0, err
+	}
+	defer func() {
+		// Close removes the spilled runs; its error matters only if
+		// nothing failed before it.
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	w, err := codec.NewWriter(out, h)
+	if err != nil {
+		return stats, 0, err
+	}
+	for it.Next() {
+		r := record.Fold(it.Group())
+		if err := w.Add(&r); err != nil {
+			w.Close()
+			return stats, 0, err
+		}
+	}
+	if err := it.Err(); err != nil {
+		w.Close()
+		return stats, 0, err
+	}
+	if err := w.Close(); err != nil {
+		return stats, 0, err
+	}
+	return w.Stats(), w.Size(), nil
+}
