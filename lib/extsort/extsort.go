@@ -13,6 +13,15 @@
 //	it, _ := s.Finish()
 //	for it.Next() { group := it.Group() ... }
 //	it.Close()
+//
+// ForMem sizes a sorter from a working-set budget as ingest does, and
+// WriteMeguri folds the sorted captures into records and writes them as a
+// .meguri stream in place of the Finish loop:
+//
+//	s := extsort.ForMem(1<<30, os.TempDir())
+//	defer s.Discard()
+//	... s.AddBatch(&b) for each batch ...
+//	stats, size, err := s.WriteMeguri(out, codec.Header{PartitionID: 7, Hi: math.MaxUint64})
 package extsort
 
 import (
