@@ -422,3 +422,66 @@ func TestNoParserInReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectFileAndPipe: every inspect mode gives the same answer from a
+// file and from a pipe (where the reader cannot seek to the footer and
+// reads the stream through), and the human summary shows the counts that
+// --json gives. Both golden files, and with MEGURI_CORPUS the corpus's
+// ingest, whose two blocks make --url pick one.
+func TestInspectFileAndPipe(t *testing.T) {
+	files := []string{"../testdata/sample.meguri", "../testdata/sample-v1.meguri"}
+	if os.Getenv("MEGURI_CORPUS") != "" {
+		out := filepath.Join(t.TempDir(), "corpus.meguri")
+		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", out)
+		files = append(files, out)
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := bytes.Split(bytes.TrimSpace(mustRun(t, nil, "meguri-inspect", "--rows", path)), []byte("\n"))
+		var first, last struct{ URL string }
+		json.Unmarshal(rows[0], &first)
+		json.Unmarshal(rows[len(rows)-1], &last)
+		for _, mode := range [][]string{
+			nil, {"--json"}, {"--verify"}, {"--verify", "--json"},
+			{"--url", first.URL}, {"--url", last.URL}, {"--url", "http://absent.example/"},
+		} {
+			fo, fe, fc := run(t, nil, "meguri-inspect", append(mode, path)...)
+			po, pe, pc := run(t, data, "meguri-inspect", append(mode, "-")...)
+			fo = bytes.ReplaceAll(fo, []byte(path), []byte("<stdin>"))
+			fe = bytes.ReplaceAll(fe, []byte(path), []byte("<stdin>"))
+			if fc != pc || !bytes.Equal(fo, po) || !bytes.Equal(fe, pe) {
+				t.Errorf("%s %v: file gives exit %d %q %q, pipe exit %d %q %q", path, mode, fc, fo, fe, pc, po, pe)
+			}
+			wantCode := 0
+			if len(mode) == 2 && mode[1] == "http://absent.example/" {
+				wantCode = 1
+			}
+			if fc != wantCode {
+				t.Errorf("%s %v: exit %d, want %d", path, mode, fc, wantCode)
+			}
+		}
+		var s struct {
+			URLs, Hosts, Captures, Gone, Blocks int
+			FileBytes                           int `json:"file_bytes"`
+		}
+		if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", path), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.URLs != len(rows) || s.FileBytes != len(data) {
+			t.Errorf("%s: --json says %d urls, %d bytes; the file has %d rows, %d bytes", path, s.URLs, s.FileBytes, len(rows), len(data))
+		}
+		text := string(mustRun(t, nil, "meguri-inspect", path))
+		for _, want := range []string{
+			fmt.Sprintf("\nurls        %d\n", s.URLs), fmt.Sprintf("\nhosts       %d\n", s.Hosts),
+			fmt.Sprintf("\ncaptures    %d\n", s.Captures), fmt.Sprintf("\ngone        %d\n", s.Gone),
+			fmt.Sprintf("\nblocks      %d\n", s.Blocks), fmt.Sprintf("(%d bytes, ", len(data)),
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the summary lacks %q:\n%s", path, want, text)
+			}
+		}
+	}
+}
