@@ -30,7 +30,9 @@ type HostCount struct {
 
 // CountOptions configure CountHosts.
 type CountOptions struct {
-	Grouping canon.Grouping // for CDX inputs; .meguri inputs carry their own
+	// Grouping keys the hosts of CDX inputs; a .meguri input must have
+	// been written with the same one.
+	Grouping canon.Grouping
 	MaxLine  int
 	Workers  int
 	// Memory bounds the URL keys held (16 bytes per capture); past it they
@@ -65,7 +67,7 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 			cdxIn = append(cdxIn, in)
 			continue
 		}
-		if err := countMeguri(in, counts); err != nil {
+		if err := countMeguri(in, opt.Grouping, counts); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -84,7 +86,7 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 	return hosts, rejected, nil
 }
 
-func countMeguri(name string, counts map[uint64]*HostCount) error {
+func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount) error {
 	var r io.Reader
 	if name == "-" || name == "" {
 		r, name = cdx.Stdin(), "<stdin>"
@@ -101,6 +103,9 @@ func countMeguri(name string, counts map[uint64]*HostCount) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	g := canon.Grouping(cr.Header().Grouping)
+	if err := sameGrouping(name, g, want); err != nil {
+		return err
+	}
 	for {
 		rec, err := cr.Next()
 		if err == io.EOF {

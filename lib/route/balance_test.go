@@ -1,15 +1,22 @@
 package route
 
 import (
+	"bytes"
 	"cmp"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
@@ -199,6 +206,69 @@ func TestKeySet(t *testing.T) {
 		s.discard()
 		if !slices.Equal(got, want) {
 			t.Fatalf("budget %d (%d runs): %d keys back, want %d distinct", budget, spilled, len(got), len(want))
+		}
+	}
+}
+
+// TestCountHostsFromMeguri: counting a .meguri gives the counts of the CDX
+// lines it was ingested from, from the whole file, from a stream, or from
+// its partitions in any order; a file keyed by another grouping than the
+// one asked for is refused, by the count and by the split, before anything
+// is written.
+func TestCountHostsFromMeguri(t *testing.T) {
+	in := testinput.Path()
+	dir := t.TempDir()
+	for _, g := range []canon.Grouping{canon.ByDomain, canon.ByHost} {
+		want, _, err := CountHosts([]string{in}, CountOptions{Grouping: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := filepath.Join(dir, g.String()+".meguri")
+		f, err := os.Create(whole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.Run([]string{in}, f, ingest.Options{Hi: math.MaxUint64, Grouping: g}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, rej, err := CountHosts([]string{whole}, CountOptions{Grouping: g})
+		if err != nil || rej != 0 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %d hosts from the .meguri (%d rejected, %v), %d from the CDX", g, len(got), rej, err, len(want))
+		}
+		bal, err := Balance(want, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := filepath.Join(dir, g.String())
+		os.Mkdir(parts, 0o755)
+		data, _ := os.ReadFile(whole)
+		res, err := SplitMeguri("whole", bytes.NewReader(data), SplitOptions{Manifest: bal.Manifest, OutDir: parts, Grouping: g})
+		if err != nil || len(res.Partitions) != 4 {
+			t.Fatalf("%s: split: %v", g, err)
+		}
+		var files []string
+		for i := len(res.Partitions) - 1; i >= 0; i-- {
+			files = append(files, res.Partitions[i].File)
+		}
+		if got, _, err = CountHosts(files, CountOptions{Grouping: g}); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %d hosts from the 4 parts in reverse (%v), %d from the CDX", g, len(got), err, len(want))
+		}
+
+		other := canon.ByHost
+		if g == canon.ByHost {
+			other = canon.ByDomain
+		}
+		msg := fmt.Sprintf("%s keys hosts by %s grouping, not %s (--grouping %s)", whole, g, other, g)
+		if _, _, err := CountHosts([]string{whole}, CountOptions{Grouping: other}); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("count with %s: %v, want %q", other, err, msg)
+		}
+		empty := t.TempDir()
+		if _, err := Split([]string{whole}, SplitOptions{Manifest: bal.Manifest, OutDir: empty, Grouping: other}); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("split with %s: %v, want %q", other, err, msg)
+		}
+		if left, _ := os.ReadDir(empty); len(left) != 0 {
+			t.Errorf("split with %s left %d files", other, len(left))
 		}
 	}
 }

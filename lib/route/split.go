@@ -388,6 +388,9 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := sameGrouping(name, canon.Grouping(cr.Header().Grouping), opt.Grouping); err != nil {
+		return nil, err
+	}
 	parts := opt.Manifest.Parts
 	outs := make([]merge.Output, len(parts))
 	for i, p := range parts {
@@ -448,6 +451,16 @@ func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	defer f.Close()
 	return SplitMeguri(inputs[0], bufio.NewReaderSize(f, 1<<20), opt)
+}
+
+// sameGrouping refuses a .meguri input whose host keys were made with
+// another grouping than the one asked for: its keys would not be the keys
+// the manifest is for, and nothing downstream could tell.
+func sameGrouping(name string, file, want canon.Grouping) error {
+	if file != want {
+		return fmt.Errorf("%s keys hosts by %s grouping, not %s (--grouping %s); the manifest's ranges and the file's keys must agree", name, file, want, file)
+	}
+	return nil
 }
 
 // sniffMeguri reports whether an input starts like a .meguri file. It is
