@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -544,4 +545,145 @@ func TestSplitOpenFileLimit(t *testing.T) {
 	if left, _ := os.ReadDir(out); len(left) != 0 {
 		t.Errorf("left behind: %d files", len(left))
 	}
+}
+
+// runIn runs a tool with dir as its working directory, so relative names
+// are exercised as a user in that directory types them.
+func runIn(t *testing.T, dir string, name string, args ...string) (stdout []byte, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Dir = dir
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.Bytes(), e.String(), code
+}
+
+// TestWorkedRebalance runs the README's worked rebalance with relative
+// names, from a fleet directory: balance, split, ingest each partition,
+// refresh the map; then split the hottest partition, merge the two coldest
+// neighbours (their rows written into a subdirectory), publish both sets
+// of rows, and check the result: it tiles, every row names its file
+// relative to the fleet's --dir and matches that file's header and counts,
+// a refresh changes nothing, and the files merge back to the whole ingest.
+// A publish that would reuse an id is refused and leaves the map alone.
+func TestWorkedRebalance(t *testing.T) {
+	in, err := filepath.Abs(input(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	must := func(name string, args ...string) []byte {
+		t.Helper()
+		o, e, code := runIn(t, dir, name, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
+		}
+		return o
+	}
+	must("meguri-route", "balance", "-q", "--partitions", "4", in, "-o", "fleet.manifest")
+	must("meguri-route", "split", "-q", "--manifest", "fleet.manifest", "--out-dir", "parts", in)
+	man := filepath.Join(dir, "fleet.manifest")
+	for _, r := range readManifest(t, man) {
+		must("meguri-ingest", "-q", "--partition-id", fmt.Sprint(r.id), "--range", fmt.Sprintf("%x:%x", r.lo, r.hi),
+			"-o", "parts/"+r.file, "parts/"+strings.TrimSuffix(r.file, ".meguri")+".jsonl")
+	}
+	must("meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--refresh", "-o", "fleet.manifest")
+
+	rows := readManifest(t, man)
+	hot := 0
+	for i, r := range rows {
+		if r.urls > rows[hot].urls {
+			hot = i
+		}
+	}
+	cold := -1 // the coldest neighbouring pair, hot left out
+	for i := 0; i+1 < len(rows); i++ {
+		if i != hot && i+1 != hot && (cold < 0 || rows[i].urls+rows[i+1].urls < rows[cold].urls+rows[cold+1].urls) {
+			cold = i
+		}
+	}
+	hotRows := must("meguri-compact", "-q", "--split", "2", "--partition-id", "8", "--out-dir", "parts", "parts/"+rows[hot].file)
+	os.WriteFile(filepath.Join(dir, "hot.rows"), hotRows, 0o644)
+	os.Mkdir(filepath.Join(dir, "rows"), 0o755)
+	must("meguri-compact", "-q", "parts/"+rows[cold].file, "parts/"+rows[cold+1].file, "--partition-id", "10",
+		"-o", "parts/part-0010.meguri", "--manifest-out", "rows/cold.rows")
+	if got := readManifest(t, filepath.Join(dir, "rows", "cold.rows")); len(got) != 1 || got[0].file != "../parts/part-0010.meguri" {
+		t.Fatalf("cold rows name %+v, want ../parts/part-0010.meguri (relative to rows/)", got)
+	}
+	must("meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "fleet.manifest")
+
+	var mj struct {
+		Tiles bool
+	}
+	if err := json.Unmarshal(must("meguri-route", "--manifest", "fleet.manifest", "--json"), &mj); err != nil || !mj.Tiles {
+		t.Fatalf("the published map does not tile (%v)", err)
+	}
+	after := readManifest(t, man)
+	if len(after) != len(rows)-1-2+2+1 {
+		t.Fatalf("%d partitions after the rebalance, want %d", len(after), len(rows))
+	}
+	var files []string
+	for _, r := range after {
+		if strings.Contains(r.file, "/") {
+			t.Errorf("partition %d names %s, not a name relative to parts/", r.id, r.file)
+		}
+		path := filepath.Join(dir, "parts", r.file)
+		var s struct {
+			PartitionID uint64 `json:"partition_id"`
+			Lo          string `json:"host_key_lo"`
+			Hi          string `json:"host_key_hi"`
+			URLs, Hosts uint64
+		}
+		if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", path), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.PartitionID != r.id || s.Lo != fmt.Sprintf("0x%016x", r.lo) || s.Hi != fmt.Sprintf("0x%016x", r.hi) || s.URLs != r.urls || s.Hosts != r.hosts {
+			t.Errorf("row %+v, file %+v", r, s)
+		}
+		files = append(files, path)
+	}
+	before, _ := os.ReadFile(man)
+	must("meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--refresh", "-o", "fleet.manifest")
+	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
+		t.Errorf("a refresh after publishing changed the map:\n%s\nto\n%s", before, again)
+	}
+	whole := filepath.Join(dir, "whole.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", whole)
+	slices.Reverse(files)
+	merged := filepath.Join(dir, "merged.meguri")
+	mustRun(t, nil, "meguri-compact", append(files, "-q", "--partition-id", "0", "-o", merged)...)
+	if a, b := fileBytes(t, whole), fileBytes(t, merged); !bytes.Equal(a, b) {
+		t.Error("the rebalanced fleet does not merge back to the whole ingest")
+	}
+
+	// rows that reuse a kept partition's id are refused; the map stays
+	kept := after[0].id
+	for _, r := range after {
+		if r.hi < rows[hot].lo || r.lo > rows[hot].hi {
+			kept = r.id // not among those the hot rows replace
+		}
+	}
+	dup := bytes.Replace(hotRows, []byte("\n8\t"), []byte(fmt.Sprintf("\n%d\t", kept)), 1)
+	os.WriteFile(filepath.Join(dir, "dup.rows"), dup, 0o644)
+	if _, e, code := runIn(t, dir, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "dup.rows", "-o", "fleet.manifest"); code != 1 || !strings.Contains(e, "would not tile") || !strings.Contains(e, fmt.Sprintf("duplicate partition id %d", kept)) {
+		t.Errorf("a reused id: exit %d, %s", code, e)
+	}
+	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
+		t.Error("a refused publish changed the map")
+	}
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

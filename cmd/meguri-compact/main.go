@@ -204,6 +204,11 @@ func run(a *args) error {
 			URLs: o.Stats.URLs, Hosts: o.Stats.Hosts, Bytes: uint64(o.Bytes), Epoch: a.Epoch})
 	}
 	if a.ManifestOut != "" || splitting {
+		// The rows name the files relative to where they are written:
+		// the current directory on stdout, else their file's directory.
+		if err := m.Rebase(".", manifest.DirOf(a.ManifestOut)); err != nil {
+			return err
+		}
 		if err := m.WriteFile(a.ManifestOut); err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -476,7 +475,7 @@ type updateCmd struct {
 	Manifest string   `required:"" placeholder:"PATH" help:"The manifest to start from."`
 	Rows     []string `placeholder:"PATH" help:"Manifest rows to publish (meguri-compact prints them); each replaces the partitions its range overlaps. Repeatable."`
 	Refresh  bool     `help:"Re-read urls, hosts and bytes of every partition from its file's header and trailer."`
-	Dir      string   `placeholder:"DIR" help:"Directory relative file names are taken from with --refresh (default: the manifest's)."`
+	Dir      string   `placeholder:"DIR" help:"Directory the manifest's relative file names are relative to (default: the manifest's own; rows are taken relative to theirs)."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the new manifest here ('-' for stdout; the input path rewrites it atomically)."`
 }
 
@@ -485,9 +484,25 @@ func (c *updateCmd) Run() error {
 	if err != nil {
 		return err
 	}
+	// Relative file names are relative to the manifest's directory (or
+	// --dir); the output keeps them so wherever it is written, and rows
+	// are taken relative to their own file's directory.
+	in, out := c.Dir, c.Dir
+	if c.Dir == "" {
+		in, out = manifest.DirOf(c.Manifest), manifest.DirOf(c.Manifest)
+		if c.Output != "-" {
+			out = manifest.DirOf(c.Output)
+		}
+	}
+	if err := m.Rebase(in, out); err != nil {
+		return err
+	}
 	for _, path := range c.Rows {
 		rows, err := manifest.Load(path)
 		if err != nil {
+			return err
+		}
+		if err := rows.Rebase(manifest.DirOf(path), out); err != nil {
 			return err
 		}
 		for _, p := range m.Replace(rows.Parts) {
@@ -498,14 +513,7 @@ func (c *updateCmd) Run() error {
 		}
 	}
 	if c.Refresh {
-		dir := c.Dir
-		if dir == "" {
-			dir = "."
-			if c.Manifest != "-" {
-				dir = filepath.Dir(c.Manifest)
-			}
-		}
-		if err := m.Refresh(dir); err != nil {
+		if err := m.Refresh(out); err != nil {
 			return err
 		}
 	}

@@ -187,3 +187,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRebase: relative names keep naming the same files from another
+// directory; absolute names and "-" are left alone.
+func TestRebase(t *testing.T) {
+	for _, c := range []struct{ from, to, in, want string }{
+		{"fleet/rows", "fleet/parts", "../parts/p-8.meguri", "p-8.meguri"},
+		{".", "fleet", "fleet/parts/p-8.meguri", "parts/p-8.meguri"},
+		{"fleet", ".", "p-8.meguri", "fleet/p-8.meguri"},
+		{"a", "b", "p.meguri", "../a/p.meguri"},
+		{"a", "a/", "p.meguri", "p.meguri"},
+		{"a", "b", "/data/p.meguri", "/data/p.meguri"},
+		{"a", "b", "-", "-"},
+	} {
+		m := &Manifest{Parts: []Partition{{ID: 1, File: c.in}}}
+		if err := m.Rebase(c.from, c.to); err != nil || m.Parts[0].File != c.want {
+			t.Errorf("Rebase(%q, %q) of %q: %q %v, want %q", c.from, c.to, c.in, m.Parts[0].File, err, c.want)
+		}
+	}
+}

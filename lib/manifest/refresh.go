@@ -47,3 +47,43 @@ func (m *Manifest) Refresh(dir string) error {
 	}
 	return nil
 }
+
+// DirOf is the directory a manifest's relative file names are relative to:
+// the directory of the manifest's own path, or the current directory for
+// "-" (a manifest on stdin or stdout).
+func DirOf(path string) string {
+	if path == "" || path == "-" {
+		return "."
+	}
+	return filepath.Dir(path)
+}
+
+// Rebase rewrites the relative file names of the partitions, which are
+// relative to directory from, so that they name the same files relative to
+// directory to. Absolute names and "-" are left alone. It is how rows
+// written in one directory are published into a manifest kept in another.
+func (m *Manifest) Rebase(from, to string) error {
+	absFrom, err := filepath.Abs(from)
+	if err != nil {
+		return err
+	}
+	absTo, err := filepath.Abs(to)
+	if err != nil {
+		return err
+	}
+	if absFrom == absTo {
+		return nil
+	}
+	for i := range m.Parts {
+		p := &m.Parts[i]
+		if p.File == "" || p.File == "-" || filepath.IsAbs(p.File) {
+			continue
+		}
+		rel, err := filepath.Rel(absTo, filepath.Join(absFrom, p.File))
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", p.ID, err)
+		}
+		p.File = rel
+	}
+	return nil
+}
