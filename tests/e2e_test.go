@@ -131,6 +131,14 @@ func TestFailureLeavesNoFile(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatal("strict failure left an output file")
 	}
+	// compact checks where its manifest rows go before writing any output
+	_, e, code = run(t, nil, "meguri-compact", "../testdata/sample.meguri", "-o", out, "--manifest-out", filepath.Join(dir, "no", "rows"))
+	if code != 1 || !strings.Contains(string(e), "no such file or directory") {
+		t.Fatalf("--manifest-out into a missing directory: exit %d, stderr %q", code, e)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("compact whose rows could not be written left its output")
+	}
 }
 
 // TestDirectoryInput: a directory named as an input is refused by name

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
@@ -165,13 +166,32 @@ func run(a *args) error {
 	}
 
 	names := make([]string, len(opt.Outputs))
+	rows := &manifest.Manifest{}
 	for i, o := range opt.Outputs {
 		names[i] = a.Output
 		if splitting {
 			names[i] = filepath.Join(a.OutDir, fmt.Sprintf("%s%04d.meguri", a.Prefix, o.ID))
-			if err := manifest.CheckFileName(names[i]); err != nil {
+		}
+		rows.Parts = append(rows.Parts, manifest.Partition{ID: o.ID, Lo: o.Lo, Hi: o.Hi, File: names[i], Epoch: a.Epoch})
+	}
+	var rowsOut *atomicfile.File
+	if a.ManifestOut != "" || splitting {
+		// The rows name the files relative to where they are written:
+		// the current directory on stdout, else their file's directory.
+		// Names and destination are checked before anything is written.
+		if err := rows.Rebase(".", manifest.DirOf(a.ManifestOut)); err != nil {
+			return err
+		}
+		for _, p := range rows.Parts {
+			if err := manifest.CheckFileName(p.File); err != nil {
 				return err
 			}
+		}
+		if a.ManifestOut != "" && a.ManifestOut != "-" {
+			if rowsOut, err = atomicfile.Create(a.ManifestOut); err != nil {
+				return err
+			}
+			defer rowsOut.Abort()
 		}
 	}
 	if splitting {
@@ -197,19 +217,17 @@ func run(a *args) error {
 		return err
 	}
 
-	m := &manifest.Manifest{}
-	for i, o := range res.Outputs {
-		file := names[i]
-		m.Parts = append(m.Parts, manifest.Partition{ID: o.ID, Lo: o.Lo, Hi: o.Hi, File: file,
-			URLs: o.Stats.URLs, Hosts: o.Stats.Hosts, Bytes: uint64(o.Bytes), Epoch: a.Epoch})
-	}
 	if a.ManifestOut != "" || splitting {
-		// The rows name the files relative to where they are written:
-		// the current directory on stdout, else their file's directory.
-		if err := m.Rebase(".", manifest.DirOf(a.ManifestOut)); err != nil {
-			return err
+		for i, o := range res.Outputs {
+			p := &rows.Parts[i]
+			p.URLs, p.Hosts, p.Bytes = o.Stats.URLs, o.Stats.Hosts, uint64(o.Bytes)
 		}
-		if err := m.WriteFile(a.ManifestOut); err != nil {
+		if rowsOut == nil {
+			err = rows.WriteFile("-")
+		} else if err = rows.Write(rowsOut); err == nil {
+			err = rowsOut.Commit()
+		}
+		if err != nil {
 			return err
 		}
 	}
