@@ -53,7 +53,7 @@ run: build
 # MEGURI_CORPUS turns on the corpus-backed checks.
 test: deps
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l cmd lib)" || { echo "gofmt needed:"; gofmt -l cmd lib; exit 1; }
+	@test -z "$$(gofmt -l cmd lib tests scripts)" || { echo "gofmt needed:"; gofmt -l cmd lib tests scripts; exit 1; }
 	$(GO) test -race -count=1 ./...
 
 test-short: deps
