@@ -111,6 +111,25 @@ func TestPartitionDirectory(t *testing.T) {
 		t.Fatalf("directory stats %+v; want 4 transactions, %d lines, %d taken", s, lines, taken)
 	}
 	mustRun(t, nil, "meguri-inspect", "--verify", dir)
+	// pack --stats prints what inspect prints of a directory, and pack's
+	// own summary counts what it packed
+	if a, b := mustRun(t, nil, "meguri-pack", "--stats", "--json", "--data", dir), mustRun(t, nil, "meguri-inspect", "--json", dir); !bytes.Equal(a, b) {
+		t.Errorf("pack --stats --json %s differs from inspect --json %s", a, b)
+	}
+	if a, b := mustRun(t, nil, "meguri-pack", "--stats", "--data", dir), mustRun(t, nil, "meguri-inspect", dir); !bytes.Equal(a, b) {
+		t.Errorf("pack --stats %s differs from inspect %s", a, b)
+	}
+	packed := filepath.Join(tmp, "packed.meguri")
+	_, e, code := run(t, nil, "meguri-pack", "--json", "--data", dir, "-o", packed)
+	var ps struct {
+		Transactions int64  `json:"transactions"`
+		LogCaptures  int64  `json:"log_captures"`
+		URLs         uint64 `json:"urls"`
+		FileBytes    int    `json:"file_bytes"`
+	}
+	if code != 0 || json.Unmarshal(e, &ps) != nil || ps.Transactions != 4 || ps.LogCaptures != taken || ps.FileBytes != len(whole) || ps.URLs != inspectURLs(t, packed) {
+		t.Errorf("pack --json: exit %d, %s; want 4 transactions, %d log captures, %d bytes", code, e, taken, len(whole))
+	}
 
 	mustRun(t, nil, "meguri-compact", "-q", "--data", dir)
 	snap, err := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
@@ -293,4 +312,13 @@ func TestPartitionDirectorySalvage(t *testing.T) {
 	if got := packDir(t, dir); !bytes.Equal(got, want) {
 		t.Fatal("a checkpoint by --salvage changed the state")
 	}
+}
+
+func inspectURLs(t *testing.T, path string) uint64 {
+	t.Helper()
+	var s struct{ URLs uint64 }
+	if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", path), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.URLs
 }
