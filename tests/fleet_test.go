@@ -474,6 +474,17 @@ func TestRouteOneAndPlace(t *testing.T) {
 			t.Errorf("a move joins %v", m.Join)
 		}
 	}
+	// the text plan: a line per move (one replica: the partition leaves
+	// its old node for d), then the totals
+	text := strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-route", "plan", "--manifest", man, "--from", "a,b,c", "--to", "a,b,c,d"))), "\n")
+	if len(text) != plan.Moved+1 || !strings.HasPrefix(text[len(text)-1], fmt.Sprintf("%d of 64 partitions move: %d copies, ", plan.Moved, plan.Moved)) {
+		t.Errorf("text plan for %d moves:\n%s", plan.Moved, strings.Join(text, "\n"))
+	}
+	for _, l := range text[:len(text)-1] {
+		if f := strings.Fields(l); len(f) < 6 || f[0] != "partition" || f[2] != "leave" || !strings.Contains("a b c", f[3]) || f[4] != "join" || f[5] != "d" {
+			t.Errorf("text plan line %q", l)
+		}
+	}
 	// a manifest with a gap is refused for routing, naming the gap
 	os.WriteFile(man, []byte("0 0x0 0x0fffffffffffffff a 0 0 0 1\n1 0x2000000000000000 0xffffffffffffffff b 0 0 0 1\n"), 0o644)
 	_, e, code := run(t, nil, "meguri-route", "--manifest", man, "--host", "0x1000000000000000")
