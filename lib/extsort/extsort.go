@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"unsafe"
 
@@ -633,57 +634,73 @@ func DecodeBatch(p []byte) (Batch, error) {
 	return b, nil
 }
 
+// uvarintLen is the length of v's shortest uvarint encoding.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
 // checkEntry returns the length of the entry at the start of b, or an error
-// if b does not hold a whole, well-formed one.
+// if b does not hold a whole, well-formed one. It runs for every capture a
+// log replays, so it allocates nothing unless it fails.
 func checkEntry(b []byte) (int, error) {
-	pos := 0
-	uv := func(what string, limit uint64) (uint64, error) {
-		v, k := binary.Uvarint(b[pos:])
-		if k <= 0 || k != len(binary.AppendUvarint(nil, v)) {
-			return 0, fmt.Errorf("bad %s varint", what)
-		}
-		if v > limit {
-			return 0, fmt.Errorf("%s %d out of range", what, v)
-		}
-		pos += k
-		return v, nil
-	}
-	str := func(what string) error {
-		n, err := uv(what+" length", uint64(len(b)))
-		if err != nil {
-			return err
-		}
-		if uint64(len(b)-pos) < n {
-			return fmt.Errorf("%s cut short", what)
-		}
-		pos += int(n)
-		return nil
-	}
-	if err := str("url"); err != nil {
+	c := entryCursor{b: b}
+	if err := c.str("url"); err != nil {
 		return 0, err
 	}
-	if pos >= len(b) || b[pos] > 1 {
+	if c.pos >= len(b) || b[c.pos] > 1 {
 		return 0, errors.New("bad flags")
 	}
-	pos++
-	if _, err := uv("time", math.MaxInt64); err != nil {
+	c.pos++
+	if err := c.uv("time", math.MaxInt64); err != nil {
 		return 0, err
 	}
-	if _, err := uv("http status", math.MaxUint16); err != nil {
+	if err := c.uv("http status", math.MaxUint16); err != nil {
 		return 0, err
 	}
-	if len(b)-pos < 8 {
+	if len(b)-c.pos < 8 {
 		return 0, errors.New("digest cut short")
 	}
-	pos += 8
-	if _, err := uv("length", math.MaxInt64); err != nil {
+	c.pos += 8
+	if err := c.uv("length", math.MaxInt64); err != nil {
 		return 0, err
 	}
-	if err := str("mime"); err != nil {
+	if err := c.str("mime"); err != nil {
 		return 0, err
 	}
-	if err := str("redirect"); err != nil {
+	if err := c.str("redirect"); err != nil {
 		return 0, err
 	}
-	return pos, nil
+	return c.pos, nil
+}
+
+type entryCursor struct {
+	b   []byte
+	pos int
+}
+
+// uv reads a varint in its shortest encoding, at most limit.
+func (c *entryCursor) uv(what string, limit uint64) error {
+	v, k := binary.Uvarint(c.b[c.pos:])
+	if k <= 0 || k != uvarintLen(v) {
+		return fmt.Errorf("bad %s varint", what)
+	}
+	if v > limit {
+		return fmt.Errorf("%s %d out of range", what, v)
+	}
+	c.pos += k
+	return nil
+}
+
+// str steps over a length-prefixed string.
+func (c *entryCursor) str(what string) error {
+	v, k := binary.Uvarint(c.b[c.pos:])
+	if k <= 0 || k != uvarintLen(v) {
+		return fmt.Errorf("bad %s length varint", what)
+	}
+	if v > uint64(len(c.b)-c.pos-k) {
+		if v > uint64(len(c.b)) {
+			return fmt.Errorf("%s length %d out of range", what, v)
+		}
+		return fmt.Errorf("%s cut short", what)
+	}
+	c.pos += k + int(v)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -209,4 +210,13 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("decoded %d captures re-encode to %x, want %x", d.Len(), got, p)
 		}
 	})
+}
+
+// TestUvarintLen: the shortest encoding's length, at every boundary.
+func TestUvarintLen(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<63 - 1, 1 << 63, math.MaxUint64} {
+		if got, want := uvarintLen(v), len(binary.AppendUvarint(nil, v)); got != want {
+			t.Errorf("uvarintLen(%d) = %d, want %d", v, got, want)
+		}
+	}
 }
