@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -419,5 +420,37 @@ func TestCopyCapAndLastBlocks(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), fresh.Bytes()) {
 		t.Fatal("copying cap-ended and last blocks gives different bytes from a fresh encoding")
+	}
+}
+
+// TestNotMeguriHint: a stream that is not a .meguri file is refused with
+// ErrNotMeguri, from a pipe and from a file; where it starts like CDX
+// input (text, gzip, zstd) the error says so and names meguri-ingest.
+func TestNotMeguriHint(t *testing.T) {
+	pad := func(s string) []byte { return append([]byte(s), make([]byte, 200)...) }
+	for _, c := range []struct {
+		in    []byte
+		looks string
+	}{
+		{pad(`{"urlkey":"com,example)/","timestamp":"20240101000000"}`), "text"},
+		{pad("com,example)/ 20240101000000 {\"url\":\"http://example.com/\"}"), "text"},
+		{pad("h\xc3\xa9llo w\xc3"), "text"}, // UTF-8, its last rune cut by the 8-byte window
+		{append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, make([]byte, 200)...), "gzip"},
+		{append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x24, 0, 0, 0}, make([]byte, 200)...), "zstd"},
+		{append([]byte{0x00, 0x01, 0x02, 0xff, 0xfe, 0x80, 0x90, 0x07}, make([]byte, 200)...), ""},
+		{pad("ab\x00cdefgh"), ""},
+	} {
+		_, rerr := NewReader(bytes.NewReader(c.in))
+		_, ferr := OpenFile(bytes.NewReader(c.in), int64(len(c.in)))
+		for _, err := range []error{rerr, ferr} {
+			if !errors.Is(err, ErrNotMeguri) {
+				t.Errorf("%q: %v, want ErrNotMeguri", c.in[:8], err)
+				continue
+			}
+			hint := "it starts like " + c.looks + ", as CDX input does: meguri-ingest reads that"
+			if got := strings.Contains(err.Error(), "meguri-ingest"); got != (c.looks != "") || c.looks != "" && !strings.Contains(err.Error(), hint) {
+				t.Errorf("%q: %v, want the hint %q: %v", c.in[:8], err, hint, c.looks != "")
+			}
+		}
 	}
 }

@@ -83,6 +83,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"unicode/utf8"
 )
 
 // Format constants. They are part of the file format and never change
@@ -154,8 +155,43 @@ func ColumnName(id int) string {
 // ErrCorrupt is wrapped by every error about damaged or malformed bytes.
 var ErrCorrupt = errors.New("corrupt .meguri")
 
-// ErrNotMeguri is returned when a stream does not start with the magic.
+// ErrNotMeguri is returned (wrapped, with a hint when the start of the
+// stream looks like CDX input) when a stream does not start with the magic.
 var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
+
+// notMeguri is ErrNotMeguri for a stream that starts with b, with a hint
+// where b looks like what meguri-ingest reads: the usual mistake is
+// handing a CDX file to a tool that reads .meguri files.
+func notMeguri(b []byte) error {
+	var looks string
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		looks = "gzip"
+	case len(b) >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
+		looks = "zstd"
+	case len(b) > 0 && isText(b):
+		looks = "text"
+	default:
+		return ErrNotMeguri
+	}
+	return fmt.Errorf("%w; it starts like %s, as CDX input does: meguri-ingest reads that", ErrNotMeguri, looks)
+}
+
+// isText reports whether b is the start of UTF-8 text without control
+// characters other than whitespace (its last rune may be cut short).
+func isText(b []byte) bool {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n <= 1 {
+			return !utf8.FullRune(b)
+		}
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
 
 // ErrVersion is returned for a file of another format version.
 var ErrVersion = errors.New("unsupported .meguri format version")

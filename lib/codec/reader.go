@@ -16,7 +16,7 @@ func ParseHeader(b []byte) (Header, error) {
 		return h, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", len(b), HeaderSize)
 	}
 	if !bytes.Equal(b[:8], headMagic[:]) {
-		return h, ErrNotMeguri
+		return h, notMeguri(b[:8])
 	}
 	if got, want := binary.LittleEndian.Uint32(b[60:]), crc(b[:60]); got != want {
 		return h, corrupt("header", -1, "", 0, "checksum mismatch (stored %08x, computed %08x)", got, want)
@@ -192,7 +192,10 @@ type Reader struct {
 func NewReader(r io.Reader) (*Reader, error) {
 	buf := make([]byte, HeaderSize)
 	if n, err := io.ReadFull(r, buf); err != nil {
-		if n >= 8 && !bytes.Equal(buf[:8], headMagic[:]) || n == 0 && err == io.EOF {
+		if n >= 8 && !bytes.Equal(buf[:8], headMagic[:]) {
+			return nil, notMeguri(buf[:8])
+		}
+		if n == 0 && err == io.EOF {
 			return nil, ErrNotMeguri
 		}
 		return nil, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", n, HeaderSize)
@@ -450,7 +453,7 @@ func OpenFile(r io.ReaderAt, size int64) (*File, error) {
 			var m [8]byte
 			r.ReadAt(m[:], 0)
 			if !bytes.Equal(m[:], headMagic[:]) {
-				return nil, ErrNotMeguri
+				return nil, notMeguri(m[:])
 			}
 		}
 		return nil, corrupt("file", -1, "", -1, "truncated: %d bytes is less than a header and trailer", size)
