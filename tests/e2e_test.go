@@ -493,3 +493,71 @@ func TestInspectFileAndPipe(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOutputOverAnInput: no tool writes an output over one of its own
+// inputs, under any spelling (./name, a symlink), nor two outputs to one
+// path, nor a packed file into the partition directory (where one named
+// like the snapshot replaced it, and the log then counted twice). Each is
+// refused before anything is written, and the input is left as it was. A
+// compaction in place (-o naming its input) is allowed: it reads the input
+// whole before the output replaces it.
+func TestNoOutputOverAnInput(t *testing.T) {
+	dir := t.TempDir()
+	cdxIn := filepath.Join(dir, "shard.jsonl")
+	orig, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cdxIn, orig, 0o644)
+	link := filepath.Join(dir, "link.jsonl")
+	os.Symlink(cdxIn, link)
+	meg := filepath.Join(dir, "p.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", cdxIn, "-o", meg)
+	megBytes, _ := os.ReadFile(meg)
+	data := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", data, cdxIn)
+	man := filepath.Join(dir, "one.manifest")
+	os.WriteFile(man, []byte("0 0x0 0xffffffffffffffff shard.meguri 0 0 0 1\n"), 0o644)
+	other := filepath.Join(dir, "x.meguri")
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", cdxIn, "-o", cdxIn}, "-o " + cdxIn + " would overwrite the input " + cdxIn},
+		{[]string{"meguri-ingest", cdxIn, "-o", filepath.Join(dir, ".", "shard.jsonl")}, "would overwrite the input " + cdxIn},
+		{[]string{"meguri-ingest", link, "-o", cdxIn}, "would overwrite the input " + link},
+		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", cdxIn}, "--rejects " + cdxIn + " would overwrite the input"},
+		{[]string{"meguri-ingest", "--data", data, cdxIn, "--rejects", cdxIn}, "--rejects " + cdxIn + " would overwrite the input"},
+		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", other}, "-o and --rejects both name " + other},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", dir, cdxIn}, "the output " + cdxIn + " would overwrite the input " + cdxIn},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), "--rejects", cdxIn, cdxIn}, "--rejects " + cdxIn + " would overwrite the input"},
+		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", cdxIn}, "-o " + cdxIn + " would overwrite the input"},
+		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", meg}, "--manifest-out " + meg + " would overwrite the input"},
+		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", other}, "-o and --manifest-out both name " + other},
+		{[]string{"meguri-pack", "--data", data, "-o", filepath.Join(data, "snap-0.meguri")}, "is inside the partition directory " + data},
+	} {
+		before, _ := os.ReadFile(filepath.Join(data, "snap-0.meguri"))
+		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
+		if code != 1 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, %q; want exit 1 and %q", c.args, code, e, c.want)
+		}
+		if b, _ := os.ReadFile(cdxIn); !bytes.Equal(b, orig) {
+			t.Fatalf("%v changed its input", c.args)
+		}
+		if b, _ := os.ReadFile(meg); !bytes.Equal(b, megBytes) {
+			t.Fatalf("%v changed the .meguri input", c.args)
+		}
+		if after, _ := os.ReadFile(filepath.Join(data, "snap-0.meguri")); !bytes.Equal(before, after) {
+			t.Fatalf("%v changed the directory's snapshot", c.args)
+		}
+		if _, err := os.Stat(other); err == nil {
+			t.Fatalf("%v left %s", c.args, other)
+		}
+	}
+	// in place: allowed, and the bytes a compaction of the file gives
+	mustRun(t, nil, "meguri-compact", "-q", meg, "-o", meg)
+	if b, _ := os.ReadFile(meg); !bytes.Equal(b, megBytes) {
+		t.Error("compacting a file in place changed it")
+	}
+}

@@ -174,6 +174,14 @@ func run(a *args) error {
 		}
 		rows.Parts = append(rows.Parts, manifest.Partition{ID: o.ID, Lo: o.Lo, Hi: o.Hi, File: names[i], Epoch: a.Epoch})
 	}
+	// -o may name an input (a compaction in place: the input is read
+	// whole before the output replaces it); the rows may not.
+	if err := cli.Clobbers("--manifest-out", a.ManifestOut, a.Files); err != nil {
+		return err
+	}
+	if cli.SamePath(a.Output, a.ManifestOut) {
+		return fmt.Errorf("-o and --manifest-out both name %s", a.Output)
+	}
 	var rowsOut *atomicfile.File
 	if a.ManifestOut != "" || splitting {
 		// The rows name the files relative to where they are written:

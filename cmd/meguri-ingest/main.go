@@ -76,6 +76,16 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(), err 
 	if err != nil {
 		return opt, nil, nil, err
 	}
+	// Nothing is written over an input, or twice to one path.
+	if err := cli.Clobbers("-o", a.Output, a.Files); err != nil {
+		return opt, nil, nil, err
+	}
+	if err := cli.Clobbers("--rejects", a.Rejects, a.Files); err != nil {
+		return opt, nil, nil, err
+	}
+	if cli.SamePath(a.Output, a.Rejects) {
+		return opt, nil, nil, fmt.Errorf("-o and --rejects both name %s", a.Output)
+	}
 	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
 		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)

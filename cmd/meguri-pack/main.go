@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -62,6 +63,15 @@ func run(a *args) error {
 			fmt.Print(v.Text())
 		}
 		return nil
+	}
+	// The file goes outside the directory: in it, a name like the
+	// snapshot's would replace partition state.
+	if a.Output != "-" {
+		if ds, err := os.Stat(a.Data); err == nil {
+			if os2, err := os.Stat(filepath.Dir(a.Output)); err == nil && os.SameFile(ds, os2) {
+				return fmt.Errorf("-o %s is inside the partition directory %s; write the packed file elsewhere", a.Output, a.Data)
+			}
+		}
 	}
 	start := time.Now()
 	out, err := atomicfile.Create(a.Output)

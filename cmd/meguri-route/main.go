@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -217,6 +218,18 @@ func (c *splitCmd) Run() error {
 	if err != nil {
 		return err
 	}
+	// No output may replace an input (a shard split into the directory
+	// it came from, under the name of a partition's output).
+	for i := range m.Parts {
+		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
+			if err := cli.Clobbers("the output", filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext)), c.Files); err != nil {
+				return err
+			}
+		}
+	}
+	if err := cli.Clobbers("--rejects", c.Rejects, c.Files); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
@@ -293,6 +306,9 @@ func (c *balanceCmd) Run() error {
 		if base, err = manifest.Load(c.From); err != nil {
 			return err
 		}
+	}
+	if err := cli.Clobbers("-o", c.Output, c.Files); err != nil {
+		return err
 	}
 	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
 		Memory: int64(c.Mem), TmpDir: c.Tmp})

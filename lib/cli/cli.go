@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -174,4 +175,39 @@ func Notify(prog, subject string, quiet bool) func(msg string) {
 		return func(string) {}
 	}
 	return func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s: %s\n", prog, subject, msg) }
+}
+
+// Clobbers refuses an output that would replace one of the inputs: out
+// names the same file as an input under any spelling (a symlink or a hard
+// link too). An output that does not exist yet, "-", and "-" inputs are
+// fine. The tools that turn one kind of file into another call it, so that
+// "meguri-ingest cdx.jsonl -o cdx.jsonl" cannot destroy its own input.
+func Clobbers(flag, out string, inputs []string) error {
+	if out == "" || out == "-" {
+		return nil
+	}
+	ost, err := os.Stat(out)
+	if err != nil {
+		return nil // not there yet (any other problem shows when it is written)
+	}
+	for _, in := range inputs {
+		if in == "" || in == "-" {
+			continue
+		}
+		if ist, err := os.Stat(in); err == nil && os.SameFile(ost, ist) {
+			return fmt.Errorf("%s %s would overwrite the input %s; write it elsewhere", flag, out, in)
+		}
+	}
+	return nil
+}
+
+// SamePath reports whether two output paths name the same place, once
+// made absolute and clean.
+func SamePath(a, b string) bool {
+	if a == "" || b == "" || a == "-" || b == "-" {
+		return false
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
