@@ -698,3 +698,38 @@ func fileBytes(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestSplitKeepsOtherPartitions: a split whose --partition-id is already
+// in use would replace another partition's file; it is refused before
+// anything is written. Running the same split again replaces its own
+// outputs, with the same bytes.
+func TestSplitKeepsOtherPartitions(t *testing.T) {
+	dir := t.TempDir()
+	whole := "../testdata/sample.meguri"
+	parts := filepath.Join(dir, "parts")
+	split := func(id string) ([]byte, string, int) {
+		o, e, code := run(t, nil, "meguri-compact", "-q", "--split", "2", "--partition-id", id, "--out-dir", parts, whole)
+		return o, string(e), code
+	}
+	rows, e, code := split("5")
+	if code != 0 {
+		t.Fatalf("split: %s", e)
+	}
+	five := fileBytes(t, filepath.Join(parts, "part-0005.meguri"))
+	if again, e, code := split("5"); code != 0 || !bytes.Equal(again, rows) || !bytes.Equal(fileBytes(t, filepath.Join(parts, "part-0005.meguri")), five) {
+		t.Fatalf("the same split again: exit %d %s", code, e)
+	}
+	if _, e, code := split("4"); code != 1 || !strings.Contains(e, "part-0005.meguri exists and holds partition 5 (") || !strings.Contains(e, "choose another --partition-id") {
+		t.Errorf("split over partition 5's file: exit %d %s", code, e)
+	}
+	if _, err := os.Stat(filepath.Join(parts, "part-0004.meguri")); err == nil {
+		t.Error("the refused split wrote part-0004.meguri")
+	}
+	if !bytes.Equal(fileBytes(t, filepath.Join(parts, "part-0005.meguri")), five) {
+		t.Error("the refused split changed part-0005.meguri")
+	}
+	os.WriteFile(filepath.Join(parts, "part-0008.meguri"), []byte("notes\n"), 0o644)
+	if _, e, code := split("7"); code != 1 || !strings.Contains(e, "part-0008.meguri exists and is not a .meguri file") {
+		t.Errorf("split over a file that is not a .meguri: exit %d %s", code, e)
+	}
+}

@@ -5,6 +5,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/meguri/meguri/lib/codec"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +205,9 @@ func run(a *args) error {
 		}
 	}
 	if splitting {
+		if err := checkSplitTargets(names, opt.Outputs, a.Files); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
 			return err
 		}
@@ -269,4 +274,43 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d blocks copied unchanged%s, %d decoded and re-encoded, %.2fs\n",
 		r.BlocksCopied, checked, r.BlocksDecoded, took.Seconds())
+}
+
+// checkSplitTargets refuses a split whose generated output names an
+// existing file that is not one of its inputs and not this output from an
+// earlier run of the same split (the same partition id and range): with a
+// --partition-id already in use, the split would replace another
+// partition's file, which the manifest still names.
+func checkSplitTargets(names []string, outs []merge.Output, inputs []string) error {
+	for i, name := range names {
+		if _, err := os.Stat(name); err != nil {
+			continue // not there: nothing to replace
+		}
+		if cli.Clobbers("", name, inputs) != nil {
+			continue // a split in place: the input is read whole first
+		}
+		o := outs[i]
+		h, err := readHeader(name)
+		if err != nil {
+			return fmt.Errorf("%s exists and is not a .meguri file (%v); the split would replace it: remove it or write elsewhere", name, err)
+		}
+		if h.PartitionID != o.ID || h.Lo != o.Lo || h.Hi != o.Hi {
+			return fmt.Errorf("%s exists and holds partition %d (%s..%s), not the output partition %d (%s..%s); choose another --partition-id, or remove it",
+				name, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), o.ID, units.Key(o.Lo), units.Key(o.Hi))
+		}
+	}
+	return nil
+}
+
+func readHeader(path string) (codec.Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return codec.Header{}, err
+	}
+	defer f.Close()
+	b := make([]byte, codec.HeaderSize)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return codec.Header{}, err
+	}
+	return codec.ParseHeader(b)
 }
