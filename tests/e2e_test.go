@@ -561,3 +561,18 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		t.Error("compacting a file in place changed it")
 	}
 }
+
+// TestHelpIntoClosedPipe: --help read only in part (`| head -1`) ends
+// quietly, as data does, for every tool and a route command.
+func TestHelpIntoClosedPipe(t *testing.T) {
+	for _, tool := range []string{"meguri-ingest", "meguri-route", "meguri-route split", "meguri-pack", "meguri-compact", "meguri-inspect"} {
+		// true has exited long before the tool starts up and writes, so
+		// the write meets a closed pipe
+		cmd := exec.Command("sh", "-c", filepath.Join(binDir, tool)+" --help | true")
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		if err := cmd.Run(); err != nil || e.Len() != 0 {
+			t.Errorf("%s --help | head: %v, stderr %q", tool, err, e.String())
+		}
+	}
+}

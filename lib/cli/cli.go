@@ -26,13 +26,26 @@ import (
 // --help on stderr, never the usage on stdout, which carries data only, and
 // exits 2; --help prints to stdout and exits 0.
 func Kong(name, description string) []kong.Option {
-	return []kong.Option{kong.Name(name), kong.Description(description), kong.Exit(func(code int) {
+	return []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Exit(func(code int) {
 		if code == usageExit {
 			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, name)
 			code = 2
 		}
 		os.Exit(code)
 	})}
+}
+
+// pipeOut is stdout for --help: a reader that has seen enough and closed
+// the pipe (`meguri-compact --help | head`) ends the run quietly, as it
+// does for data.
+type pipeOut struct{}
+
+func (pipeOut) Write(b []byte) (int, error) {
+	n, err := os.Stdout.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		os.Exit(0)
+	}
+	return n, err
 }
 
 // usageExit is the status kong exits with on a usage error.
