@@ -37,7 +37,15 @@ const sample = "../testdata/sample.jsonl"
 
 func run(t *testing.T, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
+	return runIn(t, "", stdin, name, args...)
+}
+
+// runIn runs a tool with dir as its working directory ("" for the
+// test's), so relative names are exercised as a user there types them.
+func runIn(t *testing.T, dir string, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Dir = dir
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -437,13 +445,7 @@ func TestNoParserInReaders(t *testing.T) {
 // --json gives. Both golden files, and with MEGURI_CORPUS the corpus's
 // ingest, whose two blocks make --url pick one.
 func TestInspectFileAndPipe(t *testing.T) {
-	files := []string{"../testdata/sample.meguri", "../testdata/sample-v1.meguri"}
-	if os.Getenv("MEGURI_CORPUS") != "" {
-		out := filepath.Join(t.TempDir(), "corpus.meguri")
-		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", out)
-		files = append(files, out)
-	}
-	for _, path := range files {
+	for _, path := range readableFiles(t) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -575,4 +577,17 @@ func TestHelpIntoClosedPipe(t *testing.T) {
 			t.Errorf("%s --help | head: %v, stderr %q", tool, err, e.String())
 		}
 	}
+}
+
+// readableFiles are the files the reading tests read: both golden files
+// (format versions 2 and 1) and, with MEGURI_CORPUS, the corpus as ingest
+// writes it.
+func readableFiles(t *testing.T) []string {
+	files := []string{"../testdata/sample.meguri", "../testdata/sample-v1.meguri"}
+	if os.Getenv("MEGURI_CORPUS") != "" {
+		out := filepath.Join(t.TempDir(), "corpus.meguri")
+		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", out)
+		files = append(files, out)
+	}
+	return files
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -558,23 +557,6 @@ func TestSplitOpenFileLimit(t *testing.T) {
 	}
 }
 
-// runIn runs a tool with dir as its working directory, so relative names
-// are exercised as a user in that directory types them.
-func runIn(t *testing.T, dir string, name string, args ...string) (stdout []byte, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Dir = dir
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.Bytes(), e.String(), code
-}
-
 // TestWorkedRebalance runs the README's worked rebalance with relative
 // names, from a fleet directory: balance, split, ingest each partition,
 // refresh the map; then split the hottest partition, merge the two coldest
@@ -591,7 +573,7 @@ func TestWorkedRebalance(t *testing.T) {
 	dir := t.TempDir()
 	must := func(name string, args ...string) []byte {
 		t.Helper()
-		o, e, code := runIn(t, dir, name, args...)
+		o, e, code := runIn(t, dir, nil, name, args...)
 		if code != 0 {
 			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
 		}
@@ -682,7 +664,7 @@ func TestWorkedRebalance(t *testing.T) {
 	}
 	dup := bytes.Replace(hotRows, []byte("\n8\t"), []byte(fmt.Sprintf("\n%d\t", kept)), 1)
 	os.WriteFile(filepath.Join(dir, "dup.rows"), dup, 0o644)
-	if _, e, code := runIn(t, dir, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "dup.rows", "-o", "fleet.manifest"); code != 1 || !strings.Contains(e, "would not tile") || !strings.Contains(e, fmt.Sprintf("duplicate partition id %d", kept)) {
+	if _, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "dup.rows", "-o", "fleet.manifest"); code != 1 || !strings.Contains(string(e), "would not tile") || !strings.Contains(string(e), fmt.Sprintf("duplicate partition id %d", kept)) {
 		t.Errorf("a reused id: exit %d, %s", code, e)
 	}
 	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {

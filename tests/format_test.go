@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -476,13 +475,7 @@ func inspectRows(t *testing.T, path string) []docRow {
 // both golden files (versions 2 and 1) and, with MEGURI_CORPUS, the whole
 // corpus as ingest writes it.
 func TestFormatDocReader(t *testing.T) {
-	files := []string{"../testdata/sample.meguri", "../testdata/sample-v1.meguri"}
-	if os.Getenv("MEGURI_CORPUS") != "" {
-		out := filepath.Join(t.TempDir(), "corpus.meguri")
-		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", out)
-		files = append(files, out)
-	}
-	for _, path := range files {
+	for _, path := range readableFiles(t) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
