@@ -670,6 +670,14 @@ func TestWorkedRebalance(t *testing.T) {
 	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
 		t.Error("a refused publish changed the map")
 	}
+	// two reshapes of the same keys in one update are refused too
+	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "dup.rows", "-o", "fleet.manifest")
+	if code != 1 || !strings.Contains(string(e), "(dup.rows) overlaps partition 8 ") || !strings.Contains(string(e), "(hot.rows), published in the same update") {
+		t.Errorf("overlapping rows: exit %d, %s", code, e)
+	}
+	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
+		t.Error("a refused publish changed the map")
+	}
 }
 
 func fileBytes(t *testing.T, path string) []byte {

@@ -513,21 +513,30 @@ func (c *updateCmd) Run() error {
 	if err := m.Rebase(in, out); err != nil {
 		return err
 	}
+	// Rows published together are one new layout: two of them over the
+	// same keys are two reshapes that disagree (or one named twice), and
+	// the later would silently undo the earlier.
+	var rows []manifest.Partition
+	var from []string
 	for _, path := range c.Rows {
-		rows, err := manifest.Load(path)
+		r, err := manifest.Load(path)
 		if err != nil {
 			return err
 		}
-		if err := rows.Rebase(manifest.DirOf(path), out); err != nil {
+		if err := r.Rebase(manifest.DirOf(path), out); err != nil {
 			return err
 		}
-		for _, p := range m.Replace(rows.Parts) {
-			fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
-		}
-		for _, p := range rows.Parts {
-			fmt.Fprintf(os.Stderr, "meguri-route update: published partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+		for _, p := range r.Parts {
+			for j, q := range rows {
+				if p.Lo <= q.Hi && q.Lo <= p.Hi {
+					return fmt.Errorf("partition %d %s..%s (%s) overlaps partition %d %s..%s (%s), published in the same update; publish one reshape of those keys",
+						p.ID, units.Key(p.Lo), units.Key(p.Hi), path, q.ID, units.Key(q.Lo), units.Key(q.Hi), from[j])
+				}
+			}
+			rows, from = append(rows, p), append(from, path)
 		}
 	}
+	replaced := m.Replace(rows)
 	if c.Refresh {
 		if err := m.Refresh(out); err != nil {
 			return err
@@ -536,5 +545,14 @@ func (c *updateCmd) Run() error {
 	if err := m.MustTile(); err != nil {
 		return fmt.Errorf("the updated manifest would not tile, so it was not written: %w", err)
 	}
-	return m.WriteFile(c.Output)
+	if err := m.WriteFile(c.Output); err != nil {
+		return err
+	}
+	for _, p := range replaced {
+		fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+	}
+	for _, p := range rows {
+		fmt.Fprintf(os.Stderr, "meguri-route update: published partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+	}
+	return nil
 }
