@@ -156,6 +156,10 @@ func TestPartitionDirectory(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
 	wantFail(t, "not empty and not a partition directory (it holds notes.txt)", "meguri-ingest", "--data", other, files[0])
 	wantFail(t, "is a directory, but not a partition directory", "meguri-pack", "--data", t.TempDir())
+	aFile := filepath.Join(tmp, "whole.meguri")
+	wantFail(t, aFile+" is a file, not a partition directory", "meguri-ingest", "--data", aFile, files[0])
+	wantFail(t, aFile+" is a file, not a partition directory", "meguri-pack", "--data", aFile)
+	wantFail(t, aFile+" is a file, not a partition directory", "meguri-compact", "--data", aFile)
 }
 
 // A writer killed in the middle of a run leaves the directory as it was

@@ -53,6 +53,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Durability says when the log is flushed to the device.
@@ -156,13 +157,18 @@ func decodeSlot(b []byte) (super, bool) {
 var ErrNotPartition = errors.New("not a partition directory (no superblock)")
 
 // readSuper returns the valid slot with the higher sequence.
+// notDir is the error for a --data path that is a file.
+func notDir(dir string) error {
+	return fmt.Errorf("%s is a file, not a partition directory (--data names a directory; meguri-inspect and meguri-compact read .meguri files as they are)", dir)
+}
+
 func readSuper(dir string) (super, error) {
 	b, err := os.ReadFile(filepath.Join(dir, superName))
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		if st, serr := os.Stat(dir); serr != nil {
 			return super{}, serr
 		} else if !st.IsDir() {
-			return super{}, fmt.Errorf("%s is not a directory", dir)
+			return super{}, notDir(dir)
 		}
 		return super{}, fmt.Errorf("%s is a directory, but %w", dir, ErrNotPartition)
 	}

@@ -75,6 +75,8 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 		if _, err := readSuper(dir); err != nil {
 			return nil, err
 		}
+	} else if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, notDir(dir)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
