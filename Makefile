@@ -21,8 +21,9 @@ build: deps
 
 # The main pipeline on the sample in testdata/: ingest, inspect; then the
 # fleet: balance 4 partitions, split the lines by the map, ingest each,
-# publish the counts, print the map, and compact (split the hottest in two,
-# merge everything back and compare with the whole ingest); finally a live
+# publish the counts, print the map, and compact (split one partition in
+# two and publish the rows into the map, which must still tile; merge
+# everything back and compare with the whole ingest); finally a live
 # partition directory: append the partitions' lines in four runs, pack it,
 # checkpoint it, and compare with the whole ingest again.
 run: build
@@ -39,7 +40,9 @@ run: build
 	  ../$(BIN)/meguri-ingest -q --partition-id $$id --range $$range -o parts/$$file parts/$${file%.meguri}.jsonl; done
 	cd $(OUT) && ../$(BIN)/meguri-route update --manifest fleet.manifest --dir parts --refresh -o fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-route --manifest fleet.manifest
-	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri
+	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri > hot.rows
+	cd $(OUT) && ../$(BIN)/meguri-route update --manifest fleet.manifest --dir parts --rows hot.rows -o fleet.manifest
+	cd $(OUT) && ../$(BIN)/meguri-route --manifest fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-compact parts/part-0001.meguri parts/part-0003.meguri parts/part-0002.meguri parts/part-0010.meguri parts/part-0011.meguri --partition-id 0 -o merged.meguri
 	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
 	cd $(OUT) && for f in parts/part-000[0-3].jsonl; do ../$(BIN)/meguri-ingest -q --data live $$f; done
