@@ -286,7 +286,7 @@ func checkSplitTargets(names []string, outs []merge.Output, inputs []string) err
 		if _, err := os.Stat(name); err != nil {
 			continue // not there: nothing to replace
 		}
-		if cli.Clobbers("", name, inputs) != nil {
+		if _, ok := cli.InputAt(name, inputs); ok {
 			continue // a split in place: the input is read whole first
 		}
 		o := outs[i]

@@ -68,7 +68,7 @@ func run(a *args) error {
 	// snapshot's would replace partition state.
 	if a.Output != "-" {
 		if ds, err := os.Stat(a.Data); err == nil {
-			if os2, err := os.Stat(filepath.Dir(a.Output)); err == nil && os.SameFile(ds, os2) {
+			if od, err := os.Stat(filepath.Dir(a.Output)); err == nil && os.SameFile(ds, od) {
 				return fmt.Errorf("-o %s is inside the partition directory %s; write the packed file elsewhere", a.Output, a.Data)
 			}
 		}

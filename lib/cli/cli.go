@@ -199,19 +199,28 @@ func Clobbers(flag, out string, inputs []string) error {
 	if out == "" || out == "-" {
 		return nil
 	}
-	ost, err := os.Stat(out)
+	if in, ok := InputAt(out, inputs); ok {
+		return fmt.Errorf("%s %s would overwrite the input %s; write it elsewhere", flag, out, in)
+	}
+	return nil
+}
+
+// InputAt returns the input that is the same file as path, if any (a path
+// that does not exist is none).
+func InputAt(path string, inputs []string) (string, bool) {
+	pst, err := os.Stat(path)
 	if err != nil {
-		return nil // not there yet (any other problem shows when it is written)
+		return "", false // not there yet (any other problem shows when it is written)
 	}
 	for _, in := range inputs {
 		if in == "" || in == "-" {
 			continue
 		}
-		if ist, err := os.Stat(in); err == nil && os.SameFile(ost, ist) {
-			return fmt.Errorf("%s %s would overwrite the input %s; write it elsewhere", flag, out, in)
+		if ist, err := os.Stat(in); err == nil && os.SameFile(pst, ist) {
+			return in, true
 		}
 	}
-	return nil
+	return "", false
 }
 
 // SamePath reports whether two output paths name the same place, once
