@@ -20,10 +20,10 @@ func ForMem(mem int64, tmp string) *Sorter {
 
 // WriteMeguri folds every URL's captures into its record and writes the
 // records to out as a .meguri stream with header h. It removes the spilled
-// runs. It lives here, not in package ingest, so that the tools which only
-// fold captures already parsed (meguri-pack, meguri-compact --data,
-// meguri-inspect DIR) do not link the CDX parser and its JSON library,
-// whose initialization costs every process several milliseconds.
+// runs. It lives here, not in package ingest, so that the tools which link
+// the log store but never parse CDX (meguri-pack, meguri-compact,
+// meguri-inspect) do not link the CDX parser and its JSON library, whose
+// initialization costs every process several milliseconds.
 func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, size int64, err error) {
 	it, err := s.Finish()
 	if err != nil {
