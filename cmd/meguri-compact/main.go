@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/meguri/meguri/lib/codec"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,27 +289,15 @@ func checkSplitTargets(names []string, outs []merge.Output, inputs []string) err
 			continue // a split in place: the input is read whole first
 		}
 		o := outs[i]
-		h, err := readHeader(name)
+		cf, f, err := codec.Open(name)
 		if err != nil {
 			return fmt.Errorf("%s exists and is not a .meguri file (%v); the split would replace it: remove it or write elsewhere", name, err)
 		}
-		if h.PartitionID != o.ID || h.Lo != o.Lo || h.Hi != o.Hi {
+		f.Close()
+		if h := cf.Header; h.PartitionID != o.ID || h.Lo != o.Lo || h.Hi != o.Hi {
 			return fmt.Errorf("%s exists and holds partition %d (%s..%s), not the output partition %d (%s..%s); choose another --partition-id, or remove it",
 				name, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), o.ID, units.Key(o.Lo), units.Key(o.Hi))
 		}
 	}
 	return nil
-}
-
-func readHeader(path string) (codec.Header, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return codec.Header{}, err
-	}
-	defer f.Close()
-	b := make([]byte, codec.HeaderSize)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return codec.Header{}, err
-	}
-	return codec.ParseHeader(b)
 }

@@ -3,7 +3,9 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"os"
 	"sort"
 
 	"github.com/meguri/meguri/lib/record"
@@ -444,6 +446,31 @@ type File struct {
 	Header Header
 	Stats  Stats
 	Blocks []BlockInfo
+}
+
+// Open opens the .meguri file at path and reads its two ends, as OpenFile
+// does; a directory is refused, and decoding errors name the path. The
+// caller closes the returned *os.File when done with the File.
+func Open(path string) (*File, *os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is a directory, not a .meguri file", path)
+	}
+	cf, err := OpenFile(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cf, f, nil
 }
 
 // OpenFile reads a file's header, trailer and footer.

@@ -236,7 +236,7 @@ func checkLogHeader(r io.ReaderAt, name string, gen uint64, size int64) error {
 // starts in [from, limit), or -1 if there is none.
 func nextCommit(r io.ReaderAt, from, limit int64) (int64, error) {
 	return findFrom(r, from, limit, commitFrameSize, func(b []byte, off int64) (bool, error) {
-		return b[4] == kindCommit && isCommitAt(b, off), nil
+		return isCommitAt(b, off), nil
 	})
 }
 

@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -106,22 +105,11 @@ func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
 }
 
 func (v *View) openSnapshot() error {
-	name := filepath.Join(v.Dir, snapName(v.Generation))
-	f, err := os.Open(name)
+	cf, f, err := codec.Open(v.SnapshotPath())
 	if err != nil {
 		return err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	cf, err := codec.OpenFile(f, st.Size())
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	v.snap, v.Snapshot, v.SnapBytes, v.Header = f, cf, st.Size(), cf.Header
+	v.snap, v.Snapshot, v.SnapBytes, v.Header = f, cf, cf.Size(), cf.Header
 	return nil
 }
 

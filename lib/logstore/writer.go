@@ -179,19 +179,11 @@ func isTemp(name string) bool {
 
 // snapshotHeader reads a snapshot's header, checking both its ends.
 func snapshotHeader(path string) (codec.Header, error) {
-	f, err := os.Open(path)
+	cf, f, err := codec.Open(path)
 	if err != nil {
 		return codec.Header{}, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return codec.Header{}, err
-	}
-	cf, err := codec.OpenFile(f, st.Size())
-	if err != nil {
-		return codec.Header{}, fmt.Errorf("%s: %w", path, err)
-	}
+	f.Close()
 	return cf.Header, nil
 }
 

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/codec"
@@ -23,27 +22,16 @@ func (m *Manifest) Refresh(dir string) error {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
-		f, err := os.Open(path)
+		cf, f, err := codec.Open(path)
 		if err != nil {
 			return fmt.Errorf("partition %d: %w", p.ID, err)
 		}
-		st, err := f.Stat()
-		if err == nil {
-			var cf *codec.File
-			if cf, err = codec.OpenFile(f, st.Size()); err == nil {
-				h := cf.Header
-				if h.PartitionID != p.ID || h.Lo != p.Lo || h.Hi != p.Hi {
-					err = fmt.Errorf("its header says partition %d %s..%s but the manifest row says partition %d %s..%s",
-						h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), p.ID, units.Key(p.Lo), units.Key(p.Hi))
-				} else {
-					p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(st.Size())
-				}
-			}
-		}
 		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if h := cf.Header; h.PartitionID != p.ID || h.Lo != p.Lo || h.Hi != p.Hi {
+			return fmt.Errorf("%s: its header says partition %d %s..%s but the manifest row says partition %d %s..%s",
+				path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), p.ID, units.Key(p.Lo), units.Key(p.Hi))
 		}
+		p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
 	}
 	return nil
 }

@@ -41,26 +41,12 @@ func OpenInputs(paths []string) ([]*Input, error) {
 			return fail(fmt.Errorf("%s is named twice", p))
 		}
 		seen[p] = true
-		f, err := os.Open(p)
+		cf, f, err := codec.Open(p)
 		if errors.Is(err, syscall.EMFILE) {
 			return fail(fmt.Errorf("%w: compaction reads all its inputs at once (%d named); raise the open-file limit (ulimit -n)", err, len(paths)))
 		}
 		if err != nil {
 			return fail(err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return fail(err)
-		}
-		if st.IsDir() {
-			f.Close()
-			return fail(fmt.Errorf("%s is a directory, not a .meguri file", p))
-		}
-		cf, err := codec.OpenFile(f, st.Size())
-		if err != nil {
-			f.Close()
-			return fail(fmt.Errorf("%s: %w", p, err))
 		}
 		ins = append(ins, &Input{Path: p, File: cf, f: f})
 	}
