@@ -14,6 +14,7 @@ import (
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -68,8 +69,8 @@ func runData(a *args, ctx *kong.Context) error {
 		return nil
 	}
 	if a.JSON {
-		fmt.Fprintf(os.Stderr, `%s,"data":%q,"generation":%d,"log_bytes":%d,"recovered_bytes":%d,"durability":%q`,
-			linesJSON(&sum), a.Data, gen, logBytes, w.Recovered, dur)
+		fmt.Fprintf(os.Stderr, `%s,"data":%s,"generation":%d,"log_bytes":%d,"recovered_bytes":%d,"durability":%q`,
+			linesJSON(&sum), record.AppendString(nil, a.Data), gen, logBytes, w.Recovered, dur)
 		if cp != nil {
 			o := cp.Outputs[0]
 			fmt.Fprintf(os.Stderr, `,"checkpoint":{"generation":%d,"urls":%d,"hosts":%d,"file_bytes":%d}`,

@@ -156,12 +156,12 @@ func decodeSlot(b []byte) (super, bool) {
 // ErrNotPartition is returned for a directory without a superblock.
 var ErrNotPartition = errors.New("not a partition directory (no superblock)")
 
-// readSuper returns the valid slot with the higher sequence.
 // notDir is the error for a --data path that is a file.
 func notDir(dir string) error {
 	return fmt.Errorf("%s is a file, not a partition directory (--data names a directory; meguri-inspect and meguri-compact read .meguri files as they are)", dir)
 }
 
+// readSuper returns the valid slot with the higher sequence.
 func readSuper(dir string) (super, error) {
 	b, err := os.ReadFile(filepath.Join(dir, superName))
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {

@@ -131,7 +131,7 @@ func readCommit(r io.ReaderAt, off int64) (Commit, error) {
 // wholeFrom returns the first offset in [from, c] where a whole
 // transaction starts that ends with the intact commit frame at c: every
 // frame from there on intact, and as many captures in them as the commit
-// says were taken (taken) (a writer commits no other count, so the frames after a
+// says were taken (a writer commits no other count, so the frames after a
 // damaged one, the end of a transaction that lost its start, never pass).
 // It returns -1 if there is none. Each frame is checked at most once,
 // however many offsets lead to it.
