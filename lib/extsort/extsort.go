@@ -676,31 +676,40 @@ type entryCursor struct {
 	pos int
 }
 
-// uv reads a varint in its shortest encoding, at most limit.
-func (c *entryCursor) uv(what string, limit uint64) error {
+// varint reads a uvarint in its shortest encoding.
+func (c *entryCursor) varint() (uint64, bool) {
 	v, k := binary.Uvarint(c.b[c.pos:])
 	if k <= 0 || k != uvarintLen(v) {
+		return 0, false
+	}
+	c.pos += k
+	return v, true
+}
+
+// uv reads a varint of at most limit.
+func (c *entryCursor) uv(what string, limit uint64) error {
+	v, ok := c.varint()
+	if !ok {
 		return fmt.Errorf("bad %s varint", what)
 	}
 	if v > limit {
 		return fmt.Errorf("%s %d out of range", what, v)
 	}
-	c.pos += k
 	return nil
 }
 
 // str steps over a length-prefixed string.
 func (c *entryCursor) str(what string) error {
-	v, k := binary.Uvarint(c.b[c.pos:])
-	if k <= 0 || k != uvarintLen(v) {
+	n, ok := c.varint()
+	if !ok {
 		return fmt.Errorf("bad %s length varint", what)
 	}
-	if v > uint64(len(c.b)-c.pos-k) {
-		if v > uint64(len(c.b)) {
-			return fmt.Errorf("%s length %d out of range", what, v)
+	if n > uint64(len(c.b)-c.pos) {
+		if n > uint64(len(c.b)) {
+			return fmt.Errorf("%s length %d out of range", what, n)
 		}
 		return fmt.Errorf("%s cut short", what)
 	}
-	c.pos += k + int(v)
+	c.pos += int(n)
 	return nil
 }
