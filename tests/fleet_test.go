@@ -718,6 +718,15 @@ func TestSplitKeepsOtherPartitions(t *testing.T) {
 	if !bytes.Equal(fileBytes(t, filepath.Join(parts, "part-0005.meguri")), five) {
 		t.Error("the refused split changed part-0005.meguri")
 	}
+	// rows into the --out-dir the split makes: relative to the rows file
+	fresh := filepath.Join(dir, "fresh")
+	abs, _ := filepath.Abs(whole)
+	if _, e, code := runIn(t, dir, nil, "meguri-compact", "-q", "--split", "2", "--out-dir", "fresh", "--manifest-out", "fresh/rows", abs); code != 0 {
+		t.Fatalf("split with rows into its new --out-dir: %s", e)
+	}
+	if got := readManifest(t, filepath.Join(fresh, "rows")); len(got) != 2 || got[0].file != "part-0000.meguri" || got[1].file != "part-0001.meguri" {
+		t.Errorf("rows written into the new --out-dir: %+v", got)
+	}
 	os.WriteFile(filepath.Join(parts, "part-0008.meguri"), []byte("notes\n"), 0o644)
 	if _, e, code := split("7"); code != 1 || !strings.Contains(e, "part-0008.meguri exists and is not a .meguri file") {
 		t.Errorf("split over a file that is not a .meguri: exit %d %s", code, e)

@@ -183,11 +183,10 @@ func run(a *args) error {
 	if cli.SamePath(a.Output, a.ManifestOut) {
 		return fmt.Errorf("-o and --manifest-out both name %s", a.Output)
 	}
-	var rowsOut *atomicfile.File
-	if a.ManifestOut != "" || splitting {
+	writeRows := a.ManifestOut != "" || splitting
+	if writeRows {
 		// The rows name the files relative to where they are written:
 		// the current directory on stdout, else their file's directory.
-		// Names and destination are checked before anything is written.
 		if err := rows.Rebase(".", manifest.DirOf(a.ManifestOut)); err != nil {
 			return err
 		}
@@ -195,12 +194,6 @@ func run(a *args) error {
 			if err := manifest.CheckFileName(p.File); err != nil {
 				return err
 			}
-		}
-		if a.ManifestOut != "" && a.ManifestOut != "-" {
-			if rowsOut, err = atomicfile.Create(a.ManifestOut); err != nil {
-				return err
-			}
-			defer rowsOut.Abort()
 		}
 	}
 	if splitting {
@@ -210,6 +203,15 @@ func run(a *args) error {
 		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
 			return err
 		}
+	}
+	// The rows' file is opened before any output is written, so that a
+	// destination it cannot have fails the run first.
+	var rowsOut *atomicfile.File
+	if a.ManifestOut != "" && a.ManifestOut != "-" {
+		if rowsOut, err = atomicfile.Create(a.ManifestOut); err != nil {
+			return err
+		}
+		defer rowsOut.Abort()
 	}
 	meter := cli.NewMeter(a.Progress)
 	if meter != nil {
@@ -229,7 +231,7 @@ func run(a *args) error {
 		return err
 	}
 
-	if a.ManifestOut != "" || splitting {
+	if writeRows {
 		for i, o := range res.Outputs {
 			p := &rows.Parts[i]
 			p.URLs, p.Hosts, p.Bytes = o.Stats.URLs, o.Stats.Hosts, uint64(o.Bytes)
