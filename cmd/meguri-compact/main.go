@@ -283,11 +283,12 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 // --partition-id already in use, the split would replace another
 // partition's file, which the manifest still names.
 func checkSplitTargets(names []string, outs []merge.Output, inputs []string) error {
+	ins := cli.StatInputs(inputs)
 	for i, name := range names {
 		if _, err := os.Stat(name); err != nil {
 			continue // not there: nothing to replace
 		}
-		if _, ok := cli.InputAt(name, inputs); ok {
+		if _, ok := ins.At(name); ok {
 			continue // a split in place: the input is read whole first
 		}
 		o := outs[i]

@@ -220,14 +220,15 @@ func (c *splitCmd) Run() error {
 	}
 	// No output may replace an input (a shard split into the directory
 	// it came from, under the name of a partition's output).
+	ins := cli.StatInputs(c.Files)
 	for i := range m.Parts {
 		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
-			if err := cli.Clobbers("the output", filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext)), c.Files); err != nil {
+			if err := ins.Clobbers("the output", filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext))); err != nil {
 				return err
 			}
 		}
 	}
-	if err := cli.Clobbers("--rejects", c.Rejects, c.Files); err != nil {
+	if err := ins.Clobbers("--rejects", c.Rejects); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {

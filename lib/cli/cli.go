@@ -196,31 +196,57 @@ func Notify(prog, subject string, quiet bool) func(msg string) {
 // fine. The tools that turn one kind of file into another call it, so that
 // "meguri-ingest cdx.jsonl -o cdx.jsonl" cannot destroy its own input.
 func Clobbers(flag, out string, inputs []string) error {
-	if out == "" || out == "-" {
-		return nil
-	}
-	if in, ok := InputAt(out, inputs); ok {
-		return fmt.Errorf("%s %s would overwrite the input %s; write it elsewhere", flag, out, in)
-	}
-	return nil
+	return StatInputs(inputs).Clobbers(flag, out)
 }
 
-// InputAt returns the input that is the same file as path, if any (a path
-// that does not exist is none).
-func InputAt(path string, inputs []string) (string, bool) {
-	pst, err := os.Stat(path)
-	if err != nil {
-		return "", false // not there yet (any other problem shows when it is written)
-	}
+// Inputs are a run's named inputs, each looked up once, to check many
+// outputs against (a split's, one per partition, over thousands of shards).
+type Inputs []input
+
+type input struct {
+	name string
+	st   os.FileInfo
+}
+
+// StatInputs looks the inputs up; "-", "" and inputs that cannot be
+// stat'ed (reading them fails later, by name) are left out.
+func StatInputs(inputs []string) Inputs {
+	var s Inputs
 	for _, in := range inputs {
 		if in == "" || in == "-" {
 			continue
 		}
-		if ist, err := os.Stat(in); err == nil && os.SameFile(pst, ist) {
-			return in, true
+		if st, err := os.Stat(in); err == nil {
+			s = append(s, input{in, st})
+		}
+	}
+	return s
+}
+
+// At returns the input that is the same file as path, if any (a path that
+// does not exist is none).
+func (s Inputs) At(path string) (string, bool) {
+	if len(s) == 0 || path == "" || path == "-" {
+		return "", false
+	}
+	pst, err := os.Stat(path)
+	if err != nil {
+		return "", false // not there yet (any other problem shows when it is written)
+	}
+	for _, in := range s {
+		if os.SameFile(pst, in.st) {
+			return in.name, true
 		}
 	}
 	return "", false
+}
+
+// Clobbers is the package's Clobbers against inputs already looked up.
+func (s Inputs) Clobbers(flag, out string) error {
+	if in, ok := s.At(out); ok {
+		return fmt.Errorf("%s %s would overwrite the input %s; write it elsewhere", flag, out, in)
+	}
+	return nil
 }
 
 // SamePath reports whether two output paths name the same place, once
