@@ -170,7 +170,9 @@ func docRead(b []byte) (*docFile, []docRow, error) {
 	t.take(8)
 	f.blocks = int(t.u32())
 	footCRC, trailCRC := t.u32(), t.u32()
-	t.take(4)
+	if t.u32() != 0 {
+		return nil, nil, errors.New("trailer reserved bytes 68..71 not zero")
+	}
 	if !bytes.Equal(t.take(8), []byte{0x0A, 0x1A, 0x0A, 0x0D, 0x52, 0x47, 0x4D, 0x89}) {
 		return nil, nil, errors.New("trailer magic")
 	}

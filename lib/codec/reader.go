@@ -322,6 +322,11 @@ func parseTrailer(t []byte, off int64) (s Stats, foff, flen int64, fcrc uint32, 
 	if got, want := binary.LittleEndian.Uint32(t[64:]), crc(t[:64]); got != want {
 		return s, 0, 0, 0, corrupt("trailer", -1, "", off, "checksum mismatch (stored %08x, computed %08x)", got, want)
 	}
+	// The only bytes of a file no checksum covers: checked here instead,
+	// so that no flipped byte anywhere goes unnoticed.
+	if r := binary.LittleEndian.Uint32(t[68:]); r != 0 {
+		return s, 0, 0, 0, corrupt("trailer", -1, "", off, "reserved bytes 68..71 are %08x, not zero", r)
+	}
 	foff = int64(binary.LittleEndian.Uint64(t[0:]))
 	flen = int64(binary.LittleEndian.Uint64(t[8:]))
 	s.URLs = binary.LittleEndian.Uint64(t[16:])
