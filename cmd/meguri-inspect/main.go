@@ -1,5 +1,6 @@
 // Command meguri-inspect reads .meguri files: a summary from the two ends,
-// full verification, row dumps as JSON lines, and single-URL lookups.
+// full verification, row dumps as JSON lines, and lookups of one URL or
+// one host group that read only the blocks they need.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/meguri/meguri/lib/inspect"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/record"
+	"github.com/meguri/meguri/lib/units"
 )
 
 type args struct {
@@ -21,6 +23,7 @@ type args struct {
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool   `help:"Print every record as one JSON line (for jq)."`
 	URL    string `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
+	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as JSON lines, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
 }
 
 const description = `Read a .meguri file.
@@ -33,6 +36,7 @@ Examples:
   meguri-inspect --verify part-7.meguri
   meguri-inspect --rows part-7.meguri | jq -r 'select(.status=="gone") | .url'
   meguri-inspect --url https://example.com/ part-7.meguri
+  meguri-inspect --host example.com part-7.meguri | jq -r .url
   meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
@@ -40,6 +44,10 @@ func main() {
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-inspect", description)...)
 	code, err := run(&a)
+	if err != nil && code == 2 {
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
+		os.Exit(2)
+	}
 	if err != nil {
 		cli.Fail("meguri-inspect", err)
 	}
@@ -48,13 +56,18 @@ func main() {
 
 func run(a *args) (int, error) {
 	modes := 0
-	for _, m := range []bool{a.Verify, a.Rows, a.URL != ""} {
+	for _, m := range []bool{a.Verify, a.Rows, a.URL != "", a.Host != ""} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return 2, fmt.Errorf("--verify, --rows and --url are separate modes; give one")
+		return 2, fmt.Errorf("--verify, --rows, --url and --host are separate modes; give one")
+	}
+	if a.Host != "" {
+		if _, _, err := cli.HostKey(a.Host, canon.ByDomain); err != nil {
+			return 2, err
+		}
 	}
 	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
 		return inspectDir(a)
@@ -82,6 +95,25 @@ func run(a *args) (int, error) {
 		if _, err := os.Stdout.Write(append(record.AppendJSON(nil, r, path), '\n')); err != nil {
 			return 1, err
 		}
+	case a.Host != "":
+		var key uint64
+		var group string
+		n, err := src.HostRows(os.Stdout, func(g canon.Grouping) (uint64, error) {
+			var err error
+			key, group, err = cli.HostKey(a.Host, g)
+			return key, err
+		})
+		if err != nil {
+			return 1, fmt.Errorf("%s: %w", src.Name, err)
+		}
+		if n == 0 {
+			what := units.Key(key)
+			if group != "" {
+				what = group + " (host key " + what + ")"
+			}
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", what, src.Name)
+			return 1, nil
+		}
 	default:
 		var sum inspect.Summary
 		if a.Verify {
@@ -107,8 +139,8 @@ func run(a *args) (int, error) {
 // inspectDir prints a partition directory's counters, after checking every
 // checksum of its snapshot and log with --verify.
 func inspectDir(a *args) (int, error) {
-	if a.Rows || a.URL != "" {
-		return 2, fmt.Errorf("%s is a partition directory: --rows and --url read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
+	if a.Rows || a.URL != "" || a.Host != "" {
+		return 2, fmt.Errorf("%s is a partition directory: --rows, --url and --host read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
 	}
 	v, err := logstore.Open(a.File)
 	if err != nil {

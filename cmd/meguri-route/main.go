@@ -76,7 +76,7 @@ func printJSON(v any) error {
 
 type mapCmd struct {
 	Manifest string `required:"" placeholder:"PATH" help:"The manifest ('-' for stdin)."`
-	Host     string `placeholder:"KEY" help:"Route this host key (hex 0x... or decimal) and print its partition."`
+	Host     string `placeholder:"HOST|KEY" help:"Route this host and print its partition: a host name (keyed as ingest keys it, under --grouping) or a host key (hex 0x... or decimal)."`
 	URL      string `name:"url" placeholder:"URL" help:"Route this URL (canonicalized and keyed as ingest does) and print its partition."`
 	JSON     bool   `name:"json" help:"Print JSON."`
 	cli.GroupingFlag
@@ -170,8 +170,9 @@ func (c *mapCmd) route() error {
 		return err
 	}
 	var key uint64
+	var group string
 	if c.Host != "" {
-		if key, err = units.ParseKey(c.Host); err != nil {
+		if key, group, err = cli.HostKey(c.Host, c.Value()); err != nil {
 			return err
 		}
 	} else {
@@ -179,15 +180,20 @@ func (c *mapCmd) route() error {
 		if err != nil {
 			return fmt.Errorf("--url %q: %v", c.URL, err)
 		}
-		key = canon.HostKey(u, c.Value())
+		k := canon.KeysOf(u, c.Value())
+		key, group = k.Host, k.Group
 	}
 	p, _ := m.Lookup(key)
 	if c.JSON {
 		return printJSON(struct {
-			ID   uint64 `json:"partition_id"`
-			Key  string `json:"host_key"`
-			File string `json:"file"`
-		}{p.ID, units.Key(key), p.File})
+			ID    uint64 `json:"partition_id"`
+			Key   string `json:"host_key"`
+			Group string `json:"group,omitempty"`
+			File  string `json:"file"`
+		}{p.ID, units.Key(key), group, p.File})
+	}
+	if group != "" {
+		fmt.Printf("%s: ", group)
 	}
 	fmt.Printf("host key %s -> partition %d (%s..%s) %s\n", units.Key(key), p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
 	return nil

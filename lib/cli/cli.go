@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,6 +80,27 @@ func (g GroupingFlag) Value() canon.Grouping {
 		return canon.ByHost
 	}
 	return canon.ByDomain
+}
+
+// HostKey reads a --host value: a host key (0x + hex digits, or decimal)
+// as it is, or a host name or URL keyed as ingest keys its URLs under
+// grouping g (canonicalized, then its registrable domain or full host).
+// group is the grouping string, "" when s was a key.
+func HostKey(s string, g canon.Grouping) (key uint64, group string, err error) {
+	if k, err := units.ParseKey(s); err == nil {
+		return k, "", nil
+	}
+	raw := strings.TrimSpace(s)
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw + "/"
+	}
+	u, err := canon.Canonicalize(raw)
+	if err != nil {
+		return 0, "", fmt.Errorf("--host %q is neither a host key (0x + hex, or decimal) nor a host name: %v", s, err)
+	}
+	host, _, _ := canon.HostOf(u)
+	group = canon.GroupOf(host, g)
+	return canon.KeyOfHost(host, g), group, nil
 }
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the

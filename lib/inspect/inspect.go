@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/meguri/meguri/lib/canon"
@@ -217,6 +218,67 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 		return nil
 	})
 	return found, k.Path, err
+}
+
+// HostRows writes, as JSON lines, the records of one host key: the key that
+// key returns for the file's grouping (a host group: under grouping domain,
+// every host of a registrable domain). On a file it reads only the blocks
+// whose key span holds the key; on a stream it decodes only those and reads
+// the rest through unchecked beyond their checksums. It returns the number
+// of records written.
+func (s *Source) HostRows(w io.Writer, key func(canon.Grouping) (uint64, error)) (int, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var buf []byte
+	n := 0
+	emit := func(h codec.Header, b *codec.Block, k uint64) error {
+		recs, err := b.Decode()
+		if err != nil {
+			return err
+		}
+		i := sort.Search(len(recs), func(i int) bool { return recs[i].HostKey >= k })
+		g := canon.Grouping(h.Grouping)
+		for ; i < len(recs) && recs[i].HostKey == k; i++ {
+			buf = record.AppendJSON(buf[:0], &recs[i], canon.KeysOf(recs[i].URL, g).Path)
+			buf = append(buf, '\n')
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	var err error
+	if f := s.File; f != nil {
+		var k uint64
+		if k, err = key(canon.Grouping(f.Header.Grouping)); err != nil {
+			return 0, err
+		}
+		i := sort.Search(len(f.Blocks), func(i int) bool { return f.Blocks[i].LastHost >= k })
+		for ; err == nil && i < len(f.Blocks) && f.Blocks[i].FirstHost <= k; i++ {
+			var b *codec.Block
+			if b, err = f.ReadBlock(i); err == nil {
+				err = emit(f.Header, b, k)
+			}
+		}
+	} else {
+		var k uint64
+		_, _, _, err = s.Blocks(func(h codec.Header, b *codec.Block) error {
+			if b.Index == 0 {
+				var err error
+				if k, err = key(canon.Grouping(h.Grouping)); err != nil {
+					return err
+				}
+			}
+			if b.Info.FirstHost > k || b.Info.LastHost < k {
+				return nil
+			}
+			return emit(h, b, k)
+		})
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return n, err
 }
 
 // BytesPerURL is the file size over its URL count (0 for an empty file).
