@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -328,6 +329,74 @@ func TestInspectHost(t *testing.T) {
 	json.Unmarshal(mustRun(t, nil, "meguri-route", "--manifest", man, "--url", "http://www.zew.de/", "--json"), &byURL)
 	if byName != byURL || byName.Key != fmt.Sprintf("0x%016x", xxhash.Sum64String("zew.de")) || byName.Group != "zew.de" {
 		t.Errorf("route --host by name %+v, --url %+v", byName, byURL)
+	}
+}
+
+// TestInspectURLs: --urls looks up a list of URLs in one run: the --rows
+// line of each, in the list's order; with --absent the lines the file does
+// not hold, verbatim. Every URL of the sample's CDX lines is either in its
+// ingest or named on stderr as not an http(s) URL.
+func TestInspectURLs(t *testing.T) {
+	golden := "../testdata/sample.meguri"
+	rows := bytes.SplitAfter(mustRun(t, nil, "meguri-inspect", "--rows", golden), []byte("\n"))
+	rows = rows[:len(rows)-1]
+	var list, want []byte
+	for i := len(rows) - 1; i >= 0; i-- {
+		var r struct{ URL string }
+		json.Unmarshal(rows[i], &r)
+		list = append(list, r.URL+"\n"...)
+		want = append(want, rows[i]...)
+	}
+	out, e, code := run(t, list, "meguri-inspect", "--urls", "-", golden)
+	if code != 0 || !bytes.Equal(out, want) || len(e) != 0 {
+		t.Fatalf("--urls of every row backwards: exit %d, %q, %d of %d bytes", code, e, len(out), len(want))
+	}
+	path := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(path, append([]byte("http://new.example/a\r\n"), list...), 0o644)
+	out, e, code = run(t, nil, "meguri-inspect", "--urls", path, "--absent", golden)
+	if code != 0 || string(out) != "http://new.example/a\n" || len(e) != 0 {
+		t.Fatalf("--absent: exit %d, %q, stdout %q", code, e, out)
+	}
+	// the URL of every CDX line of the sample (and of the corpus), looked
+	// up in its ingest
+	ins := []string{sample}
+	if input(t) != sample {
+		ins = append(ins, input(t))
+	}
+	for _, in := range ins {
+		file := golden
+		if in != sample {
+			file = filepath.Join(t.TempDir(), "corpus.meguri")
+			mustRun(t, nil, "meguri-ingest", "-q", in, "-o", file)
+		}
+		cdx, _ := os.ReadFile(in)
+		var urls []byte
+		for _, l := range bytes.Split(bytes.TrimSpace(cdx), []byte("\n")) {
+			var r struct{ URL string }
+			if json.Unmarshal(l, &r) == nil && r.URL != "" {
+				urls = append(urls, r.URL+"\n"...)
+			}
+		}
+		out, e, code = run(t, urls, "meguri-inspect", "--urls", "-", "--absent", file)
+		if code != 0 || len(out) != 0 {
+			t.Fatalf("%s: CDX URLs absent from their ingest: exit %d\n%s", in, code, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(e)), "\n")
+		if len(lines) != 21 || !strings.Contains(lines[0], "<stdin>: line ") || !strings.Contains(lines[0], "is not http(s)") ||
+			!regexp.MustCompile(`^meguri-inspect: <stdin>: \d+ lines skipped in all \(the first 20 named above\)$`).MatchString(lines[20]) {
+			t.Errorf("%s: stderr:\n%s", in, e)
+		}
+	}
+	for _, args := range [][]string{{"--urls", "-", "-"}, {"--absent", golden}, {"--urls", path, "--rows", golden}} {
+		out, e, code := run(t, nil, "meguri-inspect", args...)
+		if code != 2 || len(out) != 0 || len(e) == 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args, code, out, e)
+		}
+	}
+	data, _ := os.ReadFile(golden)
+	_, e, code = run(t, data, "meguri-inspect", "--urls", path, "-")
+	if code != 1 || !strings.Contains(string(e), "needs a .meguri file it can seek in, not a pipe") {
+		t.Errorf("--urls on a pipe: exit %d, %s", code, e)
 	}
 }
 

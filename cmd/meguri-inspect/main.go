@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/alecthomas/kong"
@@ -23,6 +24,8 @@ type args struct {
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool   `help:"Print every record as one JSON line (for jq)."`
 	URL    string `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
+	URLs   string `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as a JSON line, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
+	Absent bool   `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as JSON lines, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
 }
 
@@ -37,7 +40,7 @@ Examples:
   meguri-inspect --rows part-7.meguri | jq -r 'select(.status=="gone") | .url'
   meguri-inspect --url https://example.com/ part-7.meguri
   meguri-inspect --host example.com part-7.meguri | jq -r .url
-  meguri-inspect part-7/                 # a live partition directory's counters`
+  meguri-inspect --urls discovered.txt --absent part-7.meguri > new.txt  meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
 	cli.Init("meguri-inspect")
@@ -56,13 +59,19 @@ func main() {
 
 func run(a *args) (int, error) {
 	modes := 0
-	for _, m := range []bool{a.Verify, a.Rows, a.URL != "", a.Host != ""} {
+	for _, m := range []bool{a.Verify, a.Rows, a.URL != "", a.Host != "", a.URLs != ""} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return 2, fmt.Errorf("--verify, --rows, --url and --host are separate modes; give one")
+		return 2, fmt.Errorf("--verify, --rows, --url, --host and --urls are separate modes; give one")
+	}
+	if a.Absent && a.URLs == "" {
+		return 2, fmt.Errorf("--absent goes with --urls")
+	}
+	if a.URLs == "-" && a.File == "-" {
+		return 2, fmt.Errorf("--urls - and FILE - both name stdin; give the .meguri file by name")
 	}
 	if a.Host != "" {
 		if _, _, err := cli.HostKey(a.Host, canon.ByDomain); err != nil {
@@ -95,6 +104,8 @@ func run(a *args) (int, error) {
 		if _, err := os.Stdout.Write(append(record.AppendJSON(nil, r, path), '\n')); err != nil {
 			return 1, err
 		}
+	case a.URLs != "":
+		return lookupLines(a, src)
 	case a.Host != "":
 		var key uint64
 		var group string
@@ -136,11 +147,40 @@ func run(a *args) (int, error) {
 	return 0, nil
 }
 
+// lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
+func lookupLines(a *args, src *inspect.Source) (int, error) {
+	in, name := io.Reader(os.Stdin), "<stdin>"
+	if a.URLs != "-" {
+		f, err := os.Open(a.URLs)
+		if err != nil {
+			return 1, err
+		}
+		defer f.Close()
+		in, name = f, a.URLs
+	}
+	const shown = 20
+	skipped := 0
+	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent,
+		Skip: func(line int, text []byte, err error) {
+			skipped++
+			if skipped <= shown {
+				fmt.Fprintf(os.Stderr, "meguri-inspect: %s: line %d: skipped, %v: %.200q\n", name, line, err, text)
+			}
+		}})
+	if err != nil {
+		return 1, fmt.Errorf("%s: %w", src.Name, err)
+	}
+	if n.Skipped > shown {
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d lines skipped in all (the first %d named above)\n", name, n.Skipped, shown)
+	}
+	return 0, nil
+}
+
 // inspectDir prints a partition directory's counters, after checking every
 // checksum of its snapshot and log with --verify.
 func inspectDir(a *args) (int, error) {
-	if a.Rows || a.URL != "" || a.Host != "" {
-		return 2, fmt.Errorf("%s is a partition directory: --rows, --url and --host read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
+	if a.Rows || a.URL != "" || a.Host != "" || a.URLs != "" {
+		return 2, fmt.Errorf("%s is a partition directory: --rows, --url, --host and --urls read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
 	}
 	v, err := logstore.Open(a.File)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -147,5 +148,131 @@ func TestHostRowsGrouping(t *testing.T) {
 		if err != nil || n != 0 || asked != g {
 			t.Errorf("grouping %v: asked %v, %d rows, %v", g, asked, n, err)
 		}
+	}
+}
+
+// smallBlocks returns the golden file's rows rewritten with block shift 5
+// (many blocks, hosts spanning them), and its --rows lines by URL.
+func smallBlocks(t *testing.T) (*codec.File, map[string]string, []string) {
+	t.Helper()
+	golden, err := os.ReadFile("../../testdata/sample.meguri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := codec.ReadAll(bytes.NewReader(golden))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := codec.WriteAll(&buf, codec.Header{Hi: ^uint64(0), Shift: 5}, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := codec.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all bytes.Buffer
+	if err := (&Source{Name: "s", File: f}).Rows(&all); err != nil {
+		t.Fatal(err)
+	}
+	byURL := map[string]string{}
+	var urls []string
+	for i, line := range strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n") {
+		byURL[rows[i].URL] = strings.TrimSuffix(line, "\n") + "\n"
+		urls = append(urls, rows[i].URL)
+	}
+	return f, byURL, urls
+}
+
+// TestLookupLines: a batch lookup prints, in input order, the --rows line
+// of every listed URL the file holds (spelled in any way that
+// canonicalizes to it, listed more than once, across chunks), or with
+// Absent the lines it does not hold, verbatim; lines that are not http(s)
+// URLs, or too long, are skipped and reported with their line numbers;
+// blank lines are not counted.
+func TestLookupLines(t *testing.T) {
+	f, byURL, urls := smallBlocks(t)
+	var in, wantPresent, wantAbsent strings.Builder
+	wantSkip := map[int]string{}
+	line, present, absent := 0, 0, 0
+	add := func(text string) { line++; in.WriteString(text) }
+	for i := len(urls) - 1; i >= 0; i -= 7 { // backwards: not in key order
+		u := urls[i]
+		spelled := u
+		if i%2 == 0 {
+			spelled = strings.ToUpper(u[:4]) + u[4:] + "#frag"
+		}
+		add(spelled + "\r\n")
+		wantPresent.WriteString(byURL[u])
+		present++
+		if i%3 == 0 {
+			add("http://absent-" + fmt.Sprint(i) + ".example/x\n")
+			wantAbsent.WriteString("http://absent-" + fmt.Sprint(i) + ".example/x\n")
+			absent++
+			add("\n")
+			add("ftp://example.com/\n")
+			wantSkip[line] = `scheme "ftp" is not http(s)`
+			add("http://example.com/" + strings.Repeat("a", 3000) + "\n")
+			wantSkip[line] = "line too long"
+		}
+	}
+	add(urls[0]) // no line end
+	wantPresent.WriteString(byURL[urls[0]])
+	present++
+	for _, chunk := range []int{0, 1, 3, 1000} {
+		for _, abs := range []bool{false, true} {
+			gotSkip := map[int]string{}
+			var out bytes.Buffer
+			n, err := (&Source{Name: "f", File: f}).LookupLines(strings.NewReader(in.String()), &out, BatchOptions{
+				Absent: abs, Chunk: chunk, MaxLine: 2000,
+				Skip: func(l int, text []byte, err error) { gotSkip[l] = err.Error() },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wantPresent.String()
+			if abs {
+				want = wantAbsent.String()
+			}
+			if out.String() != want {
+				t.Fatalf("chunk %d absent %v: %+v %v:\n%s\nwant\n%s", chunk, abs, n, gotSkip, out.String(), want)
+			}
+			if n != (BatchCounts{Lines: present + absent + len(wantSkip), Present: present, Absent: absent, Skipped: len(wantSkip)}) {
+				t.Errorf("chunk %d: counts %+v, want %d present, %d absent, %d skipped", chunk, n, present, absent, len(wantSkip))
+			}
+			if len(gotSkip) != len(wantSkip) {
+				t.Fatalf("skipped lines %v, want %v", gotSkip, wantSkip)
+			}
+			for l, e := range wantSkip {
+				if !strings.Contains(gotSkip[l], e) {
+					t.Errorf("line %d skipped with %q, want %q", l, gotSkip[l], e)
+				}
+			}
+		}
+	}
+	if _, err := (&Source{Name: "s", r: strings.NewReader("")}).LookupLines(strings.NewReader("http://a/\n"), io.Discard, BatchOptions{}); err == nil || !strings.Contains(err.Error(), "not a pipe") {
+		t.Errorf("a stream: %v", err)
+	}
+}
+
+// TestReadLine: line ends, a last line without one, and lines at, over and
+// far over the limit (longer than the reader's buffer), whose rest is read
+// past so the next line comes out whole.
+func TestReadLine(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	in := "a\r\nb\n\nc\r\n" + long[:10] + "\n" + long[:11] + "\r\n" + long + "\nd\r\n" + long[:11] + "\ne"
+	want := []struct {
+		line string
+		long bool
+	}{{"a", false}, {"b", false}, {"", false}, {"c", false}, {long[:10], false}, {long[:10], true}, {long[:10], true}, {"d", false}, {long[:10], true}, {"e", false}}
+	br := bufio.NewReaderSize(strings.NewReader(in), 16)
+	for i, w := range want {
+		got, err := readLine(br, 10)
+		if string(got) != w.line || (err == ErrLongLine) != w.long || (err != nil && err != ErrLongLine) {
+			t.Fatalf("line %d: %q %v, want %q long %v", i, got, err, w.line, w.long)
+		}
+	}
+	if _, err := readLine(br, 10); err != io.EOF {
+		t.Errorf("after the last line: %v, want EOF", err)
 	}
 }

@@ -1,0 +1,212 @@
+package inspect
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// BatchOptions configures LookupLines.
+type BatchOptions struct {
+	// Absent prints the input lines whose URL the file lacks, verbatim,
+	// instead of the records of the present ones.
+	Absent bool
+	// Chunk is how many lines are looked up together (default 1<<18): the
+	// blocks they need are read once per chunk, in file order.
+	Chunk int
+	// MaxLine is the longest line taken (default 1 MiB); longer lines are
+	// reported and skipped.
+	MaxLine int
+	// Skip is told about each line that is not an http(s) URL (or is too
+	// long), with its 1-based line number; it is skipped.
+	Skip func(line int, text []byte, err error)
+}
+
+// BatchCounts counts a LookupLines run's lines (blank lines aside):
+// Lines = Present + Absent + Skipped.
+type BatchCounts struct {
+	Lines, Present, Absent, Skipped int
+}
+
+// query is one line of a batch.
+type query struct {
+	text      []byte
+	url       string
+	host      uint64
+	json      []byte // the record as --rows prints it, when found
+	found, ok bool
+}
+
+// ErrLongLine is the error LookupLines gives Skip for a line over MaxLine.
+var ErrLongLine = errors.New("line too long")
+
+// LookupLines reads URLs from r, one per line (blank lines aside), and
+// writes to w, in input order, the record of each URL the file holds as a
+// JSON line (what --rows prints), or with opt.Absent the lines whose URL
+// it does not hold. Each URL is canonicalized and keyed as ingest does.
+// It needs a file (random access): each chunk of lines is sorted by key
+// and every block that can hold one of them is read and decoded once.
+func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
+	var n BatchCounts
+	if s.File == nil {
+		return n, fmt.Errorf("a batch lookup needs a .meguri file it can seek in, not a pipe")
+	}
+	if opt.Chunk <= 0 {
+		opt.Chunk = 1 << 18
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = 1 << 20
+	}
+	g := canon.Grouping(s.File.Header.Grouping)
+	br := bufio.NewReaderSize(r, 1<<16)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	qs := make([]query, 0, min(opt.Chunk, 1<<12))
+	var buf []byte
+	eof, lineNo := false, 0
+	for !eof {
+		qs = qs[:0]
+		for len(qs) < opt.Chunk {
+			line, err := readLine(br, opt.MaxLine)
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			lineNo++
+			if err != nil && err != ErrLongLine {
+				return n, err
+			}
+			if err == nil && len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			n.Lines++
+			q := query{text: line}
+			if err == nil {
+				var u string
+				if u, err = canon.Canonicalize(string(line)); err == nil {
+					k := canon.KeysOf(u, g)
+					q.url, q.host, q.ok = u, k.Host, true
+				}
+			}
+			if err != nil {
+				n.Skipped++
+				if opt.Skip != nil {
+					opt.Skip(lineNo, line, err)
+				}
+			}
+			qs = append(qs, q)
+		}
+		if err := s.find(qs, g); err != nil {
+			return n, err
+		}
+		for i := range qs {
+			q := &qs[i]
+			if !q.ok {
+				continue
+			}
+			if q.found {
+				n.Present++
+			} else {
+				n.Absent++
+			}
+			switch {
+			case opt.Absent && !q.found:
+				buf = append(append(buf[:0], q.text...), '\n')
+			case !opt.Absent && q.found:
+				buf = q.json
+			default:
+				continue
+			}
+			if _, err := bw.Write(buf); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, bw.Flush()
+}
+
+// find looks every keyed query up, reading each block that can hold one of
+// them once. A found record is kept as its JSON line, not as a record, which
+// would hold its whole decoded block in memory until the chunk is written.
+func (s *Source) find(qs []query, g canon.Grouping) error {
+	order := make([]int, 0, len(qs))
+	for i := range qs {
+		if qs[i].ok {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return record.CompareKey(qs[a].host, qs[a].url, qs[b].host, qs[b].url)
+	})
+	f := s.File
+	cur, bi := -1, 0
+	var recs []record.Record
+	for _, i := range order {
+		q := &qs[i]
+		// the first block that does not end before q; queries come in key
+		// order, so the search only moves forward
+		bi += sort.Search(len(f.Blocks)-bi, func(j int) bool {
+			b := &f.Blocks[bi+j]
+			return record.CompareKey(b.LastHost, b.LastURL, q.host, q.url) >= 0
+		})
+		if bi == len(f.Blocks) {
+			break
+		}
+		if record.CompareKey(f.Blocks[bi].FirstHost, f.Blocks[bi].FirstURL, q.host, q.url) > 0 {
+			continue
+		}
+		if bi != cur {
+			b, err := f.ReadBlock(bi)
+			if err != nil {
+				return err
+			}
+			if recs, err = b.Decode(); err != nil {
+				return err
+			}
+			cur = bi
+		}
+		j := sort.Search(len(recs), func(j int) bool {
+			return record.CompareKey(recs[j].HostKey, recs[j].URL, q.host, q.url) >= 0
+		})
+		if j < len(recs) && recs[j].HostKey == q.host && recs[j].URL == q.url {
+			q.json = append(record.AppendJSON(nil, &recs[j], canon.KeysOf(q.url, g).Path), '\n')
+			q.found = true
+		}
+	}
+	return nil
+}
+
+// readLine returns the next line without its line end ("\n" or "\r\n"),
+// io.EOF after the last one, or ErrLongLine (with the line's first max
+// bytes) for a line longer than max, whose rest it reads past.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	total := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		total += len(chunk)
+		if room := max + 2 - len(line); room > 0 {
+			line = append(line, chunk[:min(room, len(chunk))]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil && (err != io.EOF || total == 0) {
+			return nil, err
+		}
+		break
+	}
+	long := total > len(line)
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if long || len(line) > max {
+		return line[:min(len(line), max)], ErrLongLine
+	}
+	return line, nil
+}
