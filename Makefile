@@ -80,6 +80,7 @@ FUZZ_TARGETS := \
   lib/merge:FuzzMergeIdentity \
   lib/merge:FuzzFoldGCIdentity \
   lib/extsort:FuzzDecodeBatch \
+  lib/inspect:FuzzLookupLines \
   lib/logstore:FuzzLog \
   lib/logstore:FuzzSalvage
 fuzz:

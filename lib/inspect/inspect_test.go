@@ -153,7 +153,7 @@ func TestHostRowsGrouping(t *testing.T) {
 
 // smallBlocks returns the golden file's rows rewritten with block shift 5
 // (many blocks, hosts spanning them), and its --rows lines by URL.
-func smallBlocks(t *testing.T) (*codec.File, map[string]string, []string) {
+func smallBlocks(t testing.TB) (*codec.File, map[string]string, []string) {
 	t.Helper()
 	golden, err := os.ReadFile("../../testdata/sample.meguri")
 	if err != nil {
@@ -275,4 +275,56 @@ func TestReadLine(t *testing.T) {
 	if _, err := readLine(br, 10); err != io.EOF {
 		t.Errorf("after the last line: %v, want EOF", err)
 	}
+}
+
+// FuzzLookupLines: any bytes as a URL list. The lookup never fails on a
+// good file, and agrees with a plain oracle: a line (line ends "\n" or
+// "\r\n", blank lines aside) is skipped when it does not canonicalize,
+// present when its canonical URL is one of the file's, absent otherwise;
+// the records printed are those lines' rows, and --absent prints the rest.
+func FuzzLookupLines(f *testing.F) {
+	file, byURL, urls := smallBlocks(f)
+	f.Add([]byte(urls[0] + "\n" + urls[len(urls)-1] + "\r\nhttp://absent.example/\n\nftp://x/\n"))
+	f.Add([]byte("HTTP://" + strings.TrimPrefix(urls[7], "http://") + "#x\r\n\r\n \n"))
+	f.Add([]byte("\n\n\r\r\n\x00\xff"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var wantPresent, wantAbsent strings.Builder
+		var n BatchCounts
+		lines := strings.Split(string(in), "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		for _, l := range lines {
+			l = strings.TrimSuffix(l, "\r")
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			n.Lines++
+			u, err := canon.Canonicalize(l)
+			switch {
+			case err != nil:
+				n.Skipped++
+			case byURL[u] != "":
+				n.Present++
+				wantPresent.WriteString(byURL[u])
+			default:
+				n.Absent++
+				wantAbsent.WriteString(l + "\n")
+			}
+		}
+		for _, abs := range []bool{false, true} {
+			var out bytes.Buffer
+			got, err := (&Source{Name: "f", File: file}).LookupLines(bytes.NewReader(in), &out, BatchOptions{Absent: abs, Chunk: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wantPresent.String()
+			if abs {
+				want = wantAbsent.String()
+			}
+			if got != n || out.String() != want {
+				t.Fatalf("absent %v: %+v, want %+v\n%q\nwant\n%q", abs, got, n, out.String(), want)
+			}
+		}
+	})
 }
