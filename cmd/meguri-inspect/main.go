@@ -1,6 +1,6 @@
 // Command meguri-inspect reads .meguri files: a summary from the two ends,
-// full verification, row dumps as JSON lines, and lookups of one URL or
-// one host group that read only the blocks they need.
+// full verification, row dumps as JSON lines, and lookups (one URL, one
+// host group, a list of URLs) that read only the blocks they need.
 package main
 
 import (
@@ -40,7 +40,8 @@ Examples:
   meguri-inspect --rows part-7.meguri | jq -r 'select(.status=="gone") | .url'
   meguri-inspect --url https://example.com/ part-7.meguri
   meguri-inspect --host example.com part-7.meguri | jq -r .url
-  meguri-inspect --urls discovered.txt --absent part-7.meguri > new.txt  meguri-inspect part-7/                 # a live partition directory's counters`
+  meguri-inspect --urls discovered.txt --absent part-7.meguri > new.txt
+  meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
 	cli.Init("meguri-inspect")

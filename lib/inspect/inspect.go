@@ -1,6 +1,14 @@
 // Package inspect reads .meguri files for people and programs: summaries
-// from a file's two ends, full verification, row dumps and single-URL
-// lookups.
+// from a file's two ends, full verification, row dumps, and lookups of one
+// URL, one host group or a list of URLs that read only the blocks they
+// need.
+//
+//	src, err := inspect.Open("part-3.meguri") // or "-" for stdin
+//	...
+//	defer src.Close()
+//	sum, err := src.Verify()                  // every checksum, every page
+//	rec, pathKey, err := src.Lookup("https://example.com/")
+//	n, err := src.LookupLines(urls, os.Stdout, inspect.BatchOptions{Absent: true})
 package inspect
 
 import (
