@@ -108,8 +108,9 @@ func run(a *args) (int, error) {
 	case a.URLs != "":
 		return lookupLines(a, src)
 	case a.Host != "":
-		var key uint64
-		var group string
+		// the file's grouping replaces the default when the file has a
+		// block; an empty stream names the host as the default keys it
+		key, group, _ := cli.HostKey(a.Host, canon.ByDomain)
 		n, err := src.HostRows(os.Stdout, func(g canon.Grouping) (uint64, error) {
 			var err error
 			key, group, err = cli.HostKey(a.Host, g)
@@ -181,7 +182,7 @@ func lookupLines(a *args, src *inspect.Source) (int, error) {
 // checksum of its snapshot and log with --verify.
 func inspectDir(a *args) (int, error) {
 	if a.Rows || a.URL != "" || a.Host != "" || a.URLs != "" {
-		return 2, fmt.Errorf("%s is a partition directory: --rows, --url, --host and --urls read files; pack it first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
+		return 2, fmt.Errorf("%s is a directory: --rows, --url, --host and --urls read .meguri files; pack a partition directory first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
 	}
 	v, err := logstore.Open(a.File)
 	if err != nil {
