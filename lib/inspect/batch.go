@@ -35,13 +35,13 @@ type BatchCounts struct {
 	Lines, Present, Absent, Skipped int
 }
 
-// query is one line of a batch.
+// query is one URL line of a batch.
 type query struct {
-	text      []byte
-	url       string
-	host      uint64
-	json      []byte // the record as --rows prints it, when found
-	found, ok bool
+	text  []byte
+	url   string
+	host  uint64
+	json  []byte // the record as --rows prints it, when found
+	found bool
 }
 
 // ErrLongLine is the error LookupLines gives Skip for a line over MaxLine.
@@ -68,7 +68,6 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 	br := bufio.NewReaderSize(r, 1<<16)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	qs := make([]query, 0, min(opt.Chunk, 1<<12))
-	var buf []byte
 	eof, lineNo := false, 0
 	for !eof {
 		qs = qs[:0]
@@ -86,44 +85,37 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 				continue
 			}
 			n.Lines++
-			q := query{text: line}
+			var u string
 			if err == nil {
-				var u string
-				if u, err = canon.Canonicalize(string(line)); err == nil {
-					k := canon.KeysOf(u, g)
-					q.url, q.host, q.ok = u, k.Host, true
-				}
+				u, err = canon.Canonicalize(string(line))
 			}
 			if err != nil {
 				n.Skipped++
 				if opt.Skip != nil {
 					opt.Skip(lineNo, line, err)
 				}
+				continue
 			}
-			qs = append(qs, q)
+			qs = append(qs, query{text: line, url: u, host: canon.KeysOf(u, g).Host})
 		}
 		if err := s.find(qs, g); err != nil {
 			return n, err
 		}
 		for i := range qs {
 			q := &qs[i]
-			if !q.ok {
-				continue
-			}
 			if q.found {
 				n.Present++
 			} else {
 				n.Absent++
 			}
-			switch {
-			case opt.Absent && !q.found:
-				buf = append(append(buf[:0], q.text...), '\n')
-			case !opt.Absent && q.found:
-				buf = q.json
-			default:
+			if q.found == opt.Absent {
 				continue
 			}
-			if _, err := bw.Write(buf); err != nil {
+			out := q.json
+			if opt.Absent {
+				out = append(q.text, '\n')
+			}
+			if _, err := bw.Write(out); err != nil {
 				return n, err
 			}
 		}
@@ -135,11 +127,9 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 // them once. A found record is kept as its JSON line, not as a record, which
 // would hold its whole decoded block in memory until the chunk is written.
 func (s *Source) find(qs []query, g canon.Grouping) error {
-	order := make([]int, 0, len(qs))
-	for i := range qs {
-		if qs[i].ok {
-			order = append(order, i)
-		}
+	order := make([]int, len(qs))
+	for i := range order {
+		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		return record.CompareKey(qs[a].host, qs[a].url, qs[b].host, qs[b].url)
