@@ -12,6 +12,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -34,35 +35,11 @@ func (r *readLog) ReadAt(p []byte, off int64) (int, error) {
 // the blocks whose key span holds the key are read. The golden rows are
 // rewritten with small blocks so that host groups span block boundaries.
 func TestHostRows(t *testing.T) {
-	golden, err := os.ReadFile("../../testdata/sample.meguri")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := codec.ReadAll(bytes.NewReader(golden))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := codec.Header{Hi: ^uint64(0), Shift: 5}
-	var buf bytes.Buffer
-	if err := codec.WriteAll(&buf, h, rows); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	var all bytes.Buffer
-	if err := (&Source{Name: "s", r: bytes.NewReader(data)}).Rows(&all); err != nil {
-		t.Fatal(err)
-	}
+	data, rows, lines := smallBlocks(t)
 	want := map[uint64]string{}
 	var keys []uint64
-	for _, line := range strings.SplitAfter(all.String(), "\n") {
-		if line == "" {
-			continue
-		}
-		i := strings.Index(line, `"host_key":"`)
-		k, err := units.ParseKey(line[i+12 : i+30])
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, line := range lines {
+		k := rows[i].HostKey
 		if _, ok := want[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -152,34 +129,47 @@ func TestHostRowsGrouping(t *testing.T) {
 }
 
 // smallBlocks returns the golden file's rows rewritten with block shift 5
-// (many blocks, hosts spanning them), and its --rows lines by URL.
-func smallBlocks(t testing.TB) (*codec.File, map[string]string, []string) {
+// (many blocks, hosts spanning them): the file's bytes, its rows, and the
+// line --rows prints for each row.
+func smallBlocks(t testing.TB) (data []byte, rows []record.Record, lines []string) {
 	t.Helper()
 	golden, err := os.ReadFile("../../testdata/sample.meguri")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := codec.ReadAll(bytes.NewReader(golden))
-	if err != nil {
+	if rows, err = codec.ReadAll(bytes.NewReader(golden)); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	if err := codec.WriteAll(&buf, codec.Header{Hi: ^uint64(0), Shift: 5}, rows); err != nil {
 		t.Fatal(err)
 	}
-	f, err := codec.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	var all bytes.Buffer
+	if err := (&Source{Name: "s", r: bytes.NewReader(buf.Bytes())}).Rows(&all); err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n")
+	lines[len(lines)-1] += "\n"
+	if len(lines) != len(rows) {
+		t.Fatalf("%d rows, %d lines", len(rows), len(lines))
+	}
+	return buf.Bytes(), rows, lines
+}
+
+// smallFile is smallBlocks opened as a file, with its --rows lines by URL
+// and its URLs in row order.
+func smallFile(t testing.TB) (*codec.File, map[string]string, []string) {
+	t.Helper()
+	data, rows, lines := smallBlocks(t)
+	f, err := codec.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all bytes.Buffer
-	if err := (&Source{Name: "s", File: f}).Rows(&all); err != nil {
-		t.Fatal(err)
-	}
 	byURL := map[string]string{}
-	var urls []string
-	for i, line := range strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n") {
-		byURL[rows[i].URL] = strings.TrimSuffix(line, "\n") + "\n"
-		urls = append(urls, rows[i].URL)
+	urls := make([]string, len(rows))
+	for i := range rows {
+		byURL[rows[i].URL] = lines[i]
+		urls[i] = rows[i].URL
 	}
 	return f, byURL, urls
 }
@@ -191,7 +181,7 @@ func smallBlocks(t testing.TB) (*codec.File, map[string]string, []string) {
 // URLs, or too long, are skipped and reported with their line numbers;
 // blank lines are not counted.
 func TestLookupLines(t *testing.T) {
-	f, byURL, urls := smallBlocks(t)
+	f, byURL, urls := smallFile(t)
 	var in, wantPresent, wantAbsent strings.Builder
 	wantSkip := map[int]string{}
 	line, present, absent := 0, 0, 0
@@ -283,7 +273,7 @@ func TestReadLine(t *testing.T) {
 // present when its canonical URL is one of the file's, absent otherwise;
 // the records printed are those lines' rows, and --absent prints the rest.
 func FuzzLookupLines(f *testing.F) {
-	file, byURL, urls := smallBlocks(f)
+	file, byURL, urls := smallFile(f)
 	f.Add([]byte(urls[0] + "\n" + urls[len(urls)-1] + "\r\nhttp://absent.example/\n\nftp://x/\n"))
 	f.Add([]byte("HTTP://" + strings.TrimPrefix(urls[7], "http://") + "#x\r\n\r\n \n"))
 	f.Add([]byte("\n\n\r\r\n\x00\xff"))
