@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/alecthomas/kong"
 
@@ -58,15 +59,24 @@ func main() {
 	os.Exit(code)
 }
 
-func run(a *args) (int, error) {
-	modes := 0
-	for _, m := range []bool{a.Verify, a.Rows, a.URL != "", a.Host != "", a.URLs != ""} {
-		if m {
-			modes++
+// modes returns the mode flags given, by name: at most one may be.
+func (a *args) modes() []string {
+	var given []string
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{{a.Verify, "--verify"}, {a.Rows, "--rows"}, {a.URL != "", "--url"}, {a.Host != "", "--host"}, {a.URLs != "", "--urls"}} {
+		if m.on {
+			given = append(given, m.name)
 		}
 	}
-	if modes > 1 {
-		return 2, fmt.Errorf("--verify, --rows, --url, --host and --urls are separate modes; give one")
+	return given
+}
+
+func run(a *args) (int, error) {
+	modes := a.modes()
+	if len(modes) > 1 {
+		return 2, fmt.Errorf("%s are separate modes; give one", strings.Join(modes, ", "))
 	}
 	if a.Absent && a.URLs == "" {
 		return 2, fmt.Errorf("--absent goes with --urls")
@@ -80,6 +90,9 @@ func run(a *args) (int, error) {
 		}
 	}
 	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
+		if len(modes) == 1 && !a.Verify {
+			return 2, fmt.Errorf("%s is a directory: %s reads .meguri files; pack a partition directory into one first (meguri-pack --data %s -o part.meguri)", a.File, modes[0], a.File)
+		}
 		return inspectDir(a)
 	}
 	src, err := inspect.Open(a.File)
@@ -181,9 +194,6 @@ func lookupLines(a *args, src *inspect.Source) (int, error) {
 // inspectDir prints a partition directory's counters, after checking every
 // checksum of its snapshot and log with --verify.
 func inspectDir(a *args) (int, error) {
-	if a.Rows || a.URL != "" || a.Host != "" || a.URLs != "" {
-		return 2, fmt.Errorf("%s is a directory: --rows, --url, --host and --urls read .meguri files; pack a partition directory first (meguri-pack --data %s | meguri-inspect --rows -)", a.File, a.File)
-	}
 	v, err := logstore.Open(a.File)
 	if err != nil {
 		return 1, err
