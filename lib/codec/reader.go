@@ -575,11 +575,8 @@ func (f *File) ReadBlock(i int) (*Block, error) {
 // Find returns the record of (host, url), reading only the one block that
 // can hold it; ok is false when the file has no such row.
 func (f *File) Find(host uint64, url string) (rec record.Record, ok bool, err error) {
-	i := sort.Search(len(f.Blocks), func(i int) bool {
-		b := &f.Blocks[i]
-		return record.CompareKey(b.LastHost, b.LastURL, host, url) >= 0
-	})
-	if i == len(f.Blocks) || record.CompareKey(f.Blocks[i].FirstHost, f.Blocks[i].FirstURL, host, url) > 0 {
+	i := f.BlockOf(host, url)
+	if i < 0 {
 		return rec, false, nil
 	}
 	b, err := f.ReadBlock(i)
@@ -590,13 +587,32 @@ func (f *File) Find(host uint64, url string) (rec record.Record, ok bool, err er
 	if err != nil {
 		return rec, false, err
 	}
-	j := sort.Search(len(recs), func(j int) bool {
-		return record.CompareKey(recs[j].HostKey, recs[j].URL, host, url) >= 0
-	})
-	if j < len(recs) && recs[j].HostKey == host && recs[j].URL == url {
+	if j, ok := RowOf(recs, host, url); ok {
 		return recs[j], true, nil
 	}
 	return rec, false, nil
+}
+
+// BlockOf returns the index of the one block whose key span can hold
+// (host, url), found in the footer's zone map, or -1 when none can.
+func (f *File) BlockOf(host uint64, url string) int {
+	i := sort.Search(len(f.Blocks), func(i int) bool {
+		b := &f.Blocks[i]
+		return record.CompareKey(b.LastHost, b.LastURL, host, url) >= 0
+	})
+	if i == len(f.Blocks) || record.CompareKey(f.Blocks[i].FirstHost, f.Blocks[i].FirstURL, host, url) > 0 {
+		return -1
+	}
+	return i
+}
+
+// RowOf returns the index of the row (host, url) among recs, rows in file
+// order (a decoded block), and whether it is there.
+func RowOf(recs []record.Record, host uint64, url string) (int, bool) {
+	j := sort.Search(len(recs), func(j int) bool {
+		return record.CompareKey(recs[j].HostKey, recs[j].URL, host, url) >= 0
+	})
+	return j, j < len(recs) && recs[j].HostKey == host && recs[j].URL == url
 }
 
 // PageSizes returns each column's stored and raw bytes in this block.

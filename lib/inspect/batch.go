@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -123,7 +123,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 	return n, bw.Flush()
 }
 
-// find looks every keyed query up, reading each block that can hold one of
+// find looks every query up, reading each block that can hold one of
 // them once. A found record is kept as its JSON line, not as a record, which
 // would hold its whole decoded block in memory until the chunk is written.
 func (s *Source) find(qs []query, g canon.Grouping) error {
@@ -134,25 +134,16 @@ func (s *Source) find(qs []query, g canon.Grouping) error {
 	slices.SortFunc(order, func(a, b int) int {
 		return record.CompareKey(qs[a].host, qs[a].url, qs[b].host, qs[b].url)
 	})
-	f := s.File
-	cur, bi := -1, 0
+	cur := -1
 	var recs []record.Record
 	for _, i := range order {
 		q := &qs[i]
-		// the first block that does not end before q; queries come in key
-		// order, so the search only moves forward
-		bi += sort.Search(len(f.Blocks)-bi, func(j int) bool {
-			b := &f.Blocks[bi+j]
-			return record.CompareKey(b.LastHost, b.LastURL, q.host, q.url) >= 0
-		})
-		if bi == len(f.Blocks) {
-			break
-		}
-		if record.CompareKey(f.Blocks[bi].FirstHost, f.Blocks[bi].FirstURL, q.host, q.url) > 0 {
+		bi := s.File.BlockOf(q.host, q.url)
+		if bi < 0 {
 			continue
 		}
 		if bi != cur {
-			b, err := f.ReadBlock(bi)
+			b, err := s.File.ReadBlock(bi)
 			if err != nil {
 				return err
 			}
@@ -161,10 +152,7 @@ func (s *Source) find(qs []query, g canon.Grouping) error {
 			}
 			cur = bi
 		}
-		j := sort.Search(len(recs), func(j int) bool {
-			return record.CompareKey(recs[j].HostKey, recs[j].URL, q.host, q.url) >= 0
-		})
-		if j < len(recs) && recs[j].HostKey == q.host && recs[j].URL == q.url {
+		if j, ok := codec.RowOf(recs, q.host, q.url); ok {
 			q.json = append(record.AppendJSON(nil, &recs[j], canon.KeysOf(q.url, g).Path), '\n')
 			q.found = true
 		}

@@ -218,10 +218,8 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 		if err != nil {
 			return err
 		}
-		for i := range recs {
-			if recs[i].HostKey == k.Host && recs[i].URL == u {
-				found = &recs[i]
-			}
+		if j, ok := codec.RowOf(recs, k.Host, u); ok {
+			found = &recs[j]
 		}
 		return nil
 	})
