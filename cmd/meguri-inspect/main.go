@@ -84,8 +84,13 @@ func run(a *args) (int, error) {
 	if a.URLs == "-" && a.File == "-" {
 		return 2, fmt.Errorf("--urls - and FILE - both name stdin; give the .meguri file by name")
 	}
+	// --host keyed under the default grouping: checks the value before
+	// anything is read, and names the host of a file that has no block
+	var key uint64
+	var group string
 	if a.Host != "" {
-		if _, _, err := cli.HostKey(a.Host, canon.ByDomain); err != nil {
+		var err error
+		if key, group, err = cli.HostKey(a.Host, canon.ByDomain); err != nil {
 			return 2, err
 		}
 	}
@@ -121,9 +126,6 @@ func run(a *args) (int, error) {
 	case a.URLs != "":
 		return lookupLines(a, src)
 	case a.Host != "":
-		// the file's grouping replaces the default when the file has a
-		// block; an empty stream names the host as the default keys it
-		key, group, _ := cli.HostKey(a.Host, canon.ByDomain)
 		n, err := src.HostRows(os.Stdout, func(g canon.Grouping) (uint64, error) {
 			var err error
 			key, group, err = cli.HostKey(a.Host, g)
