@@ -33,7 +33,7 @@ run: build
 	$(BIN)/meguri-inspect --verify $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --rows $(OUT)/sample.meguri | head -3
 	$(BIN)/meguri-inspect --url 'http://www.zew.de:80/' $(OUT)/sample.meguri
-	$(BIN)/meguri-inspect --host bfriends.brigitte.de $(OUT)/sample.meguri | cut -c1-100 | head -3
+	$(BIN)/meguri-inspect --host example.com --fields url,status,last_seen,captures --tsv --header $(OUT)/sample.meguri | head -4
 	printf 'http://www.zew.de/\nhttps://new.example/\n' | $(BIN)/meguri-inspect --urls - --absent $(OUT)/sample.meguri
 	@echo "rejected lines by reason:"; cut -d'"' -f10 $(OUT)/rejects.jsonl | sort | uniq -c
 	cd $(OUT) && ../$(BIN)/meguri-route balance --partitions 4 ../testdata/sample.jsonl -o fleet.manifest

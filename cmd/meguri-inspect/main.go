@@ -28,6 +28,11 @@ type args struct {
 	URLs   string `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as a JSON line, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
 	Absent bool   `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as JSON lines, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
+
+	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect)."`
+	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
+	Raw    bool     `help:"With --tsv: print strings unescaped, as jq -r prints them (--rows --fields url --tsv --raw is a plain URL list). A record with a tab or line break in a printed string is an error (exit 1), never a broken line."`
+	Header bool     `help:"With --tsv: print the field names as a first line."`
 }
 
 const description = `Read a .meguri file.
@@ -42,6 +47,8 @@ Examples:
   meguri-inspect --url https://example.com/ part-7.meguri
   meguri-inspect --host example.com part-7.meguri | jq -r .url
   meguri-inspect --urls discovered.txt --absent part-7.meguri > new.txt
+  meguri-inspect --rows --fields url --tsv --raw part-7.meguri > urls.txt
+  meguri-inspect --rows --fields url,status,last_seen --tsv --header part-7.meguri
   meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
@@ -73,6 +80,45 @@ func (a *args) modes() []string {
 	return given
 }
 
+// layout checks the flags that shape printed records and returns the
+// layout they ask for.
+func (a *args) layout() (record.Layout, error) {
+	var l record.Layout
+	var given []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{a.Fields != nil, "--fields"}, {a.TSV, "--tsv"}, {a.Raw, "--raw"}, {a.Header, "--header"}} {
+		if f.on {
+			given = append(given, f.name)
+		}
+	}
+	switch {
+	case len(given) == 0:
+		return l, nil
+	case a.Absent:
+		return l, fmt.Errorf("%s: --absent prints the list's own lines, not records", strings.Join(given, ", "))
+	case !a.Rows && a.URL == "" && a.Host == "" && a.URLs == "":
+		verb := "goes"
+		if len(given) > 1 {
+			verb = "go"
+		}
+		return l, fmt.Errorf("%s %s with a mode that prints records: --rows, --url, --host or --urls", strings.Join(given, ", "), verb)
+	case a.Header && !a.TSV:
+		return l, fmt.Errorf("--header goes with --tsv")
+	case a.Raw && !a.TSV:
+		return l, fmt.Errorf("--raw goes with --tsv")
+	}
+	l.TSV, l.Raw = a.TSV, a.Raw
+	if a.Fields != nil {
+		var err error
+		if l.Fields, err = record.ParseFields(a.Fields); err != nil {
+			return l, fmt.Errorf("--fields: %w", err)
+		}
+	}
+	return l, nil
+}
+
 func run(a *args) (int, error) {
 	modes := a.modes()
 	if len(modes) > 1 {
@@ -80,6 +126,10 @@ func run(a *args) (int, error) {
 	}
 	if a.Absent && a.URLs == "" {
 		return 2, fmt.Errorf("--absent goes with --urls")
+	}
+	layout, err := a.layout()
+	if err != nil {
+		return 2, err
 	}
 	if a.URLs == "-" && a.File == "-" {
 		return 2, fmt.Errorf("--urls - and FILE - both name stdin; give the .meguri file by name")
@@ -105,9 +155,14 @@ func run(a *args) (int, error) {
 		return 1, err
 	}
 	defer src.Close()
+	if a.Header {
+		if _, err := os.Stdout.Write(layout.Header()); err != nil {
+			return 1, err
+		}
+	}
 	switch {
 	case a.Rows:
-		if err := src.Rows(os.Stdout); err != nil {
+		if err := src.Rows(os.Stdout, &layout); err != nil {
 			return 1, fmt.Errorf("%s: %w", src.Name, err)
 		}
 	case a.URL != "":
@@ -120,13 +175,17 @@ func run(a *args) (int, error) {
 			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", u, src.Name)
 			return 1, nil
 		}
-		if _, err := os.Stdout.Write(append(record.AppendJSON(nil, r, path), '\n')); err != nil {
+		line, err := layout.AppendLine(nil, r, path)
+		if err != nil {
+			return 1, fmt.Errorf("%s: %w", src.Name, err)
+		}
+		if _, err := os.Stdout.Write(line); err != nil {
 			return 1, err
 		}
 	case a.URLs != "":
-		return lookupLines(a, src)
+		return lookupLines(a, src, layout)
 	case a.Host != "":
-		n, err := src.HostRows(os.Stdout, func(g canon.Grouping) (uint64, error) {
+		n, err := src.HostRows(os.Stdout, &layout, func(g canon.Grouping) (uint64, error) {
 			var err error
 			key, group, err = cli.HostKey(a.Host, g)
 			return key, err
@@ -165,7 +224,7 @@ func run(a *args) (int, error) {
 }
 
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
-func lookupLines(a *args, src *inspect.Source) (int, error) {
+func lookupLines(a *args, src *inspect.Source, layout record.Layout) (int, error) {
 	in, name := io.Reader(os.Stdin), "<stdin>"
 	if a.URLs != "-" {
 		f, err := os.Open(a.URLs)
@@ -177,7 +236,7 @@ func lookupLines(a *args, src *inspect.Source) (int, error) {
 	}
 	const shown = 20
 	skipped := 0
-	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent,
+	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
 			if skipped <= shown {

@@ -152,6 +152,19 @@ func TestKeys(t *testing.T) {
 			t.Errorf("KeysOf(%q, %v) = %+v, want group %q", c.url, c.g, k, c.group)
 		}
 	}
+	// A Keyer, which remembers the last host's group, gives what KeysOf
+	// gives whatever came before: the same host twice, another host of the
+	// same group, a host of another group, an empty host.
+	for _, g := range []Grouping{ByDomain, ByHost} {
+		k := Keyer{Grouping: g}
+		for _, u := range []string{"http://www.example.com/a", "http://www.example.com/b", "http://example.com/",
+			"http://mail.example.com/", "https://a.b.example.co.uk/", "http:///x", "http://[::1]:8/",
+			"http:///y", "http://www.example.com/a", "http://www.example.com./a", "http://github.io/", "http://x.github.io/"} {
+			if got, want := k.Keys(u), KeysOf(u, g); got != want {
+				t.Errorf("Keyer(%v).Keys(%q) = %+v, KeysOf says %+v", g, u, got, want)
+			}
+		}
+	}
 	// The path key separates URLs that share a host key.
 	a := KeysOf("http://www.example.com/x", ByDomain)
 	b := KeysOf("http://example.com/x", ByDomain)

@@ -97,7 +97,29 @@ func GroupOf(host string, g Grouping) string {
 // KeysOf computes the keys of a canonical URL.
 func KeysOf(u string, g Grouping) Keys {
 	host, _, hend := HostOf(u)
-	group := GroupOf(host, g)
+	return keysIn(u, hend, GroupOf(host, g))
+}
+
+// Keyer computes KeysOf for a run of URLs under one grouping, remembering
+// the last host's grouping string: a file's rows come host by host, and
+// finding a registrable domain costs more than the hashing.
+type Keyer struct {
+	Grouping    Grouping
+	host, group string
+}
+
+// Keys returns KeysOf(u, k.Grouping).
+func (k *Keyer) Keys(u string) Keys {
+	host, _, hend := HostOf(u)
+	if host != k.host || k.group == "" {
+		k.host, k.group = host, GroupOf(host, k.Grouping)
+	}
+	return keysIn(u, hend, k.group)
+}
+
+// keysIn computes the keys of u, whose host ends at hend and groups as
+// group.
+func keysIn(u string, hend int, group string) Keys {
 	cut := hend - len(group)
 	var d xxhash.Digest
 	d.Reset()

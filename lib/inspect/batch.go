@@ -24,6 +24,9 @@ type BatchOptions struct {
 	// MaxLine is the longest line taken (default 1 MiB); longer lines are
 	// reported and skipped.
 	MaxLine int
+	// Layout is how found records print (the zero Layout: every field as
+	// JSON, as --rows prints them); unused with Absent.
+	Layout record.Layout
 	// Skip is told about each line that is not an http(s) URL (or is too
 	// long), with its 1-based line number; it is skipped.
 	Skip func(line int, text []byte, err error)
@@ -40,7 +43,7 @@ type query struct {
 	text  []byte
 	url   string
 	host  uint64
-	json  []byte // the record as --rows prints it, when found
+	line  []byte // the record as the layout prints it, when found
 	found bool
 }
 
@@ -49,7 +52,8 @@ var ErrLongLine = errors.New("line too long")
 
 // LookupLines reads URLs from r, one per line (blank lines aside), and
 // writes to w, in input order, the record of each URL the file holds as a
-// JSON line (what --rows prints), or with opt.Absent the lines whose URL
+// line in opt.Layout (a JSON line, as --rows prints it, by default), or
+// with opt.Absent the lines whose URL
 // it does not hold. Each URL is canonicalized and keyed as ingest does.
 // It needs a file (random access): each chunk of lines is sorted by key
 // and every block that can hold one of them is read and decoded once.
@@ -98,7 +102,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 			}
 			qs = append(qs, query{text: line, url: u, host: canon.KeysOf(u, g).Host})
 		}
-		if err := s.find(qs, g); err != nil {
+		if err := s.find(qs, g, &opt.Layout); err != nil {
 			return n, err
 		}
 		for i := range qs {
@@ -111,7 +115,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 			if q.found == opt.Absent {
 				continue
 			}
-			out := q.json
+			out := q.line
 			if opt.Absent {
 				out = append(q.text, '\n')
 			}
@@ -124,9 +128,10 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 }
 
 // find looks every query up, reading each block that can hold one of
-// them once. A found record is kept as its JSON line, not as a record, which
-// would hold its whole decoded block in memory until the chunk is written.
-func (s *Source) find(qs []query, g canon.Grouping) error {
+// them once. A found record is kept as its printed line, not as a record,
+// which would hold its whole decoded block in memory until the chunk is
+// written.
+func (s *Source) find(qs []query, g canon.Grouping, l *record.Layout) error {
 	order := make([]int, len(qs))
 	for i := range order {
 		order[i] = i
@@ -153,7 +158,10 @@ func (s *Source) find(qs []query, g canon.Grouping) error {
 			cur = bi
 		}
 		if j, ok := codec.RowOf(recs, q.host, q.url); ok {
-			q.json = append(record.AppendJSON(nil, &recs[j], canon.KeysOf(q.url, g).Path), '\n')
+			var err error
+			if q.line, err = l.AppendLine(nil, &recs[j], canon.KeysOf(q.url, g).Path); err != nil {
+				return err
+			}
 			q.found = true
 		}
 	}

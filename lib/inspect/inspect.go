@@ -160,30 +160,66 @@ func (s *Source) Verify() (Summary, error) {
 	return sum, err
 }
 
-// Rows writes every record as a JSON line.
-func (s *Source) Rows(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var buf []byte
+// Rows writes every record as a line in layout l (nil: every field as
+// JSON).
+func (s *Source) Rows(w io.Writer, l *record.Layout) error {
+	rw := newRowWriter(w, l)
 	_, _, _, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
 		recs, err := b.Decode()
 		if err != nil {
 			return err
 		}
-		g := canon.Grouping(h.Grouping)
+		rw.keys.Grouping = canon.Grouping(h.Grouping)
 		for i := range recs {
-			buf = record.AppendJSON(buf[:0], &recs[i], canon.KeysOf(recs[i].URL, g).Path)
-			buf = append(buf, '\n')
-			if _, err := bw.Write(buf); err != nil {
+			if err := rw.write(&recs[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		bw.Flush()
+	return rw.flush(err)
+}
+
+// rowWriter prints records in a layout, buffered.
+type rowWriter struct {
+	bw  *bufio.Writer
+	l   *record.Layout
+	buf []byte
+	n   int // records written
+	// keys computes path keys under the file's grouping, which the caller
+	// sets
+	keys canon.Keyer
+}
+
+func newRowWriter(w io.Writer, l *record.Layout) *rowWriter {
+	if l == nil {
+		l = &record.Layout{}
+	}
+	return &rowWriter{bw: bufio.NewWriterSize(w, 1<<20), l: l}
+}
+
+// write prints r, computing its path key only when the layout prints it.
+func (rw *rowWriter) write(r *record.Record) error {
+	var path uint64
+	if rw.l.NeedsPathKey() {
+		path = rw.keys.Keys(r.URL).Path
+	}
+	var err error
+	if rw.buf, err = rw.l.AppendLine(rw.buf[:0], r, path); err != nil {
 		return err
 	}
-	return bw.Flush()
+	rw.n++
+	_, err = rw.bw.Write(rw.buf)
+	return err
+}
+
+// flush writes out what is buffered, and returns err, or the flush's
+// error when err is nil.
+func (rw *rowWriter) flush(err error) error {
+	if ferr := rw.bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // Lookup finds one URL (canonicalized first). On a file it reads only the
@@ -226,30 +262,26 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 	return found, k.Path, err
 }
 
-// HostRows writes, as JSON lines, the records of one host key: the key that
-// key returns for the file's grouping (a host group: under grouping domain,
-// every host of a registrable domain). On a file it reads only the blocks
-// whose key span holds the key; on a stream it decodes only those and reads
-// the rest through unchecked beyond their checksums. It returns the number
-// of records written.
-func (s *Source) HostRows(w io.Writer, key func(canon.Grouping) (uint64, error)) (int, error) {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var buf []byte
-	n := 0
+// HostRows writes, as lines in layout l (nil: every field as JSON), the
+// records of one host key: the key that key returns for the file's
+// grouping (a host group: under grouping domain, every host of a
+// registrable domain). On a file it reads only the blocks whose key span
+// holds the key; on a stream it decodes only those and reads the rest
+// through unchecked beyond their checksums. It returns the number of
+// records written.
+func (s *Source) HostRows(w io.Writer, l *record.Layout, key func(canon.Grouping) (uint64, error)) (int, error) {
+	rw := newRowWriter(w, l)
 	emit := func(h codec.Header, b *codec.Block, k uint64) error {
 		recs, err := b.Decode()
 		if err != nil {
 			return err
 		}
 		i := sort.Search(len(recs), func(i int) bool { return recs[i].HostKey >= k })
-		g := canon.Grouping(h.Grouping)
+		rw.keys.Grouping = canon.Grouping(h.Grouping)
 		for ; i < len(recs) && recs[i].HostKey == k; i++ {
-			buf = record.AppendJSON(buf[:0], &recs[i], canon.KeysOf(recs[i].URL, g).Path)
-			buf = append(buf, '\n')
-			if _, err := bw.Write(buf); err != nil {
+			if err := rw.write(&recs[i]); err != nil {
 				return err
 			}
-			n++
 		}
 		return nil
 	}
@@ -281,10 +313,7 @@ func (s *Source) HostRows(w io.Writer, key func(canon.Grouping) (uint64, error))
 			return emit(h, b, k)
 		})
 	}
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	return n, err
+	return rw.n, rw.flush(err)
 }
 
 // BytesPerURL is the file size over its URL count (0 for an empty file).

@@ -10,6 +10,7 @@ import (
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/internal/testinput"
+	"github.com/meguri/meguri/lib/record"
 )
 
 // corpusFile ingests MEGURI_CORPUS and returns the file and its URLs in a
@@ -67,4 +68,23 @@ func BenchmarkLookupOne(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/url")
+}
+
+// BenchmarkRows prints every row of the corpus's ingest: all fields as JSON
+// (--rows), and one field as TSV (--rows --fields url --tsv).
+func BenchmarkRows(b *testing.B) {
+	f, urls := corpusFile(b)
+	for _, c := range []struct {
+		name string
+		l    record.Layout
+	}{{"json", record.Layout{}}, {"url-tsv", record.Layout{Fields: []record.Field{record.FieldURL}, TSV: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := (&Source{Name: "corpus", File: f}).Rows(io.Discard, &c.l); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(urls)), "ns/row")
+		})
+	}
 }

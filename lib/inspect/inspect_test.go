@@ -69,7 +69,7 @@ func TestHostRows(t *testing.T) {
 		for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
 			rl.reads = nil
 			var got bytes.Buffer
-			n, err := src.HostRows(&got, key)
+			n, err := src.HostRows(&got, nil, key)
 			if err != nil {
 				t.Fatalf("%s %s: %v", src.Name, units.Key(k), err)
 			}
@@ -89,7 +89,7 @@ func TestHostRows(t *testing.T) {
 	// a key function's error stops the run before anything is read
 	boom := fmt.Errorf("boom")
 	for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
-		if _, err := src.HostRows(&bytes.Buffer{}, func(canon.Grouping) (uint64, error) { return 0, boom }); err != boom {
+		if _, err := src.HostRows(&bytes.Buffer{}, nil, func(canon.Grouping) (uint64, error) { return 0, boom }); err != boom {
 			t.Errorf("%s: error %v, want %v", src.Name, err, boom)
 		}
 	}
@@ -118,7 +118,7 @@ func TestHostRowsGrouping(t *testing.T) {
 			t.Fatal(err)
 		}
 		var asked canon.Grouping = 99
-		n, err := (&Source{Name: "f", File: f}).HostRows(bufio.NewWriter(&bytes.Buffer{}), func(got canon.Grouping) (uint64, error) {
+		n, err := (&Source{Name: "f", File: f}).HostRows(bufio.NewWriter(&bytes.Buffer{}), nil, func(got canon.Grouping) (uint64, error) {
 			asked = got
 			return 1, nil
 		})
@@ -145,7 +145,7 @@ func smallBlocks(t testing.TB) (data []byte, rows []record.Record, lines []strin
 		t.Fatal(err)
 	}
 	var all bytes.Buffer
-	if err := (&Source{Name: "s", r: bytes.NewReader(buf.Bytes())}).Rows(&all); err != nil {
+	if err := (&Source{Name: "s", r: bytes.NewReader(buf.Bytes())}).Rows(&all, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines = strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n")

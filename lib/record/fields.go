@@ -119,5 +119,25 @@ func FormatTimestamp(sec int64) string {
 	if sec == 0 {
 		return ""
 	}
-	return time.Unix(sec, 0).UTC().Format("20060102150405")
+	return string(AppendTimestamp(nil, sec))
+}
+
+// AppendTimestamp appends Unix seconds as a 14-digit CDX timestamp, the
+// text FormatTimestamp returns (nothing for 0), without time's layout
+// interpreter: printing rows spent a third of its time there.
+func AppendTimestamp(b []byte, sec int64) []byte {
+	if sec == 0 {
+		return b
+	}
+	t := time.Unix(sec, 0).UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "20060102150405")
+	}
+	h, mi, s := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10))
+	for _, v := range [...]int{y % 100, int(mo), d, h, mi, s} {
+		b = append(b, byte('0'+v/10), byte('0'+v%10))
+	}
+	return b
 }

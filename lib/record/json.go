@@ -1,100 +1,358 @@
 package record
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
-// AppendJSON appends r as one JSON object (no newline) with the fields
-// url, host_key, path_key, status, http_status, first_seen, last_seen,
-// captures, changes, digest, first_digest, mime, length, redirect. Keys are
-// "0x" + 16 lowercase hex digits; times are 14-digit CDX timestamps, null
-// when never captured; digests are 16 hex digits, null when unknown.
-func AppendJSON(b []byte, r *Record, pathKey uint64) []byte {
-	b = append(b, `{"url":`...)
-	b = AppendString(b, r.URL)
-	b = append(b, `,"host_key":`...)
-	b = appendKey(b, r.HostKey)
-	b = append(b, `,"path_key":`...)
-	b = appendKey(b, pathKey)
-	b = append(b, `,"status":"`...)
-	b = append(b, r.Status.String()...)
-	b = append(b, `","http_status":`...)
-	b = strconv.AppendUint(b, uint64(r.HTTPStatus), 10)
-	b = append(b, `,"first_seen":`...)
-	b = appendTime(b, r.FirstSeen)
-	b = append(b, `,"last_seen":`...)
-	b = appendTime(b, r.LastSeen)
-	b = append(b, `,"captures":`...)
-	b = strconv.AppendUint(b, r.Captures, 10)
-	b = append(b, `,"changes":`...)
-	b = strconv.AppendUint(b, r.Changes, 10)
-	b = append(b, `,"digest":`...)
-	b = appendDigest(b, r.Digest)
-	b = append(b, `,"first_digest":`...)
-	b = appendDigest(b, r.FirstDigest)
-	b = append(b, `,"mime":`...)
-	b = AppendString(b, r.Mime)
-	b = append(b, `,"length":`...)
-	b = strconv.AppendInt(b, r.Length, 10)
-	b = append(b, `,"redirect":`...)
-	b = AppendString(b, r.Redirect)
-	return append(b, '}')
-}
+// Field is one printed field of a record. The fields, in their default
+// order, are url, host_key, path_key, status, http_status, first_seen,
+// last_seen, captures, changes, digest, first_digest, mime, length,
+// redirect.
+type Field uint8
 
-const hexDigits = "0123456789abcdef"
+// The printed fields, in their default order.
+const (
+	FieldURL Field = iota
+	FieldHostKey
+	FieldPathKey
+	FieldStatus
+	FieldHTTPStatus
+	FieldFirstSeen
+	FieldLastSeen
+	FieldCaptures
+	FieldChanges
+	FieldDigest
+	FieldFirstDigest
+	FieldMime
+	FieldLength
+	FieldRedirect
+	numFields
+)
 
-// appendKey appends "0x" + 16 lowercase hex digits, quoted.
-func appendKey(b []byte, k uint64) []byte {
-	return append(appendHex16(append(b, '"', '0', 'x'), k), '"')
-}
+var fieldNames = [numFields]string{"url", "host_key", "path_key", "status", "http_status",
+	"first_seen", "last_seen", "captures", "changes", "digest", "first_digest", "mime",
+	"length", "redirect"}
 
-// appendDigest appends 16 hex digits quoted, or null for 0 (unknown).
-func appendDigest(b []byte, d uint64) []byte {
-	if d == 0 {
-		return append(b, "null"...)
+// String returns the field's name, its JSON key.
+func (f Field) String() string {
+	if f < numFields {
+		return fieldNames[f]
 	}
-	return append(appendHex16(append(b, '"'), d), '"')
+	return "field(" + strconv.Itoa(int(f)) + ")"
 }
 
-func appendHex16(b []byte, v uint64) []byte {
-	for i := 60; i >= 0; i -= 4 {
-		b = append(b, hexDigits[v>>uint(i)&15])
+// FieldNames lists every field name in the default order.
+func FieldNames() []string { return fieldNames[:] }
+
+// ParseFields reads field names (as --fields gives them). An unknown name,
+// a name given twice, or no name at all is an error that lists the names.
+func ParseFields(names []string) ([]Field, error) {
+	if len(names) == 0 {
+		return nil, errors.New("no fields named; choose from " + strings.Join(fieldNames[:], ","))
+	}
+	out := make([]Field, 0, len(names))
+	var seen [numFields]bool
+	for _, n := range names {
+		f := Field(0)
+		for f < numFields && fieldNames[f] != n {
+			f++
+		}
+		if f == numFields {
+			return nil, fmt.Errorf("unknown field %q; choose from %s", n, strings.Join(fieldNames[:], ","))
+		}
+		if seen[f] {
+			return nil, fmt.Errorf("field %q named twice", n)
+		}
+		seen[f] = true
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Layout says how records print: which fields in which order, as one JSON
+// object per line or as tab-separated values. The zero Layout prints every
+// field as JSON.
+//
+// A TSV value is what jq's @tsv makes of the field's JSON value: strings
+// unquoted with backslash, tab, newline and carriage return escaped as \\,
+// \t, \n and \r; null (a time never captured, an unknown digest) as
+// nothing. With Raw, strings are written as jq -r prints them, unescaped,
+// and a record with a tab or line break in a printed string cannot be
+// written (ErrUnprintable).
+type Layout struct {
+	Fields []Field // nil: every field in the default order
+	TSV    bool
+	Raw    bool // with TSV: strings unescaped
+}
+
+// ErrUnprintable is AppendLine's error for a record a raw TSV line cannot
+// hold.
+var ErrUnprintable = errors.New("a tab or line break in a value cannot be written as raw TSV")
+
+func (l *Layout) fields() []Field {
+	if l.Fields == nil {
+		return allFields[:]
+	}
+	return l.Fields
+}
+
+var allFields = func() (a [numFields]Field) {
+	for i := range a {
+		a[i] = Field(i)
+	}
+	return
+}()
+
+// NeedsPathKey reports whether the layout prints path_key, which callers
+// then compute.
+func (l *Layout) NeedsPathKey() bool {
+	for _, f := range l.fields() {
+		if f == FieldPathKey {
+			return true
+		}
+	}
+	return false
+}
+
+// Header returns the TSV header line: the field names, tab-separated, with
+// a newline.
+func (l *Layout) Header() []byte {
+	var b []byte
+	for i, f := range l.fields() {
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		b = append(b, fieldNames[f]...)
+	}
+	return append(b, '\n')
+}
+
+// AppendLine appends r as one line, newline included; pathKey is printed
+// as path_key. Only a Raw layout fails, with ErrUnprintable naming the
+// field, and then b is returned unchanged.
+func (l *Layout) AppendLine(b []byte, r *Record, pathKey uint64) ([]byte, error) {
+	start := len(b)
+	if !l.TSV {
+		b = append(b, '{')
+	}
+	for i, f := range l.fields() {
+		switch {
+		case l.TSV && i > 0:
+			b = append(b, '\t')
+		case !l.TSV:
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, fieldNames[f]...)
+			b = append(b, '"', ':')
+		}
+		b = l.appendField(b, f, r, pathKey)
+	}
+	if !l.TSV {
+		b = append(b, '}')
+	}
+	if l.Raw && l.TSV && (bytes.ContainsAny(b[start:], "\n\r") || bytes.Count(b[start:], []byte{'\t'}) != len(l.fields())-1) {
+		for _, f := range l.fields() {
+			var v string
+			switch f {
+			case FieldURL:
+				v = r.URL
+			case FieldMime:
+				v = r.Mime
+			case FieldRedirect:
+				v = r.Redirect
+			}
+			if strings.ContainsAny(v, "\t\n\r") {
+				return b[:start], fmt.Errorf("%w: %s of %s is %q", ErrUnprintable, f, r.URL, v)
+			}
+		}
+	}
+	return append(b, '\n'), nil
+}
+
+func (l *Layout) appendField(b []byte, f Field, r *Record, pathKey uint64) []byte {
+	switch f {
+	case FieldURL:
+		return l.appendString(b, r.URL)
+	case FieldHostKey:
+		return l.appendKey(b, r.HostKey)
+	case FieldPathKey:
+		return l.appendKey(b, pathKey)
+	case FieldStatus:
+		return l.appendString(b, r.Status.String())
+	case FieldHTTPStatus:
+		return strconv.AppendUint(b, uint64(r.HTTPStatus), 10)
+	case FieldFirstSeen:
+		return l.appendTime(b, r.FirstSeen)
+	case FieldLastSeen:
+		return l.appendTime(b, r.LastSeen)
+	case FieldCaptures:
+		return strconv.AppendUint(b, r.Captures, 10)
+	case FieldChanges:
+		return strconv.AppendUint(b, r.Changes, 10)
+	case FieldDigest:
+		return l.appendDigest(b, r.Digest)
+	case FieldFirstDigest:
+		return l.appendDigest(b, r.FirstDigest)
+	case FieldMime:
+		return l.appendString(b, r.Mime)
+	case FieldLength:
+		return strconv.AppendInt(b, r.Length, 10)
+	case FieldRedirect:
+		return l.appendString(b, r.Redirect)
 	}
 	return b
 }
 
-func appendTime(b []byte, t int64) []byte {
-	if t == 0 {
-		return append(b, "null"...)
+// appendKey appends "0x" + 16 lowercase hex digits, quoted in JSON.
+func (l *Layout) appendKey(b []byte, k uint64) []byte {
+	if l.TSV {
+		return appendHex16(append(b, '0', 'x'), k)
 	}
-	b = append(b, '"')
-	b = append(b, FormatTimestamp(t)...)
-	return append(b, '"')
+	return append(appendHex16(append(b, '"', '0', 'x'), k), '"')
 }
+
+// appendDigest appends 16 hex digits, or null for 0 (unknown).
+func (l *Layout) appendDigest(b []byte, d uint64) []byte {
+	switch {
+	case d == 0 && l.TSV:
+		return b
+	case d == 0:
+		return append(b, "null"...)
+	case l.TSV:
+		return appendHex16(b, d)
+	}
+	return append(appendHex16(append(b, '"'), d), '"')
+}
+
+// appendTime appends a 14-digit CDX timestamp, or null for 0 (never).
+func (l *Layout) appendTime(b []byte, t int64) []byte {
+	switch {
+	case t == 0 && l.TSV:
+		return b
+	case t == 0:
+		return append(b, "null"...)
+	case l.TSV:
+		return AppendTimestamp(b, t)
+	}
+	return append(AppendTimestamp(append(b, '"'), t), '"')
+}
+
+func (l *Layout) appendString(b []byte, s string) []byte {
+	if l.TSV && l.Raw {
+		return appendRaw(b, s)
+	}
+	if l.TSV {
+		return appendTSV(b, s)
+	}
+	return AppendString(b, s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex16(b []byte, v uint64) []byte {
+	var h [16]byte
+	for i := 15; i >= 0; i-- {
+		h[i] = hexDigits[v&15]
+		v >>= 4
+	}
+	return append(b, h[:]...)
+}
+
+// appendTSV appends s as a TSV value, as jq's @tsv writes the JSON string
+// AppendString makes of it: invalid UTF-8 as U+FFFD; backslash, tab,
+// newline and carriage return escaped.
+func appendTSV(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && plainTSV[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch c {
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, "\uFFFD"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return b
+}
+
+// appendRaw appends s as jq -r prints the JSON string AppendString makes
+// of it: as it is, invalid UTF-8 as U+FFFD.
+func appendRaw(b []byte, s string) []byte {
+	if utf8.ValidString(s) {
+		return append(b, s...)
+	}
+	for _, r := range s {
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// plainTSV marks the bytes appendTSV copies as they are: ASCII other than
+// '\\', tab, newline and carriage return.
+var plainTSV = func() (t [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = c != '\\' && c != '\t' && c != '\n' && c != '\r'
+	}
+	return
+}()
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// copy the run of bytes that need no escaping at once
+		j := i
+		for j < len(s) && plainJSON[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			switch c {
+			case '"', '\\':
 				b = append(b, '\\', c)
-			case c < 0x20:
-				switch c {
-				case '\n':
-					b = append(b, '\\', 'n')
-				case '\t':
-					b = append(b, '\\', 't')
-				case '\r':
-					b = append(b, '\\', 'r')
-				default:
-					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-				}
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\r':
+				b = append(b, '\\', 'r')
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
 			}
 			i++
 			continue
@@ -109,3 +367,12 @@ func AppendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// plainJSON marks the bytes AppendString copies as they are: ASCII other
+// than control characters, '"' and '\\'.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return
+}()
