@@ -72,6 +72,7 @@ FUZZTIME ?= 60s
 FUZZMINIMIZE ?= 0
 FUZZ_TARGETS := \
   lib/cdx:FuzzParse \
+  lib/cdx:FuzzParseSpaced \
   lib/cdx:FuzzDecodeFlat \
   lib/cdx:FuzzRejectLine \
   lib/codec:FuzzReader \

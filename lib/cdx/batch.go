@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -170,6 +171,9 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 		if err != nil {
 			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
 		}
+		if err := checkLegend(line); err != nil {
+			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
+		}
 		b.Data = append(b.Data, line...)
 		b.Ends = append(b.Ends, len(b.Data))
 		b.TooLong = append(b.TooLong, tooLong)
@@ -184,6 +188,26 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 		send()
 	}
 	return nil
+}
+
+// checkLegend refuses a CDX legend line that names a layout other than
+// the ones Layouts reads: the lines after it would be read by their field
+// count alone, and misread. A known legend is only rejected, as Legend.
+func checkLegend(line []byte) error {
+	if len(line) < 3 || line[0] != 'C' && line[0] != ' ' {
+		return nil
+	}
+	letters, ok := IsLegend(line)
+	if !ok || KnownLegend(letters) {
+		return nil
+	}
+	return fmt.Errorf("CDX legend %q is not a layout meguri reads (CDX-11 %q, 9-field %q): the lines after it would be misread; convert them to JSON lines",
+		spaced(letters), spaced(Layouts[11]), spaced(Layouts[9]))
+}
+
+// spaced spells legend letters as a legend line does.
+func spaced(letters string) string {
+	return strings.Join(strings.Split(letters, ""), " ")
 }
 
 // IsBlank reports whether a line holds only spaces, tabs and a carriage

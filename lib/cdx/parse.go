@@ -3,8 +3,9 @@
 //
 // It accepts, line by line, the JSON objects of the CDX server and of
 // `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
-// cdx-NNNNN.gz files, and `{"url": ...}` lines (a discovered link with no
-// capture). Input streams may be plain, gzip (also multi-member) or zstd;
+// cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
+// files, the Wayback CDX server's 7-field text output; see Layouts), and
+// `{"url": ...}` lines (a discovered link with no capture). Input streams may be plain, gzip (also multi-member) or zstd;
 // Open detects which from the first bytes.
 //
 //	p := cdx.Parser{Grouping: canon.ByDomain}
@@ -48,13 +49,15 @@ const (
 	BadStatus           // status that is not a 3-digit number
 	BadLength           // length that is not a non-negative integer
 	OutOfRange          // host key outside the requested range
+	Legend              // a space-separated CDX file's legend line (" CDX N b a ..."), not a record
+	BadFields           // a space-separated CDX line of neither 7, 9 nor 11 fields
 	NumReasons
 )
 
 var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
-	"bad_status", "bad_length", "out_of_range",
+	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -178,9 +181,9 @@ const Full = ^uint64(0)
 // them to keep them longer than the line.
 func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 	var c record.Capture
-	f, ok := decode(line)
-	if !ok {
-		return c, BadJSON
+	f, r := decode(line)
+	if r != OK {
+		return c, r
 	}
 	if f.URL == "" {
 		return c, MissingURL
@@ -264,44 +267,131 @@ func classify(f *fields) Reason {
 	return OK
 }
 
-// decode reads the fields of a JSON line or a SURT TIMESTAMP {json} line.
-func decode(line []byte) (fields, bool) {
+// decode reads the fields of a JSON line, a SURT TIMESTAMP {json} line or
+// a space-separated CDX line.
+func decode(line []byte) (fields, Reason) {
 	var f fields
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
-		return f, false
+		return f, BadJSON
 	}
 	var prefixTS string
 	if line[0] != '{' {
-		// SURT TIMESTAMP {json}
+		// SURT TIMESTAMP {json}, or SURT TIMESTAMP URL ... space-separated
 		sp := bytes.IndexByte(line, ' ')
 		if sp < 0 {
-			return f, false
+			return f, BadJSON
 		}
 		rest := bytes.TrimLeft(line[sp+1:], " ")
 		sp2 := bytes.IndexByte(rest, ' ')
 		if sp2 < 0 {
-			return f, false
+			return f, BadJSON
 		}
 		prefixTS = unsafe.String(unsafe.SliceData(rest), sp2)
-		line = bytes.TrimLeft(rest[sp2+1:], " ")
-		if len(line) == 0 || line[0] != '{' {
-			return f, false
+		third := bytes.TrimLeft(rest[sp2+1:], " ")
+		if len(third) == 0 {
+			return f, BadJSON
 		}
+		if third[0] != '{' {
+			return decodeSpaced(line)
+		}
+		line = third
 	}
 	// The fields point into line (no copy), so they live as long as it.
 	js := unsafe.String(unsafe.SliceData(line), len(line))
 	var ok bool
 	if f, ok = decodeFlat(js); !ok {
 		if f, ok = decodeJSON(js); !ok {
-			return f, false
+			return f, BadJSON
 		}
 	}
 	if prefixTS != "" && f.Timestamp == "" {
 		f.Timestamp = prefixTS
 	}
 	f.hasTS = f.Timestamp != ""
-	return f, true
+	return f, OK
+}
+
+// Layouts are the space-separated CDX layouts meguri reads, each told by
+// its field count, as legend letters: N urlkey, b timestamp, a URL, m mime
+// type, s status, k digest, r redirect, M meta tags, S length, V offset,
+// g file name. They are CDX-11 (" CDX N b a m s k r M S V g", what
+// Internet Archive tools write), the older 9-field CDX (" CDX N b a m s k
+// r V g") and the Wayback CDX server's default text output (N b a m s k
+// S, no legend).
+var Layouts = map[int]string{11: "NbamskrMSVg", 9: "NbamskrVg", 7: "NbamskS"}
+
+// IsLegend reports whether line is a CDX legend line: its first field is
+// "CDX". It returns the legend's letters, without spaces.
+func IsLegend(line []byte) (letters string, ok bool) {
+	t := bytes.Fields(line)
+	if len(t) == 0 || string(t[0]) != "CDX" {
+		return "", false
+	}
+	return string(bytes.Join(t[1:], nil)), true
+}
+
+// KnownLegend reports whether a legend's letters name one of Layouts, so
+// that the lines after it read as they say.
+func KnownLegend(letters string) bool {
+	return Layouts[len(letters)] == letters
+}
+
+// decodeSpaced reads a space-separated CDX line by its field count (see
+// Layouts); a "-" field is absent.
+func decodeSpaced(line []byte) (fields, Reason) {
+	var f fields
+	if _, ok := IsLegend(line); ok {
+		return f, Legend
+	}
+	var tok [12]string
+	n := 0
+	for i := 0; i < len(line); {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' {
+			j++
+		}
+		if j == i {
+			break
+		}
+		if n == len(tok) {
+			return f, BadFields
+		}
+		tok[n] = unsafe.String(&line[i], j-i)
+		n++
+		i = j
+	}
+	layout, ok := Layouts[n]
+	if !ok {
+		return f, BadFields
+	}
+	for i := range n {
+		v := tok[i]
+		if v == "-" {
+			continue
+		}
+		switch layout[i] {
+		case 'b':
+			f.Timestamp = v
+		case 'a':
+			f.URL = v
+		case 'm':
+			f.Mime = v
+		case 's':
+			f.Status = v
+		case 'k':
+			f.Digest = v
+		case 'r':
+			f.Redirect = v
+		case 'S':
+			f.Length = v
+		}
+	}
+	f.hasTS = f.Timestamp != ""
+	return f, OK
 }
 
 // decodeJSON reads the fields with the full JSON decoder; lines that

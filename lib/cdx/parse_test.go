@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/internal/testinput"
@@ -30,6 +31,132 @@ func TestParseForms(t *testing.T) {
 	if r != OK || c.HTTPStatus != 200 || c.Length != 5 {
 		t.Fatalf("numeric fields: %+v %s", c, r)
 	}
+}
+
+// spacedAsJSON is the oracle for space-separated CDX lines: the JSON line
+// the documented mapping makes of one (legend letters to keys, "-" fields
+// left out), or false when the line is not one of Layouts.
+func spacedAsJSON(line string) ([]byte, bool) {
+	var tok []string
+	for _, f := range strings.Split(strings.TrimSpace(line), " ") {
+		if f != "" {
+			tok = append(tok, f)
+		}
+	}
+	keys := map[int][]string{
+		11: {"urlkey", "timestamp", "url", "mime", "status", "digest", "redirect", "meta", "length", "offset", "filename"},
+		9:  {"urlkey", "timestamp", "url", "mime", "status", "digest", "redirect", "offset", "filename"},
+		7:  {"urlkey", "timestamp", "url", "mime", "status", "digest", "length"},
+	}[len(tok)]
+	if keys == nil || len(tok) > 2 && strings.HasPrefix(tok[2], "{") {
+		return nil, false
+	}
+	m := map[string]string{}
+	for i, k := range keys {
+		if tok[i] != "-" {
+			m[k] = tok[i]
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b, true
+}
+
+// Space-separated CDX lines (real ones, from the corpus's sources) read as
+// the JSON lines the documented mapping makes of them; a legend line is
+// rejected as such, a line of another field count as bad_cdx_fields.
+func TestParseSpaced(t *testing.T) {
+	p := fullParser()
+	for _, line := range []string{
+		// CDX-11, an Internet Archive crawl (solrwayback's blackbook WARC)
+		`org,archive)/ 20080430204826 http://www.archive.org/ text/html 200 J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS - - 11123 2622 IAH-20080430204825-00000-blackbook.warc.gz`,
+		// CDX-11, a revisit without status, redirect and meta tags
+		`com,example)/ 20140127171251 http://example.com warc/revisit - B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - - 553 1864 example.warc.gz`,
+		// 9 fields (N b a m s k r V g)
+		`com,example)/?example=1 20140103030321 http://example.com?example=1 text/html 200 B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - 1043 example.cdx`,
+		// the Wayback CDX server's text output, a redirect and a 404
+		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
+		`gov,nasa)/ 19961231235847 http://www.nasa.gov:80/ text/html 301 2RDQLJDHNV6CVXPO6XNSVOPVMYIRWPKY 366`,
+		`gov,epa)/ 20041019055935 http://www.epa.gov:80/ text/html 404 3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ 272`,
+		// runs of spaces, a hashed URL, a dns: record
+		`de,zew)/  19970427191925   http://www.zew.de:80/ text/html 200 - -`,
+		`88668b008e9da770f181951e081cd07d 20160803104942 de9bdbe518d8a37d168c41506f4f4c59 application/octet-stream 226 VBSREBICBHIYYWCXOL6HW6O2MRQZHGVD - - 348 408 ftp.mayn.de.warc.gz`,
+		`org,archive,www) 20080430204825 dns:www.archive.org text/dns - RUIV2DUDYXONM2YTMGPAJVQKG3FSYHXE - - 244 463 IAH-20080430204825-00000-blackbook.warc.gz`,
+	} {
+		js, ok := spacedAsJSON(line)
+		if !ok {
+			t.Fatalf("not a spaced line: %s", line)
+		}
+		wc, wr := p.Parse(js)
+		c, r := p.Parse([]byte(line))
+		if c != wc || r != wr {
+			t.Errorf("%s\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
+		}
+	}
+	c, r := p.Parse([]byte(`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`))
+	if r != OK || c.Time == 0 || c.HTTPStatus != 200 || c.Length != 1001 || c.Mime != "text/html" || c.URL != "http://www.zew.de/" {
+		t.Fatalf("7 fields: %+v %s", c, r)
+	}
+	for line, want := range map[string]Reason{
+		` CDX N b a m s k r M S V g`:          Legend,
+		`CDX N b a m s k r V g`:               Legend,
+		`CDX A b e a m s c k r V v D d g n`:   Legend,
+		`de,zew)/ 19970427191925 http://x/ a`: BadFields,
+		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001 x`: BadFields,
+		strings.Repeat("x ", 13): BadFields,
+		`a b c`:                  BadFields,
+		`a b {`:                  BadJSON,
+		`a b`:                    BadJSON,
+	} {
+		if _, r := p.Parse([]byte(line)); r != want {
+			t.Errorf("%q: %s, want %s", line, r, want)
+		}
+	}
+	for line, want := range map[string]string{
+		` CDX N b a m s k r M S V g`:         "",
+		`CDX N b a m s k r V g`:              "",
+		`CDX  N b a m s k r V g `:            "",
+		`CDX N b a m s k S`:                  "",
+		`de,zew)/ 19970427191925 http://x/`:  "",
+		` CDX A b e a m s c k r V v D d g n`: `CDX legend "A b e a m s c k r V v D d g n" is not a layout meguri reads (CDX-11 "N b a m s k r M S V g", 9-field "N b a m s k r V g"): the lines after it would be misread; convert them to JSON lines`,
+		`CDX N b a m s k r V v D d`:          `CDX legend "N b a m s k r V v D d" is not a layout`,
+	} {
+		err := checkLegend([]byte(line))
+		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
+			t.Errorf("checkLegend(%q) = %v, want %q", line, err, want)
+		}
+	}
+}
+
+// FuzzParseSpaced holds the reading of space-separated CDX lines to the
+// documented mapping (spacedAsJSON): any line of 7, 9 or 11 fields reads as
+// the JSON line the mapping makes of it.
+func FuzzParseSpaced(f *testing.F) {
+	for _, s := range []string{
+		`org,archive)/ 20080430204826 http://www.archive.org/ text/html 200 J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS - - 11123 2622 IAH.warc.gz`,
+		`com,example)/?example=1 20140103030321 http://example.com?example=1 text/html 200 B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - 1043 example.cdx`,
+		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
+		`a - - - - - -`, ` CDX N b a m s k S`, `x 1 http://a/ - 999 - -5`,
+	} {
+		f.Add(s)
+	}
+	p := fullParser()
+	f.Fuzz(func(t *testing.T, line string) {
+		if !utf8.ValidString(line) || strings.ContainsAny(line, "\t\n\r\v\f\x00\x85\u00a0") || strings.HasPrefix(strings.TrimSpace(line), "{") {
+			return // the oracle splits on spaces alone and marshals valid UTF-8
+		}
+		if _, legend := IsLegend([]byte(line)); legend {
+			return
+		}
+		js, ok := spacedAsJSON(line)
+		if !ok {
+			return
+		}
+		wc, wr := p.Parse(js)
+		c, r := p.Parse([]byte(line))
+		if c != wc || r != wr {
+			t.Fatalf("%q\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
+		}
+	})
 }
 
 func TestLineReader(t *testing.T) {
@@ -61,6 +188,8 @@ func FuzzParse(f *testing.F) {
 		`{"url": "https://www.austria.info/de/"}`,
 		`{"url": "dns:www.archive.org", "timestamp": "20080430204825"}`,
 		`{"url": 5}`, `{`, ``, `a b {`,
+		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
+		` CDX N b a m s k r M S V g`,
 	} {
 		f.Add([]byte(s))
 	}

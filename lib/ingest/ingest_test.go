@@ -323,6 +323,10 @@ func TestRejectReasons(t *testing.T) {
 		{cdx.BadTimestamp, `{"urlkey": "de,zew)/", "timestamp": "19970231191925", "url": "http://www.zew.de:80/", "status": "200"}`, nil},
 		{cdx.BadStatus, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "OK"}`, nil},
 		{cdx.BadLength, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "200", "length": "-5"}`, nil},
+		{cdx.Legend, ` CDX N b a m s k r M S V g`, nil},
+		{cdx.Legend, `CDX N b a m s k r V g`, nil},
+		{cdx.BadFields, `de,zew)/ 19970427191925 http://www.zew.de:80/a b text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`, nil},
+		{cdx.BadFields, `de,zew)/ 19970427191925 http://www.zew.de:80/`, nil},
 		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
 			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
 	}
@@ -507,5 +511,41 @@ func TestCDXJLines(t *testing.T) {
 	rows := readRows(t, a)
 	if len(rows) != 1 || rows[0].Captures != 1 || rows[0].HTTPStatus != 200 || record.FormatTimestamp(rows[0].LastSeen) != "20250802232428" {
 		t.Fatalf("rows = %+v", rows)
+	}
+}
+
+// spacedLegend is the legend of a CDX-11 file.
+const spacedLegend = " CDX N b a m s k r M S V g"
+
+// TestSpacedCDX: the capture lines of the corpus (or of the sample) written
+// back as the space-separated CDX they were taken from (see
+// testinput.Spaced; most of the corpus came from CDX-11 files and Wayback
+// server text output, SOURCES.md) ingest to the same bytes as the JSON
+// lines, with the same lines rejected, plus the legend lines, rejected as
+// cdx_legend.
+func TestSpacedCDX(t *testing.T) {
+	var spaced, ref bytes.Buffer
+	spaced.WriteString(" CDX N b a m s k r M S V g\n")
+	byLayout := map[int]int{}
+	for i, line := range bytes.Split(bytes.TrimSuffix(testinput.Read(t), []byte("\n")), []byte("\n")) {
+		s, r, n := testinput.Spaced(line, i%5 == 0)
+		byLayout[n]++
+		spaced.Write(append(s, '\n'))
+		ref.Write(append(r, '\n'))
+	}
+	spaced.WriteString("CDX N b a m s k r V g\n")
+	t.Logf("lines by layout (0: kept as JSON): %v", byLayout)
+	if byLayout[11] < 100 || byLayout[9] < 100 || byLayout[7] < 100 {
+		t.Fatalf("the corpus gives too few lines of some layout: %v", byLayout)
+	}
+	want, wsum := ingestBytes(t, ref.Bytes(), full())
+	got, gsum := ingestBytes(t, spaced.Bytes(), full())
+	if !bytes.Equal(got, want) {
+		t.Fatalf("space-separated CDX ingests to other bytes (%d, JSON lines %d)", len(got), len(want))
+	}
+	wsum.Rejected[cdx.Legend] += 2
+	wsum.Lines += 2
+	if gsum.Lines != wsum.Lines || gsum.Taken != wsum.Taken || gsum.Captures != wsum.Captures || gsum.Rejected.Total() != wsum.Rejected.Total() || gsum.Rejected[cdx.Legend] != 2 {
+		t.Fatalf("summaries differ:\n spaced %+v\n json   %+v", gsum, wsum)
 	}
 }

@@ -4,9 +4,11 @@
 package testinput
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +40,49 @@ func Read(tb testing.TB) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// Spaced writes a corpus capture line back as the space-separated CDX
+// its fields fit: the Wayback server's 7 fields when it has no redirect,
+// meta tags, offset or file name, CDX-11 otherwise; "-" for a field it
+// lacks. With nine it writes the 9-field layout (N b a m s k r V g) when
+// the line has no meta tags, and returns the JSON line without its length,
+// which that layout does not hold. It keeps a line that is no capture, has
+// a field no layout holds, or a value with a space, empty or not a string,
+// as it is (layout 0).
+func Spaced(line []byte, nine bool) (spaced, ref []byte, layout int) {
+	var m map[string]any
+	if json.Unmarshal(line, &m) != nil || m["timestamp"] == nil {
+		return line, line, 0
+	}
+	letter := map[string]byte{"urlkey": 'N', "timestamp": 'b', "url": 'a', "mime": 'm', "status": 's', "digest": 'k',
+		"redirect": 'r', "meta": 'M', "length": 'S', "offset": 'V', "filename": 'g'}
+	has := map[byte]string{}
+	for k, v := range m {
+		s, ok := v.(string)
+		if letter[k] == 0 || !ok || s == "" || strings.ContainsAny(s, " \t") {
+			return line, line, 0
+		}
+		has[letter[k]] = s
+	}
+	letters := "NbamskrMSVg"
+	switch {
+	case nine && has['M'] == "":
+		letters = "NbamskrVg"
+		delete(m, "length")
+		if line, _ = json.Marshal(m); line == nil {
+			panic("marshal")
+		}
+	case has['r'] == "" && has['M'] == "" && has['V'] == "" && has['g'] == "":
+		letters = "NbamskS"
+	}
+	var f []string
+	for i := range letters {
+		v := has[letters[i]]
+		if v == "" {
+			v = "-"
+		}
+		f = append(f, v)
+	}
+	return []byte(strings.Join(f, " ")), line, len(letters)
 }

@@ -1,0 +1,71 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// spacedLines are real CDX lines of the corpus's sources in the
+// space-separated layouts (CDX-11 with its legend, 9 fields, the Wayback
+// server's 7), and spacedAsJSON the same records as JSON lines, as the
+// documented mapping gives them ("-" fields left out).
+var spacedLines = []string{
+	` CDX N b a m s k r M S V g`,
+	`org,archive)/ 20080430204826 http://www.archive.org/ text/html 200 J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS - - 11123 2622 IAH-20080430204825-00000-blackbook.warc.gz`,
+	`org,archive,www) 20080430204825 dns:www.archive.org text/dns - RUIV2DUDYXONM2YTMGPAJVQKG3FSYHXE - - 244 463 IAH-20080430204825-00000-blackbook.warc.gz`,
+	`com,example)/ 20140127171251 http://example.com warc/revisit - B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - - 553 1864 example.warc.gz`,
+	`com,example)/?example=1 20140103030321 http://example.com?example=1 text/html 200 B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - 1043 example.cdx`,
+	`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
+	`gov,nasa)/ 19961231235847 http://www.nasa.gov:80/ text/html 301 2RDQLJDHNV6CVXPO6XNSVOPVMYIRWPKY 366`,
+}
+
+var spacedAsJSON = []string{
+	`{"urlkey": "org,archive)/", "timestamp": "20080430204826", "url": "http://www.archive.org/", "mime": "text/html", "status": "200", "digest": "J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS", "length": "11123", "offset": "2622", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`,
+	`{"urlkey": "org,archive,www)", "timestamp": "20080430204825", "url": "dns:www.archive.org", "mime": "text/dns", "digest": "RUIV2DUDYXONM2YTMGPAJVQKG3FSYHXE", "length": "244", "offset": "463", "filename": "IAH-20080430204825-00000-blackbook.warc.gz"}`,
+	`{"urlkey": "com,example)/", "timestamp": "20140127171251", "url": "http://example.com", "mime": "warc/revisit", "digest": "B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A", "length": "553", "offset": "1864", "filename": "example.warc.gz"}`,
+	`{"urlkey": "com,example)/?example=1", "timestamp": "20140103030321", "url": "http://example.com?example=1", "mime": "text/html", "status": "200", "digest": "B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A", "offset": "1043", "filename": "example.cdx"}`,
+	`{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
+	`{"urlkey": "gov,nasa)/", "timestamp": "19961231235847", "url": "http://www.nasa.gov:80/", "mime": "text/html", "status": "301", "digest": "2RDQLJDHNV6CVXPO6XNSVOPVMYIRWPKY", "length": "366"}`,
+}
+
+// TestSpacedCDX: meguri-ingest and meguri-route split read space-separated
+// CDX as the same records in JSON; the legend line is accounted for as a
+// cdx_legend reject; a legend of another layout stops the run before any
+// output appears, naming file and line.
+func TestSpacedCDX(t *testing.T) {
+	dir := t.TempDir()
+	cdxFile, jsonFile := filepath.Join(dir, "in.cdx"), filepath.Join(dir, "in.jsonl")
+	os.WriteFile(cdxFile, []byte(strings.Join(spacedLines, "\n")+"\n"), 0o644)
+	os.WriteFile(jsonFile, []byte(strings.Join(spacedAsJSON, "\n")+"\n"), 0o644)
+	want := mustRun(t, nil, "meguri-ingest", "-q", jsonFile)
+	out, e, code := run(t, nil, "meguri-ingest", cdxFile)
+	if code != 0 || string(out) != string(want) {
+		t.Fatalf("ingest of the CDX lines: exit %d, %s, %d bytes, want %d", code, e, len(out), len(want))
+	}
+	for _, s := range []string{"7 lines: 5 taken (5 captures, 0 discovered), 2 rejected", "rejected dns ", "rejected cdx_legend      1"} {
+		if !strings.Contains(string(e), s) {
+			t.Errorf("summary lacks %q:\n%s", s, e)
+		}
+	}
+	man := filepath.Join(dir, "m")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", jsonFile, "-o", man)
+	_, e, code = run(t, nil, "meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), cdxFile)
+	if code != 0 || !strings.Contains(string(e), "7 lines: 5 routed to 2 partitions, 2 rejected") {
+		t.Fatalf("split: exit %d, %s", code, e)
+	}
+
+	bad := filepath.Join(dir, "bad.cdx")
+	os.WriteFile(bad, []byte(spacedLines[1]+"\n CDX N b a m s k r V v D d\n"+spacedLines[5]+"\n"), 0o644)
+	outFile := filepath.Join(dir, "bad.meguri")
+	for _, args := range [][]string{{"meguri-ingest", bad, "-o", outFile}, {"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "bad"), bad}} {
+		_, e, code = run(t, nil, args[0], args[1:]...)
+		if code != 1 || !strings.Contains(string(e), bad+`: line 2: CDX legend "N b a m s k r V v D d" is not a layout meguri reads`) {
+			t.Errorf("%v: exit %d, %s", args, code, e)
+		}
+	}
+	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
+		t.Errorf("a refused input left %s behind", outFile)
+	}
+}
