@@ -31,9 +31,10 @@ var spacedAsJSON = []string{
 }
 
 // TestSpacedCDX: meguri-ingest and meguri-route split read space-separated
-// CDX as the same records in JSON; the legend line is accounted for as a
-// cdx_legend reject; a legend of another layout stops the run before any
-// output appears, naming file and line.
+// CDX (and the Wayback server's JSON rows) as the same records in JSON;
+// the legend line is accounted for as a cdx_legend reject; a legend of
+// another layout (or a JSON header of other fields) stops the run before
+// any output appears, naming file and line.
 func TestSpacedCDX(t *testing.T) {
 	dir := t.TempDir()
 	cdxFile, jsonFile := filepath.Join(dir, "in.cdx"), filepath.Join(dir, "in.jsonl")
@@ -56,6 +57,19 @@ func TestSpacedCDX(t *testing.T) {
 		t.Fatalf("split: exit %d, %s", code, e)
 	}
 
+	// the Wayback CDX server's JSON output (output=json), one row per line
+	wb, wbJSON := filepath.Join(dir, "wayback.json"), filepath.Join(dir, "wayback.jsonl")
+	os.WriteFile(wb, []byte(`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],
+["de,zew)/", "19970427191925", "http://www.zew.de:80/", "text/html", "200", "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "1001"],
+["gov,nasa)/", "19961231235847", "http://www.nasa.gov:80/", "text/html", "301", "2RDQLJDHNV6CVXPO6XNSVOPVMYIRWPKY", "366"]]
+`), 0o644)
+	os.WriteFile(wbJSON, []byte(strings.Join(spacedAsJSON[4:], "\n")+"\n"), 0o644)
+	want = mustRun(t, nil, "meguri-ingest", "-q", wbJSON)
+	out, e, code = run(t, nil, "meguri-ingest", wb)
+	if code != 0 || string(out) != string(want) || !strings.Contains(string(e), "3 lines: 2 taken (2 captures, 0 discovered), 1 rejected") {
+		t.Fatalf("ingest of Wayback JSON rows: exit %d, %s, %d bytes, want %d", code, e, len(out), len(want))
+	}
+
 	bad := filepath.Join(dir, "bad.cdx")
 	os.WriteFile(bad, []byte(spacedLines[1]+"\n CDX N b a m s k r V v D d\n"+spacedLines[5]+"\n"), 0o644)
 	outFile := filepath.Join(dir, "bad.meguri")
@@ -67,5 +81,10 @@ func TestSpacedCDX(t *testing.T) {
 	}
 	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
 		t.Errorf("a refused input left %s behind", outFile)
+	}
+	os.WriteFile(bad, []byte(`[["original","timestamp","statuscode"],`+"\n"+`["http://www.zew.de/", "19970427191925", "200"]]`+"\n"), 0o644)
+	_, e, code = run(t, nil, "meguri-ingest", bad, "-o", outFile)
+	if code != 1 || !strings.Contains(string(e), bad+`: line 1: Wayback JSON header ["original" "timestamp" "statuscode"] is not the default field list meguri reads`) {
+		t.Errorf("Wayback JSON with fl=: exit %d, %s", code, e)
 	}
 }

@@ -2,9 +2,11 @@ package cdx
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -191,10 +193,22 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 }
 
 // checkLegend refuses a CDX legend line that names a layout other than
-// the ones Layouts reads: the lines after it would be read by their field
+// the ones Layouts reads, and a Wayback JSON header row of other fields
+// than WaybackHeader: the lines after it would be read by their field
 // count alone, and misread. A known legend is only rejected, as Legend.
 func checkLegend(line []byte) error {
-	if len(line) < 3 || line[0] != 'C' && line[0] != ' ' {
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) < 3 || line[0] != 'C' && line[0] != '[' {
+		return nil
+	}
+	if line[0] == '[' {
+		if line[1] != '[' {
+			return nil // a row of the array, not its start
+		}
+		if vals, header, _ := ArrayRow(line); header && !slices.Equal(vals, WaybackHeader) {
+			return fmt.Errorf("Wayback JSON header %q is not the default field list meguri reads (%q): the rows after it would be misread; request the default fields (no fl=)",
+				vals, WaybackHeader)
+		}
 		return nil
 	}
 	letters, ok := IsLegend(line)

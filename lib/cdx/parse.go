@@ -4,9 +4,11 @@
 // It accepts, line by line, the JSON objects of the CDX server and of
 // `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
 // cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
-// files, the Wayback CDX server's 7-field text output; see Layouts), and
-// `{"url": ...}` lines (a discovered link with no capture). Input streams may be plain, gzip (also multi-member) or zstd;
-// Open detects which from the first bytes.
+// files, the Wayback CDX server's 7-field text and JSON output; see
+// Layouts), and
+// `{"url": ...}` lines (a discovered link with no capture). Input streams
+// may be plain, gzip (also multi-member) or zstd; Open detects which from
+// the first bytes.
 //
 //	p := cdx.Parser{Grouping: canon.ByDomain}
 //	c, reason := p.Parse(line)
@@ -49,8 +51,8 @@ const (
 	BadStatus           // status that is not a 3-digit number
 	BadLength           // length that is not a non-negative integer
 	OutOfRange          // host key outside the requested range
-	Legend              // a space-separated CDX file's legend line (" CDX N b a ..."), not a record
-	BadFields           // a space-separated CDX line of neither 7, 9 nor 11 fields
+	Legend              // a CDX legend line (" CDX N b a ...") or Wayback JSON header row, not a record
+	BadFields           // a space-separated CDX line or Wayback JSON row of neither 7, 9 nor 11 fields
 	NumReasons
 )
 
@@ -275,6 +277,13 @@ func decode(line []byte) (fields, Reason) {
 	if len(line) == 0 {
 		return f, BadJSON
 	}
+	if line[0] == '[' {
+		// a row of the Wayback JSON output; or a space-separated line whose
+		// urlkey starts with '[' (an IPv6 host's SURT)
+		if f, r := decodeArray(line); r != BadJSON {
+			return f, r
+		}
+	}
 	var prefixTS string
 	if line[0] != '{' {
 		// SURT TIMESTAMP {json}, or SURT TIMESTAMP URL ... space-separated
@@ -324,11 +333,11 @@ var Layouts = map[int]string{11: "NbamskrMSVg", 9: "NbamskrVg", 7: "NbamskS"}
 // IsLegend reports whether line is a CDX legend line: its first field is
 // "CDX". It returns the legend's letters, without spaces.
 func IsLegend(line []byte) (letters string, ok bool) {
-	t := bytes.Fields(line)
-	if len(t) == 0 || string(t[0]) != "CDX" {
+	line = bytes.TrimSpace(line)
+	if !bytes.HasPrefix(line, []byte("CDX")) || len(line) > 3 && line[3] != ' ' && line[3] != '\t' {
 		return "", false
 	}
-	return string(bytes.Join(t[1:], nil)), true
+	return string(bytes.Join(bytes.Fields(line[3:]), nil)), true
 }
 
 // KnownLegend reports whether a legend's letters name one of Layouts, so
@@ -340,9 +349,8 @@ func KnownLegend(letters string) bool {
 // decodeSpaced reads a space-separated CDX line by its field count (see
 // Layouts); a "-" field is absent.
 func decodeSpaced(line []byte) (fields, Reason) {
-	var f fields
 	if _, ok := IsLegend(line); ok {
-		return f, Legend
+		return fields{}, Legend
 	}
 	var tok [12]string
 	n := 0
@@ -358,18 +366,24 @@ func decodeSpaced(line []byte) (fields, Reason) {
 			break
 		}
 		if n == len(tok) {
-			return f, BadFields
+			return fields{}, BadFields
 		}
 		tok[n] = unsafe.String(&line[i], j-i)
 		n++
 		i = j
 	}
-	layout, ok := Layouts[n]
+	return fromLayout(tok[:n])
+}
+
+// fromLayout maps the values of a space-separated line or a Wayback JSON
+// row to fields by their count (see Layouts); a "-" value is absent.
+func fromLayout(vals []string) (fields, Reason) {
+	var f fields
+	layout, ok := Layouts[len(vals)]
 	if !ok {
 		return f, BadFields
 	}
-	for i := range n {
-		v := tok[i]
+	for i, v := range vals {
 		if v == "-" {
 			continue
 		}
@@ -392,6 +406,52 @@ func decodeSpaced(line []byte) (fields, Reason) {
 	}
 	f.hasTS = f.Timestamp != ""
 	return f, OK
+}
+
+// WaybackHeader is the header row of the Wayback CDX server's JSON output
+// (output=json) with its default fields, the 7-field layout.
+var WaybackHeader = []string{"urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"}
+
+// waybackFields are the field names the Wayback CDX server's fl= takes.
+var waybackFields = map[string]bool{"urlkey": true, "timestamp": true, "original": true, "mimetype": true,
+	"statuscode": true, "digest": true, "length": true, "redirect": true, "robotflags": true, "offset": true,
+	"filename": true, "dupecount": true, "groupcount": true, "uniqcount": true, "endtimestamp": true}
+
+// ArrayRow reads a line of the Wayback CDX server's JSON output, one row
+// per line: `[["urlkey", ...],` (the header row, first), `["...", ...],`
+// and `["...", ...]]` (the last). It reports whether the row is a header
+// (every value a field name).
+func ArrayRow(line []byte) (vals []string, header, ok bool) {
+	line = bytes.TrimSpace(line)
+	line = bytes.TrimSuffix(line, []byte(","))
+	if bytes.HasPrefix(line, []byte("[[")) {
+		line = line[1:]
+	}
+	if bytes.HasSuffix(line, []byte("]]")) {
+		line = line[:len(line)-1]
+	}
+	if sonic.Unmarshal(line, &vals) != nil {
+		return nil, false, false
+	}
+	header = len(vals) > 0
+	for _, v := range vals {
+		header = header && waybackFields[v]
+	}
+	return vals, header, true
+}
+
+// decodeArray reads a row of the Wayback CDX server's JSON output as the
+// same line of its text output; its header row is rejected as Legend, and
+// a line that is no JSON array of strings as BadJSON.
+func decodeArray(line []byte) (fields, Reason) {
+	vals, header, ok := ArrayRow(line)
+	switch {
+	case !ok:
+		return fields{}, BadJSON
+	case header:
+		return fields{}, Legend
+	}
+	return fromLayout(vals)
 }
 
 // decodeJSON reads the fields with the full JSON decoder; lines that

@@ -37,12 +37,7 @@ func TestParseForms(t *testing.T) {
 // the documented mapping makes of one (legend letters to keys, "-" fields
 // left out), or false when the line is not one of Layouts.
 func spacedAsJSON(line string) ([]byte, bool) {
-	var tok []string
-	for _, f := range strings.Split(strings.TrimSpace(line), " ") {
-		if f != "" {
-			tok = append(tok, f)
-		}
-	}
+	tok := spaceFields(line)
 	keys := map[int][]string{
 		11: {"urlkey", "timestamp", "url", "mime", "status", "digest", "redirect", "meta", "length", "offset", "filename"},
 		9:  {"urlkey", "timestamp", "url", "mime", "status", "digest", "redirect", "offset", "filename"},
@@ -61,6 +56,17 @@ func spacedAsJSON(line string) ([]byte, bool) {
 	return b, true
 }
 
+// spaceFields splits a trimmed line at runs of spaces (only).
+func spaceFields(line string) []string {
+	var tok []string
+	for _, f := range strings.Split(strings.TrimSpace(line), " ") {
+		if f != "" {
+			tok = append(tok, f)
+		}
+	}
+	return tok
+}
+
 // Space-separated CDX lines (real ones, from the corpus's sources) read as
 // the JSON lines the documented mapping makes of them; a legend line is
 // rejected as such, a line of another field count as bad_cdx_fields.
@@ -77,6 +83,8 @@ func TestParseSpaced(t *testing.T) {
 		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
 		`gov,nasa)/ 19961231235847 http://www.nasa.gov:80/ text/html 301 2RDQLJDHNV6CVXPO6XNSVOPVMYIRWPKY 366`,
 		`gov,epa)/ 20041019055935 http://www.epa.gov:80/ text/html 404 3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ 272`,
+		// an IPv6 host's SURT starts with '[' (not a Wayback JSON row)
+		`[2001:db8::1])/ 20200101000000 http://[2001:db8::1]/ text/html 200 - -`,
 		// runs of spaces, a hashed URL, a dns: record
 		`de,zew)/  19970427191925   http://www.zew.de:80/ text/html 200 - -`,
 		`88668b008e9da770f181951e081cd07d 20160803104942 de9bdbe518d8a37d168c41506f4f4c59 application/octet-stream 226 VBSREBICBHIYYWCXOL6HW6O2MRQZHGVD - - 348 408 ftp.mayn.de.warc.gz`,
@@ -87,9 +95,14 @@ func TestParseSpaced(t *testing.T) {
 			t.Fatalf("not a spaced line: %s", line)
 		}
 		wc, wr := p.Parse(js)
-		c, r := p.Parse([]byte(line))
-		if c != wc || r != wr {
-			t.Errorf("%s\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
+		// the same values as a row of the Wayback server's JSON output, in
+		// each of the row's three spellings
+		row, _ := json.Marshal(spaceFields(line))
+		for _, l := range []string{line, string(row) + ",", "[" + string(row) + ",", string(row) + "]"} {
+			c, r := p.Parse([]byte(l))
+			if c != wc || r != wr {
+				t.Errorf("%s\n  read as %+v %s\n  want    %+v %s (%s)", l, c, r, wc, wr, js)
+			}
 		}
 	}
 	c, r := p.Parse([]byte(`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`))
@@ -106,6 +119,12 @@ func TestParseSpaced(t *testing.T) {
 		`a b c`:                  BadFields,
 		`a b {`:                  BadJSON,
 		`a b`:                    BadJSON,
+		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`: Legend,
+		`[["original","timestamp"],`: Legend,
+		`[],`:                        BadFields,
+		`["resumekey"]]`:             BadFields,
+		`["a","b","c",1],`:           BadJSON,
+		`["a","b","c"`:               BadJSON,
 	} {
 		if _, r := p.Parse([]byte(line)); r != want {
 			t.Errorf("%q: %s, want %s", line, r, want)
@@ -119,6 +138,11 @@ func TestParseSpaced(t *testing.T) {
 		`de,zew)/ 19970427191925 http://x/`:  "",
 		` CDX A b e a m s c k r V v D d g n`: `CDX legend "A b e a m s c k r V v D d g n" is not a layout meguri reads (CDX-11 "N b a m s k r M S V g", 9-field "N b a m s k r V g"): the lines after it would be misread; convert them to JSON lines`,
 		`CDX N b a m s k r V v D d`:          `CDX legend "N b a m s k r V v D d" is not a layout`,
+		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`:  "",
+		` [["urlkey","timestamp","original","mimetype","statuscode","digest","length"]]`: "",
+		`["urlkey","timestamp"],`: "",
+		`[["original","timestamp","urlkey","mimetype","statuscode","digest","length"],`: `Wayback JSON header ["original" "timestamp" "urlkey" "mimetype" "statuscode" "digest" "length"] is not the default field list meguri reads (["urlkey" "timestamp" "original" "mimetype" "statuscode" "digest" "length"]): the rows after it would be misread; request the default fields (no fl=)`,
+		`  [["urlkey","timestamp","original"],`:                                         `Wayback JSON header ["urlkey" "timestamp" "original"] is not the default`,
 	} {
 		err := checkLegend([]byte(line))
 		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
@@ -155,6 +179,13 @@ func FuzzParseSpaced(f *testing.F) {
 		c, r := p.Parse([]byte(line))
 		if c != wc || r != wr {
 			t.Fatalf("%q\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
+		}
+		// as a row of the Wayback server's JSON output
+		row, _ := json.Marshal(spaceFields(line))
+		if _, header, _ := ArrayRow(row); !header {
+			if c, r := p.Parse(append(row, ',')); c != wc || r != wr {
+				t.Fatalf("%s\n  read as %+v %s\n  want    %+v %s (%s)", row, c, r, wc, wr, js)
+			}
 		}
 	})
 }

@@ -520,22 +520,29 @@ const spacedLegend = " CDX N b a m s k r M S V g"
 // TestSpacedCDX: the capture lines of the corpus (or of the sample) written
 // back as the space-separated CDX they were taken from (see
 // testinput.Spaced; most of the corpus came from CDX-11 files and Wayback
-// server text output, SOURCES.md) ingest to the same bytes as the JSON
-// lines, with the same lines rejected, plus the legend lines, rejected as
-// cdx_legend.
+// server text output, SOURCES.md; half the 7-field lines as rows of the
+// Wayback server's JSON output) ingest to the same bytes as the JSON
+// lines, with the same lines rejected, plus the legend lines and the JSON
+// header row, rejected as cdx_legend.
 func TestSpacedCDX(t *testing.T) {
 	var spaced, ref bytes.Buffer
 	spaced.WriteString(" CDX N b a m s k r M S V g\n")
+	spaced.WriteString(`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],` + "\n")
 	byLayout := map[int]int{}
 	for i, line := range bytes.Split(bytes.TrimSuffix(testinput.Read(t), []byte("\n")), []byte("\n")) {
 		s, r, n := testinput.Spaced(line, i%5 == 0)
+		if n == 7 && i%2 == 0 {
+			// a row of the Wayback server's JSON output instead
+			row, _ := json.Marshal(strings.Split(string(s), " "))
+			s, n = append(row, ','), -7
+		}
 		byLayout[n]++
 		spaced.Write(append(s, '\n'))
 		ref.Write(append(r, '\n'))
 	}
 	spaced.WriteString("CDX N b a m s k r V g\n")
-	t.Logf("lines by layout (0: kept as JSON): %v", byLayout)
-	if byLayout[11] < 100 || byLayout[9] < 100 || byLayout[7] < 100 {
+	t.Logf("lines by layout (0: kept as JSON, -7: Wayback JSON rows): %v", byLayout)
+	if byLayout[11] < 100 || byLayout[9] < 100 || byLayout[7] < 100 || byLayout[-7] < 100 {
 		t.Fatalf("the corpus gives too few lines of some layout: %v", byLayout)
 	}
 	want, wsum := ingestBytes(t, ref.Bytes(), full())
@@ -543,9 +550,9 @@ func TestSpacedCDX(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("space-separated CDX ingests to other bytes (%d, JSON lines %d)", len(got), len(want))
 	}
-	wsum.Rejected[cdx.Legend] += 2
-	wsum.Lines += 2
-	if gsum.Lines != wsum.Lines || gsum.Taken != wsum.Taken || gsum.Captures != wsum.Captures || gsum.Rejected.Total() != wsum.Rejected.Total() || gsum.Rejected[cdx.Legend] != 2 {
+	wsum.Rejected[cdx.Legend] += 3
+	wsum.Lines += 3
+	if gsum.Lines != wsum.Lines || gsum.Taken != wsum.Taken || gsum.Captures != wsum.Captures || gsum.Rejected.Total() != wsum.Rejected.Total() || gsum.Rejected[cdx.Legend] != 3 {
 		t.Fatalf("summaries differ:\n spaced %+v\n json   %+v", gsum, wsum)
 	}
 }
