@@ -220,28 +220,26 @@ func (l *Layout) appendKey(b []byte, k uint64) []byte {
 
 // appendDigest appends 16 hex digits, or null for 0 (unknown).
 func (l *Layout) appendDigest(b []byte, d uint64) []byte {
-	switch {
-	case d == 0 && l.TSV:
-		return b
-	case d == 0:
-		return append(b, "null"...)
-	case l.TSV:
-		return appendHex16(b, d)
-	}
-	return append(appendHex16(append(b, '"'), d), '"')
+	return l.appendOrNull(b, d == 0, func(b []byte) []byte { return appendHex16(b, d) })
 }
 
 // appendTime appends a 14-digit CDX timestamp, or null for 0 (never).
 func (l *Layout) appendTime(b []byte, t int64) []byte {
+	return l.appendOrNull(b, t == 0, func(b []byte) []byte { return AppendTimestamp(b, t) })
+}
+
+// appendOrNull appends what put appends, quoted in JSON; or, when the
+// value is absent, null in JSON and nothing in TSV.
+func (l *Layout) appendOrNull(b []byte, absent bool, put func([]byte) []byte) []byte {
 	switch {
-	case t == 0 && l.TSV:
+	case absent && l.TSV:
 		return b
-	case t == 0:
+	case absent:
 		return append(b, "null"...)
 	case l.TSV:
-		return AppendTimestamp(b, t)
+		return put(b)
 	}
-	return append(AppendTimestamp(append(b, '"'), t), '"')
+	return append(put(append(b, '"')), '"')
 }
 
 func (l *Layout) appendString(b []byte, s string) []byte {
@@ -269,41 +267,7 @@ func appendHex16(b []byte, v uint64) []byte {
 // AppendString makes of it: invalid UTF-8 as U+FFFD; backslash, tab,
 // newline and carriage return escaped.
 func appendTSV(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && plainTSV[s[j]] {
-			j++
-		}
-		b = append(b, s[i:j]...)
-		if i = j; i == len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case '\\':
-				b = append(b, '\\', '\\')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return b
+	return appendEscaped(b, s, &plainTSV, "\uFFFD")
 }
 
 // appendRaw appends s as jq -r prints the JSON string AppendString makes
@@ -312,28 +276,23 @@ func appendRaw(b []byte, s string) []byte {
 	if utf8.ValidString(s) {
 		return append(b, s...)
 	}
-	for _, r := range s {
-		b = utf8.AppendRune(b, r)
-	}
-	return b
+	return appendEscaped(b, s, &plainASCII, "\uFFFD")
 }
-
-// plainTSV marks the bytes appendTSV copies as they are: ASCII other than
-// '\\', tab, newline and carriage return.
-var plainTSV = func() (t [256]bool) {
-	for c := 0; c < utf8.RuneSelf; c++ {
-		t[c] = c != '\\' && c != '\t' && c != '\n' && c != '\r'
-	}
-	return
-}()
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(b []byte, s string) []byte {
-	b = append(b, '"')
+	return append(appendEscaped(append(b, '"'), s, &plainJSON, `\ufffd`), '"')
+}
+
+// appendEscaped appends s, copying the ASCII bytes plain marks as they
+// are, escaping the other ASCII bytes (as JSON or TSV needs: \n, \t, \r,
+// \\, \" and \u00XX), copying valid UTF-8 sequences, and writing bad
+// for each byte of invalid UTF-8.
+func appendEscaped(b []byte, s string, plain *[256]bool, bad string) []byte {
 	for i := 0; i < len(s); {
 		// copy the run of bytes that need no escaping at once
 		j := i
-		for j < len(s) && plainJSON[s[j]] {
+		for j < len(s) && plain[s[j]] {
 			j++
 		}
 		b = append(b, s[i:j]...)
@@ -359,20 +318,23 @@ func AppendString(b []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
+			b = append(b, bad...)
 		} else {
 			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
-	return append(b, '"')
+	return b
 }
 
-// plainJSON marks the bytes AppendString copies as they are: ASCII other
-// than control characters, '"' and '\\'.
-var plainJSON = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
+// The ASCII bytes each escaper copies as they are (appendEscaped escapes
+// the others): JSON all but control characters, '"' and '\\'; TSV all
+// but '\\', tab, newline and carriage return; raw all.
+var plainJSON, plainTSV, plainASCII = func() (j, t, a [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		j[c] = c >= 0x20 && c != '"' && c != '\\'
+		t[c] = c != '\\' && c != '\t' && c != '\n' && c != '\r'
+		a[c] = true
 	}
 	return
 }()
