@@ -152,26 +152,14 @@ func (l *Layout) AppendLine(b []byte, r *Record, pathKey uint64) ([]byte, error)
 			b = append(b, fieldNames[f]...)
 			b = append(b, '"', ':')
 		}
+		at := len(b)
 		b = l.appendField(b, f, r, pathKey)
+		if l.Raw && l.TSV && bytes.ContainsAny(b[at:], "\t\n\r") {
+			return b[:start], fmt.Errorf("%w: %s of %s is %q", ErrUnprintable, f, r.URL, b[at:])
+		}
 	}
 	if !l.TSV {
 		b = append(b, '}')
-	}
-	if l.Raw && l.TSV && (bytes.ContainsAny(b[start:], "\n\r") || bytes.Count(b[start:], []byte{'\t'}) != len(l.fields())-1) {
-		for _, f := range l.fields() {
-			var v string
-			switch f {
-			case FieldURL:
-				v = r.URL
-			case FieldMime:
-				v = r.Mime
-			case FieldRedirect:
-				v = r.Redirect
-			}
-			if strings.ContainsAny(v, "\t\n\r") {
-				return b[:start], fmt.Errorf("%w: %s of %s is %q", ErrUnprintable, f, r.URL, v)
-			}
-		}
 	}
 	return append(b, '\n'), nil
 }
