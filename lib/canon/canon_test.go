@@ -165,6 +165,13 @@ func TestKeys(t *testing.T) {
 			}
 		}
 	}
+	// and when its grouping changes between two URLs of one host
+	k := Keyer{Grouping: ByDomain}
+	k.Keys("http://www.example.com/a")
+	k.Grouping = ByHost
+	if got := k.Keys("http://www.example.com/b"); got.Group != "www.example.com" {
+		t.Errorf("a Keyer kept its group across a change of grouping: %+v", got)
+	}
 	// The path key separates URLs that share a host key.
 	a := KeysOf("http://www.example.com/x", ByDomain)
 	b := KeysOf("http://example.com/x", ByDomain)

@@ -105,14 +105,15 @@ func KeysOf(u string, g Grouping) Keys {
 // finding a registrable domain costs more than the hashing.
 type Keyer struct {
 	Grouping    Grouping
-	host, group string
+	host, group string   // the last host and its group
+	under       Grouping // the grouping group was found under
 }
 
 // Keys returns KeysOf(u, k.Grouping).
 func (k *Keyer) Keys(u string) Keys {
 	host, _, hend := HostOf(u)
-	if host != k.host || k.group == "" {
-		k.host, k.group = host, GroupOf(host, k.Grouping)
+	if host != k.host || k.group == "" || k.under != k.Grouping {
+		k.host, k.group, k.under = host, GroupOf(host, k.Grouping), k.Grouping
 	}
 	return keysIn(u, hend, k.group)
 }

@@ -53,8 +53,8 @@ var ErrLongLine = errors.New("line too long")
 // LookupLines reads URLs from r, one per line (blank lines aside), and
 // writes to w, in input order, the record of each URL the file holds as a
 // line in opt.Layout (a JSON line, as --rows prints it, by default), or
-// with opt.Absent the lines whose URL
-// it does not hold. Each URL is canonicalized and keyed as ingest does.
+// with opt.Absent the lines whose URL it does not hold. Each URL is
+// canonicalized and keyed as ingest does.
 // It needs a file (random access): each chunk of lines is sorted by key
 // and every block that can hold one of them is read and decoded once.
 func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
