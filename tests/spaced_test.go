@@ -88,3 +88,31 @@ func TestSpacedCDX(t *testing.T) {
 		t.Errorf("Wayback JSON with fl=: exit %d, %s", code, e)
 	}
 }
+
+// TestDedupLoop: the frontier's dedup step closes through the binaries:
+// the lines of a URL list that a partition does not hold (meguri-inspect
+// --urls --absent) ingest as they are, bare URLs, into discovered records
+// of exactly those URLs; appended to a live partition directory they make
+// the pack equal to one ingest of the sample and the new links together.
+func TestDedupLoop(t *testing.T) {
+	dir := t.TempDir()
+	golden := "../testdata/sample.meguri"
+	list := "http://www.zew.de/\nhttps://new.example/a\nhttps://basicthinking.com/\nHTTPS://NEW.example:443/b#x\n"
+	absent, e, code := run(t, []byte(list), "meguri-inspect", "--urls", "-", "--absent", golden)
+	if code != 0 || string(absent) != "https://new.example/a\nHTTPS://NEW.example:443/b#x\n" {
+		t.Fatalf("--absent: exit %d, %s, %q", code, e, absent)
+	}
+	got := mustRun(t, mustRun(t, absent, "meguri-ingest", "-q"), "meguri-inspect", "--rows", "--fields", "url,status,captures", "--tsv", "-")
+	if string(got) != "https://new.example/a\tdiscovered\t0\nhttps://new.example/b\tdiscovered\t0\n" {
+		t.Fatalf("the absent lines ingest to %q", got)
+	}
+	newLinks := filepath.Join(dir, "new.txt")
+	os.WriteFile(newLinks, absent, 0o644)
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	mustRun(t, absent, "meguri-ingest", "-q", "--data", live, "-")
+	packed := mustRun(t, nil, "meguri-pack", "--data", live)
+	if want := mustRun(t, nil, "meguri-ingest", "-q", sample, newLinks); string(packed) != string(want) {
+		t.Fatalf("pack after appending the new links: %d bytes, one ingest of both %d", len(packed), len(want))
+	}
+}

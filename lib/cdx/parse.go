@@ -5,10 +5,9 @@
 // `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
 // cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
 // files, the Wayback CDX server's 7-field text and JSON output; see
-// Layouts), and
-// `{"url": ...}` lines (a discovered link with no capture). Input streams
-// may be plain, gzip (also multi-member) or zstd; Open detects which from
-// the first bytes.
+// Layouts), and `{"url": ...}` lines and bare URLs (a discovered link with
+// no capture). Input streams may be plain, gzip (also multi-member) or
+// zstd; Open detects which from the first bytes.
 //
 //	p := cdx.Parser{Grouping: canon.ByDomain}
 //	c, reason := p.Parse(line)
@@ -273,6 +272,13 @@ func classify(f *fields) Reason {
 // a space-separated CDX line.
 func decode(line []byte) (fields, Reason) {
 	var f fields
+	// one field, not JSON: a bare URL, a discovered link read as {"url":
+	// line} (the canonicalizer strips the ASCII spaces and controls at its
+	// ends, and no other whitespace, so neither is this check)
+	if u := bytes.Trim(line, " \t\n\v\f\r"); len(u) > 0 && u[0] != '{' && u[0] != '[' && bytes.IndexByte(u, ' ') < 0 {
+		f.URL = unsafe.String(unsafe.SliceData(u), len(u))
+		return f, OK
+	}
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return f, BadJSON
@@ -343,7 +349,8 @@ func IsLegend(line []byte) (letters string, ok bool) {
 // KnownLegend reports whether a legend's letters name one of Layouts, so
 // that the lines after it read as they say.
 func KnownLegend(letters string) bool {
-	return Layouts[len(letters)] == letters
+	l, ok := Layouts[len(letters)]
+	return ok && l == letters
 }
 
 // decodeSpaced reads a space-separated CDX line by its field count (see

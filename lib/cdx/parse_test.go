@@ -26,6 +26,21 @@ func TestParseForms(t *testing.T) {
 	if r != OK || c.Discovered || c.HTTPStatus != 404 || c.Length != 12 || c.Digest == 0 {
 		t.Fatalf("cdxj line: %+v %s", c, r)
 	}
+	// a bare URL is a discovered link, as {"url": ...}; the canonicalizer
+	// strips the ASCII spaces at its ends, and no other whitespace
+	for _, line := range []string{"https://www.austria.info/de/aktivitaten/radfahren", "  https://www.austria.info/de/aktivitaten/radfahren\t"} {
+		c, r = p.Parse([]byte(line))
+		if r != OK || !c.Discovered || c.URL != "https://www.austria.info/de/aktivitaten/radfahren" {
+			t.Fatalf("bare URL %q: %+v %s", line, c, r)
+		}
+	}
+	for line, want := range map[string]Reason{"https://ideas.repec.org/p/han/dpaper/dp-671.html\u00a0": OK, "de9bdbe518d8a37d168c41506f4f4c59": NotURL, "dns:www.archive.org": DNS, "[::1]": BadJSON} {
+		js, _ := json.Marshal(map[string]string{"url": line})
+		wc, _ := p.Parse(js)
+		if c, r = p.Parse([]byte(line)); r != want || c != wc {
+			t.Errorf("bare %q: %+v %s, want %+v %s", line, c, r, wc, want)
+		}
+	}
 	// numbers where strings are expected are read too
 	c, r = p.Parse([]byte(`{"url": "http://example.org/", "timestamp": 20200101000000, "status": 200, "length": 5}`))
 	if r != OK || c.HTTPStatus != 200 || c.Length != 5 {
@@ -35,8 +50,13 @@ func TestParseForms(t *testing.T) {
 
 // spacedAsJSON is the oracle for space-separated CDX lines: the JSON line
 // the documented mapping makes of one (legend letters to keys, "-" fields
-// left out), or false when the line is not one of Layouts.
+// left out; a line of one field, not JSON, is {"url": line}), or false when
+// the line is none of these.
 func spacedAsJSON(line string) ([]byte, bool) {
+	if u := strings.Trim(line, " \t\n\v\f\r"); u != "" && u[0] != '{' && u[0] != '[' && !strings.Contains(u, " ") {
+		b, _ := json.Marshal(map[string]string{"url": u}) // a bare URL
+		return b, true
+	}
 	tok := spaceFields(line)
 	keys := map[int][]string{
 		11: {"urlkey", "timestamp", "url", "mime", "status", "digest", "redirect", "meta", "length", "offset", "filename"},
@@ -151,15 +171,15 @@ func TestParseSpaced(t *testing.T) {
 	}
 }
 
-// FuzzParseSpaced holds the reading of space-separated CDX lines to the
-// documented mapping (spacedAsJSON): any line of 7, 9 or 11 fields reads as
-// the JSON line the mapping makes of it.
+// FuzzParseSpaced holds the reading of space-separated CDX lines (and of
+// bare URLs) to the documented mapping (spacedAsJSON): any line of 1, 7, 9
+// or 11 fields reads as the JSON line the mapping makes of it.
 func FuzzParseSpaced(f *testing.F) {
 	for _, s := range []string{
 		`org,archive)/ 20080430204826 http://www.archive.org/ text/html 200 J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS - - 11123 2622 IAH.warc.gz`,
 		`com,example)/?example=1 20140103030321 http://example.com?example=1 text/html 200 B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - 1043 example.cdx`,
 		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
-		`a - - - - - -`, ` CDX N b a m s k S`, `x 1 http://a/ - 999 - -5`,
+		`a - - - - - -`, ` CDX N b a m s k S`, `x 1 http://a/ - 999 - -5`, `http://www.zew.de/`, ` CDX`,
 	} {
 		f.Add(s)
 	}
@@ -180,9 +200,11 @@ func FuzzParseSpaced(f *testing.F) {
 		if c != wc || r != wr {
 			t.Fatalf("%q\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
 		}
-		// as a row of the Wayback server's JSON output
-		row, _ := json.Marshal(spaceFields(line))
-		if _, header, _ := ArrayRow(row); !header {
+		// as a row of the Wayback server's JSON output (of 7, 9 or 11
+		// values: a one-value row is no bare URL)
+		vals := spaceFields(line)
+		row, _ := json.Marshal(vals)
+		if _, header, _ := ArrayRow(row); !header && len(vals) > 1 {
 			if c, r := p.Parse(append(row, ',')); c != wc || r != wr {
 				t.Fatalf("%s\n  read as %+v %s\n  want    %+v %s (%s)", row, c, r, wc, wr, js)
 			}

@@ -514,11 +514,10 @@ func TestCDXJLines(t *testing.T) {
 	}
 }
 
-// spacedLegend is the legend of a CDX-11 file.
-const spacedLegend = " CDX N b a m s k r M S V g"
 
-// TestSpacedCDX: the capture lines of the corpus (or of the sample) written
-// back as the space-separated CDX they were taken from (see
+// TestSpacedCDX: the lines of the corpus (or of the sample) written back as
+// bare URLs (the discovered links) and as the space-separated CDX they
+// were taken from (see
 // testinput.Spaced; most of the corpus came from CDX-11 files and Wayback
 // server text output, SOURCES.md; half the 7-field lines as rows of the
 // Wayback server's JSON output) ingest to the same bytes as the JSON
@@ -541,8 +540,8 @@ func TestSpacedCDX(t *testing.T) {
 		ref.Write(append(r, '\n'))
 	}
 	spaced.WriteString("CDX N b a m s k r V g\n")
-	t.Logf("lines by layout (0: kept as JSON, -7: Wayback JSON rows): %v", byLayout)
-	if byLayout[11] < 100 || byLayout[9] < 100 || byLayout[7] < 100 || byLayout[-7] < 100 {
+	t.Logf("lines by layout (0: kept as JSON, 1: bare URLs, -7: Wayback JSON rows): %v", byLayout)
+	if byLayout[11] < 100 || byLayout[9] < 100 || byLayout[7] < 100 || byLayout[-7] < 100 || byLayout[1] < 100 {
 		t.Fatalf("the corpus gives too few lines of some layout: %v", byLayout)
 	}
 	want, wsum := ingestBytes(t, ref.Bytes(), full())

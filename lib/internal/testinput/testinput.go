@@ -42,17 +42,27 @@ func Read(tb testing.TB) []byte {
 	return b
 }
 
-// Spaced writes a corpus capture line back as the space-separated CDX
-// its fields fit: the Wayback server's 7 fields when it has no redirect,
+// Spaced writes a corpus line {"url": ...} back as the bare URL (layout
+// 1), and a capture line as the space-separated CDX its fields fit: the Wayback server's 7 fields when it has no redirect,
 // meta tags, offset or file name, CDX-11 otherwise; "-" for a field it
 // lacks. With nine it writes the 9-field layout (N b a m s k r V g) when
 // the line has no meta tags, and returns the JSON line without its length,
-// which that layout does not hold. It keeps a line that is no capture, has
-// a field no layout holds, or a value with a space, empty or not a string,
+// which that layout does not hold. It keeps a line that is neither, has a
+// field no layout holds, or a value with a space, empty or not a string,
 // as it is (layout 0).
 func Spaced(line []byte, nine bool) (spaced, ref []byte, layout int) {
 	var m map[string]any
-	if json.Unmarshal(line, &m) != nil || m["timestamp"] == nil {
+	if json.Unmarshal(line, &m) != nil {
+		return line, line, 0
+	}
+	if u, ok := m["url"].(string); ok && len(m) == 1 {
+		// a discovered link: a bare URL
+		if u == "" || strings.ContainsAny(u, " \t\r\n") || u[0] == '{' || u[0] == '[' {
+			return line, line, 0
+		}
+		return []byte(u), line, 1
+	}
+	if m["timestamp"] == nil {
 		return line, line, 0
 	}
 	letter := map[string]byte{"urlkey": 'N', "timestamp": 'b', "url": 'a', "mime": 'm', "status": 's', "digest": 'k',
