@@ -514,7 +514,6 @@ func TestCDXJLines(t *testing.T) {
 	}
 }
 
-
 // TestSpacedCDX: the lines of the corpus (or of the sample) written back as
 // bare URLs (the discovered links) and as the space-separated CDX they
 // were taken from (see
