@@ -516,12 +516,11 @@ func TestCDXJLines(t *testing.T) {
 
 // TestSpacedCDX: the lines of the corpus (or of the sample) written back as
 // bare URLs (the discovered links) and as the space-separated CDX they
-// were taken from (see
-// testinput.Spaced; most of the corpus came from CDX-11 files and Wayback
-// server text output, SOURCES.md; half the 7-field lines as rows of the
-// Wayback server's JSON output) ingest to the same bytes as the JSON
-// lines, with the same lines rejected, plus the legend lines and the JSON
-// header row, rejected as cdx_legend.
+// were taken from (see testinput.Spaced; most of the corpus came from
+// CDX-11 files and Wayback server text output, SOURCES.md; half the
+// 7-field lines as rows of the Wayback server's JSON output) ingest to the
+// same bytes as the JSON lines, with the same lines rejected, plus the
+// legend lines and the JSON header row, rejected as cdx_legend.
 func TestSpacedCDX(t *testing.T) {
 	var spaced, ref bytes.Buffer
 	spaced.WriteString(" CDX N b a m s k r M S V g\n")
