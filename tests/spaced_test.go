@@ -50,6 +50,16 @@ func TestSpacedCDX(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, e)
 		}
 	}
+	// --strict passes the legend line and stops at the dns: record
+	_, e, code = run(t, nil, "meguri-ingest", "--strict", cdxFile, "-o", filepath.Join(dir, "strict.meguri"))
+	if code != 1 || !strings.Contains(string(e), cdxFile+":3: rejected (dns)") {
+		t.Errorf("--strict: exit %d, %s", code, e)
+	}
+	clean := filepath.Join(dir, "clean.cdx")
+	os.WriteFile(clean, []byte(spacedLines[0]+"\n"+spacedLines[1]+"\n"), 0o644)
+	if _, e, code = run(t, nil, "meguri-ingest", "--strict", "-q", clean); code != 0 {
+		t.Errorf("--strict on a CDX-11 file with its legend: exit %d, %s", code, e)
+	}
 	man := filepath.Join(dir, "m")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", jsonFile, "-o", man)
 	_, e, code = run(t, nil, "meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), cdxFile)

@@ -28,7 +28,7 @@ type args struct {
 	Tmp      string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
-	Strict   bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line."`
+	Strict   bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line does not stop it)."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the run summary."`
 	JSON     bool     `name:"json" help:"Print the run summary as JSON on stderr."`

@@ -29,7 +29,7 @@ type Options struct {
 	MaxLine     int    // longest line taken, in bytes (default 1 MiB)
 	Mem         int64  // working-set budget in bytes (default 1 GiB)
 	TmpDir      string // where sorted runs spill
-	Strict      bool   // stop at the first reject
+	Strict      bool   // stop at the first reject (a CDX legend line aside)
 	Rejects     io.Writer
 	Workers     int
 	// Progress, when set, is called now and then with the lines and input
@@ -157,7 +157,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 			if rejw != nil {
 				cdx.WriteReject(rejw, b.Source, r.line, r.reason, r.text)
 			}
-			if opt.Strict {
+			if opt.Strict && r.reason != cdx.Legend { // a legend line is no bad record
 				return &StrictError{Source: b.Source, Line: r.line, Reason: r.reason}
 			}
 		}
