@@ -19,7 +19,8 @@ build: deps
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
-# The main pipeline on the sample in testdata/: ingest, inspect; then the
+# The main pipeline on the sample in testdata/: ingest, inspect (and a
+# classic CDX-11 index, testdata/blackbook.cdx); then the
 # fleet: balance 4 partitions, split the lines by the map, ingest each,
 # publish the counts, print the map, and compact (split one partition in
 # two and publish the rows into the map, which must still tile; merge
@@ -32,6 +33,8 @@ run: build
 	$(BIN)/meguri-inspect $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --verify $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --rows $(OUT)/sample.meguri | head -3
+	$(BIN)/meguri-ingest testdata/blackbook.cdx -o $(OUT)/blackbook.meguri
+	$(BIN)/meguri-inspect --rows --fields url,status,http_status,last_seen --tsv --header $(OUT)/blackbook.meguri | head -4
 	$(BIN)/meguri-inspect --url 'http://www.zew.de:80/' $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --host example.com --fields url,status,last_seen,captures --tsv --header $(OUT)/sample.meguri | head -4
 	printf 'http://www.zew.de/\nhttps://new.example/\n' | $(BIN)/meguri-inspect --urls - --absent $(OUT)/sample.meguri

@@ -50,6 +50,13 @@ func TestSpacedCDX(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, e)
 		}
 	}
+	// testdata/blackbook.cdx is sample lines 529-588 as their CDX-11 index
+	lines := strings.SplitAfter(string(fileBytes(t, sample)), "\n")
+	bbJSON := filepath.Join(dir, "blackbook.jsonl")
+	os.WriteFile(bbJSON, []byte(strings.Join(lines[528:588], "")), 0o644)
+	if got, want := mustRun(t, nil, "meguri-ingest", "-q", "../testdata/blackbook.cdx"), mustRun(t, nil, "meguri-ingest", "-q", bbJSON); string(got) != string(want) {
+		t.Errorf("testdata/blackbook.cdx: %d bytes, its JSON lines %d", len(got), len(want))
+	}
 	// --strict passes the legend line and stops at the dns: record
 	_, e, code = run(t, nil, "meguri-ingest", "--strict", cdxFile, "-o", filepath.Join(dir, "strict.meguri"))
 	if code != 1 || !strings.Contains(string(e), cdxFile+":3: rejected (dns)") {
