@@ -19,7 +19,7 @@ import (
 )
 
 type args struct {
-	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs: JSON lines, 'SURT TIMESTAMP {json}' lines or {\"url\":...} lines; plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
+	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
 	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
@@ -47,6 +47,7 @@ A summary goes to stderr: lines = taken + rejected.
 
 Examples:
   meguri-ingest cdx-00000.gz -o part-0.meguri
+  curl -s 'https://web.archive.org/cdx/search/cdx?url=example.com' | meguri-ingest > ex.meguri
   zcat cdx-*.gz | meguri-ingest --rejects rejects.jsonl > all.meguri
   meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri
   meguri-ingest --data part-1/ --partition-id 1 --range 0:7fffffffffffffff cdx-00001.gz`
