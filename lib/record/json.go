@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -47,7 +48,7 @@ func (f Field) String() string {
 }
 
 // FieldNames lists every field name in the default order.
-func FieldNames() []string { return fieldNames[:] }
+func FieldNames() []string { return slices.Clone(fieldNames[:]) }
 
 // ParseFields reads field names (as --fields gives them). An unknown name,
 // a name given twice, or no name at all is an error that lists the names.
