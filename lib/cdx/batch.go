@@ -193,8 +193,8 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 }
 
 // checkLegend refuses a CDX legend line that names a layout other than
-// the ones Layouts reads, and a Wayback JSON header row of other fields
-// than WaybackHeader: the lines after it would be read by their field
+// the ones layouts reads, and a Wayback JSON header row of other fields
+// than waybackHeader: the lines after it would be read by their field
 // count alone, and misread. A known legend is only rejected, as Legend.
 func checkLegend(line []byte) error {
 	line = bytes.TrimLeft(line, " \t")
@@ -205,18 +205,18 @@ func checkLegend(line []byte) error {
 		if line[1] != '[' {
 			return nil // a row of the array, not its start
 		}
-		if vals, header, _ := ArrayRow(line); header && !slices.Equal(vals, WaybackHeader) {
+		if vals, header, _ := arrayRow(line); header && !slices.Equal(vals, waybackHeader) {
 			return fmt.Errorf("Wayback JSON header %q is not the default field list meguri reads (%q): the rows after it would be misread; request the default fields (no fl=)",
-				vals, WaybackHeader)
+				vals, waybackHeader)
 		}
 		return nil
 	}
-	letters, ok := IsLegend(line)
-	if !ok || KnownLegend(letters) {
+	letters, ok := isLegend(line)
+	if !ok || knownLegend(letters) {
 		return nil
 	}
 	return fmt.Errorf("CDX legend %q is not a layout meguri reads (CDX-11 %q, 9-field %q): the lines after it would be misread; convert them to JSON lines",
-		spaced(letters), spaced(Layouts[11]), spaced(Layouts[9]))
+		spaced(letters), spaced(layouts[11]), spaced(layouts[9]))
 }
 
 // spaced spells legend letters as a legend line does.

@@ -4,10 +4,10 @@
 // It accepts, line by line, the JSON objects of the CDX server and of
 // `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
 // cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
-// files, the Wayback CDX server's 7-field text and JSON output; see
-// Layouts), and `{"url": ...}` lines and bare URLs (a discovered link with
-// no capture). Input streams may be plain, gzip (also multi-member) or
-// zstd; Open detects which from the first bytes.
+// files, the Wayback CDX server's 7-field text output and its JSON rows,
+// told apart by their field count), and `{"url": ...}` lines and bare URLs
+// (a discovered link with no capture). Input streams may be plain, gzip
+// (also multi-member) or zstd; Open detects which from the first bytes.
 //
 //	p := cdx.Parser{Grouping: canon.ByDomain}
 //	c, reason := p.Parse(line)
@@ -327,18 +327,18 @@ func decode(line []byte) (fields, Reason) {
 	return f, OK
 }
 
-// Layouts are the space-separated CDX layouts meguri reads, each told by
+// layouts are the space-separated CDX layouts meguri reads, each told by
 // its field count, as legend letters: N urlkey, b timestamp, a URL, m mime
 // type, s status, k digest, r redirect, M meta tags, S length, V offset,
 // g file name. They are CDX-11 (" CDX N b a m s k r M S V g", what
 // Internet Archive tools write), the older 9-field CDX (" CDX N b a m s k
 // r V g") and the Wayback CDX server's default text output (N b a m s k
 // S, no legend).
-var Layouts = map[int]string{11: "NbamskrMSVg", 9: "NbamskrVg", 7: "NbamskS"}
+var layouts = map[int]string{11: "NbamskrMSVg", 9: "NbamskrVg", 7: "NbamskS"}
 
-// IsLegend reports whether line is a CDX legend line: its first field is
+// isLegend reports whether line is a CDX legend line: its first field is
 // "CDX". It returns the legend's letters, without spaces.
-func IsLegend(line []byte) (letters string, ok bool) {
+func isLegend(line []byte) (letters string, ok bool) {
 	line = bytes.TrimSpace(line)
 	if !bytes.HasPrefix(line, []byte("CDX")) || len(line) > 3 && line[3] != ' ' && line[3] != '\t' {
 		return "", false
@@ -346,17 +346,17 @@ func IsLegend(line []byte) (letters string, ok bool) {
 	return string(bytes.Join(bytes.Fields(line[3:]), nil)), true
 }
 
-// KnownLegend reports whether a legend's letters name one of Layouts, so
+// knownLegend reports whether a legend's letters name one of layouts, so
 // that the lines after it read as they say.
-func KnownLegend(letters string) bool {
-	l, ok := Layouts[len(letters)]
+func knownLegend(letters string) bool {
+	l, ok := layouts[len(letters)]
 	return ok && l == letters
 }
 
 // decodeSpaced reads a space-separated CDX line by its field count (see
-// Layouts); a "-" field is absent.
+// layouts); a "-" field is absent.
 func decodeSpaced(line []byte) (fields, Reason) {
-	if _, ok := IsLegend(line); ok {
+	if _, ok := isLegend(line); ok {
 		return fields{}, Legend
 	}
 	var tok [12]string
@@ -383,10 +383,10 @@ func decodeSpaced(line []byte) (fields, Reason) {
 }
 
 // fromLayout maps the values of a space-separated line or a Wayback JSON
-// row to fields by their count (see Layouts); a "-" value is absent.
+// row to fields by their count (see layouts); a "-" value is absent.
 func fromLayout(vals []string) (fields, Reason) {
 	var f fields
-	layout, ok := Layouts[len(vals)]
+	layout, ok := layouts[len(vals)]
 	if !ok {
 		return f, BadFields
 	}
@@ -415,20 +415,20 @@ func fromLayout(vals []string) (fields, Reason) {
 	return f, OK
 }
 
-// WaybackHeader is the header row of the Wayback CDX server's JSON output
+// waybackHeader is the header row of the Wayback CDX server's JSON output
 // (output=json) with its default fields, the 7-field layout.
-var WaybackHeader = []string{"urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"}
+var waybackHeader = []string{"urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"}
 
 // waybackFields are the field names the Wayback CDX server's fl= takes.
 var waybackFields = map[string]bool{"urlkey": true, "timestamp": true, "original": true, "mimetype": true,
 	"statuscode": true, "digest": true, "length": true, "redirect": true, "robotflags": true, "offset": true,
 	"filename": true, "dupecount": true, "groupcount": true, "uniqcount": true, "endtimestamp": true}
 
-// ArrayRow reads a line of the Wayback CDX server's JSON output, one row
+// arrayRow reads a line of the Wayback CDX server's JSON output, one row
 // per line: `[["urlkey", ...],` (the header row, first), `["...", ...],`
 // and `["...", ...]]` (the last). It reports whether the row is a header
 // (every value a field name).
-func ArrayRow(line []byte) (vals []string, header, ok bool) {
+func arrayRow(line []byte) (vals []string, header, ok bool) {
 	line = bytes.TrimSpace(line)
 	line = bytes.TrimSuffix(line, []byte(","))
 	if bytes.HasPrefix(line, []byte("[[")) {
@@ -451,7 +451,7 @@ func ArrayRow(line []byte) (vals []string, header, ok bool) {
 // same line of its text output; its header row is rejected as Legend, and
 // a line that is no JSON array of strings as BadJSON.
 func decodeArray(line []byte) (fields, Reason) {
-	vals, header, ok := ArrayRow(line)
+	vals, header, ok := arrayRow(line)
 	switch {
 	case !ok:
 		return fields{}, BadJSON

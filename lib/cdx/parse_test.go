@@ -188,7 +188,7 @@ func FuzzParseSpaced(f *testing.F) {
 		if !utf8.ValidString(line) || strings.ContainsAny(line, "\t\n\r\v\f\x00\x85\u00a0") || strings.HasPrefix(strings.TrimSpace(line), "{") {
 			return // the oracle splits on spaces alone and marshals valid UTF-8
 		}
-		if _, legend := IsLegend([]byte(line)); legend {
+		if _, legend := isLegend([]byte(line)); legend {
 			return
 		}
 		js, ok := spacedAsJSON(line)
@@ -204,7 +204,7 @@ func FuzzParseSpaced(f *testing.F) {
 		// values: a one-value row is no bare URL)
 		vals := spaceFields(line)
 		row, _ := json.Marshal(vals)
-		if _, header, _ := ArrayRow(row); !header && len(vals) > 1 {
+		if _, header, _ := arrayRow(row); !header && len(vals) > 1 {
 			if c, r := p.Parse(append(row, ',')); c != wc || r != wr {
 				t.Fatalf("%s\n  read as %+v %s\n  want    %+v %s (%s)", row, c, r, wc, wr, js)
 			}
