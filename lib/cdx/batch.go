@@ -197,7 +197,7 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 // than waybackHeader: the lines after it would be read by their field
 // count alone, and misread. A known legend is only rejected, as Legend.
 func checkLegend(line []byte) error {
-	line = bytes.TrimLeft(line, " \t")
+	line = bytes.TrimLeft(bytes.TrimPrefix(line, bom), " \t")
 	if len(line) < 3 || line[0] != 'C' && line[0] != '[' {
 		return nil
 	}

@@ -151,13 +151,14 @@ func TestParseSpaced(t *testing.T) {
 		}
 	}
 	for line, want := range map[string]string{
-		` CDX N b a m s k r M S V g`:         "",
-		`CDX N b a m s k r V g`:              "",
-		`CDX  N b a m s k r V g `:            "",
-		`CDX N b a m s k S`:                  "",
-		`de,zew)/ 19970427191925 http://x/`:  "",
-		` CDX A b e a m s c k r V v D d g n`: `CDX legend "A b e a m s c k r V v D d g n" is not a layout meguri reads (CDX-11 "N b a m s k r M S V g", 9-field "N b a m s k r V g"): the lines after it would be misread; convert them to JSON lines`,
-		`CDX N b a m s k r V v D d`:          `CDX legend "N b a m s k r V v D d" is not a layout`,
+		` CDX N b a m s k r M S V g`:             "",
+		`CDX N b a m s k r V g`:                  "",
+		`CDX  N b a m s k r V g `:                "",
+		`CDX N b a m s k S`:                      "",
+		`de,zew)/ 19970427191925 http://x/`:      "",
+		` CDX A b e a m s c k r V v D d g n`:     `CDX legend "A b e a m s c k r V v D d g n" is not a layout meguri reads (CDX-11 "N b a m s k r M S V g", 9-field "N b a m s k r V g"): the lines after it would be misread; convert them to JSON lines`,
+		`CDX N b a m s k r V v D d`:              `CDX legend "N b a m s k r V v D d" is not a layout`,
+		"\xef\xbb\xbf CDX N b a m s k r V v D d": `CDX legend "N b a m s k r V v D d" is not a layout`,
 		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`:  "",
 		` [["urlkey","timestamp","original","mimetype","statuscode","digest","length"]]`: "",
 		`["urlkey","timestamp"],`: "",
