@@ -23,11 +23,11 @@ type args struct {
 	File   string `arg:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log)."`
 	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Rows   bool   `help:"Print every record as one JSON line (for jq)."`
+	Rows   bool   `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
 	URL    string `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
-	URLs   string `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as a JSON line, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
+	URLs   string `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
 	Absent bool   `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as JSON lines, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
+	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
