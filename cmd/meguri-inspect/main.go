@@ -66,33 +66,34 @@ func main() {
 	os.Exit(code)
 }
 
-// modes returns the mode flags given, by name: at most one may be.
-func (a *args) modes() []string {
-	var given []string
-	for _, m := range []struct {
-		on   bool
-		name string
-	}{{a.Verify, "--verify"}, {a.Rows, "--rows"}, {a.URL != "", "--url"}, {a.Host != "", "--host"}, {a.URLs != "", "--urls"}} {
-		if m.on {
-			given = append(given, m.name)
+// flag is a flag of a group that may conflict, by name.
+type flag struct {
+	on   bool
+	name string
+}
+
+// given returns the names of the flags that are on.
+func given(flags ...flag) []string {
+	var names []string
+	for _, f := range flags {
+		if f.on {
+			names = append(names, f.name)
 		}
 	}
-	return given
+	return names
+}
+
+// modes returns the mode flags given, by name: at most one may be.
+func (a *args) modes() []string {
+	return given(flag{a.Verify, "--verify"}, flag{a.Rows, "--rows"}, flag{a.URL != "", "--url"},
+		flag{a.Host != "", "--host"}, flag{a.URLs != "", "--urls"})
 }
 
 // layout checks the flags that shape printed records and returns the
 // layout they ask for.
 func (a *args) layout() (record.Layout, error) {
 	var l record.Layout
-	var given []string
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{a.Fields != nil, "--fields"}, {a.TSV, "--tsv"}, {a.Raw, "--raw"}, {a.Header, "--header"}} {
-		if f.on {
-			given = append(given, f.name)
-		}
-	}
+	given := given(flag{a.Fields != nil, "--fields"}, flag{a.TSV, "--tsv"}, flag{a.Raw, "--raw"}, flag{a.Header, "--header"})
 	switch {
 	case len(given) == 0:
 		return l, nil
