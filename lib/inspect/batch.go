@@ -42,7 +42,7 @@ type BatchCounts struct {
 type query struct {
 	text  []byte
 	url   string
-	host  uint64
+	keys  canon.Keys
 	line  []byte // the record as the layout prints it, when found
 	found bool
 }
@@ -100,9 +100,9 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 				}
 				continue
 			}
-			qs = append(qs, query{text: line, url: u, host: canon.KeysOf(u, g).Host})
+			qs = append(qs, query{text: line, url: u, keys: canon.KeysOf(u, g)})
 		}
-		if err := s.find(qs, g, &opt.Layout); err != nil {
+		if err := s.find(qs, &opt.Layout); err != nil {
 			return n, err
 		}
 		for i := range qs {
@@ -131,19 +131,19 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 // them once. A found record is kept as its printed line, not as a record,
 // which would hold its whole decoded block in memory until the chunk is
 // written.
-func (s *Source) find(qs []query, g canon.Grouping, l *record.Layout) error {
+func (s *Source) find(qs []query, l *record.Layout) error {
 	order := make([]int, len(qs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		return record.CompareKey(qs[a].host, qs[a].url, qs[b].host, qs[b].url)
+		return record.CompareKey(qs[a].keys.Host, qs[a].url, qs[b].keys.Host, qs[b].url)
 	})
 	cur := -1
 	var recs []record.Record
 	for _, i := range order {
 		q := &qs[i]
-		bi := s.File.BlockOf(q.host, q.url)
+		bi := s.File.BlockOf(q.keys.Host, q.url)
 		if bi < 0 {
 			continue
 		}
@@ -157,9 +157,9 @@ func (s *Source) find(qs []query, g canon.Grouping, l *record.Layout) error {
 			}
 			cur = bi
 		}
-		if j, ok := codec.RowOf(recs, q.host, q.url); ok {
+		if j, ok := codec.RowOf(recs, q.keys.Host, q.url); ok {
 			var err error
-			if q.line, err = l.AppendLine(nil, &recs[j], canon.KeysOf(q.url, g).Path); err != nil {
+			if q.line, err = l.AppendLine(nil, &recs[j], q.keys.Path); err != nil {
 				return err
 			}
 			q.found = true

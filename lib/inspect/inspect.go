@@ -182,10 +182,11 @@ func (s *Source) Rows(w io.Writer, l *record.Layout) error {
 
 // rowWriter prints records in a layout, buffered.
 type rowWriter struct {
-	bw  *bufio.Writer
-	l   *record.Layout
-	buf []byte
-	n   int // records written
+	bw       *bufio.Writer
+	l        *record.Layout
+	needPath bool // the layout prints path keys
+	buf      []byte
+	n        int // records written
 	// keys computes path keys under the file's grouping, which the caller
 	// sets
 	keys canon.Keyer
@@ -195,13 +196,13 @@ func newRowWriter(w io.Writer, l *record.Layout) *rowWriter {
 	if l == nil {
 		l = &record.Layout{}
 	}
-	return &rowWriter{bw: bufio.NewWriterSize(w, 1<<20), l: l}
+	return &rowWriter{bw: bufio.NewWriterSize(w, 1<<20), l: l, needPath: l.NeedsPathKey()}
 }
 
 // write prints r, computing its path key only when the layout prints it.
 func (rw *rowWriter) write(r *record.Record) error {
 	var path uint64
-	if rw.l.NeedsPathKey() {
+	if rw.needPath {
 		path = rw.keys.Keys(r.URL).Path
 	}
 	var err error
