@@ -31,8 +31,11 @@ func Fingerprint(digest string) uint64 {
 	var fp uint64
 	switch {
 	case len(d) >= 16 && len(d)%8 == 0 && isBase32(d) && !isHex(d):
-		var buf [64]byte
-		n, err := base32.StdEncoding.Decode(buf[:], []byte(strings.ToUpper(d)))
+		// the first 16 characters are the first 10 bytes: all that is
+		// read (decoding the whole digest overran a fixed buffer on a
+		// digest of over 102 characters)
+		var buf [10]byte
+		n, err := base32.StdEncoding.Decode(buf[:], []byte(strings.ToUpper(d[:16])))
 		if err == nil && n >= 8 {
 			fp = binary.BigEndian.Uint64(buf[:8])
 		} else {

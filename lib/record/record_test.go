@@ -2,6 +2,7 @@ package record
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -139,6 +140,12 @@ func TestFingerprint(t *testing.T) {
 	}
 	if Fingerprint(b32) != 0x3389a0b15ec5420f {
 		t.Fatalf("fingerprint %x, want the first 8 bytes of the digest", Fingerprint(b32))
+	}
+	// a base32 digest of any length is read by its first eight bytes (one
+	// of 1,000 characters made the decoder overrun its buffer)
+	long := "J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS" + strings.Repeat("z", 968)
+	if Fingerprint(long) != Fingerprint(long[:32]) || Fingerprint(long[:32]) != Fingerprint("sha1:J7HIRVLXR2DUUZE3OYBYSMEI4O36NOMS") {
+		t.Fatalf("long base32 digest: %x, its first 32 characters %x", Fingerprint(long), Fingerprint(long[:32]))
 	}
 	if Fingerprint("") != 0 || Fingerprint("-") != 0 || Fingerprint("odd digest") == 0 {
 		t.Fatal("empty digest must be 0, any other non-zero")
