@@ -114,13 +114,15 @@ func TestSpacedCDX(t *testing.T) {
 func TestDedupLoop(t *testing.T) {
 	dir := t.TempDir()
 	golden := "../testdata/sample.meguri"
-	list := "http://www.zew.de/\nhttps://new.example/a\nhttps://basicthinking.com/\nHTTPS://NEW.example:443/b#x\n"
+	// an href with raw spaces, as a corpus page links it
+	spaces := "https://new.example/share?text=iPhone 14: Warum"
+	list := "http://www.zew.de/\nhttps://new.example/a\nhttps://basicthinking.com/\nHTTPS://NEW.example:443/b#x\n" + spaces + "\n"
 	absent, e, code := run(t, []byte(list), "meguri-inspect", "--urls", "-", "--absent", golden)
-	if code != 0 || string(absent) != "https://new.example/a\nHTTPS://NEW.example:443/b#x\n" {
+	if code != 0 || string(absent) != "https://new.example/a\nHTTPS://NEW.example:443/b#x\n"+spaces+"\n" {
 		t.Fatalf("--absent: exit %d, %s, %q", code, e, absent)
 	}
 	got := mustRun(t, mustRun(t, absent, "meguri-ingest", "-q"), "meguri-inspect", "--rows", "--fields", "url,status,captures", "--tsv", "-")
-	if string(got) != "https://new.example/a\tdiscovered\t0\nhttps://new.example/b\tdiscovered\t0\n" {
+	if string(got) != "https://new.example/a\tdiscovered\t0\nhttps://new.example/b\tdiscovered\t0\nhttps://new.example/share?text=iPhone%2014:%20Warum\tdiscovered\t0\n" {
 		t.Fatalf("the absent lines ingest to %q", got)
 	}
 	newLinks := filepath.Join(dir, "new.txt")

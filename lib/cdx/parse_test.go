@@ -34,10 +34,16 @@ func TestParseForms(t *testing.T) {
 			t.Fatalf("bare URL %q: %+v %s", line, c, r)
 		}
 	}
-	for line, want := range map[string]Reason{"https://ideas.repec.org/p/han/dpaper/dp-671.html\u00a0": OK, "de9bdbe518d8a37d168c41506f4f4c59": NotURL, "dns:www.archive.org": DNS, "[::1]": BadJSON} {
+	for line, want := range map[string]Reason{
+		// an href with raw spaces (three corpus links have them)
+		"https://twitter.com/share?url=https://www.macwelt.de/2631553/twitter&text=iPhone 14: Warum sich das Warten wirklich lohnt&via=MACWELT": OK,
+		"HTTPS://example.com/a b":                                OK,
+		"http://example.com/a 2014":                              BadJSON,   // a number second: read as CDX, two fields
+		"http://example.com/a 2014 b":                            BadFields, // three fields
+		"https://ideas.repec.org/p/han/dpaper/dp-671.html\u00a0": OK, "de9bdbe518d8a37d168c41506f4f4c59": NotURL, "dns:www.archive.org": DNS, "[::1]": BadJSON} {
 		js, _ := json.Marshal(map[string]string{"url": line})
 		wc, _ := p.Parse(js)
-		if c, r = p.Parse([]byte(line)); r != want || c != wc {
+		if c, r = p.Parse([]byte(line)); r != want || r == OK && c != wc {
 			t.Errorf("bare %q: %+v %s, want %+v %s", line, c, r, wc, want)
 		}
 	}
@@ -50,12 +56,17 @@ func TestParseForms(t *testing.T) {
 
 // spacedAsJSON is the oracle for space-separated CDX lines: the JSON line
 // the documented mapping makes of one (legend letters to keys, "-" fields
-// left out; a line of one field, not JSON, is {"url": line}), or false when
-// the line is none of these.
+// left out; a bare URL, not JSON, is {"url": line}), or false when the
+// line is none of these.
 func spacedAsJSON(line string) ([]byte, bool) {
-	if u := strings.Trim(line, " \t\n\v\f\r"); u != "" && u[0] != '{' && u[0] != '[' && !strings.Contains(u, " ") {
-		b, _ := json.Marshal(map[string]string{"url": u}) // a bare URL
-		return b, true
+	if u := strings.Trim(line, " \t\n\v\f\r"); u != "" && u[0] != '{' && u[0] != '[' {
+		// a bare URL: one field, or http(s) with spaces and a second
+		// field that is no number
+		f, low := spaceFields(u), strings.ToLower(u)
+		if len(f) == 1 || (strings.HasPrefix(low, "http://") || strings.HasPrefix(low, "https://")) && strings.Trim(f[1], "0123456789") != "" {
+			b, _ := json.Marshal(map[string]string{"url": u})
+			return b, true
+		}
 	}
 	tok := spaceFields(line)
 	keys := map[int][]string{
@@ -105,6 +116,8 @@ func TestParseSpaced(t *testing.T) {
 		`gov,epa)/ 20041019055935 http://www.epa.gov:80/ text/html 404 3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ 272`,
 		// an IPv6 host's SURT starts with '[' (not a Wayback JSON row)
 		`[2001:db8::1])/ 20200101000000 http://[2001:db8::1]/ text/html 200 - -`,
+		// a non-SURT index whose urlkey is the URL itself
+		`http://example.com/?example=1 20140103030321 http://example.com?example=1 text/html 200 B2LTWWPUOYAH7UIPQ7ZUPQ4VMBSVC36A - - 1043 333 example.warc.gz`,
 		// runs of spaces, a hashed URL, a dns: record
 		`de,zew)/  19970427191925   http://www.zew.de:80/ text/html 200 - -`,
 		`88668b008e9da770f181951e081cd07d 20160803104942 de9bdbe518d8a37d168c41506f4f4c59 application/octet-stream 226 VBSREBICBHIYYWCXOL6HW6O2MRQZHGVD - - 348 408 ftp.mayn.de.warc.gz`,
@@ -203,11 +216,11 @@ func FuzzParseSpaced(f *testing.F) {
 		if c != wc || r != wr {
 			t.Fatalf("%q\n  read as %+v %s\n  want    %+v %s (%s)", line, c, r, wc, wr, js)
 		}
-		// as a row of the Wayback server's JSON output (of 7, 9 or 11
-		// values: a one-value row is no bare URL)
+		// as a row of the Wayback server's JSON output, when the line is
+		// one of the layouts (a row is never a bare URL)
 		vals := spaceFields(line)
 		row, _ := json.Marshal(vals)
-		if _, header, _ := arrayRow(row); !header && len(vals) > 1 {
+		if _, header, _ := arrayRow(row); !header && layouts[len(vals)] != "" && !isBareURL([]byte(strings.Trim(line, " "))) {
 			if c, r := p.Parse(append(row, ',')); c != wc || r != wr {
 				t.Fatalf("%s\n  read as %+v %s\n  want    %+v %s (%s)", row, c, r, wc, wr, js)
 			}

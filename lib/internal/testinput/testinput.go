@@ -56,8 +56,12 @@ func Spaced(line []byte, nine bool) (spaced, ref []byte, layout int) {
 		return line, line, 0
 	}
 	if u, ok := m["url"].(string); ok && len(m) == 1 {
-		// a discovered link: a bare URL
-		if u == "" || strings.ContainsAny(u, " \t\r\n") || u[0] == '{' || u[0] == '[' {
+		// a discovered link: a bare URL, spaces and all when it is http(s)
+		// and its second field is no number
+		f, low := strings.Fields(u), strings.ToLower(u)
+		web := strings.HasPrefix(low, "http://") || strings.HasPrefix(low, "https://")
+		if u == "" || strings.ContainsAny(u, "\t\r\n") || u[0] == '{' || u[0] == '[' ||
+			len(f) > 1 && (!web || strings.Trim(f[1], "0123456789") == "") {
 			return line, line, 0
 		}
 		return []byte(u), line, 1
