@@ -17,7 +17,6 @@ import (
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
-	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -108,14 +107,9 @@ func run(a *args) error {
 		if err != nil {
 			return err
 		}
-		now := time.Now().Unix()
-		if a.Now != "" {
-			if len(a.Now) != 14 {
-				return fmt.Errorf("--now %q: want a 14-digit timestamp YYYYMMDDhhmmss", a.Now)
-			}
-			if now, err = record.ParseTimestamp(a.Now); err != nil {
-				return fmt.Errorf("--now %q: %v", a.Now, err)
-			}
+		now, err := cli.Now(a.Now)
+		if err != nil {
+			return err
 		}
 		opt.Cutoff = now - h
 	}

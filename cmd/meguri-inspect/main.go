@@ -33,6 +33,11 @@ type args struct {
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
 	Raw    bool     `help:"With --tsv: print strings unescaped, as jq -r prints them (--rows --fields url --tsv --raw is a plain URL list). A record with a tab or line break in a printed string is an error (exit 1), never a broken line."`
 	Header bool     `help:"With --tsv: print the field names as a first line."`
+
+	Status      []string `name:"status" sep:"," placeholder:"STATUS" help:"With --rows, --host or --urls: print only the records of these statuses (discovered, crawled, redirect, gone, error, revisit, unknown)."`
+	SeenSince   string   `name:"seen-since" placeholder:"TIME" help:"With --rows, --host or --urls: print only the records last captured at or after TIME: a CDX timestamp of 4 to 14 digits (2024, 20240601) or a duration back from --now (30d, 12h)."`
+	UnseenSince string   `name:"unseen-since" placeholder:"TIME" help:"With --rows, --host or --urls: print only the records not captured since TIME (as --seen-since reads it): last captured before it, or never captured. What is due for a fetch; --status gone --unseen-since 90d lists what meguri-compact --gc --horizon 90d drops."`
+	Now         string   `placeholder:"TIMESTAMP" help:"The time the durations of --seen-since and --unseen-since count back from, as a 14-digit CDX timestamp (default: the current time)."`
 }
 
 const description = `Read a .meguri file.
@@ -49,6 +54,8 @@ Examples:
   meguri-inspect --urls discovered.txt --absent part-7.meguri > new.txt
   meguri-inspect --rows --fields url --tsv --raw part-7.meguri > urls.txt
   meguri-inspect --rows --fields url,status,last_seen --tsv --header part-7.meguri
+  meguri-inspect --rows --unseen-since 30d --fields url --tsv --raw part-7.meguri > due.txt
+  meguri-inspect --rows --status gone --unseen-since 90d part-7.meguri   # what --gc would drop
   meguri-inspect part-7/                 # a live partition directory's counters`
 
 func main() {
@@ -120,6 +127,48 @@ func (a *args) layout() (record.Layout, error) {
 	return l, nil
 }
 
+// filter checks the flags that choose records and returns the filter they
+// ask for.
+func (a *args) filter() (record.Filter, error) {
+	var f record.Filter
+	given := given(flag{a.Status != nil, "--status"}, flag{a.SeenSince != "", "--seen-since"}, flag{a.UnseenSince != "", "--unseen-since"})
+	switch {
+	case len(given) == 0 && a.Now != "":
+		return f, fmt.Errorf("--now goes with --seen-since or --unseen-since")
+	case len(given) == 0:
+		return f, nil
+	case a.Absent:
+		return f, fmt.Errorf("%s: --absent prints the list's own lines, not records", strings.Join(given, ", "))
+	case !a.Rows && a.Host == "" && a.URLs == "":
+		verb := "goes"
+		if len(given) > 1 {
+			verb = "go"
+		}
+		return f, fmt.Errorf("%s %s with a mode that prints many records: --rows, --host or --urls", strings.Join(given, ", "), verb)
+	}
+	var err error
+	if a.Status != nil {
+		if f.Statuses, err = record.ParseStatuses(a.Status); err != nil {
+			return f, fmt.Errorf("--status: %w", err)
+		}
+	}
+	now, err := cli.Now(a.Now)
+	if err != nil {
+		return f, err
+	}
+	if a.SeenSince != "" {
+		if f.SeenSince, err = cli.Since("--seen-since", a.SeenSince, now); err != nil {
+			return f, err
+		}
+	}
+	if a.UnseenSince != "" {
+		if f.UnseenSince, err = cli.Since("--unseen-since", a.UnseenSince, now); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
 func run(a *args) (int, error) {
 	modes := a.modes()
 	if len(modes) > 1 {
@@ -129,6 +178,10 @@ func run(a *args) (int, error) {
 		return 2, fmt.Errorf("--absent goes with --urls")
 	}
 	layout, err := a.layout()
+	if err != nil {
+		return 2, err
+	}
+	filter, err := a.filter()
 	if err != nil {
 		return 2, err
 	}
@@ -163,7 +216,7 @@ func run(a *args) (int, error) {
 	}
 	switch {
 	case a.Rows:
-		if err := src.Rows(os.Stdout, &layout); err != nil {
+		if err := src.Rows(os.Stdout, &layout, &filter); err != nil {
 			return 1, fmt.Errorf("%s: %w", src.Name, err)
 		}
 	case a.URL != "":
@@ -184,9 +237,9 @@ func run(a *args) (int, error) {
 			return 1, err
 		}
 	case a.URLs != "":
-		return lookupLines(a, src, layout)
+		return lookupLines(a, src, layout, filter)
 	case a.Host != "":
-		n, err := src.HostRows(os.Stdout, &layout, func(g canon.Grouping) (uint64, error) {
+		held, _, err := src.HostRows(os.Stdout, &layout, &filter, func(g canon.Grouping) (uint64, error) {
 			var err error
 			key, group, err = cli.HostKey(a.Host, g)
 			return key, err
@@ -194,7 +247,7 @@ func run(a *args) (int, error) {
 		if err != nil {
 			return 1, fmt.Errorf("%s: %w", src.Name, err)
 		}
-		if n == 0 {
+		if held == 0 {
 			what := units.Key(key)
 			if group != "" {
 				what = group + " (host key " + what + ")"
@@ -225,7 +278,7 @@ func run(a *args) (int, error) {
 }
 
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
-func lookupLines(a *args, src *inspect.Source, layout record.Layout) (int, error) {
+func lookupLines(a *args, src *inspect.Source, layout record.Layout, filter record.Filter) (int, error) {
 	in, name := io.Reader(os.Stdin), "<stdin>"
 	if a.URLs != "-" {
 		f, err := os.Open(a.URLs)
@@ -237,7 +290,7 @@ func lookupLines(a *args, src *inspect.Source, layout record.Layout) (int, error
 	}
 	const shown = 20
 	skipped := 0
-	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout,
+	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
 			if skipped <= shown {

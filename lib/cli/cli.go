@@ -19,6 +19,7 @@ import (
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -101,6 +102,43 @@ func HostKey(s string, g canon.Grouping) (key uint64, group string, err error) {
 	host, _, _ := canon.HostOf(u)
 	group = canon.GroupOf(host, g)
 	return canon.KeyOfHost(host, g), group, nil
+}
+
+// Now reads a --now value: a 14-digit CDX timestamp, or the current time
+// when s is "".
+func Now(s string) (int64, error) {
+	if s == "" {
+		return time.Now().Unix(), nil
+	}
+	if len(s) != 14 {
+		return 0, fmt.Errorf("--now %q: want a 14-digit timestamp YYYYMMDDhhmmss", s)
+	}
+	t, err := record.ParseTimestamp(s)
+	if err != nil {
+		return 0, fmt.Errorf("--now %q: %v", s, err)
+	}
+	return t, nil
+}
+
+// Since reads a point in time given to flag: a CDX timestamp of 4 to 14
+// digits (a prefix stands for its earliest second, as the CDX server reads
+// from=), or a duration back from now (90d, 12h, 1d12h).
+func Since(flag, s string, now int64) (int64, error) {
+	if s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9' {
+		t, err := record.ParseTimestamp(s)
+		if err != nil {
+			return 0, fmt.Errorf("%s %q: want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss) or a duration back from --now such as 90d", flag, s)
+		}
+		return t, nil
+	}
+	d, err := units.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", flag, err)
+	}
+	if now-d <= 0 {
+		return 0, fmt.Errorf("%s %s reaches back before 1970", flag, s)
+	}
+	return now - d, nil
 }
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the

@@ -27,6 +27,10 @@ type BatchOptions struct {
 	// Layout is how found records print (the zero Layout: every field as
 	// JSON, as --rows prints them); unused with Absent.
 	Layout record.Layout
+	// Filter chooses which of the found records print (the zero Filter:
+	// all of them); a found record it leaves out still counts as present.
+	// Unused with Absent.
+	Filter record.Filter
 	// Skip is told about each line that is not an http(s) URL (or is too
 	// long), with its 1-based line number; it is skipped.
 	Skip func(line int, text []byte, err error)
@@ -102,7 +106,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 			}
 			qs = append(qs, query{text: line, url: u, keys: canon.KeysOf(u, g)})
 		}
-		if err := s.find(qs, &opt.Layout); err != nil {
+		if err := s.find(qs, &opt.Layout, &opt.Filter); err != nil {
 			return n, err
 		}
 		for i := range qs {
@@ -128,10 +132,10 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 }
 
 // find looks every query up, reading each block that can hold one of
-// them once. A found record is kept as its printed line, not as a record,
-// which would hold its whole decoded block in memory until the chunk is
-// written.
-func (s *Source) find(qs []query, l *record.Layout) error {
+// them once. A found record that f keeps is kept as its printed line, not
+// as a record, which would hold its whole decoded block in memory until
+// the chunk is written.
+func (s *Source) find(qs []query, l *record.Layout, f *record.Filter) error {
 	order := make([]int, len(qs))
 	for i := range order {
 		order[i] = i
@@ -158,11 +162,14 @@ func (s *Source) find(qs []query, l *record.Layout) error {
 			cur = bi
 		}
 		if j, ok := codec.RowOf(recs, q.keys.Host, q.url); ok {
+			q.found = true
+			if !f.Match(&recs[j]) {
+				continue
+			}
 			var err error
 			if q.line, err = l.AppendLine(nil, &recs[j], q.keys.Path); err != nil {
 				return err
 			}
-			q.found = true
 		}
 	}
 	return nil

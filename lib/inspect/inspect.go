@@ -160,11 +160,15 @@ func (s *Source) Verify() (Summary, error) {
 	return sum, err
 }
 
-// Rows writes every record as a line in layout l (nil: every field as
-// JSON).
-func (s *Source) Rows(w io.Writer, l *record.Layout) error {
-	rw := newRowWriter(w, l)
+// Rows writes every record that f keeps (nil: every record) as a line in
+// layout l (nil: every field as JSON). A block whose zone data rules out
+// every match is not decoded.
+func (s *Source) Rows(w io.Writer, l *record.Layout, f *record.Filter) error {
+	rw := newRowWriter(w, l, f)
 	_, _, _, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
+		if !rw.f.MayMatch(uint64(b.Info.Rows), b.Info.Captures, b.Info.Gone) {
+			return nil
+		}
 		recs, err := b.Decode()
 		if err != nil {
 			return err
@@ -180,27 +184,37 @@ func (s *Source) Rows(w io.Writer, l *record.Layout) error {
 	return rw.flush(err)
 }
 
-// rowWriter prints records in a layout, buffered.
+// rowWriter prints the records a filter keeps in a layout, buffered.
 type rowWriter struct {
 	bw       *bufio.Writer
 	l        *record.Layout
+	f        *record.Filter
 	needPath bool // the layout prints path keys
 	buf      []byte
 	n        int // records written
+	seen     int // records given, written or not
 	// keys computes path keys under the file's grouping, which the caller
 	// sets
 	keys canon.Keyer
 }
 
-func newRowWriter(w io.Writer, l *record.Layout) *rowWriter {
+func newRowWriter(w io.Writer, l *record.Layout, f *record.Filter) *rowWriter {
 	if l == nil {
 		l = &record.Layout{}
 	}
-	return &rowWriter{bw: bufio.NewWriterSize(w, 1<<20), l: l, needPath: l.NeedsPathKey()}
+	if f == nil {
+		f = &record.Filter{}
+	}
+	return &rowWriter{bw: bufio.NewWriterSize(w, 1<<20), l: l, f: f, needPath: l.NeedsPathKey()}
 }
 
-// write prints r, computing its path key only when the layout prints it.
+// write prints r when the filter keeps it, computing its path key only
+// when the layout prints it.
 func (rw *rowWriter) write(r *record.Record) error {
+	rw.seen++
+	if !rw.f.Match(r) {
+		return nil
+	}
 	var path uint64
 	if rw.needPath {
 		path = rw.keys.Keys(r.URL).Path
@@ -264,14 +278,15 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 }
 
 // HostRows writes, as lines in layout l (nil: every field as JSON), the
-// records of one host key: the key that key returns for the file's
-// grouping (a host group: under grouping domain, every host of a
-// registrable domain). On a file it reads only the blocks whose key span
-// holds the key; on a stream it decodes only those and reads the rest
-// through unchecked beyond their checksums. It returns the number of
-// records written.
-func (s *Source) HostRows(w io.Writer, l *record.Layout, key func(canon.Grouping) (uint64, error)) (int, error) {
-	rw := newRowWriter(w, l)
+// records of one host key that f keeps (nil: all of them): the key that
+// key returns for the file's grouping (a host group: under grouping
+// domain, every host of a registrable domain). On a file it reads only the
+// blocks whose key span holds the key; on a stream it decodes only those
+// and reads the rest through unchecked beyond their checksums. It returns
+// the number of records the file holds for the key and the number
+// written.
+func (s *Source) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key func(canon.Grouping) (uint64, error)) (held, written int, err error) {
+	rw := newRowWriter(w, l, f)
 	emit := func(h codec.Header, b *codec.Block, k uint64) error {
 		recs, err := b.Decode()
 		if err != nil {
@@ -286,17 +301,16 @@ func (s *Source) HostRows(w io.Writer, l *record.Layout, key func(canon.Grouping
 		}
 		return nil
 	}
-	var err error
-	if f := s.File; f != nil {
+	if file := s.File; file != nil {
 		var k uint64
-		if k, err = key(canon.Grouping(f.Header.Grouping)); err != nil {
-			return 0, err
+		if k, err = key(canon.Grouping(file.Header.Grouping)); err != nil {
+			return 0, 0, err
 		}
-		i := sort.Search(len(f.Blocks), func(i int) bool { return f.Blocks[i].LastHost >= k })
-		for ; err == nil && i < len(f.Blocks) && f.Blocks[i].FirstHost <= k; i++ {
+		i := sort.Search(len(file.Blocks), func(i int) bool { return file.Blocks[i].LastHost >= k })
+		for ; err == nil && i < len(file.Blocks) && file.Blocks[i].FirstHost <= k; i++ {
 			var b *codec.Block
-			if b, err = f.ReadBlock(i); err == nil {
-				err = emit(f.Header, b, k)
+			if b, err = file.ReadBlock(i); err == nil {
+				err = emit(file.Header, b, k)
 			}
 		}
 	} else {
@@ -314,7 +328,7 @@ func (s *Source) HostRows(w io.Writer, l *record.Layout, key func(canon.Grouping
 			return emit(h, b, k)
 		})
 	}
-	return rw.n, rw.flush(err)
+	return rw.seen, rw.n, rw.flush(err)
 }
 
 // BytesPerURL is the file size over its URL count (0 for an empty file).

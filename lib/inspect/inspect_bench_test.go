@@ -80,7 +80,7 @@ func BenchmarkRows(b *testing.B) {
 	}{{"json", record.Layout{}}, {"url-tsv", record.Layout{Fields: []record.Field{record.FieldURL}, TSV: true}}} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if err := (&Source{Name: "corpus", File: f}).Rows(io.Discard, &c.l); err != nil {
+				if err := (&Source{Name: "corpus", File: f}).Rows(io.Discard, &c.l, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

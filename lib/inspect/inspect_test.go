@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,11 +70,11 @@ func TestHostRows(t *testing.T) {
 		for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
 			rl.reads = nil
 			var got bytes.Buffer
-			n, err := src.HostRows(&got, nil, key)
+			held, n, err := src.HostRows(&got, nil, nil, key)
 			if err != nil {
 				t.Fatalf("%s %s: %v", src.Name, units.Key(k), err)
 			}
-			if got.String() != want[k] || n != strings.Count(want[k], "\n") {
+			if got.String() != want[k] || n != strings.Count(want[k], "\n") || held != n {
 				t.Fatalf("%s %s: %d rows\n%s\nwant\n%s", src.Name, units.Key(k), n, got.String(), want[k])
 			}
 			if src.File == nil {
@@ -89,7 +90,7 @@ func TestHostRows(t *testing.T) {
 	// a key function's error stops the run before anything is read
 	boom := fmt.Errorf("boom")
 	for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
-		if _, err := src.HostRows(&bytes.Buffer{}, nil, func(canon.Grouping) (uint64, error) { return 0, boom }); err != boom {
+		if _, _, err := src.HostRows(&bytes.Buffer{}, nil, nil, func(canon.Grouping) (uint64, error) { return 0, boom }); err != boom {
 			t.Errorf("%s: error %v, want %v", src.Name, err, boom)
 		}
 	}
@@ -118,7 +119,7 @@ func TestHostRowsGrouping(t *testing.T) {
 			t.Fatal(err)
 		}
 		var asked canon.Grouping = 99
-		n, err := (&Source{Name: "f", File: f}).HostRows(bufio.NewWriter(&bytes.Buffer{}), nil, func(got canon.Grouping) (uint64, error) {
+		_, n, err := (&Source{Name: "f", File: f}).HostRows(bufio.NewWriter(&bytes.Buffer{}), nil, nil, func(got canon.Grouping) (uint64, error) {
 			asked = got
 			return 1, nil
 		})
@@ -145,7 +146,7 @@ func smallBlocks(t testing.TB) (data []byte, rows []record.Record, lines []strin
 		t.Fatal(err)
 	}
 	var all bytes.Buffer
-	if err := (&Source{Name: "s", r: bytes.NewReader(buf.Bytes())}).Rows(&all, nil); err != nil {
+	if err := (&Source{Name: "s", r: bytes.NewReader(buf.Bytes())}).Rows(&all, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines = strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n")
@@ -317,4 +318,90 @@ func FuzzLookupLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFiltered: with a filter, --rows, --host and --urls print exactly the
+// lines of the records it keeps, from a file and from a stream; a host or
+// URL whose records it leaves out still counts as held. The filters range
+// from none kept to all kept, with blocks that hold no match (not decoded).
+func TestFiltered(t *testing.T) {
+	data, rows, lines := smallBlocks(t)
+	f, err := codec.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []int64
+	for i := range rows {
+		if rows[i].LastSeen != 0 {
+			times = append(times, rows[i].LastSeen)
+		}
+	}
+	slices.Sort(times)
+	mid := times[len(times)/2] // the median last capture
+	mask := func(ss ...record.Status) uint8 {
+		var m uint8
+		for _, s := range ss {
+			m |= 1 << s
+		}
+		return m
+	}
+	filters := []record.Filter{
+		{Statuses: mask(record.Gone)},
+		{Statuses: mask(record.Discovered)},
+		{Statuses: mask(record.Crawled, record.Redirect), UnseenSince: mid},
+		{SeenSince: mid},
+		{UnseenSince: mid},
+		{SeenSince: mid, UnseenSince: mid + 86400*365},
+		{SeenSince: mid, UnseenSince: mid}, // an empty window
+		{Statuses: 0x7f},
+	}
+	var list strings.Builder
+	for i := range rows {
+		list.WriteString(rows[i].URL + "\n")
+	}
+	skippable := 0
+	for _, fl := range filters {
+		var want strings.Builder
+		kept, byHost := 0, map[uint64]string{}
+		for i := range rows {
+			if fl.Match(&rows[i]) {
+				want.WriteString(lines[i])
+				byHost[rows[i].HostKey] += lines[i]
+				kept++
+			}
+		}
+		if kept == 0 && fl.UnseenSince != fl.SeenSince {
+			t.Fatalf("%+v keeps no row of the sample; the test wants some", fl)
+		}
+		for _, b := range f.Blocks {
+			if !fl.MayMatch(uint64(b.Rows), b.Captures, b.Gone) {
+				skippable++
+			}
+		}
+		for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
+			var got bytes.Buffer
+			if err := src.Rows(&got, nil, &fl); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("%s %+v: %d lines, want %d", src.Name, fl, strings.Count(got.String(), "\n"), kept)
+			}
+		}
+		for i := 0; i < len(rows); i += 17 {
+			k := rows[i].HostKey
+			var got bytes.Buffer
+			held, n, err := (&Source{Name: "file", File: f}).HostRows(&got, nil, &fl, func(canon.Grouping) (uint64, error) { return k, nil })
+			if err != nil || got.String() != byHost[k] || n != strings.Count(byHost[k], "\n") || held == 0 {
+				t.Fatalf("host %s %+v: held %d, wrote %d, %v:\n%s\nwant\n%s", units.Key(k), fl, held, n, err, got.String(), byHost[k])
+			}
+		}
+		var got bytes.Buffer
+		n, err := (&Source{Name: "file", File: f}).LookupLines(strings.NewReader(list.String()), &got, BatchOptions{Filter: fl})
+		if err != nil || got.String() != want.String() || n.Present != len(rows) {
+			t.Fatalf("urls %+v: %+v, %v, %d lines, want %d", fl, n, err, strings.Count(got.String(), "\n"), kept)
+		}
+	}
+	if skippable == 0 {
+		t.Fatal("no filter rules out a whole block; the test wants some")
+	}
 }
