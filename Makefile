@@ -38,6 +38,7 @@ run: build
 	$(BIN)/meguri-inspect --url 'http://www.zew.de:80/' $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --host example.com --fields url,status,last_seen,captures --tsv --header $(OUT)/sample.meguri | head -4
 	printf 'http://www.zew.de/\nhttps://new.example/\n' | $(BIN)/meguri-inspect --urls - --absent $(OUT)/sample.meguri
+	$(BIN)/meguri-inspect --rows --status crawled,redirect --unseen-since 2014 --fields url,status,last_seen --tsv --header $(OUT)/sample.meguri | head -4
 	@echo "rejected lines by reason:"; cut -d'"' -f10 $(OUT)/rejects.jsonl | sort | uniq -c
 	cd $(OUT) && ../$(BIN)/meguri-route balance --partitions 4 ../testdata/sample.jsonl -o fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-route split --manifest fleet.manifest --out-dir parts ../testdata/sample.jsonl
