@@ -15,6 +15,9 @@
 //	var s record.Record
 //	s.FromCapture(&c2)
 //	r.Combine(&s) // r now holds both captures
+//
+// A Layout prints records (JSON lines or TSV, chosen fields) and a Filter
+// chooses them by status and last capture time, as meguri-inspect does.
 package record
 
 import (
