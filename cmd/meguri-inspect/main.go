@@ -20,7 +20,7 @@ import (
 )
 
 type args struct {
-	File   string `arg:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log)."`
+	File   string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log)."`
 	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool   `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
@@ -38,6 +38,9 @@ type args struct {
 	SeenSince   string   `name:"seen-since" placeholder:"TIME" help:"With --rows, --host or --urls: print only the records last captured at or after TIME: a CDX timestamp of 4 to 14 digits (2024, 20240601) or a duration back from --now (30d, 12h)."`
 	UnseenSince string   `name:"unseen-since" placeholder:"TIME" help:"With --rows, --host or --urls: print only the records not captured since TIME (as --seen-since reads it): last captured before it, or never captured. What is due for a fetch; --status gone --unseen-since 90d lists what meguri-compact --gc --horizon 90d drops."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time the durations of --seen-since and --unseen-since count back from, as a 14-digit CDX timestamp (default: the current time)."`
+
+	Manifest string `name:"manifest" placeholder:"PATH" help:"Read the fleet this manifest lists instead of one FILE ('-' for stdin): --rows prints every partition's records in key order; --url, --host and --urls look each URL or host up in the partition that owns it (--urls --absent: the URLs new to the whole fleet); --verify checks every file. Each file must agree with its manifest row (id, range) and all must share a grouping."`
+	Dir      string `name:"dir" placeholder:"DIR" help:"With --manifest: the directory its relative file names are taken from (default: the manifest's own directory), as for meguri-route update --dir."`
 }
 
 const description = `Read a .meguri file.
@@ -56,7 +59,9 @@ Examples:
   meguri-inspect --rows --fields url,status,last_seen --tsv --header part-7.meguri
   meguri-inspect --rows --unseen-since 30d --fields url --tsv --raw part-7.meguri > due.txt
   meguri-inspect --rows --status gone --unseen-since 90d part-7.meguri   # what --gc would drop
-  meguri-inspect part-7/                 # a live partition directory's counters`
+  meguri-inspect part-7/                 # a live partition directory's counters
+  meguri-inspect --manifest fleet.manifest --urls links.txt --absent > new.txt   # new to the fleet
+  meguri-inspect --manifest fleet.manifest --rows --unseen-since 30d --fields url --tsv --raw`
 
 func main() {
 	cli.Init("meguri-inspect")
@@ -185,8 +190,19 @@ func run(a *args) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	if a.URLs == "-" && a.File == "-" {
+	switch {
+	case a.URLs == "-" && a.File == "-":
 		return 2, fmt.Errorf("--urls - and FILE - both name stdin; give the .meguri file by name")
+	case a.URLs == "-" && a.Manifest == "-":
+		return 2, fmt.Errorf("--urls - and --manifest - both name stdin; give the manifest by name")
+	case a.Manifest != "" && a.File != "":
+		return 2, fmt.Errorf("give FILE or --manifest, not both")
+	case a.Manifest == "" && a.File == "":
+		return 2, fmt.Errorf("give a .meguri FILE ('-' for stdin), a partition directory, or --manifest")
+	case a.Manifest == "" && a.Dir != "":
+		return 2, fmt.Errorf("--dir goes with --manifest")
+	case a.Manifest != "" && len(modes) == 0:
+		return 2, fmt.Errorf("--manifest reads the fleet's files with --rows, --url, --host, --urls or --verify; meguri-route --manifest %s prints its map", a.Manifest)
 	}
 	// --host keyed under the default grouping: checks the value before
 	// anything is read, and names the host of a file that has no block
@@ -197,6 +213,16 @@ func run(a *args) (int, error) {
 		if key, group, err = cli.HostKey(a.Host, canon.ByDomain); err != nil {
 			return 2, err
 		}
+	}
+	if a.Manifest != "" {
+		fl, err := inspect.OpenFleet(a.Manifest, a.Dir)
+		if err != nil {
+			return 1, err
+		}
+		if a.Verify {
+			return verifyFleet(a, fl)
+		}
+		return print(a, fl, fl.Name, nil, layout, filter, key, group)
 	}
 	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
 		if len(modes) == 1 && !a.Verify {
@@ -209,6 +235,46 @@ func run(a *args) (int, error) {
 		return 1, err
 	}
 	defer src.Close()
+	if len(modes) == 1 && !a.Verify {
+		return print(a, src, src.Name, func(err error) error { return fmt.Errorf("%s: %w", src.Name, err) }, layout, filter, key, group)
+	}
+	var sum inspect.Summary
+	if a.Verify {
+		sum, err = src.Verify()
+	} else {
+		sum, err = src.Summarize()
+	}
+	if err != nil {
+		return 1, fmt.Errorf("%s: %w", src.Name, err)
+	}
+	if a.JSON {
+		fmt.Println(sum.JSON())
+	} else {
+		fmt.Print(sum.Text())
+		if a.Verify {
+			fmt.Println("verify      ok: every checksum matches and every block decodes")
+		}
+	}
+	return 0, nil
+}
+
+// records is what the modes that print records read: one file, or a
+// fleet.
+type records interface {
+	Rows(w io.Writer, l *record.Layout, f *record.Filter) error
+	Lookup(rawURL string) (*record.Record, uint64, error)
+	HostRows(w io.Writer, l *record.Layout, f *record.Filter, key func(canon.Grouping) (uint64, error)) (held, written int, err error)
+	LookupLines(r io.Reader, w io.Writer, opt inspect.BatchOptions) (inspect.BatchCounts, error)
+}
+
+// print runs the mode that prints records (--rows, --url, --host, --urls)
+// on rd, named name in messages; named, when not nil, puts the name on
+// rd's errors that do not carry it. key and group are --host's key and
+// grouping string under the default grouping.
+func print(a *args, rd records, name string, named func(error) error, layout record.Layout, filter record.Filter, key uint64, group string) (int, error) {
+	if named == nil {
+		named = func(err error) error { return err }
+	}
 	if a.Header {
 		if _, err := os.Stdout.Write(layout.Header()); err != nil {
 			return 1, err
@@ -216,69 +282,75 @@ func run(a *args) (int, error) {
 	}
 	switch {
 	case a.Rows:
-		if err := src.Rows(os.Stdout, &layout, &filter); err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
+		if err := rd.Rows(os.Stdout, &layout, &filter); err != nil {
+			return 1, named(err)
 		}
 	case a.URL != "":
-		r, path, err := src.Lookup(a.URL)
+		r, path, err := rd.Lookup(a.URL)
 		if err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
+			return 1, named(err)
 		}
 		if r == nil {
 			u, _ := canon.Canonicalize(a.URL)
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", u, src.Name)
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", u, name)
 			return 1, nil
 		}
 		line, err := layout.AppendLine(nil, r, path)
 		if err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
+			return 1, named(err)
 		}
 		if _, err := os.Stdout.Write(line); err != nil {
 			return 1, err
 		}
 	case a.URLs != "":
-		return lookupLines(a, src, layout, filter)
+		return lookupLines(a, rd, named, layout, filter)
 	case a.Host != "":
-		held, _, err := src.HostRows(os.Stdout, &layout, &filter, func(g canon.Grouping) (uint64, error) {
+		held, _, err := rd.HostRows(os.Stdout, &layout, &filter, func(g canon.Grouping) (uint64, error) {
 			var err error
 			key, group, err = cli.HostKey(a.Host, g)
 			return key, err
 		})
 		if err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
+			return 1, named(err)
 		}
 		if held == 0 {
 			what := units.Key(key)
 			if group != "" {
 				what = group + " (host key " + what + ")"
 			}
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", what, src.Name)
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", what, name)
 			return 1, nil
-		}
-	default:
-		var sum inspect.Summary
-		if a.Verify {
-			sum, err = src.Verify()
-		} else {
-			sum, err = src.Summarize()
-		}
-		if err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
-		}
-		if a.JSON {
-			fmt.Println(sum.JSON())
-		} else {
-			fmt.Print(sum.Text())
-			if a.Verify {
-				fmt.Println("verify      ok: every checksum matches and every block decodes")
-			}
 		}
 	}
 	return 0, nil
 }
 
+// verifyFleet is --verify --manifest: every file of the fleet checked, a
+// line (or a JSON object) for each.
+func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
+	files := 0
+	var urls uint64
+	err := fl.Verify(func(sum inspect.Summary) {
+		files++
+		urls += sum.Stats.URLs
+		if a.JSON {
+			fmt.Println(sum.JSON())
+		} else {
+			fmt.Printf("ok  partition %-6d %s .. %s  %10d urls  %s\n", sum.Header.PartitionID,
+				units.Key(sum.Header.Lo), units.Key(sum.Header.Hi), sum.Stats.URLs, sum.Name)
+		}
+	})
+	if err != nil {
+		return 1, err
+	}
+	if !a.JSON {
+		fmt.Printf("verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)
+	}
+	return 0, nil
+}
+
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
-func lookupLines(a *args, src *inspect.Source, layout record.Layout, filter record.Filter) (int, error) {
+func lookupLines(a *args, rd records, named func(error) error, layout record.Layout, filter record.Filter) (int, error) {
 	in, name := io.Reader(os.Stdin), "<stdin>"
 	if a.URLs != "-" {
 		f, err := os.Open(a.URLs)
@@ -290,7 +362,7 @@ func lookupLines(a *args, src *inspect.Source, layout record.Layout, filter reco
 	}
 	const shown = 20
 	skipped := 0
-	n, err := src.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
+	n, err := rd.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
 			if skipped <= shown {
@@ -298,7 +370,7 @@ func lookupLines(a *args, src *inspect.Source, layout record.Layout, filter reco
 			}
 		}})
 	if err != nil {
-		return 1, fmt.Errorf("%s: %w", src.Name, err)
+		return 1, named(err)
 	}
 	if n.Skipped > shown {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d lines skipped in all (the first %d named above)\n", name, n.Skipped, shown)

@@ -62,17 +62,24 @@ var ErrLongLine = errors.New("line too long")
 // It needs a file (random access): each chunk of lines is sorted by key
 // and every block that can hold one of them is read and decoded once.
 func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
-	var n BatchCounts
 	if s.File == nil {
-		return n, fmt.Errorf("a batch lookup needs a .meguri file it can seek in, not a pipe")
+		return BatchCounts{}, fmt.Errorf("a batch lookup needs a .meguri file it can seek in, not a pipe")
 	}
+	return lookupLines(r, w, opt, canon.Grouping(s.File.Header.Grouping), func(qs []query) error {
+		return s.find(qs, sortedKeys(qs), &opt.Layout, &opt.Filter)
+	})
+}
+
+// lookupLines is LookupLines over the URLs keyed under grouping g, with
+// find looking up each chunk's queries.
+func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, find func([]query) error) (BatchCounts, error) {
+	var n BatchCounts
 	if opt.Chunk <= 0 {
 		opt.Chunk = 1 << 18
 	}
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
 	}
-	g := canon.Grouping(s.File.Header.Grouping)
 	br := bufio.NewReaderSize(r, 1<<16)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	qs := make([]query, 0, min(opt.Chunk, 1<<12))
@@ -106,7 +113,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 			}
 			qs = append(qs, query{text: line, url: u, keys: canon.KeysOf(u, g)})
 		}
-		if err := s.find(qs, &opt.Layout, &opt.Filter); err != nil {
+		if err := find(qs); err != nil {
 			return n, err
 		}
 		for i := range qs {
@@ -131,11 +138,8 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 	return n, bw.Flush()
 }
 
-// find looks every query up, reading each block that can hold one of
-// them once. A found record that f keeps is kept as its printed line, not
-// as a record, which would hold its whole decoded block in memory until
-// the chunk is written.
-func (s *Source) find(qs []query, l *record.Layout, f *record.Filter) error {
+// sortedKeys returns the indexes of qs in key order.
+func sortedKeys(qs []query) []int {
 	order := make([]int, len(qs))
 	for i := range order {
 		order[i] = i
@@ -143,6 +147,14 @@ func (s *Source) find(qs []query, l *record.Layout, f *record.Filter) error {
 	slices.SortFunc(order, func(a, b int) int {
 		return record.CompareKey(qs[a].keys.Host, qs[a].url, qs[b].keys.Host, qs[b].url)
 	})
+	return order
+}
+
+// find looks up the queries qs[i] for i in order (in key order), reading
+// each block that can hold one of them once. A found record that f keeps
+// is kept as its printed line, not as a record, which would hold its whole
+// decoded block in memory until the chunk is written.
+func (s *Source) find(qs []query, order []int, l *record.Layout, f *record.Filter) error {
 	cur := -1
 	var recs []record.Record
 	for _, i := range order {

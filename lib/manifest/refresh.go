@@ -15,23 +15,41 @@ import (
 func (m *Manifest) Refresh(dir string) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
-		if p.File == "" || p.File == "-" {
+		path := p.Path(dir)
+		if path == "" {
 			continue
-		}
-		path := p.File
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
 		}
 		cf, f, err := codec.Open(path)
 		if err != nil {
 			return fmt.Errorf("partition %d: %w", p.ID, err)
 		}
 		f.Close()
-		if h := cf.Header; h.PartitionID != p.ID || h.Lo != p.Lo || h.Hi != p.Hi {
-			return fmt.Errorf("%s: its header says partition %d %s..%s but the manifest row says partition %d %s..%s",
-				path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), p.ID, units.Key(p.Lo), units.Key(p.Hi))
+		if err := p.Agrees(path, cf.Header); err != nil {
+			return err
 		}
 		p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
+	}
+	return nil
+}
+
+// Path is where p's file is: its name, taken from dir when relative; ""
+// when the partition has no file ("-").
+func (p *Partition) Path(dir string) string {
+	if p.File == "" || p.File == "-" {
+		return ""
+	}
+	if filepath.IsAbs(p.File) {
+		return p.File
+	}
+	return filepath.Join(dir, p.File)
+}
+
+// Agrees returns an error naming path when h, the header of the file at
+// path, names another partition or range than p.
+func (p *Partition) Agrees(path string, h codec.Header) error {
+	if h.PartitionID != p.ID || h.Lo != p.Lo || h.Hi != p.Hi {
+		return fmt.Errorf("%s: its header says partition %d %s..%s but the manifest row says partition %d %s..%s",
+			path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), p.ID, units.Key(p.Lo), units.Key(p.Hi))
 	}
 	return nil
 }

@@ -1,0 +1,205 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/record"
+)
+
+// Fleet reads the partition files a manifest lists as one file: every
+// record of the fleet in key order, or the records of URLs and hosts, each
+// looked up in the one partition that owns its host key. The manifest must
+// tile; each file is opened when it is needed and must agree with its
+// manifest row (id and range) and with the other files' grouping. A
+// partition with no file ("-") holds no records.
+//
+//	fl, err := inspect.OpenFleet("fleet.manifest", "")
+//	n, err := fl.LookupLines(links, os.Stdout, inspect.BatchOptions{Absent: true})
+type Fleet struct {
+	Name     string // the manifest's path
+	m        *manifest.Manifest
+	dir      string
+	grouping canon.Grouping
+	known    bool // grouping read from a file
+}
+
+// OpenFleet reads the manifest at path ("-" for stdin) and the grouping of
+// its first file. Relative file names are taken from dir, or from the
+// manifest's own directory when dir is "".
+func OpenFleet(path, dir string) (*Fleet, error) {
+	m, err := manifest.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.MustTile(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if dir == "" {
+		dir = manifest.DirOf(path)
+	}
+	fl := &Fleet{Name: path, m: m, dir: dir, grouping: canon.ByDomain}
+	for i := range m.Parts {
+		src, err := fl.open(i)
+		if err != nil {
+			return nil, err
+		}
+		if src != nil {
+			src.Close()
+			break
+		}
+	}
+	return fl, nil
+}
+
+// Grouping is the grouping of the fleet's files, under which URLs and
+// host names are keyed to route them (grouping domain when no partition
+// has a file).
+func (fl *Fleet) Grouping() canon.Grouping { return fl.grouping }
+
+// open opens the file of partition i, checked against its manifest row
+// and the fleet's grouping; it returns nil when the partition has no file.
+func (fl *Fleet) open(i int) (*Source, error) {
+	p := &fl.m.Parts[i]
+	path := p.Path(fl.dir)
+	if path == "" {
+		return nil, nil
+	}
+	src, err := Open(path)
+	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p.File) {
+		return nil, fmt.Errorf("partition %d: %w (relative names are taken from %s; --dir names another directory)", p.ID, err, fl.dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+	}
+	if src.File == nil {
+		src.Close()
+		return nil, fmt.Errorf("partition %d: %s is not a regular file", p.ID, path)
+	}
+	h := src.File.Header
+	if err := p.Agrees(path, h); err != nil {
+		src.Close()
+		return nil, err
+	}
+	g := canon.Grouping(h.Grouping)
+	switch {
+	case !fl.known:
+		fl.grouping, fl.known = g, true
+	case g != fl.grouping:
+		src.Close()
+		return nil, fmt.Errorf("%s: written with grouping %s, the fleet's other files with %s", path, g, fl.grouping)
+	}
+	return src, nil
+}
+
+// each calls fn with the file of every partition that has one, in key
+// order, naming the file in fn's error.
+func (fl *Fleet) each(fn func(src *Source) error) error {
+	for i := range fl.m.Parts {
+		src, err := fl.open(i)
+		if err != nil {
+			return err
+		}
+		if src == nil {
+			continue
+		}
+		err = fn(src)
+		src.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.Name, err)
+		}
+	}
+	return nil
+}
+
+// Rows writes every record of the fleet that f keeps (nil: every record)
+// as a line in layout l, partition by partition in key order: the lines
+// Source.Rows writes for the fleet's partitions merged into one file.
+func (fl *Fleet) Rows(w io.Writer, l *record.Layout, f *record.Filter) error {
+	return fl.each(func(src *Source) error { return src.Rows(w, l, f) })
+}
+
+// Verify verifies the file of every partition that has one, in key order,
+// giving each summary to done.
+func (fl *Fleet) Verify(done func(Summary)) error {
+	return fl.each(func(src *Source) error {
+		sum, err := src.Verify()
+		if err == nil {
+			done(sum)
+		}
+		return err
+	})
+}
+
+// Lookup finds one URL (canonicalized first) in the partition that owns
+// its host key, reading only the block that can hold it. It returns the
+// record (nil when absent) and its path key.
+func (fl *Fleet) Lookup(rawURL string) (*record.Record, uint64, error) {
+	u, err := canon.Canonicalize(rawURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
+	}
+	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host))
+	if err != nil || src == nil {
+		return nil, 0, err
+	}
+	defer src.Close()
+	r, path, err := src.Lookup(u)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", src.Name, err)
+	}
+	return r, path, nil
+}
+
+// HostRows is Source.HostRows on the partition that owns the key key
+// returns for the fleet's grouping.
+func (fl *Fleet) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key func(canon.Grouping) (uint64, error)) (held, written int, err error) {
+	k, err := key(fl.grouping)
+	if err != nil {
+		return 0, 0, err
+	}
+	src, err := fl.open(fl.m.Index(k))
+	if err != nil || src == nil {
+		return 0, 0, err
+	}
+	defer src.Close()
+	held, written, err = src.HostRows(w, l, f, func(canon.Grouping) (uint64, error) { return k, nil })
+	if err != nil {
+		err = fmt.Errorf("%s: %w", src.Name, err)
+	}
+	return held, written, err
+}
+
+// LookupLines is Source.LookupLines over the fleet: each URL is looked up
+// in the partition that owns its host key, and each chunk of lines opens
+// only the files of the partitions it touches, once each.
+func (fl *Fleet) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
+	return lookupLines(r, w, opt, fl.grouping, func(qs []query) error {
+		order := sortedKeys(qs)
+		for start := 0; start < len(order); {
+			i := fl.m.Index(qs[order[start]].keys.Host)
+			end := start + 1
+			for end < len(order) && qs[order[end]].keys.Host <= fl.m.Parts[i].Hi {
+				end++
+			}
+			src, err := fl.open(i)
+			if err != nil {
+				return err
+			}
+			if src != nil {
+				err = src.find(qs, order[start:end], &opt.Layout, &opt.Filter)
+				src.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", src.Name, err)
+				}
+			}
+			start = end
+		}
+		return nil
+	})
+}

@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInspectFleet: meguri-inspect --manifest reads a fleet as one file.
+// The fleet is the whole ingest cut in 4 by meguri-compact --split, so
+// every mode must print exactly what it prints for the whole file: --rows
+// (with filters and layouts), --url, --host, and --urls with and without
+// --absent. A file that disagrees with its row, a mixed grouping, a
+// manifest that does not tile, a missing or damaged file are refused.
+func TestInspectFleet(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", whole)
+	parts := filepath.Join(dir, "parts")
+	man := filepath.Join(parts, "fleet.manifest")
+	// relative names, so that the manifest names its files relative to
+	// its own directory
+	if _, e, code := runIn(t, dir, nil, "meguri-compact", "-q", "--split", "4", "--out-dir", "parts", "--manifest-out", "parts/fleet.manifest", "whole.meguri"); code != 0 {
+		t.Fatalf("split: %s", e)
+	}
+	if m := string(fileBytes(t, man)); !strings.Contains(m, "\tpart-0000.meguri\t") {
+		t.Fatalf("the manifest does not name its files relative to its directory:\n%s", m)
+	}
+
+	rows := bytes.SplitAfter(mustRun(t, nil, "meguri-inspect", "--rows", whole), []byte("\n"))
+	rows = rows[:len(rows)-1]
+	var list strings.Builder
+	var hosts []string
+	seen := map[string]bool{}
+	for i, line := range rows {
+		var r struct {
+			URL     string `json:"url"`
+			HostKey string `json:"host_key"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		list.WriteString(r.URL + "\n")
+		if i%5 == 0 { // spelled otherwise, and a URL the fleet lacks
+			list.WriteString(strings.ToUpper(r.URL[:4]) + r.URL[4:] + "#x\n")
+			fmt.Fprintf(&list, "http://absent-%d.example/\n", i)
+		}
+		if !seen[r.HostKey] && len(hosts) < 40 && i%7 == 0 {
+			seen[r.HostKey] = true
+			hosts = append(hosts, r.HostKey)
+		}
+	}
+	list.WriteString("ftp://not.http/\n")
+	listFile := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(listFile, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// the same run on the whole file and on the fleet: same exit, same
+	// stdout; stderr the same but for the name of what was read
+	same := func(args ...string) {
+		t.Helper()
+		o1, e1, c1 := run(t, nil, "meguri-inspect", append(args, whole)...)
+		o2, e2, c2 := run(t, nil, "meguri-inspect", append(args, "--manifest", man)...)
+		e1 = bytes.ReplaceAll(e1, []byte(whole), []byte(man))
+		if c1 != c2 || !bytes.Equal(o1, o2) || !bytes.Equal(e1, e2) {
+			t.Fatalf("%v: the whole file gives exit %d, %d bytes, %q; the fleet exit %d, %d bytes, %q", args, c1, len(o1), e1, c2, len(o2), e2)
+		}
+	}
+	same("--rows")
+	same("--rows", "--status", "crawled,gone", "--fields", "url,status,last_seen", "--tsv", "--header")
+	same("--rows", "--unseen-since", "2014", "--fields", "url", "--tsv", "--raw")
+	same("--urls", listFile)
+	same("--urls", listFile, "--absent")
+	same("--urls", listFile, "--seen-since", "2010", "--fields", "url,last_seen")
+	for i := 0; i < len(rows); i += len(rows) / 25 {
+		var r struct {
+			URL string `json:"url"`
+		}
+		json.Unmarshal(rows[i], &r)
+		same("--url", r.URL)
+		same("--url", r.URL+"-absent")
+	}
+	for _, h := range hosts {
+		same("--host", h)
+		same("--host", h, "--status", "discovered", "--fields", "url", "--tsv")
+	}
+	same("--host", "absent.example")
+
+	out := mustRun(t, nil, "meguri-inspect", "--verify", "--manifest", man)
+	if !bytes.Contains(out, []byte(fmt.Sprintf("verify ok: 4 files, %d urls", len(rows)))) {
+		t.Errorf("--verify --manifest: %s", out)
+	}
+
+	// a manifest elsewhere: its names are taken from --dir
+	moved := filepath.Join(dir, "moved.manifest")
+	if err := os.WriteFile(moved, fileBytes(t, man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, nil, "meguri-inspect", "--rows", "--manifest", moved, "--dir", parts); !bytes.Equal(out, bytes.Join(rows, nil)) {
+		t.Errorf("--dir: %d bytes of rows, want %d", len(out), len(bytes.Join(rows, nil)))
+	}
+	wantFail(t, "relative names are taken from "+dir, "meguri-inspect", "--rows", "--manifest", moved)
+
+	// refusals: each exit 1, naming what is wrong
+	lines := strings.SplitAfter(string(fileBytes(t, man)), "\n")
+	write := func(name string, ls ...string) string {
+		p := filepath.Join(parts, name)
+		if err := os.WriteFile(p, []byte(strings.Join(ls, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// lines[0] is the header, 1..4 the partitions
+	swapped := write("swapped.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001", "part-0002", 1),
+		strings.Replace(lines[3], "part-0002", "part-0001", 1), lines[4])
+	wantFail(t, "its header says partition 2", "meguri-inspect", "--rows", "--manifest", swapped)
+	gap := write("gap.manifest", lines[0], lines[1], lines[2], lines[4])
+	wantFail(t, "gap", "meguri-inspect", "--rows", "--manifest", gap)
+	// partition 1's range ingested under grouping host: same id and range
+	f := strings.Fields(lines[2])
+	byHost := filepath.Join(parts, "byhost.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", "--grouping", "host", "--partition-id", f[0], "--range", f[1]+":"+f[2], input(t), "-o", byHost)
+	mixed := write("mixed.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001.meguri", "byhost.meguri", 1), lines[3], lines[4])
+	wantFail(t, "written with grouping host, the fleet's other files with domain", "meguri-inspect", "--rows", "--manifest", mixed)
+	// a partition without a file holds nothing
+	noFile := write("nofile.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001.meguri", "-", 1), lines[3], lines[4])
+	var want []byte
+	for _, p := range []string{"part-0000", "part-0002", "part-0003"} {
+		want = append(want, mustRun(t, nil, "meguri-inspect", "--rows", filepath.Join(parts, p+".meguri"))...)
+	}
+	if out := mustRun(t, nil, "meguri-inspect", "--rows", "--manifest", noFile); !bytes.Equal(out, want) || len(want) == 0 {
+		t.Errorf("a partition without a file: %d bytes of rows, want %d", len(out), len(want))
+	}
+	first := string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url", "--tsv", "--raw", filepath.Join(parts, "part-0001.meguri")))
+	first = first[:strings.IndexByte(first, '\n')]
+	wantFail(t, ": not in "+noFile, "meguri-inspect", "--url", first, "--manifest", noFile)
+	mustRun(t, nil, "meguri-inspect", "--url", first, "--manifest", man)
+	// a damaged file: --verify names it
+	data := fileBytes(t, filepath.Join(parts, "part-0002.meguri"))
+	data[len(data)/2] ^= 0x40
+	if err := os.WriteFile(filepath.Join(parts, "part-0002.meguri"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantFail(t, "part-0002.meguri", "meguri-inspect", "--verify", "--manifest", man)
+
+	for _, args := range [][]string{
+		{"--rows", "--manifest", man, whole},
+		{"--manifest", man},
+		{"--rows", "--dir", parts, whole},
+		{"--rows"},
+		{"--urls", "-", "--manifest", "-"},
+	} {
+		out, e, code := run(t, nil, "meguri-inspect", args...)
+		if code != 2 || len(out) != 0 || len(e) == 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args, code, out, e)
+		}
+	}
+}
