@@ -23,7 +23,8 @@ build: deps
 # classic CDX-11 index, testdata/blackbook.cdx); then the
 # fleet: balance 4 partitions, split the lines by the map, ingest each,
 # publish the counts, print the map, and compact (split one partition in
-# two and publish the rows into the map, which must still tile; merge
+# two and publish the rows into the map, which must still tile; read the
+# fleet through the map: verify every file, find the new URLs of a list; merge
 # everything back and compare with the whole ingest); finally a live
 # partition directory: append the partitions' lines in four runs, pack it,
 # checkpoint it, and compare with the whole ingest again.
@@ -49,6 +50,8 @@ run: build
 	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri > hot.rows
 	cd $(OUT) && ../$(BIN)/meguri-route update --manifest fleet.manifest --dir parts --rows hot.rows -o fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-route --manifest fleet.manifest
+	cd $(OUT) && ../$(BIN)/meguri-inspect --manifest fleet.manifest --dir parts --verify
+	cd $(OUT) && printf 'http://www.zew.de/\nhttps://new.example/\n' | ../$(BIN)/meguri-inspect --manifest fleet.manifest --dir parts --urls - --absent
 	cd $(OUT) && ../$(BIN)/meguri-compact parts/part-0001.meguri parts/part-0003.meguri parts/part-0002.meguri parts/part-0010.meguri parts/part-0011.meguri --partition-id 0 -o merged.meguri
 	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
 	cd $(OUT) && for f in parts/part-000[0-3].jsonl; do ../$(BIN)/meguri-ingest -q --data live $$f; done
