@@ -59,18 +59,25 @@ func project(t *testing.T, m map[string]json.RawMessage, fields []string, layout
 	return "{" + strings.Join(parts, ",") + "}\n"
 }
 
-// TestInspectFields: --fields and --tsv print, in every mode that prints
-// records (--rows, --url, --host, --urls) and from a file or a pipe, what
-// the full --rows JSON lines say, cut to the named fields in their order;
-// TSV values are what jq's @tsv makes of the JSON values. On the sample and
-// on the corpus.
-func TestInspectFields(t *testing.T) {
+// goldenAndCorpus returns the sample's golden .meguri file and, when the
+// corpus gates are on, the corpus's ingest.
+func goldenAndCorpus(t *testing.T) []string {
 	files := []string{"../testdata/sample.meguri"}
 	if input(t) != sample {
 		f := filepath.Join(t.TempDir(), "corpus.meguri")
 		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", f)
 		files = append(files, f)
 	}
+	return files
+}
+
+// TestInspectFields: --fields and --tsv print, in every mode that prints
+// records (--rows, --url, --host, --urls) and from a file or a pipe, what
+// the full --rows JSON lines say, cut to the named fields in their order;
+// TSV values are what jq's @tsv makes of the JSON values. On the sample and
+// on the corpus.
+func TestInspectFields(t *testing.T) {
+	files := goldenAndCorpus(t)
 	some := []string{"last_seen", "url", "digest", "path_key", "mime"}
 	brigitteKey := fmt.Sprintf("0x%016x\n", xxhash.Sum64String("brigitte.de"))
 	for _, file := range files {

@@ -25,12 +25,7 @@ type filterRow struct {
 // from --now. --status gone --unseen-since H lists exactly the rows that
 // meguri-compact --gc --horizon H drops. On the sample and on the corpus.
 func TestInspectFilter(t *testing.T) {
-	files := []string{"../testdata/sample.meguri"}
-	if input(t) != sample {
-		f := filepath.Join(t.TempDir(), "corpus.meguri")
-		mustRun(t, nil, "meguri-ingest", "-q", input(t), "-o", f)
-		files = append(files, f)
-	}
+	files := goldenAndCorpus(t)
 	const now = "20250101000000"
 	back := func(d time.Duration) string {
 		n, _ := time.Parse("20060102150405", now)
