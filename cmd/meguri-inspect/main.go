@@ -1,6 +1,8 @@
-// Command meguri-inspect reads .meguri files: a summary from the two ends,
-// full verification, row dumps as JSON lines, and lookups (one URL, one
-// host group, a list of URLs) that read only the blocks they need.
+// Command meguri-inspect reads .meguri files, one or a fleet through its
+// manifest: a summary from the two ends, full verification, row dumps as
+// JSON lines or TSV (all records, or those of chosen statuses and capture
+// times), and lookups (one URL, one host group, a list of URLs) that read
+// only the blocks they need.
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 )
 
 type args struct {
-	File   string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log)."`
+	File   string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log). Omitted with --manifest, which reads a fleet's files instead."`
 	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool   `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
@@ -43,10 +45,12 @@ type args struct {
 	Dir      string `name:"dir" placeholder:"DIR" help:"With --manifest: the directory its relative file names are taken from (default: the manifest's own directory), as for meguri-route update --dir."`
 }
 
-const description = `Read a .meguri file.
+const description = `Read a .meguri file, or a fleet's files through its manifest.
 
 With no mode flag, print a short summary read from the file's two ends
-(header and trailer) without decoding any column.
+(header and trailer) without decoding any column. --rows, --url, --host and
+--urls print records; --status, --seen-since and --unseen-since choose
+which; --fields and --tsv shape them.
 
 Examples:
   meguri-inspect part-7.meguri
