@@ -1,7 +1,8 @@
 // Package inspect reads .meguri files for people and programs: summaries
-// from a file's two ends, full verification, row dumps, and lookups of one
-// URL, one host group or a list of URLs that read only the blocks they
-// need.
+// from a file's two ends, full verification, row dumps (every record, or
+// those a record.Filter keeps), and lookups of one URL, one host group or
+// a list of URLs that read only the blocks they need. A Fleet does the
+// same over the files a manifest lists, as if they were one file.
 //
 //	src, err := inspect.Open("part-3.meguri") // or "-" for stdin
 //	...
@@ -9,6 +10,7 @@
 //	sum, err := src.Verify()                  // every checksum, every page
 //	rec, pathKey, err := src.Lookup("https://example.com/")
 //	n, err := src.LookupLines(urls, os.Stdout, inspect.BatchOptions{Absent: true})
+//	err = src.Rows(os.Stdout, nil, &record.Filter{Statuses: 1 << record.Gone})
 package inspect
 
 import (
