@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Since reads a CDX timestamp prefix as its first second, and a duration
+// as that long before now; every other value is an error naming the flag.
+func TestSince(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	at := func(y int, m time.Month, d, h, mi, s int) int64 { return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix() }
+	for in, want := range map[string]int64{
+		"2024":           at(2024, 1, 1, 0, 0, 0),
+		"202406":         at(2024, 6, 1, 0, 0, 0),
+		"20240615":       at(2024, 6, 15, 0, 0, 0),
+		"20240615123456": at(2024, 6, 15, 12, 34, 56),
+		"30d":            now - 30*86400,
+		"1d12h":          now - 36*3600,
+		"2w":             now - 14*86400,
+	} {
+		if got, err := Since("--x", in, now); err != nil || got != want {
+			t.Errorf("Since(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{
+		"":                "--x: bad duration",
+		"90":              "--x \"90\": want a CDX timestamp of 4 to 14 digits",
+		"20241301":        "want a CDX timestamp",
+		"202401011200001": "want a CDX timestamp",
+		"90y":             "unknown unit",
+		"3000w":           "--x 3000w reaches back before 1970",
+	} {
+		if _, err := Since("--x", in, now); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Since(%q): %v, want an error with %q", in, err, msg)
+		}
+	}
+}
+
+func TestNow(t *testing.T) {
+	if got, err := Now("20250101000000"); err != nil || got != 1735689600 {
+		t.Errorf("Now = %d, %v", got, err)
+	}
+	if got, err := Now(""); err != nil || time.Since(time.Unix(got, 0)) > time.Minute {
+		t.Errorf("Now(\"\") = %d, %v; want the current time", got, err)
+	}
+	for _, bad := range []string{"2025", "20251301000000", "2025010100000x"} {
+		if _, err := Now(bad); err == nil || !strings.HasPrefix(err.Error(), "--now ") {
+			t.Errorf("Now(%q): %v", bad, err)
+		}
+	}
+}
