@@ -10,7 +10,9 @@ import (
 // as that long before now; every other value is an error naming the flag.
 func TestSince(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	at := func(y int, m time.Month, d, h, mi, s int) int64 { return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix() }
+	at := func(y int, m time.Month, d, h, mi, s int) int64 {
+		return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+	}
 	for in, want := range map[string]int64{
 		"2024":           at(2024, 1, 1, 0, 0, 0),
 		"202406":         at(2024, 6, 1, 0, 0, 0),
