@@ -226,7 +226,7 @@ func run(a *args) (int, error) {
 		if a.Verify {
 			return verifyFleet(a, fl)
 		}
-		return print(a, fl, fl.Name, nil, layout, filter, key, group)
+		return printRecords(a, fl, fl.Name, "", layout, filter, key, group)
 	}
 	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
 		if len(modes) == 1 && !a.Verify {
@@ -240,7 +240,7 @@ func run(a *args) (int, error) {
 	}
 	defer src.Close()
 	if len(modes) == 1 && !a.Verify {
-		return print(a, src, src.Name, func(err error) error { return fmt.Errorf("%s: %w", src.Name, err) }, layout, filter, key, group)
+		return printRecords(a, src, src.Name, src.Name, layout, filter, key, group)
 	}
 	var sum inspect.Summary
 	if a.Verify {
@@ -271,13 +271,17 @@ type records interface {
 	LookupLines(r io.Reader, w io.Writer, opt inspect.BatchOptions) (inspect.BatchCounts, error)
 }
 
-// print runs the mode that prints records (--rows, --url, --host, --urls)
-// on rd, named name in messages; named, when not nil, puts the name on
-// rd's errors that do not carry it. key and group are --host's key and
-// grouping string under the default grouping.
-func print(a *args, rd records, name string, named func(error) error, layout record.Layout, filter record.Filter, key uint64, group string) (int, error) {
-	if named == nil {
-		named = func(err error) error { return err }
+// printRecords runs the mode that prints records (--rows, --url, --host,
+// --urls) on rd, named name in messages. rd's errors are prefixed with
+// errName unless it is "" (a fleet's errors name their file already). key
+// and group are --host's key and grouping string under the default
+// grouping.
+func printRecords(a *args, rd records, name, errName string, layout record.Layout, filter record.Filter, key uint64, group string) (int, error) {
+	named := func(err error) error {
+		if errName == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %w", errName, err)
 	}
 	if a.Header {
 		if _, err := os.Stdout.Write(layout.Header()); err != nil {
