@@ -251,15 +251,27 @@ func run(a *args) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", src.Name, err)
 	}
-	if a.JSON {
-		fmt.Println(sum.JSON())
-	} else {
-		fmt.Print(sum.Text())
-		if a.Verify {
-			fmt.Println("verify      ok: every checksum matches and every block decodes")
-		}
-	}
+	printSummary(a, &sum, "every checksum matches and every block decodes")
 	return 0, nil
+}
+
+// summary is a summary that prints for people and as one JSON object.
+type summary interface {
+	JSON() string
+	Text() string
+}
+
+// printSummary prints s as one JSON object with --json, else as text
+// followed, with --verify, by the line saying what was checked.
+func printSummary(a *args, s summary, checked string) {
+	if a.JSON {
+		fmt.Println(s.JSON())
+		return
+	}
+	fmt.Print(s.Text())
+	if a.Verify {
+		fmt.Println("verify      ok: " + checked)
+	}
 }
 
 // records is what the modes that print records read: one file, or a
@@ -407,13 +419,6 @@ func inspectDir(a *args) (int, error) {
 			return 1, err
 		}
 	}
-	if a.JSON {
-		fmt.Println(v.JSON())
-	} else {
-		fmt.Print(v.Text())
-		if a.Verify {
-			fmt.Println("verify      ok: every checksum matches, every snapshot block and log frame decodes")
-		}
-	}
+	printSummary(a, v, "every checksum matches, every snapshot block and log frame decodes")
 	return 0, nil
 }
