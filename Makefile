@@ -15,9 +15,12 @@ deps:
 
 # Static binaries (no cgo): they run on any Linux of the architecture, so
 # they can be copied to the nodes GNU parallel reaches with --sshlogin.
+# --version prints REV (the checkout's `git describe`, "-dirty" when it has
+# uncommitted changes) so that nodes can be checked for one build.
+REV     ?= $(shell git describe --always --dirty 2>/dev/null)
 build: deps
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
+	CGO_ENABLED=0 $(GO) build -ldflags "-X github.com/meguri/meguri/lib/cli.revision=$(REV)" -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
 # The main pipeline on the sample in testdata/: ingest, inspect (and a
 # classic CDX-11 index, testdata/blackbook.cdx); then the
@@ -30,6 +33,7 @@ build: deps
 # checkpoint it, and compare with the whole ingest again.
 run: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
+	$(BIN)/meguri-ingest --version
 	$(BIN)/meguri-ingest testdata/sample.jsonl -o $(OUT)/sample.meguri --rejects $(OUT)/rejects.jsonl
 	$(BIN)/meguri-inspect $(OUT)/sample.meguri
 	$(BIN)/meguri-inspect --verify $(OUT)/sample.meguri

@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 : "${MEGURI_CORPUS:?set MEGURI_CORPUS to the corpus path}"
 W=scripts/bench/work
 mkdir -p "$W" bin
-go build -o bin/ ./cmd/...
+make -s build
+echo "# $(bin/meguri-ingest --version); $(nproc) cores"
 (cd scripts/bench && go build -o ../../bin/ ./...)
 [ -s "$W/scaled20.jsonl" ] || bin/scale 20 < "$MEGURI_CORPUS" > "$W/scaled20.jsonl"
 

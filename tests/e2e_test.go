@@ -10,12 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/meguri/meguri/lib/codec"
 )
 
 var binDir string
@@ -25,7 +28,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/...")
+	// the revision as the Makefile stamps it, so TestVersion sees it
+	cmd := exec.Command("go", "build", "-ldflags", "-X github.com/meguri/meguri/lib/cli.revision="+testRevision, "-o", dir+"/", "../cmd/...")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		panic(err)
@@ -37,6 +41,9 @@ func TestMain(m *testing.M) {
 }
 
 const sample = "../testdata/sample.jsonl"
+
+// testRevision is the revision the tools under test are stamped with.
+const testRevision = "e2e-test"
 
 func run(t *testing.T, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
@@ -708,6 +715,27 @@ func TestHelpIntoClosedPipe(t *testing.T) {
 		cmd.Stderr = &e
 		if err := cmd.Run(); err != nil || e.Len() != 0 {
 			t.Errorf("%s --help | head: %v, stderr %q", tool, err, e.String())
+		}
+	}
+}
+
+// --version prints one line on stdout and exits 0 in every tool, before
+// anything else is checked: pack without --data, a route subcommand,
+// compact with an input that does not exist.
+func TestVersion(t *testing.T) {
+	for _, c := range [][]string{
+		{"meguri-ingest", "--version"},
+		{"meguri-inspect", "--version"},
+		{"meguri-pack", "--version"},
+		{"meguri-route", "--version"},
+		{"meguri-route", "split", "--version"},
+		{"meguri-compact", "--version", "no-such.meguri"},
+	} {
+		out, errb, code := run(t, nil, c[0], c[1:]...)
+		want := fmt.Sprintf("%s %s (writes .meguri format %d, reads %d-%d; %s %s/%s)\n", c[0], testRevision,
+			codec.Version, codec.MinVersion, codec.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		if code != 0 || string(out) != want || len(errb) != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", c, code, out, errb, want)
 		}
 	}
 }

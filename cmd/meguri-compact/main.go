@@ -21,6 +21,7 @@ import (
 )
 
 type args struct {
+	cli.VersionFlag
 	Files       []string `arg:"" optional:"" name:"FILE" help:".meguri inputs, in any order."`
 	Data        string   `placeholder:"DIR" help:"Checkpoint the live partition directory DIR instead of merging files: fold its log into a new snapshot generation (with --gc, dropping old tombstones) and start an empty log."`
 	Salvage     bool     `help:"With --data, checkpoint a directory whose log is damaged (the tools refuse it and say so): every transaction whose frames are all intact goes into the new snapshot, each one that is not is left out whole and reported with its commit time and counts, so that its run can be re-run, and the damaged log is kept as DIR/damaged-log-<gen>. On an undamaged directory it is an ordinary checkpoint."`

@@ -19,6 +19,7 @@ import (
 )
 
 type args struct {
+	cli.VersionFlag
 	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`

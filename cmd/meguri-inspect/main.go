@@ -22,6 +22,7 @@ import (
 )
 
 type args struct {
+	cli.VersionFlag
 	File   string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log). Omitted with --manifest, which reads a fleet's files instead."`
 	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`

@@ -18,6 +18,7 @@ import (
 )
 
 type args struct {
+	cli.VersionFlag
 	Data   string   `required:"" placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data)."`
 	Output string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	Stats  bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`

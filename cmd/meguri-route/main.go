@@ -23,6 +23,7 @@ import (
 )
 
 type args struct {
+	cli.VersionFlag
 	Map     mapCmd     `cmd:"" default:"withargs" help:"Print the map and check that it tiles; route one host key or URL (the default command)."`
 	Split   splitCmd   `cmd:"" help:"Split CDX lines or a .meguri stream into one output per partition."`
 	Balance balanceCmd `cmd:"" help:"Write a manifest of N ranges with close to equal URL counts, from CDX lines or .meguri files."`

@@ -1,6 +1,6 @@
 // Package cli holds what the meguri binaries share around their flags:
-// exit handling, quiet exits on a closed pipe, and terminal detection for
-// progress lines.
+// exit handling, quiet exits on a closed pipe, terminal detection for
+// progress lines, and the --version line.
 package cli
 
 import (
@@ -26,9 +26,10 @@ import (
 // Kong returns the options every meguri binary parses its flags with. A
 // usage error (unknown flag, bad value) prints the error and a pointer to
 // --help on stderr, never the usage on stdout, which carries data only, and
-// exits 2; --help prints to stdout and exits 0.
+// exits 2; --help prints to stdout and exits 0, and so does --version (for
+// a command that embeds VersionFlag).
 func Kong(name, description string) []kong.Option {
-	return []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Exit(func(code int) {
+	return []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Vars{"version": Version(name)}, kong.Exit(func(code int) {
 		if code == usageExit {
 			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, name)
 			code = 2
