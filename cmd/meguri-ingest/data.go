@@ -20,7 +20,7 @@ import (
 
 // runData appends the inputs to the partition directory a.Data as one
 // transaction.
-func runData(a *args, ctx *kong.Context) error {
+func runData(a *args, ctx *kong.Context) (err error) {
 	if cli.Given(ctx, "output") {
 		return errors.New("-o and --data: a run writes a file or appends to a partition directory, not both")
 	}
@@ -32,7 +32,7 @@ func runData(a *args, ctx *kong.Context) error {
 	if err != nil {
 		return err
 	}
-	defer finish()
+	defer func() { err = finish(err) }()
 	start := time.Now()
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
 	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, Notify: cli.Notify("meguri-ingest", a.Data, a.Quiet)})
@@ -50,6 +50,9 @@ func runData(a *args, ctx *kong.Context) error {
 	sum, err := ingest.Parse(a.Files, opt, w.Append)
 	meter.Clear()
 	if err != nil {
+		return err
+	}
+	if err := finish(nil); err != nil { // no transaction without its rejects
 		return err
 	}
 	if err := w.Commit(sum.Lines, sum.Taken); err != nil {

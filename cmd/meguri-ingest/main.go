@@ -73,7 +73,7 @@ func main() {
 
 // options returns the ingest options the flags give, and what must run
 // when the ingest ends (closing the rejects file).
-func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(), err error) {
+func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) error, err error) {
 	lo, hi, err := units.ParseRange(a.Range)
 	if err != nil {
 		return opt, nil, nil, err
@@ -104,12 +104,12 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(), err 
 	return opt, meter, finish, nil
 }
 
-func run(a *args) error {
+func run(a *args) (err error) {
 	opt, meter, finish, err := options(a)
 	if err != nil {
 		return err
 	}
-	defer finish()
+	defer func() { err = finish(err) }()
 	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {
@@ -119,6 +119,9 @@ func run(a *args) error {
 	sum, err := ingest.Run(a.Files, out, opt)
 	meter.Clear()
 	if err != nil {
+		return err
+	}
+	if err := finish(nil); err != nil { // no output without its rejects
 		return err
 	}
 	if err := out.Commit(); err != nil {

@@ -217,7 +217,7 @@ type splitCmd struct {
 	cli.GroupingFlag
 }
 
-func (c *splitCmd) Run() error {
+func (c *splitCmd) Run() (err error) {
 	if c.Queue < 1 {
 		return fmt.Errorf("--queue %d: want at least 1", c.Queue)
 	}
@@ -247,7 +247,7 @@ func (c *splitCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	defer finish()
+	defer func() { err = finish(err) }()
 	opt.Rejects = rejects
 	meter := cli.NewMeter(c.Progress)
 	if meter != nil {
@@ -259,6 +259,9 @@ func (c *splitCmd) Run() error {
 	res, err := route.Split(c.Files, opt)
 	meter.Clear()
 	if err != nil {
+		return err
+	}
+	if err := finish(nil); err != nil {
 		return err
 	}
 	if c.JSON {

@@ -68,6 +68,46 @@ func (f *File) Name() string {
 	return f.path
 }
 
+// Sync flushes the buffer and syncs the temporary file to the device,
+// without renaming it into place; Commit does that. It does nothing after
+// Commit or Abort.
+func (f *File) Sync() error {
+	if f.done {
+		return nil
+	}
+	if err := f.Flush(); err != nil {
+		return err
+	}
+	if f.std {
+		return nil
+	}
+	return f.f.Sync()
+}
+
+// CommitAll commits a set of outputs as one: every file is flushed and
+// synced first, so that a full disk or a failing device fails the set
+// before any of it appears, and only then is each renamed into place. On
+// an error the caller aborts them all; only a failed rename (the disk
+// space is already held by then) can leave the files before it in place.
+// nil entries are skipped.
+func CommitAll(files []*File) error {
+	for _, f := range files {
+		if f != nil {
+			if err := f.Sync(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range files {
+		if f != nil {
+			if err := f.Commit(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Commit flushes, syncs and renames the file into place, then syncs the
 // directory so the rename is durable.
 func (f *File) Commit() error {

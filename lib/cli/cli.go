@@ -211,22 +211,34 @@ func (m *Meter) Clear() {
 	}
 }
 
-// Rejects opens the --rejects file (nil writer when path is empty). The
-// returned finish commits it, whether or not the run succeeded, so the
-// lines that stopped a run are kept; a failure to commit is reported on
-// stderr under prog.
-func Rejects(prog, path string) (w io.Writer, finish func(), err error) {
+// Rejects opens the --rejects file (nil writer when path is empty). Its
+// finish commits the file, whether or not the run succeeded, so that the
+// lines that stopped a run are kept, and returns the run's error runErr,
+// or, when the run had none, the commit's: a rejects file that could not
+// be written fails the run. Call finish(nil) before committing the run's
+// own output, so such a run leaves no output either, and defer
+// `err = finish(err)` for the paths that fail earlier; a second call
+// commits nothing. A commit failure under a run that failed for another
+// reason is reported on stderr under prog.
+func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, err error) {
 	if path == "" {
-		return nil, func() {}, nil
+		return nil, func(runErr error) error { return runErr }, nil
 	}
 	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, func() {
-		if err := f.Commit(); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: writing rejects: %v\n", prog, err)
+	return f, func(runErr error) error {
+		cerr := f.Commit()
+		switch {
+		case cerr == nil:
+			return runErr
+		case runErr == nil:
+			return fmt.Errorf("writing rejects: %w", cerr)
+		case !strings.Contains(runErr.Error(), cerr.Error()): // not the failure the run reports
+			fmt.Fprintf(os.Stderr, "%s: writing rejects: %v\n", prog, cerr)
 		}
+		return runErr
 	}, nil
 }
 

@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +57,54 @@ func TestNow(t *testing.T) {
 		if _, err := Now(bad); err == nil || !strings.HasPrefix(err.Error(), "--now ") {
 			t.Errorf("Now(%q): %v", bad, err)
 		}
+	}
+}
+
+// The rejects file is kept whether or not the run failed, and a rejects
+// file that cannot be committed fails a run that had no error of its own.
+func TestRejectsFinish(t *testing.T) {
+	dir := t.TempDir()
+	runErr := errors.New("line 7: bad record")
+
+	path := filepath.Join(dir, "kept.jsonl")
+	w, finish, err := Rejects("prog", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "a reject\n")
+	if got := finish(runErr); got != runErr {
+		t.Fatalf("finish(runErr) = %v", got)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "a reject\n" {
+		t.Fatalf("rejects of a failed run: %q, %v", b, err)
+	}
+	if got := finish(nil); got != nil {
+		t.Fatalf("second finish = %v", got)
+	}
+
+	// The directory is gone by the time the file is committed.
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, finish, err = Rejects("prog", filepath.Join(sub, "lost.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "a reject\n")
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	if got := finish(nil); got == nil || !strings.HasPrefix(got.Error(), "writing rejects: ") {
+		t.Fatalf("finish(nil) after a failed commit = %v", got)
+	}
+	if got := finish(nil); got != nil { // committed (or failed) once
+		t.Fatalf("second finish = %v", got)
+	}
+
+	// No --rejects: finish passes the run's error through.
+	w, finish, err = Rejects("prog", "")
+	if w != nil || err != nil || finish(runErr) != runErr || finish(nil) != nil {
+		t.Fatal("Rejects without a path")
 	}
 }

@@ -306,12 +306,8 @@ func RunFiles(srcs []Source, opt Options, paths []string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		if f != nil {
-			if err := f.Commit(); err != nil {
-				return nil, err
-			}
-		}
+	if err := atomicfile.CommitAll(files); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

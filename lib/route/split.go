@@ -353,15 +353,13 @@ func (ws *writers) finish() error {
 	if first != nil {
 		return first
 	}
+	files := make([]*atomicfile.File, 0, len(ws.out))
 	for _, w := range ws.out {
-		if w == nil {
-			continue
-		}
-		if err := w.f.Commit(); err != nil {
-			return err
+		if w != nil {
+			files = append(files, w.f)
 		}
 	}
-	return nil
+	return atomicfile.CommitAll(files)
 }
 
 // abort stops every writer and removes every uncommitted output (a
