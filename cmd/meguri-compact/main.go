@@ -220,23 +220,23 @@ func run(a *args) error {
 	}
 	start := time.Now()
 	// Outputs appear only when every one of them is complete.
-	res, err := merge.RunFiles(merge.Sources(ins), opt, names)
-	meter.Clear()
-	if err != nil {
-		return err
-	}
-
-	if writeRows {
+	// The rows' file is committed with them; rows for stdout print after.
+	res, err := merge.RunFiles(merge.Sources(ins), opt, names, func(res *merge.Result) (*atomicfile.File, error) {
 		for i, o := range res.Outputs {
 			p := &rows.Parts[i]
 			p.URLs, p.Hosts, p.Bytes = o.Stats.URLs, o.Stats.Hosts, uint64(o.Bytes)
 		}
 		if rowsOut == nil {
-			err = rows.WriteFile("-")
-		} else if err = rows.Write(rowsOut); err == nil {
-			err = rowsOut.Commit()
+			return nil, nil
 		}
-		if err != nil {
+		return rowsOut, rows.Write(rowsOut)
+	})
+	meter.Clear()
+	if err != nil {
+		return err
+	}
+	if writeRows && rowsOut == nil {
+		if err := rows.WriteFile("-"); err != nil {
 			return err
 		}
 	}

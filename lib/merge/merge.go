@@ -284,8 +284,11 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 
 // RunFiles is Run writing output i to paths[i] ("-" for stdout): each
 // output is created when the merge reaches it, and all of them appear only
-// once every one is complete; on an error none does.
-func RunFiles(srcs []Source, opt Options, paths []string) (*Result, error) {
+// once every one is complete; on an error none does. also, when not nil,
+// is called with the result before anything is committed, and the file it
+// returns (a list of the outputs, say; nil for none) is committed with
+// them, as one.
+func RunFiles(srcs []Source, opt Options, paths []string, also func(*Result) (*atomicfile.File, error)) (*Result, error) {
 	if len(paths) != len(opt.Outputs) {
 		return nil, fmt.Errorf("merge: %d paths for %d outputs", len(paths), len(opt.Outputs))
 	}
@@ -305,6 +308,13 @@ func RunFiles(srcs []Source, opt Options, paths []string) (*Result, error) {
 	res, err := Run(srcs, opt)
 	if err != nil {
 		return nil, err
+	}
+	if also != nil {
+		f, err := also(res)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
 	}
 	if err := atomicfile.CommitAll(files); err != nil {
 		return nil, err

@@ -399,7 +399,7 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 		paths[i] = filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri"))
 	}
 	mres, err := merge.RunFiles([]merge.Source{&merge.StreamSource{Label: name, R: cr}},
-		merge.Options{Outputs: outs, SkipEmpty: true}, paths)
+		merge.Options{Outputs: outs, SkipEmpty: true}, paths, nil)
 	if err != nil {
 		return nil, err
 	}
