@@ -740,6 +740,50 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// Whatever a tool prints on stdout, a write that fails (a full disk, here
+// /dev/full) fails the run with the error, never exit 0 over a short
+// output.
+func TestStdoutFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sample.meguri")
+	mf := filepath.Join(dir, "fleet.manifest")
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", file)
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", file, "-o", mf)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	for _, c := range [][]string{
+		{"meguri-ingest", "-q", sample},
+		{"meguri-inspect", file},
+		{"meguri-inspect", "--json", file},
+		{"meguri-inspect", "--verify", file},
+		{"meguri-inspect", "--rows", file},
+		{"meguri-inspect", "--url", "http://www.zew.de/", file},
+		{"meguri-inspect", live},
+		{"meguri-route", "--manifest", mf},
+		{"meguri-route", "--manifest", mf, "--url", "http://www.zew.de/"},
+		{"meguri-route", "balance", "-q", "--partitions", "2", file},
+		{"meguri-route", "place", "--manifest", mf, "--nodes", "a,b"},
+		{"meguri-route", "plan", "--manifest", mf, "--from", "a", "--to", "a,b"},
+		{"meguri-pack", "-q", "--data", live},
+		{"meguri-pack", "--stats", "--data", live},
+		{"meguri-compact", "-q", file},
+	} {
+		cmd := exec.Command(filepath.Join(binDir, c[0]), c[1:]...)
+		cmd.Stdout = full
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(e.String(), "no space left on device") {
+			t.Errorf("%v > /dev/full: %v, stderr %q; want exit 1 naming the full device", c, err, e.String())
+		}
+	}
+}
+
 // readableFiles are the files the reading tests read: both golden files
 // (format versions 2 and 1) and, with MEGURI_CORPUS, the corpus as ingest
 // writes it.

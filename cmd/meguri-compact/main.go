@@ -69,9 +69,7 @@ func main() {
 	cli.Init("meguri-compact")
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-compact", description)...)
-	if err := run(&a); err != nil {
-		cli.Fail("meguri-compact", err)
-	}
+	cli.Done("meguri-compact", run(&a))
 }
 
 func run(a *args) error {

@@ -66,9 +66,7 @@ func main() {
 	default:
 		err = run(&a)
 	}
-	if err != nil {
-		cli.Fail("meguri-ingest", err)
-	}
+	cli.Done("meguri-ingest", err)
 }
 
 // options returns the ingest options the flags give, and what must run

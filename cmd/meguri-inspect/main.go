@@ -77,9 +77,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
 		os.Exit(2)
 	}
-	if err != nil {
-		cli.Fail("meguri-inspect", err)
-	}
+	cli.Done("meguri-inspect", err)
 	os.Exit(code)
 }
 
@@ -266,12 +264,12 @@ type summary interface {
 // followed, with --verify, by the line saying what was checked.
 func printSummary(a *args, s summary, checked string) {
 	if a.JSON {
-		fmt.Println(s.JSON())
+		fmt.Fprintln(cli.Stdout, s.JSON())
 		return
 	}
-	fmt.Print(s.Text())
+	fmt.Fprint(cli.Stdout, s.Text())
 	if a.Verify {
-		fmt.Println("verify      ok: " + checked)
+		fmt.Fprintln(cli.Stdout, "verify      ok: "+checked)
 	}
 }
 
@@ -355,9 +353,9 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 		files++
 		urls += sum.Stats.URLs
 		if a.JSON {
-			fmt.Println(sum.JSON())
+			fmt.Fprintln(cli.Stdout, sum.JSON())
 		} else {
-			fmt.Printf("ok  partition %-6d %s .. %s  %10d urls  %s\n", sum.Header.PartitionID,
+			fmt.Fprintf(cli.Stdout, "ok  partition %-6d %s .. %s  %10d urls  %s\n", sum.Header.PartitionID,
 				units.Key(sum.Header.Lo), units.Key(sum.Header.Hi), sum.Stats.URLs, sum.Name)
 		}
 	})
@@ -365,7 +363,7 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 		return 1, err
 	}
 	if !a.JSON {
-		fmt.Printf("verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)
+		fmt.Fprintf(cli.Stdout, "verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)
 	}
 	return 0, nil
 }

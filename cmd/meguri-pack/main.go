@@ -46,9 +46,7 @@ func main() {
 	cli.Init("meguri-pack")
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-pack", description)...)
-	if err := run(&a); err != nil {
-		cli.Fail("meguri-pack", err)
-	}
+	cli.Done("meguri-pack", run(&a))
 }
 
 func run(a *args) error {
@@ -59,9 +57,9 @@ func run(a *args) error {
 	defer v.Close()
 	if a.Stats {
 		if a.JSON {
-			fmt.Println(v.JSON())
+			fmt.Fprintln(cli.Stdout, v.JSON())
 		} else {
-			fmt.Print(v.Text())
+			fmt.Fprint(cli.Stdout, v.Text())
 		}
 		return nil
 	}

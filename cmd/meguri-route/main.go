@@ -47,9 +47,7 @@ func main() {
 	cli.Init("meguri-route")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
-	if err := ctx.Run(); err != nil {
-		cli.Fail("meguri-route", err)
-	}
+	cli.Done("meguri-route", ctx.Run())
 }
 
 // loadTiling loads a manifest and refuses one that does not tile.
@@ -121,9 +119,9 @@ func (c *mapCmd) Run() error {
 	} else {
 		printMap(m)
 		if len(probs) == 0 {
-			fmt.Println("tiles [0, 2^64): yes")
+			fmt.Fprintln(cli.Stdout, "tiles [0, 2^64): yes")
 		} else {
-			fmt.Printf("tiles [0, 2^64): NO, %d problem(s)\n", len(probs))
+			fmt.Fprintf(cli.Stdout, "tiles [0, 2^64): NO, %d problem(s)\n", len(probs))
 		}
 	}
 	if len(probs) > 0 {
@@ -139,7 +137,7 @@ func printMap(m *manifest.Manifest) {
 		most = max(most, p.URLs)
 	}
 	const width = 30
-	fmt.Printf("%-6s %-18s %-18s %10s %8s %10s %6s  %s\n", "id", "host_key_lo", "host_key_hi", "urls", "hosts", "bytes", "B/url", "share of urls")
+	fmt.Fprintf(cli.Stdout, "%-6s %-18s %-18s %10s %8s %10s %6s  %s\n", "id", "host_key_lo", "host_key_hi", "urls", "hosts", "bytes", "B/url", "share of urls")
 	for _, p := range m.Parts {
 		bpu := "-"
 		if p.URLs > 0 && p.Bytes > 0 {
@@ -152,14 +150,14 @@ func printMap(m *manifest.Manifest) {
 		if most > 0 {
 			n = int((p.URLs*width + most/2) / most)
 		}
-		fmt.Printf("%-6d %-18s %-18s %10d %8d %10d %6s  %-*s %5.1f%%  %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi),
+		fmt.Fprintf(cli.Stdout, "%-6d %-18s %-18s %10d %8d %10d %6s  %-*s %5.1f%%  %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi),
 			p.URLs, p.Hosts, p.Bytes, bpu, width, strings.Repeat("#", n), share, p.File)
 	}
 	mean := 0.0
 	if len(m.Parts) > 0 {
 		mean = float64(urls) / float64(len(m.Parts))
 	}
-	fmt.Printf("%d partitions, %d urls (mean %.0f), %d hosts, %s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)))
+	fmt.Fprintf(cli.Stdout, "%d partitions, %d urls (mean %.0f), %d hosts, %s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)))
 }
 
 func (c *mapCmd) route() error {
@@ -194,9 +192,9 @@ func (c *mapCmd) route() error {
 		}{p.ID, units.Key(key), group, p.File})
 	}
 	if group != "" {
-		fmt.Printf("%s: ", group)
+		fmt.Fprintf(cli.Stdout, "%s: ", group)
 	}
-	fmt.Printf("host key %s -> partition %d (%s..%s) %s\n", units.Key(key), p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+	fmt.Fprintf(cli.Stdout, "host key %s -> partition %d (%s..%s) %s\n", units.Key(key), p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
 	return nil
 }
 
@@ -483,9 +481,9 @@ func (c *planCmd) Run() error {
 		return printJSON(out)
 	}
 	for _, mv := range moves {
-		fmt.Printf("partition %-6d leave %-12s join %-12s %s each\n", mv.Partition, list(mv.Leave), list(mv.Join), units.Bytes(int64(mv.Bytes)))
+		fmt.Fprintf(cli.Stdout, "partition %-6d leave %-12s join %-12s %s each\n", mv.Partition, list(mv.Leave), list(mv.Join), units.Bytes(int64(mv.Bytes)))
 	}
-	fmt.Printf("%d of %d partitions move: %d copies, %s to ship\n", len(moves), len(m.Parts), copies, units.Bytes(int64(total)))
+	fmt.Fprintf(cli.Stdout, "%d of %d partitions move: %d copies, %s to ship\n", len(moves), len(m.Parts), copies, units.Bytes(int64(total)))
 	return nil
 }
 

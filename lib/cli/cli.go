@@ -51,6 +51,29 @@ func (pipeOut) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Stdout is stdout for what a tool prints line by line with fmt (a
+// summary, a map, a report). It keeps the first write error, so that a
+// tool checks once, at its end, with Stdout.Err: a full disk under
+// `meguri-route --manifest m > map.txt` fails the run instead of leaving a
+// short file behind an exit status of 0.
+var Stdout = &stickyWriter{}
+
+type stickyWriter struct{ err error }
+
+func (w *stickyWriter) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := os.Stdout.Write(b)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// Err returns the first error a write to Stdout met, if any.
+func (w *stickyWriter) Err() error { return w.err }
+
 // usageExit is the status kong exits with on a usage error.
 const usageExit = 80
 
@@ -159,6 +182,17 @@ func Fail(prog string, err error) {
 	}
 	fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 	os.Exit(1)
+}
+
+// Done ends a run that returned err: Fail with err, or else with the first
+// error a write to Stdout met; it returns when there was neither.
+func Done(prog string, err error) {
+	if err == nil {
+		err = Stdout.Err()
+	}
+	if err != nil {
+		Fail(prog, err)
+	}
 }
 
 // StderrIsTerminal reports whether stderr is a character device.
