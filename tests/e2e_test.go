@@ -639,7 +639,8 @@ func TestInspectFileAndPipe(t *testing.T) {
 // TestNoOutputOverAnInput: no tool writes an output over one of its own
 // inputs, under any spelling (./name, a symlink), nor two outputs to one
 // path, nor a packed file into the partition directory (where one named
-// like the snapshot replaced it, and the log then counted twice). Each is
+// like the snapshot replaced it, and the log then counted twice), nor is
+// one input read twice (its captures would count twice). Each is
 // refused before anything is written, and the input is left as it was. A
 // compaction in place (-o naming its input) is allowed: it reads the input
 // whole before the output replaces it.
@@ -678,6 +679,12 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", meg}, "--manifest-out " + meg + " would overwrite the input"},
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", other}, "-o and --manifest-out both name " + other},
 		{[]string{"meguri-pack", "--data", data, "-o", filepath.Join(data, "snap-0.meguri")}, "is inside the partition directory " + data},
+		// one input named twice would count its captures twice
+		{[]string{"meguri-ingest", cdxIn, link, "-o", other}, cdxIn + " and " + link + " are the same file: give each input once"},
+		{[]string{"meguri-ingest", "--data", data, cdxIn, filepath.Join(dir, ".", "shard.jsonl")}, " are the same file: give each input once"},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), link, cdxIn}, link + " and " + cdxIn + " are the same file"},
+		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, cdxIn, "-o", other}, cdxIn + " and " + cdxIn + " are the same file"},
+		{[]string{"meguri-compact", "--fold", meg, meg, "-o", other}, meg + " and " + meg + " are the same file"},
 	} {
 		before, _ := os.ReadFile(filepath.Join(data, "snap-0.meguri"))
 		_, e, code := run(t, nil, c.args[0], c.args[1:]...)

@@ -76,7 +76,11 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if err != nil {
 		return opt, nil, nil, err
 	}
-	// Nothing is written over an input, or twice to one path.
+	// No input is read twice; nothing is written over an input, or twice
+	// to one path.
+	if err := cli.NamedTwice(a.Files); err != nil {
+		return opt, nil, nil, err
+	}
 	if err := cli.Clobbers("-o", a.Output, a.Files); err != nil {
 		return opt, nil, nil, err
 	}

@@ -225,6 +225,9 @@ func (c *splitCmd) Run() (err error) {
 	}
 	// No output may replace an input (a shard split into the directory
 	// it came from, under the name of a partition's output).
+	if err := cli.NamedTwice(c.Files); err != nil {
+		return err
+	}
 	ins := cli.StatInputs(c.Files)
 	for i := range m.Parts {
 		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
@@ -315,6 +318,9 @@ func (c *balanceCmd) Run() error {
 		if base, err = manifest.Load(c.From); err != nil {
 			return err
 		}
+	}
+	if err := cli.NamedTwice(c.Files); err != nil {
+		return err
 	}
 	if err := cli.Clobbers("-o", c.Output, c.Files); err != nil {
 		return err

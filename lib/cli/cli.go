@@ -348,6 +348,22 @@ func (s Inputs) At(path string) (string, bool) {
 	return "", false
 }
 
+// NamedTwice refuses inputs that name one file twice, under any spelling
+// (`cdx-*.gz cdx-00001.gz`, a symlink, a hard link): read twice, its
+// captures would count twice, and a file folded with itself would double
+// every count. "-" is not looked at.
+func NamedTwice(inputs []string) error {
+	s := StatInputs(inputs)
+	for i := range s {
+		for _, o := range s[:i] {
+			if os.SameFile(s[i].st, o.st) {
+				return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
+			}
+		}
+	}
+	return nil
+}
+
 // Clobbers is the package's Clobbers against inputs already looked up.
 func (s Inputs) Clobbers(flag, out string) error {
 	if in, ok := s.At(out); ok {
