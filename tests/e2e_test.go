@@ -684,7 +684,7 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-ingest", "--data", data, cdxIn, filepath.Join(dir, ".", "shard.jsonl")}, " are the same file: give each input once"},
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), link, cdxIn}, link + " and " + cdxIn + " are the same file"},
 		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, cdxIn, "-o", other}, cdxIn + " and " + cdxIn + " are the same file"},
-		{[]string{"meguri-compact", "--fold", meg, meg, "-o", other}, meg + " and " + meg + " are the same file"},
+		{[]string{"meguri-compact", "--fold", meg, filepath.Join(dir, ".", "p.meguri"), "-o", other}, " are the same file: give each input once"},
 	} {
 		before, _ := os.ReadFile(filepath.Join(data, "snap-0.meguri"))
 		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
@@ -802,4 +802,69 @@ func readableFiles(t *testing.T) []string {
 		files = append(files, out)
 	}
 	return files
+}
+
+// Several inputs: the summary or --verify of each, as one input gives it
+// (text apart by blank lines, JSON a line each, --verify a line each); a
+// failure is named and the others still checked, then exit 1; the modes
+// that print records take one FILE.
+func TestInspectMany(t *testing.T) {
+	dir := t.TempDir()
+	rows := mustRun(t, nil, "meguri-compact", "-q", "--split", "3", "--out-dir", dir, "../testdata/sample.meguri")
+	var files []string
+	for _, l := range strings.Split(strings.TrimSpace(string(rows)), "\n")[1:] {
+		files = append(files, strings.Fields(l)[3])
+	}
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	inputs := append(append([]string{}, files...), live)
+
+	var text, jsonl []string
+	for _, in := range inputs {
+		text = append(text, string(mustRun(t, nil, "meguri-inspect", in)))
+		jsonl = append(jsonl, string(mustRun(t, nil, "meguri-inspect", "--json", "--verify", in)))
+	}
+	if got := string(mustRun(t, nil, "meguri-inspect", inputs...)); got != strings.Join(text, "\n") {
+		t.Errorf("summaries:\n%s\nwant\n%s", got, strings.Join(text, "\n"))
+	}
+	if got := string(mustRun(t, nil, "meguri-inspect", append([]string{"--json", "--verify"}, inputs...)...)); got != strings.Join(jsonl, "") {
+		t.Errorf("--json --verify:\n%s\nwant\n%s", got, strings.Join(jsonl, ""))
+	}
+	out := strings.Split(string(mustRun(t, nil, "meguri-inspect", append([]string{"--verify"}, inputs...)...)), "\n")
+	if len(out) != len(inputs)+2 || !strings.HasPrefix(out[len(inputs)], "verify ok: 4 inputs (3 files, 1737 urls in them)") {
+		t.Fatalf("--verify:\n%s", strings.Join(out, "\n"))
+	}
+	for i, in := range inputs {
+		if !strings.HasPrefix(out[i], "ok  partition ") || !strings.HasSuffix(out[i], "  "+in) {
+			t.Errorf("--verify line %d: %q", i, out[i])
+		}
+	}
+
+	// A damaged file and a missing one among good ones.
+	b, _ := os.ReadFile(files[1])
+	b[len(b)/2] ^= 0xff
+	bad := filepath.Join(dir, "bad.meguri")
+	os.WriteFile(bad, b, 0o644)
+	missing := filepath.Join(dir, "missing.meguri")
+	o, e, code := run(t, nil, "meguri-inspect", "--verify", files[0], bad, missing, files[2])
+	lines := strings.Split(strings.TrimSpace(string(o)), "\n")
+	if code != 1 || len(lines) != 2 || !strings.HasSuffix(lines[0], files[0]) || !strings.HasSuffix(lines[1], files[2]) {
+		t.Errorf("--verify with failures: exit %d, stdout %q", code, o)
+	}
+	for _, want := range []string{"meguri-inspect: " + bad + ": corrupt .meguri", missing, "meguri-inspect: 2 of 4 inputs failed (named above)"} {
+		if !strings.Contains(string(e), want) {
+			t.Errorf("--verify with failures: stderr %q lacks %q", e, want)
+		}
+	}
+
+	wantFail2 := func(want string, args ...string) {
+		t.Helper()
+		_, e, code := run(t, nil, "meguri-inspect", args...)
+		if code != 2 || !strings.Contains(string(e), want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 and %q", args, code, e, want)
+		}
+	}
+	wantFail2("--rows reads one FILE; to read many partitions as one, give their manifest (--manifest)", "--rows", files[0], files[1])
+	wantFail2("--url reads one FILE", "--url", "http://www.zew.de/", files[0], files[1])
+	wantFail2("FILE - (stdin) given twice", "-", files[0], "-")
 }

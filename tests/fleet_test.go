@@ -358,7 +358,7 @@ func TestCompactRefusals(t *testing.T) {
 		{[]string{a, c}, "overlap on host keys 0x7000000000000000..0x7fffffffffffffff"},
 		{[]string{a, g}, "leave host keys 0x8000000000000000..0x8fffffffffffffff uncovered"},
 		{[]string{a, bad}, "bad.meguri: "},
-		{[]string{a, a}, "named twice"},
+		{[]string{a, a}, a + " and " + a + " are the same file: give each input once"},
 	} {
 		_, e, code := run(t, nil, "meguri-compact", append(c.args, "-o", out)...)
 		if code == 0 || !strings.Contains(string(e), c.want) {

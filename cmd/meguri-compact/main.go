@@ -116,9 +116,6 @@ func run(a *args) error {
 		return checkpoint(a, opt)
 	}
 
-	if err := cli.NamedTwice(a.Files); err != nil {
-		return err
-	}
 	ins, err := merge.OpenInputs(a.Files)
 	if err != nil {
 		return err

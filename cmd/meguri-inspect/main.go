@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/inspect"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/record"
@@ -23,14 +25,14 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	File   string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log). Omitted with --manifest, which reads a fleet's files instead."`
-	JSON   bool   `name:"json" help:"Print the summary as one JSON object (stable field names)."`
-	Verify bool   `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Rows   bool   `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL    string `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
-	URLs   string `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
-	Absent bool   `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Host   string `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
+	Files  []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
+	JSON   bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
+	Verify bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
+	Rows   bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
+	URL    string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
+	URLs   string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
+	Absent bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
+	Host   string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
@@ -56,6 +58,7 @@ which; --fields and --tsv shape them.
 Examples:
   meguri-inspect part-7.meguri
   meguri-inspect --verify part-7.meguri
+  meguri-inspect --verify parts/*.meguri # a line each; exit 1 if any fails
   meguri-inspect --rows part-7.meguri | jq -r 'select(.status=="gone") | .url'
   meguri-inspect --url https://example.com/ part-7.meguri
   meguri-inspect --host example.com part-7.meguri | jq -r .url
@@ -194,14 +197,18 @@ func run(a *args) (int, error) {
 		return 2, err
 	}
 	switch {
-	case a.URLs == "-" && a.File == "-":
+	case a.URLs == "-" && slices.Contains(a.Files, "-"):
 		return 2, fmt.Errorf("--urls - and FILE - both name stdin; give the .meguri file by name")
 	case a.URLs == "-" && a.Manifest == "-":
 		return 2, fmt.Errorf("--urls - and --manifest - both name stdin; give the manifest by name")
-	case a.Manifest != "" && a.File != "":
+	case a.Manifest != "" && len(a.Files) > 0:
 		return 2, fmt.Errorf("give FILE or --manifest, not both")
-	case a.Manifest == "" && a.File == "":
+	case a.Manifest == "" && len(a.Files) == 0:
 		return 2, fmt.Errorf("give a .meguri FILE ('-' for stdin), a partition directory, or --manifest")
+	case len(a.Files) > 1 && len(modes) == 1 && !a.Verify:
+		return 2, fmt.Errorf("%s reads one FILE; to read many partitions as one, give their manifest (--manifest)", modes[0])
+	case stdinTwice(a.Files):
+		return 2, fmt.Errorf("FILE - (stdin) given twice")
 	case a.Manifest == "" && a.Dir != "":
 		return 2, fmt.Errorf("--dir goes with --manifest")
 	case a.Manifest != "" && len(modes) == 0:
@@ -227,20 +234,56 @@ func run(a *args) (int, error) {
 		}
 		return printRecords(a, fl, fl.Name, "", layout, filter, key, group)
 	}
-	if st, err := os.Stat(a.File); err == nil && st.IsDir() {
-		if len(modes) == 1 && !a.Verify {
-			return 2, fmt.Errorf("%s is a directory: %s reads .meguri files; pack a partition directory into one first (meguri-pack --data %s -o part.meguri)", a.File, modes[0], a.File)
-		}
-		return inspectDir(a)
+	if len(a.Files) > 1 {
+		return summarizeAll(a)
 	}
-	src, err := inspect.Open(a.File)
+	file := a.Files[0]
+	if len(modes) == 1 && !a.Verify {
+		if isDir(file) {
+			return 2, fmt.Errorf("%s is a directory: %s reads .meguri files; pack a partition directory into one first (meguri-pack --data %s -o part.meguri)", file, modes[0], file)
+		}
+		src, err := inspect.Open(file)
+		if err != nil {
+			return 1, err
+		}
+		defer src.Close()
+		return printRecords(a, src, src.Name, src.Name, layout, filter, key, group)
+	}
+	s, checked, err := summarize(a, file)
 	if err != nil {
 		return 1, err
 	}
-	defer src.Close()
-	if len(modes) == 1 && !a.Verify {
-		return printRecords(a, src, src.Name, src.Name, layout, filter, key, group)
+	printSummary(a, s, checked)
+	return 0, nil
+}
+
+func stdinTwice(files []string) bool {
+	n := 0
+	for _, f := range files {
+		if f == "-" {
+			n++
+		}
 	}
+	return n > 1
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// summarize reads the summary of a .meguri file or a partition directory
+// (after checking every checksum with --verify), and says what --verify
+// checked.
+func summarize(a *args, path string) (summary, string, error) {
+	if isDir(path) {
+		return inspectDir(a, path)
+	}
+	src, err := inspect.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer src.Close()
 	var sum inspect.Summary
 	if a.Verify {
 		sum, err = src.Verify()
@@ -248,9 +291,53 @@ func run(a *args) (int, error) {
 		sum, err = src.Summarize()
 	}
 	if err != nil {
-		return 1, fmt.Errorf("%s: %w", src.Name, err)
+		return nil, "", fmt.Errorf("%s: %w", src.Name, err)
 	}
-	printSummary(a, &sum, "every checksum matches and every block decodes")
+	return &sum, "every checksum matches and every block decodes", nil
+}
+
+// summarizeAll is the summary, or --verify, of several inputs: each as
+// for one (text summaries apart by a blank line; --json one object a
+// line), except that --verify as text prints a line for each; a failure
+// is named on stderr and the others still go. Exit 1 if any failed.
+func summarizeAll(a *args) (int, error) {
+	failed, files := 0, 0
+	var urls uint64
+	for i, path := range a.Files {
+		s, _, err := summarize(a, path)
+		if err != nil {
+			failed++
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
+			continue
+		}
+		switch {
+		case a.JSON:
+			fmt.Fprintln(cli.Stdout, s.JSON())
+		case a.Verify:
+			var h codec.Header
+			var what string
+			if sum, ok := s.(*inspect.Summary); ok {
+				h, what = sum.Header, fmt.Sprintf("%10d urls", sum.Stats.URLs)
+				urls += sum.Stats.URLs
+				files++
+			} else {
+				v := s.(*logstore.View)
+				h, what = v.Header, fmt.Sprintf("%15s", "directory")
+			}
+			fmt.Fprintf(cli.Stdout, "ok  partition %-6d %s .. %s  %s  %s\n", h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), what, path)
+		default:
+			if i > 0 {
+				fmt.Fprintln(cli.Stdout)
+			}
+			fmt.Fprint(cli.Stdout, s.Text())
+		}
+	}
+	if failed > 0 {
+		return 1, fmt.Errorf("%d of %d inputs failed (named above)", failed, len(a.Files))
+	}
+	if a.Verify && !a.JSON {
+		fmt.Fprintf(cli.Stdout, "verify ok: %d inputs (%d files, %d urls in them); every checksum matches, every block (and log frame) decodes\n", len(a.Files), files, urls)
+	}
 	return 0, nil
 }
 
@@ -397,27 +484,26 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	return 0, nil
 }
 
-// inspectDir prints a partition directory's counters, after checking every
+// inspectDir reads a partition directory's counters, after checking every
 // checksum of its snapshot and log with --verify.
-func inspectDir(a *args) (int, error) {
-	v, err := logstore.Open(a.File)
+func inspectDir(a *args, dir string) (summary, string, error) {
+	v, err := logstore.Open(dir)
 	if err != nil {
-		return 1, err
+		return nil, "", err
 	}
 	defer v.Close()
 	if a.Verify {
 		src, err := inspect.Open(v.SnapshotPath())
 		if err != nil {
-			return 1, err
+			return nil, "", err
 		}
 		defer src.Close()
 		if _, err := src.Verify(); err != nil {
-			return 1, fmt.Errorf("%s: %w", src.Name, err)
+			return nil, "", fmt.Errorf("%s: %w", src.Name, err)
 		}
 		if err := v.VerifyLog(); err != nil {
-			return 1, err
+			return nil, "", err
 		}
 	}
-	printSummary(a, v, "every checksum matches, every snapshot block and log frame decodes")
-	return 0, nil
+	return v, "every checksum matches, every snapshot block and log frame decodes", nil
 }

@@ -17,6 +17,7 @@ type Input struct {
 	Path string
 	File *codec.File
 	f    *os.File
+	st   os.FileInfo
 }
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
@@ -32,15 +33,10 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		CloseInputs(ins)
 		return nil, err
 	}
-	seen := map[string]bool{}
 	for _, p := range paths {
 		if p == "-" {
 			return fail(errors.New("inputs must be files (compaction reads their footers first), not stdin"))
 		}
-		if seen[p] {
-			return fail(fmt.Errorf("%s is named twice", p))
-		}
-		seen[p] = true
 		cf, f, err := codec.Open(p)
 		if errors.Is(err, syscall.EMFILE) {
 			return fail(fmt.Errorf("%w: compaction reads all its inputs at once (%d named); raise the open-file limit (ulimit -n)", err, len(paths)))
@@ -48,7 +44,19 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		if err != nil {
 			return fail(err)
 		}
-		ins = append(ins, &Input{Path: p, File: cf, f: f})
+		// One file under two names (./x, a link) would fold with itself.
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fail(err)
+		}
+		for _, in := range ins {
+			if os.SameFile(in.st, st) {
+				f.Close()
+				return fail(fmt.Errorf("%s and %s are the same file: give each input once (read twice, its records would count twice)", in.Path, p))
+			}
+		}
+		ins = append(ins, &Input{Path: p, File: cf, f: f, st: st})
 	}
 	slices.SortStableFunc(ins, func(a, b *Input) int {
 		return cmp.Or(cmp.Compare(a.File.Header.Lo, b.File.Header.Lo), cmp.Compare(a.File.Header.Hi, b.File.Header.Hi))
