@@ -732,3 +732,76 @@ func TestSplitKeepsOtherPartitions(t *testing.T) {
 		t.Errorf("split over a file that is not a .meguri: exit %d %s", code, e)
 	}
 }
+
+// TestRouteSplitWritesEveryPartition: a split writes one output for every
+// partition of the map, empty where nothing was routed, so a second split
+// into the same directory replaces every file of the first (none is left
+// to pass for its own), and ingesting every file the map names works
+// and gives the partitions of the second input alone. The same holds for
+// --zstd and for a .meguri stream.
+func TestRouteSplitWritesEveryPartition(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "6", sample, "-o", m)
+	few := filepath.Join(dir, "few.jsonl")
+	os.WriteFile(few, []byte(strings.Join(lines(t, sample)[:3], "\n")+"\n"), 0o644)
+	fewMeguri := filepath.Join(dir, "few.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", few, "-o", fewMeguri)
+	want := fileBytes(t, fewMeguri)
+	parts := readManifest(t, m)
+
+	for _, c := range []struct{ ext, in string }{{".jsonl", few}, {".jsonl.zst", few}, {".meguri", fewMeguri}} {
+		out := filepath.Join(dir, "out"+strings.ReplaceAll(c.ext, ".", "-"))
+		args := []string{"split", "--json", "--manifest", m, "--out-dir", out}
+		if c.ext == ".jsonl.zst" {
+			args = append(args, "--zstd")
+		}
+		in := sample
+		if c.ext == ".meguri" {
+			in = "../testdata/sample.meguri"
+		}
+		mustRun(t, nil, "meguri-route", append(args, in)...) // the whole sample first
+		o, e, code := run(t, nil, "meguri-route", append(args, c.in)...)
+		var res struct {
+			Partitions []struct {
+				ID      uint64 `json:"partition_id"`
+				File    string `json:"file"`
+				Records int64  `json:"records"`
+			} `json:"partitions"`
+		}
+		if code != 0 || json.Unmarshal(o, &res) != nil || len(res.Partitions) != len(parts) {
+			t.Fatalf("%s: second split: exit %d, %s %s", c.ext, code, o, e)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != len(parts) {
+			t.Errorf("%s: %d files in the output directory, want %d", c.ext, len(ents), len(parts))
+		}
+		// every partition's file, ingested (or read) with its range, then
+		// merged: the few lines alone
+		var files []string
+		empty := 0
+		for i, p := range parts {
+			stem := strings.SplitN(p.file, ".", 2)[0]
+			f := filepath.Join(out, stem+c.ext)
+			if res.Partitions[i].File != f {
+				t.Fatalf("%s: partition %d written to %s, want %s", c.ext, i, res.Partitions[i].File, f)
+			}
+			if res.Partitions[i].Records == 0 {
+				empty++
+			}
+			if c.ext != ".meguri" {
+				g := filepath.Join(out, stem+".ingested.meguri")
+				mustRun(t, nil, "meguri-ingest", "-q", "--partition-id", fmt.Sprint(p.id), "--range", fmt.Sprintf("%x:%x", p.lo, p.hi), f, "-o", g)
+				f = g
+			}
+			files = append(files, f)
+		}
+		if empty == 0 {
+			t.Fatalf("%s: the few lines reached every partition; the test needs empty ones", c.ext)
+		}
+		merged := filepath.Join(dir, "merged.meguri")
+		mustRun(t, nil, "meguri-compact", append([]string{"-q", "--partition-id", "0", "-o", merged}, files...)...)
+		if !bytes.Equal(fileBytes(t, merged), want) {
+			t.Errorf("%s: the partitions of the second split do not merge to its input alone", c.ext)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func TestSpacedCDX(t *testing.T) {
 	man := filepath.Join(dir, "m")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", jsonFile, "-o", man)
 	_, e, code = run(t, nil, "meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), cdxFile)
-	if code != 0 || !strings.Contains(string(e), "7 lines: 5 routed to 2 partitions, 2 rejected") {
+	if code != 0 || !strings.Contains(string(e), "7 lines: 5 routed to 2 of 2 partitions, 2 rejected") {
 		t.Fatalf("split: exit %d, %s", code, e)
 	}
 

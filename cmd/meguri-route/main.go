@@ -278,8 +278,14 @@ func (c *splitCmd) Run() (err error) {
 		}
 	}
 	if !c.Quiet {
-		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d partitions, %d rejected, %.2fs\n",
-			res.Lines, res.Routed, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
+		got := 0
+		for _, p := range res.Partitions {
+			if p.Records > 0 {
+				got++
+			}
+		}
+		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d of %d partitions, %d rejected, %.2fs\n",
+			res.Lines, res.Routed, got, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
 		res.Rejected.Print(os.Stderr)
 		for _, p := range res.Partitions {
 			fmt.Fprintf(os.Stderr, "  partition %-6d %10d records  %s\n", p.PartitionID, p.Records, p.File)

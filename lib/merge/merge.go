@@ -117,9 +117,6 @@ type Options struct {
 	// Create opens output i for writing. Outputs are created in order, each
 	// after the previous one is closed.
 	Create func(i int) (io.Writer, error)
-	// SkipEmpty leaves out outputs that receive no rows (Create is not
-	// called for them).
-	SkipEmpty bool
 	// Fold combines rows of the same URL from several inputs by the merge
 	// rule. Without it, two inputs holding the same URL is an error.
 	Fold bool
@@ -147,9 +144,8 @@ type Options struct {
 // OutputStats is what one output received.
 type OutputStats struct {
 	Output
-	Written bool // false for a skipped empty output
-	Stats   codec.Stats
-	Bytes   int64
+	Stats codec.Stats
+	Bytes int64
 }
 
 // Result sums a run.
@@ -410,7 +406,7 @@ func (m *merger) run() error {
 		}
 	}
 	for m.k < len(m.opt.Outputs) {
-		if m.w == nil && !m.opt.SkipEmpty {
+		if m.w == nil {
 			if err := m.open(); err != nil {
 				return err
 			}
@@ -511,7 +507,7 @@ func (m *merger) canCopy(c *cursor) bool {
 // seek closes outputs until the current one's range holds host.
 func (m *merger) seek(host uint64) error {
 	for host > m.opt.Outputs[m.k].Hi {
-		if m.w == nil && !m.opt.SkipEmpty {
+		if m.w == nil {
 			if err := m.open(); err != nil {
 				return err
 			}
@@ -552,7 +548,7 @@ func (m *merger) closeOutput() error {
 		if err := m.w.Close(); err != nil {
 			return err
 		}
-		st.Written, st.Stats, st.Bytes = true, m.w.Stats(), m.w.Size()
+		st.Stats, st.Bytes = m.w.Stats(), m.w.Size()
 		m.w = nil
 	}
 	m.res.Outputs = append(m.res.Outputs, st)

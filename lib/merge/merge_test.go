@@ -305,14 +305,7 @@ func TestEmptyOutputs(t *testing.T) {
 	rows := sampleRows(t)[:50]
 	in := encode(t, 1, 0, ^uint64(0), rows)
 	outs, _ := Ranges(0, ^uint64(0), []uint64{1, 2, rows[49].HostKey + 1}, 0)
-	got, res, err := run(t, []Source{source(t, "in", in)}, Options{Outputs: outs, SkipEmpty: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got[1] != nil || got[3] != nil || !res.Outputs[2].Written || res.Outputs[3].Written {
-		t.Errorf("SkipEmpty wrote empty outputs: %v", res.Outputs)
-	}
-	got, _, err = run(t, []Source{source(t, "in", in)}, Options{Outputs: outs})
+	got, _, err := run(t, []Source{source(t, "in", in)}, Options{Outputs: outs})
 	if err != nil {
 		t.Fatal(err)
 	}

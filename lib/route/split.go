@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/klauspost/compress/zstd"
@@ -93,7 +94,8 @@ type routed struct {
 }
 
 // SplitCDX reads CDX lines from inputs ("-" for stdin) and writes each
-// line, unchanged, to the output of the partition owning its host key.
+// line, unchanged, to the output of the partition owning its host key:
+// one output for every partition, empty for one that received no line.
 // Outputs appear atomically once every input has been read.
 func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if err := opt.Manifest.MustTile(); err != nil {
@@ -198,9 +200,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		return res, err
 	}
 	for i, w := range ws.out {
-		if w != nil {
-			res.Partitions = append(res.Partitions, PartCount{PartitionID: parts[i].ID, File: w.path, Records: w.records})
-		}
+		res.Partitions = append(res.Partitions, PartCount{PartitionID: parts[i].ID, File: w.path, Records: w.records})
 	}
 	return res, nil
 }
@@ -275,22 +275,32 @@ func (ws *writers) send(w *partWriter) error {
 	return nil
 }
 
-func (ws *writers) open(i int) (*partWriter, error) {
-	ext := ".jsonl"
+func (ws *writers) ext() string {
 	if ws.opt.Zstd {
-		ext = ".jsonl.zst"
+		return ".jsonl.zst"
 	}
-	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ext))
+	return ".jsonl"
+}
+
+// create starts an output file, naming the open-file limit when it is the
+// reason it cannot be.
+func (ws *writers) create(path string, bufSize int) (*atomicfile.File, error) {
+	f, err := atomicfile.CreateSize(path, bufSize)
+	if errors.Is(err, syscall.EMFILE) {
+		return nil, fmt.Errorf("%w: split keeps one file open per partition (%d in the manifest); raise the open-file limit (ulimit -n)", err, len(ws.parts))
+	}
+	return f, err
+}
+
+func (ws *writers) open(i int) (*partWriter, error) {
+	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ws.ext()))
 	// Chunks arrive whole (ws.chunk bytes), so the file needs only a small
 	// buffer; zstd frames are written in pieces and get a larger one.
 	bufSize := 4 << 10
 	if ws.opt.Zstd {
 		bufSize = 64 << 10
 	}
-	f, err := atomicfile.CreateSize(path, bufSize)
-	if errors.Is(err, syscall.EMFILE) {
-		return nil, fmt.Errorf("%w: split keeps one file open per partition (%d in the manifest); raise the open-file limit (ulimit -n)", err, len(ws.parts))
-	}
+	f, err := ws.create(path, bufSize)
 	if err != nil {
 		return nil, err
 	}
@@ -325,9 +335,42 @@ func (ws *writers) open(i int) (*partWriter, error) {
 	return w, nil
 }
 
+// openEmpty makes partition i's output, which receives no line: an empty
+// file, or one empty zstd frame; no encoder, no writing goroutine.
+func (ws *writers) openEmpty(i int) error {
+	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ws.ext()))
+	f, err := ws.create(path, 0)
+	if err != nil {
+		return err
+	}
+	if ws.opt.Zstd {
+		f.Write(emptyZstd())
+	}
+	w := &partWriter{path: path, f: f, w: f, queue: make(chan []byte), done: make(chan struct{})}
+	close(w.done)
+	w.closeQueue()
+	ws.out[i] = w
+	return nil
+}
+
+// emptyZstd is a zstd frame of no bytes.
+var emptyZstd = sync.OnceValue(func() []byte {
+	e, _ := zstd.NewWriter(nil)
+	return e.EncodeAll(nil, nil)
+})
+
 // finish flushes every writer and commits the outputs; if any fails, none
-// is committed.
+// is committed. A partition that received no line gets an empty output
+// too, so that a split writes exactly one file per partition and each
+// replaces what an earlier split left under its name.
 func (ws *writers) finish() error {
+	for i, w := range ws.out {
+		if w == nil {
+			if err := ws.openEmpty(i); err != nil {
+				return err
+			}
+		}
+	}
 	var first error
 	for _, w := range ws.out {
 		if w == nil {
@@ -399,15 +442,12 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 		paths[i] = filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri"))
 	}
 	mres, err := merge.RunFiles([]merge.Source{&merge.StreamSource{Label: name, R: cr}},
-		merge.Options{Outputs: outs, SkipEmpty: true}, paths, nil)
+		merge.Options{Outputs: outs}, paths, nil)
 	if err != nil {
 		return nil, err
 	}
 	res := &SplitResult{}
 	for i, o := range mres.Outputs {
-		if !o.Written {
-			continue
-		}
 		res.Partitions = append(res.Partitions, PartCount{PartitionID: o.ID, File: paths[i], Records: int64(o.Stats.URLs)})
 		res.Routed += int64(o.Stats.URLs)
 	}
