@@ -756,6 +756,9 @@ func TestRouteSplitWritesEveryPartition(t *testing.T) {
 		if c.ext == ".jsonl.zst" {
 			args = append(args, "--zstd")
 		}
+		if c.ext == ".meguri" {
+			args = append(args, "--replace") // the first split's outputs
+		}
 		in := sample
 		if c.ext == ".meguri" {
 			in = "../testdata/sample.meguri"
@@ -803,5 +806,50 @@ func TestRouteSplitWritesEveryPartition(t *testing.T) {
 		if !bytes.Equal(fileBytes(t, merged), want) {
 			t.Errorf("%s: the partitions of the second split do not merge to its input alone", c.ext)
 		}
+	}
+}
+
+// TestRouteSplitKeepsFleetFiles: a fleet made by splitting one .meguri
+// into its directory holds files under the names a split of a .meguri
+// writes; a later split of a delta into that directory is refused, every
+// partition file left as it was, until --replace says to replace them.
+func TestRouteSplitKeepsFleetFiles(t *testing.T) {
+	dir := t.TempDir()
+	m, parts := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "parts")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
+	mustRun(t, nil, "meguri-route", "split", "-q", "--manifest", m, "--out-dir", parts, "../testdata/sample.meguri")
+	before := map[string][]byte{}
+	for _, p := range readManifest(t, m) {
+		before[p.file] = fileBytes(t, filepath.Join(parts, p.file))
+	}
+	delta := filepath.Join(dir, "delta.meguri")
+	few := strings.Join(lines(t, sample)[:3], "\n") + "\n"
+	mustRun(t, []byte(few), "meguri-ingest", "-q", "-o", delta)
+
+	_, e, code := run(t, nil, "meguri-route", "split", "--manifest", m, "--out-dir", parts, delta)
+	want := filepath.Join(parts, "part-0000.meguri") + " exists: a split of a .meguri stream writes each partition's part under the map's file name"
+	if code != 1 || !strings.Contains(string(e), want) || !strings.Contains(string(e), "--replace") {
+		t.Fatalf("split of a delta over the fleet: exit %d, %s", code, e)
+	}
+	for name, b := range before {
+		if !bytes.Equal(fileBytes(t, filepath.Join(parts, name)), b) {
+			t.Fatalf("the refused split changed %s", name)
+		}
+	}
+	if ents, _ := os.ReadDir(parts); len(ents) != len(before) {
+		t.Errorf("the refused split left files: %v", ents)
+	}
+	// CDX lines into the same directory write .jsonl, beside the files
+	mustRun(t, []byte(few), "meguri-route", "split", "-q", "--manifest", m, "--out-dir", parts)
+	// --replace: the delta's parts
+	mustRun(t, nil, "meguri-route", "split", "-q", "--replace", "--manifest", m, "--out-dir", parts, delta)
+	var files []string
+	for _, p := range readManifest(t, m) {
+		files = append(files, filepath.Join(parts, p.file))
+	}
+	merged := filepath.Join(dir, "merged.meguri")
+	mustRun(t, nil, "meguri-compact", append([]string{"-q", "-o", merged}, files...)...)
+	if !bytes.Equal(fileBytes(t, merged), fileBytes(t, delta)) {
+		t.Error("the parts written with --replace do not merge to the delta")
 	}
 }

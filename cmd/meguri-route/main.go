@@ -205,6 +205,7 @@ type splitCmd struct {
 	Manifest string   `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
 	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs: <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri."`
 	Zstd     bool     `help:"Compress CDX outputs with zstd."`
+	Replace  bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
 	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
@@ -243,7 +244,7 @@ func (c *splitCmd) Run() (err error) {
 		return err
 	}
 	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.Value(),
-		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem)}
+		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem), Replace: c.Replace}
 	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)
 	if err != nil {
 		return err

@@ -51,6 +51,12 @@ type SplitOptions struct {
 	// between 4 KiB and 64 KiB.
 	Memory   int64
 	Progress func(lines, bytes int64)
+	// Replace lets a split of a .meguri stream replace .meguri files
+	// already under its outputs' names. Without it they are refused: the
+	// fleet's own partition files carry those names, and a split into
+	// their directory would replace every partition with its part of the
+	// input.
+	Replace bool
 }
 
 // PartCount is what one partition received.
@@ -425,6 +431,14 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 	if err := opt.Manifest.MustTile(); err != nil {
 		return nil, err
 	}
+	parts := opt.Manifest.Parts
+	paths := make([]string, len(parts))
+	for i := range parts {
+		paths[i] = filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri"))
+		if _, err := os.Lstat(paths[i]); err == nil && !opt.Replace {
+			return nil, fmt.Errorf("%s exists: a split of a .meguri stream writes each partition's part under the map's file name, which the fleet's own files carry, and would replace it; give an --out-dir without them (or --replace, to replace an earlier split's outputs)", paths[i])
+		}
+	}
 	cr, err := codec.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -432,14 +446,9 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 	if err := sameGrouping(name, canon.Grouping(cr.Header().Grouping), opt.Grouping); err != nil {
 		return nil, err
 	}
-	parts := opt.Manifest.Parts
 	outs := make([]merge.Output, len(parts))
 	for i, p := range parts {
 		outs[i] = merge.Output{ID: p.ID, Lo: p.Lo, Hi: p.Hi}
-	}
-	paths := make([]string, len(parts))
-	for i := range parts {
-		paths[i] = filepath.Join(opt.OutDir, OutputName(&parts[i], ".meguri"))
 	}
 	mres, err := merge.RunFiles([]merge.Source{&merge.StreamSource{Label: name, R: cr}},
 		merge.Options{Outputs: outs}, paths, nil)
