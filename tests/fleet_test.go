@@ -853,3 +853,47 @@ func TestRouteSplitKeepsFleetFiles(t *testing.T) {
 		t.Error("the parts written with --replace do not merge to the delta")
 	}
 }
+
+// TestNoOutputOverAnotherPartition: -o naming the file of another
+// partition (or range) is refused before anything is read, and the file
+// is left as it was; rebuilding a partition's file with its own id and
+// range, compacting it in place, or replacing a file whose header does
+// not read, goes ahead.
+func TestNoOutputOverAnotherPartition(t *testing.T) {
+	dir := t.TempDir()
+	rows := mustRun(t, nil, "meguri-compact", "-q", "--split", "3", "--out-dir", dir, "../testdata/sample.meguri")
+	m := filepath.Join(dir, "rows")
+	os.WriteFile(m, rows, 0o644)
+	parts := readManifest(t, m)
+	file := func(i int) string { return parts[i].file }
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	keep := fileBytes(t, file(2))
+	rng := func(i int) string { return fmt.Sprintf("%x:%x", parts[i].lo, parts[i].hi) }
+
+	for _, c := range [][]string{
+		{"meguri-compact", file(0), file(1), "-o", file(2)},
+		{"meguri-ingest", sample, "-o", file(2)},
+		{"meguri-ingest", "--partition-id", "2", "--range", rng(1), sample, "-o", file(2)},
+		{"meguri-pack", "--data", live, "-o", file(2)},
+	} {
+		_, e, code := run(t, nil, c[0], c[1:]...)
+		want := "-o " + file(2) + " holds partition 2 (0x"
+		if code != 1 || !strings.Contains(string(e), want) || !strings.Contains(string(e), "replacing it would lose that partition's file") {
+			t.Errorf("%v: exit %d, %s; want exit 1 and %q", c, code, e, want)
+		}
+		if !bytes.Equal(fileBytes(t, file(2)), keep) {
+			t.Fatalf("%v changed %s", c, file(2))
+		}
+	}
+	// its own id and range: a rebuild, the same bytes as the split wrote
+	mustRun(t, nil, "meguri-route", "split", "-q", "--manifest", m, "--out-dir", dir, sample)
+	mustRun(t, nil, "meguri-ingest", "-q", "--partition-id", "2", "--range", rng(2), filepath.Join(dir, "part-0002.jsonl"), "-o", file(2))
+	if !bytes.Equal(fileBytes(t, file(2)), keep) {
+		t.Error("rebuilding partition 2 from its lines changed its bytes")
+	}
+	mustRun(t, nil, "meguri-compact", "-q", file(2), "-o", file(2))
+	// a file whose header does not read is replaced
+	os.WriteFile(file(2), []byte("half a download"), 0o644)
+	mustRun(t, nil, "meguri-compact", "-q", file(0), file(1), "-o", file(2))
+}

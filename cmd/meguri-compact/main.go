@@ -196,6 +196,10 @@ func run(a *args) error {
 		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
 			return err
 		}
+	} else if o := opt.Outputs[0]; true {
+		if err := cli.OtherPartition("-o", a.Output, o.ID, o.Lo, o.Hi, a.Files); err != nil {
+			return err
+		}
 	}
 	// The rows' file is opened before any output is written, so that a
 	// destination it cannot have fails the run first.

@@ -90,6 +90,9 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if cli.SamePath(a.Output, a.Rejects) {
 		return opt, nil, nil, fmt.Errorf("-o and --rejects both name %s", a.Output)
 	}
+	if err := cli.OtherPartition("-o", a.Output, a.PartitionID, lo, hi, a.Files); err != nil {
+		return opt, nil, nil, err
+	}
 	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
 		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
@@ -362,6 +363,37 @@ func NamedTwice(inputs []string) error {
 		}
 	}
 	return nil
+}
+
+// OtherPartition refuses an output path that holds a .meguri file of
+// another partition or range than the output's (id, lo..hi), unless it is
+// one of the run's inputs (a rewrite in place): replacing it would lose
+// that partition's file, as `meguri-compact part-0000.meguri
+// part-0001.meguri -o part-0002.meguri` did. A path that does not exist,
+// or whose header does not read (a damaged file being rebuilt), is left
+// to the run.
+func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if _, in := StatInputs(inputs).At(path); in {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b := make([]byte, codec.HeaderSize)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil
+	}
+	h, err := codec.ParseHeader(b)
+	if err != nil || h.PartitionID == id && h.Lo == lo && h.Hi == hi {
+		return nil
+	}
+	return fmt.Errorf("%s %s holds partition %d (%s..%s), not the output's partition %d (%s..%s): replacing it would lose that partition's file; write elsewhere, or remove it first",
+		flag, path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), id, units.Key(lo), units.Key(hi))
 }
 
 // Clobbers is the package's Clobbers against inputs already looked up.
