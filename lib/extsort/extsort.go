@@ -217,7 +217,7 @@ func (s *Sorter) spill() error {
 	s.sortRefs()
 	f, err := tempfiles.Create(s.opt.TmpDir, "meguri-run-*")
 	if err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.opt.TmpDir, err)
 	}
 	s.runs = append(s.runs, f.Name())
 	w := runWriter{w: bufio.NewWriterSize(f, 1<<20)}
@@ -227,10 +227,10 @@ func (s *Sorter) spill() error {
 	}
 	if err := w.w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.opt.TmpDir, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.opt.TmpDir, err)
 	}
 	s.spills++
 	s.arena.reset()

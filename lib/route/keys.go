@@ -69,7 +69,7 @@ func (s *keySet) spill() error {
 	s.keys = sortUnique(s.keys)
 	f, err := tempfiles.Create(s.tmp, "meguri-keys-*")
 	if err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.tmp, err)
 	}
 	s.runs = append(s.runs, f.Name())
 	w := bufio.NewWriterSize(f, 1<<20)
@@ -81,10 +81,10 @@ func (s *keySet) spill() error {
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.tmp, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return tempfiles.SpillError(s.tmp, err)
 	}
 	s.keys = s.keys[:0]
 	return nil

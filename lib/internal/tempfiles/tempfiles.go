@@ -12,6 +12,7 @@
 package tempfiles
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -83,4 +84,18 @@ func OnSignal(prog string) {
 		}
 		os.Exit(128 + n)
 	}()
+}
+
+// SpillError wraps an error met writing a run spilled to dir ("" for the
+// system temp dir). When the disk is full it says where runs spill and
+// what to do: the temp directory (often a small tmpfs) is not where the
+// user asked anything to be written.
+func SpillError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		if dir == "" {
+			dir = os.TempDir() + " (the system temp dir)"
+		}
+		return fmt.Errorf("spill: %w: sorted runs spill to %s; give --tmp a directory on a disk with more room, or raise --mem", err, dir)
+	}
+	return fmt.Errorf("spill: %w", err)
 }
