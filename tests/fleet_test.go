@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -896,4 +897,39 @@ func TestNoOutputOverAnotherPartition(t *testing.T) {
 	// a file whose header does not read is replaced
 	os.WriteFile(file(2), []byte("half a download"), 0o644)
 	mustRun(t, nil, "meguri-compact", "-q", file(0), file(1), "-o", file(2))
+}
+
+// TestRouteSplitOneAtATime: while a split writes into a directory (here
+// the test holds the lock a split takes, on the directory itself), another
+// split into it is refused before reading anything, and nothing of it is
+// left; once the lock is free, the split goes ahead.
+func TestRouteSplitOneAtATime(t *testing.T) {
+	dir := t.TempDir()
+	m, out := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "parts")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{sample, "../testdata/sample.meguri"} {
+		_, e, code := run(t, nil, "meguri-route", "split", "--manifest", m, "--out-dir", out, in)
+		want := "another meguri-route split is writing into " + out + ", and the outputs of the two would replace each other: give each split its own --out-dir"
+		if code != 1 || !strings.Contains(string(e), want) {
+			t.Errorf("split of %s into a locked directory: exit %d, %s", in, code, e)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 0 {
+			t.Errorf("the refused split left %v", ents)
+		}
+	}
+	d.Close() // releases the lock
+	mustRun(t, nil, "meguri-route", "split", "-q", "--manifest", m, "--out-dir", out, sample)
+	if ents, _ := os.ReadDir(out); len(ents) != 3 {
+		t.Errorf("split after the lock was released: %v", ents)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/merge"
 )
 
@@ -90,7 +91,7 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 		return nil, err
 	}
 	w.notify = opt.Notify
-	if err := lockFile(w.lockF, func() { w.say("another writer holds it; waiting") }); err != nil {
+	if err := flock.Lock(w.lockF, func() { w.say("another writer holds it; waiting") }); err != nil {
 		return nil, fmt.Errorf("locking %s: %w", w.path(lockName), err)
 	}
 	sb, err := readSuper(dir)

@@ -29,6 +29,7 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/internal/freelist"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
@@ -464,6 +465,27 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 	return res, nil
 }
 
+// lockOutDir keeps other splits out of dir until unlock: two at once
+// would replace each other's outputs, and the one that commits last would
+// leave only its own lines (GNU parallel starting a split per shard into
+// one --out-dir kept one shard's). The lock is on the directory itself,
+// so nothing is left in it.
+func lockOutDir(dir string) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	held, err := flock.TryLock(d)
+	if err == nil && !held {
+		err = fmt.Errorf("another meguri-route split is writing into %s, and the outputs of the two would replace each other: give each split its own --out-dir (parallel ... --out-dir split/{/.} {})", dir)
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return func() { d.Close() }, nil
+}
+
 // ErrMixed is returned when a split is given .meguri and CDX inputs
 // together, or several .meguri inputs.
 var ErrMixed = errors.New("split takes CDX inputs, or exactly one .meguri input")
@@ -473,6 +495,11 @@ func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
 	}
+	unlock, err := lockOutDir(opt.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var megs []string
 	for _, in := range inputs {
 		ok, err := sniffMeguri(in)
