@@ -679,6 +679,20 @@ func TestWorkedRebalance(t *testing.T) {
 	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
 		t.Error("a refused publish changed the map")
 	}
+	// a row whose file is missing, or is another partition's
+	for name, c := range map[string]struct{ from, to, want string }{
+		"missing.rows": {"part-0008.meguri", "part-0099.meguri", "partition 8: open "},
+		"swapped.rows": {"part-0008.meguri", "part-0009.meguri", "part-0009.meguri: its header says partition 9 "},
+	} {
+		os.WriteFile(filepath.Join(dir, name), bytes.Replace(hotRows, []byte(c.from), []byte(c.to), 1), 0o644)
+		_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", name, "-o", "fleet.manifest")
+		if code != 1 || !strings.Contains(string(e), name+": ") || !strings.Contains(string(e), c.want) || !strings.Contains(string(e), "nothing was written") {
+			t.Errorf("%s: exit %d, %s; want %q", name, code, e, c.want)
+		}
+		if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
+			t.Errorf("%s: a refused publish changed the map", name)
+		}
+	}
 }
 
 func fileBytes(t *testing.T, path string) []byte {

@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -566,6 +567,17 @@ func (c *updateCmd) Run() error {
 	}
 	if err := m.MustTile(); err != nil {
 		return fmt.Errorf("the updated manifest would not tile, so it was not written: %w", err)
+	}
+	// A published row's file must be there and be that partition: a map
+	// that routes keys to a file that is not is a bad publish.
+	for i, p := range rows {
+		if _, err := p.Check(out); err != nil {
+			hint := ""
+			if errors.Is(err, fs.ErrNotExist) {
+				hint = " (a row names its file relative to the rows file's own directory)"
+			}
+			return fmt.Errorf("%s: %w%s; nothing was written", from[i], err, hint)
+		}
 	}
 	if err := m.WriteFile(c.Output); err != nil {
 		return err

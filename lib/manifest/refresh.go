@@ -15,21 +15,35 @@ import (
 func (m *Manifest) Refresh(dir string) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
-		path := p.Path(dir)
-		if path == "" {
-			continue
-		}
-		cf, f, err := codec.Open(path)
+		cf, err := p.Check(dir)
 		if err != nil {
-			return fmt.Errorf("partition %d: %w", p.ID, err)
-		}
-		f.Close()
-		if err := p.Agrees(path, cf.Header); err != nil {
 			return err
 		}
-		p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
+		if cf != nil {
+			p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
+		}
 	}
 	return nil
+}
+
+// Check reads the two ends of p's file (its name taken from dir when
+// relative) and refuses one that is missing, unreadable, or whose header
+// names another partition or range than p. It returns nil, nil for a
+// partition without a file ("-").
+func (p *Partition) Check(dir string) (*codec.File, error) {
+	path := p.Path(dir)
+	if path == "" {
+		return nil, nil
+	}
+	cf, f, err := codec.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+	}
+	f.Close()
+	if err := p.Agrees(path, cf.Header); err != nil {
+		return nil, err
+	}
+	return cf, nil
 }
 
 // Path is where p's file is: its name, taken from dir when relative; ""
