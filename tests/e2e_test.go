@@ -662,6 +662,8 @@ func TestNoOutputOverAnInput(t *testing.T) {
 	man := filepath.Join(dir, "one.manifest")
 	os.WriteFile(man, []byte("0 0x0 0xffffffffffffffff shard.meguri 0 0 0 1\n"), 0o644)
 	other := filepath.Join(dir, "x.meguri")
+	kept := filepath.Join(dir, "kept.meguri") // a .meguri no run reads
+	os.WriteFile(kept, megBytes, 0o644)
 
 	for _, c := range []struct {
 		args []string
@@ -679,6 +681,12 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", meg}, "--manifest-out " + meg + " would overwrite the input"},
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", other}, "-o and --manifest-out both name " + other},
 		{[]string{"meguri-pack", "--data", data, "-o", filepath.Join(data, "snap-0.meguri")}, "is inside the partition directory " + data},
+		// a text output over a .meguri file
+		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", kept}, "--rejects " + kept + " is a .meguri file"},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), "--rejects", kept, cdxIn}, "--rejects " + kept + " is a .meguri file"},
+		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", kept}, "-o " + kept + " is a .meguri file"},
+		{[]string{"meguri-route", "update", "--manifest", man, "-o", kept}, "-o " + kept + " is a .meguri file"},
+		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", kept}, "--manifest-out " + kept + " is a .meguri file"},
 		// one input named twice would count its captures twice
 		{[]string{"meguri-ingest", cdxIn, link, "-o", other}, cdxIn + " and " + link + " are the same file: give each input once"},
 		{[]string{"meguri-ingest", "--data", data, cdxIn, filepath.Join(dir, ".", "shard.jsonl")}, " are the same file: give each input once"},
@@ -702,6 +710,9 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		}
 		if _, err := os.Stat(other); err == nil {
 			t.Fatalf("%v left %s", c.args, other)
+		}
+		if b, _ := os.ReadFile(kept); !bytes.Equal(b, megBytes) {
+			t.Fatalf("%v changed %s", c.args, kept)
 		}
 	}
 	// in place: allowed, and the bytes a compaction of the file gives

@@ -173,6 +173,9 @@ func run(a *args) error {
 	if err := cli.Clobbers("--manifest-out", a.ManifestOut, a.Files); err != nil {
 		return err
 	}
+	if err := cli.NotMeguri("--manifest-out", a.ManifestOut); err != nil {
+		return err
+	}
 	if cli.SamePath(a.Output, a.ManifestOut) {
 		return fmt.Errorf("-o and --manifest-out both name %s", a.Output)
 	}

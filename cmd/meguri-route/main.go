@@ -333,6 +333,9 @@ func (c *balanceCmd) Run() error {
 	if err := cli.Clobbers("-o", c.Output, c.Files); err != nil {
 		return err
 	}
+	if err := cli.NotMeguri("-o", c.Output); err != nil {
+		return err
+	}
 	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
 		Memory: int64(c.Mem), TmpDir: c.Tmp})
 	if err != nil {
@@ -521,6 +524,9 @@ type updateCmd struct {
 func (c *updateCmd) Run() error {
 	m, err := manifest.Load(c.Manifest)
 	if err != nil {
+		return err
+	}
+	if err := cli.NotMeguri("-o", c.Output); err != nil {
 		return err
 	}
 	// Relative file names are relative to the manifest's directory (or

@@ -259,6 +259,9 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 	if path == "" {
 		return nil, func(runErr error) error { return runErr }, nil
 	}
+	if err := NotMeguri("--rejects", path); err != nil {
+		return nil, nil, err
+	}
 	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, nil, err
@@ -394,6 +397,25 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 	}
 	return fmt.Errorf("%s %s holds partition %d (%s..%s), not the output's partition %d (%s..%s): replacing it would lose that partition's file; write elsewhere, or remove it first",
 		flag, path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), id, units.Key(lo), units.Key(hi))
+}
+
+// NotMeguri refuses a text output (rejects, a manifest) at path when a
+// .meguri file is there: a slip of the name would replace a partition's
+// file with lines.
+func NotMeguri(flag, path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(f, b); err == nil && codec.HasMagic(b) {
+		return fmt.Errorf("%s %s is a .meguri file; writing there would replace it with text: give another name", flag, path)
+	}
+	return nil
 }
 
 // Clobbers is the package's Clobbers against inputs already looked up.

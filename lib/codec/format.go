@@ -80,6 +80,7 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -162,6 +163,10 @@ var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
 // notMeguri is ErrNotMeguri for a stream that starts with b, with a hint
 // where b looks like what meguri-ingest reads: the usual mistake is
 // handing a CDX file to a tool that reads .meguri files.
+// HasMagic reports whether b starts with the magic number of a .meguri
+// file's header.
+func HasMagic(b []byte) bool { return bytes.HasPrefix(b, headMagic[:]) }
+
 func notMeguri(b []byte) error {
 	var looks string
 	switch {
