@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -878,4 +879,38 @@ func TestInspectMany(t *testing.T) {
 	wantFail2("--rows reads one FILE; to read many partitions as one, give their manifest (--manifest)", "--rows", files[0], files[1])
 	wantFail2("--url reads one FILE", "--url", "http://www.zew.de/", files[0], files[1])
 	wantFail2("FILE - (stdin) given twice", "-", files[0], "-")
+}
+
+// An input of which no line is taken (here a JSON array, and lines of
+// another partition's range) still gives its file, with a warning that
+// names the first reject and, where it can tell, what to do; under -q
+// too. A run that takes lines warns of nothing.
+func TestNothingTakenWarns(t *testing.T) {
+	dir := t.TempDir()
+	first := lines(t, sample)[:3]
+	arr := filepath.Join(dir, "array.json")
+	os.WriteFile(arr, []byte("["+strings.Join(first, ",")+"]\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-q", arr}, "meguri-ingest: warning: no line was taken (1 rejected, the output holds no record); the first, " + arr + ":1, was rejected as "},
+		{[]string{arr}, "a JSON array? ingest takes one object a line: jq -c '.[]' FILE | meguri-ingest"},
+		{[]string{"--range", "0:1", sample}, "was rejected as out_of_range: "},
+		{[]string{"-q", "--data", filepath.Join(dir, "live"), arr}, "meguri-ingest: warning: no line was taken"},
+	} {
+		out := filepath.Join(dir, "out.meguri")
+		os.Remove(out)
+		args := c.args
+		if !slices.Contains(args, "--data") {
+			args = append(args, "-o", out)
+		}
+		_, e, code := run(t, nil, "meguri-ingest", args...)
+		if code != 0 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, %s; want %q", c.args, code, e, c.want)
+		}
+	}
+	if _, e, _ := run(t, nil, "meguri-ingest", sample, "-o", filepath.Join(dir, "s.meguri")); strings.Contains(string(e), "warning") {
+		t.Errorf("a run that takes lines warned: %s", e)
+	}
 }

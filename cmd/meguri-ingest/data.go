@@ -68,6 +68,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err := w.Close(); err != nil {
 		return err
 	}
+	warnNothingTaken(&sum)
 	if a.Quiet {
 		return nil
 	}

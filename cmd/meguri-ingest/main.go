@@ -135,7 +135,34 @@ func run(a *args) (err error) {
 	if !a.Quiet {
 		printSummary(&sum, time.Since(start), a.JSON)
 	}
+	warnNothingTaken(&sum)
 	return nil
+}
+
+// jsonArray reports whether a line opens a JSON array of objects (a whole
+// CDX result saved as one array) rather than being a Wayback row.
+func jsonArray(line string) bool {
+	t := strings.TrimSpace(line)
+	return t == "[" || strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(t, "["), " \t"), "{")
+}
+
+// warnNothingTaken says so when every line was rejected: most likely the
+// input is not CDX at all, or --range is another partition's, and the
+// output, though written, is empty. It prints under -q too.
+func warnNothingTaken(s *ingest.Summary) {
+	if s.Taken > 0 || s.Rejected.Total() == 0 {
+		return
+	}
+	r := s.FirstReject
+	hint := ""
+	switch {
+	case (r.Reason == cdx.BadJSON || r.Reason == cdx.BadFields) && jsonArray(r.Text):
+		hint = "; a JSON array? ingest takes one object a line: jq -c '.[]' FILE | meguri-ingest"
+	case r.Reason == cdx.OutOfRange:
+		hint = "; its host key lies outside --range: is that this input's partition?"
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: no line was taken (%d rejected, the output holds no record); the first, %s:%d, was rejected as %s: %.60q%s\n",
+		s.Rejected.Total(), r.Source, r.Line, r.Reason, r.Text, hint)
 }
 
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {

@@ -48,6 +48,17 @@ type Summary struct {
 	Spills     int
 	Stats      codec.Stats
 	Bytes      int64 // output size
+	// FirstReject is the first rejected line (its first 100 bytes), for a
+	// hint when no line at all was taken.
+	FirstReject Rejected
+}
+
+// Rejected is a rejected line, as a summary names it.
+type Rejected struct {
+	Source string
+	Line   int64
+	Reason cdx.Reason
+	Text   string
 }
 
 // StrictError is returned in strict mode for the first rejected line.
@@ -153,6 +164,9 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		for _, r := range p.rejects {
+			if sum.Rejected.Total() == 0 {
+				sum.FirstReject = Rejected{Source: b.Source, Line: r.line, Reason: r.reason, Text: string(r.text[:min(len(r.text), 100)])}
+			}
 			sum.Rejected[r.reason]++
 			if rejw != nil {
 				cdx.WriteReject(rejw, b.Source, r.line, r.reason, r.text)
