@@ -131,7 +131,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers}
 	bound := int64(len(parts)*(opt.QueueDepth+1)*(chunk+4096)) + pcfg.Memory() + 16<<20
 	if opt.Zstd {
-		bound += int64(len(parts)) * zstdState
+		bound += int64(opt.Workers) * zstdState
 	}
 	if old := debug.SetMemoryLimit(-1); bound < old {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
@@ -139,6 +139,15 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) })}
 	defer ws.abort()
+	if opt.Zstd {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(opt.Workers), zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			return nil, err
+		}
+		defer enc.Close()
+		ws.enc = enc
+	}
 
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
 	parsers := parser.Workers(opt.Workers)
@@ -219,6 +228,10 @@ type writers struct {
 	out   []*partWriter
 	chunk int
 	free  *freelist.List[[]byte] // written buffers, for reuse
+	// enc compresses each buffer into a zstd frame of its own (--zstd),
+	// for every partition: its state is per core, not per partition.
+	enc    *zstd.Encoder
+	frames sync.Pool // *[]byte frame buffers
 }
 
 // partWriter writes one partition's lines from its own goroutine, fed by a
@@ -226,8 +239,6 @@ type writers struct {
 type partWriter struct {
 	path    string
 	f       *atomicfile.File
-	zw      *zstd.Encoder
-	w       io.Writer
 	buf     []byte
 	queue   chan []byte
 	done    chan struct{}
@@ -243,14 +254,9 @@ func (w *partWriter) closeQueue() {
 	}
 }
 
-// zstdWindow is the window of each partition's zstd stream (--zstd). The
-// default, 8 MiB, made every open partition hold ~12 MiB of encoder state:
-// 186 MiB at 16 partitions on the 20x copy.
-const zstdWindow = 1 << 20
-
-// zstdState is a generous estimate of one such stream's encoder memory
-// (tables, window and block buffers; ~2.5 MiB measured).
-const zstdState = 4 << 20
+// zstdState is a generous estimate of one shared zstd encoder's memory
+// (--zstd; one per parse worker).
+const zstdState = 8 << 20
 
 func (ws *writers) get() []byte { return ws.free.Get()[:0] }
 
@@ -301,32 +307,20 @@ func (ws *writers) create(path string, bufSize int) (*atomicfile.File, error) {
 
 func (ws *writers) open(i int) (*partWriter, error) {
 	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ws.ext()))
-	// Chunks arrive whole (ws.chunk bytes), so the file needs only a small
-	// buffer; zstd frames are written in pieces and get a larger one.
+	// Chunks (or their zstd frames) arrive whole, so the file needs only a
+	// small buffer.
 	bufSize := 4 << 10
-	if ws.opt.Zstd {
-		bufSize = 64 << 10
-	}
 	f, err := ws.create(path, bufSize)
 	if err != nil {
 		return nil, err
 	}
-	w := &partWriter{path: path, f: f, w: f, buf: ws.get(), queue: make(chan []byte, ws.opt.QueueDepth), done: make(chan struct{})}
-	if ws.opt.Zstd {
-		zw, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
-		if err != nil {
-			f.Abort()
-			return nil, err
-		}
-		w.zw, w.w = zw, zw
-	}
+	w := &partWriter{path: path, f: f, buf: ws.get(), queue: make(chan []byte, ws.opt.QueueDepth), done: make(chan struct{})}
 	ws.out[i] = w
 	go func() {
 		defer close(w.done)
 		for b := range w.queue {
 			if w.err == nil {
-				if _, err := w.w.Write(b); err != nil {
+				if err := ws.write(w, b); err != nil {
 					w.err = err
 					// drain so the reader never blocks on a dead writer
 					go func() {
@@ -342,6 +336,24 @@ func (ws *writers) open(i int) (*partWriter, error) {
 	return w, nil
 }
 
+// write writes a buffer of lines to w's file: as it is, or as one zstd
+// frame (a .zst file is such frames back to back, which every zstd
+// reader reads as one stream).
+func (ws *writers) write(w *partWriter, b []byte) error {
+	if ws.enc == nil {
+		_, err := w.f.Write(b)
+		return err
+	}
+	fp, _ := ws.frames.Get().(*[]byte)
+	if fp == nil {
+		fp = new([]byte)
+	}
+	*fp = ws.enc.EncodeAll(b, (*fp)[:0])
+	_, err := w.f.Write(*fp)
+	ws.frames.Put(fp)
+	return err
+}
+
 // openEmpty makes partition i's output, which receives no line: an empty
 // file, or one empty zstd frame; no encoder, no writing goroutine.
 func (ws *writers) openEmpty(i int) error {
@@ -353,7 +365,7 @@ func (ws *writers) openEmpty(i int) error {
 	if ws.opt.Zstd {
 		f.Write(emptyZstd())
 	}
-	w := &partWriter{path: path, f: f, w: f, queue: make(chan []byte), done: make(chan struct{})}
+	w := &partWriter{path: path, f: f, queue: make(chan []byte), done: make(chan struct{})}
 	close(w.done)
 	w.closeQueue()
 	ws.out[i] = w
@@ -395,9 +407,6 @@ func (ws *writers) finish() error {
 		<-w.done
 		if w.err != nil && first == nil {
 			first = fmt.Errorf("%s: %w", w.path, w.err)
-		}
-		if w.zw != nil && first == nil {
-			first = w.zw.Close()
 		}
 	}
 	if first != nil {
