@@ -149,9 +149,9 @@ func TestPartitionDirectory(t *testing.T) {
 	// The directory's id and range are fixed when it is made.
 	wantFail(t, "--partition-id 3: "+dir+" is partition 9", "meguri-ingest", "--data", dir, "--partition-id", "3", files[0])
 	wantFail(t, "owns 0x0000000000000000:0xffffffffffffffff", "meguri-ingest", "--data", dir, "--range", "0:ff", files[0])
-	wantFail(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
-	wantFail(t, "--durability and --checkpoint are for --data", "meguri-ingest", "--durability", "none", files[0])
-	wantFail(t, "--salvage is for --data DIR", "meguri-compact", "--salvage", "-o", filepath.Join(tmp, "x.meguri"), filepath.Join(tmp, "a.meguri"))
+	wantUsage(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
+	wantUsage(t, "--durability and --checkpoint are for --data", "meguri-ingest", "--durability", "none", files[0])
+	wantUsage(t, "--salvage is for --data DIR", "meguri-compact", "--salvage", "-o", filepath.Join(tmp, "x.meguri"), filepath.Join(tmp, "a.meguri"))
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
 	wantFail(t, "not empty and not a partition directory (it holds notes.txt)", "meguri-ingest", "--data", other, files[0])

@@ -74,9 +74,21 @@ func runIn(t *testing.T, dir string, stdin []byte, name string, args ...string) 
 // wantFail runs a tool and expects exit 1 with want in its stderr.
 func wantFail(t *testing.T, want, name string, args ...string) {
 	t.Helper()
+	wantExit(t, 1, want, name, args...)
+}
+
+// wantUsage runs a command line that is wrong as such (flags that do not
+// go together): exit 2, naming the problem.
+func wantUsage(t *testing.T, want, name string, args ...string) {
+	t.Helper()
+	wantExit(t, 2, want, name, args...)
+}
+
+func wantExit(t *testing.T, wantCode int, want, name string, args ...string) {
+	t.Helper()
 	_, e, code := run(t, nil, name, args...)
-	if code != 1 || !strings.Contains(string(e), want) {
-		t.Errorf("%s %v: exit %d, stderr %q; want exit 1 and %q", name, args, code, e, want)
+	if code != wantCode || !strings.Contains(string(e), want) {
+		t.Errorf("%s %v: exit %d, stderr %q; want exit %d and %q", name, args, code, e, wantCode, want)
 	}
 }
 

@@ -512,7 +512,11 @@ func TestCompactFlagErrors(t *testing.T) {
 		{[]string{"--gc", golden, "-o", out}, "--gc needs --horizon"},
 		{[]string{"--horizon", "5d", golden, "-o", out}, "--horizon and --now only apply with --gc"},
 	} {
-		wantFail(t, c.want, "meguri-compact", c.args...)
+		if strings.Contains(c.want, "cut keys") { // a value, checked against the file
+			wantFail(t, c.want, "meguri-compact", c.args...)
+		} else {
+			wantUsage(t, c.want, "meguri-compact", c.args...)
+		}
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
@@ -531,7 +535,7 @@ func TestBalancePartitionsFlag(t *testing.T) {
 		{[]string{"balance", "-n", "0", sample, "-o", m}, "--partitions 0: want at least 1"},
 		{[]string{"balance", sample, "-o", m}, "give --partitions N"},
 	} {
-		wantFail(t, c.want, "meguri-route", c.args...)
+		wantUsage(t, c.want, "meguri-route", c.args...)
 	}
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
 	m2 := filepath.Join(dir, "again.manifest")

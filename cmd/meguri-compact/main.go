@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"github.com/meguri/meguri/lib/codec"
 	"os"
@@ -76,29 +75,29 @@ func run(a *args) error {
 	splitting := a.Split != nil || a.SplitAt != ""
 	switch {
 	case a.Data != "" && len(a.Files) > 0:
-		return errors.New("give .meguri files or --data DIR, not both")
+		return cli.Usagef("give .meguri files or --data DIR, not both")
 	case a.Data == "" && len(a.Files) == 0:
-		return errors.New("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
+		return cli.Usagef("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
 	case a.Data != "" && (splitting || a.Fold || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
-		return errors.New("--data checkpoints a directory in place; of the other options only --salvage, --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
+		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
-		return errors.New("--tmp is for --data")
+		return cli.Usagef("--tmp is for --data")
 	case a.Data == "" && a.Salvage:
-		return errors.New("--salvage is for --data DIR, a partition directory whose log is damaged; a damaged .meguri file cannot be salvaged")
+		return cli.Usagef("--salvage is for --data DIR, a partition directory whose log is damaged; a damaged .meguri file cannot be salvaged")
 	case a.Split != nil && a.SplitAt != "":
-		return errors.New("give --split or --split-at, not both")
+		return cli.Usagef("give --split or --split-at, not both")
 	case a.Split != nil && *a.Split < 1:
-		return fmt.Errorf("--split %d: want at least 1", *a.Split)
+		return cli.Usagef("--split %d: want at least 1", *a.Split)
 	case splitting && a.OutDir == "":
-		return errors.New("--split and --split-at write one file per range: give --out-dir")
+		return cli.Usagef("--split and --split-at write one file per range: give --out-dir")
 	case !splitting && a.OutDir != "":
-		return errors.New("--out-dir is for --split/--split-at; a merge writes one file (-o)")
+		return cli.Usagef("--out-dir is for --split/--split-at; a merge writes one file (-o)")
 	case splitting && a.Output != "-":
-		return errors.New("-o is for a single output; --split/--split-at write into --out-dir")
+		return cli.Usagef("-o is for a single output; --split/--split-at write into --out-dir")
 	case a.GC && a.Horizon == "":
-		return errors.New("--gc needs --horizon (e.g. 90d)")
+		return cli.Usagef("--gc needs --horizon (e.g. 90d)")
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
-		return errors.New("--horizon and --now only apply with --gc")
+		return cli.Usagef("--horizon and --now only apply with --gc")
 	}
 	opt := merge.Options{Fold: a.Fold, GC: a.GC, Version: a.Format, Mem: int64(a.Mem)}
 	if a.GC {
@@ -149,7 +148,7 @@ func run(a *args) error {
 		for _, s := range strings.Split(a.SplitAt, ",") {
 			k, err := units.ParseKey(s)
 			if err != nil {
-				return fmt.Errorf("--split-at: %v", err)
+				return cli.Usagef("--split-at: %v", err)
 			}
 			cuts = append(cuts, k)
 		}

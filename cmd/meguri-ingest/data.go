@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -22,7 +21,7 @@ import (
 // transaction.
 func runData(a *args, ctx *kong.Context) (err error) {
 	if cli.Given(ctx, "output") {
-		return errors.New("-o and --data: a run writes a file or appends to a partition directory, not both")
+		return cli.Usagef("-o and --data: a run writes a file or appends to a partition directory, not both")
 	}
 	dur, err := logstore.ParseDurability(a.Durability)
 	if err != nil {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -62,7 +61,7 @@ func main() {
 	case a.Data != "":
 		err = runData(&a, ctx)
 	case a.Checkpoint || cli.Given(ctx, "durability"):
-		err = errors.New("--durability and --checkpoint are for --data")
+		err = cli.Usagef("--durability and --checkpoint are for --data")
 	default:
 		err = run(&a)
 	}

@@ -163,7 +163,7 @@ func printMap(m *manifest.Manifest) {
 
 func (c *mapCmd) route() error {
 	if c.Host != "" && c.URL != "" {
-		return errors.New("give --host or --url, not both")
+		return cli.Usagef("give --host or --url, not both")
 	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
@@ -178,7 +178,7 @@ func (c *mapCmd) route() error {
 	} else {
 		u, err := canon.Canonicalize(c.URL)
 		if err != nil {
-			return fmt.Errorf("--url %q: %v", c.URL, err)
+			return cli.Usagef("--url %q: %v", c.URL, err)
 		}
 		k := canon.KeysOf(u, c.Value())
 		key, group = k.Host, k.Group
@@ -219,7 +219,7 @@ type splitCmd struct {
 
 func (c *splitCmd) Run() (err error) {
 	if c.Queue < 1 {
-		return fmt.Errorf("--queue %d: want at least 1", c.Queue)
+		return cli.Usagef("--queue %d: want at least 1", c.Queue)
 	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
@@ -314,11 +314,11 @@ func (c *balanceCmd) Run() error {
 	n := 0 // with --from: as many as it has
 	if c.Partitions != nil {
 		if n = *c.Partitions; n < 1 {
-			return fmt.Errorf("--partitions %d: want at least 1", n)
+			return cli.Usagef("--partitions %d: want at least 1", n)
 		}
 	}
 	if n == 0 && c.From == "" {
-		return errors.New("give --partitions N (or --from MANIFEST to re-balance)")
+		return cli.Usagef("give --partitions N (or --from MANIFEST to re-balance)")
 	}
 	var base *manifest.Manifest
 	var err error
@@ -388,7 +388,7 @@ type topologyFlags struct {
 func topology(nodes, groups, nodesFlag, groupsFlag string) (*place.Topology, error) {
 	switch {
 	case nodes != "" && groups != "":
-		return nil, fmt.Errorf("give --%s or --%s, not both", nodesFlag, groupsFlag)
+		return nil, cli.Usagef("give --%s or --%s, not both", nodesFlag, groupsFlag)
 	case groups != "":
 		gs, err := place.ParseGroups(groups)
 		if err != nil {
@@ -402,7 +402,7 @@ func topology(nodes, groups, nodesFlag, groupsFlag string) (*place.Topology, err
 		}
 		return &place.Topology{Nodes: ns}, nil
 	}
-	return nil, fmt.Errorf("give --%s a,b,c (or --%s 'g1=a,b;g2=c,d')", nodesFlag, groupsFlag)
+	return nil, cli.Usagef("give --%s a,b,c (or --%s 'g1=a,b;g2=c,d')", nodesFlag, groupsFlag)
 }
 
 type placeCmd struct {

@@ -175,15 +175,29 @@ func Init(prog string) {
 	tempfiles.OnSignal(prog)
 }
 
-// Fail prints "prog: err" to stderr and exits 1, or exits 0 quietly when
-// err is a closed pipe on stdout.
+// Fail prints "prog: err" to stderr and exits 1 (2 for a usage error from
+// Usagef), or exits 0 quietly when err is a closed pipe on stdout.
 func Fail(prog string, err error) {
 	if errors.Is(err, syscall.EPIPE) {
 		os.Exit(0)
 	}
 	fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+	var u usageError
+	if errors.As(err, &u) {
+		os.Exit(2)
+	}
 	os.Exit(1)
 }
+
+// Usagef is a usage error: flags that do not go together, or a value kong
+// cannot check. Fail exits 2 for it, as for the usage errors kong finds,
+// so that a script can tell a wrong command line (2) from a run that
+// failed (1).
+func Usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
 
 // Done ends a run that returned err: Fail with err, or else with the first
 // error a write to Stdout met; it returns when there was neither.
