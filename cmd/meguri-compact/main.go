@@ -198,7 +198,11 @@ func run(a *args) error {
 		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
 			return err
 		}
-	} else if o := opt.Outputs[0]; true {
+	} else {
+		if err := cli.BinaryToTerminal(a.Output); err != nil {
+			return err
+		}
+		o := opt.Outputs[0]
 		if err := cli.OtherPartition("-o", a.Output, o.ID, o.Lo, o.Hi, a.Files); err != nil {
 			return err
 		}

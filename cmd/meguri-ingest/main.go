@@ -109,6 +109,9 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 }
 
 func run(a *args) (err error) {
+	if err := cli.BinaryToTerminal(a.Output); err != nil {
+		return err
+	}
 	opt, meter, finish, err := options(a)
 	if err != nil {
 		return err

@@ -72,6 +72,9 @@ func run(a *args) error {
 			}
 		}
 	}
+	if err := cli.BinaryToTerminal(a.Output); err != nil {
+		return err
+	}
 	if err := cli.OtherPartition("-o", a.Output, v.Header.PartitionID, v.Header.Lo, v.Header.Hi, nil); err != nil {
 		return err
 	}

@@ -210,10 +210,18 @@ func Done(prog string, err error) {
 	}
 }
 
-// StderrIsTerminal reports whether stderr is a character device.
-func StderrIsTerminal() bool {
-	fi, err := os.Stderr.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// StderrIsTerminal reports whether stderr is a terminal (not a file, a
+// pipe or /dev/null).
+func StderrIsTerminal() bool { return isTerminal(os.Stderr.Fd()) }
+
+// BinaryToTerminal refuses to write a .meguri file to stdout (out "-")
+// when stdout is a terminal, as gzip and zstd refuse: the bytes would
+// garble it and help no one.
+func BinaryToTerminal(out string) error {
+	if out == "-" && isTerminal(os.Stdout.Fd()) {
+		return Usagef("stdout is a terminal, and a .meguri file is binary: give -o PATH or redirect stdout (> part.meguri)")
+	}
+	return nil
 }
 
 // Progress decides whether to show progress: flag when given, otherwise
