@@ -1,6 +1,10 @@
 // Package cli holds what the meguri binaries share around their flags:
-// exit handling, quiet exits on a closed pipe, terminal detection for
-// progress lines, and the --version line.
+// exit handling (1 for a failed run, 2 for a usage error, 0 quietly on a
+// closed pipe, a failed write to stdout caught at the end), the checks on
+// inputs and outputs made before any input is read (an output over an
+// input or over another partition's file, an input named twice, text over
+// a .meguri, a .meguri to a terminal), terminal detection for progress
+// lines, and the --version line.
 package cli
 
 import (
