@@ -484,13 +484,12 @@ func lockOutDir(dir string) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	held, err := flock.TryLock(d)
-	if err == nil && !held {
-		err = fmt.Errorf("another meguri-route split is writing into %s, and the outputs of the two would replace each other: give each split its own --out-dir (parallel ... --out-dir split/{/.} {})", dir)
-	}
-	if err != nil {
+	// A file system that cannot lock a directory (some NFS setups refuse
+	// a lock on a read-only descriptor) only loses the guard, not the
+	// split.
+	if held, err := flock.TryLock(d); err == nil && !held {
 		d.Close()
-		return nil, err
+		return nil, fmt.Errorf("another meguri-route split is writing into %s, and the outputs of the two would replace each other: give each split its own --out-dir (parallel ... --out-dir split/{/.} {})", dir)
 	}
 	return func() { d.Close() }, nil
 }
