@@ -204,8 +204,8 @@ func (c *mapCmd) route() error {
 type splitCmd struct {
 	Files    []string `arg:"" optional:"" name:"FILE" help:"CDX inputs (plain, gzip or zstd, any form ingest takes) or one .meguri stream. None or '-' reads stdin."`
 	Manifest string   `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
-	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs: <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri."`
-	Zstd     bool     `help:"Compress CDX outputs with zstd."`
+	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs, one for every partition (empty where nothing was routed): <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri, replacing an earlier split's. One split at a time writes into a directory: give splits that run together a directory each."`
+	Zstd     bool     `help:"Compress CDX outputs with zstd, each buffer of lines a frame from encoders shared by all partitions."`
 	Replace  bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
