@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/meguri/meguri/lib/codec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/units"

@@ -225,11 +225,11 @@ func (c *splitCmd) Run() (err error) {
 	if err != nil {
 		return err
 	}
-	// No output may replace an input (a shard split into the directory
-	// it came from, under the name of a partition's output).
 	if err := cli.NamedTwice(c.Files); err != nil {
 		return err
 	}
+	// No output may replace an input (a shard split into the directory
+	// it came from, under the name of a partition's output).
 	ins := cli.StatInputs(c.Files)
 	for i := range m.Parts {
 		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
