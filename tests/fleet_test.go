@@ -951,3 +951,26 @@ func TestRouteSplitOneAtATime(t *testing.T) {
 		t.Errorf("split after the lock was released: %v", ents)
 	}
 }
+
+// TestRouteSplitDistinctOutputs: two partitions whose file names share a
+// stem (x/data.meguri, y/data.e2.meguri) would split into one output, the
+// last one renamed dropping the other's lines; split refuses the map.
+func TestRouteSplitDistinctOutputs(t *testing.T) {
+	dir := t.TempDir()
+	m, out := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "parts")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
+	b, _ := os.ReadFile(m)
+	b = bytes.Replace(b, []byte("part-0001.meguri"), []byte("x/data.meguri"), 1)
+	b = bytes.Replace(b, []byte("part-0002.meguri"), []byte("y/data.e2.meguri"), 1)
+	os.WriteFile(m, b, 0o644)
+	for _, in := range []string{sample, "../testdata/sample.meguri"} {
+		_, e, code := run(t, nil, "meguri-route", "split", "--manifest", m, "--out-dir", out, in)
+		want := "partitions 1 (x/data.meguri) and 2 (y/data.e2.meguri) would write one output, data.*"
+		if code != 1 || !strings.Contains(string(e), want) {
+			t.Errorf("split of %s: exit %d, %s; want %q", in, code, e, want)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 0 {
+			t.Errorf("the refused split left %v", ents)
+		}
+	}
+}

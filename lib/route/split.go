@@ -89,6 +89,22 @@ func OutputName(p *manifest.Partition, ext string) string {
 	return base + ext
 }
 
+// distinctStems refuses a map in which two partitions' file names share a
+// stem: their outputs would be one file, and the one renamed last would
+// drop the other's lines.
+func distinctStems(parts []manifest.Partition) error {
+	seen := make(map[string]int, len(parts))
+	for i := range parts {
+		stem := OutputName(&parts[i], "")
+		if j, dup := seen[stem]; dup {
+			return fmt.Errorf("partitions %d (%s) and %d (%s) would write one output, %s.*: their file names share the stem before the first '.'; rename one in the manifest",
+				parts[j].ID, parts[j].File, parts[i].ID, parts[i].File, stem)
+		}
+		seen[stem] = i
+	}
+	return nil
+}
+
 // Routed line marks, per line of a batch: a partition index, or one of these.
 const (
 	lineBlank  = -1
@@ -502,6 +518,9 @@ var ErrMixed = errors.New("split takes CDX inputs, or exactly one .meguri input"
 func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
+	}
+	if err := distinctStems(opt.Manifest.Parts); err != nil {
+		return nil, err
 	}
 	unlock, err := lockOutDir(opt.OutDir)
 	if err != nil {
