@@ -974,3 +974,25 @@ func TestRouteSplitDistinctOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteSplitSummary: the summary lists up to 32 partitions one by one;
+// past that it gives the spread of their counts, and --json lists each.
+func TestRouteSplitSummary(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{4, 40} {
+		m := filepath.Join(dir, fmt.Sprintf("m%d", n))
+		mustRun(t, nil, "meguri-route", "balance", "-q", "-n", fmt.Sprint(n), sample, "-o", m)
+		o, e, code := run(t, nil, "meguri-route", "split", "--json", "--manifest", m, "--out-dir", filepath.Join(dir, fmt.Sprint(n)), sample)
+		var res struct {
+			Partitions []struct{ Records int64 } `json:"partitions"`
+		}
+		if code != 0 || json.Unmarshal(o, &res) != nil || len(res.Partitions) != n {
+			t.Fatalf("%d partitions: exit %d, %s %s", n, code, o, e)
+		}
+		listed := strings.Count(string(e), "\n  partition ")
+		spread := strings.Contains(string(e), "  records per partition: min ")
+		if n <= 32 && (listed != n || spread) || n > 32 && (listed != 0 || !spread) {
+			t.Errorf("%d partitions: %d listed, spread %v:\n%s", n, listed, spread, e)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,11 +290,28 @@ func (c *splitCmd) Run() (err error) {
 		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d of %d partitions, %d rejected, %.2fs\n",
 			res.Lines, res.Routed, got, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
 		res.Rejected.Print(os.Stderr)
-		for _, p := range res.Partitions {
-			fmt.Fprintf(os.Stderr, "  partition %-6d %10d records  %s\n", p.PartitionID, p.Records, p.File)
-		}
+		printPartCounts(res.Partitions)
 	}
 	return nil
+}
+
+// listedParts is how many partitions the split summary lists one by one;
+// past it, it gives the spread of their counts (--json lists each).
+const listedParts = 32
+
+func printPartCounts(parts []route.PartCount) {
+	if len(parts) <= listedParts {
+		for _, p := range parts {
+			fmt.Fprintf(os.Stderr, "  partition %-6d %10d records  %s\n", p.PartitionID, p.Records, p.File)
+		}
+		return
+	}
+	n := make([]int64, len(parts))
+	for i, p := range parts {
+		n[i] = p.Records
+	}
+	slices.Sort(n)
+	fmt.Fprintf(os.Stderr, "  records per partition: min %d, median %d, max %d (--json lists each)\n", n[0], n[len(n)/2], n[len(n)-1])
 }
 
 // ---- balance ----
