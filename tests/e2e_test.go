@@ -925,4 +925,8 @@ func TestNothingTakenWarns(t *testing.T) {
 	if _, e, _ := run(t, nil, "meguri-ingest", sample, "-o", filepath.Join(dir, "s.meguri")); strings.Contains(string(e), "warning") {
 		t.Errorf("a run that takes lines warned: %s", e)
 	}
+	// --json: the summary object is stderr's one line, and says taken 0
+	if _, e, code := run(t, nil, "meguri-ingest", "--json", arr, "-o", filepath.Join(dir, "j.meguri")); code != 0 || strings.Count(string(e), "\n") != 1 || !strings.Contains(string(e), `"taken":0`) {
+		t.Errorf("--json with nothing taken: exit %d, %s", code, e)
+	}
 }

@@ -67,7 +67,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	warnNothingTaken(&sum)
+	warnNothingTaken(a, &sum)
 	if a.Quiet {
 		return nil
 	}

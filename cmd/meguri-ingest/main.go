@@ -137,7 +137,7 @@ func run(a *args) (err error) {
 	if !a.Quiet {
 		printSummary(&sum, time.Since(start), a.JSON)
 	}
-	warnNothingTaken(&sum)
+	warnNothingTaken(a, &sum)
 	return nil
 }
 
@@ -150,9 +150,11 @@ func jsonArray(line string) bool {
 
 // warnNothingTaken says so when every line was rejected: most likely the
 // input is not CDX at all, or --range is another partition's, and the
-// output, though written, is empty. It prints under -q too.
-func warnNothingTaken(s *ingest.Summary) {
-	if s.Taken > 0 || s.Rejected.Total() == 0 {
+// output, though written, is empty. It prints under -q too, but not with
+// the --json summary, which says as much to a program and must stay the
+// only line on stderr.
+func warnNothingTaken(a *args, s *ingest.Summary) {
+	if s.Taken > 0 || s.Rejected.Total() == 0 || a.JSON && !a.Quiet {
 		return
 	}
 	r := s.FirstReject
