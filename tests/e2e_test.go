@@ -188,6 +188,17 @@ func TestDirectoryInput(t *testing.T) {
 			t.Errorf("%v left an output file", args)
 		}
 	}
+	// a partition directory: the message names the way to a file
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	for _, args := range [][]string{
+		{"meguri-ingest", live, "-o", out},
+		{"meguri-route", "balance", "-n", "2", live, "-o", out},
+		{"meguri-compact", live, "-o", out},
+	} {
+		wantFail(t, live+" is a partition directory, not a ", args[0], args[1:]...)
+		wantFail(t, ": meguri-pack --data "+live+" -o part.meguri packs it into one", args[0], args[1:]...)
+	}
 }
 
 // TestMissingInput: a missing input among several is refused before the

@@ -13,6 +13,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/meguri/meguri/lib/internal/dirs"
 )
 
 // Compression names a stream's encoding, detected from its first bytes.
@@ -80,7 +82,7 @@ func CheckInput(name string) error {
 		return fmt.Errorf("cannot read %s: %w", name, err)
 	}
 	if st.IsDir() {
-		return fmt.Errorf("%s is a directory, not a CDX file", name)
+		return dirs.NotA(name, "CDX file")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -468,7 +469,7 @@ func Open(path string) (*File, *os.File, error) {
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s is a directory, not a .meguri file", path)
+		return nil, nil, dirs.NotA(path, ".meguri file")
 	}
 	cf, err := OpenFile(f, st.Size())
 	if err != nil {

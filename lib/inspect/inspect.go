@@ -23,6 +23,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -62,7 +63,7 @@ func Open(path string) (*Source, error) {
 	}
 	if fi.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("%s is a directory, not a .meguri file", path)
+		return nil, dirs.NotA(path, ".meguri file")
 	}
 	if !fi.Mode().IsRegular() {
 		return &Source{Name: path, r: bufio.NewReaderSize(f, 1<<20), f: f}, nil
