@@ -146,6 +146,12 @@ func TestInspectFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFail(t, "part-0002.meguri", "meguri-inspect", "--verify", "--manifest", man)
+	// ... and the other files are still checked, each a line, then exit 1
+	o, e, code := run(t, nil, "meguri-inspect", "--verify", "--manifest", man)
+	if code != 1 || strings.Count(string(o), "ok  partition ") != 3 || bytes.Contains(o, []byte("verify ok")) ||
+		!strings.Contains(string(e), "part-0002.meguri: corrupt .meguri") || !strings.Contains(string(e), "meguri-inspect: 1 of 4 files failed (named above)") {
+		t.Errorf("--verify --manifest with a damaged file: exit %d\n%s%s", code, o, e)
+	}
 
 	for _, args := range [][]string{
 		{"--rows", "--manifest", man, whole},

@@ -432,12 +432,17 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 }
 
 // verifyFleet is --verify --manifest: every file of the fleet checked, a
-// line (or a JSON object) for each.
+// line (or a JSON object) for each; a file that fails is named on stderr
+// and the others are still checked.
 func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 	files := 0
 	var urls uint64
-	err := fl.Verify(func(sum inspect.Summary) {
+	failed := fl.Verify(func(sum inspect.Summary, err error) {
 		files++
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
+			return
+		}
 		urls += sum.Stats.URLs
 		if a.JSON {
 			fmt.Fprintln(cli.Stdout, sum.JSON())
@@ -446,8 +451,8 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 				units.Key(sum.Header.Lo), units.Key(sum.Header.Hi), sum.Stats.URLs, sum.Name)
 		}
 	})
-	if err != nil {
-		return 1, err
+	if failed > 0 {
+		return 1, fmt.Errorf("%d of %d files failed (named above)", failed, files)
 	}
 	if !a.JSON {
 		fmt.Fprintf(cli.Stdout, "verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)

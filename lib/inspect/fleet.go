@@ -125,15 +125,29 @@ func (fl *Fleet) Rows(w io.Writer, l *record.Layout, f *record.Filter) error {
 }
 
 // Verify verifies the file of every partition that has one, in key order,
-// giving each summary to done.
-func (fl *Fleet) Verify(done func(Summary)) error {
-	return fl.each(func(src *Source) error {
-		sum, err := src.Verify()
-		if err == nil {
-			done(sum)
+// giving done each summary, or the error that file met (missing,
+// disagreeing with its row, damaged): one bad file does not stop the
+// others being checked. It returns how many failed.
+func (fl *Fleet) Verify(done func(Summary, error)) (failed int) {
+	for i := range fl.m.Parts {
+		src, err := fl.open(i)
+		if err == nil && src == nil {
+			continue
 		}
-		return err
-	})
+		var sum Summary
+		if err == nil {
+			sum, err = src.Verify()
+			src.Close()
+			if err != nil {
+				err = fmt.Errorf("%s: %w", src.Name, err)
+			}
+		}
+		if err != nil {
+			failed++
+		}
+		done(sum, err)
+	}
+	return failed
 }
 
 // Lookup finds one URL (canonicalized first) in the partition that owns
