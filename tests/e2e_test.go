@@ -704,6 +704,8 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", cdxIn}, "-o " + cdxIn + " would overwrite the input"},
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", meg}, "--manifest-out " + meg + " would overwrite the input"},
 		{[]string{"meguri-compact", meg, "-o", other, "--manifest-out", other}, "-o and --manifest-out both name " + other},
+		{[]string{"meguri-compact", "--split", "2", "--out-dir", dir, meg, "--manifest-out", filepath.Join(dir, "part-0001.meguri")}, "an output of the split and --manifest-out both name "},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", dir, "--rejects", filepath.Join(dir, "shard.jsonl"), other}, "--rejects " + filepath.Join(dir, "shard.jsonl") + " is partition 0's output"},
 		{[]string{"meguri-pack", "--data", data, "-o", filepath.Join(data, "snap-0.meguri")}, "is inside the partition directory " + data},
 		// a text output over a .meguri file
 		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", kept}, "--rejects " + kept + " is a .meguri file"},

@@ -175,8 +175,14 @@ func run(a *args) error {
 	if err := cli.NotMeguri("--manifest-out", a.ManifestOut); err != nil {
 		return err
 	}
-	if cli.SamePath(a.Output, a.ManifestOut) {
-		return fmt.Errorf("-o and --manifest-out both name %s", a.Output)
+	for _, name := range names {
+		if cli.SamePath(name, a.ManifestOut) {
+			what := "-o"
+			if splitting {
+				what = "an output of the split"
+			}
+			return fmt.Errorf("%s and --manifest-out both name %s", what, a.ManifestOut)
+		}
 	}
 	writeRows := a.ManifestOut != "" || splitting
 	if writeRows {

@@ -231,11 +231,17 @@ func (c *splitCmd) Run() (err error) {
 	}
 	// No output may replace an input (a shard split into the directory
 	// it came from, under the name of a partition's output).
+	// Nor may --rejects be one of the outputs: the one renamed last would
+	// replace the other.
 	ins := cli.StatInputs(c.Files)
 	for i := range m.Parts {
 		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
-			if err := ins.Clobbers("the output", filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext))); err != nil {
+			out := filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext))
+			if err := ins.Clobbers("the output", out); err != nil {
 				return err
+			}
+			if cli.SamePath(c.Rejects, out) {
+				return fmt.Errorf("--rejects %s is partition %d's output; write the rejects elsewhere", c.Rejects, m.Parts[i].ID)
 			}
 		}
 	}
