@@ -6,7 +6,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -65,12 +64,8 @@ func run(a *args) error {
 	}
 	// The file goes outside the directory: in it, a name like the
 	// snapshot's would replace partition state.
-	if a.Output != "-" {
-		if ds, err := os.Stat(a.Data); err == nil {
-			if od, err := os.Stat(filepath.Dir(a.Output)); err == nil && os.SameFile(ds, od) {
-				return fmt.Errorf("-o %s is inside the partition directory %s; write the packed file elsewhere", a.Output, a.Data)
-			}
-		}
+	if err := cli.InsideDir("-o", a.Output, a.Data); err != nil {
+		return err
 	}
 	if err := cli.BinaryToTerminal(a.Output); err != nil {
 		return err

@@ -425,6 +425,23 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 		flag, path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), id, units.Key(lo), units.Key(hi))
 }
 
+// InsideDir refuses an output path that lies in the partition directory
+// dir: there, a name like the snapshot's or the log's would replace
+// partition state, and a writer removes what it does not know.
+func InsideDir(flag, path, dir string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	ds, err := os.Stat(dir)
+	if err != nil {
+		return nil
+	}
+	if od, err := os.Stat(filepath.Dir(path)); err == nil && os.SameFile(ds, od) {
+		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, dir)
+	}
+	return nil
+}
+
 // NotMeguri refuses a text output (rejects, a manifest) at path when a
 // .meguri file is there: a slip of the name would replace a partition's
 // file with lines.
