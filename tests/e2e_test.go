@@ -708,6 +708,9 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", dir, "--rejects", filepath.Join(dir, "shard.jsonl"), other}, "--rejects " + filepath.Join(dir, "shard.jsonl") + " is partition 0's output"},
 		{[]string{"meguri-pack", "--data", data, "-o", filepath.Join(data, "snap-0.meguri")}, "is inside the partition directory " + data},
 		{[]string{"meguri-ingest", "--data", data, "--rejects", filepath.Join(data, "log-0"), cdxIn}, "--rejects " + filepath.Join(data, "log-0") + " is inside the partition directory " + data},
+		{[]string{"meguri-ingest", cdxIn, "-o", filepath.Join(data, "snap-0.meguri")}, "-o " + filepath.Join(data, "snap-0.meguri") + " is inside the partition directory " + data},
+		{[]string{"meguri-compact", meg, "-o", filepath.Join(data, "snap-0.meguri")}, " is inside the partition directory " + data},
+		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", filepath.Join(data, "fleet.manifest")}, " is inside the partition directory " + data},
 		// a text output over a .meguri file
 		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", kept}, "--rejects " + kept + " is a .meguri file"},
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), "--rejects", kept, cdxIn}, "--rejects " + kept + " is a .meguri file"},

@@ -175,6 +175,12 @@ func run(a *args) error {
 	if err := cli.NotMeguri("--manifest-out", a.ManifestOut); err != nil {
 		return err
 	}
+	if err := cli.InsideDir("--manifest-out", a.ManifestOut, ""); err != nil {
+		return err
+	}
+	if err := cli.InsideDir("-o", a.Output, ""); err != nil {
+		return err
+	}
 	for _, name := range names {
 		if cli.SamePath(name, a.ManifestOut) {
 			what := "-o"

@@ -23,9 +23,6 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if cli.Given(ctx, "output") {
 		return cli.Usagef("-o and --data: a run writes a file or appends to a partition directory, not both")
 	}
-	if err := cli.InsideDir("--rejects", a.Rejects, a.Data); err != nil {
-		return err
-	}
 	dur, err := logstore.ParseDurability(a.Durability)
 	if err != nil {
 		return err

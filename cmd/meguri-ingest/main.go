@@ -92,6 +92,12 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if err := cli.OtherPartition("-o", a.Output, a.PartitionID, lo, hi, a.Files); err != nil {
 		return opt, nil, nil, err
 	}
+	if err := cli.InsideDir("-o", a.Output, ""); err != nil {
+		return opt, nil, nil, err
+	}
+	if err := cli.InsideDir("--rejects", a.Rejects, a.Data); err != nil {
+		return opt, nil, nil, err
+	}
 	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
 		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)

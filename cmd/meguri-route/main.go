@@ -248,6 +248,9 @@ func (c *splitCmd) Run() (err error) {
 	if err := ins.Clobbers("--rejects", c.Rejects); err != nil {
 		return err
 	}
+	if err := cli.InsideDir("--rejects", c.Rejects, ""); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
@@ -358,6 +361,9 @@ func (c *balanceCmd) Run() error {
 		return err
 	}
 	if err := cli.NotMeguri("-o", c.Output); err != nil {
+		return err
+	}
+	if err := cli.InsideDir("-o", c.Output, ""); err != nil {
 		return err
 	}
 	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
@@ -551,6 +557,9 @@ func (c *updateCmd) Run() error {
 		return err
 	}
 	if err := cli.NotMeguri("-o", c.Output); err != nil {
+		return err
+	}
+	if err := cli.InsideDir("-o", c.Output, ""); err != nil {
 		return err
 	}
 	// Relative file names are relative to the manifest's directory (or

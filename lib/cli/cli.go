@@ -23,6 +23,7 @@ import (
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
@@ -426,17 +427,22 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 }
 
 // InsideDir refuses an output path that lies in the partition directory
-// dir: there, a name like the snapshot's or the log's would replace
-// partition state, and a writer removes what it does not know.
+// dir (which may not exist yet), or in any other partition directory:
+// there, a name like the snapshot's or the log's would replace partition
+// state, and a writer removes what it does not know.
 func InsideDir(flag, path, dir string) error {
 	if path == "" || path == "-" {
 		return nil
 	}
+	parent := filepath.Dir(path)
+	if dirs.IsPartition(parent) {
+		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, parent)
+	}
 	ds, err := os.Stat(dir)
-	if err != nil {
+	if dir == "" || err != nil {
 		return nil
 	}
-	if od, err := os.Stat(filepath.Dir(path)); err == nil && os.SameFile(ds, od) {
+	if od, err := os.Stat(parent); err == nil && os.SameFile(ds, od) {
 		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, dir)
 	}
 	return nil
