@@ -161,8 +161,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer enc.Close()
-		ws.enc = enc
+		ws.enc = enc // used only through EncodeAll: nothing to close
 	}
 
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
