@@ -475,6 +475,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-route", "balance", "-n", "2", "--max-line", "z", sample}, `--max-line: bad size "z"`},
 		{[]string{"meguri-compact", "--mem", "1q", "x.meguri"}, `--mem: bad size "1q"`},
 		{[]string{"meguri-compact", "--partition-id", "abc", "x.meguri"}, "--partition-id"},
+		// two things to one stdout
+		{[]string{"meguri-ingest", "--rejects", "-", sample}, "--rejects - and the .meguri file would both go to stdout"},
+		{[]string{"meguri-compact", "--manifest-out", "-", "../testdata/sample.meguri"}, "--manifest-out - and the .meguri file would both go to stdout"},
+		{[]string{"meguri-route", "split", "--json", "--rejects", "-", "--manifest", "x.manifest", "--out-dir", "x", sample}, "--rejects - and the --json summary would both go to stdout"},
 	} {
 		stdout, stderr, code := run(t, nil, tc.args[0], tc.args[1:]...)
 		if code != 2 || len(stdout) != 0 || !strings.Contains(string(stderr), tc.want) {

@@ -190,6 +190,9 @@ func run(a *args) error {
 			return fmt.Errorf("%s and --manifest-out both name %s", what, a.ManifestOut)
 		}
 	}
+	if a.ManifestOut == "-" && !splitting && a.Output == "-" {
+		return cli.Usagef("--manifest-out - and the .meguri file would both go to stdout: give -o PATH, or --manifest-out PATH")
+	}
 	writeRows := a.ManifestOut != "" || splitting
 	if writeRows {
 		// The rows name the files relative to where they are written:

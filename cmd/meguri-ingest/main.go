@@ -89,6 +89,9 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if cli.SamePath(a.Output, a.Rejects) {
 		return opt, nil, nil, fmt.Errorf("-o and --rejects both name %s", a.Output)
 	}
+	if a.Rejects == "-" && a.Output == "-" && a.Data == "" {
+		return opt, nil, nil, cli.Usagef("--rejects - and the .meguri file would both go to stdout: give -o PATH, or --rejects PATH")
+	}
 	if err := cli.OtherPartition("-o", a.Output, a.PartitionID, lo, hi, a.Files); err != nil {
 		return opt, nil, nil, err
 	}

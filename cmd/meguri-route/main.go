@@ -222,6 +222,9 @@ func (c *splitCmd) Run() (err error) {
 	if c.Queue < 1 {
 		return cli.Usagef("--queue %d: want at least 1", c.Queue)
 	}
+	if c.Rejects == "-" && c.JSON {
+		return cli.Usagef("--rejects - and the --json summary would both go to stdout: give --rejects PATH")
+	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
 		return err
