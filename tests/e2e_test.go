@@ -479,6 +479,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-ingest", "--rejects", "-", sample}, "--rejects - and the .meguri file would both go to stdout"},
 		{[]string{"meguri-compact", "--manifest-out", "-", "../testdata/sample.meguri"}, "--manifest-out - and the .meguri file would both go to stdout"},
 		{[]string{"meguri-route", "split", "--json", "--rejects", "-", "--manifest", "x.manifest", "--out-dir", "x", sample}, "--rejects - and the --json summary would both go to stdout"},
+		// two things from one stdin
+		{[]string{"meguri-route", "split", "--manifest", "-", "--out-dir", "x"}, "--manifest - and the input would both read stdin"},
+		{[]string{"meguri-route", "balance", "-n", "2", "--from", "-", "-"}, "--from - and the input would both read stdin"},
 	} {
 		stdout, stderr, code := run(t, nil, tc.args[0], tc.args[1:]...)
 		if code != 2 || len(stdout) != 0 || !strings.Contains(string(stderr), tc.want) {

@@ -52,6 +52,11 @@ func main() {
 	cli.Done("meguri-route", ctx.Run())
 }
 
+// readsStdin reports whether inputs read stdin: none given, or "-".
+func readsStdin(inputs []string) bool {
+	return len(inputs) == 0 || slices.Contains(inputs, "-")
+}
+
 // loadTiling loads a manifest and refuses one that does not tile.
 func loadTiling(path string) (*manifest.Manifest, error) {
 	m, err := manifest.Load(path)
@@ -222,6 +227,9 @@ func (c *splitCmd) Run() (err error) {
 	if c.Queue < 1 {
 		return cli.Usagef("--queue %d: want at least 1", c.Queue)
 	}
+	if c.Manifest == "-" && readsStdin(c.Files) {
+		return cli.Usagef("--manifest - and the input would both read stdin: give the manifest or the input by name")
+	}
 	if c.Rejects == "-" && c.JSON {
 		return cli.Usagef("--rejects - and the --json summary would both go to stdout: give --rejects PATH")
 	}
@@ -349,6 +357,9 @@ func (c *balanceCmd) Run() error {
 	}
 	if n == 0 && c.From == "" {
 		return cli.Usagef("give --partitions N (or --from MANIFEST to re-balance)")
+	}
+	if c.From == "-" && readsStdin(c.Files) {
+		return cli.Usagef("--from - and the input would both read stdin: give the manifest or the input by name")
 	}
 	var base *manifest.Manifest
 	var err error
