@@ -482,6 +482,7 @@ func TestUsageErrors(t *testing.T) {
 		// two things from one stdin
 		{[]string{"meguri-route", "split", "--manifest", "-", "--out-dir", "x"}, "--manifest - and the input would both read stdin"},
 		{[]string{"meguri-route", "balance", "-n", "2", "--from", "-", "-"}, "--from - and the input would both read stdin"},
+		{[]string{"meguri-route", "update", "--manifest", "-", "--rows", "-"}, "--manifest - and --rows - would both read stdin"},
 	} {
 		stdout, stderr, code := run(t, nil, tc.args[0], tc.args[1:]...)
 		if code != 2 || len(stdout) != 0 || !strings.Contains(string(stderr), tc.want) {

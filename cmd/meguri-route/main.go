@@ -566,6 +566,9 @@ type updateCmd struct {
 }
 
 func (c *updateCmd) Run() error {
+	if c.Manifest == "-" && slices.Contains(c.Rows, "-") {
+		return cli.Usagef("--manifest - and --rows - would both read stdin: give one by name")
+	}
 	m, err := manifest.Load(c.Manifest)
 	if err != nil {
 		return err
