@@ -475,6 +475,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-route", "balance", "-n", "2", "--max-line", "z", sample}, `--max-line: bad size "z"`},
 		{[]string{"meguri-compact", "--mem", "1q", "x.meguri"}, `--mem: bad size "1q"`},
 		{[]string{"meguri-compact", "--partition-id", "abc", "x.meguri"}, "--partition-id"},
+		{[]string{"meguri-ingest", "--range", "ff:0", sample}, `--range: bad range "ff:0": low end above high end`},
+		{[]string{"meguri-compact", "--gc", "--horizon", "90", "../testdata/sample.meguri"}, `--horizon: bad duration "90"`},
+		{[]string{"meguri-compact", "--gc", "--horizon", "90d", "--now", "2025", "../testdata/sample.meguri"}, "want a 14-digit timestamp"},
 		// two things to one stdout
 		{[]string{"meguri-ingest", "--rejects", "-", sample}, "--rejects - and the .meguri file would both go to stdout"},
 		{[]string{"meguri-compact", "--manifest-out", "-", "../testdata/sample.meguri"}, "--manifest-out - and the .meguri file would both go to stdout"},

@@ -103,11 +103,11 @@ func run(a *args) error {
 	if a.GC {
 		h, err := units.ParseDuration(a.Horizon)
 		if err != nil {
-			return err
+			return cli.Usagef("--horizon: %v", err)
 		}
 		now, err := cli.Now(a.Now)
 		if err != nil {
-			return err
+			return cli.Usagef("%v", err)
 		}
 		opt.Cutoff = now - h
 	}

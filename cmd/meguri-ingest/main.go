@@ -73,7 +73,7 @@ func main() {
 func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) error, err error) {
 	lo, hi, err := units.ParseRange(a.Range)
 	if err != nil {
-		return opt, nil, nil, err
+		return opt, nil, nil, cli.Usagef("--range: %v", err)
 	}
 	// No input is read twice; nothing is written over an input, or twice
 	// to one path.
