@@ -478,6 +478,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-ingest", "--range", "ff:0", sample}, `--range: bad range "ff:0": low end above high end`},
 		{[]string{"meguri-compact", "--gc", "--horizon", "90", "../testdata/sample.meguri"}, `--horizon: bad duration "90"`},
 		{[]string{"meguri-compact", "--gc", "--horizon", "90d", "--now", "2025", "../testdata/sample.meguri"}, "want a 14-digit timestamp"},
+		{[]string{"meguri-route", "place", "--manifest", "x.manifest", "--nodes", "a,a"}, `--nodes: node "a" named twice`},
 		// two things to one stdout
 		{[]string{"meguri-ingest", "--rejects", "-", sample}, "--rejects - and the .meguri file would both go to stdout"},
 		{[]string{"meguri-compact", "--manifest-out", "-", "../testdata/sample.meguri"}, "--manifest-out - and the .meguri file would both go to stdout"},

@@ -179,7 +179,7 @@ func (c *mapCmd) route() error {
 	var group string
 	if c.Host != "" {
 		if key, group, err = cli.HostKey(c.Host, c.Value()); err != nil {
-			return err
+			return cli.Usagef("%v", err)
 		}
 	} else {
 		u, err := canon.Canonicalize(c.URL)
@@ -436,13 +436,13 @@ func topology(nodes, groups, nodesFlag, groupsFlag string) (*place.Topology, err
 	case groups != "":
 		gs, err := place.ParseGroups(groups)
 		if err != nil {
-			return nil, err
+			return nil, cli.Usagef("--%s: %v", groupsFlag, err)
 		}
 		return &place.Topology{Groups: gs}, nil
 	case nodes != "":
 		ns, err := place.ParseNodes(nodes)
 		if err != nil {
-			return nil, err
+			return nil, cli.Usagef("--%s: %v", nodesFlag, err)
 		}
 		return &place.Topology{Nodes: ns}, nil
 	}
@@ -456,15 +456,15 @@ type placeCmd struct {
 }
 
 func (c *placeCmd) Run() error {
-	m, err := loadTiling(c.Manifest)
-	if err != nil {
-		return err
-	}
 	t, err := topology(c.Nodes, c.Groups, "nodes", "groups")
 	if err != nil {
 		return err
 	}
 	if err := t.Check(c.RF); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
 		return err
 	}
 	type line struct {
@@ -493,10 +493,6 @@ type planCmd struct {
 }
 
 func (c *planCmd) Run() error {
-	m, err := loadTiling(c.Manifest)
-	if err != nil {
-		return err
-	}
 	from, err := topology(c.From, c.FromGroups, "from", "from-groups")
 	if err != nil {
 		return err
@@ -507,8 +503,12 @@ func (c *planCmd) Run() error {
 	}
 	for _, t := range []*place.Topology{from, to} {
 		if err := t.Check(c.RF); err != nil {
-			return err
+			return cli.Usagef("%v", err)
 		}
+	}
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
 	}
 	ids, sizes := make([]uint64, len(m.Parts)), make([]uint64, len(m.Parts))
 	for i, p := range m.Parts {
