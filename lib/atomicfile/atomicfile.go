@@ -68,39 +68,23 @@ func (f *File) Name() string {
 	return f.path
 }
 
-// Sync flushes the buffer and syncs the temporary file to the device,
-// without renaming it into place; Commit does that. It does nothing after
-// Commit or Abort.
-func (f *File) Sync() error {
-	if f.done {
-		return nil
-	}
-	if err := f.Flush(); err != nil {
-		return err
-	}
-	if f.std {
-		return nil
-	}
-	return f.f.Sync()
-}
-
 // CommitAll commits a set of outputs as one: every file is flushed and
 // synced first, so that a full disk or a failing device fails the set
 // before any of it appears, and only then is each renamed into place. On
 // an error the caller aborts them all; only a failed rename (the disk
 // space is already held by then) can leave the files before it in place.
-// nil entries are skipped.
+// nil entries, and files already committed or aborted, are skipped.
 func CommitAll(files []*File) error {
 	for _, f := range files {
-		if f != nil {
-			if err := f.Sync(); err != nil {
+		if f != nil && !f.done {
+			if err := f.sync(); err != nil {
 				return err
 			}
 		}
 	}
 	for _, f := range files {
-		if f != nil {
-			if err := f.Commit(); err != nil {
+		if f != nil && !f.done {
+			if err := f.publish(); err != nil {
 				return err
 			}
 		}
@@ -109,22 +93,30 @@ func CommitAll(files []*File) error {
 }
 
 // Commit flushes, syncs and renames the file into place, then syncs the
-// directory so the rename is durable.
+// directory so the rename is durable. On an error the temporary file is
+// removed.
 func (f *File) Commit() error {
-	if f.done {
-		return nil
-	}
-	f.done = true
-	if err := f.Flush(); err != nil {
-		f.abort()
+	if err := CommitAll([]*File{f}); err != nil {
+		f.Abort()
 		return err
 	}
+	return nil
+}
+
+// sync flushes the buffer and syncs the temporary file to the device.
+func (f *File) sync() error {
+	if err := f.Flush(); err != nil || f.std {
+		return err
+	}
+	return f.f.Sync()
+}
+
+// publish renames the synced temporary file into place and syncs its
+// directory; after it the file is done, whatever happened.
+func (f *File) publish() error {
+	f.done = true
 	if f.std {
 		return nil
-	}
-	if err := f.f.Sync(); err != nil {
-		f.abort()
-		return err
 	}
 	if err := f.f.Close(); err != nil {
 		tempfiles.Remove(f.f.Name())
