@@ -311,9 +311,10 @@ func (ws *writers) ext() string {
 }
 
 // create starts an output file, naming the open-file limit when it is the
-// reason it cannot be.
-func (ws *writers) create(path string, bufSize int) (*atomicfile.File, error) {
-	f, err := atomicfile.CreateSize(path, bufSize)
+// reason it cannot be. Chunks of lines (or their zstd frames) arrive
+// whole, so the file needs only a small buffer.
+func (ws *writers) create(path string) (*atomicfile.File, error) {
+	f, err := atomicfile.CreateSize(path, 4<<10)
 	if errors.Is(err, syscall.EMFILE) {
 		return nil, fmt.Errorf("%w: split keeps one file open per partition (%d in the manifest); raise the open-file limit (ulimit -n)", err, len(ws.parts))
 	}
@@ -322,10 +323,7 @@ func (ws *writers) create(path string, bufSize int) (*atomicfile.File, error) {
 
 func (ws *writers) open(i int) (*partWriter, error) {
 	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ws.ext()))
-	// Chunks (or their zstd frames) arrive whole, so the file needs only a
-	// small buffer.
-	bufSize := 4 << 10
-	f, err := ws.create(path, bufSize)
+	f, err := ws.create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -370,15 +368,15 @@ func (ws *writers) write(w *partWriter, b []byte) error {
 }
 
 // openEmpty makes partition i's output, which receives no line: an empty
-// file, or one empty zstd frame; no encoder, no writing goroutine.
+// file, or one empty zstd frame; no writing goroutine.
 func (ws *writers) openEmpty(i int) error {
 	path := filepath.Join(ws.opt.OutDir, OutputName(&ws.parts[i], ws.ext()))
-	f, err := ws.create(path, 0)
+	f, err := ws.create(path)
 	if err != nil {
 		return err
 	}
-	if ws.opt.Zstd {
-		f.Write(emptyZstd())
+	if ws.enc != nil {
+		f.Write(ws.enc.EncodeAll(nil, nil)) // a frame of no bytes
 	}
 	w := &partWriter{path: path, f: f, queue: make(chan []byte), done: make(chan struct{})}
 	close(w.done)
@@ -386,12 +384,6 @@ func (ws *writers) openEmpty(i int) error {
 	ws.out[i] = w
 	return nil
 }
-
-// emptyZstd is a zstd frame of no bytes.
-var emptyZstd = sync.OnceValue(func() []byte {
-	e, _ := zstd.NewWriter(nil)
-	return e.EncodeAll(nil, nil)
-})
 
 // finish flushes every writer and commits the outputs; if any fails, none
 // is committed. A partition that received no line gets an empty output
