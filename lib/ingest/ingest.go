@@ -164,7 +164,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		for _, r := range p.rejects {
-			if sum.Rejected.Total() == 0 {
+			if sum.FirstReject.Line == 0 { // lines count from 1
 				sum.FirstReject = Rejected{Source: b.Source, Line: r.line, Reason: r.reason, Text: string(r.text[:min(len(r.text), 100)])}
 			}
 			sum.Rejected[r.reason]++
