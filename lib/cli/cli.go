@@ -300,7 +300,7 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 			return runErr
 		case runErr == nil:
 			return fmt.Errorf("writing rejects: %w", cerr)
-		case !strings.Contains(runErr.Error(), cerr.Error()): // not the failure the run reports
+		case !errors.Is(runErr, cerr): // not the failure the run reports
 			fmt.Fprintf(os.Stderr, "%s: writing rejects: %v\n", prog, cerr)
 		}
 		return runErr
