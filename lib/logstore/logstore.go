@@ -54,6 +54,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/meguri/meguri/lib/internal/dirs"
 )
 
 // Durability says when the log is flushed to the device.
@@ -99,7 +101,7 @@ func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli,
 
 // File names in a partition directory.
 const (
-	superName = "super"
+	superName = dirs.SuperName
 	lockName  = "lock"
 )
 
@@ -131,7 +133,7 @@ func genOf(name string) (gen uint64, ok bool) {
 //	60 CRC32C (Castagnoli) of bytes 0..60, uint32 LE
 const slotSize = 64
 
-var superMagic = []byte("MGSUPER1")
+var superMagic = []byte(dirs.SuperMagic)
 
 type super struct {
 	seq, gen uint64

@@ -1,6 +1,8 @@
-// Package dirs words the error for a directory named where a file is
-// wanted, pointing a partition directory (one with a superblock) at the
-// tool that turns it into a file.
+// Package dirs tells a partition directory by its superblock, and words
+// the error for a directory named where a file is wanted, pointing a
+// partition directory at the tool that turns it into a file. The
+// superblock's name and magic live here, for lib/logstore (which writes
+// it) and for the readers that only need to recognize it.
 package dirs
 
 import (
@@ -11,17 +13,24 @@ import (
 	"path/filepath"
 )
 
+// The superblock of a partition directory: its file name, and the magic
+// each of its slots starts with (docs/FORMAT.md).
+const (
+	SuperName  = "super"
+	SuperMagic = "MGSUPER1"
+)
+
 // IsPartition reports whether dir is a partition directory: it holds a
-// superblock file, "super", that starts with the superblock's magic.
+// superblock file whose first slot starts with the superblock's magic.
 func IsPartition(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, "super"))
+	f, err := os.Open(filepath.Join(dir, SuperName))
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	b := make([]byte, 8)
 	_, err = io.ReadFull(f, b)
-	return err == nil && bytes.Equal(b, []byte("MGSUPER1"))
+	return err == nil && bytes.Equal(b, []byte(SuperMagic))
 }
 
 // NotA returns the error for the directory path given where a file of the
