@@ -13,7 +13,6 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/cli"
-	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/units"
@@ -303,19 +302,14 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 func checkSplitTargets(names []string, outs []merge.Output, inputs []string) error {
 	ins := cli.StatInputs(inputs)
 	for i, name := range names {
-		if _, err := os.Stat(name); err != nil {
-			continue // not there: nothing to replace
+		h, found, err := ins.Existing(name)
+		if !found {
+			continue // nothing to replace, or a split in place
 		}
-		if _, ok := ins.At(name); ok {
-			continue // a split in place: the input is read whole first
-		}
-		o := outs[i]
-		cf, f, err := codec.Open(name)
 		if err != nil {
 			return fmt.Errorf("%s exists and is not a .meguri file (%v); the split would replace it: remove it or write elsewhere", name, err)
 		}
-		f.Close()
-		if h := cf.Header; h.PartitionID != o.ID || h.Lo != o.Lo || h.Hi != o.Hi {
+		if o := outs[i]; h.PartitionID != o.ID || h.Lo != o.Lo || h.Hi != o.Hi {
 			return fmt.Errorf("%s exists and holds partition %d (%s..%s), not the output partition %d (%s..%s); choose another --partition-id, or remove it",
 				name, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), o.ID, units.Key(o.Lo), units.Key(o.Hi))
 		}

@@ -403,27 +403,37 @@ func NamedTwice(inputs []string) error {
 // or whose header does not read (a damaged file being rebuilt), is left
 // to the run.
 func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error {
-	if path == "" || path == "-" {
-		return nil
-	}
-	if _, in := StatInputs(inputs).At(path); in {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	b := make([]byte, codec.HeaderSize)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil
-	}
-	h, err := codec.ParseHeader(b)
-	if err != nil || h.PartitionID == id && h.Lo == lo && h.Hi == hi {
+	h, found, err := StatInputs(inputs).Existing(path)
+	if !found || err != nil || h.PartitionID == id && h.Lo == lo && h.Hi == hi {
 		return nil
 	}
 	return fmt.Errorf("%s %s holds partition %d (%s..%s), not the output's partition %d (%s..%s): replacing it would lose that partition's file; write elsewhere, or remove it first",
 		flag, path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), id, units.Key(lo), units.Key(hi))
+}
+
+// Existing reads the header of the file an output would replace at path.
+// found is false when there is nothing to replace: "-", a path that does
+// not exist, or one of the inputs (a rewrite in place, read whole first).
+// err is the reason the header does not read (not a .meguri file,
+// damaged) when found.
+func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
+	if path == "" || path == "-" {
+		return h, false, nil
+	}
+	if _, in := s.At(path); in {
+		return h, false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return h, false, nil
+	}
+	defer f.Close()
+	b := make([]byte, codec.HeaderSize)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return h, true, codec.ErrNotMeguri
+	}
+	h, err = codec.ParseHeader(b)
+	return h, true, err
 }
 
 // InsideDir refuses an output path that lies in the partition directory
