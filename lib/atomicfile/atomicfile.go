@@ -9,7 +9,10 @@
 //	... write to f ...
 //	return f.Commit()
 //
-// The name "-" means stdout, which is written directly.
+// The name "-" means stdout, which is written directly. A destination that
+// is a symbolic link is written through: the file it names is replaced and
+// the link stays, as the shell's > would do (a fleet may keep its files on
+// several disks behind links in one directory).
 package atomicfile
 
 import (
@@ -26,10 +29,11 @@ import (
 // File is an output being written.
 type File struct {
 	*bufio.Writer
-	f    *os.File
-	path string
-	done bool
-	std  bool
+	f      *os.File
+	path   string // as given
+	target string // path after following symbolic links
+	done   bool
+	std    bool
 }
 
 // Create starts writing path ("-" for stdout) through a 1 MiB buffer.
@@ -47,8 +51,12 @@ func CreateSize(path string, size int) (*File, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
 	}
-	dir := filepath.Dir(path)
-	f, err := tempfiles.Create(dir, "."+filepath.Base(path)+".tmp-*")
+	target, err := linkTarget(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	dir := filepath.Dir(target)
+	f, err := tempfiles.Create(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -57,7 +65,28 @@ func CreateSize(path string, size int) (*File, error) {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
-	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path}, nil
+	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target}, nil
+}
+
+// linkTarget returns the file path names after following symbolic links
+// (path itself when it is none). A dangling link names the file it would
+// create, so that writing it makes the link whole.
+func linkTarget(path string) (string, error) {
+	for range 40 {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return "", errors.New("too many levels of symbolic links")
 }
 
 // Name returns the destination path ("-" for stdout).
@@ -122,14 +151,14 @@ func (f *File) publish() error {
 		tempfiles.Remove(f.f.Name())
 		return err
 	}
-	if err := os.Rename(f.f.Name(), f.path); err != nil {
+	if err := os.Rename(f.f.Name(), f.target); err != nil {
 		tempfiles.Remove(f.f.Name())
 		return err
 	}
 	tempfiles.Forget(f.f.Name())
 	// Best effort: some file systems refuse to sync a directory, and the
 	// file itself is whole on the device by now.
-	SyncDir(filepath.Dir(f.path))
+	SyncDir(filepath.Dir(f.target))
 	return nil
 }
 

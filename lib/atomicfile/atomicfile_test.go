@@ -122,3 +122,51 @@ func TestWriteFile(t *testing.T) {
 		t.Fatalf("%q", b)
 	}
 }
+
+// TestThroughLink: a destination that is a symbolic link (a fleet spread
+// over disks behind links in one directory) is written through, as the
+// shell's > does: the file it names gets the bytes, and the link stays.
+func TestThroughLink(t *testing.T) {
+	dir, disk := t.TempDir(), t.TempDir()
+	real := filepath.Join(disk, "part-3.meguri")
+	os.WriteFile(real, []byte("old"), 0o644)
+	link := filepath.Join(dir, "part-3.meguri")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	// A relative link, through a second one, and a dangling one.
+	os.Symlink("part-3.meguri", filepath.Join(dir, "current.meguri"))
+	os.Symlink(filepath.Join(disk, "new.meguri"), filepath.Join(dir, "new.meguri"))
+
+	for _, c := range []struct{ path, want string }{
+		{link, "one"},
+		{filepath.Join(dir, "current.meguri"), "two"},
+		{filepath.Join(dir, "new.meguri"), "three"},
+	} {
+		if err := WriteFile(c.path, []byte(c.want)); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Lstat(c.path)
+		if err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s: the link was replaced (%v)", c.path, err)
+		}
+		if b, _ := os.ReadFile(c.path); string(b) != c.want {
+			t.Fatalf("%s reads %q, want %q", c.path, b, c.want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(disk, "new.meguri")); string(b) != "three" {
+		t.Fatalf("dangling link's target: %q", b)
+	}
+	if got := names(t, disk); len(got) != 2 {
+		t.Fatalf("left on the disk: %v", got)
+	}
+	if got := names(t, dir); len(got) != 3 {
+		t.Fatalf("left beside the links: %v", got)
+	}
+
+	loop := filepath.Join(dir, "loop")
+	os.Symlink("loop", loop)
+	if _, err := Create(loop); err == nil || !strings.Contains(err.Error(), "symbolic links") {
+		t.Fatalf("a link to itself: %v", err)
+	}
+}
