@@ -700,6 +700,8 @@ func TestNoOutputOverAnInput(t *testing.T) {
 	other := filepath.Join(dir, "x.meguri")
 	kept := filepath.Join(dir, "kept.meguri") // a .meguri no run reads
 	os.WriteFile(kept, megBytes, 0o644)
+	intoData := filepath.Join(dir, "into-live.meguri") // a link into the directory
+	os.Symlink(filepath.Join(data, "snap-0.meguri"), intoData)
 
 	for _, c := range []struct {
 		args []string
@@ -722,6 +724,7 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-ingest", "--data", data, "--rejects", filepath.Join(data, "log-0"), cdxIn}, "--rejects " + filepath.Join(data, "log-0") + " is inside the partition directory " + data},
 		{[]string{"meguri-ingest", cdxIn, "-o", filepath.Join(data, "snap-0.meguri")}, "-o " + filepath.Join(data, "snap-0.meguri") + " is inside the partition directory " + data},
 		{[]string{"meguri-compact", meg, "-o", filepath.Join(data, "snap-0.meguri")}, " is inside the partition directory " + data},
+		{[]string{"meguri-ingest", cdxIn, "-o", intoData}, "-o " + intoData + " is inside the partition directory " + data},
 		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", filepath.Join(data, "fleet.manifest")}, " is inside the partition directory " + data},
 		// a text output over a .meguri file
 		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", kept}, "--rejects " + kept + " is a .meguri file"},
@@ -761,6 +764,20 @@ func TestNoOutputOverAnInput(t *testing.T) {
 	mustRun(t, nil, "meguri-compact", "-q", meg, "-o", meg)
 	if b, _ := os.ReadFile(meg); !bytes.Equal(b, megBytes) {
 		t.Error("compacting a file in place changed it")
+	}
+	// in place through a link (a fleet's files on other disks behind
+	// links): the file behind the link is rebuilt, and the link stays
+	disk := t.TempDir()
+	os.Rename(meg, filepath.Join(disk, "p.meguri"))
+	os.Symlink(filepath.Join(disk, "p.meguri"), meg)
+	was, _ := os.Stat(meg)
+	mustRun(t, nil, "meguri-compact", "-q", meg, "-o", meg)
+	if st, err := os.Lstat(meg); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("compacting through a link replaced the link (%v)", err)
+	}
+	now, _ := os.Stat(filepath.Join(disk, "p.meguri"))
+	if b, _ := os.ReadFile(meg); os.SameFile(was, now) || !bytes.Equal(b, megBytes) {
+		t.Error("compacting through a link did not rebuild the file behind it")
 	}
 }
 

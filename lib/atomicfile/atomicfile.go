@@ -51,7 +51,7 @@ func CreateSize(path string, size int) (*File, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
 	}
-	target, err := linkTarget(path)
+	target, err := Target(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -68,10 +68,10 @@ func CreateSize(path string, size int) (*File, error) {
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target}, nil
 }
 
-// linkTarget returns the file path names after following symbolic links
-// (path itself when it is none). A dangling link names the file it would
-// create, so that writing it makes the link whole.
-func linkTarget(path string) (string, error) {
+// Target returns the file an output at path replaces: path after following
+// symbolic links (path itself when it is none). A dangling link names the
+// file it would create, so that writing it makes the link whole.
+func Target(path string) (string, error) {
 	for range 40 {
 		st, err := os.Lstat(path)
 		if err != nil || st.Mode()&fs.ModeSymlink == 0 {

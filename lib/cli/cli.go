@@ -445,6 +445,9 @@ func InsideDir(flag, path, dir string) error {
 		return nil
 	}
 	parent := filepath.Dir(path)
+	if t, err := atomicfile.Target(path); err == nil {
+		parent = filepath.Dir(t) // where the file lands, past any link
+	}
 	if dirs.IsPartition(parent) {
 		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, parent)
 	}
