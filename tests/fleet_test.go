@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -994,5 +995,59 @@ func TestRouteSplitSummary(t *testing.T) {
 		if n <= 32 && (listed != n || spread) || n > 32 && (listed != 0 || !spread) {
 			t.Errorf("%d partitions: %d listed, spread %v:\n%s", n, listed, spread, e)
 		}
+	}
+}
+
+// TestConcurrentUpdates: two `route update -o` of one manifest at once
+// take turns, and the later reads what the earlier published. Here the
+// test plays the earlier update: it holds the manifest's lock, lets the
+// tool start and wait, then publishes a new manifest (epoch 7) and lets
+// go. The tool must refresh the new manifest, not write its counts over
+// the one it would have read first (which lost the earlier publish).
+func TestConcurrentUpdates(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "part-0000.meguri"))
+	man := filepath.Join(dir, "fleet.manifest")
+	row := "0 0x0000000000000000 0xffffffffffffffff part-0000.meguri 0 0 0 %d\n"
+	os.WriteFile(man, fmt.Appendf(nil, row, 1), 0o644)
+
+	held, err := os.Open(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "meguri-route"), "update", "--manifest", man, "--refresh", "-o", man)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	if !sc.Scan() || !strings.Contains(sc.Text(), "another update of "+man+" is running; waiting") {
+		held.Close()
+		cmd.Wait()
+		t.Fatalf("the update did not wait for the one holding the manifest: %q", sc.Text())
+	}
+	// the earlier update publishes (as update does: a new file renamed
+	// over the old), then lets go
+	tmp := man + ".new"
+	os.WriteFile(tmp, fmt.Appendf(nil, row, 7), 0o644)
+	if err := os.Rename(tmp, man); err != nil {
+		t.Fatal(err)
+	}
+	held.Close()
+	for sc.Scan() {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, man)
+	f := strings.Fields(got[len(got)-1])
+	if len(f) != 8 || f[7] != "7" || f[4] == "0" {
+		t.Fatalf("after both updates: %q; want epoch 7 (the earlier update's) with refreshed counts", got)
 	}
 }

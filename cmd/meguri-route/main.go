@@ -565,11 +565,37 @@ type updateCmd struct {
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the new manifest here ('-' for stdout; the input path rewrites it atomically)."`
 }
 
+// sameFile reports whether two paths (not stdin or stdout) name one
+// existing file.
+func sameFile(a, b string) bool {
+	if a == "-" || b == "-" {
+		return false
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
 func (c *updateCmd) Run() error {
 	if c.Manifest == "-" && slices.Contains(c.Rows, "-") {
 		return cli.Usagef("--manifest - and --rows - would both read stdin: give one by name")
 	}
-	m, err := manifest.Load(c.Manifest)
+	// Rewriting the manifest in place: hold it until the new one is in
+	// place, so that two updates at once take turns and neither loses
+	// the other's rows.
+	var m *manifest.Manifest
+	var err error
+	if sameFile(c.Manifest, c.Output) {
+		var release func()
+		m, release, err = manifest.LoadForUpdate(c.Manifest, func() {
+			fmt.Fprintf(os.Stderr, "meguri-route update: another update of %s is running; waiting\n", c.Manifest)
+		})
+		if err == nil {
+			defer release()
+		}
+	} else {
+		m, err = manifest.Load(c.Manifest)
+	}
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/meguri/meguri/lib/internal/flock"
 	"io"
 	"os"
 	"slices"
@@ -354,3 +355,22 @@ func (m *Manifest) Replace(rows []Partition) (removed []Partition) {
 // rounded up, so host keys not seen yet fall evenly on either side. The
 // returned key starts the upper range.
 func CutBetween(a, b uint64) uint64 { return a + (b-a+1)/2 }
+
+// LoadForUpdate reads the manifest at path for an update that will
+// replace it (meguri-route update -o naming its --manifest), holding an
+// advisory lock on it until release is called, after the new manifest has
+// been renamed into place. Two updates of one manifest then take turns,
+// and the later one reads what the earlier one published instead of
+// overwriting it; wait is called first if another update holds it.
+func LoadForUpdate(path string, wait func()) (m *Manifest, release func(), err error) {
+	f, err := flock.LockPath(path, wait)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err = Parse(f, path)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return m, func() { f.Close() }, nil
+}
