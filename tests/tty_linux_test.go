@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -74,6 +75,71 @@ func TestNoBinaryToTerminal(t *testing.T) {
 			if out == null && (err != nil || e.Len() != 0) {
 				t.Errorf("%v to /dev/null: %v, %q", c, err, e.String())
 			}
+		}
+	}
+}
+
+// With stdin on a terminal, a .meguri input ("-") is refused (exit 2),
+// and a tool about to read lines from it says it waits for them there,
+// then reads what is typed up to Ctrl-D as it would a file.
+func TestStdinFromTerminal(t *testing.T) {
+	for _, c := range [][]string{
+		{"meguri-inspect", "-"},
+		{"meguri-compact", "-q", "-", "-o", filepath.Join(t.TempDir(), "x.meguri")},
+	} {
+		_, tty := openPTY(t)
+		cmd := exec.Command(filepath.Join(binDir, c[0]), c[1:]...)
+		cmd.Stdin = tty
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(e.String(), "stdin is a terminal, and a .meguri file is binary: give FILE or pipe one in") {
+			t.Errorf("%v from a terminal: %v, %q", c, err, e.String())
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "typed.meguri")
+	for _, c := range []struct {
+		args  []string
+		typed string
+		hint  string
+		want  string // on stdout
+	}{
+		{[]string{"meguri-ingest", "-q", "-o", out}, `{"url":"http://example.com/a"}` + "\n",
+			"meguri-ingest: reading CDX lines from the terminal; end with Ctrl-D (give FILE... to read files)", ""},
+		{[]string{"meguri-inspect", "--urls", "-", "--fields", "url", "--tsv", out}, "http://example.com/a\nhttp://example.com/b\n",
+			"meguri-inspect: reading URLs from the terminal; end with Ctrl-D (give --urls FILE to read a list)", "http://example.com/a\n"},
+	} {
+		master, tty := openPTY(t)
+		cmd := exec.Command(filepath.Join(binDir, c.args[0]), c.args[1:]...)
+		cmd.Stdin = tty
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { // the echo comes back on the master; drop it
+			b := make([]byte, 4096)
+			for {
+				if _, err := master.Read(b); err != nil {
+					return
+				}
+			}
+		}()
+		master.WriteString(c.typed + "\x04") // Ctrl-D at a line's start: end of input
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute): // a tool still reading waits for another Ctrl-D
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("%v: still reading after Ctrl-D", c.args)
+			continue
+		}
+		if err != nil || !strings.HasPrefix(e.String(), c.hint+"\n") || o.String() != c.want {
+			t.Errorf("%v typed in: %v, stdout %q, stderr %q", c.args, err, o.String(), e.String())
 		}
 	}
 }

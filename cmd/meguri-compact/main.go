@@ -98,6 +98,9 @@ func run(a *args) error {
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
 		return cli.Usagef("--horizon and --now only apply with --gc")
 	}
+	if err := cli.BinaryFromTerminal(a.Files); err != nil {
+		return err
+	}
 	opt := merge.Options{Fold: a.Fold, GC: a.GC, Version: a.Format, Mem: int64(a.Mem)}
 	if a.GC {
 		h, err := units.ParseDuration(a.Horizon)

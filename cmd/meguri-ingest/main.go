@@ -114,6 +114,9 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 			meter.Printf("meguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
 		}
 	}
+	if cli.ReadsStdin(a.Files) {
+		cli.LinesFromTerminal("meguri-ingest", "CDX lines", "give FILE... to read files")
+	}
 	return opt, meter, finish, nil
 }
 

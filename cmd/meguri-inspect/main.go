@@ -214,6 +214,9 @@ func run(a *args) (int, error) {
 	case a.Manifest != "" && len(modes) == 0:
 		return 2, fmt.Errorf("--manifest reads the fleet's files with --rows, --url, --host, --urls or --verify; meguri-route --manifest %s prints its map", a.Manifest)
 	}
+	if err := cli.BinaryFromTerminal(a.Files); err != nil {
+		return 2, err
+	}
 	// --host keyed under the default grouping: checks the value before
 	// anything is read, and names the host of a file that has no block
 	var key uint64
@@ -463,7 +466,9 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
 func lookupLines(a *args, rd records, named func(error) error, layout record.Layout, filter record.Filter) (int, error) {
 	in, name := io.Reader(os.Stdin), "<stdin>"
-	if a.URLs != "-" {
+	if a.URLs == "-" {
+		cli.LinesFromTerminal("meguri-inspect", "URLs", "give --urls FILE to read a list")
+	} else {
 		f, err := os.Open(a.URLs)
 		if err != nil {
 			return 1, err

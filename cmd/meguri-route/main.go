@@ -52,11 +52,6 @@ func main() {
 	cli.Done("meguri-route", ctx.Run())
 }
 
-// readsStdin reports whether inputs read stdin: none given, or "-".
-func readsStdin(inputs []string) bool {
-	return len(inputs) == 0 || slices.Contains(inputs, "-")
-}
-
 // loadTiling loads a manifest and refuses one that does not tile.
 func loadTiling(path string) (*manifest.Manifest, error) {
 	m, err := manifest.Load(path)
@@ -227,7 +222,7 @@ func (c *splitCmd) Run() (err error) {
 	if c.Queue < 1 {
 		return cli.Usagef("--queue %d: want at least 1", c.Queue)
 	}
-	if c.Manifest == "-" && readsStdin(c.Files) {
+	if c.Manifest == "-" && cli.ReadsStdin(c.Files) {
 		return cli.Usagef("--manifest - and the input would both read stdin: give the manifest or the input by name")
 	}
 	if c.Rejects == "-" && c.JSON {
@@ -278,6 +273,9 @@ func (c *splitCmd) Run() (err error) {
 		opt.Progress = func(lines, bytes int64) {
 			meter.Printf("meguri-route split: %d lines, %s read", lines, units.Bytes(bytes))
 		}
+	}
+	if cli.ReadsStdin(c.Files) {
+		cli.LinesFromTerminal("meguri-route split", "CDX lines", "give FILE... to read files")
 	}
 	start := time.Now()
 	res, err := route.Split(c.Files, opt)
@@ -358,7 +356,7 @@ func (c *balanceCmd) Run() error {
 	if n == 0 && c.From == "" {
 		return cli.Usagef("give --partitions N (or --from MANIFEST to re-balance)")
 	}
-	if c.From == "-" && readsStdin(c.Files) {
+	if c.From == "-" && cli.ReadsStdin(c.Files) {
 		return cli.Usagef("--from - and the input would both read stdin: give the manifest or the input by name")
 	}
 	var base *manifest.Manifest
@@ -379,6 +377,9 @@ func (c *balanceCmd) Run() error {
 	}
 	if err := cli.InsideDir("-o", c.Output, ""); err != nil {
 		return err
+	}
+	if cli.ReadsStdin(c.Files) {
+		cli.LinesFromTerminal("meguri-route balance", "CDX lines", "give FILE... to read files")
 	}
 	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
 		Memory: int64(c.Mem), TmpDir: c.Tmp})

@@ -124,8 +124,27 @@ var (
 // a caller can Peek at its first bytes (to tell a .meguri stream from CDX
 // lines) before Open("-") reads it from the start.
 func Stdin() *bufio.Reader {
-	stdinOnce.Do(func() { stdin = bufio.NewReaderSize(os.Stdin, 1<<20) })
+	stdinOnce.Do(func() { stdin = bufio.NewReaderSize(&untilEOF{r: os.Stdin}, 1<<20) })
 	return stdin
+}
+
+// untilEOF ends at the first end of file. A terminal's Ctrl-D ends one
+// read, not the input: a later read waits for more typing, and the layers
+// above stdin (the buffer, the compression sniffing, the line reader)
+// each read again at the end, so the user would press Ctrl-D once for
+// each.
+type untilEOF struct {
+	r   io.Reader
+	eof bool
+}
+
+func (u *untilEOF) Read(b []byte) (int, error) {
+	if u.eof {
+		return 0, io.EOF
+	}
+	n, err := u.r.Read(b)
+	u.eof = err == io.EOF
+	return n, err
 }
 
 // IsMeguri reports whether b starts like a .meguri file.

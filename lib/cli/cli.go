@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -225,6 +226,30 @@ func StderrIsTerminal() bool { return isTerminal(os.Stderr.Fd()) }
 func BinaryToTerminal(out string) error {
 	if out == "-" && isTerminal(os.Stdout.Fd()) {
 		return Usagef("stdout is a terminal, and a .meguri file is binary: give -o PATH or redirect stdout (> part.meguri)")
+	}
+	return nil
+}
+
+// ReadsStdin reports whether a run reads stdin: no input given, or "-".
+func ReadsStdin(inputs []string) bool {
+	return len(inputs) == 0 || slices.Contains(inputs, "-")
+}
+
+// LinesFromTerminal tells the user, when a run is about to read lines
+// from stdin and stdin is a terminal, that it waits for them there: a
+// command given no file otherwise seems to hang.
+// instead says how to name a file instead ("give FILE... to read files").
+func LinesFromTerminal(prog, what, instead string) {
+	if isTerminal(os.Stdin.Fd()) {
+		fmt.Fprintf(os.Stderr, "%s: reading %s from the terminal; end with Ctrl-D (%s)\n", prog, what, instead)
+	}
+}
+
+// BinaryFromTerminal refuses to read a .meguri file from stdin when
+// stdin is a terminal: no one types one.
+func BinaryFromTerminal(inputs []string) error {
+	if slices.Contains(inputs, "-") && isTerminal(os.Stdin.Fd()) {
+		return Usagef("stdin is a terminal, and a .meguri file is binary: give FILE or pipe one in (< part.meguri)")
 	}
 	return nil
 }
