@@ -342,6 +342,7 @@ type balanceCmd struct {
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
 	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture); past it they spill, sorted, to --tmp."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled keys (default: the system temp dir); must exist."`
+	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
 	cli.GroupingFlag
 }
@@ -381,8 +382,15 @@ func (c *balanceCmd) Run() error {
 	if cli.ReadsStdin(c.Files) {
 		cli.LinesFromTerminal("meguri-route balance", "CDX lines", "give FILE... to read files")
 	}
-	hosts, rejected, err := route.CountHosts(c.Files, route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine),
-		Memory: int64(c.Mem), TmpDir: c.Tmp})
+	copt := route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine), Memory: int64(c.Mem), TmpDir: c.Tmp}
+	meter := cli.NewMeter(c.Progress)
+	if meter != nil {
+		copt.Progress = func(lines, bytes int64) {
+			meter.Printf("meguri-route balance: %d lines, %s read", lines, units.Bytes(bytes))
+		}
+	}
+	hosts, rejected, err := route.CountHosts(c.Files, copt)
+	meter.Clear()
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ type CountOptions struct {
 	// spill, sorted and unique, to TmpDir. 0 means 256 MiB.
 	Memory int64
 	TmpDir string
+	// Progress, when set, is called now and then with the CDX lines and
+	// input bytes read so far.
+	Progress func(lines, bytes int64)
 }
 
 // CountHosts reads CDX lines or .meguri files and counts the distinct
@@ -157,12 +160,18 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		}
 		b.Result = r
 	}
+	var lines, inBytes int64
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
 		if err := all.add(r.keys); err != nil {
 			return err
 		}
 		rejected += r.rejects
+		lines += int64(len(b.Ends))
+		inBytes += b.Bytes
+		if opt.Progress != nil {
+			opt.Progress(lines, inBytes)
+		}
 		for k, n := range r.names {
 			if _, ok := names[k]; !ok {
 				names[k] = n
