@@ -155,6 +155,31 @@ func TestCountHostsNames(t *testing.T) {
 	t.Logf("%d hosts, %d urls", len(hosts), urls)
 }
 
+// TestCountHostsProgress: progress reports grow, and the last one is the
+// whole input (every line, blank ones too, and every byte).
+func TestCountHostsProgress(t *testing.T) {
+	in := testinput.Path()
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines, size int64
+	calls := 0
+	_, _, err = CountHosts([]string{in}, CountOptions{Progress: func(l, b int64) {
+		if l < lines || b < size {
+			t.Fatalf("progress went back: %d lines %d bytes after %d %d", l, b, lines, size)
+		}
+		lines, size = l, b
+		calls++
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(bytes.Count(data, []byte("\n"))); calls == 0 || lines != want || size != int64(len(data)) {
+		t.Fatalf("last progress %d lines %d bytes (%d calls); the input has %d lines, %d bytes", lines, size, calls, want, len(data))
+	}
+}
+
 // TestCountHostsSpills: under a budget far below the input, the URL keys
 // spill to disk in sorted runs, and the counts are the same as counting in
 // memory: each URL once, whatever its captures, in whichever run they fell.
