@@ -137,6 +137,12 @@ func TestPackEqualsIngest(t *testing.T) {
 	if err := v.VerifyLog(); err != nil {
 		t.Fatal(err)
 	}
+	// A spill that fails is the sort's error, not the log's: it must not
+	// name a frame of the log, as damage would.
+	_, err = v.Pack(io.Discard, PackOptions{Mem: 64 << 10, TmpDir: filepath.Join(t.TempDir(), "gone")})
+	if err == nil || strings.Contains(err.Error(), "frame") || !strings.Contains(err.Error(), "spill") {
+		t.Fatalf("pack whose spills fail: %v", err)
+	}
 }
 
 func TestCheckpoint(t *testing.T) {

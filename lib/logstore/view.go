@@ -90,13 +90,20 @@ func (v *View) logPath() string { return filepath.Join(v.Dir, logName(v.Generati
 // eachBatch decodes the captures of every committed frame, in log order.
 func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
 	for _, s := range v.spans {
+		// fn's own errors (a spill that fills --tmp) are not the log's:
+		// they go back as they are, not named as a frame's
+		var fnErr error
 		_, err := scanFrames(v.log, v.logPath(), s.from, s.to, func(p []byte) error {
 			b, err := decodeCaptures(p)
 			if err != nil {
 				return err
 			}
-			return fn(&b)
+			fnErr = fn(&b)
+			return fnErr
 		})
+		if fnErr != nil {
+			return fnErr
+		}
 		if err != nil {
 			return err
 		}
