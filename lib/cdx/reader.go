@@ -181,8 +181,14 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		}
 		in.Compression, in.r = Plain, br
 	}
-	if looksHTML(in) {
+	head, _ = peekDecoded(in, 256)
+	if looksHTML(head) {
 		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
+	}
+	if in.Compression != Plain && IsMeguri(head) {
+		// a .meguri compressed to be shipped: its bytes would be
+		// rejected line by line as not_a_url, and the run exit 0
+		return nil, fmt.Errorf("%s: %w (compressed with %s): decompress it first", name, ErrMeguri, in.Compression)
 	}
 	return in, nil
 }
@@ -191,14 +197,19 @@ type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-// looksHTML peeks at the decompressed start of the stream.
-func looksHTML(in *Input) bool {
+// peekDecoded returns up to n bytes of the decompressed start of the
+// stream, leaving them to be read.
+func peekDecoded(in *Input, n int) ([]byte, error) {
 	br, ok := in.r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(in.r, 64<<10)
 		in.r = br
 	}
-	head, _ := br.Peek(256)
+	return br.Peek(n)
+}
+
+// looksHTML reports whether a stream starting with head is a web page.
+func looksHTML(head []byte) bool {
 	h := strings.ToLower(strings.TrimSpace(string(head)))
 	return strings.HasPrefix(h, "<!doctype") || strings.HasPrefix(h, "<html") || strings.HasPrefix(h, "<?xml")
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -479,6 +480,21 @@ func TestCompressedInputs(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), cut+": line ") || !strings.Contains(err.Error(), ": "+c.kind+" data damaged or cut short: ") ||
 			strings.Count(err.Error(), cut) != 1 {
 			t.Errorf("truncated %s: err = %v", c.kind, err)
+		}
+	}
+	// a .meguri compressed for shipping is named as one, not read as lines
+	// that are all rejected
+	var meg bytes.Buffer
+	if _, err := Run([]string{plain}, &meg, full()); err != nil {
+		t.Fatal(err)
+	}
+	megGz, megZst := filepath.Join(dir, "p.meguri.gz"), filepath.Join(dir, "p.meguri.zst")
+	writeGzipMembers(t, megGz, meg.Bytes())
+	writeZstd(t, megZst, meg.Bytes())
+	for _, c := range []struct{ path, kind string }{{megGz, "gzip"}, {megZst, "zstd"}} {
+		_, err := Run([]string{c.path}, io.Discard, full())
+		if !errors.Is(err, cdx.ErrMeguri) || err.Error() != c.path+": is a .meguri file, not CDX lines (compressed with "+c.kind+"): decompress it first" {
+			t.Errorf("a .meguri compressed with %s: err = %v", c.kind, err)
 		}
 	}
 	htmlPlain := filepath.Join(dir, "page.jsonl")
