@@ -450,6 +450,9 @@ func TestNotMeguriHint(t *testing.T) {
 				continue
 			}
 			hint := "it starts like " + c.looks + ", as CDX input does: meguri-ingest reads that"
+			if c.looks == "gzip" || c.looks == "zstd" {
+				hint = "it is compressed with " + c.looks + ": CDX input (meguri-ingest reads that), or a compressed .meguri file (decompress it first)"
+			}
 			if got := strings.Contains(err.Error(), "meguri-ingest"); got != (c.looks != "") || c.looks != "" && !strings.Contains(err.Error(), hint) {
 				t.Errorf("%q: %v, want the hint %q: %v", c.in[:8], err, hint, c.looks != "")
 			}

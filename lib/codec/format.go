@@ -160,13 +160,14 @@ var ErrCorrupt = errors.New("corrupt .meguri")
 // stream looks like CDX input) when a stream does not start with the magic.
 var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
 
-// notMeguri is ErrNotMeguri for a stream that starts with b, with a hint
-// where b looks like what meguri-ingest reads: the usual mistake is
-// handing a CDX file to a tool that reads .meguri files.
 // HasMagic reports whether b starts with the magic number of a .meguri
 // file's header.
 func HasMagic(b []byte) bool { return bytes.HasPrefix(b, headMagic[:]) }
 
+// notMeguri is ErrNotMeguri for a stream that starts with b, with a hint
+// where b looks like what meguri-ingest reads: the usual mistake is
+// handing a CDX file to a tool that reads .meguri files. Compressed bytes
+// may also be a .meguri compressed for shipping.
 func notMeguri(b []byte) error {
 	var looks string
 	switch {
@@ -175,11 +176,11 @@ func notMeguri(b []byte) error {
 	case len(b) >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
 		looks = "zstd"
 	case len(b) > 0 && isText(b):
-		looks = "text"
+		return fmt.Errorf("%w; it starts like text, as CDX input does: meguri-ingest reads that", ErrNotMeguri)
 	default:
 		return ErrNotMeguri
 	}
-	return fmt.Errorf("%w; it starts like %s, as CDX input does: meguri-ingest reads that", ErrNotMeguri, looks)
+	return fmt.Errorf("%w; it is compressed with %s: CDX input (meguri-ingest reads that), or a compressed .meguri file (decompress it first)", ErrNotMeguri, looks)
 }
 
 // isText reports whether b is the start of UTF-8 text without control
