@@ -86,6 +86,7 @@ FUZZ_TARGETS := \
   lib/cdx:FuzzParseSpaced \
   lib/cdx:FuzzDecodeFlat \
   lib/cdx:FuzzRejectLine \
+  lib/cdx:FuzzInput \
   lib/codec:FuzzReader \
   lib/canon:FuzzCanonicalize \
   lib/canon:FuzzHostOf \

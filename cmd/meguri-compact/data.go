@@ -30,7 +30,10 @@ func checkpoint(a *args, opt merge.Options) error {
 			say(m)
 		}
 	}
-	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff})
+	meter := cli.NewMeter(a.Progress)
+	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff,
+		Progress: cli.PackProgress("meguri-compact", meter)})
+	meter.Clear()
 	if err != nil {
 		return err
 	}

@@ -18,13 +18,14 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Data   string   `required:"" placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data)."`
-	Output string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
-	Stats  bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`
-	Mem    cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
-	Tmp    string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
-	Quiet  bool     `short:"q" help:"Do not print the summary."`
-	JSON   bool     `name:"json" help:"Print the summary (or --stats) as JSON."`
+	Data     string   `required:"" placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data)."`
+	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
+	Stats    bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`
+	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Tmp      string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
+	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet    bool     `short:"q" help:"Do not print the summary."`
+	JSON     bool     `name:"json" help:"Print the summary (or --stats) as JSON."`
 }
 
 const description = `Snapshot a live partition directory into a standalone .meguri file.
@@ -79,7 +80,10 @@ func run(a *args) error {
 		return err
 	}
 	defer out.Abort()
-	res, err := v.Pack(out, logstore.PackOptions{Mem: int64(a.Mem), TmpDir: a.Tmp})
+	meter := cli.NewMeter(a.Progress)
+	res, err := v.Pack(out, logstore.PackOptions{Mem: int64(a.Mem), TmpDir: a.Tmp,
+		Progress: cli.PackProgress("meguri-pack", meter)})
+	meter.Clear()
 	if err != nil {
 		return err
 	}

@@ -254,6 +254,21 @@ func BinaryFromTerminal(inputs []string) error {
 	return nil
 }
 
+// PackProgress returns the progress function of a pack or checkpoint
+// (logstore.PackOptions.Progress), printing on m; nil when m is.
+func PackProgress(prog string, m *Meter) func(stage string, done, total int64) {
+	if m == nil {
+		return nil
+	}
+	return func(stage string, done, total int64) {
+		if stage == "log" {
+			m.Printf("%s: reading the log: %s of %s (%.0f%%)\x1b[K", prog, units.Bytes(done), units.Bytes(total), 100*float64(done)/float64(max(total, 1)))
+		} else {
+			m.Printf("%s: writing: %d rows merged\x1b[K", prog, done)
+		}
+	}
+}
+
 // Progress decides whether to show progress: flag when given, otherwise
 // whether stderr is a terminal.
 func Progress(flag *bool) bool {

@@ -137,6 +137,23 @@ func TestPackEqualsIngest(t *testing.T) {
 	if err := v.VerifyLog(); err != nil {
 		t.Fatal(err)
 	}
+	// Progress: the log stage ends at its committed bytes past the
+	// header, then the merge stage counts rows.
+	var logDone, logTotal, rows int64
+	_, err = v.Pack(io.Discard, PackOptions{Progress: func(stage string, done, total int64) {
+		switch stage {
+		case "log":
+			logDone, logTotal = done, total
+		case "merge":
+			rows = done
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if logTotal != v.committed-logHeaderSize || logDone > logTotal || logDone < logTotal-3*(frameHeaderSize+commitPayloadSize) || rows == 0 {
+		t.Fatalf("progress: log %d of %d (committed %d), %d rows merged", logDone, logTotal, v.committed, rows)
+	}
 	// A spill that fails is the sort's error, not the log's: it must not
 	// name a frame of the log, as damage would.
 	_, err = v.Pack(io.Discard, PackOptions{Mem: 64 << 10, TmpDir: filepath.Join(t.TempDir(), "gone")})

@@ -14,7 +14,7 @@ import (
 // VerifyLog decodes every capture in the view's committed log frames (their
 // checksums were checked when the view was opened).
 func (v *View) VerifyLog() error {
-	return v.eachBatch(func(*extsort.Batch) error { return nil })
+	return v.eachBatch(func(*extsort.Batch, int64) error { return nil })
 }
 
 func timestamp(unix int64) string {

@@ -87,8 +87,9 @@ func open(dir string) (_ *View, err error) {
 
 func (v *View) logPath() string { return filepath.Join(v.Dir, logName(v.Generation)) }
 
-// eachBatch decodes the captures of every committed frame, in log order.
-func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
+// eachBatch decodes the captures of every committed frame, in log order,
+// and hands each to fn with the frame's size in the log.
+func (v *View) eachBatch(fn func(b *extsort.Batch, frameBytes int64) error) error {
 	for _, s := range v.spans {
 		// fn's own errors (a spill that fills --tmp) are not the log's:
 		// they go back as they are, not named as a frame's
@@ -98,7 +99,7 @@ func (v *View) eachBatch(fn func(*extsort.Batch) error) error {
 			if err != nil {
 				return err
 			}
-			fnErr = fn(&b)
+			fnErr = fn(&b, int64(frameHeaderSize+len(p)))
 			return fnErr
 		})
 		if fnErr != nil {
@@ -142,6 +143,11 @@ type PackOptions struct {
 	// seconds), as meguri-compact --gc does.
 	GC     bool
 	Cutoff int64
+	// Progress, when set, is called now and then: while the log is read
+	// (stage "log") with the bytes of it read and the bytes to read, then
+	// while the result is written (stage "merge") with the rows merged
+	// and 0 (the total is not known before the fold).
+	Progress func(stage string, done, total int64)
 }
 
 // Pack writes the view's state as a standalone .meguri stream to out: the
@@ -153,7 +159,18 @@ type PackOptions struct {
 func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	defer sorter.Discard()
-	if err := v.eachBatch(sorter.AddBatch); err != nil {
+	var read, total int64
+	for _, s := range v.spans {
+		total += s.to - s.from
+	}
+	err := v.eachBatch(func(b *extsort.Batch, frameBytes int64) error {
+		if opt.Progress != nil {
+			read += frameBytes
+			opt.Progress("log", read, total)
+		}
+		return sorter.AddBatch(b)
+	})
+	if err != nil {
 		return nil, err
 	}
 	// The log's records stream to the merge through a pipe, as a .meguri
@@ -183,11 +200,15 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 		&merge.FileSource{Path: v.SnapshotPath(), File: v.Snapshot},
 		&merge.StreamSource{Label: v.logPath(), R: r},
 	}
-	return merge.Run(srcs, merge.Options{
+	mopt := merge.Options{
 		Outputs: []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},
 		Create:  func(int) (io.Writer, error) { return out, nil },
 		Fold:    true,
 		GC:      opt.GC,
 		Cutoff:  opt.Cutoff,
-	})
+	}
+	if opt.Progress != nil {
+		mopt.Progress = func(rows uint64) { opt.Progress("merge", int64(rows), 0) }
+	}
+	return merge.Run(srcs, mopt)
 }

@@ -1,0 +1,106 @@
+package cdx
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// FuzzInput: whatever bytes an input holds (plain, gzip, zstd, damaged or
+// cut short, a web page, a .meguri), opening it and reading its lines ends
+// in lines or an error, never a panic. Plain text that opens reads back
+// whole: the lines and their newlines are every byte, and each line is the
+// text up to its newline (cut at the limit when too long).
+func FuzzInput(f *testing.F) {
+	lines := []byte("{\"url\": \"http://example.com/\"}\ncom,example)/ 20240101000000 {\"url\": \"http://example.com/a\"}\n\nno newline at the end")
+	var gz, zs bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(lines)
+	zw.Close()
+	ze, _ := zstd.NewWriter(&zs)
+	ze.Write(lines)
+	ze.Close()
+	f.Add(lines, 16)
+	f.Add(gz.Bytes(), 64)
+	f.Add(gz.Bytes()[:gz.Len()/2], 64)
+	f.Add(zs.Bytes(), 1<<20)
+	f.Add(zs.Bytes()[:zs.Len()-3], 64)
+	f.Add([]byte("<!DOCTYPE html>\n<html></html>\n"), 64)
+	f.Add([]byte("\x89MGR\r\n\x1a\n"), 64)
+	f.Add([]byte("\x1f\x8b"), 64)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max < 1 || max > 1<<20 {
+			max = 1 + max&0xffff
+		}
+		in, err := NewInput("fuzz", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		defer in.Close()
+		lr := NewLineReader(in, max)
+		var got [][]byte
+		for {
+			line, num, tooLong, err := lr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if in.Compression == Plain {
+					t.Fatalf("plain input: %v", err)
+				}
+				return
+			}
+			if num != int64(len(got)+1) || len(line) > max || tooLong && len(line) != max {
+				t.Fatalf("line %d (want %d), %d bytes, limit %d, too long %v", num, len(got)+1, len(line), max, tooLong)
+			}
+			got = append(got, bytes.Clone(line))
+		}
+		if in.Compression != Plain {
+			return
+		}
+		if lr.Offset() != int64(len(data)) {
+			t.Fatalf("read %d of %d bytes", lr.Offset(), len(data))
+		}
+		want := bytes.SplitAfter(data, []byte("\n"))
+		if len(want[len(want)-1]) == 0 {
+			want = want[:len(want)-1]
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d lines, want %d", len(got), len(want))
+		}
+		for i, w := range want {
+			w = bytes.TrimSuffix(w, []byte("\n"))
+			if len(w) > max {
+				w = w[:max]
+			}
+			if !bytes.Equal(got[i], w) {
+				t.Fatalf("line %d: %q, want %q", i+1, got[i], w)
+			}
+		}
+	})
+}
+
+// TestInputTooLong: a line over the limit comes back cut at the limit and
+// flagged, and the next line is read whole after it.
+func TestInputTooLong(t *testing.T) {
+	in, err := NewInput("x", bytes.NewReader([]byte("abcdefgh\nxy\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := NewLineReader(in, 4)
+	l, n, long, err := lr.Next()
+	if string(l) != "abcd" || n != 1 || !long || err != nil {
+		t.Fatalf("first: %q %d %v %v", l, n, long, err)
+	}
+	l, n, long, err = lr.Next()
+	if string(l) != "xy" || n != 2 || long || err != nil {
+		t.Fatalf("second: %q %d %v %v", l, n, long, err)
+	}
+	if _, _, _, err := lr.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("end: %v", err)
+	}
+}
