@@ -1050,4 +1050,46 @@ func TestConcurrentUpdates(t *testing.T) {
 	if len(f) != 8 || f[7] != "7" || f[4] == "0" {
 		t.Fatalf("after both updates: %q; want epoch 7 (the earlier update's) with refreshed counts", got)
 	}
+
+	// balance --from M -o M counts first, then waits for the update that
+	// holds M, finds M changed by it, and writes nothing
+	published := fmt.Appendf(nil, row, 8)
+	os.WriteFile(man, fmt.Appendf(nil, row, 7), 0o644)
+	held, err = os.Open(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Flock(int(held.Fd()), syscall.LOCK_EX)
+	cmd = exec.Command(filepath.Join(binDir, "meguri-route"), "balance", "-q", "--from", man, "-n", "2", sample, "-o", man)
+	if stderr, err = cmd.StderrPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc = bufio.NewScanner(stderr)
+	if !sc.Scan() || !strings.Contains(sc.Text(), "an update of "+man+" is running; waiting") {
+		held.Close()
+		cmd.Wait()
+		t.Fatalf("balance in place did not wait for the update holding the manifest: %q", sc.Text())
+	}
+	os.WriteFile(tmp, published, 0o644)
+	os.Rename(tmp, man)
+	held.Close()
+	var msg strings.Builder
+	for sc.Scan() {
+		msg.WriteString(sc.Text())
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(msg.String(), man+" changed while balance counted") {
+		t.Fatalf("balance over a manifest published meanwhile: %v, %q", err, msg.String())
+	}
+	if b, _ := os.ReadFile(man); !bytes.Equal(b, published) {
+		t.Fatalf("balance wrote over the update's manifest: %q", b)
+	}
+	// with no update meanwhile, it re-balances in place
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--from", man, "-n", "2", sample, "-o", man)
+	if rows := readManifest(t, man); len(rows) != 2 {
+		t.Fatalf("balance in place: %d rows, want 2", len(rows))
+	}
 }

@@ -403,6 +403,20 @@ func (c *balanceCmd) Run() error {
 	if err != nil {
 		return err
 	}
+	if base != nil && sameFile(c.From, c.Output) {
+		// Re-balanced in place: the count may have taken hours, and an
+		// update published meanwhile would be lost under the new map.
+		now, release, err := manifest.LoadForUpdate(c.From, func() {
+			fmt.Fprintf(os.Stderr, "meguri-route balance: an update of %s is running; waiting\n", c.From)
+		})
+		if err != nil {
+			return err
+		}
+		defer release()
+		if !slices.Equal(now.Parts, base.Parts) {
+			return fmt.Errorf("%s changed while balance counted (an update published to it); nothing was written: run balance again", c.From)
+		}
+	}
 	if err := b.Manifest.WriteFile(c.Output); err != nil {
 		return err
 	}
