@@ -131,6 +131,22 @@ func TestPartitionDirectory(t *testing.T) {
 		t.Errorf("pack --json: exit %d, %s; want 4 transactions, %d log captures, %d bytes", code, e, taken, len(whole))
 	}
 
+	// the directory's records read as the packed file's, without packing
+	// first: every row, one URL present (exit 0) and one absent (exit 1),
+	// and a reader that stops early
+	wantRows := mustRun(t, nil, "meguri-inspect", "--rows", packed)
+	if got := mustRun(t, nil, "meguri-inspect", "--rows", dir); !bytes.Equal(got, wantRows) {
+		t.Errorf("inspect --rows %s differs from the packed file's rows", dir)
+	}
+	firstURL := string(wantRows[len(`{"url":"`):bytes.IndexByte(wantRows[len(`{"url":"`):], '"')+len(`{"url":"`)])
+	if got := mustRun(t, nil, "meguri-inspect", "--url", firstURL, dir); !bytes.Equal(got, wantRows[:bytes.IndexByte(wantRows, '\n')+1]) {
+		t.Errorf("inspect --url %s %s: %s", firstURL, dir, got)
+	}
+	wantFail(t, "http://absent.example/: not in "+dir, "meguri-inspect", "--url", "http://absent.example/", dir)
+	if out, err := exec.Command("sh", "-c", filepath.Join(binDir, "meguri-inspect")+" --rows "+dir+" | head -1").CombinedOutput(); err != nil || !bytes.Equal(out, wantRows[:bytes.IndexByte(wantRows, '\n')+1]) {
+		t.Errorf("inspect --rows DIR | head -1: %v, %q", err, out)
+	}
+
 	mustRun(t, nil, "meguri-compact", "-q", "--data", dir)
 	snap, err := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
 	if err != nil {

@@ -243,7 +243,7 @@ func run(a *args) (int, error) {
 	file := a.Files[0]
 	if len(modes) == 1 && !a.Verify {
 		if isDir(file) {
-			return 2, fmt.Errorf("%s is a directory: %s reads .meguri files; pack a partition directory into one first (meguri-pack --data %s -o part.meguri)", file, modes[0], file)
+			return readDir(a, file, layout, filter, key, group)
 		}
 		src, err := inspect.Open(file)
 		if err != nil {
@@ -268,6 +268,29 @@ func stdinTwice(files []string) bool {
 		}
 	}
 	return n > 1
+}
+
+// readDir reads a partition directory's records as meguri-pack would
+// write them (the snapshot with the committed log folded in): the pack
+// streams to the reader through a pipe, under pack's default budget.
+func readDir(a *args, dir string, layout record.Layout, filter record.Filter, key uint64, group string) (int, error) {
+	v, err := logstore.Open(dir)
+	if err != nil {
+		return 1, err
+	}
+	pr, pw := io.Pipe()
+	packed := make(chan error, 1)
+	go func() {
+		_, err := v.Pack(pw, logstore.PackOptions{})
+		pw.CloseWithError(err)
+		v.Close()
+		packed <- err
+	}()
+	src := inspect.Stream(dir, pr)
+	code, err := printRecords(a, src, dir, dir, layout, filter, key, group)
+	src.Close() // a reader that stopped early stops the pack
+	<-packed    // its error, if any, reached the reader through the pipe
+	return code, err
 }
 
 func isDir(path string) bool {

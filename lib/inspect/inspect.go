@@ -45,6 +45,7 @@ type Source struct {
 	File *codec.File // nil for a stream
 	r    io.Reader
 	f    *os.File
+	c    io.Closer // a stream's, when it has one
 }
 
 // Open opens path, or stdin for "-".
@@ -76,8 +77,21 @@ func Open(path string) (*Source, error) {
 	return &Source{Name: path, File: cf, f: f}, nil
 }
 
+// Stream reads a .meguri stream from r (a pipe from a pack, say); name
+// names it in messages. Close closes r when it is an io.Closer.
+func Stream(name string, r io.Reader) *Source {
+	s := &Source{Name: name, r: bufio.NewReaderSize(r, 1<<20)}
+	if c, ok := r.(io.Closer); ok {
+		s.c = c
+	}
+	return s
+}
+
 // Close closes the underlying file.
 func (s *Source) Close() error {
+	if s.c != nil {
+		return s.c.Close()
+	}
 	if s.f != nil {
 		return s.f.Close()
 	}
