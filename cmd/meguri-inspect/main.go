@@ -25,7 +25,7 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Files  []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
+	Files  []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
 	JSON   bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows   bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
@@ -68,6 +68,7 @@ Examples:
   meguri-inspect --rows --unseen-since 30d --fields url --tsv --raw part-7.meguri > due.txt
   meguri-inspect --rows --status gone --unseen-since 90d part-7.meguri   # what --gc would drop
   meguri-inspect part-7/                 # a live partition directory's counters
+  meguri-inspect --rows part-7/          # and its records, packed on the fly
   meguri-inspect --manifest fleet.manifest --urls links.txt --absent > new.txt   # new to the fleet
   meguri-inspect --manifest fleet.manifest --rows --unseen-since 30d --fields url --tsv --raw`
 
