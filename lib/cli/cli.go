@@ -236,9 +236,9 @@ func ReadsStdin(inputs []string) bool {
 }
 
 // LinesFromTerminal tells the user, when a run is about to read lines
-// from stdin and stdin is a terminal, that it waits for them there: a
-// command given no file otherwise seems to hang.
-// instead says how to name a file instead ("give FILE... to read files").
+// from stdin and stdin is a terminal, that it waits for them there (a
+// command given no file otherwise seems to hang), and how to give a file
+// instead ("give FILE... to read files").
 func LinesFromTerminal(prog, what, instead string) {
 	if isTerminal(os.Stdin.Fd()) {
 		fmt.Fprintf(os.Stderr, "%s: reading %s from the terminal; end with Ctrl-D (%s)\n", prog, what, instead)
