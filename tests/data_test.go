@@ -3,9 +3,11 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,6 +113,27 @@ func TestPartitionDirectory(t *testing.T) {
 		t.Fatalf("directory stats %+v; want 4 transactions, %d lines, %d taken", s, lines, taken)
 	}
 	mustRun(t, nil, "meguri-inspect", "--verify", dir)
+	// --commits lists each writer's run: its lines and captures taken
+	var want, got []string
+	for _, s := range stats {
+		want = append(want, fmt.Sprintf("%v %v", s["lines"], s["taken"]))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--commits", "--json", dir))), "\n") {
+		var c struct {
+			Generation, Transaction int
+			CommitTime              string `json:"commit_time"`
+			Lines, Taken            int64
+		}
+		if err := json.Unmarshal([]byte(l), &c); err != nil || c.Generation != 0 || c.Transaction != len(got)+1 || len(c.CommitTime) != 14 {
+			t.Fatalf("--commits line %q: %v", l, err)
+		}
+		got = append(got, fmt.Sprintf("%d %d", c.Lines, c.Taken))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("--commits lists runs of (lines taken) %v; the writers said %v", got, want)
+	}
 	// pack --stats prints what inspect prints of a directory, and pack's
 	// own summary counts what it packed
 	if a, b := mustRun(t, nil, "meguri-pack", "--stats", "--json", "--data", dir), mustRun(t, nil, "meguri-inspect", "--json", dir); !bytes.Equal(a, b) {

@@ -25,14 +25,15 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Files  []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
-	JSON   bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
-	Verify bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Rows   bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL    string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
-	URLs   string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
-	Absent bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Host   string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
+	Files   []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
+	JSON    bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
+	Verify  bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
+	Rows    bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
+	URL     string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
+	URLs    string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
+	Absent  bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
+	Commits bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken. Tells which runs have counted (before re-running one); --json prints one object a line."`
+	Host    string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
@@ -69,6 +70,7 @@ Examples:
   meguri-inspect --rows --status gone --unseen-since 90d part-7.meguri   # what --gc would drop
   meguri-inspect part-7/                 # a live partition directory's counters
   meguri-inspect --rows part-7/          # and its records, packed on the fly
+  meguri-inspect --commits part-7/       # the --data runs committed since its last checkpoint
   meguri-inspect --manifest fleet.manifest --urls links.txt --absent > new.txt   # new to the fleet
   meguri-inspect --manifest fleet.manifest --rows --unseen-since 30d --fields url --tsv --raw`
 
@@ -105,7 +107,7 @@ func given(flags ...flag) []string {
 // modes returns the mode flags given, by name: at most one may be.
 func (a *args) modes() []string {
 	return given(flag{a.Verify, "--verify"}, flag{a.Rows, "--rows"}, flag{a.URL != "", "--url"},
-		flag{a.Host != "", "--host"}, flag{a.URLs != "", "--urls"})
+		flag{a.Host != "", "--host"}, flag{a.URLs != "", "--urls"}, flag{a.Commits, "--commits"})
 }
 
 // layout checks the flags that shape printed records and returns the
@@ -218,6 +220,12 @@ func run(a *args) (int, error) {
 	if err := cli.BinaryFromTerminal(a.Files); err != nil {
 		return 2, err
 	}
+	if a.Commits {
+		if len(a.Files) != 1 || !isDir(a.Files[0]) {
+			return 2, fmt.Errorf("--commits reads one partition directory")
+		}
+		return listCommits(a, a.Files[0])
+	}
 	// --host keyed under the default grouping: checks the value before
 	// anything is read, and names the host of a file that has no block
 	var key uint64
@@ -292,6 +300,32 @@ func readDir(a *args, dir string, layout record.Layout, filter record.Filter, ke
 	src.Close() // a reader that stopped early stops the pack
 	<-packed    // its error, if any, reached the reader through the pipe
 	return code, err
+}
+
+// listCommits is --commits: the transactions of a partition directory's
+// log since its last checkpoint.
+func listCommits(a *args, dir string) (int, error) {
+	v, err := logstore.Open(dir)
+	if err != nil {
+		return 1, err
+	}
+	defer v.Close()
+	commits, err := v.Commits()
+	if err != nil {
+		return 1, err
+	}
+	for i, c := range commits {
+		ts := record.FormatTimestamp(c.Unix)
+		if a.JSON {
+			fmt.Fprintf(cli.Stdout, `{"generation":%d,"transaction":%d,"commit_time":"%s","lines":%d,"taken":%d}`+"\n", v.Generation, i+1, ts, c.Lines, c.Taken)
+		} else {
+			fmt.Fprintf(cli.Stdout, "transaction %-5d committed %s  %10d lines  %10d taken\n", i+1, ts, c.Lines, c.Taken)
+		}
+	}
+	if !a.JSON {
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %s generation %d: %d transactions since the snapshot\n", dir, v.Generation, len(commits))
+	}
+	return 0, nil
 }
 
 func isDir(path string) bool {

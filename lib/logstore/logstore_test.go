@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
@@ -106,11 +107,14 @@ func TestPackEqualsIngest(t *testing.T) {
 	files := chunksOf(t, testinput.Read(t), 3)
 	dir := filepath.Join(t.TempDir(), "part-7")
 	var lines, taken int64
+	var runs []Commit
+	start := time.Now().Unix()
 	for _, f := range files {
 		// A writer per run, as each meguri-ingest --data run opens one.
 		w := openWriter(t, dir, Full)
 		sum := appendRun(t, w, f)
 		lines, taken = lines+sum.Lines, taken+sum.Taken
+		runs = append(runs, Commit{Lines: sum.Lines, Taken: sum.Taken})
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +140,20 @@ func TestPackEqualsIngest(t *testing.T) {
 	}
 	if err := v.VerifyLog(); err != nil {
 		t.Fatal(err)
+	}
+	// Each run's commit: its lines and captures, at its time.
+	commits, err := v.Commits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range commits {
+		if commits[i].Unix < start || commits[i].Unix > time.Now().Unix() {
+			t.Errorf("commit %d at %d, outside the test's run", i, commits[i].Unix)
+		}
+		commits[i].Unix = 0
+	}
+	if !slices.Equal(commits, runs) {
+		t.Fatalf("commits %+v, want the runs %+v", commits, runs)
 	}
 	// Progress: the log stage ends at its committed bytes past the
 	// header, then the merge stage counts rows.

@@ -1,7 +1,9 @@
 package logstore
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -211,4 +213,29 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 		mopt.Progress = func(rows uint64) { opt.Progress("merge", int64(rows), 0) }
 	}
 	return merge.Run(srcs, mopt)
+}
+
+// Commits lists the view's committed transactions in log order (a
+// meguri-ingest --data run each, since the last checkpoint): what each
+// commit frame records. Their frames were checked when the view was
+// opened; this reads only frame headers and commit frames.
+func (v *View) Commits() ([]Commit, error) {
+	var out []Commit
+	var h [frameHeaderSize]byte
+	for _, s := range v.spans {
+		for off := s.from; off < s.to; {
+			if err := readFull(v.log, h[:], off); err != nil {
+				return nil, fmt.Errorf("%s: %w", v.logPath(), err)
+			}
+			if h[4] == kindCommit {
+				c, err := readCommit(v.log, off)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", v.logPath(), err)
+				}
+				out = append(out, c)
+			}
+			off += frameHeaderSize + int64(binary.LittleEndian.Uint32(h[:]))
+		}
+	}
+	return out, nil
 }
