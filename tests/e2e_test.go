@@ -343,12 +343,14 @@ func TestInspectHost(t *testing.T) {
 	if code != 1 || len(out) != 0 || !strings.Contains(string(e), fmt.Sprintf("absent.example (host key 0x%016x): not in %s", xxhash.Sum64String("absent.example"), byHost)) {
 		t.Errorf("absent host: exit %d, stdout %q, stderr %q", code, out, e)
 	}
-	for _, args := range [][]string{{"--host", "a b", byHost}, {"--host", "zew.de", "--rows", byHost}, {"--host", "zew.de", dir}} {
+	for _, args := range [][]string{{"--host", "a b", byHost}, {"--host", "zew.de", "--rows", byHost}} {
 		out, e, code := run(t, nil, "meguri-inspect", args...)
 		if code != 2 || len(out) != 0 || len(e) == 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args, code, out, e)
 		}
 	}
+	// a directory is read only when it is a partition directory
+	wantFail(t, dir+" is a directory, but not a partition directory", "meguri-inspect", "--host", "zew.de", dir)
 	man := filepath.Join(dir, "m")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "4", sample, "-o", man)
 	var byName, byURL struct {
