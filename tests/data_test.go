@@ -170,6 +170,21 @@ func TestPartitionDirectory(t *testing.T) {
 		t.Errorf("inspect --url %s %s: %s", first.URL, dir, got)
 	}
 	wantFail(t, "http://absent.example/: not in "+dir, "meguri-inspect", "--url", "http://absent.example/", dir)
+	// a batch lookup seeks: the directory is packed to a temporary file
+	list := filepath.Join(tmp, "list.txt")
+	os.WriteFile(list, []byte(first.URL+"\nhttp://absent.example/\n"), 0o644)
+	if got := mustRun(t, nil, "meguri-inspect", "--urls", list, dir); !bytes.Equal(got, firstRow) {
+		t.Errorf("inspect --urls %s: %s", dir, got)
+	}
+	packTmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "meguri-inspect"), "--urls", list, "--absent", dir)
+	cmd.Env = append(os.Environ(), "TMPDIR="+packTmp)
+	if got, err := cmd.Output(); err != nil || string(got) != "http://absent.example/\n" {
+		t.Errorf("inspect --urls --absent %s: %v, %q", dir, err, got)
+	}
+	if left, _ := os.ReadDir(packTmp); len(left) != 0 {
+		t.Errorf("the packed file was left in TMPDIR: %v", left)
+	}
 	if out, err := exec.Command("sh", "-c", filepath.Join(binDir, "meguri-inspect")+" --rows "+dir+" | head -1").CombinedOutput(); err != nil || !bytes.Equal(out, firstRow) {
 		t.Errorf("inspect --rows DIR | head -1: %v, %q", err, out)
 	}

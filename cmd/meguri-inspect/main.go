@@ -30,7 +30,7 @@ type args struct {
 	Verify  bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows    bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
 	URL     string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
-	URLs    string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file, not a pipe."`
+	URLs    string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
 	Absent  bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Commits bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken. Tells which runs have counted (before re-running one); --json prints one object a line."`
 	Host    string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
@@ -280,26 +280,14 @@ func stdinTwice(files []string) bool {
 }
 
 // readDir reads a partition directory's records as meguri-pack would
-// write them (the snapshot with the committed log folded in): the pack
-// streams to the reader through a pipe, under pack's default budget.
+// write them.
 func readDir(a *args, dir string, layout record.Layout, filter record.Filter, key uint64, group string) (int, error) {
-	v, err := logstore.Open(dir)
+	src, err := inspect.OpenDir(dir, a.URLs != "") // a batch lookup seeks
 	if err != nil {
 		return 1, err
 	}
-	pr, pw := io.Pipe()
-	packed := make(chan error, 1)
-	go func() {
-		_, err := v.Pack(pw, logstore.PackOptions{})
-		pw.CloseWithError(err)
-		v.Close()
-		packed <- err
-	}()
-	src := inspect.Stream(dir, pr)
-	code, err := printRecords(a, src, dir, dir, layout, filter, key, group)
-	src.Close() // a reader that stopped early stops the pack
-	<-packed    // its error, if any, reached the reader through the pipe
-	return code, err
+	defer src.Close()
+	return printRecords(a, src, dir, dir, layout, filter, key, group)
 }
 
 // listCommits is --commits: the transactions of a partition directory's

@@ -24,6 +24,8 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/tempfiles"
+	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -45,7 +47,7 @@ type Source struct {
 	File *codec.File // nil for a stream
 	r    io.Reader
 	f    *os.File
-	c    io.Closer // a stream's, when it has one
+	c    io.Closer // what Close does instead, for a packed directory
 }
 
 // Open opens path, or stdin for "-".
@@ -77,15 +79,60 @@ func Open(path string) (*Source, error) {
 	return &Source{Name: path, File: cf, f: f}, nil
 }
 
-// Stream reads a .meguri stream from r (a pipe from a pack, say); name
-// names it in messages. Close closes r when it is an io.Closer.
-func Stream(name string, r io.Reader) *Source {
-	s := &Source{Name: name, r: bufio.NewReaderSize(r, 1<<20)}
-	if c, ok := r.(io.Closer); ok {
-		s.c = c
+// OpenDir reads a partition directory's records as meguri-pack writes
+// them (the snapshot with the committed log folded in), packed under
+// pack's default budget. Unless seekable, the pack streams into the
+// source through a pipe as it is read, and Close stops it; seekable, the
+// directory is packed first into a temporary file in the system's temp
+// directory, which Close removes (for a batch lookup, which seeks).
+func OpenDir(dir string, seekable bool) (*Source, error) {
+	v, err := logstore.Open(dir)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	if seekable {
+		defer v.Close()
+		f, err := tempfiles.Create("", "meguri-packed-*")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.Pack(f, logstore.PackOptions{}); err != nil {
+			f.Close()
+			tempfiles.Remove(f.Name())
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		src, err := Open(f.Name())
+		f.Close()
+		if err != nil {
+			tempfiles.Remove(f.Name())
+			return nil, err
+		}
+		src.Name = dir
+		src.c = closer(func() error {
+			err := src.f.Close()
+			tempfiles.Remove(f.Name())
+			return err
+		})
+		return src, nil
+	}
+	pr, pw := io.Pipe()
+	packed := make(chan struct{})
+	go func() {
+		_, err := v.Pack(pw, logstore.PackOptions{})
+		pw.CloseWithError(err) // the reader sees the pack's error
+		v.Close()
+		close(packed)
+	}()
+	return &Source{Name: dir, r: bufio.NewReaderSize(pr, 1<<20), c: closer(func() error {
+		pr.Close() // a reader that stopped early stops the pack
+		<-packed
+		return nil
+	})}, nil
 }
+
+type closer func() error
+
+func (c closer) Close() error { return c() }
 
 // Close closes the underlying file.
 func (s *Source) Close() error {
