@@ -2,7 +2,8 @@
 // from a file's two ends, full verification, row dumps (every record, or
 // those a record.Filter keeps), and lookups of one URL, one host group or
 // a list of URLs that read only the blocks they need. A Fleet does the
-// same over the files a manifest lists, as if they were one file.
+// same over the files a manifest lists, as if they were one file, and
+// OpenDir over a live partition directory, packed as it is read.
 //
 //	src, err := inspect.Open("part-3.meguri") // or "-" for stdin
 //	...
