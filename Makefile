@@ -29,8 +29,9 @@ build: deps
 # two and publish the rows into the map, which must still tile; read the
 # fleet through the map: verify every file, find the new URLs of a list; merge
 # everything back and compare with the whole ingest); finally a live
-# partition directory: append the partitions' lines in four runs, pack it,
-# checkpoint it, and compare with the whole ingest again.
+# partition directory: append the partitions' lines in four runs, list
+# them, read its records, pack it, checkpoint it, and compare with the
+# whole ingest again.
 run: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
 	$(BIN)/meguri-ingest --version
@@ -60,6 +61,8 @@ run: build
 	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
 	cd $(OUT) && for f in parts/part-000[0-3].jsonl; do ../$(BIN)/meguri-ingest -q --data live $$f; done
 	$(BIN)/meguri-inspect $(OUT)/live
+	$(BIN)/meguri-inspect --commits $(OUT)/live
+	$(BIN)/meguri-inspect --rows --status discovered --fields url --tsv $(OUT)/live | head -3
 	$(BIN)/meguri-pack --data $(OUT)/live -o $(OUT)/packed.meguri
 	$(BIN)/meguri-compact --data $(OUT)/live
 	cmp $(OUT)/packed.meguri $(OUT)/sample.meguri && cmp $(OUT)/live/snap-1.meguri $(OUT)/sample.meguri && \
