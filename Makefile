@@ -100,7 +100,8 @@ FUZZ_TARGETS := \
   lib/extsort:FuzzDecodeBatch \
   lib/inspect:FuzzLookupLines \
   lib/logstore:FuzzLog \
-  lib/logstore:FuzzSalvage
+  lib/logstore:FuzzSalvage \
+  lib/logstore:FuzzInputsFrame
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "== $${t#*:} ($${t%%:*})"; \

@@ -189,6 +189,24 @@ func TestPartitionDirectory(t *testing.T) {
 		t.Errorf("inspect --rows DIR | head -1: %v, %q", err, out)
 	}
 
+	// Each run recorded its input: --commits names it, and the same
+	// content run again (by name, or piped in) is refused, appending
+	// nothing.
+	listed := string(mustRun(t, nil, "meguri-inspect", "--commits", dir))
+	for _, f := range files {
+		if strings.Count(listed, " taken  "+f+"\n") != 1 {
+			t.Errorf("--commits does not name %s once:\n%s", f, listed)
+		}
+	}
+	wantFail(t, files[1]+": "+dir+" committed the same content at ", "meguri-ingest", "--data", dir, files[1])
+	again, _ := os.ReadFile(files[2])
+	if _, e, code := run(t, again, "meguri-ingest", "--data", dir); code != 1 || !strings.Contains(string(e), "<stdin>: "+dir+" committed the same content") || !strings.Contains(string(e), ", as "+files[2]+"); nothing was appended") {
+		t.Errorf("the same content on stdin: exit %d, %s", code, e)
+	}
+	if got := packDir(t, dir); !bytes.Equal(got, whole) {
+		t.Fatal("a refused re-run changed the directory")
+	}
+
 	mustRun(t, nil, "meguri-compact", "-q", "--data", dir)
 	snap, err := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
 	if err != nil {
@@ -208,7 +226,8 @@ func TestPartitionDirectory(t *testing.T) {
 	wantFail(t, "--partition-id 3: "+dir+" is partition 9", "meguri-ingest", "--data", dir, "--partition-id", "3", files[0])
 	wantFail(t, "owns 0x0000000000000000:0xffffffffffffffff", "meguri-ingest", "--data", dir, "--range", "0:ff", files[0])
 	wantUsage(t, "-o and --data", "meguri-ingest", "--data", dir, "-o", filepath.Join(tmp, "x.meguri"), files[0])
-	wantUsage(t, "--durability and --checkpoint are for --data", "meguri-ingest", "--durability", "none", files[0])
+	wantUsage(t, "--durability, --checkpoint and --again are for --data", "meguri-ingest", "--durability", "none", files[0])
+	wantUsage(t, "--durability, --checkpoint and --again are for --data", "meguri-ingest", "--again", files[0])
 	wantUsage(t, "--salvage is for --data DIR", "meguri-compact", "--salvage", "-o", filepath.Join(tmp, "x.meguri"), filepath.Join(tmp, "a.meguri"))
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644)
@@ -218,6 +237,32 @@ func TestPartitionDirectory(t *testing.T) {
 	wantFail(t, aFile+" is a file, not a partition directory", "meguri-ingest", "--data", aFile, files[0])
 	wantFail(t, aFile+" is a file, not a partition directory", "meguri-pack", "--data", aFile)
 	wantFail(t, aFile+" is a file, not a partition directory", "meguri-compact", "--data", aFile)
+}
+
+// TestRunAgain: a --data run of an input the directory has committed is
+// refused; with --again it is appended, and its captures count twice, as
+// ingesting the input under two names does.
+func TestRunAgain(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-1")
+	in := filepath.Join(tmp, "in.jsonl")
+	b, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(in, b, 0o644)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", in)
+	wantFail(t, in+": "+dir+" committed the same content at ", "meguri-ingest", "--data", dir, in)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--again", in)
+	twice := filepath.Join(tmp, "twice.jsonl")
+	os.WriteFile(twice, b, 0o644)
+	want := ingestFile(t, filepath.Join(tmp, "want.meguri"), in, twice)
+	if got := packDir(t, dir); !bytes.Equal(got, want) {
+		t.Fatal("--again: the pack differs from ingesting the input twice")
+	}
+	if n := strings.Count(string(mustRun(t, nil, "meguri-inspect", "--commits", dir)), " taken  "+in+"\n"); n != 2 {
+		t.Fatalf("--commits lists %s %d times, want 2", in, n)
+	}
 }
 
 // A writer killed in the middle of a run leaves the directory as it was

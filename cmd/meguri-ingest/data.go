@@ -46,12 +46,28 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		}
 	}
 	opt.PartitionID, opt.Lo, opt.Hi, opt.Grouping = got.PartitionID, got.Lo, got.Hi, canon.Grouping(got.Grouping)
+	// Each input's content fingerprint goes into the transaction; one the
+	// directory has committed before means the run is being run again.
+	var ins []logstore.Input
+	opt.Fingerprint = func(name string, hash uint64, size int64) {
+		if size > 0 { // an empty input adds nothing, however often
+			ins = append(ins, logstore.Input{Name: name, Hash: hash, Size: size})
+		}
+	}
 	sum, err := ingest.Parse(a.Files, opt, w.Append)
 	meter.Clear()
 	if err != nil {
 		return err
 	}
+	if !a.Again {
+		if err := notCommitted(w, a.Data, ins); err != nil {
+			return err
+		}
+	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
+		return err
+	}
+	if err := w.AppendInputs(ins); err != nil {
 		return err
 	}
 	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
@@ -89,6 +105,31 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		o := cp.Outputs[0]
 		fmt.Fprintf(os.Stderr, "meguri-ingest: checkpoint: generation %d, snapshot %d urls, %d hosts, %s\n",
 			w.Generation(), o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes))
+	}
+	return nil
+}
+
+// notCommitted refuses a run with an input whose content the directory
+// has committed since its last checkpoint: the run, or that input, is
+// being run again, and its captures would count twice.
+func notCommitted(w *logstore.Writer, dir string, ins []logstore.Input) error {
+	commits, err := w.Commits()
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		for i, c := range commits {
+			for _, old := range c.Inputs {
+				if in.Same(old) {
+					as := ""
+					if old.Name != in.Name {
+						as = ", as " + old.Name
+					}
+					return fmt.Errorf("%s: %s committed the same content at %s (transaction %d of generation %d%s); nothing was appended, so its captures do not count twice. Give --again to append it anyway",
+						in.Name, dir, record.FormatTimestamp(c.Unix), i+1, w.Generation(), as)
+				}
+			}
+		}
 	}
 	return nil
 }

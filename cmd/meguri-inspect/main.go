@@ -305,9 +305,23 @@ func listCommits(a *args, dir string) (int, error) {
 	for i, c := range commits {
 		ts := record.FormatTimestamp(c.Unix)
 		if a.JSON {
-			fmt.Fprintf(cli.Stdout, `{"generation":%d,"transaction":%d,"commit_time":"%s","lines":%d,"taken":%d}`+"\n", v.Generation, i+1, ts, c.Lines, c.Taken)
+			b := fmt.Appendf(nil, `{"generation":%d,"transaction":%d,"commit_time":"%s","lines":%d,"taken":%d,"inputs":[`, v.Generation, i+1, ts, c.Lines, c.Taken)
+			for j, in := range c.Inputs {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"name":`...)
+				b = record.AppendString(b, in.Name)
+				b = fmt.Appendf(b, `,"hash":"%s","bytes":%d}`, units.Key(in.Hash), in.Size)
+			}
+			fmt.Fprintf(cli.Stdout, "%s]}\n", b)
 		} else {
-			fmt.Fprintf(cli.Stdout, "transaction %-5d committed %s  %10d lines  %10d taken\n", i+1, ts, c.Lines, c.Taken)
+			names := make([]string, len(c.Inputs))
+			for j, in := range c.Inputs {
+				names[j] = in.Name
+			}
+			line := fmt.Sprintf("transaction %-5d committed %s  %10d lines  %10d taken  %s", i+1, ts, c.Lines, c.Taken, strings.Join(names, " "))
+			fmt.Fprintln(cli.Stdout, strings.TrimRight(line, " "))
 		}
 	}
 	if !a.JSON {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -43,6 +44,10 @@ type PipelineConfig struct {
 	MaxLine    int // longest line kept whole; longer ones are cut and flagged
 	BatchBytes int // bytes of lines in a batch
 	Workers    int // goroutines running the work function
+	// Fingerprint, when set, is called with each input read to its end:
+	// its name (<stdin> for stdin), and the xxHash64 (seed 0) and length
+	// of its content, the bytes read after decompression.
+	Fingerprint func(name string, hash uint64, size int64)
 }
 
 // maxBatches bounds the batches alive at once: those queued for workers
@@ -139,9 +144,16 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 		if err != nil {
 			return err
 		}
+		if cfg.Fingerprint != nil {
+			cfg.Fingerprint(in.Name, in.sum.Sum64(), in.size)
+		}
 	}
 	return nil
 }
+
+// errStopped ends the reading when collect has failed; Pipeline returns
+// collect's error instead.
+var errStopped = errors.New("stopped")
 
 func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	lr := NewLineReader(in, cfg.MaxLine)
@@ -182,7 +194,7 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 		b.Nums = append(b.Nums, num)
 		if len(b.Data) >= batchBytes {
 			if !send() {
-				return nil
+				return errStopped
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/cespare/xxhash/v2"
 	"io"
 	"io/fs"
 	"os"
@@ -44,12 +45,16 @@ type Input struct {
 	Compression Compression
 	r           io.Reader
 	closers     []io.Closer
+	sum         xxhash.Digest // of the content read, for its fingerprint
+	size        int64
 }
 
 // Read reads decompressed bytes. The caller names the input in errors
 // (with the line it reached); a decompressor's error says which.
 func (in *Input) Read(p []byte) (int, error) {
 	n, err := in.r.Read(p)
+	in.sum.Write(p[:n])
+	in.size += int64(n)
 	if err != nil && err != io.EOF && in.Compression != Plain {
 		err = fmt.Errorf("%s data damaged or cut short: %w", in.Compression, err)
 	}
@@ -155,6 +160,7 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	head, _ := br.Peek(512)
 	in := &Input{Name: name}
+	in.sum.Reset() // the zero Digest is not xxHash64's starting state
 	lower := strings.ToLower(name)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):

@@ -35,6 +35,9 @@ type Options struct {
 	// Progress, when set, is called now and then with the lines and input
 	// bytes read so far.
 	Progress func(lines, bytes int64)
+	// Fingerprint, when set, is called with each input read to its end
+	// (see cdx.PipelineConfig).
+	Fingerprint func(name string, hash uint64, size int64)
 }
 
 // Summary accounts for every input line.
@@ -183,7 +186,8 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		}
 		return nil
 	}
-	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers}, work, collect)
+	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers,
+		Fingerprint: opt.Fingerprint}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {

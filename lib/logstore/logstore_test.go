@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/cespare/xxhash/v2"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -110,11 +112,29 @@ func TestPackEqualsIngest(t *testing.T) {
 	var runs []Commit
 	start := time.Now().Unix()
 	for _, f := range files {
-		// A writer per run, as each meguri-ingest --data run opens one.
+		// A writer per run, as each meguri-ingest --data run opens one,
+		// recording its input as meguri-ingest does
 		w := openWriter(t, dir, Full)
-		sum := appendRun(t, w, f)
+		h := w.Header()
+		var ins []Input
+		sum, err := ingest.Parse([]string{f}, ingest.Options{Lo: h.Lo, Hi: h.Hi, Fingerprint: func(name string, hash uint64, size int64) {
+			ins = append(ins, Input{Name: name, Hash: hash, Size: size})
+		}}, w.Append)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, _ := os.ReadFile(f)
+		if len(ins) != 1 || ins[0] != (Input{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}) {
+			t.Fatalf("fingerprint of %s: %+v", f, ins)
+		}
+		if err := w.AppendInputs(ins); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+			t.Fatal(err)
+		}
 		lines, taken = lines+sum.Lines, taken+sum.Taken
-		runs = append(runs, Commit{Lines: sum.Lines, Taken: sum.Taken})
+		runs = append(runs, Commit{Lines: sum.Lines, Taken: sum.Taken, Inputs: ins})
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +172,7 @@ func TestPackEqualsIngest(t *testing.T) {
 		}
 		commits[i].Unix = 0
 	}
-	if !slices.Equal(commits, runs) {
+	if !reflect.DeepEqual(commits, runs) {
 		t.Fatalf("commits %+v, want the runs %+v", commits, runs)
 	}
 	// Progress: the log stage ends at its committed bytes past the

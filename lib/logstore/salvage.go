@@ -33,10 +33,13 @@ type Lost struct {
 	Commit *Commit
 }
 
-// Commit is what a commit frame records of its transaction.
+// Commit is what a commit frame records of its transaction, with the
+// inputs the transaction recorded (none from builds that did not record
+// them, and none in a salvage's report).
 type Commit struct {
 	Lines, Taken int64
 	Unix         int64 // commit time, Unix seconds
+	Inputs       []Input
 }
 
 // Salvage says what a salvage kept of a damaged log and what it left out.

@@ -217,24 +217,55 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 
 // Commits lists the view's committed transactions in log order (a
 // meguri-ingest --data run each, since the last checkpoint): what each
-// commit frame records. Their frames were checked when the view was
-// opened; this reads only frame headers and commit frames.
+// commit frame records, and the inputs the run recorded. Their frames
+// were checked when the view was opened; this reads frame headers, commit
+// frames and inputs frames.
 func (v *View) Commits() ([]Commit, error) {
+	return commitsIn(v.log, v.logPath(), v.spans)
+}
+
+// commitsIn lists the committed transactions in spans of the log r.
+func commitsIn(r io.ReaderAt, name string, spans []span) ([]Commit, error) {
 	var out []Commit
-	var h [frameHeaderSize]byte
-	for _, s := range v.spans {
+	var ins []Input
+	var h [frameHeaderSize + capturesPrefix]byte
+	for _, s := range spans {
 		for off := s.from; off < s.to; {
-			if err := readFull(v.log, h[:], off); err != nil {
-				return nil, fmt.Errorf("%s: %w", v.logPath(), err)
+			if err := readFull(r, h[:frameHeaderSize], off); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-			if h[4] == kindCommit {
-				c, err := readCommit(v.log, off)
+			n := int64(binary.LittleEndian.Uint32(h[:]))
+			switch h[4] {
+			case kindCommit:
+				c, err := readCommit(r, off)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", v.logPath(), err)
+					return nil, fmt.Errorf("%s: %w", name, err)
 				}
+				c.Inputs, ins = ins, nil
 				out = append(out, c)
+			case kindCaptures:
+				if n < capturesPrefix {
+					break
+				}
+				if err := readFull(r, h[frameHeaderSize:], off+frameHeaderSize); err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+				if captureCount(h[frameHeaderSize:]) != 0 {
+					break // captures: skip them unread
+				}
+				p := make([]byte, n)
+				if err := readFull(r, p, off+frameHeaderSize); err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+				got, ok, err := parseInputs(p)
+				if err != nil {
+					return nil, fmt.Errorf("%s: frame at byte %d: %w", name, off, err)
+				}
+				if ok {
+					ins = append(ins, got...)
+				}
 			}
-			off += frameHeaderSize + int64(binary.LittleEndian.Uint32(h[:]))
+			off += frameHeaderSize + n
 		}
 	}
 	return out, nil

@@ -305,6 +305,30 @@ func (w *Writer) Append(b *extsort.Batch) error {
 	return nil
 }
 
+// AppendInputs records the transaction's inputs in it, in an inputs
+// frame: like its captures, they count only once it commits.
+func (w *Writer) AppendInputs(ins []Input) error {
+	if w.damaged {
+		return errDamaged
+	}
+	if len(ins) == 0 {
+		return nil
+	}
+	f := appendInputs(w.frame[:0], ins)
+	w.frame = f[:0]
+	if _, err := w.bw.Write(f); err != nil {
+		return err
+	}
+	w.size += int64(len(f))
+	return nil
+}
+
+// Commits lists the transactions committed to the current log (since the
+// last checkpoint), as View.Commits does.
+func (w *Writer) Commits() ([]Commit, error) {
+	return commitsIn(w.logF, w.path(logName(w.sb.gen)), []span{{logHeaderSize, w.committed}})
+}
+
 // Commit ends the transaction: lines and taken are the input lines it
 // accounted for and the captures it took, which must be the captures
 // appended since the last commit (a salvage relies on it to tell a whole

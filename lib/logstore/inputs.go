@@ -1,0 +1,93 @@
+package logstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+)
+
+// Input is one input of a run, as the log records it: the name it was
+// given by and a fingerprint of its content (the bytes read from it, after
+// decompression), which tells a run of the same input again.
+type Input struct {
+	Name string
+	Hash uint64 // xxHash64 (seed 0) of the content
+	Size int64  // the content's length in bytes
+}
+
+// Same reports whether two inputs have the same content.
+func (in Input) Same(o Input) bool { return in.Hash == o.Hash && in.Size == o.Size }
+
+// An inputs frame records a transaction's inputs. It is a captures frame
+// of no captures (count 0, size 0), so that a reader that knows nothing of
+// it (an earlier build) reads it as one, whose zstd data is a skippable
+// frame holding the inputs followed by an empty frame:
+//
+//	 0 count 0, uint32 LE
+//	 4 size 0, uint32 LE
+//	 8 skippable frame magic 0x184D2A5E, uint32 LE
+//	12 its length L, uint32 LE
+//	16 "MGIN", then a uvarint count, then for each input: its hash (8
+//	   bytes LE), its size (8 bytes LE), a uvarint name length and the name
+//	16+L an empty zstd frame
+const skippableMagic = 0x184D2A5E
+
+var inputsTag = []byte("MGIN")
+
+// appendInputs appends a sealed inputs frame to dst.
+func appendInputs(dst []byte, ins []Input) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize+capturesPrefix)...)
+	dst = binary.LittleEndian.AppendUint32(dst, skippableMagic)
+	lenAt := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst = append(dst, inputsTag...)
+	dst = binary.AppendUvarint(dst, uint64(len(ins)))
+	for _, in := range ins {
+		dst = binary.LittleEndian.AppendUint64(dst, in.Hash)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(in.Size))
+		dst = binary.AppendUvarint(dst, uint64(len(in.Name)))
+		dst = append(dst, in.Name...)
+	}
+	binary.LittleEndian.PutUint32(dst[lenAt:], uint32(len(dst)-lenAt-4))
+	dst = encoder().EncodeAll(nil, dst)
+	return sealFrame(dst, start, kindCaptures)
+}
+
+var errInputs = errors.New("malformed inputs frame")
+
+// parseInputs returns the inputs a captures payload records, and whether
+// it is an inputs frame at all. Its checksum has been checked.
+func parseInputs(p []byte) ([]Input, bool, error) {
+	if len(p) < capturesPrefix+8+len(inputsTag) || binary.LittleEndian.Uint64(p) != 0 ||
+		binary.LittleEndian.Uint32(p[capturesPrefix:]) != skippableMagic ||
+		!bytes.Equal(p[capturesPrefix+8:capturesPrefix+8+len(inputsTag)], inputsTag) {
+		return nil, false, nil
+	}
+	n := int(binary.LittleEndian.Uint32(p[capturesPrefix+4:]))
+	b := p[capturesPrefix+8:]
+	if n > len(b) || n < len(inputsTag) {
+		return nil, true, errInputs
+	}
+	b = b[len(inputsTag):n]
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(len(b)) {
+		return nil, true, errInputs
+	}
+	b = b[k:]
+	ins := make([]Input, 0, count)
+	for range count {
+		if len(b) < 16 {
+			return nil, true, errInputs
+		}
+		in := Input{Hash: binary.LittleEndian.Uint64(b), Size: int64(binary.LittleEndian.Uint64(b[8:]))}
+		l, k := binary.Uvarint(b[16:])
+		if k <= 0 || l > uint64(len(b)-16-k) {
+			return nil, true, errInputs
+		}
+		in.Name = string(b[16+k : 16+k+int(l)])
+		b = b[16+k+int(l):]
+		ins = append(ins, in)
+	}
+	return ins, true, nil
+}
