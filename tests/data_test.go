@@ -221,6 +221,8 @@ func TestPartitionDirectory(t *testing.T) {
 	if s := statsOf(t, dir); s.Generation != 1 || s.Log.Transactions != 0 {
 		t.Fatalf("after checkpoint: %+v", s)
 	}
+	// the checkpoint carried the runs' inputs: a re-run is still refused
+	wantFail(t, files[0]+": "+dir+" committed the same content before a checkpoint (carried into generation 1); nothing was appended", "meguri-ingest", "--data", dir, files[0])
 
 	// The directory's id and range are fixed when it is made.
 	wantFail(t, "--partition-id 3: "+dir+" is partition 9", "meguri-ingest", "--data", dir, "--partition-id", "3", files[0])

@@ -118,16 +118,24 @@ func notCommitted(w *logstore.Writer, dir string, ins []logstore.Input) error {
 		return err
 	}
 	for _, in := range ins {
-		for i, c := range commits {
+		n := 0 // the runs' numbers, as inspect --commits counts them
+		for _, c := range commits {
+			if !c.Carried() {
+				n++
+			}
 			for _, old := range c.Inputs {
-				if in.Same(old) {
-					as := ""
-					if old.Name != in.Name {
-						as = ", as " + old.Name
-					}
-					return fmt.Errorf("%s: %s committed the same content at %s (transaction %d of generation %d%s); nothing was appended, so its captures do not count twice. Give --again to append it anyway",
-						in.Name, dir, record.FormatTimestamp(c.Unix), i+1, w.Generation(), as)
+				if !in.Same(old) {
+					continue
 				}
+				when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(c.Unix), n, w.Generation())
+				if c.Carried() {
+					when = fmt.Sprintf("before a checkpoint (carried into generation %d", w.Generation())
+				}
+				if old.Name != in.Name {
+					when += ", as " + old.Name
+				}
+				return fmt.Errorf("%s: %s committed the same content %s); nothing was appended, so its captures do not count twice. Give --again to append it anyway",
+					in.Name, dir, when)
 			}
 		}
 	}

@@ -302,7 +302,13 @@ func listCommits(a *args, dir string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	for i, c := range commits {
+	i, carried := -1, 0
+	for _, c := range commits {
+		if c.Carried() {
+			carried += len(c.Inputs)
+			continue
+		}
+		i++
 		ts := record.FormatTimestamp(c.Unix)
 		if a.JSON {
 			b := fmt.Appendf(nil, `{"generation":%d,"transaction":%d,"commit_time":"%s","lines":%d,"taken":%d,"inputs":[`, v.Generation, i+1, ts, c.Lines, c.Taken)
@@ -325,7 +331,7 @@ func listCommits(a *args, dir string) (int, error) {
 		}
 	}
 	if !a.JSON {
-		fmt.Fprintf(os.Stderr, "meguri-inspect: %s generation %d: %d transactions since the snapshot\n", dir, v.Generation, len(commits))
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %s generation %d: %d transactions since the snapshot; %d inputs of earlier runs carried by checkpoints\n", dir, v.Generation, i+1, carried)
 	}
 	return 0, nil
 }

@@ -1,9 +1,16 @@
 package logstore
 
 import (
+	"bytes"
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/meguri/meguri/lib/ingest"
 
 	"github.com/meguri/meguri/lib/extsort"
 )
@@ -58,4 +65,100 @@ func FuzzInputsFrame(f *testing.F) {
 			t.Fatalf("%+v wrote back as %+v (%v)", ins, again, err)
 		}
 	})
+}
+
+// TestInputsCarried: a checkpoint starts the new log with the inputs of
+// every run before it, each content once, in a transaction that is no
+// run (the log counts none); the next checkpoint carries them again, with
+// the runs since.
+func TestInputsCarried(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "part-7")
+	files := chunks(t, 3)
+	run := func(f string) {
+		w := openWriter(t, dir, Full)
+		defer w.Close()
+		content, _ := os.ReadFile(f)
+		sum := appendRun0(t, w, f)
+		if err := w.AppendInputs([]Input{{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkpoint := func() {
+		w := openWriter(t, dir, Full)
+		defer w.Close()
+		if _, err := w.Checkpoint(PackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	carried := func() (names []string, runs int64) {
+		v, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		commits, err := v.Commits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range commits {
+			if c.Carried() != (i == 0 && v.Generation > 0) {
+				t.Fatalf("commit %d of generation %d: carried %v", i, v.Generation, c.Carried())
+			}
+			if c.Carried() {
+				for _, in := range c.Inputs {
+					names = append(names, in.Name)
+				}
+			}
+		}
+		return names, v.Log.Transactions
+	}
+	run(files[0])
+	run(files[1])
+	run(files[1]) // again: the same content twice in the log
+	checkpoint()
+	if names, runs := carried(); !slices.Equal(names, files[:2]) || runs != 0 {
+		t.Fatalf("after the first checkpoint: carried %v, %d transactions counted", names, runs)
+	}
+	run(files[2])
+	if names, runs := carried(); !slices.Equal(names, files[:2]) || runs != 1 {
+		t.Fatalf("a run after it: carried %v, %d transactions counted", names, runs)
+	}
+	checkpoint()
+	if names, runs := carried(); !slices.Equal(names, files) || runs != 0 {
+		t.Fatalf("after the second checkpoint: carried %v, %d transactions counted", names, runs)
+	}
+	// the carried transaction holds no capture: the packs equal the
+	// ingest of the runs, the second file twice
+	want := ingestBytes(t, append(append([]string{}, files...), copyOf(t, files[1]))...)
+	if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+		t.Fatal("pack after carrying differs from ingesting the runs")
+	}
+}
+
+// appendRun0 appends a file's captures without committing.
+func appendRun0(t *testing.T, w *Writer, f string) ingest.Summary {
+	t.Helper()
+	h := w.Header()
+	sum, err := ingest.Parse([]string{f}, ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// copyOf copies a file under another name.
+func copyOf(t *testing.T, f string) string {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := filepath.Join(t.TempDir(), "copy")
+	if err := os.WriteFile(c, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -199,12 +199,14 @@ func scanFrames(r io.ReaderAt, name string, start, limit int64, fn func(payload 
 			if n != commitPayloadSize || binary.LittleEndian.Uint64(payload) != uint64(off) {
 				return bad("malformed commit")
 			}
-			res.Transactions++
-			res.Frames += pending.Frames
-			res.Captures += pending.Captures
-			res.Lines += int64(binary.LittleEndian.Uint64(payload[8:]))
-			res.Taken += int64(binary.LittleEndian.Uint64(payload[16:]))
-			res.LastCommit = int64(binary.LittleEndian.Uint64(payload[24:]))
+			if c := commitOf(payload); !c.Carried() {
+				res.Transactions++
+				res.Frames += pending.Frames
+				res.Captures += pending.Captures
+				res.Lines += c.Lines
+				res.Taken += c.Taken
+				res.LastCommit = c.Unix
+			}
 			pending = LogStats{}
 			res.committed = off + frameHeaderSize + n
 		default:

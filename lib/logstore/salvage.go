@@ -124,12 +124,22 @@ func readCommit(r io.ReaderAt, off int64) (Commit, error) {
 	if err := readFull(r, b, off+frameHeaderSize); err != nil {
 		return Commit{}, err
 	}
+	return commitOf(b), nil
+}
+
+// commitOf reads a commit payload.
+func commitOf(b []byte) Commit {
 	return Commit{
 		Lines: int64(binary.LittleEndian.Uint64(b[8:])),
 		Taken: int64(binary.LittleEndian.Uint64(b[16:])),
 		Unix:  int64(binary.LittleEndian.Uint64(b[24:])),
-	}, nil
+	}
 }
+
+// Carried reports whether c is the transaction a checkpoint starts a log
+// with, carrying the inputs of the runs before it (no lines, no captures,
+// commit time 0). It is no run: the log's counts leave it out.
+func (c Commit) Carried() bool { return c.Lines == 0 && c.Taken == 0 && c.Unix == 0 }
 
 // wholeFrom returns the first offset in [from, c] where a whole
 // transaction starts that ends with the intact commit frame at c: every

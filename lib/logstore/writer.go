@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -395,6 +396,32 @@ func (w *Writer) closeFiles() error {
 	return first
 }
 
+// carriedLog returns the bytes a checkpoint of v starts generation gen's
+// log with: the header and, when runs recorded their inputs, a carried
+// transaction holding the inputs of every run so far (v's own and those
+// its log carried), each content once, so that a run re-run after the
+// checkpoint is still told.
+func carriedLog(v *View, gen uint64) ([]byte, error) {
+	b := encodeLogHeader(gen)
+	commits, err := v.Commits()
+	if err != nil {
+		return nil, err
+	}
+	var ledger []Input
+	for _, c := range commits {
+		for _, in := range c.Inputs {
+			if !slices.ContainsFunc(ledger, in.Same) {
+				ledger = append(ledger, in)
+			}
+		}
+	}
+	if len(ledger) == 0 {
+		return b, nil
+	}
+	b = appendInputs(b, ledger)
+	return append(b, commitFrame(int64(len(b)), 0, 0, 0)...), nil
+}
+
 // crashHook, when set by a test, is called at each step of a checkpoint;
 // an error stops the checkpoint there as a crash would.
 var crashHook func(step string) error
@@ -442,7 +469,11 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	if err := step("snapshot"); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(w.path(logName(next.gen)), encodeLogHeader(next.gen)); err != nil {
+	newLog, err := carriedLog(v, next.gen)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(w.path(logName(next.gen)), newLog); err != nil {
 		return nil, err
 	}
 	if err := step("log"); err != nil {
