@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -60,8 +61,20 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return err
 	}
 	if !a.Again {
-		if err := notCommitted(w, a.Data, ins); err != nil {
+		// A run re-run appends nothing: done already when every input
+		// was committed, refused when only some were.
+		found, err := committedBefore(w, a.Data, ins)
+		if err != nil {
 			return err
+		}
+		if len(found) > 0 && len(found) == len(ins) {
+			for _, f := range found {
+				fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", f)
+			}
+			return finish(nil) // its rejects are what they were
+		}
+		if len(found) > 0 {
+			return fmt.Errorf("%s, but not the run's other inputs; nothing was appended, so no capture counts twice: run the others alone, or give --again", strings.Join(found, "; "))
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -109,16 +122,18 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	return nil
 }
 
-// notCommitted refuses a run with an input whose content the directory
-// has committed since its last checkpoint: the run, or that input, is
-// being run again, and its captures would count twice.
-func notCommitted(w *logstore.Writer, dir string, ins []logstore.Input) error {
+// committedBefore returns, for each input whose content the directory
+// has committed before (in this log, or carried by a checkpoint), a line
+// saying when and as what.
+func committedBefore(w *logstore.Writer, dir string, ins []logstore.Input) ([]string, error) {
 	commits, err := w.Commits()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var found []string
 	for _, in := range ins {
 		n := 0 // the runs' numbers, as inspect --commits counts them
+	search:
 		for _, c := range commits {
 			if !c.Carried() {
 				n++
@@ -134,12 +149,12 @@ func notCommitted(w *logstore.Writer, dir string, ins []logstore.Input) error {
 				if old.Name != in.Name {
 					when += ", as " + old.Name
 				}
-				return fmt.Errorf("%s: %s committed the same content %s); nothing was appended, so its captures do not count twice. Give --again to append it anyway",
-					in.Name, dir, when)
+				found = append(found, fmt.Sprintf("%s: %s committed the same content %s)", in.Name, dir, when))
+				break search
 			}
 		}
 	}
-	return nil
+	return found, nil
 }
 
 // sameParams refuses --partition-id, --range or --grouping given for an

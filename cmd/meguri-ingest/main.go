@@ -36,7 +36,7 @@ type args struct {
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
-	Again      bool   `help:"With --data, append an input even when the directory has committed the same content before (a run re-run): its captures then count twice. Without it such a run is refused and appends nothing."`
+	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
