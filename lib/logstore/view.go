@@ -216,8 +216,9 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 }
 
 // Commits lists the view's committed transactions in log order (a
-// meguri-ingest --data run each, since the last checkpoint): what each
-// commit frame records, and the inputs the run recorded. Their frames
+// meguri-ingest --data run each, since the last checkpoint, after the
+// Carried one a checkpoint starts the log with): what each commit frame
+// records, and the inputs the run recorded. Their frames
 // were checked when the view was opened; this reads frame headers, commit
 // frames and inputs frames.
 func (v *View) Commits() ([]Commit, error) {

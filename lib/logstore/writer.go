@@ -324,8 +324,8 @@ func (w *Writer) AppendInputs(ins []Input) error {
 	return nil
 }
 
-// Commits lists the transactions committed to the current log (since the
-// last checkpoint), as View.Commits does.
+// Commits lists the transactions committed to the current log, as
+// View.Commits does.
 func (w *Writer) Commits() ([]Commit, error) {
 	return commitsIn(w.logF, w.path(logName(w.sb.gen)), []span{{logHeaderSize, w.committed}})
 }
