@@ -29,9 +29,9 @@ build: deps
 # two and publish the rows into the map, which must still tile; read the
 # fleet through the map: verify every file, find the new URLs of a list; merge
 # everything back and compare with the whole ingest); finally a live
-# partition directory: append the partitions' lines in four runs, list
-# them, read its records, pack it, checkpoint it, and compare with the
-# whole ingest again.
+# partition directory: append the partitions' lines in four runs, run
+# one again (it appends nothing), list them, read its records, pack it,
+# checkpoint it, and compare with the whole ingest again.
 run: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
 	$(BIN)/meguri-ingest --version
@@ -60,6 +60,7 @@ run: build
 	cd $(OUT) && ../$(BIN)/meguri-compact parts/part-0001.meguri parts/part-0003.meguri parts/part-0002.meguri parts/part-0010.meguri parts/part-0011.meguri --partition-id 0 -o merged.meguri
 	cmp $(OUT)/merged.meguri $(OUT)/sample.meguri && echo "make run: merged partitions are byte-identical to the whole ingest"
 	cd $(OUT) && for f in parts/part-000[0-3].jsonl; do ../$(BIN)/meguri-ingest -q --data live $$f; done
+	cd $(OUT) && ../$(BIN)/meguri-ingest -q --data live parts/part-0000.jsonl
 	$(BIN)/meguri-inspect $(OUT)/live
 	$(BIN)/meguri-inspect --commits $(OUT)/live
 	$(BIN)/meguri-inspect --rows --status discovered --fields url --tsv $(OUT)/live | head -3
