@@ -64,7 +64,9 @@ func salvageLines(s *logstore.Salvage) []string {
 	}
 	for _, l := range s.Lost {
 		m := fmt.Sprintf("%s: leaving out bytes %d to %d (%d bytes), damaged", log, l.From, l.To, l.To-l.From)
-		if c := l.Commit; c != nil {
+		if c := l.Commit; c != nil && c.Carried() {
+			m += ": the record of the inputs of runs before the last checkpoint (no captures); nothing to re-run, but a re-run of those runs is no longer told and would count twice"
+		} else if c != nil {
 			m += fmt.Sprintf(": the run committed at %s (%d lines, %d captures); re-run it", record.FormatTimestamp(c.Unix), c.Lines, c.Taken)
 		} else {
 			m += ": a run whose commit frame is damaged too, so its time and counts are lost; re-run what it held"
@@ -94,7 +96,9 @@ func salvageJSON(s *logstore.Salvage) string {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"from":%d,"to":%d`, l.From, l.To)
-		if c := l.Commit; c != nil {
+		if c := l.Commit; c != nil && c.Carried() {
+			b.WriteString(`,"carried":true`) // the record of earlier runs' inputs
+		} else if c != nil {
 			fmt.Fprintf(&b, `,"committed":%q,"lines":%d,"taken":%d`, record.FormatTimestamp(c.Unix), c.Lines, c.Taken)
 		}
 		b.WriteByte('}')
