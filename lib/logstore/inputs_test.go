@@ -162,3 +162,81 @@ func copyOf(t *testing.T, f string) string {
 	}
 	return c
 }
+
+// TestSalvageCarried: damage in the carried transaction loses the record
+// of the runs before the checkpoint and no capture: the salvage reports
+// it as carried, keeps the run after it, and the next log carries only
+// what survived.
+func TestSalvageCarried(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "part-7")
+	files := chunks(t, 2)
+	for i, f := range files {
+		w := openWriter(t, dir, Full)
+		content, _ := os.ReadFile(f)
+		sum := appendRun0(t, w, f)
+		if err := w.AppendInputs([]Input{{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := w.Checkpoint(PackOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Close()
+	}
+	want := pack(t, dir, PackOptions{})
+	log := filepath.Join(dir, logName(1))
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[logHeaderSize+frameHeaderSize+capturesPrefix+12] ^= 0x40 // inside the carried inputs
+	os.WriteFile(log, b, 0o644)
+	if _, err := Open(dir); err == nil {
+		t.Fatal("the damaged log was read")
+	}
+	w, err := OpenWriter(dir, WriterOptions{Salvage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := w.Salvaged()
+	if len(rep.Lost) != 1 || rep.Lost[0].Commit == nil || !rep.Lost[0].Commit.Carried() || rep.Kept.Transactions != 1 {
+		t.Fatalf("salvage report %+v", rep)
+	}
+	if _, err := w.Checkpoint(PackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+		t.Fatal("the salvage lost captures")
+	}
+	if names, _ := carriedNames(t, dir); !slices.Equal(names, files[1:]) {
+		t.Fatalf("carried after the salvage: %v, want %v", names, files[1:])
+	}
+}
+
+// carriedNames returns the inputs the directory's log carries, and the
+// runs it counts.
+func carriedNames(t *testing.T, dir string) (names []string, runs int64) {
+	t.Helper()
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	commits, err := v.Commits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commits {
+		if c.Carried() {
+			for _, in := range c.Inputs {
+				names = append(names, in.Name)
+			}
+		}
+	}
+	return names, v.Log.Transactions
+}

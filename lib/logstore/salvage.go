@@ -98,6 +98,12 @@ func planSalvage(r io.ReaderAt, name string, gen uint64, size int64) ([]span, *S
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
+		// A carried transaction (no captures) whose inputs frame is
+		// damaged would read as a whole empty one from its commit on:
+		// it is lost whole instead, and reported as what it is.
+		if whole == c && cm.Carried() {
+			whole = -1
+		}
 		if whole >= 0 {
 			// The transaction ending at c is whole: what is lost ends
 			// where it starts, at a damaged commit frame.
