@@ -77,14 +77,7 @@ func TestInputsCarried(t *testing.T) {
 	run := func(f string) {
 		w := openWriter(t, dir, Full)
 		defer w.Close()
-		content, _ := os.ReadFile(f)
-		sum := appendRun0(t, w, f)
-		if err := w.AppendInputs([]Input{{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
-			t.Fatal(err)
-		}
+		recordedRun(t, w, f)
 	}
 	checkpoint := func() {
 		w := openWriter(t, dir, Full)
@@ -93,28 +86,7 @@ func TestInputsCarried(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	carried := func() (names []string, runs int64) {
-		v, err := Open(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer v.Close()
-		commits, err := v.Commits()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, c := range commits {
-			if c.Carried() != (i == 0 && v.Generation > 0) {
-				t.Fatalf("commit %d of generation %d: carried %v", i, v.Generation, c.Carried())
-			}
-			if c.Carried() {
-				for _, in := range c.Inputs {
-					names = append(names, in.Name)
-				}
-			}
-		}
-		return names, v.Log.Transactions
-	}
+	carried := func() ([]string, int64) { return carriedNames(t, dir) }
 	run(files[0])
 	run(files[1])
 	run(files[1]) // again: the same content twice in the log
@@ -138,15 +110,22 @@ func TestInputsCarried(t *testing.T) {
 	}
 }
 
-// appendRun0 appends a file's captures without committing.
-func appendRun0(t *testing.T, w *Writer, f string) ingest.Summary {
+// recordedRun appends a file as one transaction that records its input,
+// as meguri-ingest --data does.
+func recordedRun(t *testing.T, w *Writer, f string) {
 	t.Helper()
 	h := w.Header()
 	sum, err := ingest.Parse([]string{f}, ingest.Options{Lo: h.Lo, Hi: h.Hi}, w.Append)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sum
+	content, _ := os.ReadFile(f)
+	if err := w.AppendInputs([]Input{{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // copyOf copies a file under another name.
@@ -172,14 +151,7 @@ func TestSalvageCarried(t *testing.T) {
 	files := chunks(t, 2)
 	for i, f := range files {
 		w := openWriter(t, dir, Full)
-		content, _ := os.ReadFile(f)
-		sum := appendRun0(t, w, f)
-		if err := w.AppendInputs([]Input{{Name: f, Hash: xxhash.Sum64(content), Size: int64(len(content))}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(sum.Lines, sum.Taken); err != nil {
-			t.Fatal(err)
-		}
+		recordedRun(t, w, f)
 		if i == 0 {
 			if _, err := w.Checkpoint(PackOptions{}); err != nil {
 				t.Fatal(err)
@@ -231,7 +203,10 @@ func carriedNames(t *testing.T, dir string) (names []string, runs int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range commits {
+	for i, c := range commits {
+		if c.Carried() != (i == 0 && v.Generation > 0 && len(c.Inputs) > 0) {
+			t.Fatalf("commit %d of generation %d: carried %v", i, v.Generation, c.Carried())
+		}
 		if c.Carried() {
 			for _, in := range c.Inputs {
 				names = append(names, in.Name)
