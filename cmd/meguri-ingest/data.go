@@ -130,29 +130,39 @@ func committedBefore(w *logstore.Writer, dir string, ins []logstore.Input) ([]st
 	if err != nil {
 		return nil, err
 	}
-	var found []string
-	for _, in := range ins {
-		n := 0 // the runs' numbers, as inspect --commits counts them
-	search:
-		for _, c := range commits {
-			if !c.Carried() {
-				n++
-			}
-			for _, old := range c.Inputs {
-				if !in.Same(old) {
-					continue
-				}
-				when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(c.Unix), n, w.Generation())
-				if c.Carried() {
-					when = fmt.Sprintf("before a checkpoint (carried into generation %d", w.Generation())
-				}
-				if old.Name != in.Name {
-					when += ", as " + old.Name
-				}
-				found = append(found, fmt.Sprintf("%s: %s committed the same content %s)", in.Name, dir, when))
-				break search
+	// each content's first commit, and its run's number as inspect
+	// --commits counts them (the carried transaction is none)
+	type first struct {
+		c   logstore.Commit
+		n   int
+		old logstore.Input
+	}
+	committed := map[logstore.Content]first{}
+	n := 0
+	for _, c := range commits {
+		if !c.Carried() {
+			n++
+		}
+		for _, old := range c.Inputs {
+			if _, ok := committed[old.Content()]; !ok {
+				committed[old.Content()] = first{c, n, old}
 			}
 		}
+	}
+	var found []string
+	for _, in := range ins {
+		f, ok := committed[in.Content()]
+		if !ok {
+			continue
+		}
+		when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(f.c.Unix), f.n, w.Generation())
+		if f.c.Carried() {
+			when = fmt.Sprintf("before a checkpoint (carried into generation %d", w.Generation())
+		}
+		if f.old.Name != in.Name {
+			when += ", as " + f.old.Name
+		}
+		found = append(found, fmt.Sprintf("%s: %s committed the same content %s)", in.Name, dir, when))
 	}
 	return found, nil
 }

@@ -15,8 +15,15 @@ type Input struct {
 	Size int64  // the content's length in bytes
 }
 
-// Same reports whether two inputs have the same content.
-func (in Input) Same(o Input) bool { return in.Hash == o.Hash && in.Size == o.Size }
+// Content identifies an input's content: two inputs with the same one
+// are the same input, whatever their names.
+type Content struct {
+	Hash uint64
+	Size int64
+}
+
+// Content returns the input's content fingerprint, a map key.
+func (in Input) Content() Content { return Content{in.Hash, in.Size} }
 
 // An inputs frame records a transaction's inputs. It is a captures frame
 // of no captures (count 0, size 0), so that a reader that knows nothing of

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -408,9 +407,11 @@ func carriedLog(v *View, gen uint64) ([]byte, error) {
 		return nil, err
 	}
 	var ledger []Input
+	seen := map[Content]bool{}
 	for _, c := range commits {
 		for _, in := range c.Inputs {
-			if !slices.ContainsFunc(ledger, in.Same) {
+			if !seen[in.Content()] {
+				seen[in.Content()] = true
 				ledger = append(ledger, in)
 			}
 		}
