@@ -262,9 +262,9 @@ func PackProgress(prog string, m *Meter) func(stage string, done, total int64) {
 	}
 	return func(stage string, done, total int64) {
 		if stage == "log" {
-			m.Printf("%s: reading the log: %s of %s (%.0f%%)\x1b[K", prog, units.Bytes(done), units.Bytes(total), 100*float64(done)/float64(max(total, 1)))
+			m.Printf("%s: reading the log: %s of %s (%.0f%%)", prog, units.Bytes(done), units.Bytes(total), 100*float64(done)/float64(max(total, 1)))
 		} else {
-			m.Printf("%s: writing: %d rows merged\x1b[K", prog, done)
+			m.Printf("%s: writing: %d rows merged", prog, done)
 		}
 	}
 }
@@ -302,7 +302,8 @@ func (m *Meter) Printf(format string, a ...any) {
 		return
 	}
 	m.last, m.shown = time.Now(), true
-	fmt.Fprintf(os.Stderr, "\r"+format, a...)
+	// back to the line's start, and clear what a longer line left
+	fmt.Fprintf(os.Stderr, "\r"+format+"\033[K", a...)
 }
 
 // Clear erases the progress line if one was printed.
