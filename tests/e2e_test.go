@@ -71,6 +71,28 @@ func runIn(t *testing.T, dir string, stdin []byte, name string, args ...string) 
 	return o.Bytes(), e.Bytes(), code
 }
 
+// runOn runs a tool with its stdin and stdout on the given files (nil:
+// none), and returns its stderr and exit code.
+func runOn(t *testing.T, stdin, stdout *os.File, name string, args ...string) (stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return e.String(), code
+}
+
 // wantFail runs a tool and expects exit 1 with want in its stderr.
 func wantFail(t *testing.T, want, name string, args ...string) {
 	t.Helper()
@@ -852,13 +874,8 @@ func TestStdoutFull(t *testing.T) {
 		{"meguri-pack", "--stats", "--data", live},
 		{"meguri-compact", "-q", file},
 	} {
-		cmd := exec.Command(filepath.Join(binDir, c[0]), c[1:]...)
-		cmd.Stdout = full
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(e.String(), "no space left on device") {
-			t.Errorf("%v > /dev/full: %v, stderr %q; want exit 1 naming the full device", c, err, e.String())
+		if e, code := runOn(t, nil, full, c[0], c[1:]...); code != 1 || !strings.Contains(e, "no space left on device") {
+			t.Errorf("%v > /dev/full: exit %d, stderr %q; want exit 1 naming the full device", c, code, e)
 		}
 	}
 }

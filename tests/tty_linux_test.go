@@ -60,20 +60,12 @@ func TestNoBinaryToTerminal(t *testing.T) {
 		{"meguri-pack", "-q", "--data", live},
 	} {
 		for _, out := range []*os.File{tty, null} {
-			cmd := exec.Command(filepath.Join(binDir, c[0]), c[1:]...)
-			cmd.Stdout = out
-			var e bytes.Buffer
-			cmd.Stderr = &e
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
+			e, code := runOn(t, nil, out, c[0], c[1:]...)
+			if out == tty && (code != 2 || !strings.Contains(e, "stdout is a terminal, and a .meguri file is binary: give -o PATH or redirect stdout")) {
+				t.Errorf("%v to a terminal: exit %d, %q", c, code, e)
 			}
-			if out == tty && (code != 2 || !strings.Contains(e.String(), "stdout is a terminal, and a .meguri file is binary: give -o PATH or redirect stdout")) {
-				t.Errorf("%v to a terminal: exit %d, %q", c, code, e.String())
-			}
-			if out == null && (err != nil || e.Len() != 0) {
-				t.Errorf("%v to /dev/null: %v, %q", c, err, e.String())
+			if out == null && (code != 0 || e != "") {
+				t.Errorf("%v to /dev/null: exit %d, %q", c, code, e)
 			}
 		}
 	}
@@ -88,13 +80,8 @@ func TestStdinFromTerminal(t *testing.T) {
 		{"meguri-compact", "-q", "-", "-o", filepath.Join(t.TempDir(), "x.meguri")},
 	} {
 		_, tty := openPTY(t)
-		cmd := exec.Command(filepath.Join(binDir, c[0]), c[1:]...)
-		cmd.Stdin = tty
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(e.String(), "stdin is a terminal, and a .meguri file is binary: give FILE or pipe one in") {
-			t.Errorf("%v from a terminal: %v, %q", c, err, e.String())
+		if e, code := runOn(t, tty, nil, c[0], c[1:]...); code != 2 || !strings.Contains(e, "stdin is a terminal, and a .meguri file is binary: give FILE or pipe one in") {
+			t.Errorf("%v from a terminal: exit %d, %q", c, code, e)
 		}
 	}
 
