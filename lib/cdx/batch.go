@@ -139,6 +139,7 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 		if err != nil {
 			return err
 		}
+		in.fingerprint = cfg.Fingerprint != nil
 		err = readInput(in, cfg, free, work, ordered, stop)
 		in.Close()
 		if err != nil {

@@ -45,7 +45,10 @@ type Input struct {
 	Compression Compression
 	r           io.Reader
 	closers     []io.Closer
-	sum         xxhash.Digest // of the content read, for its fingerprint
+	// fingerprint, when set before the first Read, has the content read
+	// hashed into sum and counted in size
+	fingerprint bool
+	sum         xxhash.Digest
 	size        int64
 }
 
@@ -53,8 +56,10 @@ type Input struct {
 // (with the line it reached); a decompressor's error says which.
 func (in *Input) Read(p []byte) (int, error) {
 	n, err := in.r.Read(p)
-	in.sum.Write(p[:n])
-	in.size += int64(n)
+	if in.fingerprint {
+		in.sum.Write(p[:n])
+		in.size += int64(n)
+	}
 	if err != nil && err != io.EOF && in.Compression != Plain {
 		err = fmt.Errorf("%s data damaged or cut short: %w", in.Compression, err)
 	}
