@@ -229,31 +229,25 @@ func (v *View) Commits() ([]Commit, error) {
 func commitsIn(r io.ReaderAt, name string, spans []span) ([]Commit, error) {
 	var out []Commit
 	var ins []Input
-	var h [frameHeaderSize + capturesPrefix]byte
+	// one read a frame: its header, and a commit's payload or a captures
+	// frame's count
+	var buf [commitFrameSize]byte
 	for _, s := range spans {
 		for off := s.from; off < s.to; {
-			if err := readFull(r, h[:frameHeaderSize], off); err != nil {
+			h := buf[:min(commitFrameSize, s.to-off)]
+			if len(h) < frameHeaderSize+capturesPrefix {
+				return nil, fmt.Errorf("%s: frame at byte %d: %w", name, off, io.ErrUnexpectedEOF)
+			}
+			if err := readFull(r, h, off); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-			n := int64(binary.LittleEndian.Uint32(h[:]))
-			switch h[4] {
-			case kindCommit:
-				c, err := readCommit(r, off)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", name, err)
-				}
+			n := int64(binary.LittleEndian.Uint32(h))
+			switch {
+			case h[4] == kindCommit && len(h) == commitFrameSize:
+				c := commitOf(h[frameHeaderSize:])
 				c.Inputs, ins = ins, nil
 				out = append(out, c)
-			case kindCaptures:
-				if n < capturesPrefix {
-					break
-				}
-				if err := readFull(r, h[frameHeaderSize:], off+frameHeaderSize); err != nil {
-					return nil, fmt.Errorf("%s: %w", name, err)
-				}
-				if captureCount(h[frameHeaderSize:]) != 0 {
-					break // captures: skip them unread
-				}
+			case h[4] == kindCaptures && captureCount(h[frameHeaderSize:]) == 0:
 				p := make([]byte, n)
 				if err := readFull(r, p, off+frameHeaderSize); err != nil {
 					return nil, fmt.Errorf("%s: %w", name, err)
