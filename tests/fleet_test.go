@@ -615,7 +615,34 @@ func TestWorkedRebalance(t *testing.T) {
 	if got := readManifest(t, filepath.Join(dir, "rows", "cold.rows")); len(got) != 1 || got[0].file != "../parts/part-0010.meguri" {
 		t.Fatalf("cold rows name %+v, want ../parts/part-0010.meguri (relative to rows/)", got)
 	}
-	must("meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "fleet.manifest")
+	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "fleet.manifest")
+	if code != 0 {
+		t.Fatalf("publishing: exit %d: %s", code, e)
+	}
+	// stderr lists what the publish replaced and what it published
+	var said []string
+	for _, l := range strings.Split(strings.TrimSpace(string(e)), "\n") {
+		f := strings.Fields(l)
+		said = append(said, f[2]+" "+f[4]+" "+f[len(f)-1])
+	}
+	want := []string{
+		fmt.Sprintf("replaced %d %s", rows[cold].id, rows[cold].file),
+		fmt.Sprintf("replaced %d %s", rows[cold+1].id, rows[cold+1].file),
+		fmt.Sprintf("replaced %d %s", rows[hot].id, rows[hot].file),
+		"published 8 part-0008.meguri", "published 9 part-0009.meguri", "published 10 part-0010.meguri",
+	}
+	slices.Sort(want[:3])
+	slices.Sort(said[:min(3, len(said))])
+	if !slices.Equal(said, want) {
+		t.Errorf("publishing said %q, want %q", said, want)
+	}
+	// -q says nothing; publishing the same rows again changes nothing
+	if _, e, code := runIn(t, dir, nil, "meguri-route", "update", "-q", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "again.manifest"); code != 0 || len(e) != 0 {
+		t.Errorf("update -q: exit %d, stderr %q", code, e)
+	}
+	if a, b := mustRead(t, man), mustRead(t, filepath.Join(dir, "again.manifest")); !bytes.Equal(a, b) {
+		t.Errorf("publishing the same rows again changed the manifest:\n%s\n%s", a, b)
+	}
 
 	var mj struct {
 		Tiles bool
@@ -677,7 +704,7 @@ func TestWorkedRebalance(t *testing.T) {
 		t.Error("a refused publish changed the map")
 	}
 	// two reshapes of the same keys in one update are refused too
-	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "dup.rows", "-o", "fleet.manifest")
+	_, e, code = runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "dup.rows", "-o", "fleet.manifest")
 	if code != 1 || !strings.Contains(string(e), "(dup.rows) overlaps partition 8 ") || !strings.Contains(string(e), "(hot.rows), published in the same update") {
 		t.Errorf("overlapping rows: exit %d, %s", code, e)
 	}
@@ -1092,4 +1119,13 @@ func TestConcurrentUpdates(t *testing.T) {
 	if rows := readManifest(t, man); len(rows) != 2 {
 		t.Fatalf("balance in place: %d rows, want 2", len(rows))
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

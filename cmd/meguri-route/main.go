@@ -586,6 +586,7 @@ type updateCmd struct {
 	Refresh  bool     `help:"Re-read urls, hosts and bytes of every partition from its file's header and trailer."`
 	Dir      string   `placeholder:"DIR" help:"Directory the manifest's relative file names are relative to (default: the manifest's own; rows are taken relative to theirs)."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the new manifest here ('-' for stdout; the input path rewrites it atomically)."`
+	Quiet    bool     `short:"q" help:"Do not list the partitions replaced and published, nor say when waiting for another update, on stderr."`
 }
 
 // sameFile reports whether two paths (not stdin or stdout) name one
@@ -611,6 +612,9 @@ func (c *updateCmd) Run() error {
 	if sameFile(c.Manifest, c.Output) {
 		var release func()
 		m, release, err = manifest.LoadForUpdate(c.Manifest, func() {
+			if c.Quiet {
+				return
+			}
 			fmt.Fprintf(os.Stderr, "meguri-route update: another update of %s is running; waiting\n", c.Manifest)
 		})
 		if err == nil {
@@ -686,6 +690,9 @@ func (c *updateCmd) Run() error {
 	}
 	if err := m.WriteFile(c.Output); err != nil {
 		return err
+	}
+	if c.Quiet {
+		return nil
 	}
 	for _, p := range replaced {
 		fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
