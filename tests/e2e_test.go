@@ -325,6 +325,23 @@ func TestInspectModes(t *testing.T) {
 	if code != 1 || !strings.Contains(string(e2), "corrupt .meguri: block 0, url page at offset") {
 		t.Fatalf("--verify damaged: exit %d %q", code, e2)
 	}
+	// a lookup exits as grep: 1 absent, 2 when it cannot tell (a damaged,
+	// truncated or missing file), so a script never reads one for the other
+	full, _ := os.ReadFile(golden)
+	truncated := filepath.Join(t.TempDir(), "t.meguri")
+	os.WriteFile(truncated, full[:len(full)-100], 0o644)
+	for _, c := range []struct{ file, want string }{
+		{damaged, "corrupt .meguri: block 0, url page at offset"},
+		{truncated, "corrupt .meguri: trailer at offset"},
+		{filepath.Join(t.TempDir(), "missing.meguri"), "no such file or directory"},
+	} {
+		for _, mode := range [][]string{{"--url", "http://www.zew.de/"}, {"--url", "http://absent.example/"}, {"--host", "zew.de"}, {"--host", "absent.example"}} {
+			out, e, code := run(t, nil, "meguri-inspect", append(mode, c.file)...)
+			if code != 2 || len(out) != 0 || !strings.Contains(string(e), c.want) {
+				t.Errorf("%v %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", mode, c.file, code, out, e, c.want)
+			}
+		}
+	}
 }
 
 // TestInspectHost: --host prints the records of one host group, exactly
@@ -372,7 +389,7 @@ func TestInspectHost(t *testing.T) {
 		}
 	}
 	// a directory is read only when it is a partition directory
-	wantFail(t, dir+" is a directory, but not a partition directory", "meguri-inspect", "--host", "zew.de", dir)
+	wantUsage(t, dir+" is a directory, but not a partition directory", "meguri-inspect", "--host", "zew.de", dir)
 	man := filepath.Join(dir, "m")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "4", sample, "-o", man)
 	var byName, byURL struct {

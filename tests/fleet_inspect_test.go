@@ -139,6 +139,11 @@ func TestInspectFleet(t *testing.T) {
 	first = first[:strings.IndexByte(first, '\n')]
 	wantFail(t, ": not in "+noFile, "meguri-inspect", "--url", first, "--manifest", noFile)
 	mustRun(t, nil, "meguri-inspect", "--url", first, "--manifest", man)
+	// a lookup whose partition file is missing cannot answer: exit 2, not 1
+	missing := write("missing.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001.meguri", "gone.meguri", 1), lines[3], lines[4])
+	for _, args := range [][]string{{"--url", first}, {"--host", first}} {
+		wantExit(t, 2, "gone.meguri: no such file or directory", "meguri-inspect", append(args, "--manifest", missing)...)
+	}
 	// a damaged file: --verify names it
 	data := fileBytes(t, filepath.Join(parts, "part-0002.meguri"))
 	data[len(data)/2] ^= 0x40

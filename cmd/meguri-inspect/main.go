@@ -6,11 +6,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/alecthomas/kong"
 
@@ -29,11 +31,11 @@ type args struct {
 	JSON    bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify  bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Rows    bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL     string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 1 when absent."`
+	URL     string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
 	URLs    string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
 	Absent  bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Commits bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
-	Host    string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 1 when it has none."`
+	Host    string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
@@ -79,6 +81,13 @@ func main() {
 	var a args
 	kong.Parse(&a, cli.Kong("meguri-inspect", description)...)
 	code, err := run(&a)
+	if err != nil && code == 1 && (a.URL != "" || a.Host != "") && !errors.Is(err, syscall.EPIPE) {
+		// A lookup exits as grep does: 1 means absent, so anything that
+		// keeps it from answering (a damaged or missing file) is 2, and
+		// a script's `if meguri-inspect --url U f` never takes a file it
+		// could not read for a URL it does not hold.
+		code = 2
+	}
 	if err != nil && code == 2 {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
 		os.Exit(2)
