@@ -779,6 +779,8 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), link, cdxIn}, link + " and " + cdxIn + " are the same file"},
 		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, cdxIn, "-o", other}, cdxIn + " and " + cdxIn + " are the same file"},
 		{[]string{"meguri-compact", "--fold", meg, filepath.Join(dir, ".", "p.meguri"), "-o", other}, " are the same file: give each input once"},
+		// ... and so would one file's bytes under two names
+		{[]string{"meguri-compact", "--fold", meg, kept, "-o", other}, meg + " and " + kept + " hold the same bytes: folded, every capture in them would count twice"},
 	} {
 		before, _ := os.ReadFile(filepath.Join(data, "snap-0.meguri"))
 		_, e, code := run(t, nil, c.args[0], c.args[1:]...)

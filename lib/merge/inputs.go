@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -120,4 +121,52 @@ func Span(ins []*Input) (lo, hi uint64) {
 		lo, hi = min(lo, in.File.Header.Lo), max(hi, in.File.Header.Hi)
 	}
 	return lo, hi
+}
+
+// Twins refuses inputs of which two hold the same bytes: folded, each of
+// their captures would count twice, as if one file were named twice (a
+// delta copied under a second name, a shard fetched back twice). Only
+// inputs of equal size are compared, byte for byte.
+func Twins(ins []*Input) error {
+	for i, a := range ins {
+		for _, b := range ins[i+1:] {
+			if a.st.Size() != b.st.Size() {
+				continue
+			}
+			same, err := sameBytes(a, b)
+			if err != nil {
+				return err
+			}
+			if same {
+				return fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice (give each input once)", a.Path, b.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// sameBytes compares two inputs of one size, their trailers (counts and
+// the footer's checksum) first.
+func sameBytes(a, b *Input) (bool, error) {
+	size := a.st.Size()
+	ba, bb := make([]byte, min(1<<20, size)), make([]byte, min(1<<20, size))
+	equalAt := func(off int64) (bool, error) {
+		n := min(int64(len(ba)), size-off)
+		if _, err := a.f.ReadAt(ba[:n], off); err != nil {
+			return false, fmt.Errorf("%s: %w", a.Path, err)
+		}
+		if _, err := b.f.ReadAt(bb[:n], off); err != nil {
+			return false, fmt.Errorf("%s: %w", b.Path, err)
+		}
+		return bytes.Equal(ba[:n], bb[:n]), nil
+	}
+	if same, err := equalAt(max(0, size-codec.TrailerSize)); !same || err != nil {
+		return false, err
+	}
+	for off := int64(0); off < size; off += int64(len(ba)) {
+		if same, err := equalAt(off); !same || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
