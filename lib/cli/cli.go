@@ -26,6 +26,7 @@ import (
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
+	"github.com/meguri/meguri/lib/internal/twins"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -421,15 +422,20 @@ func (s Inputs) At(path string) (string, bool) {
 }
 
 // NamedTwice refuses inputs that name one file twice, under any spelling
-// (`cdx-*.gz cdx-00001.gz`, a symlink, a hard link): read twice, its
-// captures would count twice, and a file folded with itself would double
-// every count. "-" is not looked at.
+// (`cdx-*.gz cdx-00001.gz`, a symlink, a hard link), or two files of the
+// same bytes (a shard copied, or fetched back, under a second name): read
+// twice, its captures would count twice, and a file folded with itself
+// would double every count. "-" is not looked at, nor any input that is
+// not a regular file.
 func NamedTwice(inputs []string) error {
 	s := StatInputs(inputs)
 	for i := range s {
 		for _, o := range s[:i] {
 			if os.SameFile(s[i].st, o.st) {
 				return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
+			}
+			if size := s[i].st.Size(); size > 0 && size == o.st.Size() && s[i].st.Mode().IsRegular() && o.st.Mode().IsRegular() && twins.Paths(o.name, s[i].name, size) {
+				return fmt.Errorf("%s and %s hold the same bytes: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package merge
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/twins"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -133,9 +133,9 @@ func Twins(ins []*Input) error {
 			if a.st.Size() != b.st.Size() {
 				continue
 			}
-			same, err := sameBytes(a, b)
+			same, err := twins.Equal(a.f, b.f, a.st.Size())
 			if err != nil {
-				return err
+				return fmt.Errorf("comparing %s and %s: %w", a.Path, b.Path, err)
 			}
 			if same {
 				return fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice (give each input once)", a.Path, b.Path)
@@ -143,30 +143,4 @@ func Twins(ins []*Input) error {
 		}
 	}
 	return nil
-}
-
-// sameBytes compares two inputs of one size, their trailers (counts and
-// the footer's checksum) first.
-func sameBytes(a, b *Input) (bool, error) {
-	size := a.st.Size()
-	ba, bb := make([]byte, min(1<<20, size)), make([]byte, min(1<<20, size))
-	equalAt := func(off int64) (bool, error) {
-		n := min(int64(len(ba)), size-off)
-		if _, err := a.f.ReadAt(ba[:n], off); err != nil {
-			return false, fmt.Errorf("%s: %w", a.Path, err)
-		}
-		if _, err := b.f.ReadAt(bb[:n], off); err != nil {
-			return false, fmt.Errorf("%s: %w", b.Path, err)
-		}
-		return bytes.Equal(ba[:n], bb[:n]), nil
-	}
-	if same, err := equalAt(max(0, size-codec.TrailerSize)); !same || err != nil {
-		return false, err
-	}
-	for off := int64(0); off < size; off += int64(len(ba)) {
-		if same, err := equalAt(off); !same || err != nil {
-			return false, err
-		}
-	}
-	return true, nil
 }
