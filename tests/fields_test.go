@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+	"golang.org/x/net/publicsuffix"
 )
 
 // fieldNames are the fields of a --rows line, in order, as docs/CLI.md
@@ -161,12 +162,61 @@ func TestInspectFields(t *testing.T) {
 		{[]string{"--rows", "--header", golden}, "--header goes with --tsv"},
 		{[]string{"--rows", "--raw", golden}, "--raw goes with --tsv"},
 		{[]string{"--urls", "-", "--absent", "--tsv", golden}, "--tsv: --absent prints the list's own lines, not records"},
-		{[]string{"--rows", "--fields", "url,host", golden}, `--fields: unknown field "host"; choose from url,host_key,path_key,`},
+		{[]string{"--rows", "--fields", "url,hostname", golden}, `--fields: unknown field "hostname"; choose from url,host_key,path_key,`},
 		{[]string{"--rows", "--fields", "url,url", golden}, `--fields: field "url" named twice`},
 	} {
 		out, e, code := run(t, nil, "meguri-inspect", c.args...)
 		if code != 2 || len(out) != 0 || !strings.Contains(string(e), c.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, e, c.want)
+		}
+	}
+}
+
+// TestHostAndGroupFields: --fields host,group print each record's host
+// (the URL's authority without userinfo and port) and its grouping string:
+// a suffix of the host whose xxHash64 is the record's host key, under
+// grouping domain its registrable domain (or the host itself, for an IP
+// address or a name without one), under grouping host the host. Neither
+// is in the default --rows line. On the sample (both groupings) and on
+// the corpus.
+func TestHostAndGroupFields(t *testing.T) {
+	byHost := filepath.Join(t.TempDir(), "byhost.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", "--grouping", "host", sample, "-o", byHost)
+	if bytes.Contains(mustRun(t, nil, "meguri-inspect", "--rows", byHost), []byte(`"group"`)) {
+		t.Error("--rows prints group unasked")
+	}
+	for _, file := range append(goldenAndCorpus(t), byHost) {
+		out := mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url,host_key,host,group", "--tsv", "--raw", file)
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		subdomains := 0
+		for _, l := range lines {
+			f := strings.Split(l, "\t")
+			if len(f) != 4 {
+				t.Fatalf("%s: %q", file, l)
+			}
+			u, key, host, group := f[0], f[1], f[2], f[3]
+			authority := u[strings.Index(u, "://")+3:]
+			if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+				authority = authority[:i]
+			}
+			authority = authority[strings.LastIndexByte(authority, '@')+1:]
+			want := authority
+			if i := strings.LastIndexByte(authority, ':'); i >= 0 && !strings.HasSuffix(authority, "]") {
+				want = authority[:i]
+			}
+			wantGroup := want
+			if d, err := publicsuffix.EffectiveTLDPlusOne(want); file != byHost && err == nil && strings.HasSuffix(want, d) && !strings.HasSuffix(want, ".") {
+				wantGroup = d
+			}
+			if host != want || group != wantGroup || key != fmt.Sprintf("0x%016x", xxhash.Sum64String(group)) {
+				t.Fatalf("%s: %s: host %q group %q key %s; want host %q group %q", file, u, host, group, key, want, wantGroup)
+			}
+			if group != host {
+				subdomains++
+			}
+		}
+		if (subdomains == 0) != (file == byHost) {
+			t.Errorf("%s: %d of %d rows have a group other than their host", file, subdomains, len(lines))
 		}
 	}
 }

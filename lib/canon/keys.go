@@ -34,6 +34,27 @@ type Keys struct {
 	Group string // the host grouping string
 }
 
+// KeyedGroup returns the host grouping string of a canonical URL whose
+// host key is key, without the public-suffix list (unlike GroupOf, so it
+// gives what the key was made of whichever list a build has): the suffix of its host
+// (HostOf) whose xxHash64 is key, the whole host or a part that follows
+// a dot. It is "" when none is (a key that is no hash of the URL's host).
+func KeyedGroup(u string, key uint64) string {
+	host, _, _ := HostOf(u)
+	if host == "" {
+		return ""
+	}
+	if xxhash.Sum64String(host) == key {
+		return host
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] == '.' && i+1 < len(host) && xxhash.Sum64String(host[i+1:]) == key {
+			return host[i+1:]
+		}
+	}
+	return ""
+}
+
 // HostOf returns the host of a canonical URL: the authority without
 // userinfo and port. IPv6 hosts keep their brackets.
 func HostOf(u string) (host string, hostStart, hostEnd int) {

@@ -135,23 +135,10 @@ func encodeHosts(recs []record.Record, bufs *[numCols + 1][]byte) {
 	bufs[ColHost] = h
 }
 
-// groupLen returns the length of the suffix of url's host whose xxHash64
-// is key: the whole host or a suffix that starts after a dot (the grouping
-// string is one of these); 0 when none is.
+// groupLen returns the length of the grouping string in url's host (see
+// canon.KeyedGroup); 0 when none hashes to key.
 func groupLen(url string, key uint64) int {
-	host, _, _ := canon.HostOf(url)
-	if host == "" {
-		return 0
-	}
-	if xxhash.Sum64String(host) == key {
-		return len(host)
-	}
-	for i := 0; i < len(host); i++ {
-		if host[i] == '.' && i+1 < len(host) && xxhash.Sum64String(host[i+1:]) == key {
-			return len(host) - i - 1
-		}
-	}
-	return 0
+	return len(canon.KeyedGroup(url, key))
 }
 
 func encodeURLs(recs []record.Record, bufs *[numCols + 1][]byte) {

@@ -8,15 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/meguri/meguri/lib/canon"
 )
 
 // Field is one printed field of a record. The fields, in their default
 // order, are url, host_key, path_key, status, http_status, first_seen,
 // last_seen, captures, changes, digest, first_digest, mime, length,
-// redirect.
+// redirect; host and group print only when named.
 type Field uint8
 
-// The printed fields, in their default order.
+// The printed fields: the default ones in their default order, then those
+// printed only when named.
 const (
 	FieldURL Field = iota
 	FieldHostKey
@@ -32,12 +35,17 @@ const (
 	FieldMime
 	FieldLength
 	FieldRedirect
+	FieldHost  // the URL's host: the authority without userinfo and port
+	FieldGroup // the host grouping string, whose xxHash64 is the host key
 	numFields
 )
 
+// numDefault is the number of fields printed when none are named.
+const numDefault = FieldHost
+
 var fieldNames = [numFields]string{"url", "host_key", "path_key", "status", "http_status",
 	"first_seen", "last_seen", "captures", "changes", "digest", "first_digest", "mime",
-	"length", "redirect"}
+	"length", "redirect", "host", "group"}
 
 // String returns the field's name, its JSON key.
 func (f Field) String() string {
@@ -47,7 +55,8 @@ func (f Field) String() string {
 	return "field(" + strconv.Itoa(int(f)) + ")"
 }
 
-// FieldNames lists every field name in the default order.
+// FieldNames lists every field name: the default ones in their order,
+// then host and group.
 func FieldNames() []string { return slices.Clone(fieldNames[:]) }
 
 // ParseFields reads field names (as --fields gives them). An unknown name,
@@ -97,12 +106,12 @@ var ErrUnprintable = errors.New("a tab or line break in a value cannot be writte
 
 func (l *Layout) fields() []Field {
 	if l.Fields == nil {
-		return allFields[:]
+		return defaultFields[:]
 	}
 	return l.Fields
 }
 
-var allFields = func() (a [numFields]Field) {
+var defaultFields = func() (a [numDefault]Field) {
 	for i := range a {
 		a[i] = Field(i)
 	}
@@ -195,6 +204,15 @@ func (l *Layout) appendField(b []byte, f Field, r *Record, pathKey uint64) []byt
 		return strconv.AppendInt(b, r.Length, 10)
 	case FieldRedirect:
 		return l.appendString(b, r.Redirect)
+	case FieldHost:
+		host, _, _ := canon.HostOf(r.URL)
+		return l.appendString(b, host)
+	case FieldGroup: // null for a key that is no hash of the URL's host
+		g := canon.KeyedGroup(r.URL, r.HostKey)
+		if g == "" {
+			return l.appendOrNull(b, true, nil)
+		}
+		return l.appendString(b, g)
 	}
 	return b
 }

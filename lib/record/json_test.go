@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // line is l.AppendLine(nil, r, path), which must not fail.
@@ -76,11 +78,29 @@ func TestLayoutFields(t *testing.T) {
 		t.Fatalf("nulls in tsv: %q", got)
 	}
 	all := Layout{TSV: true}
-	if got := string(all.Header()); got != strings.Join(FieldNames(), "\t")+"\n" {
+	if got := string(all.Header()); got != strings.Join(FieldNames()[:numDefault], "\t")+"\n" {
 		t.Fatalf("default header %q", got)
 	}
 	if got, want := string(line(t, &all, &odd, 0x77)), "http://example.com/a\\\\b\\tc\t0x00000000000000ab\t0x0000000000000077\tredirect\t301\t20010909014640\t20200913122640\t3\t1\t0000000000001234\tfedcba9876543210\ttext/\"x\"\\r\\n\x01café \uFFFD\t42\thttp://example.com/b\n"; got != want {
 		t.Fatalf("all tsv got  %q\nwant %q", got, want)
+	}
+	// host and group print only when named; the group is the suffix of
+	// the host the key hashes, null when none does
+	hg := Layout{Fields: []Field{FieldHost, FieldGroup}}
+	for _, c := range []struct {
+		url  string
+		key  uint64
+		want string
+	}{
+		{"http://www.example.co.uk:8080/x?y", xxhash.Sum64String("example.co.uk"), `{"host":"www.example.co.uk","group":"example.co.uk"}`},
+		{"https://user@a.b.example.com/", xxhash.Sum64String("a.b.example.com"), `{"host":"a.b.example.com","group":"a.b.example.com"}`},
+		{"http://[::1]:80/", xxhash.Sum64String("[::1]"), `{"host":"[::1]","group":"[::1]"}`},
+		{"http://www.example.com/", 42, `{"host":"www.example.com","group":null}`},
+	} {
+		r := Record{URL: c.url, HostKey: c.key}
+		if got := string(line(t, &hg, &r, 0)); got != c.want+"\n" {
+			t.Errorf("%s: %s, want %s", c.url, got, c.want)
+		}
 	}
 	if (&Layout{Fields: []Field{FieldURL}}).NeedsPathKey() || !(&Layout{}).NeedsPathKey() {
 		t.Fatal("NeedsPathKey")
