@@ -9,6 +9,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
@@ -47,6 +48,25 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		}
 	}
 	opt.PartitionID, opt.Lo, opt.Hi, opt.Grouping = got.PartitionID, got.Lo, got.Hi, canon.Grouping(got.Grouping)
+	// What the directory has committed, to tell a run run again (the
+	// writer holds it: no other run commits meanwhile).
+	var commits []logstore.Commit
+	if !a.Again {
+		if commits, err = w.Commits(); err != nil {
+			return err
+		}
+	}
+	if !a.Again && a.Rejects == "" && !a.Strict {
+		// A run of files all committed before under their names (GNU
+		// parallel running a batch again) is told by hashing them, not
+		// by parsing and appending them first.
+		if found := logstore.CommittedFiles(commits, a.Files, cdx.Fingerprint); found != nil {
+			for _, f := range committedLines(found, w.Generation(), a.Data) {
+				fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", f)
+			}
+			return nil
+		}
+	}
 	// Each input's content fingerprint goes into the transaction; one the
 	// directory has committed before means the run is being run again.
 	var ins []logstore.Input
@@ -63,10 +83,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if !a.Again {
 		// A run re-run appends nothing: done already when every input
 		// was committed, refused when only some were.
-		found, err := committedBefore(w, a.Data, ins)
-		if err != nil {
-			return err
-		}
+		found := committedLines(logstore.CommittedBefore(commits, ins), w.Generation(), a.Data)
 		if len(found) > 0 && len(found) == len(ins) {
 			for _, f := range found {
 				fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", f)
@@ -122,49 +139,21 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	return nil
 }
 
-// committedBefore returns, for each input whose content the directory
-// has committed before (in this log, or carried by a checkpoint), a line
-// saying when and as what.
-func committedBefore(w *logstore.Writer, dir string, ins []logstore.Input) ([]string, error) {
-	commits, err := w.Commits()
-	if err != nil {
-		return nil, err
+// committedLines says, for each input found committed before, when and
+// as what.
+func committedLines(found []logstore.Match, gen uint64, dir string) []string {
+	lines := make([]string, len(found))
+	for i, f := range found {
+		when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(f.Commit.Unix), f.Run, gen)
+		if f.Commit.Carried() {
+			when = fmt.Sprintf("before a checkpoint (carried into generation %d", gen)
+		}
+		if f.As != f.Input.Name {
+			when += ", as " + f.As
+		}
+		lines[i] = fmt.Sprintf("%s: %s committed the same content %s)", f.Input.Name, dir, when)
 	}
-	// each content's first commit, and its run's number as inspect
-	// --commits counts them (the carried transaction is none)
-	type first struct {
-		c   logstore.Commit
-		n   int
-		old logstore.Input
-	}
-	committed := map[logstore.Content]first{}
-	n := 0
-	for _, c := range commits {
-		if !c.Carried() {
-			n++
-		}
-		for _, old := range c.Inputs {
-			if _, ok := committed[old.Content()]; !ok {
-				committed[old.Content()] = first{c, n, old}
-			}
-		}
-	}
-	var found []string
-	for _, in := range ins {
-		f, ok := committed[in.Content()]
-		if !ok {
-			continue
-		}
-		when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(f.c.Unix), f.n, w.Generation())
-		if f.c.Carried() {
-			when = fmt.Sprintf("before a checkpoint (carried into generation %d", w.Generation())
-		}
-		if f.old.Name != in.Name {
-			when += ", as " + f.old.Name
-		}
-		found = append(found, fmt.Sprintf("%s: %s committed the same content %s)", in.Name, dir, when))
-	}
-	return found, nil
+	return lines
 }
 
 // sameParams refuses --partition-id, --range or --grouping given for an

@@ -125,6 +125,22 @@ func Open(name string) (*Input, error) {
 	return in, nil
 }
 
+// Fingerprint reads the named file to its end as a run reads it
+// (decompressed) and returns what the run's Fingerprint callback would
+// be given: the xxHash64 and length of its content.
+func Fingerprint(name string) (hash uint64, size int64, err error) {
+	in, err := Open(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer in.Close()
+	in.fingerprint = true
+	if _, err := io.Copy(io.Discard, in); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return in.sum.Sum64(), in.size, nil
+}
+
 var (
 	stdinOnce sync.Once
 	stdin     *bufio.Reader

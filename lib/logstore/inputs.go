@@ -98,3 +98,80 @@ func parseInputs(p []byte) ([]Input, bool, error) {
 	}
 	return ins, true, nil
 }
+
+// A Match is an input whose content a directory has committed before.
+type Match struct {
+	Input  Input  // the input, as this run names it
+	Commit Commit // the first commit holding its content
+	Run    int    // that commit's run, counted as meguri-inspect --commits counts them (0: carried)
+	As     string // the name it was committed under
+}
+
+// CommittedBefore returns a Match for each of ins whose content one of
+// commits (a log's, in order) holds, in the order of ins.
+func CommittedBefore(commits []Commit, ins []Input) []Match {
+	type first struct {
+		c   Commit
+		run int
+		as  string
+	}
+	committed := map[Content]first{}
+	run := 0
+	for _, c := range commits {
+		if !c.Carried() {
+			run++
+		}
+		for _, old := range c.Inputs {
+			if _, ok := committed[old.Content()]; !ok {
+				r := run
+				if c.Carried() {
+					r = 0
+				}
+				committed[old.Content()] = first{c, r, old.Name}
+			}
+		}
+	}
+	var found []Match
+	for _, in := range ins {
+		if f, ok := committed[in.Content()]; ok {
+			found = append(found, Match{in, f.c, f.run, f.as})
+		}
+	}
+	return found
+}
+
+// CommittedFiles tells a run of files done before without reading it
+// through: when every file is one that commits hold under that name,
+// it fingerprints each (fingerprint gives an input's content as a run
+// would record it) and returns their matches if every content is
+// committed. Otherwise, or when a file cannot be fingerprinted, it
+// returns nil, and the run goes on to tell by what it reads. A file
+// under a name never committed costs nothing to look at.
+func CommittedFiles(commits []Commit, files []string, fingerprint func(name string) (hash uint64, size int64, err error)) []Match {
+	names := map[string]bool{}
+	for _, c := range commits {
+		for _, in := range c.Inputs {
+			names[in.Name] = true
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	for _, f := range files {
+		if f == "-" || !names[f] {
+			return nil
+		}
+	}
+	ins := make([]Input, len(files))
+	for i, f := range files {
+		hash, size, err := fingerprint(f)
+		if err != nil {
+			return nil
+		}
+		ins[i] = Input{Name: f, Hash: hash, Size: size}
+	}
+	if found := CommittedBefore(commits, ins); len(found) == len(ins) {
+		return found
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package logstore
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/meguri/meguri/lib/ingest"
 
 	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/ingest"
 )
 
 // TestInputsFrame: an inputs frame reads back what was written, and to a
@@ -214,4 +215,71 @@ func carriedNames(t *testing.T, dir string) (names []string, runs int64) {
 		}
 	}
 	return names, v.Log.Transactions
+}
+
+// TestCommittedFiles: a run is told done before by its files' names and
+// contents. A file under a name never committed ends the look before any
+// file is fingerprinted; one whose content changed, or that cannot be
+// read, leaves the run to tell by what it reads (nil). Matches say the
+// first commit of the content, its run number (carried: 0) and the name
+// it was committed as.
+func TestCommittedFiles(t *testing.T) {
+	carried := Commit{Inputs: []Input{{Name: "old.gz", Hash: 1, Size: 10}}}
+	if !carried.Carried() {
+		t.Fatal("a commit of no lines is the carried one")
+	}
+	commits := []Commit{
+		carried,
+		{Lines: 5, Taken: 5, Unix: 100, Inputs: []Input{{Name: "a.gz", Hash: 2, Size: 20}, {Name: "b.gz", Hash: 3, Size: 30}}},
+		{Lines: 7, Taken: 6, Unix: 200, Inputs: []Input{{Name: "c.gz", Hash: 4, Size: 40}, {Name: "b-copy.gz", Hash: 3, Size: 30}}},
+	}
+	content := map[string]Input{
+		"old.gz": {Hash: 1, Size: 10}, "a.gz": {Hash: 2, Size: 20}, "b.gz": {Hash: 3, Size: 30},
+		"c.gz": {Hash: 4, Size: 40}, "b-copy.gz": {Hash: 3, Size: 30}, "new.gz": {Hash: 9, Size: 90},
+	}
+	var hashed []string
+	fp := func(name string) (uint64, int64, error) {
+		hashed = append(hashed, name)
+		c, ok := content[name]
+		if !ok {
+			return 0, 0, fmt.Errorf("%s: cannot read", name)
+		}
+		return c.Hash, c.Size, nil
+	}
+	type want struct {
+		name, as string
+		run      int
+		unix     int64
+	}
+	for _, c := range []struct {
+		files  []string
+		hashed int
+		want   []want
+	}{
+		{[]string{"c.gz", "a.gz"}, 2, []want{{"c.gz", "c.gz", 2, 200}, {"a.gz", "a.gz", 1, 100}}},
+		{[]string{"b-copy.gz"}, 1, []want{{"b-copy.gz", "b.gz", 1, 100}}}, // first committed as b.gz
+		{[]string{"old.gz"}, 1, []want{{"old.gz", "old.gz", 0, 0}}},
+		{[]string{"a.gz", "new.gz"}, 0, nil}, // new.gz was never committed: nothing is hashed
+		{[]string{"a.gz", "-"}, 0, nil},
+		{nil, 0, nil},
+	} {
+		hashed = nil
+		got := CommittedFiles(commits, c.files, fp)
+		var g []want
+		for _, m := range got {
+			g = append(g, want{m.Input.Name, m.As, m.Run, m.Commit.Unix})
+		}
+		if !slices.Equal(g, c.want) || len(hashed) != c.hashed {
+			t.Errorf("%v: %+v after hashing %v; want %+v after hashing %d", c.files, g, hashed, c.want, c.hashed)
+		}
+	}
+	// a.gz now holds other content: the run must read it
+	content["a.gz"] = Input{Hash: 5, Size: 20}
+	if got := CommittedFiles(commits, []string{"c.gz", "a.gz"}, fp); got != nil {
+		t.Errorf("a changed file: %+v", got)
+	}
+	delete(content, "c.gz") // gone, or unreadable
+	if got := CommittedFiles(commits, []string{"c.gz"}, fp); got != nil {
+		t.Errorf("an unreadable file: %+v", got)
+	}
 }
