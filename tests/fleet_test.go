@@ -512,6 +512,8 @@ func TestCompactFlagErrors(t *testing.T) {
 		{[]string{"--split-at", "0x9,0x5", "--out-dir", parts, golden}, "cut keys must increase"},
 		{[]string{"--gc", golden, "-o", out}, "--gc needs --horizon"},
 		{[]string{"--horizon", "5d", golden, "-o", out}, "--horizon and --now only apply with --gc"},
+		{[]string{"--split", "2", "--prefix", "../x", "--out-dir", parts, golden}, `--prefix "../x": a file name prefix, not a path`},
+		{[]string{"--split-at", "", "--out-dir", parts, golden}, "--split-at: "},
 	} {
 		if strings.Contains(c.want, "cut keys") { // a value, checked against the file
 			wantFail(t, c.want, "meguri-compact", c.args...)

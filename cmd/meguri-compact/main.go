@@ -32,7 +32,7 @@ type args struct {
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
 	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
-	SplitAt     string   `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys (hex 0x... or decimal); each starts a new range. Needs --out-dir."`
+	SplitAt     *string  `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys (hex 0x... or decimal); each starts a new range. Needs --out-dir."`
 	OutDir      string   `name:"out-dir" placeholder:"DIR" help:"Directory for the outputs of --split/--split-at."`
 	Prefix      string   `default:"part-" help:"Output file name prefix with --out-dir: PREFIX + 4-digit id + .meguri."`
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
@@ -71,7 +71,7 @@ func main() {
 }
 
 func run(a *args) error {
-	splitting := a.Split != nil || a.SplitAt != ""
+	splitting := a.Split != nil || a.SplitAt != nil
 	switch {
 	case a.Data != "" && len(a.Files) > 0:
 		return cli.Usagef("give .meguri files or --data DIR, not both")
@@ -83,7 +83,7 @@ func run(a *args) error {
 		return cli.Usagef("--tmp is for --data")
 	case a.Data == "" && a.Salvage:
 		return cli.Usagef("--salvage is for --data DIR, a partition directory whose log is damaged; a damaged .meguri file cannot be salvaged")
-	case a.Split != nil && a.SplitAt != "":
+	case a.Split != nil && a.SplitAt != nil:
 		return cli.Usagef("give --split or --split-at, not both")
 	case a.Split != nil && *a.Split < 1:
 		return cli.Usagef("--split %d: want at least 1", *a.Split)
@@ -93,6 +93,8 @@ func run(a *args) error {
 		return cli.Usagef("--out-dir is for --split/--split-at; a merge writes one file (-o)")
 	case splitting && a.Output != "-":
 		return cli.Usagef("-o is for a single output; --split/--split-at write into --out-dir")
+	case strings.ContainsRune(a.Prefix, '/'):
+		return cli.Usagef("--prefix %q: a file name prefix, not a path (the files go into --out-dir)", a.Prefix)
 	case a.GC && a.Horizon == "":
 		return cli.Usagef("--gc needs --horizon (e.g. 90d)")
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
@@ -149,8 +151,8 @@ func run(a *args) error {
 		if len(cuts) < n-1 {
 			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: a host is never cut, and some hold more than a range's share of the URLs (meguri-inspect --rows --fields group --tsv --raw FILE | uniq -c | sort -rn | head names the biggest)\n", len(cuts)+1, n)
 		}
-	case a.SplitAt != "":
-		for _, s := range strings.Split(a.SplitAt, ",") {
+	case a.SplitAt != nil:
+		for _, s := range strings.Split(*a.SplitAt, ",") {
 			k, err := units.ParseKey(s)
 			if err != nil {
 				return cli.Usagef("--split-at: %v", err)
