@@ -22,9 +22,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
+
+// newFileMode is the mode of a new output: 0666 less the umask, read once
+// at start (reading it means setting it, so it is not read while files
+// are being made).
+var newFileMode = func() fs.FileMode {
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	return 0o666 &^ fs.FileMode(mask)
+}()
 
 // File is an output being written.
 type File struct {
@@ -64,7 +74,14 @@ func CreateSize(path string, size int) (*File, error) {
 		}
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	f.Chmod(0o644) // CreateTemp makes 0600; outputs are ordinary files
+	// CreateTemp makes 0600. A file replaced keeps its permissions, as
+	// sed -i and gzip keep them (a manifest kept private stays so);
+	// a new one gets what the shell's > would give it.
+	mode := newFileMode
+	if st, err := os.Stat(target); err == nil {
+		mode = st.Mode().Perm()
+	}
+	f.Chmod(mode)
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target}, nil
 }
 

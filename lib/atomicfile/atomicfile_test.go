@@ -1,9 +1,11 @@
 package atomicfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -168,5 +170,48 @@ func TestThroughLink(t *testing.T) {
 	os.Symlink("loop", loop)
 	if _, err := Create(loop); err == nil || !strings.Contains(err.Error(), "symbolic links") {
 		t.Fatalf("a link to itself: %v", err)
+	}
+}
+
+// TestMode: a new output gets 0666 less the umask, as the shell's > gives
+// it; a file replaced keeps its permissions (a private manifest stays
+// private, a group-readable partition stays so), through a link too.
+func TestMode(t *testing.T) {
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	dir := t.TempDir()
+	write := func(path string) {
+		t.Helper()
+		if err := WriteFile(path, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode().Perm()
+	}
+	fresh := filepath.Join(dir, "new")
+	write(fresh)
+	if got, want := mode(fresh), os.FileMode(0o666)&^os.FileMode(mask); got != want {
+		t.Errorf("a new file: mode %o, want %o (umask %o)", got, want, mask)
+	}
+	for _, m := range []os.FileMode{0o600, 0o640, 0o604, 0o755} {
+		path := filepath.Join(dir, fmt.Sprintf("old-%o", m))
+		os.WriteFile(path, []byte("old"), 0o644)
+		os.Chmod(path, m)
+		write(path)
+		if got := mode(path); got != m {
+			t.Errorf("replacing a file of mode %o left mode %o", m, got)
+		}
+		link := path + ".link"
+		os.Symlink(filepath.Base(path), link)
+		write(link)
+		if got := mode(path); got != m {
+			t.Errorf("replacing a file of mode %o through a link left mode %o", m, got)
+		}
 	}
 }
