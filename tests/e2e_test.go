@@ -1024,3 +1024,39 @@ func TestNothingTakenWarns(t *testing.T) {
 		t.Errorf("--json with nothing taken: exit %d, %s", code, e)
 	}
 }
+
+// TestOutputWrittenMeanwhile: two runs given one output (parallel's {/.}
+// makes one name of a/x.gz and b/x.gz) do not silently lose one run's
+// file: a run whose output another run wrote while it ran fails, naming
+// it, and leaves the other's file in place.
+func TestOutputWrittenMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.meguri")
+	cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "-q", "-o", out)
+	stdin, e := start(t, cmd)
+	stdin.Write(fileBytes(t, sample))
+	// the run has begun its output once its temporary file is there
+	for i := 0; ; i++ {
+		if es, _ := os.ReadDir(dir); len(es) == 1 && strings.HasPrefix(es[0].Name(), ".x.meguri.tmp-") {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("no temporary output after 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := fileBytes(t, "../testdata/sample.meguri")
+	other[len(other)-1] ^= 1 // not the bytes this run writes
+	os.WriteFile(out, other, 0o644)
+	stdin.Close()
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(e.String(), out+" was written by someone else while this run wrote it") {
+		t.Fatalf("exit %d (%v), stderr %q", code, err, e)
+	}
+	if got := fileBytes(t, out); !bytes.Equal(got, other) {
+		t.Error("the other run's file was replaced")
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Errorf("left %v", es)
+	}
+}

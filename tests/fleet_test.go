@@ -642,7 +642,7 @@ func TestWorkedRebalance(t *testing.T) {
 	if _, e, code := runIn(t, dir, nil, "meguri-route", "update", "-q", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "again.manifest"); code != 0 || len(e) != 0 {
 		t.Errorf("update -q: exit %d, stderr %q", code, e)
 	}
-	if a, b := mustRead(t, man), mustRead(t, filepath.Join(dir, "again.manifest")); !bytes.Equal(a, b) {
+	if a, b := fileBytes(t, man), fileBytes(t, filepath.Join(dir, "again.manifest")); !bytes.Equal(a, b) {
 		t.Errorf("publishing the same rows again changed the manifest:\n%s\n%s", a, b)
 	}
 
@@ -1121,13 +1121,4 @@ func TestConcurrentUpdates(t *testing.T) {
 	if rows := readManifest(t, man); len(rows) != 2 {
 		t.Fatalf("balance in place: %d rows, want 2", len(rows))
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

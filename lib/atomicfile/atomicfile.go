@@ -42,6 +42,7 @@ type File struct {
 	f      *os.File
 	path   string // as given
 	target string // path after following symbolic links
+	before fileID // the destination at Create
 	done   bool
 	std    bool
 }
@@ -78,11 +79,53 @@ func CreateSize(path string, size int) (*File, error) {
 	// sed -i and gzip keep them (a manifest kept private stays so);
 	// a new one gets what the shell's > would give it.
 	mode := newFileMode
-	if st, err := os.Stat(target); err == nil {
+	st, err := os.Stat(target)
+	if err == nil {
 		mode = st.Mode().Perm()
 	}
 	f.Chmod(mode)
-	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target}, nil
+	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// fileID tells whether a destination was replaced or rewritten: which
+// file it is, its size and its modification time (zero: none there).
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    int64
+}
+
+func idOf(st os.FileInfo) fileID {
+	if st == nil {
+		return fileID{}
+	}
+	id := fileID{size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.dev, id.ino = uint64(sys.Dev), sys.Ino
+	}
+	return id
+}
+
+// ErrReplaced is Commit's error when the destination was made, replaced
+// or rewritten by someone else while the output was being written (two
+// runs given one output, as parallel's {/.} makes of a/x.gz and b/x.gz):
+// replacing it would silently lose the other run's file, so the output is
+// dropped instead, and the run fails.
+var ErrReplaced = errors.New("was written by someone else while this run wrote it (two runs given one output?); this run's output was dropped, the other left in place: give each run its own output")
+
+// unchanged refuses a destination that is not what it was at Create.
+func (f *File) unchanged() error {
+	if f.std {
+		return nil
+	}
+	st, err := os.Stat(f.target)
+	if err != nil {
+		st = nil
+	}
+	if idOf(st) != f.before {
+		return fmt.Errorf("%s %w", f.path, ErrReplaced)
+	}
+	return nil
 }
 
 // Target returns the file an output at path replaces: path after following
@@ -116,7 +159,8 @@ func (f *File) Name() string {
 
 // CommitAll commits a set of outputs as one: every file is flushed and
 // synced first, so that a full disk or a failing device fails the set
-// before any of it appears, and only then is each renamed into place. On
+// before any of it appears, and every destination checked to be as it was
+// at Create (ErrReplaced), and only then is each renamed into place. On
 // an error the caller aborts them all; only a failed rename (the disk
 // space is already held by then) can leave the files before it in place.
 // nil entries, and files already committed or aborted, are skipped.
@@ -124,6 +168,13 @@ func CommitAll(files []*File) error {
 	for _, f := range files {
 		if f != nil && !f.done {
 			if err := f.sync(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range files {
+		if f != nil && !f.done {
+			if err := f.unchanged(); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -212,6 +213,67 @@ func TestMode(t *testing.T) {
 		write(link)
 		if got := mode(path); got != m {
 			t.Errorf("replacing a file of mode %o through a link left mode %o", m, got)
+		}
+	}
+}
+
+// TestReplacedMeanwhile: a destination made, replaced or rewritten by
+// someone else between Create and Commit (two runs given one output) is
+// left as the other made it, and Commit fails with ErrReplaced, leaving
+// no temporary file; in a set, no file of it is published.
+func TestReplacedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name   string
+		before bool // the destination exists at Create
+		other  func(path string)
+	}{
+		{"made", false, func(p string) { os.WriteFile(p, []byte("other"), 0o644) }},
+		{"replaced", true, func(p string) {
+			os.WriteFile(p+".x", []byte("other"), 0o644)
+			os.Rename(p+".x", p)
+		}},
+		{"rewritten", true, func(p string) {
+			os.WriteFile(p, []byte("other, longer"), 0o644)
+		}},
+		{"removed", true, func(p string) { os.Remove(p) }},
+	} {
+		path := filepath.Join(dir, c.name)
+		if c.before {
+			os.WriteFile(path, []byte("old"), 0o644)
+		}
+		f, err := Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("ours")
+		c.other(path)
+		want, _ := os.ReadFile(path)
+		if err := f.Commit(); !errors.Is(err, ErrReplaced) || !strings.HasPrefix(err.Error(), path+" was written by someone else") {
+			t.Errorf("%s meanwhile: Commit gave %v", c.name, err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != string(want) {
+			t.Errorf("%s meanwhile: the destination holds %q, want %q", c.name, got, want)
+		}
+	}
+	// a set: one destination changed, none is published
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	fa, _ := Create(a)
+	fb, _ := Create(b)
+	fa.WriteString("a")
+	fb.WriteString("b")
+	os.WriteFile(b, []byte("other"), 0o644)
+	if err := CommitAll([]*File{fa, fb}); !errors.Is(err, ErrReplaced) {
+		t.Errorf("CommitAll: %v", err)
+	}
+	fa.Abort()
+	fb.Abort()
+	if _, err := os.Stat(a); err == nil {
+		t.Error("CommitAll published a file of a set whose other destination changed")
+	}
+	for _, n := range names(t, dir) {
+		if strings.Contains(n, ".tmp-") {
+			t.Errorf("left %s", n)
 		}
 	}
 }
