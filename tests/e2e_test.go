@@ -809,6 +809,31 @@ func TestNoOutputOverAnInput(t *testing.T) {
 			t.Fatalf("%v changed %s", c.args, kept)
 		}
 	}
+	// stdin redirected from an input, or from the output, is that file
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", cdxIn, "-", "-o", other}, cdxIn + " and <stdin> are the same file: give each input once"},
+		{[]string{"meguri-ingest", "-", "-o", cdxIn}, "-o " + cdxIn + " would overwrite the input <stdin>"},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), "-", link}, "<stdin> and " + link + " are the same file"},
+	} {
+		in, err := os.Open(cdxIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, code := runOn(t, in, nil, c.args[0], c.args[1:]...)
+		in.Close()
+		if code != 1 || !strings.Contains(e, c.want) {
+			t.Errorf("%v < %s: exit %d, %q; want exit 1 and %q", c.args, cdxIn, code, e, c.want)
+		}
+		if b, _ := os.ReadFile(cdxIn); !bytes.Equal(b, orig) {
+			t.Fatalf("%v changed its input", c.args)
+		}
+		if _, err := os.Stat(other); err == nil {
+			t.Fatalf("%v left %s", c.args, other)
+		}
+	}
 	// in place: allowed, and the bytes a compaction of the file gives
 	mustRun(t, nil, "meguri-compact", "-q", meg, "-o", meg)
 	if b, _ := os.ReadFile(meg); !bytes.Equal(b, megBytes) {

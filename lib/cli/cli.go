@@ -388,12 +388,16 @@ type input struct {
 	st   os.FileInfo
 }
 
-// StatInputs looks the inputs up; "-", "" and inputs that cannot be
-// stat'ed (reading them fails later, by name) are left out.
+// StatInputs looks the inputs up; inputs that cannot be stat'ed (reading
+// them fails later, by name) are left out, and so is "-" unless stdin is
+// a regular file (`- < cdx.jsonl`), which is then named <stdin>.
 func StatInputs(inputs []string) Inputs {
 	var s Inputs
 	for _, in := range inputs {
 		if in == "" || in == "-" {
+			if st, err := os.Stdin.Stat(); err == nil && st.Mode().IsRegular() && !slices.ContainsFunc(s, func(i input) bool { return i.name == "<stdin>" }) {
+				s = append(s, input{"<stdin>", st})
+			}
 			continue
 		}
 		if st, err := os.Stat(in); err == nil {
