@@ -27,15 +27,16 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Files   []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
-	JSON    bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
-	Verify  bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Rows    bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL     string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
-	URLs    string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
-	Absent  bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Commits bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
-	Host    string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
+	Files    []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
+	JSON     bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
+	Verify   bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
+	Progress *bool    `negatable:"" help:"With --verify: show the blocks checked so far on stderr (default: when stderr is a terminal)."`
+	Rows     bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
+	URL      string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
+	URLs     string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
+	Absent   bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
+	Commits  bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
+	Host     string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect; and, printed only when named, host and group: the grouping string whose xxHash64 is host_key). --rows --fields group --tsv --raw | uniq -c counts the URLs of each host group (rows are in host-key order)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
@@ -199,6 +200,9 @@ func run(a *args) (int, error) {
 	}
 	if a.Absent && a.URLs == "" {
 		return 2, fmt.Errorf("--absent goes with --urls")
+	}
+	if a.Progress != nil && *a.Progress && !a.Verify {
+		return 2, fmt.Errorf("--progress goes with --verify")
 	}
 	layout, err := a.layout()
 	if err != nil {
@@ -364,7 +368,7 @@ func summarize(a *args, path string) (summary, string, error) {
 	defer src.Close()
 	var sum inspect.Summary
 	if a.Verify {
-		sum, err = src.Verify()
+		sum, err = verifyMetered(a, src)
 	} else {
 		sum, err = src.Summarize()
 	}
@@ -515,7 +519,14 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 	files := 0
 	var urls uint64
+	meter := cli.NewMeter(a.Progress)
+	if meter != nil {
+		fl.Progress = func(name string, blocks int, rows uint64) {
+			meter.Printf("meguri-inspect: verify %s: %d blocks, %d urls checked", name, blocks, rows)
+		}
+	}
 	failed := fl.Verify(func(sum inspect.Summary, err error) {
+		meter.Clear()
 		files++
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
@@ -536,6 +547,23 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 		fmt.Fprintf(cli.Stdout, "verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)
 	}
 	return 0, nil
+}
+
+// verifyMetered is src.Verify with a progress line on stderr, if asked
+// for or on a terminal.
+func verifyMetered(a *args, src *inspect.Source) (inspect.Summary, error) {
+	meter := cli.NewMeter(a.Progress)
+	if meter != nil {
+		of := ""
+		if src.File != nil {
+			of = fmt.Sprintf(" of %d", len(src.File.Blocks))
+		}
+		src.Progress = func(blocks int, rows uint64) {
+			meter.Printf("meguri-inspect: verify %s: block %d%s, %d urls checked", src.Name, blocks, of, rows)
+		}
+	}
+	defer meter.Clear()
+	return src.Verify()
 }
 
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
@@ -583,7 +611,7 @@ func inspectDir(a *args, dir string) (summary, string, error) {
 			return nil, "", err
 		}
 		defer src.Close()
-		if _, err := src.Verify(); err != nil {
+		if _, err := verifyMetered(a, src); err != nil {
 			return nil, "", fmt.Errorf("%s: %w", src.Name, err)
 		}
 		if err := v.VerifyLog(); err != nil {

@@ -23,6 +23,9 @@ import (
 //	n, err := fl.LookupLines(links, os.Stdout, inspect.BatchOptions{Absent: true})
 type Fleet struct {
 	Name     string // the manifest's path
+	// Progress, when set, is each file's Source.Progress in Verify,
+	// given the file's name first.
+	Progress func(name string, blocks int, rows uint64)
 	m        *manifest.Manifest
 	dir      string
 	grouping canon.Grouping
@@ -136,6 +139,9 @@ func (fl *Fleet) Verify(done func(Summary, error)) (failed int) {
 		}
 		var sum Summary
 		if err == nil {
+			if fl.Progress != nil {
+				src.Progress = func(blocks int, rows uint64) { fl.Progress(src.Name, blocks, rows) }
+			}
 			sum, err = src.Verify()
 			src.Close()
 			if err != nil {

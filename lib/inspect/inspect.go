@@ -46,6 +46,9 @@ type Summary struct {
 type Source struct {
 	Name string
 	File *codec.File // nil for a stream
+	// Progress, when set, is told after each block Verify checks: the
+	// blocks and rows checked so far.
+	Progress func(blocks int, rows uint64)
 	r    io.Reader
 	f    *os.File
 	c    io.Closer // what Close does instead, for a packed directory
@@ -196,7 +199,7 @@ func (s *Source) Summarize() (Summary, error) {
 // per-column sizes filled in.
 func (s *Source) Verify() (Summary, error) {
 	sum := Summary{Name: s.Name}
-	var lastHost uint64
+	var lastHost, rows uint64
 	var lastURL string
 	any := false
 	h, st, n, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
@@ -218,6 +221,10 @@ func (s *Source) Verify() (Summary, error) {
 		for id := range st {
 			sum.Columns[id] += st[id]
 			sum.RawColumns[id] += raw[id]
+		}
+		rows += uint64(len(recs))
+		if s.Progress != nil {
+			s.Progress(b.Index+1, rows)
 		}
 		return nil
 	})

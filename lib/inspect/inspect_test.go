@@ -405,3 +405,32 @@ func TestFiltered(t *testing.T) {
 		t.Fatal("no filter rules out a whole block; the test wants some")
 	}
 }
+
+// TestVerifyProgress: Verify tells Progress after each block, file or
+// stream alike: the blocks and rows checked so far, ending at the file's
+// block and URL counts.
+func TestVerifyProgress(t *testing.T) {
+	data, rows, _ := smallBlocks(t)
+	f, err := codec.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []*Source{{Name: "file", File: f}, {Name: "stream", r: bytes.NewReader(data)}} {
+		var calls [][2]uint64
+		src.Progress = func(blocks int, rows uint64) { calls = append(calls, [2]uint64{uint64(blocks), rows}) }
+		sum, err := src.Verify()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != len(f.Blocks) || sum.Stats.URLs != uint64(len(rows)) {
+			t.Fatalf("%s: %d calls for %d blocks", src.Name, len(calls), len(f.Blocks))
+		}
+		var done uint64
+		for i, c := range calls {
+			done += uint64(f.Blocks[i].Rows)
+			if c != [2]uint64{uint64(i + 1), done} {
+				t.Fatalf("%s: call %d says %v, want [%d %d]", src.Name, i, c, i+1, done)
+			}
+		}
+	}
+}
