@@ -22,7 +22,7 @@ import (
 //	fl, err := inspect.OpenFleet("fleet.manifest", "")
 //	n, err := fl.LookupLines(links, os.Stdout, inspect.BatchOptions{Absent: true})
 type Fleet struct {
-	Name     string // the manifest's path
+	Name string // the manifest's path
 	// Progress, when set, is each file's Source.Progress in Verify,
 	// given the file's name first.
 	Progress func(name string, blocks int, rows uint64)

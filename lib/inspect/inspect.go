@@ -49,9 +49,9 @@ type Source struct {
 	// Progress, when set, is told after each block Verify checks: the
 	// blocks and rows checked so far.
 	Progress func(blocks int, rows uint64)
-	r    io.Reader
-	f    *os.File
-	c    io.Closer // what Close does instead, for a packed directory
+	r        io.Reader
+	f        *os.File
+	c        io.Closer // what Close does instead, for a packed directory
 }
 
 // Open opens path, or stdin for "-".
