@@ -57,14 +57,19 @@ func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
 		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), std: true}, nil
 	}
-	// Refuse what the final rename would refuse, before the work is done,
-	// and name the destination rather than the temporary file.
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
-	}
 	target, err := Target(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	// The destination as it is: refuse what the final rename would
+	// refuse, before the work is done, naming the destination rather
+	// than the temporary file; keep its permissions; and know it again
+	// at Commit.
+	st, err := os.Stat(target)
+	if err != nil {
+		st = nil // none there yet
+	} else if st.IsDir() {
+		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
 	}
 	dir := filepath.Dir(target)
 	f, err := tempfiles.Create(dir, "."+filepath.Base(target)+".tmp-*")
@@ -79,8 +84,7 @@ func CreateSize(path string, size int) (*File, error) {
 	// sed -i and gzip keep them (a manifest kept private stays so);
 	// a new one gets what the shell's > would give it.
 	mode := newFileMode
-	st, err := os.Stat(target)
-	if err == nil {
+	if st != nil {
 		mode = st.Mode().Perm()
 	}
 	f.Chmod(mode)
@@ -120,7 +124,7 @@ func (f *File) unchanged() error {
 	}
 	st, err := os.Stat(f.target)
 	if err != nil {
-		st = nil
+		st = nil // none there (now)
 	}
 	if idOf(st) != f.before {
 		return fmt.Errorf("%s %w", f.path, ErrReplaced)
