@@ -126,9 +126,6 @@ func run(a *args) error {
 	defer merge.CloseInputs(ins)
 	var lo, hi uint64
 	if a.Fold {
-		if err := merge.Twins(ins); err != nil {
-			return err
-		}
 		lo, hi = merge.Span(ins)
 	} else if lo, hi, err = merge.Union(ins, a.AllowGap); err != nil {
 		return err

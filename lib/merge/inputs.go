@@ -23,8 +23,9 @@ type Input struct {
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before
-// anything is written (Run refuses inputs that disagree on version or
-// grouping). The inputs come back sorted by range.
+// anything is written, and so is one file named twice or two files of the
+// same bytes (Run refuses inputs that disagree on version or grouping).
+// The inputs come back sorted by range.
 func OpenInputs(paths []string) ([]*Input, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no input files")
@@ -51,10 +52,22 @@ func OpenInputs(paths []string) ([]*Input, error) {
 			f.Close()
 			return fail(err)
 		}
+		// Nor would one file's bytes under two names (a delta copied, a
+		// shard fetched back twice); only inputs of one size are compared.
 		for _, in := range ins {
 			if os.SameFile(in.st, st) {
 				f.Close()
 				return fail(fmt.Errorf("%s and %s are the same file: give each input once (read twice, its records would count twice)", in.Path, p))
+			}
+			if in.st.Size() != st.Size() {
+				continue
+			}
+			if same, err := twins.Equal(in.f, f, st.Size()); err != nil || same {
+				f.Close()
+				if err != nil {
+					return fail(fmt.Errorf("comparing %s and %s: %w", in.Path, p, err))
+				}
+				return fail(fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice, and merged they overlap (give each input once)", in.Path, p))
 			}
 		}
 		ins = append(ins, &Input{Path: p, File: cf, f: f, st: st})
@@ -121,26 +134,4 @@ func Span(ins []*Input) (lo, hi uint64) {
 		lo, hi = min(lo, in.File.Header.Lo), max(hi, in.File.Header.Hi)
 	}
 	return lo, hi
-}
-
-// Twins refuses inputs of which two hold the same bytes: folded, each of
-// their captures would count twice, as if one file were named twice (a
-// delta copied under a second name, a shard fetched back twice). Only
-// inputs of equal size are compared, byte for byte.
-func Twins(ins []*Input) error {
-	for i, a := range ins {
-		for _, b := range ins[i+1:] {
-			if a.st.Size() != b.st.Size() {
-				continue
-			}
-			same, err := twins.Equal(a.f, b.f, a.st.Size())
-			if err != nil {
-				return fmt.Errorf("comparing %s and %s: %w", a.Path, b.Path, err)
-			}
-			if same {
-				return fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice (give each input once)", a.Path, b.Path)
-			}
-		}
-	}
-	return nil
 }
