@@ -834,6 +834,14 @@ func TestNoOutputOverAnInput(t *testing.T) {
 			t.Fatalf("%v left %s", c.args, other)
 		}
 	}
+	// ... and from a copy of an input, its bytes
+	if in, err := os.Open(copied); err == nil {
+		e, code := runOn(t, in, nil, "meguri-ingest", cdxIn, "-", "-o", other)
+		in.Close()
+		if want := cdxIn + " and <stdin> hold the same bytes"; code != 1 || !strings.Contains(e, want) {
+			t.Errorf("ingest %s - < %s: exit %d, %q; want exit 1 and %q", cdxIn, copied, code, e, want)
+		}
+	}
 	// in place: allowed, and the bytes a compaction of the file gives
 	mustRun(t, nil, "meguri-compact", "-q", meg, "-o", meg)
 	if b, _ := os.ReadFile(meg); !bytes.Equal(b, megBytes) {

@@ -384,7 +384,8 @@ func Clobbers(flag, out string, inputs []string) error {
 type Inputs []input
 
 type input struct {
-	name string
+	name string // for messages
+	path string // to open
 	st   os.FileInfo
 }
 
@@ -393,15 +394,16 @@ type input struct {
 // a regular file (`- < cdx.jsonl`), which is then named <stdin>.
 func StatInputs(inputs []string) Inputs {
 	var s Inputs
+	stdin := false
 	for _, in := range inputs {
 		if in == "" || in == "-" {
-			if st, err := os.Stdin.Stat(); err == nil && st.Mode().IsRegular() && !slices.ContainsFunc(s, func(i input) bool { return i.name == "<stdin>" }) {
-				s = append(s, input{"<stdin>", st})
+			if st, err := os.Stdin.Stat(); err == nil && st.Mode().IsRegular() && !stdin {
+				s, stdin = append(s, input{"<stdin>", "/dev/stdin", st}), true
 			}
 			continue
 		}
 		if st, err := os.Stat(in); err == nil {
-			s = append(s, input{in, st})
+			s = append(s, input{in, in, st})
 		}
 	}
 	return s
@@ -429,8 +431,8 @@ func (s Inputs) At(path string) (string, bool) {
 // (`cdx-*.gz cdx-00001.gz`, a symlink, a hard link), or two files of the
 // same bytes (a shard copied, or fetched back, under a second name): read
 // twice, its captures would count twice, and a file folded with itself
-// would double every count. "-" is not looked at, nor any input that is
-// not a regular file.
+// would double every count. Only regular files are looked at (stdin when
+// it is one).
 func NamedTwice(inputs []string) error {
 	s := StatInputs(inputs)
 	for i := range s {
@@ -438,7 +440,7 @@ func NamedTwice(inputs []string) error {
 			if os.SameFile(s[i].st, o.st) {
 				return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
 			}
-			if size := s[i].st.Size(); size > 0 && size == o.st.Size() && s[i].st.Mode().IsRegular() && o.st.Mode().IsRegular() && twins.Paths(o.name, s[i].name, size) {
+			if size := s[i].st.Size(); size > 0 && size == o.st.Size() && s[i].st.Mode().IsRegular() && o.st.Mode().IsRegular() && twins.Paths(o.path, s[i].path, size) {
 				return fmt.Errorf("%s and %s hold the same bytes: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
 			}
 		}
