@@ -61,9 +61,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first.
 		if found := logstore.CommittedFiles(commits, a.Files, cdx.Fingerprint); found != nil {
-			for _, f := range committedLines(found, w.Generation(), a.Data) {
-				fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", f)
-			}
+			sayDone(committedLines(found, w.Generation(), a.Data))
 			return nil
 		}
 	}
@@ -85,9 +83,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// was committed, refused when only some were.
 		found := committedLines(logstore.CommittedBefore(commits, ins), w.Generation(), a.Data)
 		if len(found) > 0 && len(found) == len(ins) {
-			for _, f := range found {
-				fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", f)
-			}
+			sayDone(found)
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
@@ -137,6 +133,14 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			w.Generation(), o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes))
 	}
 	return nil
+}
+
+// sayDone says of a run whose every input was committed before that it
+// appended nothing, a line for each input.
+func sayDone(committed []string) {
+	for _, c := range committed {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", c)
+	}
 }
 
 // committedLines says, for each input found committed before, when and

@@ -35,10 +35,11 @@ type Keys struct {
 }
 
 // KeyedGroup returns the host grouping string of a canonical URL whose
-// host key is key, without the public-suffix list (unlike GroupOf, so it
-// gives what the key was made of whichever list a build has): the suffix of its host
-// (HostOf) whose xxHash64 is key, the whole host or a part that follows
-// a dot. It is "" when none is (a key that is no hash of the URL's host).
+// host key is key: the suffix of its host (HostOf) whose xxHash64 is key,
+// the whole host or a part that follows a dot; "" when none is (a key
+// that is no hash of the URL's host). Unlike GroupOf it needs no
+// public-suffix list, so it gives what the key was made of whichever
+// list a build has.
 func KeyedGroup(u string, key uint64) string {
 	host, _, _ := HostOf(u)
 	if host == "" {

@@ -116,18 +116,16 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 		as  string
 	}
 	committed := map[Content]first{}
-	run := 0
+	runs := 0
 	for _, c := range commits {
+		run := 0 // the carried transaction is no run
 		if !c.Carried() {
-			run++
+			runs++
+			run = runs
 		}
 		for _, old := range c.Inputs {
 			if _, ok := committed[old.Content()]; !ok {
-				r := run
-				if c.Carried() {
-					r = 0
-				}
-				committed[old.Content()] = first{c, r, old.Name}
+				committed[old.Content()] = first{c, run, old.Name}
 			}
 		}
 	}
@@ -148,14 +146,14 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 // returns nil, and the run goes on to tell by what it reads. A file
 // under a name never committed costs nothing to look at.
 func CommittedFiles(commits []Commit, files []string, fingerprint func(name string) (hash uint64, size int64, err error)) []Match {
+	if len(files) == 0 {
+		return nil
+	}
 	names := map[string]bool{}
 	for _, c := range commits {
 		for _, in := range c.Inputs {
 			names[in.Name] = true
 		}
-	}
-	if len(files) == 0 {
-		return nil
 	}
 	for _, f := range files {
 		if f == "-" || !names[f] {
