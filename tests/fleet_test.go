@@ -337,6 +337,36 @@ func TestCompactIdentity(t *testing.T) {
 	}
 }
 
+// Keys are written as the tools print them: a cut given as 16 bare hex
+// digits is hex even when no digit is a letter (it was read as decimal, and
+// 8000000000000000 cut at 0x001c6bf526340000), and --host takes a key as
+// xxhsum prints it.
+func TestKeysAsPrinted(t *testing.T) {
+	golden := "../testdata/sample.meguri"
+	dir := t.TempDir()
+	mf := filepath.Join(dir, "m")
+	os.WriteFile(mf, mustRun(t, nil, "meguri-compact", "-q", "--split-at", "4000000000000000,0x8000000000000000,C000000000000000",
+		"--out-dir", filepath.Join(dir, "q"), golden), 0o644)
+	rows := readManifest(t, mf)
+	if len(rows) != 4 {
+		t.Fatalf("%d ranges, want 4", len(rows))
+	}
+	for i, r := range rows {
+		if lo := uint64(i) << 62; r.lo != lo || r.hi != lo+1<<62-1 {
+			t.Errorf("range %d is %#x..%#x, want the quarter from %#x", i, r.lo, r.hi, lo)
+		}
+	}
+
+	first := bytes.SplitN(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "host_key", "--tsv", "--raw", golden), []byte("\n"), 2)[0]
+	want := mustRun(t, nil, "meguri-inspect", "--host", string(first), golden)
+	if len(want) == 0 {
+		t.Fatalf("--host %s printed nothing", first)
+	}
+	if got := mustRun(t, nil, "meguri-inspect", "--host", strings.TrimPrefix(string(first), "0x"), golden); !bytes.Equal(got, want) {
+		t.Errorf("--host %s (as xxhsum prints it) printed\n%s\nwant\n%s", strings.TrimPrefix(string(first), "0x"), got, want)
+	}
+}
+
 func TestCompactRefusals(t *testing.T) {
 	dir := t.TempDir()
 	ing := func(name, rng string, id int) string {

@@ -32,7 +32,7 @@ type args struct {
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
 	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
-	SplitAt     *string  `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys (hex 0x... or decimal); each starts a new range. Needs --out-dir."`
+	SplitAt     *string  `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys, in hex with or without 0x as --range and the manifest write them; each starts a new range. Needs --out-dir."`
 	OutDir      string   `name:"out-dir" placeholder:"DIR" help:"Directory for the outputs of --split/--split-at."`
 	Prefix      string   `default:"part-" help:"Output file name prefix with --out-dir: PREFIX + 4-digit id + .meguri."`
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
@@ -150,7 +150,7 @@ func run(a *args) error {
 		}
 	case a.SplitAt != nil:
 		for _, s := range strings.Split(*a.SplitAt, ",") {
-			k, err := units.ParseKey(s)
+			k, err := units.ParseHexKey(s)
 			if err != nil {
 				return cli.Usagef("--split-at: %v", err)
 			}

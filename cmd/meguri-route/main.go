@@ -77,7 +77,7 @@ func printJSON(v any) error {
 
 type mapCmd struct {
 	Manifest string `required:"" placeholder:"PATH" help:"The manifest ('-' for stdin)."`
-	Host     string `placeholder:"HOST|KEY" help:"Route this host and print its partition: a host name (keyed as ingest keys it, under --grouping) or a host key (hex 0x... or decimal)."`
+	Host     string `placeholder:"HOST|KEY" help:"Route this host and print its partition: a host name (keyed as ingest keys it, under --grouping) or a host key (0x + hex, 16 hex digits as xxhsum prints it, or decimal)."`
 	URL      string `name:"url" placeholder:"URL" help:"Route this URL (canonicalized and keyed as ingest does) and print its partition."`
 	JSON     bool   `name:"json" help:"Print JSON."`
 	cli.GroupingFlag

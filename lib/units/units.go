@@ -78,17 +78,29 @@ func Bytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// ParseKey parses a host key given as hex with a 0x prefix or as decimal.
+// ParseKey parses a host key as --host takes it: 0x + hex digits; exactly
+// 16 hex digits, as the tools print a key and xxhsum prints an xxHash64
+// (read as hex even when every digit is a decimal one); or otherwise a
+// decimal number.
 func ParseKey(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") || len(t) == 16 && isHex(t) {
 		return ParseHexKey(t)
 	}
 	v, err := strconv.ParseUint(t, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("bad host key %q (want 0x + hex digits, or decimal)", s)
+		return 0, fmt.Errorf("bad host key %q (want 0x + hex digits, 16 hex digits, or decimal)", s)
 	}
 	return v, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseDuration parses a duration such as 90d, 12h, 30m, 45s or 2w, or a

@@ -9,13 +9,19 @@ func TestParseKey(t *testing.T) {
 		"16":                   16,
 		"18446744073709551615": ^uint64(0),
 		" 0 ":                  0,
+		// 16 digits are hex, as a key prints and xxhsum prints it, even
+		// when none is a letter; a cut at 8000000000000000 read as decimal
+		// split at 0x001c6bf526340000
+		"8000000000000000": 0x8000000000000000,
+		"3FFFFFFFFFFFFFFF": 0x3fffffffffffffff,
+		"000000000000000a": 10,
 	} {
 		got, err := ParseKey(in)
 		if err != nil || got != want {
 			t.Errorf("ParseKey(%q) = %#x, %v; want %#x", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "0x", "ff", "-1", "18446744073709551616", "0x1ffffffffffffffff"} {
+	for _, in := range []string{"", "0x", "ff", "-1", "18446744073709551616", "0x1ffffffffffffffff", "3ffffffffffffff", "3ffffffffffffffff", "000000000000000g"} {
 		if _, err := ParseKey(in); err == nil {
 			t.Errorf("ParseKey(%q) succeeded", in)
 		}
