@@ -510,6 +510,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-ingest", "--max-line", "1x", sample}, `--max-line: bad size "1x"`},
 		{[]string{"meguri-ingest", "--max-line", "0", sample}, `--max-line: bad size "0": must be more than 0`},
 		{[]string{"meguri-ingest", "--mem", "99999999999999999999G", sample}, `--mem: bad size "99999999999999999999G"`},
+		{[]string{"meguri-ingest", "--mem", "512", sample}, `--mem: bad size "512": a bare number is bytes; give a unit (512M, 512K, or 512B for bytes)`},
+		{[]string{"meguri-route", "split", "--manifest", "x.manifest", "--out-dir", "d", "--mem", "64", sample}, `--mem: bad size "64": a bare number is bytes`},
 		// checked before any line is read, not when the first run spills
 		{[]string{"meguri-ingest", "--tmp", "/nonexistent-meguri-tmp", sample}, "--tmp: stat /nonexistent-meguri-tmp: no such file or directory"},
 		{[]string{"meguri-inspect", "--bogus", "x.meguri"}, "unknown flag --bogus"},

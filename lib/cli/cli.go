@@ -91,11 +91,16 @@ type Size int64
 
 // UnmarshalText parses s with units.ParseSize. Every size flag is an
 // amount (a budget, a line limit), so 0 is refused rather than read as
-// "the default" or "none".
+// "the default" or "none"; so is a bare number under 1024, which is bytes
+// but most likely meant a unit (--mem 512 spilled a run every few lines).
 func (s *Size) UnmarshalText(b []byte) error {
 	n, err := units.ParseSize(string(b))
-	if err == nil && n == 0 {
+	switch t := strings.TrimSpace(string(b)); {
+	case err != nil:
+	case n == 0:
 		err = fmt.Errorf("bad size %q: must be more than 0", b)
+	case n < 1024 && t != "" && t[len(t)-1] >= '0' && t[len(t)-1] <= '9':
+		err = fmt.Errorf("bad size %q: a bare number is bytes; give a unit (%sM, %sK, or %sB for bytes)", b, t, t, t)
 	}
 	*s = Size(n)
 	return err
