@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meguri/meguri/lib/inspect"
 )
 
 // TestInspectFleet: meguri-inspect --manifest reads a fleet as one file.
@@ -170,4 +172,138 @@ func TestInspectFleet(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args, code, out, e)
 		}
 	}
+}
+
+// TestInspectFleetLive: a fleet whose manifest names live partition
+// directories (appended to by meguri-ingest --data) for some partitions
+// reads as the fleet of their packed files: every record mode prints what
+// it prints for the whole ingest, --verify checks each directory's
+// snapshot and log, and the packs made for the lookups leave nothing in
+// the temp directory.
+func TestInspectFleetLive(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	in := input(t)
+	whole := filepath.Join(dir, "whole.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", whole)
+	if _, e, code := runIn(t, dir, nil, "meguri-compact", "-q", "--split", "4", "--out-dir", "parts", "--manifest-out", "parts/fleet.manifest", "whole.meguri"); code != 0 {
+		t.Fatalf("split: %s", e)
+	}
+	man := filepath.Join(dir, "parts", "fleet.manifest")
+
+	// partition 1 live from two runs over the input's halves; partition
+	// 2 live from one run, checkpointed, then the same again appended
+	all := lines(t, in)
+	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
+	os.WriteFile(h1, []byte(strings.Join(all[:len(all)/2], "\n")+"\n"), 0o644)
+	os.WriteFile(h2, []byte(strings.Join(all[len(all)/2:], "\n")+"\n"), 0o644)
+	ls := strings.SplitAfter(string(fileBytes(t, man)), "\n")
+	for _, i := range []int{1, 2} {
+		f := strings.Fields(ls[i+1]) // ls[0] is the header
+		live := fmt.Sprintf("live-%d", i)
+		d := filepath.Join(dir, "parts", live)
+		ingest := []string{"-q", "--data", d, "--partition-id", f[0], "--range", f[1] + ":" + f[2]}
+		if i == 1 {
+			mustRun(t, nil, "meguri-ingest", append(ingest, h1)...)
+			mustRun(t, nil, "meguri-ingest", append(ingest, h2)...)
+		} else {
+			mustRun(t, nil, "meguri-ingest", append(ingest, h1)...)
+			mustRun(t, nil, "meguri-compact", "-q", "--data", d)
+			mustRun(t, nil, "meguri-ingest", append(ingest, h2)...)
+		}
+		ls[i+1] = strings.Replace(ls[i+1], f[3], live, 1)
+	}
+	liveMan := filepath.Join(dir, "parts", "live.manifest")
+	if err := os.WriteFile(liveMan, []byte(strings.Join(ls, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	rows := mustRun(t, nil, "meguri-inspect", "--rows", whole)
+	var urls []string
+	for _, u := range strings.Split(string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url", "--tsv", "--raw", whole)), "\n") {
+		if u != "" {
+			urls = append(urls, u)
+		}
+	}
+	var list strings.Builder
+	for i, u := range urls {
+		list.WriteString(u + "\n")
+		if i%3 == 0 {
+			fmt.Fprintf(&list, "http://absent-%d.example/\n", i)
+		}
+	}
+	listFile := filepath.Join(dir, "list.txt")
+	os.WriteFile(listFile, []byte(list.String()), 0o644)
+	same := func(args ...string) {
+		t.Helper()
+		o1, _, c1 := run(t, nil, "meguri-inspect", append(args, whole)...)
+		o2, e2, c2 := run(t, nil, "meguri-inspect", append(args, "--manifest", liveMan)...)
+		if c1 != c2 || !bytes.Equal(o1, o2) {
+			t.Fatalf("%v: the whole file gives exit %d, %d bytes; the fleet with live partitions exit %d, %d bytes, %s", args, c1, len(o1), c2, len(o2), e2)
+		}
+	}
+	if out := mustRun(t, nil, "meguri-inspect", "--rows", "--manifest", liveMan); !bytes.Equal(out, rows) {
+		t.Fatalf("--rows over the fleet with live partitions: %d bytes, want the whole file's %d", len(out), len(rows))
+	}
+	same("--urls", listFile)
+	same("--urls", listFile, "--absent")
+	for i := 0; i < len(urls); i += len(urls)/20 + 1 {
+		same("--url", urls[i])
+		same("--host", urls[i])
+	}
+
+	out := string(mustRun(t, nil, "meguri-inspect", "--verify", "--manifest", liveMan))
+	if strings.Count(out, "directory  ") != 2 || !strings.Contains(out, "verify ok: 2 files, ") || !strings.Contains(out, "and 2 partition directories, their snapshot and log") {
+		t.Errorf("--verify over the fleet with live partitions:\n%s", out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the lookups left %d files in TMPDIR, the first %s", len(left), left[0].Name())
+	}
+
+	// many chunks: each live partition is packed once, for the fleet's
+	// life, and Close removes the packs
+	fl, err := inspect.OpenFleet(liveMan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if _, err := fl.LookupLines(strings.NewReader(list.String()), &got, inspect.BatchOptions{Absent: true, Chunk: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if want := mustRun(t, nil, "meguri-inspect", "--urls", listFile, "--absent", whole); !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("LookupLines in chunks of 7 over the fleet: %d bytes, want %d", got.Len(), len(want))
+	}
+	if packs, _ := os.ReadDir(tmp); len(packs) != 2 {
+		t.Errorf("%d packs in TMPDIR during the lookups, want one for each of the 2 live partitions", len(packs))
+	}
+	if err := fl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("Close left %d files in TMPDIR", len(left))
+	}
+
+	// meguri-route update --refresh counts a live partition as its
+	// packed file: here the very counts and bytes of the split's files
+	refreshed := mustRun(t, nil, "meguri-route", "update", "-q", "--manifest", liveMan, "--refresh", "-o", "-")
+	want := strings.NewReplacer("part-0001.meguri", "live-1", "part-0002.meguri", "live-2").Replace(string(fileBytes(t, man)))
+	if string(refreshed) != want {
+		t.Errorf("route update --refresh of the fleet with live partitions:\n%s\nwant\n%s", refreshed, want)
+	}
+	// and publishes a row that names one, checked as a file is
+	row := filepath.Join(dir, "parts", "live-1.rows")
+	os.WriteFile(row, []byte(ls[2]), 0o644)
+	mustRun(t, nil, "meguri-route", "update", "-q", "--manifest", man, "--rows", row, "-o", filepath.Join(dir, "parts", "published.manifest"))
+	os.WriteFile(row, []byte(strings.Replace(ls[2], "live-1", "live-2", 1)), 0o644)
+	wantFail(t, "its header says partition 2", "meguri-route", "update", "-q", "--manifest", man, "--rows", row, "-o", "-")
+
+	// a directory whose partition disagrees with its row is refused
+	bad := filepath.Join(dir, "parts", "bad.manifest")
+	os.WriteFile(bad, []byte(strings.Replace(strings.Join(ls, ""), "live-1", "live-2", 1)), 0o644)
+	wantFail(t, "its header says partition 2", "meguri-inspect", "--rows", "--manifest", bad)
+	wantFail(t, "its header says partition 2", "meguri-inspect", "--verify", "--manifest", bad)
 }

@@ -48,7 +48,7 @@ type args struct {
 	UnseenSince string   `name:"unseen-since" placeholder:"TIME" help:"With --rows, --host or --urls: print only the records not captured since TIME (as --seen-since reads it): last captured before it, or never captured. What is due for a fetch; --status gone --unseen-since 90d lists what meguri-compact --gc --horizon 90d drops."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time the durations of --seen-since and --unseen-since count back from, as a 14-digit CDX timestamp (default: the current time)."`
 
-	Manifest string `name:"manifest" placeholder:"PATH" help:"Read the fleet this manifest lists instead of one FILE ('-' for stdin): --rows prints every partition's records in key order; --url, --host and --urls look each URL or host up in the partition that owns it (--urls --absent: the URLs new to the whole fleet); --verify checks every file. Each file must agree with its manifest row (id, range) and all must share a grouping."`
+	Manifest string `name:"manifest" placeholder:"PATH" help:"Read the fleet this manifest lists instead of one FILE ('-' for stdin): --rows prints every partition's records in key order; --url, --host and --urls look each URL or host up in the partition that owns it (--urls --absent: the URLs new to the whole fleet); --verify checks every file. Each file must agree with its manifest row (id, range) and all must share a grouping. A row may name a partition directory: it reads as meguri-pack would write it."`
 	Dir      string `name:"dir" placeholder:"DIR" help:"With --manifest: the directory its relative file names are taken from (default: the manifest's own directory), as for meguri-route update --dir."`
 }
 
@@ -254,6 +254,7 @@ func run(a *args) (int, error) {
 		if err != nil {
 			return 1, err
 		}
+		defer fl.Close()
 		if a.Verify {
 			return verifyFleet(a, fl)
 		}
@@ -517,7 +518,7 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 // line (or a JSON object) for each; a file that fails is named on stderr
 // and the others are still checked.
 func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
-	files := 0
+	checked, files, dirs := 0, 0, 0
 	var urls uint64
 	meter := cli.NewMeter(a.Progress)
 	if meter != nil {
@@ -527,24 +528,37 @@ func verifyFleet(a *args, fl *inspect.Fleet) (int, error) {
 	}
 	failed := fl.Verify(func(sum inspect.Summary, err error) {
 		meter.Clear()
-		files++
-		if err != nil {
+		checked++
+		h := sum.Header
+		switch {
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "meguri-inspect: %v\n", err)
-			return
-		}
-		urls += sum.Stats.URLs
-		if a.JSON {
-			fmt.Fprintln(cli.Stdout, sum.JSON())
-		} else {
-			fmt.Fprintf(cli.Stdout, "ok  partition %-6d %s .. %s  %10d urls  %s\n", sum.Header.PartitionID,
-				units.Key(sum.Header.Lo), units.Key(sum.Header.Hi), sum.Stats.URLs, sum.Name)
+		case sum.Live != nil: // a partition directory: its snapshot and log
+			dirs++
+			if a.JSON {
+				fmt.Fprintln(cli.Stdout, sum.Live.JSON())
+			} else {
+				fmt.Fprintf(cli.Stdout, "ok  partition %-6d %s .. %s  %15s  %s\n", h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), "directory", sum.Name)
+			}
+		default:
+			files++
+			urls += sum.Stats.URLs
+			if a.JSON {
+				fmt.Fprintln(cli.Stdout, sum.JSON())
+			} else {
+				fmt.Fprintf(cli.Stdout, "ok  partition %-6d %s .. %s  %10d urls  %s\n", h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), sum.Stats.URLs, sum.Name)
+			}
 		}
 	})
 	if failed > 0 {
-		return 1, fmt.Errorf("%d of %d files failed (named above)", failed, files)
+		return 1, fmt.Errorf("%d of %d files failed (named above)", failed, checked)
 	}
 	if !a.JSON {
-		fmt.Fprintf(cli.Stdout, "verify ok: %d files, %d urls; every checksum matches, every block decodes, each file agrees with its manifest row\n", files, urls)
+		live := ""
+		if dirs > 0 {
+			live = fmt.Sprintf(", and %d partition directories, their snapshot and log", dirs)
+		}
+		fmt.Fprintf(cli.Stdout, "verify ok: %d files, %d urls%s; every checksum matches, every block decodes, each agrees with its manifest row\n", files, urls, live)
 	}
 	return 0, nil
 }

@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/place"
 	"github.com/meguri/meguri/lib/route"
@@ -583,7 +586,7 @@ func list(s []string) string {
 type updateCmd struct {
 	Manifest string   `required:"" placeholder:"PATH" help:"The manifest to start from."`
 	Rows     []string `placeholder:"PATH" help:"Manifest rows to publish (meguri-compact prints them); each replaces the partitions its range overlaps. Repeatable."`
-	Refresh  bool     `help:"Re-read urls, hosts and bytes of every partition from its file's header and trailer."`
+	Refresh  bool     `help:"Re-read urls, hosts and bytes of every partition from its file's header and trailer; a partition named by a live partition directory is packed to count it (nothing written), and its bytes are its packed file's."`
 	Dir      string   `placeholder:"DIR" help:"Directory the manifest's relative file names are relative to (default: the manifest's own; rows are taken relative to theirs)."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the new manifest here ('-' for stdout; the input path rewrites it atomically)."`
 	Quiet    bool     `short:"q" help:"Do not list the partitions replaced and published, nor say when waiting for another update, on stderr."`
@@ -670,7 +673,7 @@ func (c *updateCmd) Run() error {
 	}
 	replaced := m.Replace(rows)
 	if c.Refresh {
-		if err := m.Refresh(out); err != nil {
+		if err := m.Refresh(out, packedCounts); err != nil {
 			return err
 		}
 	}
@@ -680,7 +683,7 @@ func (c *updateCmd) Run() error {
 	// A published row's file must be there and be that partition: a map
 	// that routes keys to a file that is not is a bad publish.
 	for i, p := range rows {
-		if _, err := p.Check(out); err != nil {
+		if err := checkRow(&p, out); err != nil {
 			hint := ""
 			if errors.Is(err, fs.ErrNotExist) {
 				hint = " (a row names its file relative to the rows file's own directory)"
@@ -701,4 +704,37 @@ func (c *updateCmd) Run() error {
 		fmt.Fprintf(os.Stderr, "meguri-route update: published partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
 	}
 	return nil
+}
+
+// checkRow refuses a published row whose file (taken from dir) is
+// missing, unreadable, or holds another partition or range; the file may
+// be a live partition directory.
+func checkRow(p *manifest.Partition, dir string) error {
+	path := p.Path(dir)
+	if st, err := os.Stat(path); path != "" && err == nil && st.IsDir() {
+		v, err := logstore.Open(path)
+		if err != nil {
+			return fmt.Errorf("partition %d: %w", p.ID, err)
+		}
+		defer v.Close()
+		return p.Agrees(path, v.Header)
+	}
+	_, err := p.Check(dir)
+	return err
+}
+
+// packedCounts is how --refresh counts a live partition directory: its
+// records packed as meguri-pack would write them, into nothing.
+func packedCounts(dir string) (codec.Header, codec.Stats, int64, error) {
+	v, err := logstore.Open(dir)
+	if err != nil {
+		return codec.Header{}, codec.Stats{}, 0, err
+	}
+	defer v.Close()
+	res, err := v.Pack(io.Discard, logstore.PackOptions{})
+	if err != nil {
+		return codec.Header{}, codec.Stats{}, 0, fmt.Errorf("%s: %w", dir, err)
+	}
+	o := res.Outputs[0]
+	return v.Header, o.Stats, o.Bytes, nil
 }

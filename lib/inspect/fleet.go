@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/record"
 )
@@ -17,9 +20,14 @@ import (
 // looked up in the one partition that owns its host key. The manifest must
 // tile; each file is opened when it is needed and must agree with its
 // manifest row (id and range) and with the other files' grouping. A
-// partition with no file ("-") holds no records.
+// partition with no file ("-") holds no records. A partition whose file is
+// a partition directory (a live partition, appended to by meguri-ingest
+// --data) is read as meguri-pack would write it: packed as it streams for
+// Rows, packed once into a temporary file for the lookups, which Close
+// removes.
 //
 //	fl, err := inspect.OpenFleet("fleet.manifest", "")
+//	defer fl.Close()
 //	n, err := fl.LookupLines(links, os.Stdout, inspect.BatchOptions{Absent: true})
 type Fleet struct {
 	Name string // the manifest's path
@@ -29,7 +37,8 @@ type Fleet struct {
 	m        *manifest.Manifest
 	dir      string
 	grouping canon.Grouping
-	known    bool // grouping read from a file
+	known    bool            // grouping read from a file
+	packed   map[int]*Source // partition directories packed for lookups, by partition index
 }
 
 // OpenFleet reads the manifest at path ("-" for stdin) and the grouping of
@@ -46,9 +55,17 @@ func OpenFleet(path, dir string) (*Fleet, error) {
 	if dir == "" {
 		dir = manifest.DirOf(path)
 	}
-	fl := &Fleet{Name: path, m: m, dir: dir, grouping: canon.ByDomain}
+	fl := &Fleet{Name: path, m: m, dir: dir, grouping: canon.ByDomain, packed: map[int]*Source{}}
 	for i := range m.Parts {
-		src, err := fl.open(i)
+		if p := &m.Parts[i]; p.Path(dir) != "" && dirs.IsPartition(p.Path(dir)) {
+			v, err := fl.openDir(i)
+			if err != nil {
+				return nil, err
+			}
+			v.Close()
+			break
+		}
+		src, err := fl.open(i, true)
 		if err != nil {
 			return nil, err
 		}
@@ -60,6 +77,19 @@ func OpenFleet(path, dir string) (*Fleet, error) {
 	return fl, nil
 }
 
+// Close removes the temporary files of the partition directories packed
+// for lookups.
+func (fl *Fleet) Close() error {
+	var first error
+	for i, src := range fl.packed {
+		if err := src.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(fl.packed, i)
+	}
+	return first
+}
+
 // Grouping is the grouping of the fleet's files, under which URLs and
 // host names are keyed to route them (grouping domain when no partition
 // has a file).
@@ -67,11 +97,33 @@ func (fl *Fleet) Grouping() canon.Grouping { return fl.grouping }
 
 // open opens the file of partition i, checked against its manifest row
 // and the fleet's grouping; it returns nil when the partition has no file.
-func (fl *Fleet) open(i int) (*Source, error) {
+// A partition directory is packed: as the source is read when stream,
+// else once into a temporary file that the fleet keeps until Close (the
+// source open returns then leaves it open when closed).
+func (fl *Fleet) open(i int, stream bool) (*Source, error) {
 	p := &fl.m.Parts[i]
 	path := p.Path(fl.dir)
 	if path == "" {
 		return nil, nil
+	}
+	if src := fl.packed[i]; src != nil {
+		return src.borrow(), nil
+	}
+	if dirs.IsPartition(path) {
+		v, err := fl.openDir(i)
+		if err != nil {
+			return nil, err
+		}
+		v.Close()
+		src, err := OpenDir(path, !stream)
+		if err != nil {
+			return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+		}
+		if stream {
+			return src, nil
+		}
+		fl.packed[i] = src
+		return src.borrow(), nil
 	}
 	src, err := Open(path)
 	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p.File) {
@@ -84,27 +136,50 @@ func (fl *Fleet) open(i int) (*Source, error) {
 		src.Close()
 		return nil, fmt.Errorf("partition %d: %s is not a regular file", p.ID, path)
 	}
-	h := src.File.Header
-	if err := p.Agrees(path, h); err != nil {
+	if err := fl.agrees(p, path, src.File.Header); err != nil {
 		src.Close()
 		return nil, err
+	}
+	return src, nil
+}
+
+// openDir takes a view of partition i's directory, checked against its
+// manifest row and the fleet's grouping.
+func (fl *Fleet) openDir(i int) (*logstore.View, error) {
+	p := &fl.m.Parts[i]
+	path := p.Path(fl.dir)
+	v, err := logstore.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+	}
+	if err := fl.agrees(p, path, v.Header); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// agrees checks the header h of partition p's file at path against p's
+// manifest row and the grouping of the fleet's other files.
+func (fl *Fleet) agrees(p *manifest.Partition, path string, h codec.Header) error {
+	if err := p.Agrees(path, h); err != nil {
+		return err
 	}
 	g := canon.Grouping(h.Grouping)
 	switch {
 	case !fl.known:
 		fl.grouping, fl.known = g, true
 	case g != fl.grouping:
-		src.Close()
-		return nil, fmt.Errorf("%s: written with grouping %s, the fleet's other files with %s", path, g, fl.grouping)
+		return fmt.Errorf("%s: written with grouping %s, the fleet's other files with %s", path, g, fl.grouping)
 	}
-	return src, nil
+	return nil
 }
 
 // each calls fn with the file of every partition that has one, in key
 // order, naming the file in fn's error.
 func (fl *Fleet) each(fn func(src *Source) error) error {
 	for i := range fl.m.Parts {
-		src, err := fl.open(i)
+		src, err := fl.open(i, true)
 		if err != nil {
 			return err
 		}
@@ -130,23 +205,23 @@ func (fl *Fleet) Rows(w io.Writer, l *record.Layout, f *record.Filter) error {
 // Verify verifies the file of every partition that has one, in key order,
 // giving done each summary, or the error that file met (missing,
 // disagreeing with its row, damaged): one bad file does not stop the
-// others being checked. It returns how many failed.
+// others being checked. It returns how many failed. A partition directory
+// has its snapshot and its log checked, as meguri-inspect --verify DIR
+// checks them; its summary's Live is set, and its Stats are the
+// snapshot's.
 func (fl *Fleet) Verify(done func(Summary, error)) (failed int) {
 	for i := range fl.m.Parts {
-		src, err := fl.open(i)
-		if err == nil && src == nil {
+		p := &fl.m.Parts[i]
+		path := p.Path(fl.dir)
+		if path == "" {
 			continue
 		}
 		var sum Summary
-		if err == nil {
-			if fl.Progress != nil {
-				src.Progress = func(blocks int, rows uint64) { fl.Progress(src.Name, blocks, rows) }
-			}
-			sum, err = src.Verify()
-			src.Close()
-			if err != nil {
-				err = fmt.Errorf("%s: %w", src.Name, err)
-			}
+		var err error
+		if dirs.IsPartition(path) {
+			sum, err = fl.verifyDir(i)
+		} else {
+			sum, err = fl.verifyFile(i)
 		}
 		if err != nil {
 			failed++
@@ -154,6 +229,46 @@ func (fl *Fleet) Verify(done func(Summary, error)) (failed int) {
 		done(sum, err)
 	}
 	return failed
+}
+
+func (fl *Fleet) verifyFile(i int) (Summary, error) {
+	src, err := fl.open(i, true)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	return fl.verify(src)
+}
+
+func (fl *Fleet) verifyDir(i int) (Summary, error) {
+	v, err := fl.openDir(i)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer v.Close()
+	src, err := Open(v.SnapshotPath())
+	if err != nil {
+		return Summary{}, err
+	}
+	defer src.Close()
+	sum, err := fl.verify(src)
+	if err == nil {
+		err = v.VerifyLog()
+	}
+	sum.Name, sum.Live = v.Dir, v
+	return sum, err
+}
+
+// verify is src.Verify, telling Progress, naming src in its error.
+func (fl *Fleet) verify(src *Source) (Summary, error) {
+	if fl.Progress != nil {
+		src.Progress = func(blocks int, rows uint64) { fl.Progress(src.Name, blocks, rows) }
+	}
+	sum, err := src.Verify()
+	if err != nil {
+		err = fmt.Errorf("%s: %w", src.Name, err)
+	}
+	return sum, err
 }
 
 // Lookup finds one URL (canonicalized first) in the partition that owns
@@ -164,7 +279,7 @@ func (fl *Fleet) Lookup(rawURL string) (*record.Record, uint64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
 	}
-	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host))
+	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host), false)
 	if err != nil || src == nil {
 		return nil, 0, err
 	}
@@ -183,7 +298,7 @@ func (fl *Fleet) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key f
 	if err != nil {
 		return 0, 0, err
 	}
-	src, err := fl.open(fl.m.Index(k))
+	src, err := fl.open(fl.m.Index(k), false)
 	if err != nil || src == nil {
 		return 0, 0, err
 	}
@@ -207,7 +322,7 @@ func (fl *Fleet) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 			for end < len(order) && qs[order[end]].keys.Host <= fl.m.Parts[i].Hi {
 				end++
 			}
-			src, err := fl.open(i)
+			src, err := fl.open(i, false)
 			if err != nil {
 				return err
 			}

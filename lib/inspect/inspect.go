@@ -40,6 +40,9 @@ type Summary struct {
 	// Columns holds stored bytes per column; filled only by a full read.
 	Columns    [codec.NumColumns + 1]int64
 	RawColumns [codec.NumColumns + 1]int64
+	// Live is set when Fleet.Verify checked a partition directory (its
+	// snapshot and log, the view closed): Stats are then its snapshot's.
+	Live *logstore.View
 }
 
 // Source is an opened input: a seekable file, or a stream (stdin).
@@ -132,6 +135,15 @@ func OpenDir(dir string, seekable bool) (*Source, error) {
 		<-packed
 		return nil
 	})}, nil
+}
+
+// borrow returns a source over the same file whose Close leaves it open:
+// the fleet's packed directories are read by several lookups.
+func (s *Source) borrow() *Source {
+	b := *s
+	b.Progress = nil
+	b.c = closer(func() error { return nil })
+	return &b
 }
 
 type closer func() error

@@ -5,16 +5,31 @@ import (
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/units"
 )
 
 // Refresh re-reads the counts of every partition that names a file from
 // the file's two ends (header and trailer), without decoding it. Relative
 // file names are taken from dir. A file whose header disagrees with its
-// row (another id or range) is an error naming both.
-func (m *Manifest) Refresh(dir string) error {
+// row (another id or range) is an error naming both. A partition whose
+// file is a partition directory is counted by live, given its path: its
+// header, and the stats and size of its records as one file (nil: such a
+// partition is refused, as not a .meguri file).
+func (m *Manifest) Refresh(dir string, live func(path string) (codec.Header, codec.Stats, int64, error)) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
+		if path := p.Path(dir); live != nil && path != "" && dirs.IsPartition(path) {
+			h, st, n, err := live(path)
+			if err != nil {
+				return fmt.Errorf("partition %d: %w", p.ID, err)
+			}
+			if err := p.Agrees(path, h); err != nil {
+				return err
+			}
+			p.URLs, p.Hosts, p.Bytes = st.URLs, st.Hosts, uint64(n)
+			continue
+		}
 		cf, err := p.Check(dir)
 		if err != nil {
 			return err
