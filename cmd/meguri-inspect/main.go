@@ -249,6 +249,11 @@ func run(a *args) (int, error) {
 			return 2, err
 		}
 	}
+	if a.URL != "" {
+		if _, err := cli.URL("--url", a.URL); err != nil {
+			return 2, err
+		}
+	}
 	if a.Manifest != "" {
 		fl, err := inspect.OpenFleet(a.Manifest, a.Dir)
 		if err != nil {

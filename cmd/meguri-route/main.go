@@ -169,23 +169,25 @@ func (c *mapCmd) route() error {
 	if c.Host != "" && c.URL != "" {
 		return cli.Usagef("give --host or --url, not both")
 	}
-	m, err := loadTiling(c.Manifest)
-	if err != nil {
-		return err
-	}
+	// the value first: a mistyped one is a usage error whatever the map
 	var key uint64
 	var group string
+	var err error
 	if c.Host != "" {
 		if key, group, err = cli.HostKey(c.Host, c.Value()); err != nil {
 			return cli.Usagef("%v", err)
 		}
 	} else {
-		u, err := canon.Canonicalize(c.URL)
+		u, err := cli.URL("--url", c.URL)
 		if err != nil {
-			return cli.Usagef("--url %q: %v", c.URL, err)
+			return cli.Usagef("%v", err)
 		}
 		k := canon.KeysOf(u, c.Value())
 		key, group = k.Host, k.Group
+	}
+	m, err := loadTiling(c.Manifest)
+	if err != nil {
+		return err
 	}
 	p, _ := m.Lookup(key)
 	if c.JSON {

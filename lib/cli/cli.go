@@ -141,6 +141,20 @@ func HostKey(s string, g canon.Grouping) (key uint64, group string, err error) {
 	return canon.KeyOfHost(host, g), group, nil
 }
 
+// URL canonicalizes a URL given as the value of flag, wording the error
+// for the person who typed it: one without a scheme (www.example.com/)
+// is told the spellings that would work.
+func URL(flag, s string) (string, error) {
+	u, err := canon.Canonicalize(s)
+	if err == nil {
+		return u, nil
+	}
+	if t := strings.TrimSpace(s); errors.Is(err, canon.ErrNotURL) && t != "" && !strings.Contains(t, ":") {
+		return "", fmt.Errorf("%s %q: %w: no scheme (give http://%s or https://%s)", flag, s, err, t, t)
+	}
+	return "", fmt.Errorf("%s %q: %w", flag, s, err)
+}
+
 // Now reads a --now value: a 14-digit CDX timestamp, or the current time
 // when s is "".
 func Now(s string) (int64, error) {
