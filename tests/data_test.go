@@ -143,6 +143,10 @@ func TestPartitionDirectory(t *testing.T) {
 	if a, b := mustRun(t, nil, "meguri-pack", "--stats", "--data", dir), mustRun(t, nil, "meguri-inspect", dir); !bytes.Equal(a, b) {
 		t.Errorf("pack --stats %s differs from inspect %s", a, b)
 	}
+	// the directory given as the argument is the same as --data
+	if a, b := mustRun(t, nil, "meguri-pack", "-q", dir), packDir(t, dir); !bytes.Equal(a, b) || len(a) == 0 {
+		t.Errorf("meguri-pack DIR wrote %d bytes, meguri-pack --data DIR %d", len(a), len(b))
+	}
 	packed := filepath.Join(tmp, "packed.meguri")
 	_, e, code := run(t, nil, "meguri-pack", "--json", "--data", dir, "-o", packed)
 	var ps struct {

@@ -513,6 +513,8 @@ func TestUsageErrors(t *testing.T) {
 		// a URL typed without its scheme is told how to spell it
 		{[]string{"meguri-inspect", "--url", "www.zew.de/", "../testdata/sample.meguri"}, `--url "www.zew.de/": not a URL: no scheme (give http://www.zew.de/ or https://www.zew.de/)`},
 		{[]string{"meguri-route", "--manifest", "x.manifest", "--url", "www.zew.de"}, `--url "www.zew.de": not a URL: no scheme (give http://www.zew.de or https://www.zew.de)`},
+		{[]string{"meguri-pack"}, "give the partition directory: meguri-pack --data DIR (or meguri-pack DIR)"},
+		{[]string{"meguri-pack", "--data", "a", "b"}, "--data a and the argument b name two directories"},
 		{[]string{"meguri-ingest", "--mem", "512", sample}, `--mem: bad size "512": a bare number is bytes; give a unit (512M, 512K, or 512B for bytes)`},
 		{[]string{"meguri-route", "split", "--manifest", "x.manifest", "--out-dir", "d", "--mem", "64", sample}, `--mem: bad size "64": a bare number is bytes`},
 		// checked before any line is read, not when the first run spills

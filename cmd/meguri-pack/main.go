@@ -18,7 +18,8 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Data     string   `required:"" placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data)."`
+	Dir      string   `arg:"" optional:"" name:"dir" placeholder:"DIR" help:"The partition directory, as --data names it."`
+	Data     string   `placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data); or give it as the argument."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	Stats    bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`
 	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
@@ -39,6 +40,7 @@ meguri-ingest of every committed line with the directory's id and range.
 
 Examples:
   meguri-pack --data part-7/ -o part-7.meguri
+  meguri-pack part-7/ -o part-7.meguri    # the same
   meguri-pack --data part-7/ | meguri-inspect --rows - | jq .url
   meguri-pack --data part-7/ --stats --json`
 
@@ -50,6 +52,14 @@ func main() {
 }
 
 func run(a *args) error {
+	switch {
+	case a.Data == "" && a.Dir == "":
+		return cli.Usagef("give the partition directory: meguri-pack --data DIR (or meguri-pack DIR)")
+	case a.Data != "" && a.Dir != "" && a.Data != a.Dir:
+		return cli.Usagef("--data %s and the argument %s name two directories; pack one at a time", a.Data, a.Dir)
+	case a.Data == "":
+		a.Data = a.Dir
+	}
 	v, err := logstore.Open(a.Data)
 	if err != nil {
 		return err
