@@ -98,8 +98,8 @@ func (fl *Fleet) Grouping() canon.Grouping { return fl.grouping }
 // open opens the file of partition i, checked against its manifest row
 // and the fleet's grouping; it returns nil when the partition has no file.
 // A partition directory is packed: as the source is read when stream,
-// else once into a temporary file that the fleet keeps until Close (the
-// source open returns then leaves it open when closed).
+// else once into a temporary file that the fleet keeps until its own
+// Close (closing the source open returns then leaves the pack in place).
 func (fl *Fleet) open(i int, stream bool) (*Source, error) {
 	p := &fl.m.Parts[i]
 	path := p.Path(fl.dir)
