@@ -459,6 +459,12 @@ func TestInspectURLs(t *testing.T) {
 			t.Errorf("%s: stderr:\n%s", in, e)
 		}
 	}
+	// a list of hosts and paths without a scheme is told how to look it
+	// up; a hashed URL is not such a line
+	out, e, code = run(t, []byte("www.zew.de/\nde9bdbe518d8a37d168c41506f4f4c59\nwww.zew.de\n"), "meguri-inspect", "--urls", "-", golden)
+	if code != 0 || len(out) != 0 || !strings.Contains(string(e), "<stdin>: 2 of the lines skipped have no scheme (www.example.com/): put http:// in front") {
+		t.Errorf("--urls of lines without a scheme: exit %d, stdout %q, stderr:\n%s", code, out, e)
+	}
 	for _, args := range [][]string{{"--urls", "-", "-"}, {"--absent", golden}, {"--urls", path, "--rows", golden}} {
 		out, e, code := run(t, nil, "meguri-inspect", args...)
 		if code != 2 || len(out) != 0 || len(e) == 0 {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -599,10 +600,14 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 		in, name = f, a.URLs
 	}
 	const shown = 20
-	skipped := 0
+	skipped, bare := 0, 0
 	n, err := rd.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
+			// a host and path without a scheme, not a hashed URL
+			if host, _, _ := bytes.Cut(text, []byte("/")); errors.Is(err, canon.ErrNotURL) && bytes.Contains(host, []byte(".")) && !bytes.Contains(text, []byte(":")) {
+				bare++
+			}
 			if skipped <= shown {
 				fmt.Fprintf(os.Stderr, "meguri-inspect: %s: line %d: skipped, %v: %.200q\n", name, line, err, text)
 			}
@@ -612,6 +617,9 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	}
 	if n.Skipped > shown {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d lines skipped in all (the first %d named above)\n", name, n.Skipped, shown)
+	}
+	if bare > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d of the lines skipped have no scheme (www.example.com/): put http:// in front to look them up (sed 's|^|http://|')\n", name, bare)
 	}
 	return 0, nil
 }
