@@ -22,9 +22,9 @@ import (
 // manifest row (id and range) and with the other files' grouping. A
 // partition with no file ("-") holds no records. A partition whose file is
 // a partition directory (a live partition, appended to by meguri-ingest
-// --data) is read as meguri-pack would write it: packed as it streams for
-// Rows, packed once into a temporary file for the lookups, which Close
-// removes.
+// --data) is read as meguri-pack would write it: packed as it streams,
+// except for LookupLines, which packs it once into a temporary file that
+// Close removes.
 //
 //	fl, err := inspect.OpenFleet("fleet.manifest", "")
 //	defer fl.Close()
@@ -279,7 +279,7 @@ func (fl *Fleet) Lookup(rawURL string) (*record.Record, uint64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
 	}
-	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host), false)
+	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host), true)
 	if err != nil || src == nil {
 		return nil, 0, err
 	}
@@ -298,7 +298,7 @@ func (fl *Fleet) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key f
 	if err != nil {
 		return 0, 0, err
 	}
-	src, err := fl.open(fl.m.Index(k), false)
+	src, err := fl.open(fl.m.Index(k), true)
 	if err != nil || src == nil {
 		return 0, 0, err
 	}
