@@ -96,7 +96,7 @@ func ParseKey(s string) (uint64, error) {
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
 		}
 	}
