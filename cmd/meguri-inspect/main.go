@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -604,8 +603,7 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	n, err := rd.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
-			// a host and path without a scheme, not a hashed URL
-			if host, _, _ := bytes.Cut(text, []byte("/")); errors.Is(err, canon.ErrNotURL) && bytes.Contains(host, []byte(".")) && !bytes.Contains(text, []byte(":")) {
+			if errors.Is(err, canon.ErrNotURL) && canon.MissingScheme(string(text)) {
 				bare++
 			}
 			if skipped <= shown {

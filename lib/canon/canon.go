@@ -36,6 +36,14 @@ import (
 // hashes some Internet Archive indexes store in place of URLs.
 var ErrNotURL = errors.New("not a URL")
 
+// MissingScheme reports whether s, refused with ErrNotURL, reads as a
+// host and path written without a scheme (www.example.com/a): its text
+// before the first slash holds a dot. A hashed URL (hex digits) does not.
+func MissingScheme(s string) bool {
+	host, _, _ := strings.Cut(strings.TrimSpace(s), "/")
+	return Scheme(s) == "" && strings.Contains(host, ".")
+}
+
 // ErrBadURL is returned for an http(s) URL the WHATWG parser rejects.
 var ErrBadURL = errors.New("unparsable URL")
 

@@ -109,6 +109,15 @@ func TestCanonicalizeErrors(t *testing.T) {
 			t.Errorf("Canonicalize(%q) = %v, want ErrNotURL", in, err)
 		}
 	}
+	// what lacks only a scheme is told from what is no URL at all
+	for in, want := range map[string]bool{
+		"www.zew.de/": true, "www.zew.de": true, " 192.0.2.1:8080/a ": true,
+		"de9bdbe518d8a37d168c41506f4f4c59": false, "/relative/path": false, "": false, "http://www.zew.de/": false,
+	} {
+		if got := MissingScheme(in); got != want {
+			t.Errorf("MissingScheme(%q) = %v, want %v", in, got, want)
+		}
+	}
 	for in, sch := range map[string]string{
 		"dns:www.archive.org":                       "dns",
 		"whois://whois.arin.net/z+%2B+1.2.3.4":      "whois",

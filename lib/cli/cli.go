@@ -149,7 +149,7 @@ func URL(flag, s string) (string, error) {
 	if err == nil {
 		return u, nil
 	}
-	if t := strings.TrimSpace(s); errors.Is(err, canon.ErrNotURL) && t != "" && !strings.Contains(t, ":") {
+	if t := strings.TrimSpace(s); errors.Is(err, canon.ErrNotURL) && canon.MissingScheme(t) {
 		return "", fmt.Errorf("%s %q: %w: no scheme (give http://%s or https://%s)", flag, s, err, t, t)
 	}
 	return "", fmt.Errorf("%s %q: %w", flag, s, err)
