@@ -114,8 +114,7 @@ func (fl *Fleet) open(i int, stream bool) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.Close()
-		src, err := OpenDir(path, !stream)
+		src, err := openView(v, !stream)
 		if err != nil {
 			return nil, fmt.Errorf("partition %d: %w", p.ID, err)
 		}

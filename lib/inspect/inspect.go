@@ -97,6 +97,12 @@ func OpenDir(dir string, seekable bool) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openView(v, seekable)
+}
+
+// openView is OpenDir of a view already taken; the source owns v.
+func openView(v *logstore.View, seekable bool) (*Source, error) {
+	dir := v.Dir
 	if seekable {
 		defer v.Close()
 		f, err := tempfiles.Create("", "meguri-packed-*")
