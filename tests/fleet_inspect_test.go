@@ -306,4 +306,5 @@ func TestInspectFleetLive(t *testing.T) {
 	os.WriteFile(bad, []byte(strings.Replace(strings.Join(ls, ""), "live-1", "live-2", 1)), 0o644)
 	wantFail(t, "its header says partition 2", "meguri-inspect", "--rows", "--manifest", bad)
 	wantFail(t, "its header says partition 2", "meguri-inspect", "--verify", "--manifest", bad)
+	wantFail(t, "its header says partition 2", "meguri-route", "update", "-q", "--manifest", bad, "--refresh", "-o", "-")
 }

@@ -714,29 +714,44 @@ func (c *updateCmd) Run() error {
 func checkRow(p *manifest.Partition, dir string) error {
 	path := p.Path(dir)
 	if st, err := os.Stat(path); path != "" && err == nil && st.IsDir() {
-		v, err := logstore.Open(path)
-		if err != nil {
-			return fmt.Errorf("partition %d: %w", p.ID, err)
+		v, err := openLive(p, path)
+		if err == nil {
+			v.Close()
 		}
-		defer v.Close()
-		return p.Agrees(path, v.Header)
+		return err
 	}
 	_, err := p.Check(dir)
 	return err
 }
 
-// packedCounts is how --refresh counts a live partition directory: its
-// records packed as meguri-pack would write them, into nothing.
-func packedCounts(dir string) (codec.Header, codec.Stats, int64, error) {
-	v, err := logstore.Open(dir)
+// openLive takes a view of the live partition directory p names at path,
+// refusing one of another partition or range as Partition.Check refuses
+// a file.
+func openLive(p *manifest.Partition, path string) (*logstore.View, error) {
+	v, err := logstore.Open(path)
 	if err != nil {
-		return codec.Header{}, codec.Stats{}, 0, err
+		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+	}
+	if err := p.Agrees(path, v.Header); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// packedCounts is how --refresh counts a live partition directory, once
+// it is known to be p's: its records packed as meguri-pack would write
+// them, into nothing.
+func packedCounts(p *manifest.Partition, path string) (codec.Stats, int64, error) {
+	v, err := openLive(p, path)
+	if err != nil {
+		return codec.Stats{}, 0, err
 	}
 	defer v.Close()
 	res, err := v.Pack(io.Discard, logstore.PackOptions{})
 	if err != nil {
-		return codec.Header{}, codec.Stats{}, 0, fmt.Errorf("%s: %w", dir, err)
+		return codec.Stats{}, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	o := res.Outputs[0]
-	return v.Header, o.Stats, o.Bytes, nil
+	return o.Stats, o.Bytes, nil
 }

@@ -13,18 +13,17 @@ import (
 // the file's two ends (header and trailer), without decoding it. Relative
 // file names are taken from dir. A file whose header disagrees with its
 // row (another id or range) is an error naming both. A partition whose
-// file is a partition directory is counted by live, given its path: its
-// header, and the stats and size of its records as one file (nil: such a
-// partition is refused, as not a .meguri file).
-func (m *Manifest) Refresh(dir string, live func(path string) (codec.Header, codec.Stats, int64, error)) error {
+// file is a partition directory is counted by live, given the partition
+// and the directory's path: live refuses a directory of another partition
+// or range as Check refuses a file, then returns the stats and size of its
+// records as one file (nil: such a partition is refused, as not a .meguri
+// file).
+func (m *Manifest) Refresh(dir string, live func(p *Partition, path string) (codec.Stats, int64, error)) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
 		if path := p.Path(dir); live != nil && path != "" && dirs.IsPartition(path) {
-			h, st, n, err := live(path)
+			st, n, err := live(p, path)
 			if err != nil {
-				return fmt.Errorf("partition %d: %w", p.ID, err)
-			}
-			if err := p.Agrees(path, h); err != nil {
 				return err
 			}
 			p.URLs, p.Hosts, p.Bytes = st.URLs, st.Hosts, uint64(n)
