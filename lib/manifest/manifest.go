@@ -23,7 +23,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/meguri/meguri/lib/internal/flock"
 	"io"
 	"os"
 	"slices"
@@ -32,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/units"
 )
 
