@@ -689,6 +689,9 @@ func (c *updateCmd) Run() error {
 			hint := ""
 			if errors.Is(err, fs.ErrNotExist) {
 				hint = " (a row names its file relative to the rows file's own directory)"
+				if from[i] == "-" || manifest.Stream(from[i]) {
+					hint = " (rows read from stdin or a pipe name their files relative to the current directory)"
+				}
 			}
 			return fmt.Errorf("%s: %w%s; nothing was written", from[i], err, hint)
 		}

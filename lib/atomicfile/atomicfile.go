@@ -9,7 +9,9 @@
 //	... write to f ...
 //	return f.Commit()
 //
-// The name "-" means stdout, which is written directly. A destination that
+// The name "-" means stdout, which is written directly; so is a destination
+// that is a pipe or a device (a named FIFO, the shell's >(...), /dev/stdout
+// on a pipe, /dev/null), which a rename cannot replace. A destination that
 // is a symbolic link is written through: the file it names is replaced and
 // the link stays, as the shell's > would do (a fleet may keep its files on
 // several disks behind links in one directory).
@@ -44,7 +46,9 @@ type File struct {
 	target string // path after following symbolic links
 	before fileID // the destination at Create
 	done   bool
-	std    bool
+	// direct: written in place, not through a temporary file (stdout,
+	// a pipe, a device); f is nil for stdout
+	direct bool
 }
 
 // Create starts writing path ("-" for stdout) through a 1 MiB buffer.
@@ -55,7 +59,16 @@ func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
 // buffer goes straight to the file.
 func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
-		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), std: true}, nil
+		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), direct: true}, nil
+	}
+	// A pipe or a device holds no file to replace, and a reader at its
+	// other end would wait forever for a rename: write it in place.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		}
+		return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, direct: true}, nil
 	}
 	target, err := Target(path)
 	if err != nil {
@@ -74,11 +87,7 @@ func CreateSize(path string, size int) (*File, error) {
 	dir := filepath.Dir(target)
 	f, err := tempfiles.Create(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
 	// CreateTemp makes 0600. A file replaced keeps its permissions, as
 	// sed -i and gzip keep them (a manifest kept private stays so);
@@ -89,6 +98,16 @@ func CreateSize(path string, size int) (*File, error) {
 	}
 	f.Chmod(mode)
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// unwrapPath drops the path an *fs.PathError adds, for a message that
+// names the path itself.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // fileID tells whether a destination was replaced or rewritten: which
@@ -119,7 +138,7 @@ var ErrReplaced = errors.New("was written by someone else while this run wrote i
 
 // unchanged refuses a destination that is not what it was at Create.
 func (f *File) unchanged() error {
-	if f.std {
+	if f.direct {
 		return nil
 	}
 	st, err := os.Stat(f.target)
@@ -155,7 +174,7 @@ func Target(path string) (string, error) {
 
 // Name returns the destination path ("-" for stdout).
 func (f *File) Name() string {
-	if f.std {
+	if f.direct && f.f == nil {
 		return "-"
 	}
 	return f.path
@@ -206,7 +225,7 @@ func (f *File) Commit() error {
 
 // sync flushes the buffer and syncs the temporary file to the device.
 func (f *File) sync() error {
-	if err := f.Flush(); err != nil || f.std {
+	if err := f.Flush(); err != nil || f.direct {
 		return err
 	}
 	return f.f.Sync()
@@ -216,7 +235,11 @@ func (f *File) sync() error {
 // directory; after it the file is done, whatever happened.
 func (f *File) publish() error {
 	f.done = true
-	if f.std {
+	if f.direct {
+		if f.f != nil {
+			// The reader at a pipe's other end sees its end now.
+			return f.f.Close()
+		}
 		return nil
 	}
 	if err := f.f.Close(); err != nil {
@@ -268,8 +291,11 @@ func (f *File) Abort() {
 }
 
 func (f *File) abort() {
-	if f.std {
+	if f.direct {
 		f.Flush()
+		if f.f != nil {
+			f.f.Close()
+		}
 		return
 	}
 	f.f.Close()

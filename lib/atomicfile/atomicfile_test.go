@@ -277,3 +277,42 @@ func TestReplacedMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// A FIFO (where the shell's >(...) writes go) is written in place: a
+// rename could not replace it, and its reader waits for its end, which
+// Commit gives it. Nothing is made beside it.
+func TestPipeWrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	got := make(chan string)
+	go func() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			got <- err.Error()
+		}
+		got <- string(b)
+	}()
+	f, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name() != path {
+		t.Errorf("Name() = %q, want %q", f.Name(), path)
+	}
+	f.WriteString("through the pipe")
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "through the pipe" {
+		t.Errorf("the reader got %q", s)
+	}
+	if st, err := os.Lstat(path); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", st.Mode(), err)
+	}
+	if n := names(t, dir); len(n) != 1 {
+		t.Errorf("left beside it: %v", n)
+	}
+}

@@ -105,16 +105,13 @@ func Open(name string) (*Input, error) {
 	if err := CheckInput(name); err != nil {
 		return nil, err
 	}
-	var f io.ReadCloser
 	display := name
 	if name == "" || name == "-" {
-		f, display = io.NopCloser(Stdin()), "<stdin>"
-	} else {
-		fh, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		f = fh
+		display = "<stdin>"
+	}
+	f, err := OpenRaw(name)
+	if err != nil {
+		return nil, err
 	}
 	in, err := NewInput(display, f)
 	if err != nil {
@@ -152,6 +149,78 @@ var (
 func Stdin() *bufio.Reader {
 	stdinOnce.Do(func() { stdin = bufio.NewReaderSize(&untilEOF{r: os.Stdin}, 1<<20) })
 	return stdin
+}
+
+// A pipe is a named input that is not a regular file (a named FIFO, the
+// shell's <(...)): it reads once, so the bytes Peek looked at stay in its
+// buffer for OpenRaw to read again.
+type pipe struct {
+	*bufio.Reader
+	f *os.File
+}
+
+func (p *pipe) Close() error { return p.f.Close() }
+
+var (
+	pipesMu sync.Mutex
+	pipes   = map[string]*pipe{}
+)
+
+// Peek returns up to n of the first bytes of a named input ("-" or "" for
+// stdin) without using them up: OpenRaw then reads it from its start, a
+// pipe too (sniffing a pipe by opening it once more would lose what the
+// first look read). A missing, unreadable or directory input is refused
+// as CheckInput refuses it.
+func Peek(name string, n int) ([]byte, error) {
+	if name == "" || name == "-" {
+		b, _ := Stdin().Peek(n)
+		return b, nil
+	}
+	if err := CheckInput(name); err != nil {
+		return nil, err
+	}
+	pipesMu.Lock()
+	defer pipesMu.Unlock()
+	if p, ok := pipes[name]; ok {
+		b, _ := p.Peek(n)
+		return b, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		p := &pipe{Reader: bufio.NewReaderSize(f, 1<<20), f: f}
+		pipes[name] = p
+		b, _ := p.Peek(n)
+		return b, nil
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	m, _ := io.ReadFull(f, b)
+	return b[:m], nil
+}
+
+// OpenRaw opens a named input ("-" or "" for stdin) to read its bytes
+// from the start, as they are (not decompressed), including any Peek
+// looked at.
+func OpenRaw(name string) (io.ReadCloser, error) {
+	if name == "" || name == "-" {
+		return io.NopCloser(Stdin()), nil
+	}
+	pipesMu.Lock()
+	p, ok := pipes[name]
+	delete(pipes, name)
+	pipesMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	return os.Open(name)
 }
 
 // untilEOF ends at the first end of file. A terminal's Ctrl-D ends one

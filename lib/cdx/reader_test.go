@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -102,5 +105,43 @@ func TestInputTooLong(t *testing.T) {
 	}
 	if _, _, _, err := lr.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("end: %v", err)
+	}
+}
+
+// Peek at a FIFO keeps what it read for Open: the input reads whole from
+// its start (a second open of a pipe would begin past the bytes looked
+// at), here gzip, whose magic is in those bytes.
+func TestPeekPipe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	text := "{\"url\": \"http://example.com/\"}\n{\"url\": \"http://example.com/a\"}\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.Write(gz.Bytes())
+		f.Close()
+	}()
+	for range 2 {
+		head, err := Peek(path, 8)
+		if err != nil || !bytes.Equal(head, gz.Bytes()[:8]) {
+			t.Fatalf("Peek: %x, %v; want %x", head, err, gz.Bytes()[:8])
+		}
+	}
+	in, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	b, err := io.ReadAll(in)
+	if err != nil || string(b) != text || in.Compression != Gzip {
+		t.Fatalf("read %q (%s), %v; want %q, gzip", b, in.Compression, err, text)
 	}
 }

@@ -485,11 +485,12 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 
 // Existing reads the header of the file an output would replace at path.
 // found is false when there is nothing to replace: "-", a path that does
-// not exist, or one of the inputs (a rewrite in place, read whole first).
+// not exist, one that is not a regular file (a pipe or a device, written
+// in place), or one of the inputs (a rewrite in place, read whole first).
 // err is the reason the header does not read (not a .meguri file,
 // damaged) when found.
 func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
-	if path == "" || path == "-" {
+	if path == "" || path == "-" || !regular(path) {
 		return h, false, nil
 	}
 	if _, in := s.At(path); in {
@@ -537,7 +538,7 @@ func InsideDir(flag, path, dir string) error {
 // .meguri file is there: a slip of the name would replace a partition's
 // file with lines.
 func NotMeguri(flag, path string) error {
-	if path == "" || path == "-" {
+	if path == "" || path == "-" || !regular(path) {
 		return nil
 	}
 	f, err := os.Open(path)
@@ -550,6 +551,13 @@ func NotMeguri(flag, path string) error {
 		return fmt.Errorf("%s %s is a .meguri file; writing there would replace it with text: give another name", flag, path)
 	}
 	return nil
+}
+
+// regular reports whether path is a regular file. Only one can hold a file
+// an output would replace; opening a pipe to look would wait for a writer.
+func regular(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // Clobbers is the package's Clobbers against inputs already looked up.

@@ -455,7 +455,8 @@ type File struct {
 }
 
 // Open opens the .meguri file at path and reads its two ends, as OpenFile
-// does; a directory is refused, and decoding errors name the path. The
+// does; a directory, a pipe and a device are refused, and decoding errors
+// name the path. The
 // caller closes the returned *os.File when done with the File.
 func Open(path string) (*File, *os.File, error) {
 	f, err := os.Open(path)
@@ -470,6 +471,10 @@ func Open(path string) (*File, *os.File, error) {
 	if st.IsDir() {
 		f.Close()
 		return nil, nil, dirs.NotA(path, ".meguri file")
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is a pipe or a device, not a file: this reads a .meguri file from its footer first (save it to a file)", path)
 	}
 	cf, err := OpenFile(f, st.Size())
 	if err != nil {

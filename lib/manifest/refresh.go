@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
@@ -84,12 +86,33 @@ func (p *Partition) Agrees(path string, h codec.Header) error {
 
 // DirOf is the directory a manifest's relative file names are relative to:
 // the directory of the manifest's own path, or the current directory for
-// "-" (a manifest on stdin or stdout).
+// "-" (a manifest on stdin or stdout) and for a path that names a stream
+// rather than a place: the shell's <(...) and >(...) (/dev/fd/N),
+// /dev/stdin, /dev/stdout, or a named pipe.
 func DirOf(path string) string {
-	if path == "" || path == "-" {
+	if path == "" || path == "-" || Stream(path) {
 		return "."
 	}
 	return filepath.Dir(path)
+}
+
+// Stream reports whether path names a stream of the process or a pipe,
+// not a file in a directory.
+func Stream(path string) bool {
+	switch path {
+	case "/dev/stdin", "/dev/stdout", "/dev/stderr":
+		return true
+	}
+	if strings.HasPrefix(path, "/dev/fd/") {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(path, "/proc/"); ok {
+		if _, fd, ok := strings.Cut(rest, "/"); ok && strings.HasPrefix(fd, "fd/") {
+			return true
+		}
+	}
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
 }
 
 // Rebase rewrites the relative file names of the partitions, which are

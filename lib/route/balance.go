@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -90,16 +89,13 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 }
 
 func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount) error {
-	var r io.Reader
+	r, err := cdx.OpenRaw(name)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	if name == "-" || name == "" {
-		r, name = cdx.Stdin(), "<stdin>"
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
+		name = "<stdin>"
 	}
 	cr, err := codec.NewReader(r)
 	if err != nil {

@@ -537,7 +537,7 @@ func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if inputs[0] == "-" {
 		return SplitMeguri("<stdin>", cdx.Stdin(), opt)
 	}
-	f, err := os.Open(inputs[0])
+	f, err := cdx.OpenRaw(inputs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -559,19 +559,9 @@ func sameGrouping(name string, file, want canon.Grouping) error {
 // the first look the tools take at their inputs, so it is where a missing
 // one is refused.
 func sniffMeguri(name string) (bool, error) {
-	if name == "-" || name == "" {
-		head, _ := cdx.Stdin().Peek(8)
-		return cdx.IsMeguri(head), nil
-	}
-	if err := cdx.CheckInput(name); err != nil {
-		return false, err
-	}
-	f, err := os.Open(name)
+	head, err := cdx.Peek(name, 8)
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	var head [8]byte
-	n, _ := io.ReadFull(f, head[:])
-	return cdx.IsMeguri(head[:n]), nil
+	return cdx.IsMeguri(head), nil
 }
