@@ -122,10 +122,22 @@ func Open(name string) (*Input, error) {
 	return in, nil
 }
 
+// ErrReadsOnce is Fingerprint's error for an input that is not a regular
+// file: a pipe (the shell's <(...), a FIFO) or a device reads once, and
+// hashing it first would leave nothing for the run.
+var ErrReadsOnce = errors.New("is a pipe or a device: it reads once")
+
 // Fingerprint reads the named file to its end as a run reads it
 // (decompressed) and returns what the run's Fingerprint callback would
-// be given: the xxHash64 and length of its content.
+// be given: the xxHash64 and length of its content. Stdin and inputs that
+// are not regular files are refused (ErrReadsOnce).
 func Fingerprint(name string) (hash uint64, size int64, err error) {
+	if name == "" || name == "-" {
+		return 0, 0, fmt.Errorf("<stdin> %w", ErrReadsOnce)
+	}
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		return 0, 0, fmt.Errorf("%s %w", name, ErrReadsOnce)
+	}
 	in, err := Open(name)
 	if err != nil {
 		return 0, 0, err
