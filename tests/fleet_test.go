@@ -1152,3 +1152,41 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Fatalf("balance in place: %d rows, want 2", len(rows))
 	}
 }
+
+// A split into a directory an earlier split of another map left files in
+// says so: a glob over the directory (ingest split/*.jsonl) would read
+// those lines a second time. What this split wrote, and its rejects, are
+// not named; nor is anything after a .meguri split, whose directory may
+// hold the fleet's files.
+func TestSplitLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	m2, m4 := filepath.Join(dir, "m2"), filepath.Join(dir, "m4")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", m2)
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "4", sample, "-o", m4)
+	out := filepath.Join(dir, "split")
+	split := func(m string, flags ...string) string {
+		t.Helper()
+		_, e, code := run(t, nil, "meguri-route", append([]string{"split", "-q", "--manifest", m, "--out-dir", out, "--rejects", filepath.Join(out, "rejects.jsonl"), sample}, flags...)...)
+		if code != 0 {
+			t.Fatalf("split: exit %d: %s", code, e)
+		}
+		return string(e)
+	}
+	if e := split(m4); e != "" {
+		t.Errorf("first split: %q", e)
+	}
+	if e := split(m4); e != "" {
+		t.Errorf("the same split again: %q", e)
+	}
+	want := "meguri-route split: warning: " + out + " also holds 2 CDX file(s) this split did not write (part-0002.jsonl, part-0003.jsonl), left by an earlier split of another map or with other flags? A glob over the directory would read their lines again: remove them, or split into an empty directory\n"
+	if e := split(m2); e != want {
+		t.Errorf("a split of another map: %q, want %q", e, want)
+	}
+	if e := split(m2, "--zstd"); !strings.Contains(e, "4 CDX file(s) this split did not write (part-0000.jsonl, part-0001.jsonl, part-0002.jsonl, part-0003.jsonl)") {
+		t.Errorf("with --zstd over plain outputs: %q", e)
+	}
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "all.meguri"))
+	if _, e, code := run(t, nil, "meguri-route", "split", "-q", "--manifest", m2, "--out-dir", out, filepath.Join(dir, "all.meguri")); code != 0 || len(e) != 0 {
+		t.Errorf("a .meguri split: exit %d, %q", code, e)
+	}
+}

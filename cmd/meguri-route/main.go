@@ -291,6 +291,14 @@ func (c *splitCmd) Run() (err error) {
 	if err := finish(nil); err != nil {
 		return err
 	}
+	if left := route.Leftovers(c.OutDir, res.Partitions, c.Rejects); len(left) > 0 {
+		names := strings.Join(left[:min(len(left), 4)], ", ")
+		if len(left) > 4 {
+			names += fmt.Sprintf(" and %d more", len(left)-4)
+		}
+		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s also holds %d CDX file(s) this split did not write (%s), left by an earlier split of another map or with other flags? A glob over the directory would read their lines again: remove them, or split into an empty directory\n",
+			c.OutDir, len(left), names)
+	}
 	if c.JSON {
 		parts := res.Partitions
 		if parts == nil {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,7 +74,7 @@ type SplitResult struct {
 	Blank      int64
 	Routed     int64
 	Rejected   cdx.Counts
-	Partitions []PartCount // partitions that received records, in key order
+	Partitions []PartCount // every partition of the map and its output, in key order
 }
 
 // OutputName is the file a partition's lines go to: the stem of its
@@ -87,6 +88,45 @@ func OutputName(p *manifest.Partition, ext string) string {
 		base = base[:i]
 	}
 	return base + ext
+}
+
+// Leftovers lists the CDX outputs in dir (files named *.jsonl or
+// *.jsonl.zst) that a split of CDX lines did not write, given its
+// partitions: what an earlier split of another map (or with or without
+// --zstd) left there. A glob over the directory would read their lines a
+// second time. A split of a .meguri file has none: its directory may well
+// hold other files of the fleet. also names other files the run wrote
+// (its rejects), which are not left over.
+func Leftovers(dir string, written []PartCount, also ...string) []string {
+	if len(written) == 0 || strings.HasSuffix(written[0].File, ".meguri") {
+		return nil
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	ours := map[string]bool{}
+	for _, p := range written {
+		ours[filepath.Base(p.File)] = true
+	}
+	var left []string
+	for _, e := range es {
+		name := e.Name()
+		if !e.Type().IsRegular() || ours[name] || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if !strings.HasSuffix(name, ".jsonl") && !strings.HasSuffix(name, ".jsonl.zst") {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && slices.ContainsFunc(also, func(p string) bool {
+			o, err := os.Stat(p)
+			return err == nil && os.SameFile(o, st)
+		}) {
+			continue
+		}
+		left = append(left, name)
+	}
+	return left
 }
 
 // distinctStems refuses a map in which two partitions' file names share a
