@@ -292,6 +292,7 @@ func TestPipeWrittenInPlace(t *testing.T) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			got <- err.Error()
+			return
 		}
 		got <- string(b)
 	}()

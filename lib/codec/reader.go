@@ -456,8 +456,8 @@ type File struct {
 
 // Open opens the .meguri file at path and reads its two ends, as OpenFile
 // does; a directory, a pipe and a device are refused, and decoding errors
-// name the path. The
-// caller closes the returned *os.File when done with the File.
+// name the path. The caller closes the returned *os.File when done with
+// the File.
 func Open(path string) (*File, *os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
