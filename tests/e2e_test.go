@@ -1106,3 +1106,35 @@ func TestOutputWrittenMeanwhile(t *testing.T) {
 		t.Errorf("left %v", es)
 	}
 }
+
+// The system temp dir is used without being asked for: when TMPDIR names
+// no directory, a run that spills, and a batch lookup that packs a live
+// partition, say that it is where they write and what to give instead.
+func TestTempDirMissing(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"meguri-ingest", "-q", "--mem", "64K", sample, "-o", filepath.Join(dir, "x.meguri")},
+			"sorted runs spill to /nonexistent (the system temp dir, from TMPDIR); give --tmp a directory to write them in"},
+		{"", []string{"meguri-route", "balance", "-q", "-n", "2", "--mem", "16K", sample},
+			"sorted runs spill to /nonexistent (the system temp dir, from TMPDIR); give --tmp a directory to write them in"},
+		{"http://example.com/\n", []string{"meguri-inspect", "--urls", "-", live},
+			live + ": a batch lookup packs a live partition into a temporary file in /nonexistent first: "},
+	} {
+		cmd := exec.Command(filepath.Join(binDir, c.args[0]), c.args[1:]...)
+		cmd.Env = append(os.Environ(), "TMPDIR=/nonexistent")
+		cmd.Stdin = strings.NewReader(c.stdin)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v with TMPDIR=/nonexistent: %v, %q; want exit 1 and %q", c.args, err, out, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.meguri")); err == nil {
+		t.Error("the failed ingest left x.meguri")
+	}
+}

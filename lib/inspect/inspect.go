@@ -16,11 +16,13 @@ package inspect
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
@@ -105,13 +107,21 @@ func openView(v *logstore.View, seekable bool) (*Source, error) {
 	dir := v.Dir
 	if seekable {
 		defer v.Close()
+		// The temporary file is not where the user asked anything to
+		// be written: a failure there says where it is.
+		where := func(err error) error {
+			return fmt.Errorf("%s: a batch lookup packs a live partition into a temporary file in %s first: %w (set TMPDIR to a directory with room)", dir, os.TempDir(), err)
+		}
 		f, err := tempfiles.Create("", "meguri-packed-*")
 		if err != nil {
-			return nil, err
+			return nil, where(err)
 		}
 		if _, err := v.Pack(f, logstore.PackOptions{}); err != nil {
 			f.Close()
 			tempfiles.Remove(f.Name())
+			if errors.Is(err, syscall.ENOSPC) {
+				return nil, where(err)
+			}
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		src, err := Open(f.Name())

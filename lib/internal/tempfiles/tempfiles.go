@@ -14,6 +14,7 @@ package tempfiles
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"sync"
@@ -91,11 +92,19 @@ func OnSignal(prog string) {
 // what to do: the temp directory (often a small tmpfs) is not where the
 // user asked anything to be written.
 func SpillError(dir string, err error) error {
-	if errors.Is(err, syscall.ENOSPC) {
-		if dir == "" {
-			dir = os.TempDir() + " (the system temp dir)"
+	where := dir
+	if dir == "" {
+		where = os.TempDir() + " (the system temp dir)"
+		if os.Getenv("TMPDIR") != "" {
+			where = os.TempDir() + " (the system temp dir, from TMPDIR)"
 		}
-		return fmt.Errorf("spill: %w: sorted runs spill to %s; give --tmp a directory on a disk with more room, or raise --mem", err, dir)
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("spill: %w: sorted runs spill to %s; give --tmp a directory on a disk with more room, or raise --mem", err, where)
+	case dir == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)):
+		// --tmp is checked when given; the system's is not until used.
+		return fmt.Errorf("spill: %w: sorted runs spill to %s; give --tmp a directory to write them in", err, where)
 	}
 	return fmt.Errorf("spill: %w", err)
 }
