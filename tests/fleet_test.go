@@ -651,11 +651,16 @@ func TestWorkedRebalance(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("publishing: exit %d: %s", code, e)
 	}
-	// stderr lists what the publish replaced and what it published
+	// stderr lists what the publish replaced and what it published; the
+	// replaced files are the old layout's, which no row names any more
 	var said []string
 	for _, l := range strings.Split(strings.TrimSpace(string(e)), "\n") {
 		f := strings.Fields(l)
-		said = append(said, f[2]+" "+f[4]+" "+f[len(f)-1])
+		said = append(said, f[2]+" "+f[4]+" "+f[6])
+		retired := strings.HasSuffix(l, " (no longer in the map: remove it once no reader holds the old map)")
+		if retired != (f[2] == "replaced") {
+			t.Errorf("publishing said %q", l)
+		}
 	}
 	want := []string{
 		fmt.Sprintf("replaced %d %s", rows[cold].id, rows[cold].file),
@@ -674,6 +679,12 @@ func TestWorkedRebalance(t *testing.T) {
 	}
 	if a, b := fileBytes(t, man), fileBytes(t, filepath.Join(dir, "again.manifest")); !bytes.Equal(a, b) {
 		t.Errorf("publishing the same rows again changed the manifest:\n%s\n%s", a, b)
+	}
+	// a file compacted in place keeps its row's name: nothing to remove
+	must("meguri-compact", "-q", "parts/part-0010.meguri", "-o", "parts/part-0010.meguri", "--manifest-out", "inplace.rows")
+	_, e, code = runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "inplace.rows", "-o", "inplace.manifest")
+	if l, _, _ := strings.Cut(string(e), "\n"); code != 0 || !strings.HasPrefix(l, "meguri-route update: replaced partition 10 ") || !strings.HasSuffix(l, " part-0010.meguri") {
+		t.Errorf("publishing a file compacted in place: exit %d, %q", code, e)
 	}
 
 	var mj struct {

@@ -710,8 +710,19 @@ func (c *updateCmd) Run() error {
 	if c.Quiet {
 		return nil
 	}
+	// A replaced row's file that no row names any more is the old layout's:
+	// say so, since that is what can be removed once no reader holds the
+	// old map (a file rewritten in place keeps its name and its row).
+	named := map[string]bool{}
+	for _, p := range m.Parts {
+		named[filepath.Clean(p.Path(out))] = true
+	}
 	for _, p := range replaced {
-		fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
+		retired := ""
+		if path := p.Path(out); path != "" && !named[filepath.Clean(path)] {
+			retired = " (no longer in the map: remove it once no reader holds the old map)"
+		}
+		fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s%s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File, retired)
 	}
 	for _, p := range rows {
 		fmt.Fprintf(os.Stderr, "meguri-route update: published partition %d %s..%s %s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File)
