@@ -92,6 +92,18 @@ func TestNamedPipes(t *testing.T) {
 		t.Errorf("temporary files left: %s", must(`ls -A`))
 	}
 
+	// A reader gone from the pipe's other end fails the run: stdout into
+	// `| head` ends quietly, but a pipe named as the output is where the
+	// file was to go, and the shell does not see a >(...)'s exit status.
+	// (The reader opens and closes the FIFO at once; the run writes its
+	// file at the end, long after.)
+	for _, c := range []string{`meguri-ingest -q "$J" -o gone`, `meguri-compact -q "$G" -o gone`} {
+		_, e, code := sh(`rm -f gone && mkfifo gone && { : < gone & ` + c + `; }`)
+		if code != 1 || !strings.Contains(e, "cannot write gone: the reader at the pipe's other end is gone, so the output is not whole") {
+			t.Errorf("%s, its reader gone: exit %d, %q", c, code, e)
+		}
+	}
+
 	// Inputs that are sniffed (CDX or .meguri?) before they are read: the
 	// look must not use up what the read then needs. Before, split and
 	// balance lost a pipe's first 8 bytes: the first CDX line was

@@ -68,7 +68,7 @@ func CreateSize(path string, size int) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 		}
-		return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, direct: true}, nil
+		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), f: f, path: path, direct: true}, nil
 	}
 	target, err := Target(path)
 	if err != nil {
@@ -98,6 +98,21 @@ func CreateSize(path string, size int) (*File, error) {
 	}
 	f.Chmod(mode)
 	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// namedPipe writes to a pipe given by name. A reader gone from its other
+// end fails the run: the tools end quietly on EPIPE, for stdout into
+// `| head`, but an output named by the user (`-o >(ssh node 'cat > x')`,
+// whose exit status the shell does not see) is not whole, and the run
+// must say so and exit 1.
+type namedPipe struct{ f *os.File }
+
+func (p namedPipe) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		err = fmt.Errorf("cannot write %s: the reader at the pipe's other end is gone, so the output is not whole", p.f.Name())
+	}
+	return n, err
 }
 
 // unwrapPath drops the path an *fs.PathError adds, for a message that
