@@ -282,6 +282,11 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
 	case bytes.HasPrefix(head, meguriHead):
 		return nil, fmt.Errorf("%s: %w", name, ErrMeguri)
+	case otherCompression(head) != "":
+		// read as text, every line would be rejected, and the run would
+		// exit 0 with an empty output
+		c := otherCompression(head)
+		return nil, fmt.Errorf("%s: compressed with %s, which is not read here (plain, gzip and zstd are): decompress it first (%s)", name, c, unpackHint[c])
 	default:
 		if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".zst") {
 			return nil, fmt.Errorf("%s: named %s but its bytes are not compressed (starts with %q)",
@@ -299,6 +304,36 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		return nil, fmt.Errorf("%s: %w (compressed with %s): decompress it first", name, ErrMeguri, in.Compression)
 	}
 	return in, nil
+}
+
+// otherCompression names the compression or archive format a stream
+// starting with head is in, among those Open does not read ("" for none
+// of them).
+func otherCompression(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+		return "xz"
+	case len(head) >= 10 && bytes.HasPrefix(head, []byte("BZh")) && head[3] >= '1' && head[3] <= '9' &&
+		(bytes.Equal(head[4:10], []byte("1AY&SY")) || bytes.Equal(head[4:10], []byte("\x17rE8P\x90"))):
+		return "bzip2"
+	case bytes.HasPrefix(head, []byte("\x04\x22\x4d\x18")):
+		return "lz4"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "zip"
+	case bytes.HasPrefix(head, []byte("7z\xbc\xaf\x27\x1c")):
+		return "7z"
+	}
+	return ""
+}
+
+// unpackHint is how to decompress each of otherCompression's formats
+// onto stdout, for a tool to read from there.
+var unpackHint = map[string]string{
+	"xz":    "xz -dc FILE | ...",
+	"bzip2": "bzip2 -dc FILE | ...",
+	"lz4":   "lz4 -dc FILE | ...",
+	"zip":   "unzip -p FILE | ...",
+	"7z":    "7z x -so FILE | ...",
 }
 
 type closerFunc func() error

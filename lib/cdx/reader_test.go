@@ -145,3 +145,28 @@ func TestPeekPipe(t *testing.T) {
 		t.Fatalf("read %q (%s), %v; want %q, gzip", b, in.Compression, err, text)
 	}
 }
+
+// Compressions Open does not read are named, with the way to decompress,
+// instead of read as text: every line would be rejected, and a run would
+// exit 0 with an empty output. The heads are those of real files.
+func TestOtherCompressions(t *testing.T) {
+	for _, c := range []struct{ head, name string }{
+		{"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4F", "xz"},
+		{"BZh91AY&SY\xf0\xf3g\xfe", "bzip2"},
+		{"BZh9\x17rE8P\x90\x00\x00\x00\x00", "bzip2"}, // an empty stream
+		{"\x04\x22\x4d\x18\x64\x40\xa7", "lz4"},
+		{"PK\x03\x04\x14\x00\x00\x00\x08\x00", "zip"},
+		{"7z\xbc\xaf\x27\x1c\x00\x04", "7z"},
+	} {
+		_, err := NewInput("in", bytes.NewReader([]byte(c.head)))
+		if want := "in: compressed with " + c.name + ", which is not read here (plain, gzip and zstd are): decompress it first (" + unpackHint[c.name] + ")"; err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", c.head, err, want)
+		}
+	}
+	// text that merely starts with the letters is text
+	for _, text := range []string{"BZh9 is a line\n", "PK is a line\n", "7z a line\n"} {
+		if _, err := NewInput("in", bytes.NewReader([]byte(text))); err != nil {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
