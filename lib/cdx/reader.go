@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -298,6 +299,11 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	if looksHTML(head) {
 		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
 	}
+	if looksWebArchive(head) {
+		// a crawl's records themselves (WARC, WAT, WET or the older ARC),
+		// not an index of them: every line would be rejected
+		return nil, fmt.Errorf("%s: is a web archive (WARC or ARC records), not CDX lines: give its CDX index (Common Crawl's cdx-NNNNN.gz), or index it first (cdxj-indexer, pywb's cdx-indexer)", name)
+	}
 	if in.Compression != Plain && IsMeguri(head) {
 		// a .meguri compressed to be shipped: its bytes would be
 		// rejected line by line as not_a_url, and the run exit 0
@@ -349,6 +355,23 @@ func peekDecoded(in *Input, n int) ([]byte, error) {
 		in.r = br
 	}
 	return br.Peek(n)
+}
+
+// looksWebArchive reports whether a stream starting with head holds a
+// crawl's records: a WARC record's version line, or an ARC file's version
+// block, whose first line is "filedesc://NAME IP DATE MIME LENGTH" (a
+// CDX line of that record has other fields).
+func looksWebArchive(head []byte) bool {
+	if bytes.HasPrefix(head, []byte("WARC/1.0\r\n")) || bytes.HasPrefix(head, []byte("WARC/1.1\r\n")) {
+		return true
+	}
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) != 5 || !strings.HasPrefix(f[0], "filedesc://") || len(f[2]) != 14 {
+		return false
+	}
+	_, err := netip.ParseAddr(f[1])
+	return err == nil
 }
 
 // looksHTML reports whether a stream starting with head is a web page.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -168,5 +169,25 @@ func TestOtherCompressions(t *testing.T) {
 		if _, err := NewInput("in", bytes.NewReader([]byte(text))); err != nil {
 			t.Errorf("%q: %v", text, err)
 		}
+	}
+}
+
+// A crawl's records (WARC, or an ARC's version block) are not an index of
+// them: refused, naming what to give instead. A CDX line indexing an ARC's
+// filedesc record is CDX.
+func TestWebArchiveRefused(t *testing.T) {
+	for _, head := range []string{
+		"WARC/1.0\r\nWARC-Type: warcinfo\r\n",
+		"WARC/1.1\r\nWARC-Type: response\r\n",
+		"filedesc://IAH-20080430204825-00000-blackbook.arc 0.0.0.0 20080430204825 text/plain 76\n1 1 InternetArchive\n",
+	} {
+		_, err := NewInput("in", bytes.NewReader([]byte(head)))
+		if err == nil || !strings.HasPrefix(err.Error(), "in: is a web archive (WARC or ARC records), not CDX lines: give its CDX index") {
+			t.Errorf("%q: %v", head, err)
+		}
+	}
+	cdxLine := "filedesc://IAH-2008.arc 20080430204825 filedesc://IAH-2008.arc text/plain - XYZ - - 76 0 IAH.arc.gz\n"
+	if _, err := NewInput("in", bytes.NewReader([]byte(cdxLine))); err != nil {
+		t.Errorf("a CDX line of a filedesc record: %v", err)
 	}
 }
