@@ -283,6 +283,8 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
 	case bytes.HasPrefix(head, meguriHead):
 		return nil, fmt.Errorf("%s: %w", name, ErrMeguri)
+	case bytes.HasPrefix(head, []byte("PAR1")):
+		return nil, fmt.Errorf("%s: is a Parquet file (Common Crawl's columnar index?), not CDX lines: export its rows as JSON lines with the CDX field names (url, timestamp, status, digest, mime, length) first", name)
 	case otherCompression(head) != "":
 		// read as text, every line would be rejected, and the run would
 		// exit 0 with an empty output

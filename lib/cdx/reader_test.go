@@ -186,6 +186,9 @@ func TestWebArchiveRefused(t *testing.T) {
 			t.Errorf("%q: %v", head, err)
 		}
 	}
+	if _, err := NewInput("in", bytes.NewReader([]byte("PAR1\x15\x04\x15\x80"))); err == nil || !strings.HasPrefix(err.Error(), "in: is a Parquet file (Common Crawl's columnar index?), not CDX lines: ") {
+		t.Errorf("Parquet: %v", err)
+	}
 	cdxLine := "filedesc://IAH-2008.arc 20080430204825 filedesc://IAH-2008.arc text/plain - XYZ - - 76 0 IAH.arc.gz\n"
 	if _, err := NewInput("in", bytes.NewReader([]byte(cdxLine))); err != nil {
 		t.Errorf("a CDX line of a filedesc record: %v", err)
