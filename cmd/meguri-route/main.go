@@ -713,13 +713,20 @@ func (c *updateCmd) Run() error {
 	// A replaced row's file that no row names any more is the old layout's:
 	// say so, since that is what can be removed once no reader holds the
 	// old map (a file rewritten in place keeps its name and its row).
+	abs := func(p manifest.Partition) string {
+		path, err := filepath.Abs(p.Path(out))
+		if err != nil || p.Path(out) == "" {
+			return ""
+		}
+		return path
+	}
 	named := map[string]bool{}
 	for _, p := range m.Parts {
-		named[filepath.Clean(p.Path(out))] = true
+		named[abs(p)] = true
 	}
 	for _, p := range replaced {
 		retired := ""
-		if path := p.Path(out); path != "" && !named[filepath.Clean(path)] {
+		if path := abs(p); path != "" && !named[path] {
 			retired = " (no longer in the map: remove it once no reader holds the old map)"
 		}
 		fmt.Fprintf(os.Stderr, "meguri-route update: replaced partition %d %s..%s %s%s\n", p.ID, units.Key(p.Lo), units.Key(p.Hi), p.File, retired)
