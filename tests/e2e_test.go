@@ -1138,3 +1138,51 @@ func TestTempDirMissing(t *testing.T) {
 		t.Error("the failed ingest left x.meguri")
 	}
 }
+
+// A text output named as stdout under another name (/dev/stdout, or the
+// file stdout is redirected to) while the data goes to stdout is refused
+// (exit 2): the rejects would replace the .meguri file, or mix into it.
+// /dev/null takes both.
+func TestStdoutUnderAnotherName(t *testing.T) {
+	dir := t.TempDir()
+	outPath := filepath.Join(dir, "out.meguri")
+	out, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	m := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", m)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", "-q", sample, "--rejects", "/dev/stdout"},
+			"--rejects /dev/stdout is stdout, where the .meguri file goes: give -o PATH, or --rejects another PATH"},
+		{[]string{"meguri-ingest", "-q", sample, "--rejects", outPath},
+			"--rejects " + outPath + " is stdout, where the .meguri file goes"},
+		{[]string{"meguri-compact", "-q", "../testdata/sample.meguri", "--manifest-out", "/dev/stdout"},
+			"--manifest-out /dev/stdout is stdout, where the .meguri file goes: give -o PATH, or --manifest-out another PATH"},
+		{[]string{"meguri-route", "split", "-q", "--json", "--manifest", m, "--out-dir", filepath.Join(dir, "split"), sample, "--rejects", "/dev/stdout"},
+			"--rejects /dev/stdout and the --json summary would both go to stdout: give --rejects PATH"},
+	} {
+		e, code := runOn(t, nil, out, c.args[0], c.args[1:]...)
+		if code != 2 || !strings.Contains(e, c.want) {
+			t.Errorf("%v > out.meguri: exit %d, %q; want exit 2 and %q", c.args, code, e, c.want)
+		}
+		if st, err := out.Stat(); err != nil || st.Size() != 0 {
+			t.Errorf("%v wrote to stdout (%v)", c.args, err)
+		}
+		if _, err := os.Stat(outPath); err != nil {
+			t.Errorf("%v: out.meguri replaced: %v", c.args, err)
+		}
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if e, code := runOn(t, nil, null, "meguri-ingest", "-q", sample, "--rejects", os.DevNull); code != 0 || e != "" {
+		t.Errorf("--rejects /dev/null > /dev/null: exit %d, %q", code, e)
+	}
+}

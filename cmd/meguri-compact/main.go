@@ -187,6 +187,9 @@ func run(a *args) error {
 	}
 	for _, name := range names {
 		if cli.SamePath(name, a.ManifestOut) {
+			if name == "-" {
+				return cli.Usagef("--manifest-out %s is stdout, where the .meguri file goes: give -o PATH, or --manifest-out another PATH", a.ManifestOut)
+			}
 			what := "-o"
 			if splitting {
 				what = "an output of the split"

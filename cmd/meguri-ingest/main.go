@@ -88,6 +88,9 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 		return opt, nil, nil, err
 	}
 	if cli.SamePath(a.Output, a.Rejects) {
+		if a.Output == "-" {
+			return opt, nil, nil, cli.Usagef("--rejects %s is stdout, where the .meguri file goes: give -o PATH, or --rejects another PATH", a.Rejects)
+		}
 		return opt, nil, nil, fmt.Errorf("-o and --rejects both name %s", a.Output)
 	}
 	if a.Rejects == "-" && a.Output == "-" && a.Data == "" {

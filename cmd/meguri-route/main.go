@@ -230,8 +230,8 @@ func (c *splitCmd) Run() (err error) {
 	if c.Manifest == "-" && cli.ReadsStdin(c.Files) {
 		return cli.Usagef("--manifest - and the input would both read stdin: give the manifest or the input by name")
 	}
-	if c.Rejects == "-" && c.JSON {
-		return cli.Usagef("--rejects - and the --json summary would both go to stdout: give --rejects PATH")
+	if c.JSON && (c.Rejects == "-" || cli.SamePath("-", c.Rejects)) {
+		return cli.Usagef("--rejects %s and the --json summary would both go to stdout: give --rejects PATH", c.Rejects)
 	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {

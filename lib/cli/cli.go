@@ -568,13 +568,42 @@ func (s Inputs) Clobbers(flag, out string) error {
 	return nil
 }
 
-// SamePath reports whether two output paths name the same place, once
-// made absolute and clean.
+// SamePath reports whether two output paths name the same place: the
+// same path once made absolute and clean, or one file or pipe under two
+// names (a link; /dev/stdout, or the file stdout is redirected to, and
+// "-"). Devices such as /dev/null take any number of writers, and two
+// "-" are the caller's to tell apart.
 func SamePath(a, b string) bool {
-	if a == "" || b == "" || a == "-" || b == "-" {
+	if a == "" || b == "" || a == "-" && b == "-" {
 		return false
 	}
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
+	if a != "-" && b != "-" {
+		aa, err1 := filepath.Abs(a)
+		bb, err2 := filepath.Abs(b)
+		if err1 == nil && err2 == nil && aa == bb {
+			return true
+		}
+	}
+	sa, ok := fileOrPipe(a)
+	if !ok {
+		return false
+	}
+	sb, ok := fileOrPipe(b)
+	return ok && os.SameFile(sa, sb)
+}
+
+// fileOrPipe looks up an output path ("-" for stdout) that exists and is
+// a regular file or a pipe.
+func fileOrPipe(path string) (os.FileInfo, bool) {
+	var st os.FileInfo
+	var err error
+	if path == "-" {
+		st, err = os.Stdout.Stat()
+	} else {
+		st, err = os.Stat(path)
+	}
+	if err != nil || !st.Mode().IsRegular() && st.Mode()&os.ModeNamedPipe == 0 {
+		return nil, false
+	}
+	return st, true
 }
