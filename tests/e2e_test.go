@@ -1185,4 +1185,11 @@ func TestStdoutUnderAnotherName(t *testing.T) {
 	if e, code := runOn(t, nil, null, "meguri-ingest", "-q", sample, "--rejects", os.DevNull); code != 0 || e != "" {
 		t.Errorf("--rejects /dev/null > /dev/null: exit %d, %q", code, e)
 	}
+	// with --data nothing else goes to stdout: the rejects may
+	if e, code := runOn(t, nil, out, "meguri-ingest", "-q", "--data", filepath.Join(dir, "live"), sample, "--rejects", "/dev/stdout"); code != 0 || e != "" {
+		t.Errorf("--data --rejects /dev/stdout: exit %d, %q", code, e)
+	}
+	if n := strings.Count(string(fileBytes(t, outPath)), "\n"); n != 109 {
+		t.Errorf("--data --rejects /dev/stdout wrote %d lines, want the sample's 109 rejects", n)
+	}
 }

@@ -87,7 +87,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if err := cli.Clobbers("--rejects", a.Rejects, a.Files); err != nil {
 		return opt, nil, nil, err
 	}
-	if cli.SamePath(a.Output, a.Rejects) {
+	if a.Data == "" && cli.SamePath(a.Output, a.Rejects) {
 		if a.Output == "-" {
 			return opt, nil, nil, cli.Usagef("--rejects %s is stdout, where the .meguri file goes: give -o PATH, or --rejects another PATH", a.Rejects)
 		}
