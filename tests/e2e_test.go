@@ -1193,3 +1193,25 @@ func TestStdoutUnderAnotherName(t *testing.T) {
 		t.Errorf("--data --rejects /dev/stdout wrote %d lines, want the sample's 109 rejects", n)
 	}
 }
+
+// An empty .meguri input, a file the shell's > made for a command that
+// failed or a pipe from one, is named as empty rather than as damaged or
+// foreign: the cause is the command before.
+func TestEmptyMeguriInput(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "part.meguri")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fileWant := empty + ": empty (0 bytes): was it written by > from a command that failed? (-o PATH leaves no file when a run fails)"
+	for _, args := range [][]string{
+		{"meguri-inspect", empty},
+		{"meguri-inspect", "--verify", empty},
+		{"meguri-compact", empty, "-o", filepath.Join(t.TempDir(), "x.meguri")},
+	} {
+		wantFail(t, fileWant, args[0], args[1:]...)
+	}
+	_, e, code := run(t, []byte{}, "meguri-inspect", "--rows", "-")
+	if code != 1 || !strings.Contains(string(e), "<stdin>: empty: not one byte of a .meguri file (did the command that writes it fail?)") {
+		t.Errorf("inspect of an empty stdin: exit %d, %q", code, e)
+	}
+}

@@ -459,3 +459,21 @@ func TestNotMeguriHint(t *testing.T) {
 		}
 	}
 }
+
+// An empty input is no .meguri file, and says what usually made it: a
+// command before that failed, in a pipe or under the shell's >.
+func TestEmptyInput(t *testing.T) {
+	_, rerr := NewReader(bytes.NewReader(nil))
+	_, ferr := OpenFile(bytes.NewReader(nil), 0)
+	for _, c := range []struct {
+		err, want error
+		text      string
+	}{
+		{rerr, ErrEmptyStream, "empty: not one byte of a .meguri file (did the command that writes it fail?)"},
+		{ferr, ErrEmptyFile, "empty (0 bytes): was it written by > from a command that failed? (-o PATH leaves no file when a run fails)"},
+	} {
+		if !errors.Is(c.err, c.want) || !errors.Is(c.err, ErrNotMeguri) || c.err.Error() != c.text {
+			t.Errorf("%v: want %q, which is ErrNotMeguri", c.err, c.text)
+		}
+	}
+}

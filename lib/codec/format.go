@@ -160,6 +160,19 @@ var ErrCorrupt = errors.New("corrupt .meguri")
 // stream looks like CDX input) when a stream does not start with the magic.
 var ErrNotMeguri = errors.New("not a .meguri file (bad magic)")
 
+// Empty inputs are no .meguri file either (errors.Is(err, ErrNotMeguri)),
+// but the usual cause is not a wrong file: it is a command before that
+// failed, in a pipe, or under the shell's > (which makes the file first).
+var (
+	ErrEmptyStream = emptyError("empty: not one byte of a .meguri file (did the command that writes it fail?)")
+	ErrEmptyFile   = emptyError("empty (0 bytes): was it written by > from a command that failed? (-o PATH leaves no file when a run fails)")
+)
+
+type emptyError string
+
+func (e emptyError) Error() string        { return string(e) }
+func (e emptyError) Is(target error) bool { return target == ErrNotMeguri }
+
 // HasMagic reports whether b starts with the magic number of a .meguri
 // file's header.
 func HasMagic(b []byte) bool { return bytes.HasPrefix(b, headMagic[:]) }

@@ -199,7 +199,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 			return nil, notMeguri(buf[:8])
 		}
 		if n == 0 && err == io.EOF {
-			return nil, ErrNotMeguri
+			return nil, ErrEmptyStream
 		}
 		return nil, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", n, HeaderSize)
 	}
@@ -486,6 +486,9 @@ func Open(path string) (*File, *os.File, error) {
 
 // OpenFile reads a file's header, trailer and footer.
 func OpenFile(r io.ReaderAt, size int64) (*File, error) {
+	if size == 0 {
+		return nil, ErrEmptyFile
+	}
 	if size < HeaderSize+TrailerSize {
 		if size >= 8 {
 			var m [8]byte
