@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
 
@@ -63,7 +64,7 @@ func CreateSize(path string, size int) (*File, error) {
 	}
 	// A pipe or a device holds no file to replace, and a reader at its
 	// other end would wait forever for a rename: write it in place.
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+	if dirs.Stream(path) {
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
 			return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))

@@ -136,7 +136,7 @@ func Fingerprint(name string) (hash uint64, size int64, err error) {
 	if name == "" || name == "-" {
 		return 0, 0, fmt.Errorf("<stdin> %w", ErrReadsOnce)
 	}
-	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+	if dirs.Stream(name) {
 		return 0, 0, fmt.Errorf("%s %w", name, ErrReadsOnce)
 	}
 	in, err := Open(name)

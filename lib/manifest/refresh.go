@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -96,8 +95,8 @@ func DirOf(path string) string {
 	return filepath.Dir(path)
 }
 
-// Stream reports whether path names a stream of the process or a pipe,
-// not a file in a directory.
+// Stream reports whether path names a stream of the process, a pipe or a
+// device, not a file in a directory.
 func Stream(path string) bool {
 	switch path {
 	case "/dev/stdin", "/dev/stdout", "/dev/stderr":
@@ -111,8 +110,7 @@ func Stream(path string) bool {
 			return true
 		}
 	}
-	st, err := os.Stat(path)
-	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
+	return dirs.Stream(path)
 }
 
 // Rebase rewrites the relative file names of the partitions, which are

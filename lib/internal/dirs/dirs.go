@@ -1,6 +1,7 @@
 // Package dirs tells a partition directory by its superblock, and words
 // the error for a directory named where a file is wanted, pointing a
-// partition directory at the tool that turns it into a file. The
+// partition directory at the tool that turns it into a file; it also
+// tells a path that names a stream (a pipe or a device) from a file. The
 // superblock's name and magic live here, for lib/logstore (which writes
 // it) and for the readers that only need to recognize it.
 package dirs
@@ -31,6 +32,16 @@ func IsPartition(dir string) bool {
 	b := make([]byte, 8)
 	_, err = io.ReadFull(f, b)
 	return err == nil && bytes.Equal(b, []byte(SuperMagic))
+}
+
+// Stream reports whether path names a pipe or a device: it is there, and
+// neither a regular file nor a directory (a FIFO, the shell's <(...) and
+// >(...), /dev/null). What flows through one does so once and in place:
+// there is no file to seek in, to hash before a run reads it, or to
+// rename an output over.
+func Stream(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
 }
 
 // NotA returns the error for the directory path given where a file of the
