@@ -714,10 +714,11 @@ func (c *updateCmd) Run() error {
 	// say so, since that is what can be removed once no reader holds the
 	// old map (a file rewritten in place keeps its name and its row).
 	abs := func(p manifest.Partition) string {
-		path, err := filepath.Abs(p.Path(out))
-		if err != nil || p.Path(out) == "" {
+		path := p.Path(out)
+		if path == "" {
 			return ""
 		}
+		path, _ = filepath.Abs(path)
 		return path
 	}
 	named := map[string]bool{}

@@ -109,6 +109,12 @@ func Leftovers(dir string, written []PartCount, also ...string) []string {
 	for _, p := range written {
 		ours[filepath.Base(p.File)] = true
 	}
+	var others []os.FileInfo
+	for _, p := range also {
+		if st, err := os.Stat(p); err == nil {
+			others = append(others, st)
+		}
+	}
 	var left []string
 	for _, e := range es {
 		name := e.Name()
@@ -118,10 +124,7 @@ func Leftovers(dir string, written []PartCount, also ...string) []string {
 		if !strings.HasSuffix(name, ".jsonl") && !strings.HasSuffix(name, ".jsonl.zst") {
 			continue
 		}
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && slices.ContainsFunc(also, func(p string) bool {
-			o, err := os.Stat(p)
-			return err == nil && os.SameFile(o, st)
-		}) {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && slices.ContainsFunc(others, func(o os.FileInfo) bool { return os.SameFile(o, st) }) {
 			continue
 		}
 		left = append(left, name)
