@@ -154,6 +154,9 @@ func run(a *args) error {
 			if err != nil {
 				return cli.Usagef("--split-at: %v", err)
 			}
+			if n := len(cuts); n > 0 && k <= cuts[n-1] {
+				return cli.Usagef("--split-at: cut keys must increase: 0x%016x after 0x%016x", k, cuts[n-1])
+			}
 			cuts = append(cuts, k)
 		}
 	}
