@@ -1215,3 +1215,46 @@ func TestEmptyMeguriInput(t *testing.T) {
 		t.Errorf("inspect of an empty stdin: exit %d, %q", code, e)
 	}
 }
+
+// TestLookupOutsideRange: a URL or host that a partition file cannot hold,
+// its key lying outside the file's range, is absent as any other (exit 1,
+// nothing on stdout), and the message says why: another partition owns
+// it. From a file and from a stream alike; a key inside the range gets
+// the plain message.
+func TestLookupOutsideRange(t *testing.T) {
+	dir := t.TempDir()
+	part := filepath.Join(dir, "half.meguri")
+	lo, hi, rng := uint64(0), uint64(1<<63-1), "0:7fffffffffffffff"
+	if xxhash.Sum64String("absent.example") <= hi {
+		lo, hi, rng = 1<<63, 1<<64-1, "8000000000000000:ffffffffffffffff"
+	}
+	mustRun(t, nil, "meguri-ingest", "-q", "--range", rng, "-o", part, sample)
+	inside := ""
+	for i := 0; inside == ""; i++ {
+		if h := fmt.Sprintf("in-%d.example", i); xxhash.Sum64String(h) >= lo && xxhash.Sum64String(h) <= hi {
+			inside = h
+		}
+	}
+	data, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := fmt.Sprintf(", whose range is 0x%016x..0x%016x: ", lo, hi)
+	key := xxhash.Sum64String("absent.example")
+	for _, c := range []struct {
+		stdin []byte
+		args  []string
+		want  string
+	}{
+		{nil, []string{"--url", "http://absent.example/x", part}, fmt.Sprintf("http://absent.example/x: not in %s%sits host key 0x%016x lies outside it, in another partition's (meguri-route --manifest MAP --url URL names which)\n", part, span, key)},
+		{data, []string{"--url", "http://absent.example/x", "-"}, fmt.Sprintf("http://absent.example/x: not in <stdin>%sits host key 0x%016x lies outside it", span, key)},
+		{nil, []string{"--host", "absent.example", part}, fmt.Sprintf("absent.example (host key 0x%016x): not in %s%sthe key lies outside it, in another partition's (meguri-route --manifest MAP --host HOST names which)\n", key, part, span)},
+		{nil, []string{"--url", "http://" + inside + "/", part}, "http://" + inside + "/: not in " + part + "\n"},
+		{data, []string{"--host", inside, "-"}, fmt.Sprintf("%s (host key 0x%016x): not in <stdin>\n", inside, xxhash.Sum64String(inside))},
+	} {
+		out, e, code := run(t, c.stdin, "meguri-inspect", c.args...)
+		if code != 1 || len(out) != 0 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, out, e, c.want)
+		}
+	}
+}

@@ -486,7 +486,7 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 		}
 		if r == nil {
 			u, _ := canon.Canonicalize(a.URL)
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", u, name)
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", u, name, outside(rd, 0, a.URL))
 			return 1, nil
 		}
 		line, err := layout.AppendLine(nil, r, path)
@@ -512,11 +512,38 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 			if group != "" {
 				what = group + " (host key " + what + ")"
 			}
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s\n", what, name)
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", what, name, outside(rd, key, ""))
 			return 1, nil
 		}
 	}
 	return 0, nil
+}
+
+// outside is what follows "not in FILE" when the file could not hold the
+// key (or rawURL's key) at all: its range leaves it to another partition.
+// A fleet covers the key space, so it has nothing to add.
+func outside(rd records, key uint64, rawURL string) string {
+	src, ok := rd.(*inspect.Source)
+	if !ok {
+		return ""
+	}
+	lo, hi, g, ok := src.Range()
+	if !ok {
+		return ""
+	}
+	what, flag := "the key lies", "--host HOST"
+	if rawURL != "" {
+		u, err := canon.Canonicalize(rawURL)
+		if err != nil {
+			return ""
+		}
+		key = canon.KeysOf(u, g).Host
+		what, flag = "its host key "+units.Key(key)+" lies", "--url URL"
+	}
+	if key >= lo && key <= hi {
+		return ""
+	}
+	return fmt.Sprintf(", whose range is %s..%s: %s outside it, in another partition's (meguri-route --manifest MAP %s names which)", units.Key(lo), units.Key(hi), what, flag)
 }
 
 // verifyFleet is --verify --manifest: every file of the fleet checked, a

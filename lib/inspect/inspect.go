@@ -56,7 +56,8 @@ type Source struct {
 	Progress func(blocks int, rows uint64)
 	r        io.Reader
 	f        *os.File
-	c        io.Closer // what Close does instead, for a packed directory
+	hdr      *codec.Header // a stream's header, once read
+	c        io.Closer     // what Close does instead, for a packed directory
 }
 
 // Open opens path, or stdin for "-".
@@ -196,6 +197,8 @@ func (s *Source) Blocks(fn func(h codec.Header, b *codec.Block) error) (codec.He
 	if err != nil {
 		return codec.Header{}, codec.Stats{}, 0, err
 	}
+	h := r.Header()
+	s.hdr = &h
 	for {
 		b, err := r.NextBlock()
 		if err == io.EOF {
@@ -375,6 +378,20 @@ func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
 		return nil
 	})
 	return found, k.Path, err
+}
+
+// Range returns the host-key range the source owns and its grouping:
+// from a file's header, or a stream's once Blocks has read it (ok is
+// false before).
+func (s *Source) Range() (lo, hi uint64, g canon.Grouping, ok bool) {
+	h := s.hdr
+	if s.File != nil {
+		h = &s.File.Header
+	}
+	if h == nil {
+		return 0, 0, 0, false
+	}
+	return h.Lo, h.Hi, canon.Grouping(h.Grouping), true
 }
 
 // HostRows writes, as lines in layout l (nil: every field as JSON), the
