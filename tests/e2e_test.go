@@ -1257,4 +1257,20 @@ func TestLookupOutsideRange(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, out, e, c.want)
 		}
 	}
+	// A batch lookup counts the URLs it could not have found, and says so
+	// once: with --absent they print (they are absent), but may be known
+	// to another partition.
+	held := strings.SplitN(string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url", "--tsv", "--raw", part)), "\n", 2)[0]
+	list := []byte("http://absent.example/x\n" + held + "\nhttp://" + inside + "/\n")
+	for _, absent := range []bool{false, true} {
+		args, want, wantOut := []string{"--urls", "-", part}, "were not found", "http://absent.example/x\nhttp://"+inside+"/\n"
+		if absent {
+			args, want = append(args, "--absent"), "were printed as absent"
+		}
+		out, e, code := run(t, list, "meguri-inspect", args...)
+		want = fmt.Sprintf("%s: 1 of the 3 URLs looked up %s because their host keys lie outside its range 0x%016x..0x%016x: other partitions own them (give --manifest MAP to look up in the whole fleet)\n", part, want, lo, hi)
+		if code != 0 || string(e) != "meguri-inspect: "+want || absent && string(out) != wantOut || !absent && !strings.HasPrefix(string(out), `{"url":"`+held+`"`) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, out, e, want)
+		}
+	}
 }

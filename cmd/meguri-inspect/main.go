@@ -646,6 +646,15 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	if bare > 0 {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d of the lines skipped have no scheme (www.example.com/): put http:// in front to look them up (sed 's|^|http://|')\n", name, bare)
 	}
+	if src, ok := rd.(*inspect.Source); ok && n.Outside > 0 {
+		lo, hi, _, _ := src.Range()
+		what := "were not found"
+		if a.Absent {
+			what = "were printed as absent"
+		}
+		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d of the %d URLs looked up %s because their host keys lie outside its range %s..%s: other partitions own them (give --manifest MAP to look up in the whole fleet)\n",
+			src.Name, n.Outside, n.Lines-n.Skipped, what, units.Key(lo), units.Key(hi))
+	}
 	return 0, nil
 }
 

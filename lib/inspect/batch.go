@@ -37,9 +37,11 @@ type BatchOptions struct {
 }
 
 // BatchCounts counts a LookupLines run's lines (blank lines aside):
-// Lines = Present + Absent + Skipped.
+// Lines = Present + Absent + Skipped. Outside counts the absent URLs
+// whose host key lies outside the file's range: another partition owns
+// them (a fleet owns every key, so it has none).
 type BatchCounts struct {
-	Lines, Present, Absent, Skipped int
+	Lines, Present, Absent, Skipped, Outside int
 }
 
 // query is one URL line of a batch.
@@ -65,14 +67,16 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 	if s.File == nil {
 		return BatchCounts{}, fmt.Errorf("a batch lookup needs a .meguri file it can seek in, not a pipe")
 	}
-	return lookupLines(r, w, opt, canon.Grouping(s.File.Header.Grouping), func(qs []query) error {
+	h := &s.File.Header
+	return lookupLines(r, w, opt, canon.Grouping(h.Grouping), h.Lo, h.Hi, func(qs []query) error {
 		return s.find(qs, sortedKeys(qs), &opt.Layout, &opt.Filter)
 	})
 }
 
-// lookupLines is LookupLines over the URLs keyed under grouping g, with
-// find looking up each chunk's queries.
-func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, find func([]query) error) (BatchCounts, error) {
+// lookupLines is LookupLines over the URLs keyed under grouping g in a
+// source that owns the host keys lo..hi, with find looking up each chunk's
+// queries.
+func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, lo, hi uint64, find func([]query) error) (BatchCounts, error) {
 	var n BatchCounts
 	if opt.Chunk <= 0 {
 		opt.Chunk = 1 << 18
@@ -122,6 +126,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, f
 				n.Present++
 			} else {
 				n.Absent++
+				if q.keys.Host < lo || q.keys.Host > hi {
+					n.Outside++
+				}
 			}
 			if q.found == opt.Absent {
 				continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/canon"
@@ -313,7 +314,7 @@ func (fl *Fleet) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key f
 // in the partition that owns its host key, and each chunk of lines opens
 // only the files of the partitions it touches, once each.
 func (fl *Fleet) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
-	return lookupLines(r, w, opt, fl.grouping, func(qs []query) error {
+	return lookupLines(r, w, opt, fl.grouping, 0, math.MaxUint64, func(qs []query) error {
 		order := sortedKeys(qs)
 		for start := 0; start < len(order); {
 			i := fl.m.Index(qs[order[start]].keys.Host)
