@@ -391,6 +391,10 @@ func TestCompactRefusals(t *testing.T) {
 		{[]string{a, g}, "leave host keys 0x8000000000000000..0x8fffffffffffffff uncovered"},
 		{[]string{a, bad}, "bad.meguri: "},
 		{[]string{a, a}, a + " and " + a + " are the same file: give each input once"},
+		// a fold joins files of one partition: one range, one id
+		{[]string{"--fold", b, g}, b + " owns host keys 0x8000000000000000..0xffffffffffffffff and " + g + " owns 0x9000000000000000..0xffffffffffffffff: a fold joins files of one partition, which own one range"},
+		{[]string{"--fold", "--partition-id", "2", b, g}, "a fold joins files of one partition, which own one range"},
+		{[]string{"--fold", a, "../testdata/sample.meguri"}, " owns host keys 0x0000000000000000..0x7fffffffffffffff and ../testdata/sample.meguri owns 0x0000000000000000..0xffffffffffffffff"},
 	} {
 		_, e, code := run(t, nil, "meguri-compact", append(c.args, "-o", out)...)
 		if code == 0 || !strings.Contains(string(e), c.want) {
@@ -400,6 +404,19 @@ func TestCompactRefusals(t *testing.T) {
 			t.Errorf("%v left files behind: %v", c.args, ents)
 		}
 	}
+	// Files of one range but two ids fold only when --partition-id says
+	// which the result is; it holds the other's rows folded in.
+	b5 := ing("b5.meguri", "8000000000000000:ffffffffffffffff", 5)
+	wantFail(t, b+" is partition 2 and "+b5+" partition 5: a fold joins files of one partition; give --partition-id N to say which the result is", "meguri-compact", "--fold", b, b5, "-o", out)
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused fold left its output")
+	}
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", "--partition-id", "5", b, b5, "-o", out)
+	if j := mustRun(t, nil, "meguri-inspect", "--json", out); !bytes.Contains(j, []byte(`"partition_id":5,"host_key_lo":"0x8000000000000000","host_key_hi":"0xffffffffffffffff"`)) {
+		t.Errorf("fold with --partition-id 5: %s", j)
+	}
+	os.Remove(out)
+	os.Remove(b5)
 	// the gap is allowed on request, and the union covers it
 	mustRun(t, nil, "meguri-compact", "-q", "--allow-gap", a, g, "-o", out)
 	j := mustRun(t, nil, "meguri-inspect", "--json", out)

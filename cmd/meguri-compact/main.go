@@ -126,7 +126,9 @@ func run(a *args) error {
 	defer merge.CloseInputs(ins)
 	var lo, hi uint64
 	if a.Fold {
-		lo, hi = merge.Span(ins)
+		if lo, hi, err = merge.OnePartition(ins, a.PartitionID != nil); err != nil {
+			return err
+		}
 	} else if lo, hi, err = merge.Union(ins, a.AllowGap); err != nil {
 		return err
 	}

@@ -126,12 +126,26 @@ func Union(ins []*Input, allowGap bool) (lo, hi uint64, err error) {
 	return lo, hi, nil
 }
 
-// Span returns the range covering every input, for a fold of files that
-// may overlap.
-func Span(ins []*Input) (lo, hi uint64) {
-	lo, hi = ins[0].File.Header.Lo, ins[0].File.Header.Hi
+// OnePartition checks the inputs of a fold, which joins files of one
+// partition (a base and its deltas), and returns that partition's range.
+// Inputs that own different ranges are refused naming two of them, as
+// are inputs of different partition ids unless idGiven (--partition-id
+// chooses the result's): folding them would give a file that owns a range,
+// or carries an id, that none of the inputs had.
+func OnePartition(ins []*Input, idGiven bool) (lo, hi uint64, err error) {
+	first := ins[0]
+	h0 := first.File.Header
 	for _, in := range ins[1:] {
-		lo, hi = min(lo, in.File.Header.Lo), max(hi, in.File.Header.Hi)
+		h := in.File.Header
+		if h.Lo != h0.Lo || h.Hi != h0.Hi {
+			return 0, 0, fmt.Errorf("%s owns host keys %s..%s and %s owns %s..%s: a fold joins files of one partition, which own one range; "+
+				"cut a delta to the partition's range first (meguri-route split --manifest MAP takes a .meguri, or ingest its lines with --range), or merge neighbouring partitions before folding (meguri-compact A B -o AB)",
+				first.Path, units.Key(h0.Lo), units.Key(h0.Hi), in.Path, units.Key(h.Lo), units.Key(h.Hi))
+		}
+		if h.PartitionID != h0.PartitionID && !idGiven {
+			return 0, 0, fmt.Errorf("%s is partition %d and %s partition %d: a fold joins files of one partition; give --partition-id N to say which the result is",
+				first.Path, h0.PartitionID, in.Path, h.PartitionID)
+		}
 	}
-	return lo, hi
+	return h0.Lo, h0.Hi, nil
 }
