@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -352,6 +353,37 @@ func TestPartitionDirectoryStrict(t *testing.T) {
 	}
 	if !bytes.Equal(packDir(t, dir), before) {
 		t.Fatal("a failed run changed the directory")
+	}
+}
+
+// TestFailedFirstRun: the run that would make a partition directory and
+// fails (a missing input, a reject under --strict, a .meguri given as
+// CDX) leaves no partition behind, so the corrected run's --partition-id
+// and --range count instead of being refused as another partition's.
+func TestFailedFirstRun(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-9")
+	bad := filepath.Join(tmp, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"url":"http://example.com/a"}`+"\nnot json\n"), 0o644)
+	for _, args := range [][]string{
+		{filepath.Join(tmp, "missing.jsonl")},
+		{"--strict", bad},
+		{"../testdata/sample.meguri"},
+	} {
+		_, e, code := run(t, nil, "meguri-ingest", append([]string{"-q", "--data", dir}, args...)...)
+		if code != 1 {
+			t.Fatalf("%v: exit %d: %s", args, code, e)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "super")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v: a failed first run left a partition: %v", args, err)
+		}
+		wantFail(t, dir+" is a directory, but not a partition directory (no superblock)", "meguri-inspect", dir)
+	}
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", "--range", "0:7fffffffffffffff", sample)
+	want := filepath.Join(tmp, "want.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", "--partition-id", "9", "--range", "0:7fffffffffffffff", sample, "-o", want)
+	if w, _ := os.ReadFile(want); !bytes.Equal(packDir(t, dir), w) {
+		t.Fatal("the run after failed first runs differs from an ingest with its flags")
 	}
 }
 

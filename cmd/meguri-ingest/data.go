@@ -36,7 +36,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	defer func() { err = finish(err) }()
 	start := time.Now()
 	h := codec.Header{PartitionID: opt.PartitionID, Lo: opt.Lo, Hi: opt.Hi, Grouping: uint8(opt.Grouping)}
-	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, Notify: cli.Notify("meguri-ingest", a.Data, a.Quiet)})
+	w, err := logstore.OpenWriter(a.Data, logstore.WriterOptions{Durability: dur, Create: &h, CreateOnCommit: true, Notify: cli.Notify("meguri-ingest", a.Data, a.Quiet)})
 	if err != nil {
 		return err
 	}

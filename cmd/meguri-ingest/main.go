@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -65,6 +66,9 @@ func main() {
 		err = cli.Usagef("--durability, --checkpoint and --again are for --data")
 	default:
 		err = run(&a)
+	}
+	if errors.Is(err, cdx.ErrMeguri) {
+		err = fmt.Errorf("%w: meguri-ingest reads CDX lines; a .meguri file's records are read by meguri-inspect and combined with others by meguri-compact (--fold for a base and a delta of one partition)", err)
 	}
 	cli.Done("meguri-ingest", err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/bytedance/sonic"
 
+	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
@@ -52,7 +53,12 @@ func main() {
 	cli.Init("meguri-route")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
-	cli.Done("meguri-route", ctx.Run())
+	err := ctx.Run()
+	if errors.Is(err, cdx.ErrMeguri) {
+		// split and balance read a .meguri as it is, not compressed
+		err = fmt.Errorf("%w: decompress it first", err)
+	}
+	cli.Done("meguri-route", err)
 }
 
 // loadTiling loads a manifest and refuses one that does not tile.

@@ -309,7 +309,7 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	if in.Compression != Plain && IsMeguri(head) {
 		// a .meguri compressed to be shipped: its bytes would be
 		// rejected line by line as not_a_url, and the run exit 0
-		return nil, fmt.Errorf("%s: %w (compressed with %s): decompress it first", name, ErrMeguri, in.Compression)
+		return nil, fmt.Errorf("%s: %w (compressed with %s)", name, ErrMeguri, in.Compression)
 	}
 	return in, nil
 }

@@ -452,6 +452,59 @@ func TestCreateRefusesOtherDirectory(t *testing.T) {
 	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
 }
 
+// TestCreateOnCommit: a writer that made the directory a partition and
+// commits nothing leaves it as it found it (but for the lock file), so the
+// next writer's header counts; one that commits keeps it. A writer waiting
+// for the lock meanwhile creates the partition with its own header.
+func TestCreateOnCommit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "part")
+	h := testHeader
+	w, err := OpenWriter(dir, WriterOptions{Create: &h, CreateOnCommit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
+	other := codec.Header{PartitionID: 9, Lo: 1 << 62, Hi: 1<<63 - 1}
+	opened := make(chan *Writer)
+	go func() {
+		w2, err := OpenWriter(dir, WriterOptions{Create: &other, CreateOnCommit: true, Notify: func(string) {}})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- w2
+	}()
+	time.Sleep(50 * time.Millisecond) // let the second writer wait, mostly
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w2 := <-opened
+	if w2 == nil {
+		t.FailNow()
+	}
+	if got := w2.Header(); !w2.Created || got.PartitionID != 9 || got.Lo != other.Lo || got.Hi != other.Hi {
+		t.Fatalf("the writer after a create that committed nothing: created %v, header %+v; want its own header", w2.Created, got)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantNames(t, dir, "lock")
+	if _, err := Open(dir); !errors.Is(err, ErrNotPartition) {
+		t.Fatalf("after two writers committed nothing: %v, want ErrNotPartition", err)
+	}
+	// A commit, even of nothing, keeps the partition.
+	w = openWriter(t, dir, None)
+	if err := w.Commit(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
+	// Without CreateOnCommit a create stays, committed to or not.
+	dir = t.TempDir()
+	w = openWriter(t, dir, None)
+	w.Close()
+	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
+}
+
 func TestRollback(t *testing.T) {
 	files := chunks(t, 2)
 	dir := t.TempDir()

@@ -24,6 +24,11 @@ type WriterOptions struct {
 	// (id, range, grouping) if it is not one yet. The directory may be
 	// missing or empty.
 	Create *codec.Header
+	// CreateOnCommit keeps what Create made only once a transaction
+	// commits: Close makes a directory that this writer made a partition,
+	// and committed nothing to, not one again. A first run that fails then
+	// does not settle the id, range and grouping for the run after it.
+	CreateOnCommit bool
 	// Notify, when set, is told what the writer does besides appending,
 	// one line each: that it waits for another writer holding the
 	// directory, drops an unfinished run's tail, or removes what a
@@ -40,24 +45,25 @@ type WriterOptions struct {
 // Writer appends transactions to a partition directory's log. One writer
 // at a time holds a directory.
 type Writer struct {
-	dir       string
-	dur       Durability
-	lockF     *os.File
-	superF    *os.File
-	logF      *os.File
-	bw        *bufio.Writer
-	sb        super
-	hdr       codec.Header
-	committed int64 // log offset just past the last commit
-	size      int64 // log bytes written, buffered ones included
-	notify    func(string)
-	frame     []byte // scratch for a frame
-	raw       []byte // and for its captures before compression
-	syncs     int
-	pending   int64    // captures appended since the last commit
-	damaged   bool     // the log is damaged and opened for a salvage
-	keep      []span   // the transactions the salvage keeps
-	salvaged  *Salvage // and its report
+	dir            string
+	dur            Durability
+	lockF          *os.File
+	superF         *os.File
+	logF           *os.File
+	bw             *bufio.Writer
+	sb             super
+	hdr            codec.Header
+	committed      int64 // log offset just past the last commit
+	size           int64 // log bytes written, buffered ones included
+	notify         func(string)
+	frame          []byte // scratch for a frame
+	raw            []byte // and for its captures before compression
+	syncs          int
+	pending        int64    // captures appended since the last commit
+	damaged        bool     // the log is damaged and opened for a salvage
+	keep           []span   // the transactions the salvage keeps
+	salvaged       *Salvage // and its report
+	createOnCommit bool
 
 	// Created is set when OpenWriter made the directory a partition.
 	Created bool
@@ -81,7 +87,7 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	w := &Writer{dir: dir, dur: opt.Durability}
+	w := &Writer{dir: dir, dur: opt.Durability, createOnCommit: opt.CreateOnCommit}
 	defer func() {
 		if err != nil {
 			w.closeFiles()
@@ -371,15 +377,37 @@ func (w *Writer) Rollback() error {
 }
 
 // Close rolls back an uncommitted transaction and releases the directory.
+// Under CreateOnCommit, a directory this writer made a partition and
+// committed nothing to is made not one again.
 func (w *Writer) Close() error {
 	var err error
 	if w.logF != nil {
 		err = w.Rollback()
 	}
+	if w.createOnCommit && w.Created && w.sb.gen == 0 && w.committed == logHeaderSize && w.lockF != nil && err == nil {
+		err = w.unmake()
+	}
 	if cerr := w.closeFiles(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// unmake removes the empty generation 0 that OpenWriter created, while
+// the writer still holds the lock: the superblock first, after which the
+// directory is not a partition (a writer waiting for the lock creates it
+// anew, with its own flags), then the snapshot and the log. The lock file
+// and the directory stay: a waiting writer holds the lock file open.
+func (w *Writer) unmake() error {
+	if err := os.Remove(w.path(superName)); err != nil {
+		return err
+	}
+	for _, name := range []string{snapName(0), logName(0)} {
+		if err := os.Remove(w.path(name)); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(w.dir)
 }
 
 func (w *Writer) closeFiles() error {
