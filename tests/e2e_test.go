@@ -3,6 +3,7 @@ package tests
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -1271,6 +1272,41 @@ func TestLookupOutsideRange(t *testing.T) {
 		want = fmt.Sprintf("%s: 1 of the 3 URLs looked up %s because their host keys lie outside its range 0x%016x..0x%016x: other partitions own them (give --manifest MAP to look up in the whole fleet)\n", part, want, lo, hi)
 		if code != 0 || string(e) != "meguri-inspect: "+want || absent && string(out) != wantOut || !absent && !strings.HasPrefix(string(out), `{"url":"`+held+`"`) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, out, e, want)
+		}
+	}
+}
+
+// TestMeguriGivenAsCDX: a .meguri file named where CDX lines go is named
+// as one, with the tool that reads it: meguri-inspect and meguri-compact
+// for ingest; for route, which reads a .meguri but not a compressed one,
+// decompressing it.
+func TestMeguriGivenAsCDX(t *testing.T) {
+	dir := t.TempDir()
+	golden := "../testdata/sample.meguri"
+	raw, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(dir, "sample.meguri.gz")
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(raw)
+	zw.Close()
+	os.WriteFile(gz, b.Bytes(), 0o644)
+	man := filepath.Join(dir, "m")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", man)
+	hint := ": its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)\n"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", golden, "-o", filepath.Join(dir, "x.meguri")}, "meguri-ingest: " + golden + ": is a .meguri file, not CDX lines" + hint},
+		{[]string{"meguri-ingest", gz, "-o", filepath.Join(dir, "x.meguri")}, "meguri-ingest: " + gz + ": is a .meguri file, not CDX lines (compressed with gzip)" + hint},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), gz}, "meguri-route: " + gz + ": is a .meguri file, not CDX lines (compressed with gzip): decompress it first\n"},
+	} {
+		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
+		if code != 1 || string(e) != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
 		}
 	}
 }

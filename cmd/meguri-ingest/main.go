@@ -68,7 +68,7 @@ func main() {
 		err = run(&a)
 	}
 	if errors.Is(err, cdx.ErrMeguri) {
-		err = fmt.Errorf("%w: meguri-ingest reads CDX lines; a .meguri file's records are read by meguri-inspect and combined with others by meguri-compact (--fold for a base and a delta of one partition)", err)
+		err = fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
 	}
 	cli.Done("meguri-ingest", err)
 }

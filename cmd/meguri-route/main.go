@@ -17,8 +17,8 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/bytedance/sonic"
 
-	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/logstore"
