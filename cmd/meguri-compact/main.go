@@ -27,7 +27,7 @@ type args struct {
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID *uint64  `name:"partition-id" placeholder:"N" help:"Partition id of the output (default: the lowest input id). With --split, the first output's id; the others count up from it."`
 	AllowGap    bool     `name:"allow-gap" help:"Merge inputs whose ranges leave a gap; the output's range covers it."`
-	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add."`
+	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add. They must own the same range, and carry the same id unless --partition-id is given."`
 	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
@@ -48,8 +48,8 @@ const description = `Merge, fold, garbage-collect and split .meguri partition fi
 
 Merging takes files that own disjoint host-key ranges and writes one file
 owning their union; overlapping ranges are refused before anything is written.
---fold instead folds files of one partition that may hold the same URLs, with
-the same result as ingesting all their captures at once. --gc drops Gone
+--fold instead folds files of one partition (one range, one id) that may hold
+the same URLs, with the same result as ingesting all their captures at once. --gc drops Gone
 tombstones past the horizon. --split N and --split-at cut the result into new
 ranges, one file each, and print their manifest rows. Blocks that pass through
 unchanged are copied without decoding; the output is byte-identical to a fresh
