@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -1215,4 +1216,45 @@ func TestSplitLeftovers(t *testing.T) {
 	if _, e, code := run(t, nil, "meguri-route", "split", "-q", "--manifest", m2, "--out-dir", out, filepath.Join(dir, "all.meguri")); code != 0 || len(e) != 0 {
 		t.Errorf("a .meguri split: exit %d, %q", code, e)
 	}
+}
+
+// TestFailedSplitLeavesNoDir: a split that fails leaves no --out-dir it
+// made (nor its parents), empty as the failure left it; an --out-dir that
+// was there stays.
+func TestFailedSplitLeavesNoDir(t *testing.T) {
+	tmp := t.TempDir()
+	man := filepath.Join(tmp, "m")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", man)
+	raw, err := os.ReadFile("../testdata/sample.meguri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 0x40 // inside a page: found only when the split reads it
+	bad := filepath.Join(tmp, "bad.meguri")
+	os.WriteFile(bad, raw, 0o644)
+	kept := filepath.Join(tmp, "kept")
+	os.Mkdir(kept, 0o755)
+	for _, c := range []struct {
+		args []string
+		dir  string
+	}{
+		{[]string{"meguri-route", "split", "-q", "--manifest", man, "--out-dir", filepath.Join(tmp, "new", "parts"), filepath.Join(tmp, "missing.jsonl")}, filepath.Join(tmp, "new")},
+		{[]string{"meguri-compact", "-q", "--split-at", "0x8000000000000000", "--out-dir", filepath.Join(tmp, "new", "parts"), bad}, filepath.Join(tmp, "new")},
+		{[]string{"meguri-compact", "-q", "--split", "2", "--out-dir", kept, bad}, ""},
+	} {
+		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
+		if code != 1 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, e)
+		}
+		if c.dir != "" {
+			if _, err := os.Stat(c.dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%v: left %s: %v", c.args, c.dir, err)
+			}
+		} else if ents, err := os.ReadDir(kept); err != nil || len(ents) != 0 {
+			t.Errorf("%v: the --out-dir that was there: %v, %v; want it kept, empty", c.args, ents, err)
+		}
+	}
+	// Damage met while choosing even cuts names the file, as damage met
+	// while merging does.
+	wantFail(t, "meguri-compact: "+bad+": corrupt .meguri: block 0, ", "meguri-compact", "--split", "2", "--out-dir", kept, bad)
 }

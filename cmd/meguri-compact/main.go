@@ -70,7 +70,7 @@ func main() {
 	cli.Done("meguri-compact", run(&a))
 }
 
-func run(a *args) error {
+func run(a *args) (err error) {
 	splitting := a.Split != nil || a.SplitAt != nil
 	switch {
 	case a.Data != "" && len(a.Files) > 0:
@@ -144,7 +144,7 @@ func run(a *args) error {
 	switch {
 	case a.Split != nil:
 		n := *a.Split
-		if cuts, err = merge.EvenCuts(merge.Files(ins), n); err != nil {
+		if cuts, err = merge.EvenCuts(ins, n); err != nil {
 			return err
 		}
 		if len(cuts) < n-1 {
@@ -222,9 +222,15 @@ func run(a *args) error {
 		if err := checkSplitTargets(names, opt.Outputs, a.Files); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
+		var undo func()
+		if undo, err = cli.MakeOutDir(a.OutDir); err != nil {
 			return err
 		}
+		defer func() {
+			if err != nil {
+				undo()
+			}
+		}()
 	} else {
 		if err := cli.BinaryToTerminal(a.Output); err != nil {
 			return err

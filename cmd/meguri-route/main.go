@@ -268,9 +268,15 @@ func (c *splitCmd) Run() (err error) {
 	if err := cli.InsideDir("--rejects", c.Rejects, ""); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+	undo, err := cli.MakeOutDir(c.OutDir)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.Value(),
 		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem), Replace: c.Replace}
 	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -606,4 +607,31 @@ func fileOrPipe(path string) (os.FileInfo, bool) {
 		return nil, false
 	}
 	return st, true
+}
+
+// MakeOutDir makes dir, and its missing parents, for a run's outputs. The
+// function it returns removes the directories it made, when they are
+// still empty: what a run that fails calls, so that it leaves no empty
+// --out-dir behind.
+func MakeOutDir(dir string) (undo func(), err error) {
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return func() {}, err
+	}
+	return func() {
+		for _, d := range made { // deepest first
+			if os.Remove(d) != nil {
+				return
+			}
+		}
+	}, nil
 }

@@ -94,15 +94,6 @@ func Sources(ins []*Input) []Source {
 	return out
 }
 
-// Files returns the opened files.
-func Files(ins []*Input) []*codec.File {
-	out := make([]*codec.File, len(ins))
-	for i, in := range ins {
-		out[i] = in.File
-	}
-	return out
-}
-
 // Union checks inputs for a disjoint merge and returns the range they
 // cover together. Overlapping ranges are refused naming both files and the
 // overlap; a gap between ranges is refused unless allowGap (the union then

@@ -5,7 +5,6 @@ import (
 	"io"
 	"testing"
 
-	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/internal/testinput"
 )
@@ -22,7 +21,7 @@ func BenchmarkMerge16(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := source(b, "whole", whole.Bytes()).(*FileSource)
-	cuts, err := EvenCuts([]*codec.File{f.File}, 16)
+	cuts, err := EvenCuts([]*Input{{Path: "f", File: f.File}}, 16)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -334,7 +334,7 @@ func TestEvenCuts(t *testing.T) {
 	in := encode(t, 1, 0, ^uint64(0), rows)
 	f, _ := codec.OpenFile(bytes.NewReader(in), int64(len(in)))
 	for _, n := range []int{1, 2, 4, 7} {
-		cuts, err := EvenCuts([]*codec.File{f}, n)
+		cuts, err := EvenCuts([]*Input{{Path: "f", File: f}}, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +369,7 @@ func TestEvenCuts(t *testing.T) {
 	}
 	b := encode(t, 1, 0, ^uint64(0), one)
 	f1, _ := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
-	if cuts, err := EvenCuts([]*codec.File{f1}, 3); err != nil || len(cuts) != 0 {
+	if cuts, err := EvenCuts([]*Input{{Path: "f1", File: f1}}, 3); err != nil || len(cuts) != 0 {
 		t.Errorf("one host: cuts %v, %v", cuts, err)
 	}
 }

@@ -30,24 +30,27 @@ func Ranges(lo, hi uint64, cuts []uint64, firstID uint64) ([]Output, error) {
 }
 
 type blockRef struct {
+	name  string // the file's, for errors
 	file  *codec.File
 	index int
 	info  *codec.BlockInfo
 	cum   uint64 // rows in the blocks before this one
 }
 
-// EvenCuts chooses n-1 cut keys that divide the rows of the files into n
+// EvenCuts chooses n-1 cut keys that divide the rows of the inputs into n
 // ranges of close to equal row counts, never inside a host. It reads only
-// the zone maps, and decodes just the blocks where the cuts fall. Fewer cuts
-// come back when there are fewer hosts than ranges.
-func EvenCuts(files []*codec.File, n int) ([]uint64, error) {
+// the zone maps, and decodes just the blocks where the cuts fall (damage
+// there is named with the input's path). Fewer cuts come back when there
+// are fewer hosts than ranges.
+func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	if n < 1 {
 		return nil, errors.New("split: need at least 1 range")
 	}
 	var refs []blockRef
-	for _, f := range files {
+	for _, in := range ins {
+		f := in.File
 		for i := range f.Blocks {
-			refs = append(refs, blockRef{file: f, index: i, info: &f.Blocks[i]})
+			refs = append(refs, blockRef{name: in.Path, file: f, index: i, info: &f.Blocks[i]})
 		}
 	}
 	if len(refs) == 0 {
@@ -106,11 +109,11 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 	if !ok {
 		b, err := r.file.ReadBlock(r.index)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
 		recs, err := b.Decode()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
 		hosts = make([]uint64, len(recs))
 		for i := range recs {
