@@ -146,6 +146,10 @@ func TestInspectFleet(t *testing.T) {
 	for _, args := range [][]string{{"--url", first}, {"--host", first}} {
 		wantExit(t, 2, "gone.meguri: no such file or directory", "meguri-inspect", append(args, "--manifest", missing)...)
 	}
+	// --rows finds it missing before it prints partition 0's rows
+	if out, e, code := run(t, nil, "meguri-inspect", "--rows", "--manifest", missing); code == 0 || len(out) != 0 || !strings.Contains(string(e), "partition 1: stat "+filepath.Join(parts, "gone.meguri")+": no such file or directory") {
+		t.Errorf("--rows with partition 1's file missing: exit %d, %d bytes out, %s", code, len(out), e)
+	}
 	// a damaged file: --verify names it
 	data := fileBytes(t, filepath.Join(parts, "part-0002.meguri"))
 	data[len(data)/2] ^= 0x40

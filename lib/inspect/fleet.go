@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/meguri/meguri/lib/canon"
@@ -126,11 +127,8 @@ func (fl *Fleet) open(i int, stream bool) (*Source, error) {
 		return src.borrow(), nil
 	}
 	src, err := Open(path)
-	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p.File) {
-		return nil, fmt.Errorf("partition %d: %w (relative names are taken from %s; --dir names another directory)", p.ID, err, fl.dir)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+		return nil, fl.openError(p, err)
 	}
 	if src.File == nil {
 		src.Close()
@@ -141,6 +139,15 @@ func (fl *Fleet) open(i int, stream bool) (*Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// openError names partition p in err, met opening its file, and where a
+// relative name was looked for when the file is missing.
+func (fl *Fleet) openError(p *manifest.Partition, err error) error {
+	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p.File) {
+		return fmt.Errorf("partition %d: %w (relative names are taken from %s; --dir names another directory)", p.ID, err, fl.dir)
+	}
+	return fmt.Errorf("partition %d: %w", p.ID, err)
 }
 
 // openDir takes a view of partition i's directory, checked against its
@@ -178,6 +185,16 @@ func (fl *Fleet) agrees(p *manifest.Partition, path string, h codec.Header) erro
 // each calls fn with the file of every partition that has one, in key
 // order, naming the file in fn's error.
 func (fl *Fleet) each(fn func(src *Source) error) error {
+	// A partition whose file is missing stops the run before anything
+	// is written, not after the partitions before it are.
+	for i := range fl.m.Parts {
+		p := &fl.m.Parts[i]
+		if path := p.Path(fl.dir); path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fl.openError(p, err)
+			}
+		}
+	}
 	for i := range fl.m.Parts {
 		src, err := fl.open(i, true)
 		if err != nil {
