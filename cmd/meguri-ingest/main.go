@@ -117,11 +117,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	}
 	opt.Rejects = rejects
 	meter = cli.NewMeter(a.Progress)
-	if meter != nil {
-		opt.Progress = func(lines, bytes int64) {
-			meter.Printf("meguri-ingest: %d lines, %s read", lines, units.Bytes(bytes))
-		}
-	}
+	opt.Progress = meter.Reading("meguri-ingest", a.Files)
 	if cli.ReadsStdin(a.Files) {
 		cli.LinesFromTerminal("meguri-ingest", "CDX lines", "give FILE... to read files")
 	}

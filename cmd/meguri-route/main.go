@@ -286,11 +286,7 @@ func (c *splitCmd) Run() (err error) {
 	defer func() { err = finish(err) }()
 	opt.Rejects = rejects
 	meter := cli.NewMeter(c.Progress)
-	if meter != nil {
-		opt.Progress = func(lines, bytes int64) {
-			meter.Printf("meguri-route split: %d lines, %s read", lines, units.Bytes(bytes))
-		}
-	}
+	opt.Progress = meter.Reading("meguri-route split", c.Files)
 	if cli.ReadsStdin(c.Files) {
 		cli.LinesFromTerminal("meguri-route split", "CDX lines", "give FILE... to read files")
 	}
@@ -409,11 +405,7 @@ func (c *balanceCmd) Run() error {
 	}
 	copt := route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine), Memory: int64(c.Mem), TmpDir: c.Tmp}
 	meter := cli.NewMeter(c.Progress)
-	if meter != nil {
-		copt.Progress = func(lines, bytes int64) {
-			meter.Printf("meguri-route balance: %d lines, %s read", lines, units.Bytes(bytes))
-		}
-	}
+	copt.Progress = meter.Reading("meguri-route balance", c.Files)
 	hosts, rejected, err := route.CountHosts(c.Files, copt)
 	meter.Clear()
 	if err != nil {

@@ -26,8 +26,13 @@ type Batch struct {
 	TooLong []bool  // per line: cut at the line limit
 	Nums    []int64 // per line: its 1-based line number in Source
 	Bytes   int64   // decompressed input bytes the batch covers, newlines included
-	Result  any     // set by the work function
-	ready   chan struct{}
+	// Raw is the bytes read from the inputs as they are stored
+	// (compressed, when they are) up to the batch's end, over every input
+	// so far: against their total size, how far the run has come. The
+	// decompressor's read-ahead makes it run a little early.
+	Raw    int64
+	Result any // set by the work function
+	ready  chan struct{}
 }
 
 // Line returns line i of the batch.
@@ -134,13 +139,14 @@ func checkInputs(inputs []string) error {
 }
 
 func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
+	var raw int64 // read by this goroutine alone
 	for _, name := range inputs {
-		in, err := Open(name)
+		in, err := open(name, &raw)
 		if err != nil {
 			return err
 		}
 		in.fingerprint = cfg.Fingerprint != nil
-		err = readInput(in, cfg, free, work, ordered, stop)
+		err = readInput(in, cfg, free, work, ordered, stop, &raw)
 		in.Close()
 		if err != nil {
 			return err
@@ -156,7 +162,7 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 // collect's error instead.
 var errStopped = errors.New("stopped")
 
-func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
+func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
 	lr := NewLineReader(in, cfg.MaxLine)
 	batchBytes := cfg.BatchBytes
 	var last int64
@@ -168,6 +174,7 @@ func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work,
 	b := newBatch()
 	send := func() bool {
 		b.Bytes = lr.Offset() - last
+		b.Raw = *raw
 		last = lr.Offset()
 		select {
 		case work <- b:

@@ -102,7 +102,11 @@ func CheckInput(name string) error {
 // compression. A file named .gz or .zst whose bytes are not gzip or zstd,
 // and content that looks like an HTML page, are refused with an error that
 // names the file.
-func Open(name string) (*Input, error) {
+func Open(name string) (*Input, error) { return open(name, nil) }
+
+// open is Open, adding the bytes read from the input as it is stored to
+// *raw when raw is not nil.
+func open(name string, raw *int64) (*Input, error) {
 	if err := CheckInput(name); err != nil {
 		return nil, err
 	}
@@ -114,13 +118,29 @@ func Open(name string) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := NewInput(display, f)
+	var r io.Reader = f
+	if raw != nil {
+		r = &counter{r: f, n: raw}
+	}
+	in, err := NewInput(display, r)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	in.closers = append([]io.Closer{f}, in.closers...)
 	return in, nil
+}
+
+// counter counts the bytes read through it into *n.
+type counter struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // ErrReadsOnce is Fingerprint's error for an input that is not a regular

@@ -303,6 +303,7 @@ func Progress(flag *bool) bool {
 // clears it when the work is done. A nil *Meter prints nothing, so callers
 // need not check.
 type Meter struct {
+	start time.Time
 	last  time.Time
 	shown bool
 }
@@ -313,7 +314,62 @@ func NewMeter(flag *bool) *Meter {
 	if !Progress(flag) {
 		return nil
 	}
-	return &Meter{last: time.Now()}
+	now := time.Now()
+	return &Meter{start: now, last: now}
+}
+
+// Reading returns the progress function of a run that reads CDX files
+// (given the lines, the bytes read after decompression, and the bytes
+// read as stored): "TOOL: N lines, X read", and, when every input is a
+// regular file, how much of their total that is and about how long the
+// rest will take. A nil Meter returns nil.
+func (m *Meter) Reading(tool string, files []string) func(lines, bytes, raw int64) {
+	if m == nil {
+		return nil
+	}
+	total := inputBytes(files)
+	return func(lines, bytes, raw int64) {
+		if total <= 0 || raw <= 0 {
+			m.Printf("%s: %d lines, %s read", tool, lines, units.Bytes(bytes))
+			return
+		}
+		done := min(float64(raw)/float64(total), 1)
+		elapsed := time.Since(m.start)
+		left := ""
+		if elapsed >= 2*time.Second {
+			left = ", about " + roughDuration(time.Duration(float64(elapsed)*(1-done)/done)) + " left to read"
+		}
+		m.Printf("%s: %d lines, %s read, %.0f%% of %s%s", tool, lines, units.Bytes(bytes), 100*done, units.Bytes(total), left)
+	}
+}
+
+// inputBytes is the total size of files as stored, or 0 when one is stdin
+// or not a regular file (a pipe: its size is not known ahead).
+func inputBytes(files []string) int64 {
+	if len(files) == 0 {
+		return 0
+	}
+	var total int64
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if f == "-" || err != nil || !st.Mode().IsRegular() {
+			return 0
+		}
+		total += st.Size()
+	}
+	return total
+}
+
+// roughDuration prints d as a person reads a time left: 45s, 3m10s, 2h05m.
+func roughDuration(d time.Duration) string {
+	switch s := int64(d.Round(time.Second) / time.Second); {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
 }
 
 // Printf replaces the progress line, unless it was replaced less than half

@@ -108,3 +108,47 @@ func TestRejectsFinish(t *testing.T) {
 		t.Fatal("Rejects without a path")
 	}
 }
+
+// TestMeterReading: the progress line of a run reading files says how
+// much of their total size it has read and about how long the rest of the
+// reading takes; of stdin or a pipe, whose size is not known, only what
+// it has read.
+func TestMeterReading(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, make([]byte, 3000), 0o644)
+	os.WriteFile(b, make([]byte, 1000), 0o644)
+	errFile, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = errFile
+	defer func() { os.Stderr = saved }()
+	for _, c := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{a, b}, "tool: 10 lines, 2.0 KiB read, 25% of 3.9 KiB, about 30s left to read"},
+		{[]string{a, "-"}, "tool: 10 lines, 2.0 KiB read"},
+		{nil, "tool: 10 lines, 2.0 KiB read"},
+		{[]string{a, "/dev/null"}, "tool: 10 lines, 2.0 KiB read"},
+	} {
+		errFile.Truncate(0)
+		errFile.Seek(0, io.SeekStart)
+		m := &Meter{start: time.Now().Add(-10 * time.Second), last: time.Now().Add(-time.Second)}
+		m.Reading("tool", c.files)(10, 2048, 1000)
+		got, _ := os.ReadFile(errFile.Name())
+		if want := "\r" + c.want + "\033[K"; string(got) != want {
+			t.Errorf("%v: %q, want %q", c.files, got, want)
+		}
+	}
+	if (*Meter)(nil).Reading("tool", nil) != nil {
+		t.Error("a nil Meter gave a progress function")
+	}
+	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 190 * time.Second: "3m10s", 2*time.Hour + 5*time.Minute: "2h05m"} {
+		if got := roughDuration(d); got != want {
+			t.Errorf("roughDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -33,8 +33,9 @@ type Options struct {
 	Rejects     io.Writer
 	Workers     int
 	// Progress, when set, is called now and then with the lines and input
-	// bytes read so far.
-	Progress func(lines, bytes int64)
+	// bytes read so far, and the bytes read from the inputs as stored
+	// (see cdx.Batch.Raw).
+	Progress func(lines, bytes, raw int64)
 	// Fingerprint, when set, is called with each input read to its end
 	// (see cdx.PipelineConfig).
 	Fingerprint func(name string, hash uint64, size int64)
@@ -182,7 +183,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 			return err
 		}
 		if opt.Progress != nil {
-			opt.Progress(lines, inBytes)
+			opt.Progress(lines, inBytes, b.Raw)
 		}
 		return nil
 	}

@@ -421,7 +421,7 @@ func TestFailureRemovesSpills(t *testing.T) {
 	opt.Mem = 64 << 10
 	opt.TmpDir = t.TempDir()
 	var runs int
-	opt.Progress = func(int64, int64) {
+	opt.Progress = func(int64, int64, int64) {
 		if e, _ := os.ReadDir(opt.TmpDir); len(e) > runs {
 			runs = len(e)
 		}

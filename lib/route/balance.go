@@ -39,8 +39,9 @@ type CountOptions struct {
 	Memory int64
 	TmpDir string
 	// Progress, when set, is called now and then with the CDX lines and
-	// input bytes read so far.
-	Progress func(lines, bytes int64)
+	// input bytes read so far, and the bytes read from the inputs as
+	// stored (see cdx.Batch.Raw).
+	Progress func(lines, bytes, raw int64)
 }
 
 // CountHosts reads CDX lines or .meguri files and counts the distinct
@@ -166,7 +167,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		if opt.Progress != nil {
-			opt.Progress(lines, inBytes)
+			opt.Progress(lines, inBytes, b.Raw)
 		}
 		for k, n := range r.names {
 			if _, ok := names[k]; !ok {

@@ -52,7 +52,7 @@ type SplitOptions struct {
 	// 256 MiB); each partition's buffer is Memory/partitions/(depth+1),
 	// between 4 KiB and 64 KiB.
 	Memory   int64
-	Progress func(lines, bytes int64)
+	Progress func(lines, bytes, raw int64)
 	// Replace lets a split of a .meguri stream replace .meguri files
 	// already under its outputs' names. Without it they are refused: the
 	// fleet's own partition files carry those names, and a split into
@@ -256,7 +256,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		if opt.Progress != nil {
-			opt.Progress(lines, inBytes)
+			opt.Progress(lines, inBytes, b.Raw)
 		}
 		return nil
 	}
