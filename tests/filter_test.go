@@ -60,6 +60,8 @@ func TestInspectFilter(t *testing.T) {
 		{[]string{"--seen-since", "2014"}, seenSince("20140101000000")},
 		{[]string{"--unseen-since", "20140615"}, unseenSince("20140615000000")},
 		{[]string{"--unseen-since", "20140615123456"}, unseenSince("20140615123456")},
+		{[]string{"--unseen-since", "2014-06-15"}, unseenSince("20140615000000")},
+		{[]string{"--seen-since", "2014-06-15T14:34:56+02:00"}, seenSince("20140615123456")},
 		{[]string{"--seen-since", "3650d", "--now", now}, seenSince(back(3650 * day))},
 		{[]string{"--unseen-since", "4w2d12h", "--now", now}, unseenSince(back(30*day + 12*time.Hour))},
 		{[]string{"--status", "crawled,revisit", "--seen-since", "2008", "--unseen-since", "2015"},

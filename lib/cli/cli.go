@@ -162,8 +162,12 @@ func Now(s string) (int64, error) {
 	if s == "" {
 		return time.Now().Unix(), nil
 	}
+	typed := s
+	if d, ok := fromISO(s); ok && len(d) == 14 {
+		s = d
+	}
 	if len(s) != 14 {
-		return 0, fmt.Errorf("--now %q: want a 14-digit timestamp YYYYMMDDhhmmss", s)
+		return 0, fmt.Errorf("--now %q: want a 14-digit timestamp YYYYMMDDhhmmss, or an ISO time to the second (2024-06-15T10:00:00Z)", typed)
 	}
 	t, err := record.ParseTimestamp(s)
 	if err != nil {
@@ -176,10 +180,15 @@ func Now(s string) (int64, error) {
 // digits (a prefix stands for its earliest second, as the CDX server reads
 // from=), or a duration back from now (90d, 12h, 1d12h).
 func Since(flag, s string, now int64) (int64, error) {
-	if s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9' {
+	typed := s
+	digits, iso := fromISO(s)
+	if iso {
+		s = digits
+	}
+	if iso || len(s) >= 7 && s[4] == '-' || s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9' {
 		t, err := record.ParseTimestamp(s)
 		if err != nil {
-			return 0, fmt.Errorf("%s %q: want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss) or a duration back from --now such as 90d", flag, s)
+			return 0, fmt.Errorf("%s %q: want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss), an ISO date or time (2024-06-15, 2024-06-15T10:00:00Z), or a duration back from --now such as 90d", flag, typed)
 		}
 		return t, nil
 	}
@@ -191,6 +200,38 @@ func Since(flag, s string, now int64) (int64, error) {
 		return 0, fmt.Errorf("%s %s reaches back before 1970", flag, s)
 	}
 	return now - d, nil
+}
+
+// isoLayouts are the ISO 8601 forms a time may be typed in, with the
+// CDX timestamp digits each gives: a date or month stands for its first
+// second, as a CDX prefix does.
+var isoLayouts = []struct {
+	layout string
+	digits int
+}{
+	{time.RFC3339, 14},
+	{"2006-01-02T15:04:05", 14},
+	{"2006-01-02 15:04:05", 14},
+	{"2006-01-02T15:04", 12},
+	{"2006-01-02 15:04", 12},
+	{"2006-01-02", 8},
+	{"2006-01", 6},
+}
+
+// fromISO reads s, when it is an ISO 8601 date or time (2024-06-15,
+// 2024-06-15T10:00:00Z, 2024-06-15 10:00), as the digits of a CDX
+// timestamp: in UTC, as CDX times are (a time without a zone is taken as
+// UTC, one with an offset is moved to UTC).
+func fromISO(s string) (string, bool) {
+	if len(s) < 7 || s[4] != '-' {
+		return "", false
+	}
+	for _, l := range isoLayouts {
+		if t, err := time.Parse(l.layout, s); err == nil {
+			return t.UTC().Format("20060102150405")[:l.digits], true
+		}
+	}
+	return "", false
 }
 
 // Init makes a write to a closed pipe return EPIPE instead of killing the

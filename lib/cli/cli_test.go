@@ -22,21 +22,30 @@ func TestSince(t *testing.T) {
 		"202406":         at(2024, 6, 1, 0, 0, 0),
 		"20240615":       at(2024, 6, 15, 0, 0, 0),
 		"20240615123456": at(2024, 6, 15, 12, 34, 56),
-		"30d":            now - 30*86400,
-		"1d12h":          now - 36*3600,
-		"2w":             now - 14*86400,
+		// ISO 8601, as people type dates: in UTC, as CDX times are
+		"2024-06":                   at(2024, 6, 1, 0, 0, 0),
+		"2024-06-15":                at(2024, 6, 15, 0, 0, 0),
+		"2024-06-15T12:34":          at(2024, 6, 15, 12, 34, 0),
+		"2024-06-15 12:34:56":       at(2024, 6, 15, 12, 34, 56),
+		"2024-06-15T12:34:56Z":      at(2024, 6, 15, 12, 34, 56),
+		"2024-06-15T14:34:56+02:00": at(2024, 6, 15, 12, 34, 56),
+		"30d":                       now - 30*86400,
+		"1d12h":                     now - 36*3600,
+		"2w":                        now - 14*86400,
 	} {
 		if got, err := Since("--x", in, now); err != nil || got != want {
 			t.Errorf("Since(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for in, msg := range map[string]string{
-		"":                "--x: bad duration",
-		"90":              "--x \"90\": want a CDX timestamp of 4 to 14 digits",
-		"20241301":        "want a CDX timestamp",
-		"202401011200001": "want a CDX timestamp",
-		"90y":             "unknown unit",
-		"3000w":           "--x 3000w reaches back before 1970",
+		"":                     "--x: bad duration",
+		"90":                   "--x \"90\": want a CDX timestamp of 4 to 14 digits",
+		"20241301":             "want a CDX timestamp",
+		"202401011200001":      "want a CDX timestamp",
+		"2024-13-01":           "--x \"2024-13-01\": want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss), an ISO date or time",
+		"2024-06-15T25:00:00Z": "--x \"2024-06-15T25:00:00Z\": want a CDX timestamp",
+		"90y":                  "unknown unit",
+		"3000w":                "--x 3000w reaches back before 1970",
 	} {
 		if _, err := Since("--x", in, now); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("Since(%q): %v, want an error with %q", in, err, msg)
@@ -53,7 +62,10 @@ func TestNow(t *testing.T) {
 	if after := time.Now().Unix(); err != nil || got < before || got > after {
 		t.Errorf("Now(\"\") = %d, %v; want the current time, between %d and %d", got, err, before, after)
 	}
-	for _, bad := range []string{"2025", "20251301000000", "2025010100000x"} {
+	if got, err := Now("2025-01-01T01:00:00+01:00"); err != nil || got != 1735689600 {
+		t.Errorf("Now(ISO) = %d, %v", got, err)
+	}
+	for _, bad := range []string{"2025", "20251301000000", "2025010100000x", "2025-01-01"} {
 		if _, err := Now(bad); err == nil || !strings.HasPrefix(err.Error(), "--now ") {
 			t.Errorf("Now(%q): %v", bad, err)
 		}
