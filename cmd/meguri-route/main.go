@@ -748,7 +748,7 @@ func (c *updateCmd) Run() error {
 func checkRow(p *manifest.Partition, dir string) error {
 	path := p.Path(dir)
 	if st, err := os.Stat(path); path != "" && err == nil && st.IsDir() {
-		v, err := openLive(p, path)
+		v, err := logstore.OpenPartition(p, path)
 		if err == nil {
 			v.Close()
 		}
@@ -758,26 +758,11 @@ func checkRow(p *manifest.Partition, dir string) error {
 	return err
 }
 
-// openLive takes a view of the live partition directory p names at path,
-// refusing one of another partition or range as Partition.Check refuses
-// a file.
-func openLive(p *manifest.Partition, path string) (*logstore.View, error) {
-	v, err := logstore.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
-	}
-	if err := p.Agrees(path, v.Header); err != nil {
-		v.Close()
-		return nil, err
-	}
-	return v, nil
-}
-
 // packedCounts is how --refresh counts a live partition directory, once
 // it is known to be p's: its records packed as meguri-pack would write
 // them, into nothing.
 func packedCounts(p *manifest.Partition, path string) (codec.Stats, int64, error) {
-	v, err := openLive(p, path)
+	v, err := logstore.OpenPartition(p, path)
 	if err != nil {
 		return codec.Stats{}, 0, err
 	}

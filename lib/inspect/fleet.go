@@ -155,11 +155,11 @@ func (fl *Fleet) openError(p *manifest.Partition, err error) error {
 func (fl *Fleet) openDir(i int) (*logstore.View, error) {
 	p := &fl.m.Parts[i]
 	path := p.Path(fl.dir)
-	v, err := logstore.Open(path)
+	v, err := logstore.OpenPartition(p, path)
 	if err != nil {
-		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+		return nil, err
 	}
-	if err := fl.agrees(p, path, v.Header); err != nil {
+	if err := fl.sameGrouping(path, v.Header); err != nil {
 		v.Close()
 		return nil, err
 	}
@@ -172,6 +172,12 @@ func (fl *Fleet) agrees(p *manifest.Partition, path string, h codec.Header) erro
 	if err := p.Agrees(path, h); err != nil {
 		return err
 	}
+	return fl.sameGrouping(path, h)
+}
+
+// sameGrouping checks that the file at path, of header h, keys hosts by
+// the grouping of the fleet's other files.
+func (fl *Fleet) sameGrouping(path string, h codec.Header) error {
 	g := canon.Grouping(h.Grouping)
 	switch {
 	case !fl.known:

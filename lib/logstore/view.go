@@ -10,6 +10,7 @@ import (
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
 )
 
@@ -35,6 +36,21 @@ type View struct {
 	log       *os.File
 	committed int64
 	spans     []span // the transactions to read: all up to committed, or what a salvage keeps
+}
+
+// OpenPartition takes a view of the live partition directory that a
+// manifest row p names at path, refusing one of another partition or
+// range as p.Check refuses a file.
+func OpenPartition(p *manifest.Partition, path string) (*View, error) {
+	v, err := Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
+	}
+	if err := p.Agrees(path, v.Header); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
 }
 
 // Open takes a view of the partition directory dir.
