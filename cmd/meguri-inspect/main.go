@@ -486,7 +486,7 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 		}
 		if r == nil {
 			u, _ := canon.Canonicalize(a.URL)
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", u, name, outside(rd, 0, a.URL))
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", u, name, outside(rd, 0, u))
 			return 1, nil
 		}
 		line, err := layout.AppendLine(nil, r, path)
@@ -520,9 +520,10 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 }
 
 // outside is what follows "not in FILE" when the file could not hold the
-// key (or rawURL's key) at all: its range leaves it to another partition.
-// A fleet covers the key space, so it has nothing to add.
-func outside(rd records, key uint64, rawURL string) string {
+// key (or, when url is not "", the canonical url's host key) at all: its
+// range leaves it to another partition. A fleet covers the key space, so
+// it has nothing to add.
+func outside(rd records, key uint64, url string) string {
 	src, ok := rd.(*inspect.Source)
 	if !ok {
 		return ""
@@ -532,12 +533,8 @@ func outside(rd records, key uint64, rawURL string) string {
 		return ""
 	}
 	what, flag := "the key lies", "--host HOST"
-	if rawURL != "" {
-		u, err := canon.Canonicalize(rawURL)
-		if err != nil {
-			return ""
-		}
-		key = canon.KeysOf(u, g).Host
+	if url != "" {
+		key = canon.KeysOf(url, g).Host
 		what, flag = "its host key "+units.Key(key)+" lies", "--url URL"
 	}
 	if key >= lo && key <= hi {

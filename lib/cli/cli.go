@@ -156,8 +156,8 @@ func URL(flag, s string) (string, error) {
 	return "", fmt.Errorf("%s %q: %w", flag, s, err)
 }
 
-// Now reads a --now value: a 14-digit CDX timestamp, or the current time
-// when s is "".
+// Now reads a --now value: a 14-digit CDX timestamp or an ISO time to the
+// second, or the current time when s is "".
 func Now(s string) (int64, error) {
 	if s == "" {
 		return time.Now().Unix(), nil
@@ -178,14 +178,14 @@ func Now(s string) (int64, error) {
 
 // Since reads a point in time given to flag: a CDX timestamp of 4 to 14
 // digits (a prefix stands for its earliest second, as the CDX server reads
-// from=), or a duration back from now (90d, 12h, 1d12h).
+// from=), an ISO 8601 date or time (fromISO), or a duration back from now
+// (90d, 12h, 1d12h).
 func Since(flag, s string, now int64) (int64, error) {
 	typed := s
-	digits, iso := fromISO(s)
-	if iso {
+	if digits, ok := fromISO(s); ok {
 		s = digits
 	}
-	if iso || len(s) >= 7 && s[4] == '-' || s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9' {
+	if looksISO(s) || s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9' {
 		t, err := record.ParseTimestamp(s)
 		if err != nil {
 			return 0, fmt.Errorf("%s %q: want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss), an ISO date or time (2024-06-15, 2024-06-15T10:00:00Z), or a duration back from --now such as 90d", flag, typed)
@@ -218,12 +218,16 @@ var isoLayouts = []struct {
 	{"2006-01", 6},
 }
 
+// looksISO reports whether s starts as an ISO date does (2024-...): a
+// time, never a duration, whether or not it then reads as one.
+func looksISO(s string) bool { return len(s) >= 7 && s[4] == '-' }
+
 // fromISO reads s, when it is an ISO 8601 date or time (2024-06-15,
 // 2024-06-15T10:00:00Z, 2024-06-15 10:00), as the digits of a CDX
 // timestamp: in UTC, as CDX times are (a time without a zone is taken as
 // UTC, one with an offset is moved to UTC).
 func fromISO(s string) (string, bool) {
-	if len(s) < 7 || s[4] != '-' {
+	if !looksISO(s) {
 		return "", false
 	}
 	for _, l := range isoLayouts {
