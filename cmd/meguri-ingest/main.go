@@ -82,13 +82,14 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	}
 	// No input is read twice; nothing is written over an input, or twice
 	// to one path.
-	if err := cli.NamedTwice(a.Files); err != nil {
+	ins := cli.StatInputs(a.Files)
+	if err := ins.NamedTwice(); err != nil {
 		return opt, nil, nil, err
 	}
-	if err := cli.Clobbers("-o", a.Output, a.Files); err != nil {
+	if err := ins.Clobbers("-o", a.Output); err != nil {
 		return opt, nil, nil, err
 	}
-	if err := cli.Clobbers("--rejects", a.Rejects, a.Files); err != nil {
+	if err := ins.Clobbers("--rejects", a.Rejects); err != nil {
 		return opt, nil, nil, err
 	}
 	if a.Data == "" && cli.SamePath(a.Output, a.Rejects) {

@@ -243,14 +243,14 @@ func (c *splitCmd) Run() (err error) {
 	if err != nil {
 		return err
 	}
-	if err := cli.NamedTwice(c.Files); err != nil {
+	ins := cli.StatInputs(c.Files)
+	if err := ins.NamedTwice(); err != nil {
 		return err
 	}
 	// No output may replace an input (a shard split into the directory
 	// it came from, under the name of a partition's output).
 	// Nor may --rejects be one of the outputs: the one renamed last would
 	// replace the other.
-	ins := cli.StatInputs(c.Files)
 	for i := range m.Parts {
 		for _, ext := range []string{".jsonl", ".jsonl.zst", ".meguri"} {
 			out := filepath.Join(c.OutDir, route.OutputName(&m.Parts[i], ext))
@@ -388,10 +388,11 @@ func (c *balanceCmd) Run() error {
 			return err
 		}
 	}
-	if err := cli.NamedTwice(c.Files); err != nil {
+	ins := cli.StatInputs(c.Files)
+	if err := ins.NamedTwice(); err != nil {
 		return err
 	}
-	if err := cli.Clobbers("-o", c.Output, c.Files); err != nil {
+	if err := ins.Clobbers("-o", c.Output); err != nil {
 		return err
 	}
 	if err := cli.NotMeguri("-o", c.Output); err != nil {

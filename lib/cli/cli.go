@@ -554,8 +554,7 @@ func (s Inputs) At(path string) (string, bool) {
 // twice, its captures would count twice, and a file folded with itself
 // would double every count. Only regular files are looked at (stdin when
 // it is one).
-func NamedTwice(inputs []string) error {
-	s := StatInputs(inputs)
+func (s Inputs) NamedTwice() error {
 	for i := range s {
 		for _, o := range s[:i] {
 			if os.SameFile(s[i].st, o.st) {
