@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,11 +276,7 @@ func TestRunAgain(t *testing.T) {
 	// the same lines in other bytes (gzip): a copy of the same bytes is
 	// refused as one input named twice
 	twice := filepath.Join(tmp, "twice.jsonl.gz")
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write(b)
-	zw.Close()
-	os.WriteFile(twice, z.Bytes(), 0o644)
+	writeGzip(t, twice, b)
 	want := ingestFile(t, filepath.Join(tmp, "want.meguri"), in, twice)
 	if got := packDir(t, dir); !bytes.Equal(got, want) {
 		t.Fatal("--again: the pack differs from ingesting the input twice")

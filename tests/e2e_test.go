@@ -94,6 +94,20 @@ func runOn(t *testing.T, stdin, stdout *os.File, name string, args ...string) (s
 	return e.String(), code
 }
 
+// writeGzip writes data gzip-compressed to path.
+func writeGzip(t *testing.T, path string, data []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // wantFail runs a tool and expects exit 1 with want in its stderr.
 func wantFail(t *testing.T, want, name string, args ...string) {
 	t.Helper()
@@ -1288,11 +1302,7 @@ func TestMeguriGivenAsCDX(t *testing.T) {
 		t.Fatal(err)
 	}
 	gz := filepath.Join(dir, "sample.meguri.gz")
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write(raw)
-	zw.Close()
-	os.WriteFile(gz, b.Bytes(), 0o644)
+	writeGzip(t, gz, raw)
 	man := filepath.Join(dir, "m")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", man)
 	hint := ": its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)\n"
