@@ -480,6 +480,13 @@ func TestInspectURLs(t *testing.T) {
 	if code != 0 || len(out) != 0 || !strings.Contains(string(e), "<stdin>: 2 of the lines skipped have no scheme (www.example.com/): put http:// in front") {
 		t.Errorf("--urls of lines without a scheme: exit %d, stdout %q, stderr:\n%s", code, out, e)
 	}
+	// a line of tab-separated columns is skipped: looked up as the columns
+	// joined into one URL, --absent would print a URL the file holds
+	held := strings.TrimSpace(string(list[:bytes.IndexByte(list, '\n')]))
+	out, e, code = run(t, []byte(held+"\tanchor text\n"), "meguri-inspect", "--urls", "-", "--absent", golden)
+	if want := fmt.Sprintf("meguri-inspect: <stdin>: line 1: skipped, a tab in the line: columns, not one URL (cut -f1 gives the first column): %q\n", held+"\tanchor text"); code != 0 || len(out) != 0 || string(e) != want {
+		t.Errorf("--urls of a tab-separated line: exit %d, stdout %q, stderr %q; want %q", code, out, e, want)
+	}
 	for _, args := range [][]string{{"--urls", "-", "-"}, {"--absent", golden}, {"--urls", path, "--rows", golden}} {
 		out, e, code := run(t, nil, "meguri-inspect", args...)
 		if code != 2 || len(out) != 0 || len(e) == 0 {
@@ -1057,6 +1064,8 @@ func TestNothingTakenWarns(t *testing.T) {
 	first := lines(t, sample)[:3]
 	arr := filepath.Join(dir, "array.json")
 	os.WriteFile(arr, []byte("["+strings.Join(first, ",")+"]\n"), 0o644)
+	tsv := filepath.Join(dir, "links.tsv")
+	os.WriteFile(tsv, []byte("https://a.example/x\thttps://b.example/y\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -1064,6 +1073,7 @@ func TestNothingTakenWarns(t *testing.T) {
 		{[]string{"-q", arr}, "meguri-ingest: warning: no line was taken (1 rejected, the output holds no record); the first, " + arr + ":1, was rejected as "},
 		{[]string{arr}, "a JSON array? ingest takes one object a line: jq -c '.[]' FILE | meguri-ingest"},
 		{[]string{"--range", "0:1", sample}, "was rejected as out_of_range: "},
+		{[]string{tsv}, `was rejected as tab_separated: "https://a.example/x\thttps://b.example/y"; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest`},
 		{[]string{"-q", "--data", filepath.Join(dir, "live"), arr}, "meguri-ingest: warning: no line was taken"},
 	} {
 		out := filepath.Join(dir, "out.meguri")
@@ -1317,6 +1327,55 @@ func TestMeguriGivenAsCDX(t *testing.T) {
 		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
 		if code != 1 || string(e) != c.want {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, c.want)
+		}
+	}
+}
+
+// TestRowsGivenAsCDX: the records meguri-inspect --rows prints, given back
+// to a tool that reads CDX (filtered with jq, say, to drop a host), would
+// each come back as a bare discovered URL, their captures lost. The run
+// stops at the first one, naming it, and writes nothing; rows of
+// discovered URLs and a list of URLs from --fields url still read as
+// discovered links.
+func TestRowsGivenAsCDX(t *testing.T) {
+	dir := t.TempDir()
+	golden := "../testdata/sample.meguri"
+	rows := mustRun(t, nil, "meguri-inspect", "--rows", golden)
+	all := bytes.Count(rows, []byte("\n"))
+	first := 1 + bytes.Count(rows[:bytes.Index(rows, []byte(`"captures":1`))], []byte("\n"))
+	man := filepath.Join(dir, "m")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", man)
+	what := ": a record as meguri-inspect --rows prints it, not a CDX capture: it folds captures that no CDX line carries, and read as one would keep only its URL; "
+	out, live, parts := filepath.Join(dir, "x.meguri"), filepath.Join(dir, "live"), filepath.Join(dir, "parts")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", "-o", out}, "meguri-ingest: <stdin>:%d" + what + "combine .meguri files with meguri-compact, or ingest the CDX they came from\n"},
+		{[]string{"meguri-ingest", "--data", live}, "meguri-ingest: <stdin>:%d" + what + "combine .meguri files with meguri-compact, or ingest the CDX they came from\n"},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", parts}, "meguri-route: <stdin>:%d" + what + "meguri-route reads the .meguri file itself\n"},
+		{[]string{"meguri-route", "balance", "-n", "2", "-o", out}, "meguri-route: <stdin>:%d" + what + "meguri-route reads the .meguri file itself\n"},
+	} {
+		_, e, code := run(t, rows, c.args[0], c.args[1:]...)
+		if want := fmt.Sprintf(c.want, first); code != 1 || string(e) != want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, e, want)
+		}
+		for _, p := range []string{out, parts, filepath.Join(live, "super")} {
+			if _, err := os.Stat(p); err == nil {
+				t.Errorf("%v left %s", c.args, p)
+			}
+		}
+	}
+	// discovered rows, and URLs alone, are links: every one is taken
+	for _, args := range [][]string{{"--rows", "--status", "discovered"}, {"--rows", "--fields", "url"}} {
+		in := mustRun(t, nil, "meguri-inspect", append(args, golden)...)
+		n := bytes.Count(in, []byte("\n"))
+		_, e, code := run(t, in, "meguri-ingest", "--json", "-o", out)
+		if want := fmt.Sprintf(`"lines":%d,"blank":0,"taken":%d,"captures":0,"discovered":%d,"rejected":0,`, n, n, n); code != 0 || !strings.Contains(string(e), want) {
+			t.Errorf("inspect %v | ingest: exit %d, %s; want %s", args, code, e, want)
+		}
+		if args[1] == "--fields" && n != all {
+			t.Errorf("--fields url printed %d lines, --rows %d", n, all)
 		}
 	}
 }

@@ -181,6 +181,8 @@ func warnNothingTaken(a *args, s *ingest.Summary) {
 		hint = "; a JSON array? ingest takes one object a line: jq -c '.[]' FILE | meguri-ingest"
 	case r.Reason == cdx.OutOfRange:
 		hint = "; its host key lies outside --range: is that this input's partition?"
+	case r.Reason == cdx.TabSeparated:
+		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}
 	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: no line was taken (%d rejected, the output holds no record); the first, %s:%d, was rejected as %s: %.60q%s\n",
 		s.Rejected.Total(), r.Source, r.Line, r.Reason, r.Text, hint)

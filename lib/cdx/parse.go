@@ -52,13 +52,20 @@ const (
 	OutOfRange          // host key outside the requested range
 	Legend              // a CDX legend line (" CDX N b a ...") or Wayback JSON header row, not a record
 	BadFields           // a space-separated CDX line or Wayback JSON row of neither 7, 9 nor 11 fields
+	TabSeparated        // a line that is not JSON and holds a tab: columns, not one URL
 	NumReasons
 )
+
+// FoldedRecord is what Parse says of a record as meguri-inspect --rows
+// prints it. It is no reject reason (Counts has no place for it): the tools
+// stop at such a line with a FoldedError.
+const FoldedRecord = NumReasons
 
 var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
+	"tab_separated",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -86,7 +93,26 @@ func (r Reason) String() string {
 	if r < NumReasons {
 		return reasonNames[r]
 	}
+	if r == FoldedRecord {
+		return "folded_record"
+	}
 	return "invalid"
+}
+
+// FoldedError stops a run at a line that is a record as meguri-inspect
+// --rows prints it. Such a record folds captures (a count, first and last
+// times, the digest changes) that no CDX line can carry: read as one, only
+// its URL would stay, so the records a user meant to keep (say, filtered
+// with jq) would come back as bare discovered URLs.
+type FoldedError struct {
+	Source string
+	Line   int64
+	Hint   string // what to do instead, for the tool that stopped
+}
+
+func (e *FoldedError) Error() string {
+	return fmt.Sprintf("%s:%d: a record as meguri-inspect --rows prints it, not a CDX capture: it folds captures that no CDX line carries, and read as one would keep only its URL; %s",
+		e.Source, e.Line, e.Hint)
 }
 
 // fields are the CDX fields meguri reads; all others are ignored.
@@ -99,6 +125,9 @@ type fields struct {
 	Length    string `json:"length"`
 	Redirect  string `json:"redirect"`
 	hasTS     bool
+	// folded: the line has no timestamp and a "captures" count above 0,
+	// the shape of a record meguri-inspect --rows prints.
+	folded bool
 }
 
 // Parser turns lines into captures. A Parser is safe for concurrent use;
@@ -185,6 +214,9 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 	f, r := decode(line)
 	if r != OK {
 		return c, r
+	}
+	if f.folded {
+		return c, FoldedRecord
 	}
 	if f.URL == "" {
 		return c, MissingURL
@@ -276,6 +308,12 @@ func decode(line []byte) (fields, Reason) {
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
 	// no other whitespace, so neither is this check)
 	if u := bytes.Trim(line, " \t\n\v\f\r"); isBareURL(u) {
+		// A tab inside is a column separator (a URL and its anchor text, a
+		// link's source and target): the URL parser would drop the tab and
+		// take the columns as one URL.
+		if bytes.IndexByte(u, '\t') >= 0 {
+			return f, TabSeparated
+		}
 		f.URL = unsafe.String(unsafe.SliceData(u), len(u))
 		return f, OK
 	}
@@ -324,6 +362,7 @@ func decode(line []byte) (fields, Reason) {
 		f.Timestamp = prefixTS
 	}
 	f.hasTS = f.Timestamp != ""
+	f.folded = f.folded && !f.hasTS
 	return f, OK
 }
 
@@ -511,19 +550,37 @@ func decodeArray(line []byte) (fields, Reason) {
 // decodeFlat does not take come here.
 func decodeJSON(js string) (fields, bool) {
 	var f fields
+	// A record printed by meguri-inspect --rows has "captures" as a number,
+	// so it never reads as a flat object and comes here.
+	if strings.Contains(js, `"captures"`) {
+		var m map[string]any
+		if sonic.UnmarshalString(js, &m) != nil {
+			return f, false
+		}
+		if n, ok := m["captures"].(float64); ok && n > 0 {
+			f = fromMap(m)
+			f.folded = true
+			return f, true
+		}
+	}
 	if err := sonic.UnmarshalString(js, &f); err != nil {
 		// Values that are not strings (numbers, say) are read through a map.
 		var m map[string]any
 		if sonic.UnmarshalString(js, &m) != nil {
 			return f, false
 		}
-		f = fields{
-			Timestamp: str(m["timestamp"]), URL: str(m["url"]),
-			Mime: str(m["mime"]), Status: str(m["status"]), Digest: str(m["digest"]),
-			Length: str(m["length"]), Redirect: str(m["redirect"]),
-		}
+		f = fromMap(m)
 	}
 	return f, true
+}
+
+// fromMap reads the fields from a decoded JSON object.
+func fromMap(m map[string]any) fields {
+	return fields{
+		Timestamp: str(m["timestamp"]), URL: str(m["url"]),
+		Mime: str(m["mime"]), Status: str(m["status"]), Digest: str(m["digest"]),
+		Length: str(m["length"]), Redirect: str(m["redirect"]),
+	}
 }
 
 func str(v any) string {

@@ -52,6 +52,29 @@ func TestParseForms(t *testing.T) {
 	if r != OK || c.HTTPStatus != 200 || c.Length != 5 {
 		t.Fatalf("numeric fields: %+v %s", c, r)
 	}
+	// A tab in a line that is not JSON separates columns: the URL parser
+	// would drop it and join them into one URL ("https://a.example/p200").
+	for _, line := range []string{"https://a.example/x\thttps://b.example/y", "https://a.example/p\t200", "https://a.example/p b\tanchor text", "url\thost_key\tstatus"} {
+		if c, r = p.Parse([]byte(line)); r != TabSeparated {
+			t.Errorf("%q: %+v %s, want %s", line, c, r, TabSeparated)
+		}
+	}
+	// A record as meguri-inspect --rows prints it holds captures that no
+	// CDX line can carry; one with none is a discovered URL, as its row says.
+	for line, want := range map[string]Reason{
+		`{"url":"https://basicthinking.com/","host_key":"0x001cb4e3d201e2c0","path_key":"0x71de42fa629d7aa8","status":"crawled","http_status":200,"first_seen":"20240101000000","last_seen":"20240301000000","captures":2,"changes":1,"digest":"0a1b2c3d4e5f6071","first_digest":"1a1b2c3d4e5f6071","mime":"text/html","length":4242,"redirect":""}`: FoldedRecord,
+		`{"url":"https://basicthinking.com/","captures":1}`:                                                   FoldedRecord,
+		`{"url":"https://basicthinking.com/", "captures": 1, "last_seen": "20240301000000"}`:                  FoldedRecord,
+		`{"url":"https://basicthinking.com/","status":"discovered","http_status":0,"captures":0,"changes":0}`: OK,
+		`{"url":"https://basicthinking.com/","captures":"3"}`:                                                 OK, // not a count a row prints
+		`{"url":"https://basicthinking.com/","timestamp":"20240101000000","captures":3}`:                      OK, // a capture, whatever else it says
+		`com,basicthinking)/ 20240101000000 {"url":"https://basicthinking.com/","captures":3}`:                OK,
+	} {
+		c, r = p.Parse([]byte(line))
+		if r != want || want == OK && c.Discovered != !strings.Contains(line, "2024") {
+			t.Errorf("%s: %+v %s, want %s", line, c, r, want)
+		}
+	}
 }
 
 // spacedAsJSON is the oracle for space-separated CDX lines: the JSON line

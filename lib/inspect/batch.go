@@ -56,6 +56,12 @@ type query struct {
 // ErrLongLine is the error LookupLines gives Skip for a line over MaxLine.
 var ErrLongLine = errors.New("line too long")
 
+// ErrColumns is the error LookupLines gives Skip for a line with a tab in
+// it: tab-separated columns (a URL and its anchor text, a link's source and
+// target), not one URL. The URL parser would drop the tab and look up the
+// columns joined as one URL, which --absent would then print as new.
+var ErrColumns = errors.New("a tab in the line: columns, not one URL (cut -f1 gives the first column)")
+
 // LookupLines reads URLs from r, one per line (blank lines aside), and
 // writes to w, in input order, the record of each URL the file holds as a
 // line in opt.Layout (a JSON line, as --rows prints it, by default), or
@@ -105,6 +111,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			}
 			n.Lines++
 			var u string
+			if err == nil && bytes.IndexByte(bytes.Trim(line, " \t\r\n"), '\t') >= 0 {
+				err = ErrColumns
+			}
 			if err == nil {
 				u, err = canon.Canonicalize(string(line))
 			}

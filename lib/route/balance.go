@@ -129,6 +129,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		keys    []keyed
 		names   map[uint64]string
 		rejects int64
+		folded  int64 // the line number of a folded record, which stops the run
 	}
 	if opt.Memory <= 0 {
 		opt.Memory = 256 << 20
@@ -146,6 +147,9 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 				continue
 			}
 			if reason != cdx.OK {
+				if reason == cdx.FoldedRecord && r.folded == 0 {
+					r.folded = b.Nums[i]
+				}
 				r.rejects++
 				continue
 			}
@@ -160,6 +164,9 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	var lines, inBytes int64
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
+		if r.folded != 0 {
+			return &cdx.FoldedError{Source: b.Source, Line: r.folded, Hint: foldedHint}
+		}
 		if err := all.add(r.keys); err != nil {
 			return err
 		}

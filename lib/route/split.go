@@ -242,6 +242,9 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 			case lineReject:
 				reason := r.reasons[nr]
 				nr++
+				if reason == cdx.FoldedRecord {
+					return &cdx.FoldedError{Source: b.Source, Line: b.Nums[i], Hint: foldedHint}
+				}
 				res.Rejected[reason]++
 				if rejw != nil {
 					cdx.WriteReject(rejw, b.Source, b.Nums[i], reason, b.Line(i))
@@ -608,3 +611,7 @@ func sniffMeguri(name string) (bool, error) {
 	}
 	return cdx.IsMeguri(head), nil
 }
+
+// foldedHint is what a FoldedError tells a user of split and balance, which
+// read a .meguri file as it is.
+const foldedHint = "meguri-route reads the .meguri file itself"
