@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 )
@@ -1257,4 +1259,91 @@ func TestFailedSplitLeavesNoDir(t *testing.T) {
 	// Damage met while choosing even cuts names the file, as damage met
 	// while merging does.
 	wantFail(t, "meguri-compact: "+bad+": corrupt .meguri: block 0, ", "meguri-compact", "--split", "2", "--out-dir", kept, bad)
+}
+
+// TestDropHosts: compact --drop-host takes host groups out of a partition
+// file, giving the bytes an ingest of the CDX without their lines gives;
+// the summary names what each lost, and a host that matched nothing is a
+// warning (under -q too). A value that is no host is a usage error.
+func TestDropHosts(t *testing.T) {
+	dir := t.TempDir()
+	in := input(t)
+	all := filepath.Join(dir, "all.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", all)
+	// the biggest host group by rows, and the last row's group
+	count := map[string]int{}
+	var groups []string
+	for _, l := range strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "group,host_key", "--tsv", "--raw", all))), "\n") {
+		if count[l] == 0 {
+			groups = append(groups, l)
+		}
+		count[l]++
+	}
+	big := groups[0]
+	for _, g := range groups {
+		if count[g] > count[big] {
+			big = g
+		}
+	}
+	last := groups[len(groups)-1]
+	bigName, bigKey, _ := strings.Cut(big, "\t")
+	lastName, lastKey, _ := strings.Cut(last, "\t")
+	// the CDX lines of every other host group, ingested
+	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
+	var rest []byte
+	for _, l := range bytes.SplitAfter(readFile(t, in), []byte("\n")) {
+		if c, r := p.Parse(l); r == cdx.OK {
+			if k := fmt.Sprintf("0x%016x", c.HostKey); k == bigKey || k == lastKey {
+				continue
+			}
+		}
+		rest = append(rest, l...)
+	}
+	want := filepath.Join(dir, "want.meguri")
+	mustRun(t, rest, "meguri-ingest", "-q", "-o", want)
+	list := filepath.Join(dir, "takedown.txt")
+	os.WriteFile(list, []byte("# removal requests\n\n"+lastKey+"\nnothere.example\n"), 0o644)
+	out := filepath.Join(dir, "out.meguri")
+	_, e, code := run(t, nil, "meguri-compact", "--drop-host", "www."+bigName, "--drop-hosts", list, all, "-o", out)
+	wantErr := fmt.Sprintf("meguri-compact: dropped %d rows of %s (host key %s)\nmeguri-compact: dropped %d rows of %s\n"+
+		"meguri-compact: warning: nothere.example dropped nothing: the inputs hold no record of nothere.example (host key 0x%016x)\n",
+		count[big], bigName, bigKey, count[last], lastKey, xxhash.Sum64String("nothere.example"))
+	if code != 0 || !strings.HasSuffix(string(e), wantErr) {
+		t.Fatalf("--drop-host: exit %d, stderr:\n%s\nwant it to end:\n%s", code, e, wantErr)
+	}
+	if !bytes.Equal(readFile(t, out), readFile(t, want)) {
+		t.Errorf("--drop-host %s and %s (%s) differs from an ingest without their lines", bigName, lastName, lastKey)
+	}
+	// -q keeps the warning alone
+	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-host", "nothere.example", all, "-o", out); code != 0 || !strings.HasPrefix(string(e), "meguri-compact: warning: nothere.example dropped nothing") || strings.Count(string(e), "\n") != 1 {
+		t.Errorf("-q: exit %d, stderr %q", code, e)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("example.com\nnot a host\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--drop-host", "not a host", all, "-o", out}, `meguri-compact: --drop-host "not a host" is neither a host key`},
+		{[]string{"--drop-hosts", bad, all, "-o", out}, `meguri-compact: --drop-hosts ` + bad + `: line 2: "not a host" is neither a host key`},
+		{[]string{"--drop-host", "example.com", "--data", dir}, "meguri-compact: --drop-host and --drop-hosts drop hosts from .meguri files, not from a partition directory's log"},
+	} {
+		os.Remove(out)
+		_, e, code := run(t, nil, "meguri-compact", c.args...)
+		if code != 2 || !strings.HasPrefix(string(e), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, e, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v left %s", c.args, out)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

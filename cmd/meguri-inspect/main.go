@@ -245,7 +245,7 @@ func run(a *args) (int, error) {
 	var group string
 	if a.Host != "" {
 		var err error
-		if key, group, err = cli.HostKey(a.Host, canon.ByDomain); err != nil {
+		if key, group, err = cli.HostKey("--host", a.Host, canon.ByDomain); err != nil {
 			return 2, err
 		}
 	}
@@ -501,7 +501,7 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 	case a.Host != "":
 		held, _, err := rd.HostRows(os.Stdout, &layout, &filter, func(g canon.Grouping) (uint64, error) {
 			var err error
-			key, group, err = cli.HostKey(a.Host, g)
+			key, group, err = cli.HostKey("--host", a.Host, g)
 			return key, err
 		})
 		if err != nil {

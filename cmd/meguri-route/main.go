@@ -180,7 +180,7 @@ func (c *mapCmd) route() error {
 	var group string
 	var err error
 	if c.Host != "" {
-		if key, group, err = cli.HostKey(c.Host, c.Value()); err != nil {
+		if key, group, err = cli.HostKey("--host", c.Host, c.Value()); err != nil {
 			return cli.Usagef("%v", err)
 		}
 	} else {

@@ -121,11 +121,11 @@ func (g GroupingFlag) Value() canon.Grouping {
 	return canon.ByDomain
 }
 
-// HostKey reads a --host value: a host key (units.ParseKey)
+// HostKey reads the value of flag (--host, say): a host key (units.ParseKey)
 // as it is, or a host name or URL keyed as ingest keys its URLs under
 // grouping g (canonicalized, then its registrable domain or full host).
 // group is the grouping string, "" when s was a key.
-func HostKey(s string, g canon.Grouping) (key uint64, group string, err error) {
+func HostKey(flag, s string, g canon.Grouping) (key uint64, group string, err error) {
 	if k, err := units.ParseKey(s); err == nil {
 		return k, "", nil
 	}
@@ -135,7 +135,7 @@ func HostKey(s string, g canon.Grouping) (key uint64, group string, err error) {
 	}
 	u, err := canon.Canonicalize(raw)
 	if err != nil {
-		return 0, "", fmt.Errorf("--host %q is neither a host key (0x + hex, 16 hex digits, or decimal) nor a host name: %v", s, err)
+		return 0, "", fmt.Errorf("%s %q is neither a host key (0x + hex, 16 hex digits, or decimal) nor a host name: %v", flag, s, err)
 	}
 	host, _, _ := canon.HostOf(u)
 	group = canon.GroupOf(host, g)

@@ -1,7 +1,7 @@
 // Package merge is the compaction engine: a k-way merge over the blocks of
 // sorted .meguri inputs into one or more outputs that cut the key space at
-// given host keys, optionally folding equal URLs and dropping expired Gone
-// tombstones.
+// given host keys, optionally folding equal URLs, dropping expired Gone
+// tombstones and dropping whole host groups.
 //
 // A block passes through byte for byte, without being re-encoded, whenever
 // that gives the same bytes a fresh encoding of the same rows would: the
@@ -10,7 +10,8 @@
 // the row cap, which depend only on the rows since the block start, or at
 // the output's last row), no row of another input falls inside it, it lies
 // inside the current output's range and GC drops nothing from it (a block
-// holding Gone rows is decoded to see; others are not decoded at all).
+// holding Gone rows is decoded to see; others are not decoded at all), nor
+// does it span a dropped host key.
 // Every other row is decoded and added again, so the output is always
 // exactly what encoding its rows afresh gives, and memory holds a block per
 // input and the writer's blocks in flight, whatever the file sizes.
@@ -26,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/codec"
@@ -123,6 +125,9 @@ type Options struct {
 	// GC drops Gone rows whose last capture is before Cutoff (Unix seconds).
 	GC     bool
 	Cutoff int64
+	// DropHosts are host keys whose rows are all dropped (a host group
+	// taken out of the fleet), in increasing order.
+	DropHosts []uint64
 	// Version is the outputs' format version; 0 means the inputs' version,
 	// which must then be the same for all of them. Blocks are copied only
 	// from inputs of the output's version.
@@ -154,6 +159,9 @@ type Result struct {
 	RowsIn        uint64 // rows read from the inputs
 	Folded        uint64 // rows that folded into another input's row of the same URL
 	Dropped       uint64 // Gone rows dropped by GC
+	// HostsDropped counts the rows dropped for each of DropHosts that had
+	// any; a key missing from it matched no row.
+	HostsDropped map[uint64]uint64
 	BlocksCopied  uint64 // blocks passed through byte for byte
 	BlocksChecked uint64 // of those, blocks decoded first to see that GC drops none of their rows
 	BlocksDecoded uint64 // input blocks decoded and their rows added again
@@ -264,7 +272,10 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 		}
 		h0.Version = opt.Version
 	}
-	m := &merger{opt: opt, res: &Result{}, hdr: h0}
+	if !slices.IsSorted(opt.DropHosts) {
+		return nil, errors.New("merge: DropHosts not in increasing order")
+	}
+	m := &merger{opt: opt, res: &Result{HostsDropped: map[uint64]uint64{}}, hdr: h0}
 	for _, s := range srcs {
 		// Blocks can be copied only from inputs that cut blocks by the
 		// same rule and encode them in the same layout as the output.
@@ -397,6 +408,10 @@ func (m *merger) run() error {
 			m.res.Folded += uint64(len(same))
 			rec = record.FoldRecords(append(same, rec))
 		}
+		if m.dropsHost(rec.HostKey) {
+			m.res.HostsDropped[rec.HostKey]++
+			continue
+		}
 		if m.drops(&rec) {
 			m.res.Dropped++
 			continue
@@ -448,6 +463,14 @@ func (m *merger) tryCopy(c *cursor) (bool, error) {
 	if !m.canCopy(c) {
 		return false, nil
 	}
+	if m.dropsIn(c.blk.Info.FirstHost, c.blk.Info.LastHost) {
+		// rows of a dropped host, or other keys around one: decoded and
+		// added again without them
+		if err := m.decode(c); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
 	if m.opt.GC && c.blk.Info.Gone > 0 {
 		if err := c.decode(); err != nil {
 			return false, err
@@ -467,6 +490,18 @@ func (m *merger) tryCopy(c *cursor) (bool, error) {
 	m.res.BlocksCopied++
 	c.advance(true)
 	return true, nil
+}
+
+// dropsHost reports whether rows of host key k are dropped.
+func (m *merger) dropsHost(k uint64) bool {
+	_, found := slices.BinarySearch(m.opt.DropHosts, k)
+	return found
+}
+
+// dropsIn reports whether a dropped host key lies in lo..hi.
+func (m *merger) dropsIn(lo, hi uint64) bool {
+	i, _ := slices.BinarySearch(m.opt.DropHosts, lo)
+	return i < len(m.opt.DropHosts) && m.opt.DropHosts[i] <= hi
 }
 
 // drops reports whether GC drops r.

@@ -255,6 +255,52 @@ func TestGC(t *testing.T) {
 // TestCopyWholeFile: compacting one file into the same range passes every
 // block through undecoded, also one that ends at the row cap and the last
 // one, which ends with the file; from a file and from a stream alike.
+// TestDropHosts: dropping host groups gives the bytes of a fresh encoding
+// of the other rows, counts what each key lost, and still copies the
+// blocks that span no dropped key.
+func TestDropHosts(t *testing.T) {
+	rows := sampleRows(t)
+	count := map[uint64]uint64{}
+	for _, r := range rows {
+		count[r.HostKey]++
+	}
+	// the host with most rows (it spans blocks), one with a single row,
+	// and a key no row has
+	var big, one uint64
+	for k, n := range count {
+		if n > count[big] {
+			big = k
+		}
+		if n == 1 && one == 0 {
+			one = k
+		}
+	}
+	none := uint64(0x0123456789abcdef)
+	if count[big] < 100 || one == 0 || count[none] != 0 {
+		t.Fatalf("bad fixture: %d rows of the biggest host", count[big])
+	}
+	drop := []uint64{big, one, none}
+	slices.Sort(drop)
+	kept := slices.DeleteFunc(slices.Clone(rows), func(r record.Record) bool { return r.HostKey == big || r.HostKey == one })
+	in := encode(t, 1, 0, ^uint64(0), rows)
+	got, res, err := run(t, []Source{source(t, "in", in)}, Options{DropHosts: drop, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[0], encode(t, 1, 0, ^uint64(0), kept)) {
+		t.Error("output differs from encoding the kept rows")
+	}
+	if want := map[uint64]uint64{big: count[big], one: 1}; !reflect.DeepEqual(res.HostsDropped, want) {
+		t.Errorf("HostsDropped %v, want %v", res.HostsDropped, want)
+	}
+	if res.BlocksCopied == 0 || res.Dropped != 0 {
+		t.Errorf("%d blocks copied, %d dropped by gc", res.BlocksCopied, res.Dropped)
+	}
+	if _, _, err := run(t, []Source{source(t, "in", in)}, Options{DropHosts: []uint64{2, 1}, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}}); err == nil {
+		t.Error("keys out of order taken")
+	}
+}
+
 func TestCopyWholeFile(t *testing.T) {
 	rows := sampleRows(t)
 	// one host past all others whose URLs never end a block by content,
@@ -634,6 +680,14 @@ func FuzzFoldGCIdentity(f *testing.F) {
 		if gc {
 			want = slices.DeleteFunc(want, func(r record.Record) bool { return r.Status == record.Gone && r.LastSeen < cutoff })
 		}
+		// and drop a few host groups
+		var drop []uint64
+		for range rng.IntN(4) {
+			drop = append(drop, sub[rng.IntN(len(sub))].HostKey)
+		}
+		slices.Sort(drop)
+		drop = slices.Compact(drop)
+		want = slices.DeleteFunc(want, func(r record.Record) bool { _, found := slices.BinarySearch(drop, r.HostKey); return found })
 		var srcs []Source
 		for _, fr := range files {
 			slices.SortFunc(fr, func(a, b record.Record) int { return record.CompareKey(a.HostKey, a.URL, b.HostKey, b.URL) })
@@ -643,13 +697,13 @@ func FuzzFoldGCIdentity(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := run(t, srcs, Options{Fold: true, GC: gc, Cutoff: cutoff, Outputs: outs})
+		got, _, err := run(t, srcs, Options{Fold: true, GC: gc, Cutoff: cutoff, DropHosts: drop, Outputs: outs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for k, o := range outs {
 			if !bytes.Equal(got[k], encode(t, o.ID, o.Lo, o.Hi, inRange(want, o.Lo, o.Hi))) {
-				t.Fatalf("output %d (%#x..%#x, gc %v) differs from a fresh encoding of its rows", k, o.Lo, o.Hi, gc)
+				t.Fatalf("output %d (%#x..%#x, gc %v, dropping %#x) differs from a fresh encoding of its rows", k, o.Lo, o.Hi, gc, drop)
 			}
 		}
 	})
