@@ -159,12 +159,12 @@ type Result struct {
 	RowsIn        uint64 // rows read from the inputs
 	Folded        uint64 // rows that folded into another input's row of the same URL
 	Dropped       uint64 // Gone rows dropped by GC
-	// HostsDropped counts the rows dropped for each of DropHosts that had
-	// any; a key missing from it matched no row.
-	HostsDropped map[uint64]uint64
 	BlocksCopied  uint64 // blocks passed through byte for byte
 	BlocksChecked uint64 // of those, blocks decoded first to see that GC drops none of their rows
 	BlocksDecoded uint64 // input blocks decoded and their rows added again
+	// HostsDropped counts the rows dropped for each of DropHosts that had
+	// any; a key missing from it matched no row.
+	HostsDropped map[uint64]uint64
 }
 
 // OverlapError reports two inputs holding the same URL without Fold.
