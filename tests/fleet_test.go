@@ -414,7 +414,9 @@ func TestCompactRefusals(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a refused fold left its output")
 	}
-	mustRun(t, nil, "meguri-compact", "-q", "--fold", "--partition-id", "5", b, b5, "-o", out)
+	// (b5 holds b's captures: without --again the fold is refused as one
+	// that counts them twice, see TestFoldTwiceRefused)
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", "--again", "--partition-id", "5", b, b5, "-o", out)
 	if j := mustRun(t, nil, "meguri-inspect", "--json", out); !bytes.Contains(j, []byte(`"partition_id":5,"host_key_lo":"0x8000000000000000","host_key_hi":"0xffffffffffffffff"`)) {
 		t.Errorf("fold with --partition-id 5: %s", j)
 	}
@@ -1346,4 +1348,67 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestFoldTwiceRefused: folding a delta into its base in place, then
+// running the same command again (a retried script, shell history) would
+// count the delta's captures twice, with the base already replaced. The
+// second fold is refused, naming both files, and the base is left as it
+// was; --again folds anyway.
+func TestFoldTwiceRefused(t *testing.T) {
+	dir := t.TempDir()
+	// the captures before the median time in the base, the newer ones in
+	// the delta, links in both
+	var stamps []string
+	for _, l := range lines(t, input(t)) {
+		var c struct{ Timestamp string }
+		if json.Unmarshal([]byte(l), &c) == nil && c.Timestamp != "" {
+			stamps = append(stamps, c.Timestamp)
+		}
+	}
+	slices.Sort(stamps)
+	median := stamps[len(stamps)/2]
+	var older, newer []byte
+	for i, l := range lines(t, input(t)) {
+		var c struct{ Timestamp string }
+		json.Unmarshal([]byte(l), &c)
+		if c.Timestamp != "" && c.Timestamp < median || c.Timestamp == "" && i%2 == 0 {
+			older = append(older, l+"\n"...)
+		} else {
+			newer = append(newer, l+"\n"...)
+		}
+	}
+	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
+	os.WriteFile(h1, older, 0o644)
+	os.WriteFile(h2, newer, 0o644)
+	base, delta, once := filepath.Join(dir, "base.meguri"), filepath.Join(dir, "delta.meguri"), filepath.Join(dir, "once.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", h1, "-o", base)
+	mustRun(t, nil, "meguri-ingest", "-q", h2, "-o", delta)
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", base, delta, "-o", base)
+	folded := readFile(t, base)
+	os.WriteFile(once, folded, 0o644)
+	for _, args := range [][]string{{base, delta}, {delta, base}} {
+		_, e, code := run(t, nil, "meguri-compact", "--fold", args[0], args[1], "-o", base)
+		want := regexp.MustCompile("^meguri-compact: " + regexp.QuoteMeta(delta+" looks folded into "+base+" already: for every URL it holds captures of, "+base+" holds them too (their time span, and as many or more; the first is ") +
+			`\S+` + regexp.QuoteMeta("). Folding it again would count its captures twice; nothing was written. If they are other captures (another source's, of the same times), give --again") + "\n$")
+		if code != 1 || !want.Match(e) {
+			t.Errorf("fold %v again: exit %d, stderr %q", args, code, e)
+		}
+		if !bytes.Equal(readFile(t, base), folded) {
+			t.Fatalf("a refused fold changed %s", base)
+		}
+	}
+	// --again folds: every capture of the delta counts twice
+	sum := func(path string) (n int) {
+		for _, l := range strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "captures", "--tsv", path))), "\n") {
+			k, _ := strconv.Atoi(l)
+			n += k
+		}
+		return n
+	}
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", "--again", base, delta, "-o", base)
+	if got, want := sum(base), sum(once)+sum(delta); got != want || sum(delta) == 0 {
+		t.Errorf("--again: %d captures, want %d", got, want)
+	}
+	wantUsage(t, "--again is for --fold", "meguri-compact", "--again", once, "-o", filepath.Join(dir, "x.meguri"))
 }

@@ -28,7 +28,8 @@ type args struct {
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID *uint64  `name:"partition-id" placeholder:"N" help:"Partition id of the output (default: the lowest input id). With --split, the first output's id; the others count up from it."`
 	AllowGap    bool     `name:"allow-gap" help:"Merge inputs whose ranges leave a gap; the output's range covers it."`
-	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add. They must own the same range, and carry the same id unless --partition-id is given."`
+	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add. They must own the same range, and carry the same id unless --partition-id is given. An input whose every capture another input holds already (a delta folded in before) is refused: its captures would count twice."`
+	Again       bool     `help:"With --fold, fold an input even when another holds all its captures already (captures of another source that fall within the base's)."`
 	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
@@ -102,6 +103,8 @@ func run(a *args) (err error) {
 		return cli.Usagef("-o is for a single output; --split/--split-at write into --out-dir")
 	case strings.ContainsRune(a.Prefix, '/'):
 		return cli.Usagef("--prefix %q: a file name prefix, not a path (the files go into --out-dir)", a.Prefix)
+	case a.Again && !a.Fold:
+		return cli.Usagef("--again is for --fold")
 	case a.GC && a.Horizon == "":
 		return cli.Usagef("--gc needs --horizon (e.g. 90d)")
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
@@ -275,6 +278,11 @@ func run(a *args) (err error) {
 	// Outputs appear only when every one of them is complete.
 	// The rows' file is committed with them; rows for stdout print after.
 	res, err := merge.RunFiles(merge.Sources(ins), opt, names, func(res *merge.Result) (*atomicfile.File, error) {
+		if len(res.Covered) > 0 && !a.Again {
+			c := res.Covered[0]
+			return nil, fmt.Errorf("%s looks folded into %s already: for every URL it holds captures of, %s holds them too (their time span, and as many or more; the first is %s). Folding it again would count its captures twice; nothing was written. If they are other captures (another source's, of the same times), give --again",
+				c.Input, c.By, c.By, c.URL)
+		}
 		for i, o := range res.Outputs {
 			p := &rows.Parts[i]
 			p.URLs, p.Hosts, p.Bytes = o.Stats.URLs, o.Stats.Hosts, uint64(o.Bytes)

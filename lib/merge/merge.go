@@ -162,9 +162,22 @@ type Result struct {
 	BlocksCopied  uint64 // blocks passed through byte for byte
 	BlocksChecked uint64 // of those, blocks decoded first to see that GC drops none of their rows
 	BlocksDecoded uint64 // input blocks decoded and their rows added again
+	// Covered lists, under Fold, each input whose every captured row has a
+	// row of the same URL in another input that holds its captures (its
+	// span and count, and its newest or its oldest capture): an input
+	// folded into that one before, most likely, whose captures this fold
+	// counted twice. Folding a newer delta, whose captures come after the
+	// base's, gives none.
+	Covered []Cover
 	// HostsDropped counts the rows dropped for each of DropHosts that had
 	// any; a key missing from it matched no row.
 	HostsDropped map[uint64]uint64
+}
+
+// Cover is an input whose captures another input holds already (see
+// Result.Covered), with the URL of its first captured row.
+type Cover struct {
+	Input, By, URL string
 }
 
 // OverlapError reports two inputs holding the same URL without Fold.
@@ -189,6 +202,12 @@ type cursor struct {
 	// noCopy: the input cuts blocks by another rule (shift) or encodes
 	// them in another layout (version) than the output.
 	noCopy bool
+	// Under Fold: covered stays true while every captured row of the
+	// input has a row of the same URL in another input whose captures
+	// hold its own (see Covered); by is that input for the first one.
+	covered bool
+	by      *cursor
+	url     string
 }
 
 // load makes sure the cursor has a block, or is done.
@@ -280,11 +299,18 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 		// Blocks can be copied only from inputs that cut blocks by the
 		// same rule and encode them in the same layout as the output.
 		h := s.Header()
-		m.curs = append(m.curs, &cursor{src: s, noCopy: h.Shift != h0.Shift || h.Version != h0.Version})
+		m.curs = append(m.curs, &cursor{src: s, noCopy: h.Shift != h0.Shift || h.Version != h0.Version, covered: true})
 	}
 	if err := m.run(); err != nil {
 		m.abort()
 		return nil, err
+	}
+	if opt.Fold {
+		for _, c := range m.curs {
+			if c.covered && c.by != nil {
+				m.res.Covered = append(m.res.Covered, Cover{Input: c.src.Name(), By: c.by.src.Name(), URL: c.url})
+			}
+		}
 	}
 	return m.res, nil
 }
@@ -386,6 +412,7 @@ func (m *merger) run() error {
 		c.advance(false)
 		// Rows of the same URL in the other inputs.
 		var same []record.Record
+		var from []*cursor
 		for _, x := range m.curs {
 			if x == c || x.done {
 				continue
@@ -402,7 +429,11 @@ func (m *merger) run() error {
 				}
 			}
 			same = append(same, x.recs[x.pos])
+			from = append(from, x)
 			x.advance(false)
+		}
+		if m.opt.Fold {
+			m.cover(append(same, rec), append(from, c))
 		}
 		if len(same) > 0 {
 			m.res.Folded += uint64(len(same))
@@ -484,12 +515,52 @@ func (m *merger) tryCopy(c *cursor) (bool, error) {
 		m.res.BlocksChecked++
 	}
 	m.rowsRead(uint64(c.blk.Info.Rows))
+	if c.blk.Info.Captures > 0 {
+		c.covered = false // its rows have no other input's row
+	}
 	if err := m.w.CopyBlock(c.blk); err != nil {
 		return false, err
 	}
 	m.res.BlocksCopied++
 	c.advance(true)
 	return true, nil
+}
+
+// cover notes, for each captured row of one URL (rows[i] from input
+// from[i]), whether another input's row holds its captures (holds). An
+// input loses its cover at its first captured row that no other input
+// holds.
+func (m *merger) cover(rows []record.Record, from []*cursor) {
+	for i := range rows {
+		r, c := &rows[i], from[i]
+		if r.Captures == 0 || !c.covered {
+			continue
+		}
+		var by *cursor
+		for j := range rows {
+			if from[j] != c && holds(&rows[j], r) {
+				by = from[j]
+				break
+			}
+		}
+		switch {
+		case by == nil:
+			c.covered = false
+		case c.by == nil:
+			c.by, c.url = by, r.URL
+		}
+	}
+}
+
+// holds reports whether o looks as if r were folded into it: its span
+// holds r's (first seen no later, last seen no earlier), it has as many
+// captures or more, and it shares r's newest capture (time and digest), as
+// a base does after a newer delta folded in, or r's oldest, as after older
+// captures folded in. Captures of another source that fall inside o's span
+// (a backfill from another archive) share neither end, and are not held.
+func holds(o, r *record.Record) bool {
+	return o.FirstSeen <= r.FirstSeen && o.LastSeen >= r.LastSeen && o.Captures >= r.Captures &&
+		(o.LastSeen == r.LastSeen && o.Digest == r.Digest || o.FirstSeen == r.FirstSeen && o.FirstDigest == r.FirstDigest)
 }
 
 // dropsHost reports whether rows of host key k are dropped.

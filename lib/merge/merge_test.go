@@ -191,6 +191,64 @@ func TestFoldIdentity(t *testing.T) {
 	}
 }
 
+// TestCovered: a fold reports an input whose every captured row another
+// input holds (a delta folded in before), and no input of a fold of a base
+// and a newer delta, nor one with a URL of its own or with no capture.
+func TestCovered(t *testing.T) {
+	rows := sampleRows(t)
+	var base, delta, fresh, links, backfill []record.Record
+	for i, r := range rows {
+		cs := captures(r.URL, r.HostKey, 1_600_000_000+int64(i), 5)
+		base = append(base, record.Fold(cs[:3]))
+		// another archive's capture within the base's span
+		mid := cs[1]
+		mid.Time += 60
+		mid.Digest = 99
+		backfill = append(backfill, record.Fold([]record.Capture{mid}))
+		if i%3 == 0 {
+			delta = append(delta, record.Fold(cs[3:]))
+		}
+		fresh = append(fresh, r)
+		links = append(links, record.Record{URL: r.URL, HostKey: r.HostKey})
+	}
+	folded := func(a, b []record.Record) []record.Record {
+		var out []record.Record
+		j := 0
+		for _, r := range a {
+			if j < len(b) && b[j].URL == r.URL {
+				out = append(out, record.FoldRecords([]record.Record{r, b[j]}))
+				j++
+				continue
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	src := func(name string, rs []record.Record) Source { return source(t, name, encode(t, 4, 0, ^uint64(0), rs)) }
+	once := folded(base, delta)
+	firstCaptured := fresh[slices.IndexFunc(fresh, func(r record.Record) bool { return r.Captures > 0 })].URL
+	for _, c := range []struct {
+		srcs []Source
+		want []Cover
+	}{
+		{[]Source{src("base", base), src("delta", delta)}, nil},
+		{[]Source{src("base", once), src("delta", delta)}, []Cover{{Input: "delta", By: "base", URL: delta[0].URL}}},
+		{[]Source{src("delta", delta), src("base", once)}, []Cover{{Input: "delta", By: "base", URL: delta[0].URL}}},
+		{[]Source{src("base", once), src("delta", append(slices.Clone(delta[:len(delta)-1]), record.Fold(captures(delta[len(delta)-1].URL, delta[len(delta)-1].HostKey, 1_700_000_000, 1))))}, nil},
+		{[]Source{src("base", once), src("links", links)}, nil},
+		{[]Source{src("base", base), src("backfill", backfill)}, nil},
+		{[]Source{src("a", fresh), src("b", fresh)}, []Cover{{Input: "a", By: "b", URL: firstCaptured}, {Input: "b", By: "a", URL: firstCaptured}}},
+	} {
+		_, res, err := run(t, c.srcs, Options{Fold: true, Outputs: []Output{{ID: 4, Lo: 0, Hi: ^uint64(0)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(res.Covered, c.want) {
+			t.Errorf("%s, %s: covered %+v, want %+v", c.srcs[0].Name(), c.srcs[1].Name(), res.Covered, c.want)
+		}
+	}
+}
+
 // TestGC: exactly the Gone rows captured before the cutoff disappear, the
 // rest are unchanged, and the file is a fresh encoding of what is left.
 // Blocks whose tombstones are all young are copied, not re-encoded.
