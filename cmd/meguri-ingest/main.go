@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -165,6 +166,11 @@ func jsonArray(line string) bool {
 	return t == "[" || strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(t, "["), " \t"), "{")
 }
 
+// clusterIdx matches a line of Common Crawl's cluster.idx, the index of
+// its cdx-NNNNN.gz files: SURT, timestamp, then the file, offset, length
+// and cluster number, tab-separated.
+var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\tcdx-\d+\.gz\t\d+\t\d+`)
+
 // warnNothingTaken says so when every line was rejected: most likely the
 // input is not CDX at all, or --range is another partition's, and the
 // output, though written, is empty. It prints under -q too, but not with
@@ -181,6 +187,8 @@ func warnNothingTaken(a *args, s *ingest.Summary) {
 		hint = "; a JSON array? ingest takes one object a line: jq -c '.[]' FILE | meguri-ingest"
 	case r.Reason == cdx.OutOfRange:
 		hint = "; its host key lies outside --range: is that this input's partition?"
+	case r.Reason == cdx.BadJSON && clusterIdx.MatchString(r.Text):
+		hint = "; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those"
 	case r.Reason == cdx.TabSeparated:
 		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}
