@@ -55,10 +55,10 @@ owning their union; overlapping ranges are refused before anything is written.
 --fold instead folds files of one partition (one range, one id) that may hold
 the same URLs, with the same result as ingesting all their captures at once.
 --gc drops Gone tombstones past the horizon, --drop-host whole host groups.
---split N and --split-at cut the
-result into new ranges, one file each, and print their manifest rows. Blocks
-that pass through unchanged are copied without decoding; the output is
-byte-identical to a fresh ingest of the same records.
+--split N and --split-at cut the result into new ranges, one file each, and
+print their manifest rows. Blocks that pass through unchanged are copied
+without decoding; the output is byte-identical to a fresh ingest of the same
+records.
 
 Examples:
   meguri-compact part-7.meguri part-8.meguri -o merged.meguri

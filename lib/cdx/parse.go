@@ -557,7 +557,7 @@ func decodeJSON(js string) (fields, bool) {
 		if sonic.UnmarshalString(js, &m) != nil {
 			return f, false
 		}
-		if n, ok := m["captures"].(float64); ok && n > 0 {
+		if n, ok := m["captures"].(float64); ok && n > 0 && m["timestamp"] == nil {
 			f = fromMap(m)
 			f.folded = true
 			return f, true

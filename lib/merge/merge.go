@@ -432,7 +432,13 @@ func (m *merger) run() error {
 			from = append(from, x)
 			x.advance(false)
 		}
-		if m.opt.Fold {
+		switch {
+		case !m.opt.Fold:
+		case len(same) == 0:
+			if rec.Captures > 0 {
+				c.covered = false // a URL no other input has
+			}
+		default:
 			m.cover(append(same, rec), append(from, c))
 		}
 		if len(same) > 0 {
