@@ -282,6 +282,8 @@ func FuzzParse(f *testing.F) {
 		`{"url": 5}`, `{`, ``, `a b {`,
 		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
 		` CDX N b a m s k r M S V g`,
+		`{"url":"https://basicthinking.com/","status":"crawled","captures":2,"last_seen":"20240301000000"}`,
+		"https://a.example/x\thttps://b.example/y",
 	} {
 		f.Add([]byte(s))
 	}
