@@ -334,7 +334,7 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 		r.RowsIn, r.Folded, r.Dropped, urls, len(r.Outputs), units.Bytes(int64(bytes)))
 	checked := ""
 	if r.BlocksChecked > 0 {
-		checked = fmt.Sprintf(" (%d read first to check gc)", r.BlocksChecked)
+		checked = fmt.Sprintf(" (%d read first to check what is dropped)", r.BlocksChecked)
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d blocks copied unchanged%s, %d decoded and re-encoded, %.2fs\n",
 		r.BlocksCopied, checked, r.BlocksDecoded, took.Seconds())

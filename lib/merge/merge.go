@@ -9,9 +9,9 @@
 // ends where the block rule would end it (at a content-defined boundary or
 // the row cap, which depend only on the rows since the block start, or at
 // the output's last row), no row of another input falls inside it, it lies
-// inside the current output's range and GC drops nothing from it (a block
-// holding Gone rows is decoded to see; others are not decoded at all), nor
-// does it span a dropped host key.
+// inside the current output's range and no row is dropped from it (a block
+// holding Gone rows under GC, or spanning a dropped host key, is decoded to
+// see; others are not decoded at all).
 // Every other row is decoded and added again, so the output is always
 // exactly what encoding its rows afresh gives, and memory holds a block per
 // input and the writer's blocks in flight, whatever the file sizes.
@@ -160,7 +160,7 @@ type Result struct {
 	Folded        uint64 // rows that folded into another input's row of the same URL
 	Dropped       uint64 // Gone rows dropped by GC
 	BlocksCopied  uint64 // blocks passed through byte for byte
-	BlocksChecked uint64 // of those, blocks decoded first to see that GC drops none of their rows
+	BlocksChecked uint64 // of those, blocks decoded first to see that GC or DropHosts drops none of their rows
 	BlocksDecoded uint64 // input blocks decoded and their rows added again
 	// Covered lists, under Fold, each input whose every captured row has a
 	// row of the same URL in another input that holds its captures (its
@@ -449,7 +449,7 @@ func (m *merger) run() error {
 			m.res.HostsDropped[rec.HostKey]++
 			continue
 		}
-		if m.drops(&rec) {
+		if m.gcDrops(&rec) {
 			m.res.Dropped++
 			continue
 		}
@@ -493,27 +493,20 @@ func (m *merger) decoded(c *cursor) {
 }
 
 // tryCopy passes c's undecoded block through byte for byte when canCopy
-// allows it. Under GC a block holding Gone rows is decoded first, and
-// copied only if GC drops none of them (a periodic GC mostly finds young
+// allows it. A block from which a row may be dropped (under GC one holding
+// Gone rows, or one whose key span holds a dropped host key) is decoded
+// first, and copied only if none is (a periodic GC mostly finds young
 // tombstones); otherwise its rows stay decoded for the caller.
 func (m *merger) tryCopy(c *cursor) (bool, error) {
 	if !m.canCopy(c) {
 		return false, nil
 	}
-	if m.dropsIn(c.blk.Info.FirstHost, c.blk.Info.LastHost) {
-		// rows of a dropped host, or other keys around one: decoded and
-		// added again without them
-		if err := m.decode(c); err != nil {
-			return false, err
-		}
-		return false, nil
-	}
-	if m.opt.GC && c.blk.Info.Gone > 0 {
+	if info := &c.blk.Info; m.opt.GC && info.Gone > 0 || m.dropsIn(info.FirstHost, info.LastHost) {
 		if err := c.decode(); err != nil {
 			return false, err
 		}
 		for i := range c.recs {
-			if m.drops(&c.recs[i]) {
+			if m.dropsHost(c.recs[i].HostKey) || m.gcDrops(&c.recs[i]) {
 				m.decoded(c)
 				return false, nil
 			}
@@ -581,8 +574,8 @@ func (m *merger) dropsIn(lo, hi uint64) bool {
 	return i < len(m.opt.DropHosts) && m.opt.DropHosts[i] <= hi
 }
 
-// drops reports whether GC drops r.
-func (m *merger) drops(r *record.Record) bool {
+// gcDrops reports whether GC drops r.
+func (m *merger) gcDrops(r *record.Record) bool {
 	return m.opt.GC && r.Status == record.Gone && r.LastSeen < m.opt.Cutoff
 }
 
