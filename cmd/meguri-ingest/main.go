@@ -71,6 +71,9 @@ func main() {
 	if errors.Is(err, cdx.ErrMeguri) {
 		err = fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
 	}
+	if errors.As(err, new(*cdx.FoldedError)) {
+		err = fmt.Errorf("%w; combine .meguri files with meguri-compact, or ingest the CDX they came from", err)
+	}
 	cli.Done("meguri-ingest", err)
 }
 

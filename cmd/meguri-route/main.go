@@ -58,6 +58,9 @@ func main() {
 		// split and balance read a .meguri as it is, not compressed
 		err = fmt.Errorf("%w: decompress it first", err)
 	}
+	if errors.As(err, new(*cdx.FoldedError)) {
+		err = fmt.Errorf("%w; meguri-route reads the .meguri file itself", err)
+	}
 	cli.Done("meguri-route", err)
 }
 

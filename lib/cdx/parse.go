@@ -103,16 +103,16 @@ func (r Reason) String() string {
 // --rows prints it. Such a record folds captures (a count, first and last
 // times, the digest changes) that no CDX line can carry: read as one, only
 // its URL would stay, so the records a user meant to keep (say, filtered
-// with jq) would come back as bare discovered URLs.
+// with jq) would come back as bare discovered URLs. Each tool adds what to
+// do instead, as for ErrMeguri.
 type FoldedError struct {
 	Source string
 	Line   int64
-	Hint   string // what to do instead, for the tool that stopped
 }
 
 func (e *FoldedError) Error() string {
-	return fmt.Sprintf("%s:%d: a record as meguri-inspect --rows prints it, not a CDX capture: it folds captures that no CDX line carries, and read as one would keep only its URL; %s",
-		e.Source, e.Line, e.Hint)
+	return fmt.Sprintf("%s:%d: a record as meguri-inspect --rows prints it, not a CDX capture: it folds captures that no CDX line carries, and read as one would keep only its URL",
+		e.Source, e.Line)
 }
 
 // fields are the CDX fields meguri reads; all others are ignored.

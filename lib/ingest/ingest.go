@@ -169,7 +169,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		inBytes += b.Bytes
 		for _, r := range p.rejects {
 			if r.reason == cdx.FoldedRecord {
-				return &cdx.FoldedError{Source: b.Source, Line: r.line, Hint: "combine .meguri files with meguri-compact, or ingest the CDX they came from"}
+				return &cdx.FoldedError{Source: b.Source, Line: r.line}
 			}
 			if sum.FirstReject.Line == 0 { // lines count from 1
 				sum.FirstReject = Rejected{Source: b.Source, Line: r.line, Reason: r.reason, Text: string(r.text[:min(len(r.text), 100)])}

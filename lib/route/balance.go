@@ -165,7 +165,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
 		if r.folded != 0 {
-			return &cdx.FoldedError{Source: b.Source, Line: r.folded, Hint: foldedHint}
+			return &cdx.FoldedError{Source: b.Source, Line: r.folded}
 		}
 		if err := all.add(r.keys); err != nil {
 			return err

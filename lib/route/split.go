@@ -243,7 +243,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 				reason := r.reasons[nr]
 				nr++
 				if reason == cdx.FoldedRecord {
-					return &cdx.FoldedError{Source: b.Source, Line: b.Nums[i], Hint: foldedHint}
+					return &cdx.FoldedError{Source: b.Source, Line: b.Nums[i]}
 				}
 				res.Rejected[reason]++
 				if rejw != nil {
@@ -611,7 +611,3 @@ func sniffMeguri(name string) (bool, error) {
 	}
 	return cdx.IsMeguri(head), nil
 }
-
-// foldedHint is what a FoldedError tells a user of split and balance, which
-// read a .meguri file as it is.
-const foldedHint = "meguri-route reads the .meguri file itself"
