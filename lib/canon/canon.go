@@ -25,6 +25,7 @@
 package canon
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,6 +43,15 @@ var ErrNotURL = errors.New("not a URL")
 func MissingScheme(s string) bool {
 	host, _, _ := strings.Cut(strings.TrimSpace(s), "/")
 	return Scheme(s) == "" && strings.Contains(host, ".")
+}
+
+// Columns reports whether a line of a URL list holds a tab between its
+// first and last non-space bytes: tab-separated columns (a URL and its
+// anchor text, a link's source and target), not one URL. Canonicalize
+// would drop the tab, as the URL standard does, and join the columns
+// into one URL; the tools refuse such a line instead.
+func Columns(line []byte) bool {
+	return bytes.IndexByte(bytes.Trim(line, " \t\n\v\f\r"), '\t') >= 0
 }
 
 // ErrBadURL is returned for an http(s) URL the WHATWG parser rejects.

@@ -360,3 +360,17 @@ func FuzzNormalizeEscapes(f *testing.F) {
 		}
 	})
 }
+
+func TestColumns(t *testing.T) {
+	for line, want := range map[string]bool{
+		"https://a.example/x\thttps://b.example/y": true,
+		"https://a.example/p\t200\r\n":             true,
+		"\thttps://a.example/p\t\r\n":              false, // tabs at the ends only
+		"https://a.example/p q":                    false,
+		"":                                         false,
+	} {
+		if got := Columns([]byte(line)); got != want {
+			t.Errorf("Columns(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

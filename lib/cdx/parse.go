@@ -308,10 +308,7 @@ func decode(line []byte) (fields, Reason) {
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
 	// no other whitespace, so neither is this check)
 	if u := bytes.Trim(line, " \t\n\v\f\r"); isBareURL(u) {
-		// A tab inside is a column separator (a URL and its anchor text, a
-		// link's source and target): the URL parser would drop the tab and
-		// take the columns as one URL.
-		if bytes.IndexByte(u, '\t') >= 0 {
+		if canon.Columns(u) {
 			return f, TabSeparated
 		}
 		f.URL = unsafe.String(unsafe.SliceData(u), len(u))

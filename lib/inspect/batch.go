@@ -111,7 +111,7 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			}
 			n.Lines++
 			var u string
-			if err == nil && bytes.IndexByte(bytes.Trim(line, " \t\r\n"), '\t') >= 0 {
+			if err == nil && canon.Columns(line) {
 				err = ErrColumns
 			}
 			if err == nil {
