@@ -285,6 +285,7 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	in := &Input{Name: name}
 	in.sum.Reset() // the zero Digest is not xxHash64's starting state
 	lower := strings.ToLower(name)
+	other := otherCompression(head)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
@@ -305,11 +306,10 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		return nil, fmt.Errorf("%s: %w", name, ErrMeguri)
 	case bytes.HasPrefix(head, []byte("PAR1")):
 		return nil, fmt.Errorf("%s: is a Parquet file (Common Crawl's columnar index?), not CDX lines: export its rows as JSON lines with the CDX field names (url, timestamp, status, digest, mime, length) first", name)
-	case otherCompression(head) != "":
+	case other != "":
 		// read as text, every line would be rejected, and the run would
 		// exit 0 with an empty output
-		c := otherCompression(head)
-		return nil, fmt.Errorf("%s: compressed with %s, which is not read here (plain, gzip and zstd are): decompress it first (%s)", name, c, unpackHint[c])
+		return nil, fmt.Errorf("%s: compressed with %s, which is not read here (plain, gzip and zstd are): decompress it first (%s)", name, other, unpackHint[other])
 	default:
 		if strings.HasSuffix(lower, ".gz") || strings.HasSuffix(lower, ".zst") {
 			return nil, fmt.Errorf("%s: named %s but its bytes are not compressed (starts with %q)",
