@@ -1293,7 +1293,7 @@ func TestDropHosts(t *testing.T) {
 	// the CDX lines of every other host group, ingested
 	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
 	var rest []byte
-	for _, l := range bytes.SplitAfter(readFile(t, in), []byte("\n")) {
+	for _, l := range bytes.SplitAfter(fileBytes(t, in), []byte("\n")) {
 		if c, r := p.Parse(l); r == cdx.OK {
 			if k := fmt.Sprintf("0x%016x", c.HostKey); k == bigKey || k == lastKey {
 				continue
@@ -1313,7 +1313,7 @@ func TestDropHosts(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(string(e), wantErr) {
 		t.Fatalf("--drop-host: exit %d, stderr:\n%s\nwant it to end:\n%s", code, e, wantErr)
 	}
-	if !bytes.Equal(readFile(t, out), readFile(t, want)) {
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, want)) {
 		t.Errorf("--drop-host %s and %s (%s) differs from an ingest without their lines", bigName, lastName, lastKey)
 	}
 	// -q keeps the warning alone
@@ -1339,15 +1339,6 @@ func TestDropHosts(t *testing.T) {
 			t.Errorf("%v left %s", c.args, out)
 		}
 	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestFoldTwiceRefused: folding a delta into its base in place, then
@@ -1385,7 +1376,7 @@ func TestFoldTwiceRefused(t *testing.T) {
 	mustRun(t, nil, "meguri-ingest", "-q", h1, "-o", base)
 	mustRun(t, nil, "meguri-ingest", "-q", h2, "-o", delta)
 	mustRun(t, nil, "meguri-compact", "-q", "--fold", base, delta, "-o", base)
-	folded := readFile(t, base)
+	folded := fileBytes(t, base)
 	os.WriteFile(once, folded, 0o644)
 	for _, args := range [][]string{{base, delta}, {delta, base}} {
 		_, e, code := run(t, nil, "meguri-compact", "--fold", args[0], args[1], "-o", base)
@@ -1394,7 +1385,7 @@ func TestFoldTwiceRefused(t *testing.T) {
 		if code != 1 || !want.Match(e) {
 			t.Errorf("fold %v again: exit %d, stderr %q", args, code, e)
 		}
-		if !bytes.Equal(readFile(t, base), folded) {
+		if !bytes.Equal(fileBytes(t, base), folded) {
 			t.Fatalf("a refused fold changed %s", base)
 		}
 	}
