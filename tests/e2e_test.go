@@ -1099,6 +1099,59 @@ func TestNothingTakenWarns(t *testing.T) {
 	}
 }
 
+// TestNothingTakenKeepsPartition: a run that takes no line (an empty pipe
+// after a failed command, a file of the wrong kind, another partition's
+// --range) does not replace an -o file holding records with an empty
+// partition: it exits 1, naming the file, which keeps its bytes.
+// --allow-empty replaces it; a file that holds no record is replaced.
+func TestNothingTakenKeepsPartition(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p.meguri")
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", sample, "-o", out); code != 0 {
+		t.Fatalf("ingest: exit %d, %s", code, e)
+	}
+	held := fileBytes(t, out)
+	arr := filepath.Join(dir, "array.json")
+	os.WriteFile(arr, []byte("["+lines(t, sample)[0]+"]\n"), 0o644)
+	for _, c := range []struct {
+		stdin []byte
+		args  []string
+		want  string
+	}{
+		{nil, []string{"-q"}, "meguri-ingest: the input held no line (did the command before it fail?): " + out + ", which holds 1737 urls, is left as it was; --allow-empty replaces it with an empty partition\n"},
+		{[]byte("\n\n"), nil, "meguri-ingest: 0 lines: 0 taken (0 captures, 0 discovered), 0 rejected\n"},
+		{nil, []string{arr}, "meguri-ingest: warning: no line was taken (1 rejected); the first, " + arr + ":1, was rejected as "},
+		{nil, []string{"-q", arr}, "meguri-ingest: no line of 1 was taken: " + out + ", which holds 1737 urls, is left as it was"},
+		{nil, []string{"-q", "--range", "0:1", "--partition-id", "0", sample, "-o", out}, "-o " + out + " holds partition 0 (0x0000000000000000..0xffffffffffffffff), not the output's"},
+	} {
+		args := append([]string{"-o", out}, c.args...)
+		_, e, code := run(t, c.stdin, "meguri-ingest", args...)
+		if code != 1 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, %s; want exit 1 and %q", c.args, code, e, c.want)
+		}
+		if !bytes.Equal(fileBytes(t, out), held) {
+			t.Fatalf("%v: the partition's bytes changed", c.args)
+		}
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 2 {
+		t.Errorf("left behind: %v", es)
+	}
+	empty := filepath.Join(dir, "empty.meguri")
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", "-o", empty); code != 0 {
+		t.Fatalf("an empty input to a new file: exit %d, %s", code, e)
+	}
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", "--allow-empty", "-o", out); code != 0 || !bytes.Equal(fileBytes(t, out), fileBytes(t, empty)) {
+		t.Fatalf("--allow-empty: exit %d, %s, or not the empty partition", code, e)
+	}
+	// nothing left to lose: an empty partition is replaced without the flag
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", "-o", out); code != 0 {
+		t.Errorf("an empty input over an empty partition: exit %d, %s", code, e)
+	}
+	if _, e, code := run(t, nil, "meguri-ingest", "--allow-empty", "--data", filepath.Join(dir, "live")); code != 2 || !strings.Contains(string(e), "--allow-empty is for -o") {
+		t.Errorf("--allow-empty --data: exit %d, %s", code, e)
+	}
+}
+
 // TestOutputWrittenMeanwhile: two runs given one output (parallel's {/.}
 // makes one name of a/x.gz and b/x.gz) do not silently lose one run's
 // file: a run whose output another run wrote while it ran fails, naming

@@ -109,7 +109,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	warnNothingTaken(a, &sum)
+	warnNothingTaken(a, &sum, false)
 	if a.Quiet {
 		return nil
 	}

@@ -26,14 +26,15 @@ type args struct {
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
 	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
 	cli.GroupingFlag
-	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
-	Tmp      string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
-	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
-	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
-	Strict   bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line does not stop it)."`
-	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
-	Quiet    bool     `short:"q" help:"Do not print the run summary."`
-	JSON     bool     `name:"json" help:"Print the run summary as JSON on stderr."`
+	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
+	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
+	Rejects    string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
+	Strict     bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line does not stop it)."`
+	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet      bool     `short:"q" help:"Do not print the run summary."`
+	AllowEmpty bool     `name:"allow-empty" help:"Replace an -o file that holds records even when this run takes no line. Without it such a run (an empty pipe after a failed command, every line rejected or out of --range) leaves the file as it was and exits 1."`
+	JSON       bool     `name:"json" help:"Print the run summary as JSON on stderr."`
 
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
@@ -61,6 +62,8 @@ func main() {
 	ctx := kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
 	var err error
 	switch {
+	case a.AllowEmpty && a.Data != "":
+		err = cli.Usagef("--allow-empty is for -o: a --data run that takes nothing appends nothing")
 	case a.Data != "":
 		err = runData(&a, ctx)
 	case a.Checkpoint || a.Again || cli.Given(ctx, "durability"):
@@ -138,6 +141,7 @@ func run(a *args) (err error) {
 		return err
 	}
 	defer func() { err = finish(err) }()
+	held := cli.HeldURLs(a.Output, a.Files)
 	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {
@@ -152,14 +156,31 @@ func run(a *args) (err error) {
 	if err := finish(nil); err != nil { // no output without its rejects
 		return err
 	}
-	if err := out.Commit(); err != nil {
-		return err
+	keep := sum.Stats.URLs == 0 && held > 0 && !a.AllowEmpty
+	if !keep {
+		if err := out.Commit(); err != nil {
+			return err
+		}
 	}
 	if !a.Quiet {
 		printSummary(&sum, time.Since(start), a.JSON)
 	}
-	warnNothingTaken(a, &sum)
+	warnNothingTaken(a, &sum, !keep)
+	if keep {
+		return keptError(a.Output, held, &sum)
+	}
 	return nil
+}
+
+// keptError says why a run that took nothing left the -o file, which
+// holds records, as it was: an empty partition in its place is far more
+// often the trace of a failed command upstream than what was meant.
+func keptError(path string, held uint64, s *ingest.Summary) error {
+	why := "the input held no line (did the command before it fail?)"
+	if s.Lines > 0 {
+		why = fmt.Sprintf("no line of %d was taken", s.Lines)
+	}
+	return fmt.Errorf("%s: %s, which holds %d urls, is left as it was; --allow-empty replaces it with an empty partition", why, path, held)
 }
 
 // jsonArray reports whether a line opens a JSON array of objects (a whole
@@ -179,7 +200,7 @@ var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\tcdx-\d+\.gz\t\d+\t\d+`)
 // output, though written, is empty. It prints under -q too, but not with
 // the --json summary, which says as much to a program and must stay the
 // only line on stderr.
-func warnNothingTaken(a *args, s *ingest.Summary) {
+func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 	if s.Taken > 0 || s.Rejected.Total() == 0 || a.JSON && !a.Quiet {
 		return
 	}
@@ -195,8 +216,12 @@ func warnNothingTaken(a *args, s *ingest.Summary) {
 	case r.Reason == cdx.TabSeparated:
 		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}
-	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: no line was taken (%d rejected, the output holds no record); the first, %s:%d, was rejected as %s: %.60q%s\n",
-		s.Rejected.Total(), r.Source, r.Line, r.Reason, r.Text, hint)
+	held := ", the output holds no record"
+	if !written {
+		held = ""
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: no line was taken (%d rejected%s); the first, %s:%d, was rejected as %s: %.60q%s\n",
+		s.Rejected.Total(), held, r.Source, r.Line, r.Reason, r.Text, hint)
 }
 
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {

@@ -584,6 +584,21 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 		flag, path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), id, units.Key(lo), units.Key(hi))
 }
 
+// HeldURLs returns how many URLs the .meguri file an output would
+// replace at path holds: 0 when there is nothing to replace (see
+// Existing) or the file does not read as a .meguri file.
+func HeldURLs(path string, inputs []string) uint64 {
+	if _, found, err := StatInputs(inputs).Existing(path); !found || err != nil {
+		return 0
+	}
+	f, osf, err := codec.Open(path)
+	if err != nil {
+		return 0
+	}
+	osf.Close()
+	return f.Stats.URLs
+}
+
 // Existing reads the header of the file an output would replace at path.
 // found is false when there is nothing to replace: "-", a path that does
 // not exist, one that is not a regular file (a pipe or a device, written
