@@ -126,6 +126,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	opt.Rejects = rejects
 	meter = cli.NewMeter(a.Progress)
 	opt.Progress = meter.Reading("meguri-ingest", a.Files)
+	opt.Writing = meter.Writing("meguri-ingest")
 	if cli.ReadsStdin(a.Files) {
 		cli.LinesFromTerminal("meguri-ingest", "CDX lines", "give FILE... to read files")
 	}

@@ -351,6 +351,7 @@ type Meter struct {
 	start time.Time
 	last  time.Time
 	shown bool
+	phase time.Time // when the current stage began (Writing)
 }
 
 // NewMeter returns a Meter when progress is on (the flag when given,
@@ -385,6 +386,29 @@ func (m *Meter) Reading(tool string, files []string) func(lines, bytes, raw int6
 			left = ", about " + roughDuration(time.Duration(float64(elapsed)*(1-done)/done)) + " left to read"
 		}
 		m.Printf("%s: %d lines, %s read, %.0f%% of %s%s", tool, lines, units.Bytes(bytes), 100*done, units.Bytes(total), left)
+	}
+}
+
+// Writing returns the progress function of the stages after an ingest's
+// reading (see extsort.Sorter.Progress): "TOOL: sorting N taken lines", then
+// the share of them folded and written, with about how long that has left.
+// A nil Meter returns nil.
+func (m *Meter) Writing(tool string) func(stage string, done, total int64) {
+	if m == nil {
+		return nil
+	}
+	return func(stage string, done, total int64) {
+		if stage == "sort" {
+			m.phase = time.Now()
+			m.Now("%s: sorting %d taken lines", tool, total)
+			return
+		}
+		done = min(done, total)
+		left := ""
+		if elapsed := time.Since(m.phase); elapsed >= 2*time.Second && done > 0 {
+			left = ", about " + roughDuration(time.Duration(float64(elapsed)*float64(total-done)/float64(done))) + " left"
+		}
+		m.Printf("%s: writing: %d of %d taken lines folded (%.0f%%)%s", tool, done, total, 100*float64(done)/float64(max(total, 1)), left)
 	}
 }
 
@@ -426,6 +450,16 @@ func (m *Meter) Printf(format string, a ...any) {
 	m.last, m.shown = time.Now(), true
 	// back to the line's start, and clear what a longer line left
 	fmt.Fprintf(os.Stderr, "\r"+format+"\033[K", a...)
+}
+
+// Now replaces the progress line at once: a new stage's first line, which
+// must not wait out the half second a stage's own lines keep.
+func (m *Meter) Now(format string, a ...any) {
+	if m == nil {
+		return
+	}
+	m.last = time.Time{}
+	m.Printf(format, a...)
 }
 
 // Clear erases the progress line if one was printed.

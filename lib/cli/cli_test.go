@@ -158,6 +158,24 @@ func TestMeterReading(t *testing.T) {
 	if (*Meter)(nil).Reading("tool", nil) != nil {
 		t.Error("a nil Meter gave a progress function")
 	}
+	// the stages after the reading: the sort's line shows at once, even
+	// right after a reading line; the writing's says how far and how long
+	errFile.Truncate(0)
+	errFile.Seek(0, io.SeekStart)
+	m := &Meter{start: time.Now(), last: time.Now()}
+	w := m.Writing("tool")
+	w("sort", 0, 1000)
+	m.phase = time.Now().Add(-10 * time.Second)
+	m.last = time.Now().Add(-time.Second)
+	w("write", 250, 1000)
+	w("write", 500, 1000) // within half a second of the last: not shown
+	got, _ := os.ReadFile(errFile.Name())
+	if want := "\rtool: sorting 1000 taken lines\033[K\rtool: writing: 250 of 1000 taken lines folded (25%), about 30s left\033[K"; string(got) != want {
+		t.Errorf("Writing: %q, want %q", got, want)
+	}
+	if (*Meter)(nil).Writing("tool") != nil {
+		t.Error("a nil Meter gave a progress function")
+	}
 	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 190 * time.Second: "3m10s", 2*time.Hour + 5*time.Minute: "2h05m"} {
 		if got := roughDuration(d); got != want {
 			t.Errorf("roughDuration(%v) = %q, want %q", d, got, want)

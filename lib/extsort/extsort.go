@@ -69,6 +69,12 @@ type Sorter struct {
 	runs    []string
 	mimes   map[string]string
 	spills  int
+	added   int64 // entries added in all
+	// Progress, when set, is called by WriteMeguri as it works: once with
+	// stage "sort" before the sort (and any merge of spilled runs), then
+	// now and then with stage "write" and the captures folded so far; total
+	// is every capture added.
+	Progress func(stage string, done, total int64)
 }
 
 // New returns an empty Sorter.
@@ -192,6 +198,7 @@ func (s *Sorter) AddBatch(b *Batch) error {
 	}
 	s.batches = append(s.batches, b.refs)
 	s.nrefs += len(b.refs)
+	s.added += int64(len(b.refs))
 	s.refCap += cap(b.refs)
 	b.arena, b.refs = nil, nil
 	return nil

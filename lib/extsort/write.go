@@ -25,6 +25,11 @@ func ForMem(mem int64, tmp string) *Sorter {
 // meguri-inspect) do not link the CDX parser and its JSON library, whose
 // initialization costs every process several milliseconds.
 func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, size int64, err error) {
+	progress := s.Progress
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
+	progress("sort", 0, s.added)
 	it, err := s.Finish()
 	if err != nil {
 		return stats, 0, err
@@ -40,11 +45,17 @@ func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, 
 	if err != nil {
 		return stats, 0, err
 	}
+	var folded, shown int64
 	for it.Next() {
-		r := record.Fold(it.Group())
+		g := it.Group()
+		r := record.Fold(g)
 		if err := w.Add(&r); err != nil {
 			w.Close()
 			return stats, 0, err
+		}
+		if folded += int64(len(g)); folded-shown >= 1<<14 {
+			progress("write", folded, s.added)
+			shown = folded
 		}
 	}
 	if err := it.Err(); err != nil {

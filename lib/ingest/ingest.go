@@ -36,6 +36,9 @@ type Options struct {
 	// bytes read so far, and the bytes read from the inputs as stored
 	// (see cdx.Batch.Raw).
 	Progress func(lines, bytes, raw int64)
+	// Writing, when set, is called after the reading as the captures are
+	// sorted and written (see extsort.Sorter.Progress).
+	Writing func(stage string, done, total int64)
 	// Fingerprint, when set, is called with each input read to its end
 	// (see cdx.PipelineConfig).
 	Fingerprint func(name string, hash uint64, size int64)
@@ -123,6 +126,7 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 		defer debug.SetMemoryLimit(old)
 	}
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
+	sorter.Progress = opt.Writing
 	// A run that fails before the sorted captures are read back (a
 	// --strict reject, bad input, a full disk) removes its spilled runs
 	// here; otherwise WriteMeguri has already done it.

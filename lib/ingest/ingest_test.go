@@ -439,6 +439,47 @@ func TestFailureRemovesSpills(t *testing.T) {
 	}
 }
 
+// TestWritingProgress: after the reading, a run says once that it sorts
+// every taken line, then how many it has folded and written, never more
+// than it took; the spilled and the in-memory sort say the same.
+func TestWritingProgress(t *testing.T) {
+	dir := t.TempDir()
+	var in bytes.Buffer
+	for i := range 40000 {
+		fmt.Fprintf(&in, `{"url": "http://h%d.example/p%d"}`+"\n", i%97, i%30000)
+	}
+	name := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(name, in.Bytes(), 0o644)
+	for _, mem := range []int64{1 << 30, 64 << 10} {
+		opt := full()
+		opt.Mem = mem
+		opt.TmpDir = dir
+		var calls []string
+		var last int64
+		var stage0 string
+		opt.Writing = func(stage string, done, total int64) {
+			if stage == "write" && (done <= last || done > total) {
+				t.Errorf("mem %d: write %d of %d after %d", mem, done, total, last)
+			}
+			last = done
+			if stage != stage0 {
+				calls = append(calls, fmt.Sprintf("%s %d", stage, total))
+				stage0 = stage
+			}
+		}
+		sum, err := Run([]string{name}, io.Discard, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"sort 40000", "write 40000"}; !slices.Equal(calls, want) || sum.Taken != 40000 {
+			t.Errorf("mem %d: stages %v, want %v (taken %d)", mem, calls, want, sum.Taken)
+		}
+		if mem < 1<<20 && sum.Spills == 0 {
+			t.Errorf("mem %d: no spill", mem)
+		}
+	}
+}
+
 // TestCompressedInputs: gzip (multi-member), zstd and plain give the same
 // file; HTML under a .gz name is refused naming the file, and so is a
 // compressed file cut short.
