@@ -32,7 +32,7 @@ type args struct {
 	Again       bool     `help:"With --fold, fold an input even when another holds all its captures already (captures of another source that fall within the base's)."`
 	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
 	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
-	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp (default: the current time)."`
+	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp or an ISO time to the second (2024-06-15T10:00:00Z; no zone is UTC). Default: the current time."`
 	DropHost    []string `name:"drop-host" sep:"," placeholder:"HOST|KEY" help:"Drop every record of this host group (repeat it, or separate with commas): a host name or URL, keyed under the inputs' grouping as ingest keys it (under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits, or decimal). For a host taken out of the crawl: a removal request, a spam farm. The summary names the rows dropped of each, and each that matched none."`
 	DropHosts   string   `name:"drop-hosts" placeholder:"PATH" help:"Drop the host groups listed in PATH, one HOST|KEY a line as --drop-host takes it (blank lines and lines starting with # are skipped; '-' for stdin)."`
 	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
