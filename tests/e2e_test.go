@@ -1152,6 +1152,43 @@ func TestNothingTakenKeepsPartition(t *testing.T) {
 	}
 }
 
+// TestJoinedFiles: .meguri files joined end to end (parallel ... >
+// all.meguri) are named as such by every reader, from a file and from a
+// pipe, with where the later one begins; nothing is written from them.
+func TestJoinedFiles(t *testing.T) {
+	dir := t.TempDir()
+	one := fileBytes(t, "../testdata/sample.meguri")
+	joined := filepath.Join(dir, "all.meguri")
+	os.WriteFile(joined, slices.Concat(one, one), 0o644)
+	want := fmt.Sprintf(".meguri files joined end to end: another one begins at byte %d (`cat a.meguri b.meguri`, or several runs writing one stdout, make this); give each run its own -o file, and meguri-compact merges or folds them\n", len(one))
+	out := filepath.Join(dir, "out.meguri")
+	manifest := filepath.Join(dir, "fleet.manifest")
+	if _, e, code := run(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", sample, "-o", manifest); code != 0 {
+		t.Fatalf("balance: exit %d, %s", code, e)
+	}
+	for _, c := range []struct {
+		tool  string
+		stdin []byte
+		args  []string
+		code  int
+	}{
+		{"meguri-inspect", nil, []string{joined}, 1},
+		{"meguri-inspect", nil, []string{"--verify", joined}, 1},
+		{"meguri-inspect", nil, []string{"--url", "http://www.zew.de/", joined}, 2},
+		{"meguri-inspect", slices.Concat(one, one), []string{"--json", "-"}, 1},
+		{"meguri-compact", nil, []string{joined, "-o", out}, 1},
+		{"meguri-route", slices.Concat(one, one), []string{"split", "--manifest", manifest, "--out-dir", filepath.Join(dir, "split"), "-"}, 1},
+	} {
+		_, e, code := run(t, c.stdin, c.tool, c.args...)
+		if code != c.code || !strings.HasSuffix(string(e), want) {
+			t.Errorf("%s %v: exit %d, %s; want exit %d and %q", c.tool, c.args, code, e, c.code, want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("an output was written from joined files: %v", err)
+	}
+}
+
 // TestOutputWrittenMeanwhile: two runs given one output (parallel's {/.}
 // makes one name of a/x.gz and b/x.gz) do not silently lose one run's
 // file: a run whose output another run wrote while it ran fails, naming

@@ -227,6 +227,41 @@ func TestDamageMessages(t *testing.T) {
 	}
 }
 
+// TestJoined: files joined end to end are named as such, with where the
+// later one begins, read from a stream (which meets the first join) and
+// from a file (which reads the last file's trailer); a join's first bytes
+// alone are still "bytes after the trailer".
+func TestJoined(t *testing.T) {
+	a, _ := os.ReadFile(golden)
+	b, _ := os.ReadFile(goldenV1)
+	ab, abb := slices.Concat(a, b), slices.Concat(a, b, b)
+	for _, c := range []struct {
+		name   string
+		read   func([]byte) ([]record.Record, error)
+		data   []byte
+		joined int64 // -1: not a join
+	}{
+		{"stream", readAll, ab, int64(len(a))},
+		{"stream of three", readAll, abb, int64(len(a))},
+		{"file", readAllAt, ab, int64(len(a))},
+		{"file of three", readAllAt, abb, int64(len(a) + len(b))},
+		{"stream, a magic's half after", readAll, slices.Concat(a, b[:4]), -1},
+		{"file, a byte after", readAllAt, slices.Concat(ab, []byte{0}), -1},
+	} {
+		_, err := c.read(c.data)
+		var je *JoinedError
+		if c.joined < 0 {
+			if errors.As(err, &je) || !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s: %v, want a corruption error", c.name, err)
+			}
+			continue
+		}
+		if !errors.As(err, &je) || je.At != c.joined || !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want joined at %d", c.name, err, c.joined)
+		}
+	}
+}
+
 // TestVersions: the two golden files hold the same rows, each version's
 // writer gives its golden bytes, and host keys that are no suffix of
 // their URLs' hosts (the escape in version 2) round-trip in both.

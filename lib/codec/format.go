@@ -258,6 +258,21 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 
+// JoinedError is what a reader finds in .meguri files joined end to end
+// (cat a.meguri b.meguri, or several runs writing to one stdout): a whole
+// file's trailer followed by another file's header. The bytes are not
+// damaged, but they are not one file either; errors.Is(err, ErrCorrupt)
+// holds, so tools treat them as they treat a file they cannot read.
+type JoinedError struct {
+	At int64 // where the later file begins
+}
+
+func (e *JoinedError) Error() string {
+	return fmt.Sprintf(".meguri files joined end to end: another one begins at byte %d (`cat a.meguri b.meguri`, or several runs writing one stdout, make this); give each run its own -o file, and meguri-compact merges or folds them", e.At)
+}
+
+func (e *JoinedError) Unwrap() error { return ErrCorrupt }
+
 func corrupt(region string, block int, col string, off int64, format string, args ...any) error {
 	return &CorruptError{Region: region, Block: block, Column: col, Offset: off, Detail: fmt.Sprintf(format, args...)}
 }

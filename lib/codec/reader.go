@@ -303,9 +303,13 @@ func (r *Reader) readTail(pre []byte) error {
 			return corrupt("footer", -1, "", start, "entry for block %d disagrees with the block", i)
 		}
 	}
-	var extra [1]byte
+	var extra [len(headMagic)]byte
 	if n, _ := io.ReadFull(r.r, extra[:]); n > 0 {
-		return corrupt("trailer", -1, "", start+int64(len(footer))+TrailerSize, "bytes after the trailer")
+		end := start + int64(len(footer)) + TrailerSize
+		if HasMagic(extra[:n]) && n == len(extra) {
+			return &JoinedError{At: end}
+		}
+		return corrupt("trailer", -1, "", end, "bytes after the trailer")
 	}
 	if err := checkStats(stats, blocks); err != nil {
 		return err
@@ -514,6 +518,14 @@ func OpenFile(r io.ReaderAt, size int64) (*File, error) {
 	stats, foff, flen, fcrc, err := parseTrailer(t, size-TrailerSize)
 	if err != nil {
 		return nil, err
+	}
+	if last := foff + flen + TrailerSize; foff >= HeaderSize && flen >= 12 && last < size {
+		// a whole file's trailer ends this one: is that file's header
+		// where it would begin?
+		var m [len(headMagic)]byte
+		if _, err := r.ReadAt(m[:], size-last); err == nil && HasMagic(m[:]) {
+			return nil, &JoinedError{At: size - last}
+		}
 	}
 	if foff < HeaderSize || flen < 12 || foff+flen != size-TrailerSize {
 		return nil, corrupt("trailer", -1, "", size-TrailerSize, "footer position out of bounds")
