@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,14 +39,59 @@ import (
 // --help on stderr, never the usage on stdout, which carries data only, and
 // exits 2; --help prints to stdout and exits 0, and so does --version (for
 // a command that embeds VersionFlag).
+//
+// Numbers are decimal: kong alone reads them as Go literals, so
+// --partition-id 0010 (the id as a file name part-0010.meguri spells it)
+// was partition 8, and 0009 an error. A leading 0x still means hex.
 func Kong(name, description string) []kong.Option {
-	return []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Vars{"version": Version(name)}, kong.Exit(func(code int) {
+	opts := []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Vars{"version": Version(name)}, kong.Exit(func(code int) {
 		if code == usageExit {
 			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, name)
 			code = 2
 		}
 		os.Exit(code)
 	})}
+	for _, k := range []reflect.Kind{reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64} {
+		opts = append(opts, kong.KindMapper(k, decimal(k, true)))
+	}
+	for _, k := range []reflect.Kind{reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64} {
+		opts = append(opts, kong.KindMapper(k, decimal(k, false)))
+	}
+	return opts
+}
+
+// decimal maps a flag's value to an integer of kind k: decimal digits
+// (leading zeros and all), or hex after 0x.
+func decimal(k reflect.Kind, signed bool) kong.MapperFunc {
+	return func(ctx *kong.DecodeContext, target reflect.Value) error {
+		t, err := ctx.Scan.PopValue("number")
+		if err != nil {
+			return err
+		}
+		s := fmt.Sprint(t.Value)
+		bits := target.Type().Bits()
+		digits, base := s, 10
+		if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+			digits, base = h, 16
+		}
+		if signed {
+			n, err := strconv.ParseInt(digits, base, bits)
+			if err != nil {
+				return fmt.Errorf("want a whole number, not %q", s)
+			}
+			target.SetInt(n)
+			return nil
+		}
+		n, err := strconv.ParseUint(digits, base, bits)
+		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return fmt.Errorf("%q is too large (at most %d)", s, uint64(1)<<bits-1)
+			}
+			return fmt.Errorf("want a whole number of 0 or more, not %q", s)
+		}
+		target.SetUint(n)
+		return nil
+	}
 }
 
 // pipeOut is stdout for --help: a reader that has seen enough and closed

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alecthomas/kong"
 )
 
 // Since reads a CDX timestamp prefix as its first second, and a duration
@@ -179,6 +181,44 @@ func TestMeterReading(t *testing.T) {
 	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 190 * time.Second: "3m10s", 2*time.Hour + 5*time.Minute: "2h05m"} {
 		if got := roughDuration(d); got != want {
 			t.Errorf("roughDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestNumbers: number flags read decimal, leading zeros and all (an id
+// as part-0010.meguri spells it is 10, not octal 8, and 0009 is 9), or
+// hex after 0x; anything else is an error naming the value.
+func TestNumbers(t *testing.T) {
+	type flags struct {
+		ID    uint64  `name:"id"`
+		PID   *uint64 `name:"pid"`
+		N     int     `name:"n"`
+		Split *int    `name:"split"`
+		V     uint16  `name:"v"`
+	}
+	parse := func(args ...string) (flags, error) {
+		var f flags
+		k, err := kong.New(&f, Kong("prog", "")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = k.Parse(args)
+		return f, err
+	}
+	f, err := parse("--id", "0010", "--pid", "0009", "--n", "010", "--split", "0x10", "--v", "02")
+	if err != nil || f.ID != 10 || *f.PID != 9 || f.N != 10 || *f.Split != 16 || f.V != 2 {
+		t.Fatalf("parsed %+v (pid %v, split %v), %v", f, f.PID, f.Split, err)
+	}
+	for _, c := range []struct{ args []string }{
+		{[]string{"--id", "1e3"}},
+		{[]string{"--id", "0o7"}},
+		{[]string{"--id", "18446744073709551616"}},
+		{[]string{"--v", "65536"}},
+		{[]string{"--n", "ten"}},
+		{[]string{"--id="}},
+	} {
+		if _, err := parse(c.args...); err == nil || !strings.Contains(err.Error(), "not \"") && !strings.Contains(err.Error(), "too large") {
+			t.Errorf("%v: %v", c.args, err)
 		}
 	}
 }
