@@ -410,6 +410,7 @@ func (c *balanceCmd) Run() error {
 	copt := route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine), Memory: int64(c.Mem), TmpDir: c.Tmp}
 	meter := cli.NewMeter(c.Progress)
 	copt.Progress = meter.Reading("meguri-route balance", c.Files)
+	copt.Sorting = meter.Writing("meguri-route balance")
 	hosts, rejected, err := route.CountHosts(c.Files, copt)
 	meter.Clear()
 	if err != nil {

@@ -42,6 +42,10 @@ type CountOptions struct {
 	// input bytes read so far, and the bytes read from the inputs as
 	// stored (see cdx.Batch.Raw).
 	Progress func(lines, bytes, raw int64)
+	// Sorting, when set, is called once after the reading of CDX inputs,
+	// with the lines taken, before their URL keys are sorted and counted
+	// (the shape of extsort.Sorter.Progress, stage "sort").
+	Sorting func(stage string, done, total int64)
 }
 
 // CountHosts reads CDX lines or .meguri files and counts the distinct
@@ -161,7 +165,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		}
 		b.Result = r
 	}
-	var lines, inBytes int64
+	var lines, inBytes, taken int64
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
 		if r.folded != 0 {
@@ -171,6 +175,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 			return err
 		}
 		rejected += r.rejects
+		taken += int64(len(r.keys))
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		if opt.Progress != nil {
@@ -193,6 +198,9 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	err := cdx.Pipeline(inputs, pcfg, work, collect)
 	if err != nil {
 		return 0, err
+	}
+	if opt.Sorting != nil {
+		opt.Sorting("sort", 0, taken)
 	}
 	// each URL once, whatever its captures
 	err = all.each(func(k keyed) {

@@ -156,7 +156,8 @@ func TestCountHostsNames(t *testing.T) {
 }
 
 // TestCountHostsProgress: progress reports grow, and the last one is the
-// whole input (every line, blank ones too, and every byte).
+// whole input (every line, blank ones too, and every byte); then the sort
+// is announced once, with every line taken.
 func TestCountHostsProgress(t *testing.T) {
 	in := testinput.Path()
 	data, err := os.ReadFile(in)
@@ -165,15 +166,27 @@ func TestCountHostsProgress(t *testing.T) {
 	}
 	var lines, size, raw int64
 	calls := 0
-	_, _, err = CountHosts([]string{in}, CountOptions{Progress: func(l, b, r int64) {
+	var sorts []string
+	_, rejected, err := CountHosts([]string{in}, CountOptions{Progress: func(l, b, r int64) {
 		if l < lines || b < size || r < raw {
 			t.Fatalf("progress went back: %d lines %d bytes %d raw after %d %d %d", l, b, r, lines, size, raw)
 		}
 		lines, size, raw = l, b, r
 		calls++
+	}, Sorting: func(stage string, done, total int64) {
+		sorts = append(sorts, fmt.Sprint(stage, done, total))
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	nonBlank := int64(0)
+	for l := range bytes.Lines(data) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			nonBlank++
+		}
+	}
+	if want := []string{fmt.Sprint("sort", 0, nonBlank-rejected)}; !slices.Equal(sorts, want) {
+		t.Errorf("sort announced %q, want %q", sorts, want)
 	}
 	// the input is plain text: as stored, it is the bytes read
 	if want := int64(bytes.Count(data, []byte("\n"))); calls == 0 || lines != want || size != int64(len(data)) || raw != size {
