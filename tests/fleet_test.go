@@ -1328,7 +1328,102 @@ func TestDropHosts(t *testing.T) {
 	}{
 		{[]string{"--drop-host", "not a host", all, "-o", out}, `meguri-compact: --drop-host "not a host" is neither a host key`},
 		{[]string{"--drop-hosts", bad, all, "-o", out}, `meguri-compact: --drop-hosts ` + bad + `: line 2: "not a host" is neither a host key`},
-		{[]string{"--drop-host", "example.com", "--data", dir}, "meguri-compact: --drop-host and --drop-hosts drop hosts from .meguri files, not from a partition directory's log"},
+		{[]string{"--drop-host", "example.com", "--data", dir}, "meguri-compact: --drop-host, --drop-hosts, --drop-url and --drop-urls drop records from .meguri files, not from a partition directory's log"},
+	} {
+		os.Remove(out)
+		_, e, code := run(t, nil, "meguri-compact", c.args...)
+		if code != 2 || !strings.HasPrefix(string(e), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, e, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v left %s", c.args, out)
+		}
+	}
+}
+
+// TestDropURLs: --drop-url and --drop-urls take single records out (a
+// takedown of pages): the URL most captured, the first and last rows, a
+// discovered link, one spelled as no file spells it. The result equals an
+// ingest of the CDX without those URLs' lines; the summary counts what was
+// dropped and names each listed URL that matched nothing (an absent page,
+// and the other scheme of a held one, saying the inputs hold that one),
+// under -q too. A line that is no URL is
+// a usage error naming it.
+func TestDropURLs(t *testing.T) {
+	dir := t.TempDir()
+	in := input(t)
+	all := filepath.Join(dir, "all.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", in, "-o", all)
+	var urls []string
+	most, mostCaptures, link := "", 0, ""
+	for _, l := range strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url,captures", "--tsv", "--raw", all))), "\n") {
+		u, c, _ := strings.Cut(l, "\t")
+		urls = append(urls, u)
+		n, _ := strconv.Atoi(c)
+		if n > mostCaptures {
+			most, mostCaptures = u, n
+		}
+		if n == 0 && link == "" && strings.HasPrefix(u, "http://") {
+			link = u
+		}
+	}
+	first, last := urls[0], urls[len(urls)-1]
+	if mostCaptures < 2 || link == "" || !strings.HasPrefix(most, "http") {
+		t.Fatalf("bad fixture: most captures %d, link %q", mostCaptures, link)
+	}
+	drop := map[string]bool{most: true, first: true, last: true, link: true} // the same URL may be two of them
+	if len(drop) < 3 {
+		t.Fatalf("bad fixture: %d distinct URLs", len(drop))
+	}
+	// an https URL the file does not hold, whose http one it holds and
+	// the list does not name
+	var kept, other string
+	for _, u := range urls {
+		if o := "https://" + strings.TrimPrefix(u, "http://"); strings.HasPrefix(u, "http://") && !drop[u] && !slices.Contains(urls, o) {
+			kept, other = u, o
+			break
+		}
+	}
+	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
+	var rest []byte
+	for _, l := range bytes.SplitAfter(fileBytes(t, in), []byte("\n")) {
+		if c, r := p.Parse(l); r == cdx.OK && drop[c.URL] {
+			continue
+		}
+		rest = append(rest, l...)
+	}
+	want := filepath.Join(dir, "want.meguri")
+	mustRun(t, rest, "meguri-ingest", "-q", "-o", want)
+	list := filepath.Join(dir, "takedown.txt")
+	shouted := strings.Replace(most, "http", "HTTP", 1) // a scheme's case is no part of a URL
+	os.WriteFile(list, []byte("# pages taken down\n\n"+shouted+"\n"+first+"\n"+link+"\nhttp://nothere.example/page\n"+other+"\n"), 0o644)
+	out := filepath.Join(dir, "out.meguri")
+	_, e, code := run(t, nil, "meguri-compact", "--drop-url", last, "--drop-urls", list, all, "-o", out)
+	warnings := "meguri-compact: warning: http://nothere.example/page dropped nothing: the inputs hold no record of it\n" +
+		"meguri-compact: warning: " + other + " dropped nothing: the inputs hold no record of it, but hold " + kept + " (http and https are two URLs: list both to drop both)\n"
+	if wantErr := fmt.Sprintf("meguri-compact: dropped %d of %d listed URLs\n", len(drop), len(drop)+2) + warnings; code != 0 || !strings.HasSuffix(string(e), wantErr) {
+		t.Fatalf("--drop-urls: exit %d, stderr:\n%s\nwant it to end:\n%s", code, e, wantErr)
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, want)) {
+		t.Errorf("--drop-urls differs from an ingest without those URLs' lines")
+	}
+	if _, e, _ := run(t, nil, "meguri-compact", "--json", "--drop-url", last, "--drop-urls", list, all, "-o", out); !strings.Contains(string(e), fmt.Sprintf(`"dropped_urls":%d,`, len(drop))) {
+		t.Errorf("--json does not count the rows dropped: %s", e)
+	}
+	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-urls", list, all, "-o", out); code != 0 || !strings.HasSuffix(string(e), warnings) || strings.Count(string(e), "\n") != 2 {
+		t.Errorf("-q: exit %d, stderr %q", code, e)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte(first+"\nwww.example.com/page\n"), 0o644)
+	tabbed := filepath.Join(dir, "tabbed.txt")
+	os.WriteFile(tabbed, []byte(first+"\tDMCA 2024-001\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--drop-urls", bad, all, "-o", out}, `meguri-compact: --drop-urls ` + bad + `: line 2: "www.example.com/page": not a URL: no scheme (give http://www.example.com/page or https://www.example.com/page)`},
+		{[]string{"--drop-urls", tabbed, all, "-o", out}, `meguri-compact: --drop-urls ` + tabbed + `: line 1: "` + first + `\tDMCA 2024-001": a tab in it: columns, not one URL (cut -f1 gives the first column)`},
+		{[]string{"--drop-urls", "-", "--drop-hosts", "-", all, "-o", out}, "meguri-compact: --drop-hosts - and --drop-urls - would both read stdin"},
 	} {
 		os.Remove(out)
 		_, e, code := run(t, nil, "meguri-compact", c.args...)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -41,33 +43,126 @@ func dropList(a *args, g canon.Grouping) (dropSet, error) {
 			return nil, err
 		}
 	}
-	if a.DropHosts == "" {
-		return ds, nil
+	return ds, eachLine("--drop-hosts", a.DropHosts, add)
+}
+
+// eachLine calls add with each line of the list at path ('-' for stdin;
+// none when path is empty) that is neither blank nor a # comment, trimmed,
+// and the flag to name it by: "FLAG PATH: line N:".
+func eachLine(flag, path string, add func(flag, line string) error) error {
+	if path == "" {
+		return nil
 	}
 	var r io.Reader = os.Stdin
 	name := "<stdin>"
-	if a.DropHosts != "-" {
-		f, err := os.Open(a.DropHosts)
+	if path != "-" {
+		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("--drop-hosts: %w", err)
+			return fmt.Errorf("%s: %w", flag, err)
 		}
 		defer f.Close()
-		r, name = f, a.DropHosts
+		r, name = f, path
 	}
 	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := add(fmt.Sprintf("--drop-hosts %s: line %d:", name, n), line); err != nil {
-			return nil, err
+		if err := add(fmt.Sprintf("%s %s: line %d:", flag, name, n), line); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--drop-hosts %s: %w", name, err)
+		return fmt.Errorf("%s %s: %w", flag, name, err)
 	}
-	return ds, nil
+	return nil
+}
+
+// droppedURL is a URL --drop-url or --drop-urls names: its place in the
+// rows' order, and how the user wrote it.
+type droppedURL struct {
+	key   merge.URLKey
+	given string
+}
+
+// urlList reads --drop-url and --drop-urls: each URL canonicalized as
+// ingest canonicalizes it and keyed under grouping g. A value that is no
+// URL, or a line of columns, is a usage error.
+func urlList(a *args, g canon.Grouping) ([]droppedURL, error) {
+	var us []droppedURL
+	add := func(flag, s string) error {
+		if canon.Columns([]byte(s)) {
+			return cli.Usagef("%s %q: a tab in it: columns, not one URL (cut -f1 gives the first column)", flag, s)
+		}
+		u, err := cli.URL(flag, s)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		us = append(us, droppedURL{key: merge.URLKey{Host: canon.KeysOf(u, g).Host, URL: u}, given: strings.TrimSpace(s)})
+		return nil
+	}
+	for _, s := range a.DropURL {
+		if err := add("--drop-url", s); err != nil {
+			return nil, err
+		}
+	}
+	return us, eachLine("--drop-urls", a.DropURLs, add)
+}
+
+// urlKeys returns the URLs' keys in the order of a file's rows, each once.
+func urlKeys(us []droppedURL) []merge.URLKey {
+	ks := make([]merge.URLKey, len(us))
+	for i, u := range us {
+		ks[i] = u.key
+	}
+	return merge.SortURLKeys(ks)
+}
+
+// reportURLs says how many of the listed URLs were dropped (in the
+// summary, not under -q) and warns of those that matched no row, also
+// under -q: the first few by name, then how many more. A URL whose other
+// scheme the inputs hold (held says) is told so: http and https are two
+// records.
+func reportURLs(us []droppedURL, keys []merge.URLKey, dropped []bool, quiet bool, lo, hi uint64, held func(url string) bool) {
+	if len(keys) == 0 {
+		return
+	}
+	n := 0
+	for _, d := range dropped {
+		if d {
+			n++
+		}
+	}
+	if !quiet {
+		fmt.Fprintf(os.Stderr, "meguri-compact: dropped %d of %d listed URLs\n", n, len(keys))
+	}
+	const named = 5
+	missed, seen := 0, map[merge.URLKey]bool{}
+	for _, u := range us {
+		i, _ := slices.BinarySearchFunc(keys, u.key, func(a, b merge.URLKey) int {
+			return record.CompareKey(a.Host, a.URL, b.Host, b.URL)
+		})
+		if dropped[i] || seen[u.key] {
+			continue
+		}
+		seen[u.key] = true
+		if missed++; missed > named {
+			continue
+		}
+		why := "the inputs hold no record of it"
+		if o := otherScheme(u.key.URL); o != "" && !listed(keys, o) && held(o) {
+			why += ", but hold " + o + " (http and https are two URLs: list both to drop both)"
+		}
+		if u.key.Host < lo || u.key.Host > hi {
+			why = fmt.Sprintf("its host key %s lies outside the inputs' range %s..%s, in another partition's (meguri-route --manifest MAP --url URL names which)", units.Key(u.key.Host), units.Key(lo), units.Key(hi))
+		}
+		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s\n", u.key.URL, why)
+	}
+	if missed > named {
+		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %d more listed URLs dropped nothing\n", missed-named)
+	}
 }
 
 // keys returns the set's host keys in increasing order, each once.
@@ -105,4 +200,28 @@ func (ds dropSet) report(rows map[uint64]uint64, quiet bool, lo, hi uint64) {
 			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: the inputs hold no record of %s\n", d.given, what)
 		}
 	}
+}
+
+// otherScheme returns the canonical URL u under the other of http and
+// https, or "" when there is none.
+func otherScheme(u string) string {
+	var o string
+	switch {
+	case strings.HasPrefix(u, "http://"):
+		o = "https://" + u[len("http://"):]
+	case strings.HasPrefix(u, "https://"):
+		o = "http://" + u[len("https://"):]
+	default:
+		return ""
+	}
+	o, err := canon.Canonicalize(o)
+	if err != nil {
+		return ""
+	}
+	return o
+}
+
+// listed reports whether the URL u is one of keys.
+func listed(keys []merge.URLKey, u string) bool {
+	return slices.ContainsFunc(keys, func(k merge.URLKey) bool { return k.URL == u })
 }

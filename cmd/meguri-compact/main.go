@@ -35,6 +35,8 @@ type args struct {
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp or an ISO time to the second (2024-06-15T10:00:00Z; no zone is UTC). Default: the current time."`
 	DropHost    []string `name:"drop-host" sep:"," placeholder:"HOST|KEY" help:"Drop every record of this host group (repeat it, or separate with commas): a host name or URL, keyed under the inputs' grouping as ingest keys it (under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits, or decimal). For a host taken out of the crawl: a removal request, a spam farm. The summary names the rows dropped of each, and each that matched none."`
 	DropHosts   string   `name:"drop-hosts" placeholder:"PATH" help:"Drop the host groups listed in PATH, one HOST|KEY a line as --drop-host takes it (blank lines and lines starting with # are skipped; '-' for stdin)."`
+	DropURL     []string `name:"drop-url" sep:"none" placeholder:"URL" help:"Drop the record of this URL (repeatable), canonicalized as ingest canonicalizes it: http and https, or two spellings of a query, are two URLs. For a page taken out of the crawl. The summary says how many listed URLs were dropped, and names those that matched none."`
+	DropURLs    string   `name:"drop-urls" placeholder:"PATH" help:"Drop the records of the URLs listed in PATH, one a line (blank lines and lines starting with # are skipped; '-' for stdin)."`
 	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
 	SplitAt     *string  `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys, in hex with or without 0x as --range and the manifest write them; each starts a new range. Needs --out-dir."`
 	OutDir      string   `name:"out-dir" placeholder:"DIR" help:"Directory for the outputs of --split/--split-at."`
@@ -54,7 +56,8 @@ Merging takes files that own disjoint host-key ranges and writes one file
 owning their union; overlapping ranges are refused before anything is written.
 --fold instead folds files of one partition (one range, one id) that may hold
 the same URLs, with the same result as ingesting all their captures at once.
---gc drops Gone tombstones past the horizon, --drop-host whole host groups.
+--gc drops Gone tombstones past the horizon, --drop-host whole host groups,
+--drop-url single URLs.
 --split N and --split-at cut the result into new ranges, one file each, and
 print their manifest rows. Blocks that pass through unchanged are copied
 without decoding; the output is byte-identical to a fresh ingest of the same
@@ -65,6 +68,7 @@ Examples:
   meguri-compact --fold base.meguri delta.meguri -o part-3.meguri
   meguri-compact --gc --horizon 90d part-3.meguri -o part-3.gc.meguri
   meguri-compact --drop-host spam.example part-3.meguri -o part-3.meguri
+  meguri-compact --drop-urls takedown.txt part-3.meguri -o part-3.meguri
   meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest
   meguri-compact --data part-3/ --gc --horizon 90d
   meguri-compact --data part-3/ --salvage`
@@ -83,8 +87,10 @@ func run(a *args) (err error) {
 		return cli.Usagef("give .meguri files or --data DIR, not both")
 	case a.Data == "" && len(a.Files) == 0:
 		return cli.Usagef("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
-	case a.Data != "" && (len(a.DropHost) > 0 || a.DropHosts != ""):
-		return cli.Usagef("--drop-host and --drop-hosts drop hosts from .meguri files, not from a partition directory's log: pack it with meguri-pack, and compact the file")
+	case a.Data != "" && (len(a.DropHost) > 0 || a.DropHosts != "" || len(a.DropURL) > 0 || a.DropURLs != ""):
+		return cli.Usagef("--drop-host, --drop-hosts, --drop-url and --drop-urls drop records from .meguri files, not from a partition directory's log: pack it with meguri-pack, and compact the file")
+	case a.DropHosts == "-" && a.DropURLs == "-":
+		return cli.Usagef("--drop-hosts - and --drop-urls - would both read stdin: give one of them a file")
 	case a.Data != "" && (splitting || a.Fold || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
 		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --gc, --horizon, --now, --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
@@ -139,6 +145,11 @@ func run(a *args) (err error) {
 		return err
 	}
 	opt.DropHosts = drops.keys()
+	urls, err := urlList(a, canon.Grouping(ins[0].File.Header.Grouping))
+	if err != nil {
+		return err
+	}
+	opt.DropURLs = urlKeys(urls)
 	var lo, hi uint64
 	if a.Fold {
 		if lo, hi, err = merge.OnePartition(ins, a.PartitionID != nil); err != nil {
@@ -306,6 +317,16 @@ func run(a *args) (err error) {
 	}
 	if !a.JSON {
 		drops.report(res.HostsDropped, a.Quiet, lo, hi)
+		g := canon.Grouping(ins[0].File.Header.Grouping)
+		reportURLs(urls, opt.DropURLs, res.URLsDropped, a.Quiet, lo, hi, func(u string) bool {
+			k := canon.KeysOf(u, g).Host
+			for _, in := range ins {
+				if _, ok, err := in.File.Find(k, u); ok && err == nil {
+					return true
+				}
+			}
+			return false
+		})
 	}
 	return nil
 }
@@ -326,8 +347,8 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 		for _, n := range r.HostsDropped {
 			byHost += n
 		}
-		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"dropped_hosts":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d%s}`+"\n",
-			r.RowsIn, r.Folded, r.Dropped, byHost, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded, extra)
+		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"dropped_hosts":%d,"dropped_urls":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d%s}`+"\n",
+			r.RowsIn, r.Folded, r.Dropped, byHost, r.URLRowsDropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded, extra)
 		return
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d rows in, %d folded, %d dropped by gc, %d urls out in %d file(s), %s\n",

@@ -128,6 +128,9 @@ type Options struct {
 	// DropHosts are host keys whose rows are all dropped (a host group
 	// taken out of the fleet), in increasing order.
 	DropHosts []uint64
+	// DropURLs are rows dropped one by one (URLs taken out of the crawl),
+	// in the order of a file's rows (SortURLKeys), each once.
+	DropURLs []URLKey
 	// Version is the outputs' format version; 0 means the inputs' version,
 	// which must then be the same for all of them. Blocks are copied only
 	// from inputs of the output's version.
@@ -160,7 +163,7 @@ type Result struct {
 	Folded        uint64 // rows that folded into another input's row of the same URL
 	Dropped       uint64 // Gone rows dropped by GC
 	BlocksCopied  uint64 // blocks passed through byte for byte
-	BlocksChecked uint64 // of those, blocks decoded first to see that GC or DropHosts drops none of their rows
+	BlocksChecked uint64 // of those, blocks decoded first to see that GC, DropHosts or DropURLs drops none of their rows
 	BlocksDecoded uint64 // input blocks decoded and their rows added again
 	// Covered lists, under Fold, each input whose every captured row has a
 	// row of the same URL in another input that holds its captures (its
@@ -172,6 +175,26 @@ type Result struct {
 	// HostsDropped counts the rows dropped for each of DropHosts that had
 	// any; a key missing from it matched no row.
 	HostsDropped map[uint64]uint64
+	// URLsDropped tells, for each of DropURLs, whether its row was there
+	// and dropped (by the list, or with its host); URLRowsDropped counts
+	// the rows the list alone dropped.
+	URLsDropped    []bool
+	URLRowsDropped uint64
+}
+
+// URLKey is a row's place in a file's order: its host key, then its URL.
+type URLKey struct {
+	Host uint64
+	URL  string
+}
+
+func compareURLKeys(a, b URLKey) int { return record.CompareKey(a.Host, a.URL, b.Host, b.URL) }
+
+// SortURLKeys puts ks in the order of a file's rows and drops repeats, as
+// Options.DropURLs wants them.
+func SortURLKeys(ks []URLKey) []URLKey {
+	slices.SortFunc(ks, compareURLKeys)
+	return slices.Compact(ks)
 }
 
 // Cover is an input whose captures another input holds already (see
@@ -294,7 +317,12 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 	if !slices.IsSorted(opt.DropHosts) {
 		return nil, errors.New("merge: DropHosts not in increasing order")
 	}
-	m := &merger{opt: opt, res: &Result{HostsDropped: map[uint64]uint64{}}, hdr: h0}
+	for i := 1; i < len(opt.DropURLs); i++ {
+		if compareURLKeys(opt.DropURLs[i-1], opt.DropURLs[i]) >= 0 {
+			return nil, errors.New("merge: DropURLs not in the order of rows, each once")
+		}
+	}
+	m := &merger{opt: opt, res: &Result{HostsDropped: map[uint64]uint64{}, URLsDropped: make([]bool, len(opt.DropURLs))}, hdr: h0}
 	for _, s := range srcs {
 		// Blocks can be copied only from inputs that cut blocks by the
 		// same rule and encode them in the same layout as the output.
@@ -445,8 +473,16 @@ func (m *merger) run() error {
 			m.res.Folded += uint64(len(same))
 			rec = record.FoldRecords(append(same, rec))
 		}
+		i, listed := m.dropsURL(&rec)
+		if listed {
+			m.res.URLsDropped[i] = true
+		}
 		if m.dropsHost(rec.HostKey) {
 			m.res.HostsDropped[rec.HostKey]++
+			continue
+		}
+		if listed {
+			m.res.URLRowsDropped++
 			continue
 		}
 		if m.gcDrops(&rec) {
@@ -494,19 +530,21 @@ func (m *merger) decoded(c *cursor) {
 
 // tryCopy passes c's undecoded block through byte for byte when canCopy
 // allows it. A block from which a row may be dropped (under GC one holding
-// Gone rows, or one whose key span holds a dropped host key) is decoded
+// Gone rows, one whose key span holds a dropped host key, or one whose
+// rows span a dropped URL) is decoded
 // first, and copied only if none is (a periodic GC mostly finds young
 // tombstones); otherwise its rows stay decoded for the caller.
 func (m *merger) tryCopy(c *cursor) (bool, error) {
 	if !m.canCopy(c) {
 		return false, nil
 	}
-	if info := &c.blk.Info; m.opt.GC && info.Gone > 0 || m.dropsIn(info.FirstHost, info.LastHost) {
+	if info := &c.blk.Info; m.opt.GC && info.Gone > 0 || m.dropsIn(info.FirstHost, info.LastHost) || m.urlsIn(info) {
 		if err := c.decode(); err != nil {
 			return false, err
 		}
 		for i := range c.recs {
-			if m.dropsHost(c.recs[i].HostKey) || m.gcDrops(&c.recs[i]) {
+			_, listed := m.dropsURL(&c.recs[i])
+			if listed || m.dropsHost(c.recs[i].HostKey) || m.gcDrops(&c.recs[i]) {
 				m.decoded(c)
 				return false, nil
 			}
@@ -572,6 +610,21 @@ func (m *merger) dropsHost(k uint64) bool {
 func (m *merger) dropsIn(lo, hi uint64) bool {
 	i, _ := slices.BinarySearch(m.opt.DropHosts, lo)
 	return i < len(m.opt.DropHosts) && m.opt.DropHosts[i] <= hi
+}
+
+// dropsURL reports whether r is one of DropURLs, and which.
+func (m *merger) dropsURL(r *record.Record) (int, bool) {
+	if len(m.opt.DropURLs) == 0 {
+		return 0, false
+	}
+	return slices.BinarySearchFunc(m.opt.DropURLs, URLKey{r.HostKey, r.URL}, compareURLKeys)
+}
+
+// urlsIn reports whether one of DropURLs lies within a block's rows.
+func (m *merger) urlsIn(b *codec.BlockInfo) bool {
+	d := m.opt.DropURLs
+	i, _ := slices.BinarySearchFunc(d, URLKey{b.FirstHost, b.FirstURL}, compareURLKeys)
+	return i < len(d) && record.CompareKey(d[i].Host, d[i].URL, b.LastHost, b.LastURL) <= 0
 }
 
 // gcDrops reports whether GC drops r.

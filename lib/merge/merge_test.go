@@ -359,6 +359,57 @@ func TestDropHosts(t *testing.T) {
 	}
 }
 
+// TestDropURLs: the listed URLs' rows go (the first and last row of the
+// file, one inside a block, one of a host also dropped whole), the output
+// equals encoding the rest, blocks no listed URL falls in are still
+// copied, and each listed URL says whether its row went; a URL no row has
+// drops nothing. A list out of order is refused.
+func TestDropURLs(t *testing.T) {
+	rows := sampleRows(t)
+	in := encode(t, 1, 0, ^uint64(0), rows)
+	f, _ := codec.OpenFile(bytes.NewReader(in), int64(len(in)))
+	if len(f.Blocks) < 3 {
+		t.Fatalf("bad fixture: %d blocks", len(f.Blocks))
+	}
+	first, last, mid := rows[0], rows[len(rows)-1], rows[f.Blocks[1].Rows/2+f.Blocks[0].Rows]
+	hostRow := rows[len(rows)/3]
+	list := SortURLKeys([]URLKey{
+		{first.HostKey, first.URL}, {last.HostKey, last.URL}, {mid.HostKey, mid.URL},
+		{hostRow.HostKey, hostRow.URL}, {mid.HostKey, mid.URL + "/absent"}, {last.HostKey, last.URL},
+	})
+	if len(list) != 5 {
+		t.Fatalf("SortURLKeys kept %d of 5 distinct keys", len(list))
+	}
+	gone := map[string]bool{first.URL: true, last.URL: true, mid.URL: true}
+	kept := slices.DeleteFunc(slices.Clone(rows), func(r record.Record) bool { return gone[r.URL] || r.HostKey == hostRow.HostKey })
+	got, res, err := run(t, []Source{source(t, "in", in)}, Options{DropURLs: list, DropHosts: []uint64{hostRow.HostKey}, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[0], encode(t, 1, 0, ^uint64(0), kept)) {
+		t.Error("output differs from encoding the kept rows")
+	}
+	for i, k := range list {
+		if want := k.URL != mid.URL+"/absent"; res.URLsDropped[i] != want {
+			t.Errorf("%s: dropped %v, want %v", k.URL, res.URLsDropped[i], want)
+		}
+	}
+	t.Logf("%d blocks: %d copied, %d checked, %d decoded", len(f.Blocks), res.BlocksCopied, res.BlocksChecked, res.BlocksDecoded)
+	if res.URLRowsDropped != 3 || res.BlocksCopied == 0 {
+		t.Errorf("%d rows dropped by the list (want 3), %d of %d blocks copied", res.URLRowsDropped, res.BlocksCopied, len(f.Blocks))
+	}
+	// a listed URL between two rows of a block: the block is read, and
+	// copied, since nothing in it goes
+	between := []URLKey{{mid.HostKey, mid.URL + "\x00"}}
+	got, res, err = run(t, []Source{source(t, "in", in)}, Options{DropURLs: between, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}})
+	if err != nil || !bytes.Equal(got[0], in) || res.BlocksChecked != 1 || res.BlocksDecoded != 0 || res.URLsDropped[0] {
+		t.Errorf("a URL no row has: %v, same bytes %v, %d checked, %d decoded", err, bytes.Equal(got[0], in), res.BlocksChecked, res.BlocksDecoded)
+	}
+	if _, _, err := run(t, []Source{source(t, "in", in)}, Options{DropURLs: []URLKey{list[1], list[0]}, Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}}); err == nil {
+		t.Error("URLs out of order taken")
+	}
+}
+
 func TestCopyWholeFile(t *testing.T) {
 	rows := sampleRows(t)
 	// one host past all others whose URLs never end a block by content,
@@ -746,6 +797,20 @@ func FuzzFoldGCIdentity(f *testing.F) {
 		slices.Sort(drop)
 		drop = slices.Compact(drop)
 		want = slices.DeleteFunc(want, func(r record.Record) bool { _, found := slices.BinarySearch(drop, r.HostKey); return found })
+		// and a few URLs, some of which no row has
+		var urls []URLKey
+		for range rng.IntN(6) {
+			r := sub[rng.IntN(len(sub))]
+			if rng.IntN(3) == 0 {
+				r.URL += "-absent"
+			}
+			urls = append(urls, URLKey{r.HostKey, r.URL})
+		}
+		urls = SortURLKeys(urls)
+		want = slices.DeleteFunc(want, func(r record.Record) bool {
+			_, found := slices.BinarySearchFunc(urls, URLKey{r.HostKey, r.URL}, compareURLKeys)
+			return found
+		})
 		var srcs []Source
 		for _, fr := range files {
 			slices.SortFunc(fr, func(a, b record.Record) int { return record.CompareKey(a.HostKey, a.URL, b.HostKey, b.URL) })
@@ -755,13 +820,13 @@ func FuzzFoldGCIdentity(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := run(t, srcs, Options{Fold: true, GC: gc, Cutoff: cutoff, DropHosts: drop, Outputs: outs})
+		got, _, err := run(t, srcs, Options{Fold: true, GC: gc, Cutoff: cutoff, DropHosts: drop, DropURLs: urls, Outputs: outs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for k, o := range outs {
 			if !bytes.Equal(got[k], encode(t, o.ID, o.Lo, o.Hi, inRange(want, o.Lo, o.Hi))) {
-				t.Fatalf("output %d (%#x..%#x, gc %v, dropping %#x) differs from a fresh encoding of its rows", k, o.Lo, o.Hi, gc, drop)
+				t.Fatalf("output %d (%#x..%#x, gc %v, dropping %#x and %d URLs) differs from a fresh encoding of its rows", k, o.Lo, o.Hi, gc, drop, len(urls))
 			}
 		}
 	})
