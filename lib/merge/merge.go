@@ -1,7 +1,7 @@
 // Package merge is the compaction engine: a k-way merge over the blocks of
 // sorted .meguri inputs into one or more outputs that cut the key space at
 // given host keys, optionally folding equal URLs, dropping expired Gone
-// tombstones and dropping whole host groups.
+// tombstones, whole host groups and listed URLs.
 //
 // A block passes through byte for byte, without being re-encoded, whenever
 // that gives the same bytes a fresh encoding of the same rows would: the
@@ -10,8 +10,8 @@
 // the row cap, which depend only on the rows since the block start, or at
 // the output's last row), no row of another input falls inside it, it lies
 // inside the current output's range and no row is dropped from it (a block
-// holding Gone rows under GC, or spanning a dropped host key, is decoded to
-// see; others are not decoded at all).
+// holding Gone rows under GC, spanning a dropped host key, or whose rows
+// span a dropped URL, is decoded to see; others are not decoded at all).
 // Every other row is decoded and added again, so the output is always
 // exactly what encoding its rows afresh gives, and memory holds a block per
 // input and the writer's blocks in flight, whatever the file sizes.
