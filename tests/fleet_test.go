@@ -1322,23 +1322,11 @@ func TestDropHosts(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte("example.com\nnot a host\n"), 0o644)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+	compactRefused(t, out, []refusal{
 		{[]string{"--drop-host", "not a host", all, "-o", out}, `meguri-compact: --drop-host "not a host" is neither a host key`},
 		{[]string{"--drop-hosts", bad, all, "-o", out}, `meguri-compact: --drop-hosts ` + bad + `: line 2: "not a host" is neither a host key`},
 		{[]string{"--drop-host", "example.com", "--data", dir}, "meguri-compact: --drop-host, --drop-hosts, --drop-url and --drop-urls drop records from .meguri files, not from a partition directory's log"},
-	} {
-		os.Remove(out)
-		_, e, code := run(t, nil, "meguri-compact", c.args...)
-		if code != 2 || !strings.HasPrefix(string(e), c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, e, c.want)
-		}
-		if _, err := os.Stat(out); err == nil {
-			t.Errorf("%v left %s", c.args, out)
-		}
-	}
+	})
 }
 
 // TestDropURLs: --drop-url and --drop-urls take single records out (a
@@ -1347,8 +1335,7 @@ func TestDropHosts(t *testing.T) {
 // ingest of the CDX without those URLs' lines; the summary counts what was
 // dropped and names each listed URL that matched nothing (an absent page,
 // and the other scheme of a held one, saying the inputs hold that one),
-// under -q too. A line that is no URL is
-// a usage error naming it.
+// under -q too. A line that is no URL is a usage error naming it.
 func TestDropURLs(t *testing.T) {
 	dir := t.TempDir()
 	in := input(t)
@@ -1417,14 +1404,25 @@ func TestDropURLs(t *testing.T) {
 	os.WriteFile(bad, []byte(first+"\nwww.example.com/page\n"), 0o644)
 	tabbed := filepath.Join(dir, "tabbed.txt")
 	os.WriteFile(tabbed, []byte(first+"\tDMCA 2024-001\n"), 0o644)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+	compactRefused(t, out, []refusal{
 		{[]string{"--drop-urls", bad, all, "-o", out}, `meguri-compact: --drop-urls ` + bad + `: line 2: "www.example.com/page": not a URL: no scheme (give http://www.example.com/page or https://www.example.com/page)`},
 		{[]string{"--drop-urls", tabbed, all, "-o", out}, `meguri-compact: --drop-urls ` + tabbed + `: line 1: "` + first + `\tDMCA 2024-001": a tab in it: columns, not one URL (cut -f1 gives the first column)`},
 		{[]string{"--drop-urls", "-", "--drop-hosts", "-", all, "-o", out}, "meguri-compact: --drop-hosts - and --drop-urls - would both read stdin"},
-	} {
+	})
+}
+
+// refusal is a meguri-compact run refused as bad usage: its arguments,
+// and how stderr starts.
+type refusal struct {
+	args []string
+	want string
+}
+
+// compactRefused runs each refusal, wanting exit 2, its message, and no
+// file at out.
+func compactRefused(t *testing.T, out string, rs []refusal) {
+	t.Helper()
+	for _, c := range rs {
 		os.Remove(out)
 		_, e, code := run(t, nil, "meguri-compact", c.args...)
 		if code != 2 || !strings.HasPrefix(string(e), c.want) {
