@@ -52,17 +52,17 @@ func Kong(name, description string) []kong.Option {
 		os.Exit(code)
 	})}
 	for _, k := range []reflect.Kind{reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64} {
-		opts = append(opts, kong.KindMapper(k, decimal(k, true)))
+		opts = append(opts, kong.KindMapper(k, decimal(true)))
 	}
 	for _, k := range []reflect.Kind{reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64} {
-		opts = append(opts, kong.KindMapper(k, decimal(k, false)))
+		opts = append(opts, kong.KindMapper(k, decimal(false)))
 	}
 	return opts
 }
 
-// decimal maps a flag's value to an integer of kind k: decimal digits
-// (leading zeros and all), or hex after 0x.
-func decimal(k reflect.Kind, signed bool) kong.MapperFunc {
+// decimal maps a flag's value to a signed or unsigned integer of the
+// target's width: decimal digits (leading zeros and all), or hex after 0x.
+func decimal(signed bool) kong.MapperFunc {
 	return func(ctx *kong.DecodeContext, target reflect.Value) error {
 		t, err := ctx.Scan.PopValue("number")
 		if err != nil {

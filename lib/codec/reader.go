@@ -306,7 +306,7 @@ func (r *Reader) readTail(pre []byte) error {
 	var extra [len(headMagic)]byte
 	if n, _ := io.ReadFull(r.r, extra[:]); n > 0 {
 		end := start + int64(len(footer)) + TrailerSize
-		if HasMagic(extra[:n]) && n == len(extra) {
+		if HasMagic(extra[:n]) {
 			return &JoinedError{At: end}
 		}
 		return corrupt("trailer", -1, "", end, "bytes after the trailer")
