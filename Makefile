@@ -90,7 +90,7 @@ FUZZ_TARGETS := \
   lib/cdx:FuzzParseSpaced \
   lib/cdx:FuzzDecodeFlat \
   lib/cdx:FuzzRejectLine \
-  lib/cdx:FuzzInput \
+  lib/cdx/input:FuzzInput \
   lib/codec:FuzzReader \
   lib/canon:FuzzCanonicalize \
   lib/canon:FuzzHostOf \

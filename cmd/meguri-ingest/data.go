@@ -9,7 +9,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/canon"
-	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
@@ -60,7 +60,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// A run of files all committed before under their names (GNU
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first.
-		if found := logstore.CommittedFiles(commits, a.Files, cdx.Fingerprint); found != nil {
+		if found := logstore.CommittedFiles(commits, a.Files, input.Fingerprint); found != nil {
 			sayDone(committedLines(found, w.Generation(), a.Data))
 			return nil
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/units"
@@ -71,7 +72,7 @@ func main() {
 	default:
 		err = run(&a)
 	}
-	if errors.Is(err, cdx.ErrMeguri) {
+	if errors.Is(err, input.ErrMeguri) {
 		err = fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
 	}
 	if errors.As(err, new(*cdx.FoldedError)) {

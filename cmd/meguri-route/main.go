@@ -19,6 +19,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/logstore"
@@ -54,7 +55,7 @@ func main() {
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
 	err := ctx.Run()
-	if errors.Is(err, cdx.ErrMeguri) {
+	if errors.Is(err, input.ErrMeguri) {
 		// split and balance read a .meguri as it is, not compressed
 		err = fmt.Errorf("%w: decompress it first", err)
 	}

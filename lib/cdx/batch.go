@@ -14,6 +14,7 @@ import (
 
 	"github.com/bytedance/sonic"
 
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/internal/freelist"
 )
 
@@ -131,7 +132,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 // shards should not be found missing an hour into a run.
 func checkInputs(inputs []string) error {
 	for _, name := range inputs {
-		if err := CheckInput(name); err != nil {
+		if err := input.CheckInput(name); err != nil {
 			return err
 		}
 	}
@@ -141,18 +142,21 @@ func checkInputs(inputs []string) error {
 func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}) error {
 	var raw int64 // read by this goroutine alone
 	for _, name := range inputs {
-		in, err := open(name, &raw)
+		in, err := input.OpenCounting(name, &raw)
 		if err != nil {
 			return err
 		}
-		in.fingerprint = cfg.Fingerprint != nil
+		if cfg.Fingerprint != nil {
+			in.Hash()
+		}
 		err = readInput(in, cfg, free, work, ordered, stop, &raw)
 		in.Close()
 		if err != nil {
 			return err
 		}
 		if cfg.Fingerprint != nil {
-			cfg.Fingerprint(in.Name, in.sum.Sum64(), in.size)
+			hash, size := in.Fingerprinted()
+			cfg.Fingerprint(in.Name, hash, size)
 		}
 	}
 	return nil
@@ -162,8 +166,8 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 // collect's error instead.
 var errStopped = errors.New("stopped")
 
-func readInput(in *Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
-	lr := NewLineReader(in, cfg.MaxLine)
+func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
+	lr := input.NewLineReader(in, cfg.MaxLine)
 	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {

@@ -7,7 +7,8 @@
 // files, the Wayback CDX server's 7-field text output and its JSON rows,
 // told apart by their field count), and `{"url": ...}` lines and bare URLs
 // (a discovered link with no capture). Input streams may be plain, gzip
-// (also multi-member) or zstd; Open detects which from the first bytes.
+// (also multi-member) or zstd; package input opens them, detecting which
+// from the first bytes.
 //
 //	p := cdx.Parser{Grouping: canon.ByDomain}
 //	c, reason := p.Parse(line)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -249,26 +248,6 @@ func FuzzParseSpaced(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestLineReader(t *testing.T) {
-	in := "a\r\nbb\n\n" + strings.Repeat("x", 100) + "\nlast"
-	lr := NewLineReader(strings.NewReader(in), 10)
-	var got []string
-	for {
-		l, n, long, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(l)+"|"+string(rune('0'+n))+"|"+map[bool]string{true: "long", false: ""}[long])
-	}
-	want := []string{"a\r|1|", "bb|2|", "|3|", "xxxxxxxxxx|4|long", "last|5|"}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("got %v want %v", got, want)
-	}
 }
 
 // FuzzParse: no line makes the parser panic, and whatever it takes is a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	cdxinput "github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/testinput"
 	"github.com/meguri/meguri/lib/record"
@@ -535,7 +536,7 @@ func TestCompressedInputs(t *testing.T) {
 	writeZstd(t, megZst, meg.Bytes())
 	for _, c := range []struct{ path, kind string }{{megGz, "gzip"}, {megZst, "zstd"}} {
 		_, err := Run([]string{c.path}, io.Discard, full())
-		if !errors.Is(err, cdx.ErrMeguri) || err.Error() != c.path+": is a .meguri file, not CDX lines (compressed with "+c.kind+")" {
+		if !errors.Is(err, cdxinput.ErrMeguri) || err.Error() != c.path+": is a .meguri file, not CDX lines (compressed with "+c.kind+")" {
 			t.Errorf("a .meguri compressed with %s: err = %v", c.kind, err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
@@ -94,7 +95,7 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 }
 
 func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount) error {
-	r, err := cdx.OpenRaw(name)
+	r, err := input.OpenRaw(name)
 	if err != nil {
 		return err
 	}

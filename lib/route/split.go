@@ -29,6 +29,7 @@ import (
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/internal/freelist"
@@ -581,9 +582,9 @@ func Split(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		return nil, ErrMixed
 	}
 	if inputs[0] == "-" {
-		return SplitMeguri("<stdin>", cdx.Stdin(), opt)
+		return SplitMeguri("<stdin>", input.Stdin(), opt)
 	}
-	f, err := cdx.OpenRaw(inputs[0])
+	f, err := input.OpenRaw(inputs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -605,9 +606,9 @@ func sameGrouping(name string, file, want canon.Grouping) error {
 // the first look the tools take at their inputs, so it is where a missing
 // one is refused.
 func sniffMeguri(name string) (bool, error) {
-	head, err := cdx.Peek(name, 8)
+	head, err := input.Peek(name, 8)
 	if err != nil {
 		return false, err
 	}
-	return cdx.IsMeguri(head), nil
+	return input.IsMeguri(head), nil
 }

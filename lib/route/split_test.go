@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
@@ -43,7 +43,7 @@ func TestSplitZstd(t *testing.T) {
 		if len(raw) < 4 || !bytes.Equal(raw[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}) {
 			t.Fatalf("%s is not a zstd stream", p.File)
 		}
-		f, err := cdx.Open(p.File)
+		f, err := input.Open(p.File)
 		if err != nil {
 			t.Fatal(err)
 		}

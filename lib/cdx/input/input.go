@@ -1,4 +1,17 @@
-package cdx
+// Package input opens the line inputs the tools read: a named file, a
+// pipe, or stdin ("-"), plain, gzip (also multi-member) or zstd, told from
+// the first bytes, not the name. What is no text of lines is refused with
+// an error naming the input: a .meguri file (ErrMeguri), another
+// compression, an HTML page under a .gz name, a WARC or a Parquet file.
+// Package cdx parses the lines; this package, which links no JSON library,
+// also serves tools that read lists of URLs (meguri-inspect --urls).
+//
+//	in, err := input.Open("cdx-00000.gz")
+//	if err != nil { ... }
+//	defer in.Close()
+//	lr := input.NewLineReader(in, 1<<20)
+//	line, num, tooLong, err := lr.Next()
+package input
 
 import (
 	"bufio"
@@ -46,12 +59,20 @@ type Input struct {
 	Compression Compression
 	r           io.Reader
 	closers     []io.Closer
-	// fingerprint, when set before the first Read, has the content read
-	// hashed into sum and counted in size
+	// fingerprint, when set before the first Read (Hash), has the content
+	// read hashed into sum and counted in size
 	fingerprint bool
 	sum         xxhash.Digest
 	size        int64
 }
+
+// Hash has the content read from now on hashed (xxHash64) and counted,
+// for Fingerprinted; call it before the first Read.
+func (in *Input) Hash() { in.fingerprint = true }
+
+// Fingerprinted returns the xxHash64 and the size of the content read
+// since Hash.
+func (in *Input) Fingerprinted() (hash uint64, size int64) { return in.sum.Sum64(), in.size }
 
 // Read reads decompressed bytes. The caller names the input in errors
 // (with the line it reached); a decompressor's error says which.
@@ -102,11 +123,11 @@ func CheckInput(name string) error {
 // compression. A file named .gz or .zst whose bytes are not gzip or zstd,
 // and content that looks like an HTML page, are refused with an error that
 // names the file.
-func Open(name string) (*Input, error) { return open(name, nil) }
+func Open(name string) (*Input, error) { return OpenCounting(name, nil) }
 
-// open is Open, adding the bytes read from the input as it is stored to
-// *raw when raw is not nil.
-func open(name string, raw *int64) (*Input, error) {
+// OpenCounting is Open, adding the bytes read from the input as it is
+// stored to *raw when raw is not nil.
+func OpenCounting(name string, raw *int64) (*Input, error) {
 	if err := CheckInput(name); err != nil {
 		return nil, err
 	}
