@@ -487,6 +487,21 @@ func TestInspectURLs(t *testing.T) {
 	if want := fmt.Sprintf("meguri-inspect: <stdin>: line 1: skipped, a tab in the line: columns, not one URL (cut -f1 gives the first column): %q\n", held+"\tanchor text"); code != 0 || len(out) != 0 || string(e) != want {
 		t.Errorf("--urls of a tab-separated line: exit %d, stdout %q, stderr %q; want %q", code, out, e, want)
 	}
+	// a list read as ingest reads its inputs: gzip too, from a file or a
+	// pipe; a .meguri given as the list (the arguments swapped) is refused
+	gz := filepath.Join(t.TempDir(), "urls.txt.gz")
+	writeGzip(t, gz, append([]byte("http://new.example/a\r\n"), list...))
+	for _, c := range []struct {
+		stdin []byte
+		arg   string
+	}{{nil, gz}, {fileBytes(t, gz), "-"}} {
+		if out, e, code := run(t, c.stdin, "meguri-inspect", "--urls", c.arg, "--absent", golden); code != 0 || string(out) != "http://new.example/a\n" || len(e) != 0 {
+			t.Errorf("--urls %s (gzip): exit %d, %q, stdout %q", c.arg, code, e, out)
+		}
+	}
+	if _, e, code := run(t, nil, "meguri-inspect", "--urls", golden, golden); code != 2 || string(e) != "meguri-inspect: --urls "+golden+" is a .meguri file, not a list of URLs: the list goes to --urls, the file to look them up in as FILE\n" {
+		t.Errorf("--urls FILE.meguri: exit %d, %q", code, e)
+	}
 	for _, args := range [][]string{{"--urls", "-", "-"}, {"--absent", golden}, {"--urls", path, "--rows", golden}} {
 		out, e, code := run(t, nil, "meguri-inspect", args...)
 		if code != 2 || len(out) != 0 || len(e) == 0 {

@@ -1400,6 +1400,12 @@ func TestDropURLs(t *testing.T) {
 	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-urls", list, all, "-o", out); code != 0 || !strings.HasSuffix(string(e), warnings) || strings.Count(string(e), "\n") != 2 {
 		t.Errorf("-q: exit %d, stderr %q", code, e)
 	}
+	// the list gzipped, as ingest would read it
+	gz := list + ".gz"
+	writeGzip(t, gz, fileBytes(t, list))
+	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-urls", gz, all, "-o", out); code != 0 || string(e) != warnings {
+		t.Errorf("a gzipped list: exit %d, stderr %q", code, e)
+	}
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte(first+"\nwww.example.com/page\n"), 0o644)
 	tabbed := filepath.Join(dir, "tabbed.txt")

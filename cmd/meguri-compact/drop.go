@@ -3,12 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/record"
@@ -47,23 +47,20 @@ func dropList(a *args, g canon.Grouping) (dropSet, error) {
 }
 
 // eachLine calls add with each line of the list at path ('-' for stdin;
-// none when path is empty) that is neither blank nor a # comment, trimmed,
-// and the flag to name it by: "FLAG PATH: line N:".
+// none when path is empty; plain, gzip or zstd) that is neither blank nor
+// a # comment, trimmed, and the flag to name it by: "FLAG PATH: line N:".
+// A list that cannot be opened, or is a .meguri file, fails the run.
 func eachLine(flag, path string, add func(flag, line string) error) error {
 	if path == "" {
 		return nil
 	}
-	var r io.Reader = os.Stdin
-	name := "<stdin>"
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w", flag, err)
-		}
-		defer f.Close()
-		r, name = f, path
+	in, err := input.Open(path) // plain, gzip or zstd, as ingest reads
+	if err != nil {
+		return fmt.Errorf("%s %w", flag, err)
 	}
-	sc := bufio.NewScanner(r)
+	defer in.Close()
+	name := in.Name
+	sc := bufio.NewScanner(in)
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())

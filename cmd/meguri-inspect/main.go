@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/inspect"
@@ -33,7 +34,7 @@ type args struct {
 	Progress *bool    `negatable:"" help:"With --verify: show the blocks checked so far on stderr (default: when stderr is a terminal)."`
 	Rows     bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
 	URL      string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
-	URLs     string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
+	URLs     string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
 	Absent   bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Commits  bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
 	Host     string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits as xxhsum prints it, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
@@ -611,17 +612,19 @@ func verifyMetered(a *args, src *inspect.Source) (inspect.Summary, error) {
 
 // lookupLines is --urls: a batch lookup of the URLs listed in a.URLs.
 func lookupLines(a *args, rd records, named func(error) error, layout record.Layout, filter record.Filter) (int, error) {
-	in, name := io.Reader(os.Stdin), "<stdin>"
 	if a.URLs == "-" {
 		cli.LinesFromTerminal("meguri-inspect", "URLs", "give --urls FILE to read a list")
-	} else {
-		f, err := os.Open(a.URLs)
-		if err != nil {
-			return 1, err
-		}
-		defer f.Close()
-		in, name = f, a.URLs
 	}
+	// opened as ingest opens its inputs: plain, gzip or zstd
+	in, err := input.Open(a.URLs)
+	if errors.Is(err, input.ErrMeguri) {
+		return 2, fmt.Errorf("--urls %s is a .meguri file, not a list of URLs: the list goes to --urls, the file to look them up in as FILE", a.URLs)
+	}
+	if err != nil {
+		return 1, fmt.Errorf("--urls %w", err)
+	}
+	defer in.Close()
+	name := in.Name
 	const shown = 20
 	skipped, bare := 0, 0
 	n, err := rd.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
