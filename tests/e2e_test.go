@@ -487,6 +487,19 @@ func TestInspectURLs(t *testing.T) {
 	if want := fmt.Sprintf("meguri-inspect: <stdin>: line 1: skipped, a tab in the line: columns, not one URL (cut -f1 gives the first column): %q\n", held+"\tanchor text"); code != 0 || len(out) != 0 || string(e) != want {
 		t.Errorf("--urls of a tab-separated line: exit %d, stdout %q, stderr %q; want %q", code, out, e, want)
 	}
+	// JSON lines (links as ingest reads them, the CDX lines themselves)
+	// stand for their "url": the sample's own lines are all held, and an
+	// absent one prints whole, ready for ingest
+	jsonl := []byte(`{"url": "http://new.example/b", "anchor": "x"}` + "\n")
+	jsonl = append(jsonl, fileBytes(t, sample)...)
+	out, _, code = run(t, jsonl, "meguri-inspect", "--urls", "-", "--absent", golden)
+	if code != 0 || string(out) != `{"url": "http://new.example/b", "anchor": "x"}`+"\n" {
+		t.Errorf("--urls of JSON lines: exit %d, stdout %q", code, out)
+	}
+	if out, e, code := run(t, []byte(`{"URL": "http://new.example/b"}`+"\n"), "meguri-inspect", "--urls", "-", golden); code != 0 || len(out) != 0 ||
+		string(e) != "meguri-inspect: <stdin>: line 1: skipped, a JSON line without a \"url\" string: \"{\\\"URL\\\": \\\"http://new.example/b\\\"}\"\n" {
+		t.Errorf("--urls of a JSON line without \"url\": exit %d, stdout %q, stderr %q", code, out, e)
+	}
 	// a list read as ingest reads its inputs: gzip too, from a file or a
 	// pipe; a .meguri given as the list (the arguments swapped) is refused
 	gz := filepath.Join(t.TempDir(), "urls.txt.gz")

@@ -3,6 +3,7 @@ package inspect
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,11 +63,17 @@ var ErrLongLine = errors.New("line too long")
 // columns joined as one URL, which --absent would then print as new.
 var ErrColumns = errors.New("a tab in the line: columns, not one URL (cut -f1 gives the first column)")
 
+// ErrNoURLField is the error LookupLines gives Skip for a JSON line that
+// is no object with a "url" string.
+var ErrNoURLField = errors.New(`a JSON line without a "url" string`)
+
 // LookupLines reads URLs from r, one per line (blank lines aside), and
 // writes to w, in input order, the record of each URL the file holds as a
 // line in opt.Layout (a JSON line, as --rows prints it, by default), or
 // with opt.Absent the lines whose URL it does not hold. Each URL is
-// canonicalized and keyed as ingest does.
+// canonicalized and keyed as ingest does. A line that starts with "{" is
+// read as a JSON object for its "url" field, as ingest reads a discovered
+// link or a CDX record's line; --absent prints such lines whole.
 // It needs a file (random access): each chunk of lines is sorted by key
 // and every block that can hold one of them is read and decoded once.
 func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
@@ -111,11 +118,8 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			}
 			n.Lines++
 			var u string
-			if err == nil && canon.Columns(line) {
-				err = ErrColumns
-			}
 			if err == nil {
-				u, err = canon.Canonicalize(string(line))
+				u, err = lineURL(line)
 			}
 			if err != nil {
 				n.Skipped++
@@ -230,4 +234,23 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 		return line[:min(len(line), max)], ErrLongLine
 	}
 	return line, nil
+}
+
+// lineURL returns the canonical URL of a line of a URL list: the line
+// itself, or the "url" field of a JSON object line.
+func lineURL(line []byte) (string, error) {
+	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '{' {
+		// the key exactly, as the CDX parser takes it (a struct tag
+		// would also take "URL" or "Url")
+		var o map[string]json.RawMessage
+		var u string
+		if json.Unmarshal(t, &o) != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
+			return "", ErrNoURLField
+		}
+		return canon.Canonicalize(u)
+	}
+	if canon.Columns(line) {
+		return "", ErrColumns
+	}
+	return canon.Canonicalize(string(line))
 }

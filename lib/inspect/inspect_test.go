@@ -3,6 +3,8 @@ package inspect
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -270,14 +272,16 @@ func TestReadLine(t *testing.T) {
 
 // FuzzLookupLines: any bytes as a URL list. The lookup never fails on a
 // good file, and agrees with a plain oracle: a line (line ends "\n" or
-// "\r\n", blank lines aside) is skipped when it holds columns (a tab
-// inside it) or does not canonicalize, present when its canonical URL is one of the file's, absent otherwise;
+// "\r\n", blank lines aside; a JSON object line stands for its "url"
+// string) is skipped when it holds columns (a tab inside it) or does not
+// canonicalize, present when its canonical URL is one of the file's, absent otherwise;
 // the records printed are those lines' rows, and --absent prints the rest.
 func FuzzLookupLines(f *testing.F) {
 	file, byURL, urls := smallFile(f)
 	f.Add([]byte(urls[0] + "\n" + urls[len(urls)-1] + "\r\nhttp://absent.example/\n\nftp://x/\n"))
 	f.Add([]byte("HTTP://" + strings.TrimPrefix(urls[7], "http://") + "#x\r\n\r\n \n"))
 	f.Add([]byte("\n\n\r\r\n\x00\xff"))
+	f.Add([]byte(`{"url": "` + urls[3] + `", "anchor": "a\tb"}` + "\n{\"URL\": \"" + urls[4] + "\"}\n{\"url\": 5}\n{\"url\": \"http://absent.example/\"}\n{bad\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var wantPresent, wantAbsent strings.Builder
 		var n BatchCounts
@@ -292,8 +296,22 @@ func FuzzLookupLines(f *testing.F) {
 			}
 			n.Lines++
 			u, err := canon.Canonicalize(l)
+			columns := canon.Columns([]byte(l))
+			if t := strings.TrimSpace(l); strings.HasPrefix(t, "{") {
+				// a JSON object line: its "url" string
+				var o map[string]any
+				err = json.Unmarshal([]byte(t), &o)
+				s, ok := o["url"].(string)
+				if !ok && err == nil {
+					err = errors.New("no url")
+				}
+				u, columns = "", false
+				if err == nil {
+					u, err = canon.Canonicalize(s)
+				}
+			}
 			switch {
-			case err != nil || canon.Columns([]byte(l)):
+			case err != nil || columns:
 				n.Skipped++
 			case byURL[u] != "":
 				n.Present++
