@@ -788,6 +788,16 @@ func TestWorkedRebalance(t *testing.T) {
 			t.Errorf("%s: a refused publish changed the map", name)
 		}
 	}
+	// rows a failed compact left empty (the shell's > made the file) are
+	// refused: publishing nothing would look done
+	os.WriteFile(filepath.Join(dir, "empty.rows"), nil, 0o644)
+	_, e, code = runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "empty.rows", "-o", "fleet.manifest")
+	if want := "meguri-route: --rows empty.rows holds no partition row (did the meguri-compact that was to write it fail?); nothing was published\n"; code != 1 || string(e) != want {
+		t.Errorf("empty rows: exit %d, %q; want %q", code, e, want)
+	}
+	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
+		t.Error("a refused publish changed the map")
+	}
 }
 
 func fileBytes(t *testing.T, path string) []byte {

@@ -678,6 +678,11 @@ func (c *updateCmd) Run() error {
 		if err != nil {
 			return err
 		}
+		if len(r.Parts) == 0 {
+			// most often `meguri-compact ... > hot.rows` that failed: the
+			// shell made the file, and publishing nothing would look done
+			return fmt.Errorf("--rows %s holds no partition row (did the meguri-compact that was to write it fail?); nothing was published", path)
+		}
 		if err := r.Rebase(manifest.DirOf(path), out); err != nil {
 			return err
 		}
