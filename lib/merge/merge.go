@@ -197,6 +197,12 @@ func SortURLKeys(ks []URLKey) []URLKey {
 	return slices.Compact(ks)
 }
 
+// FindURLKey finds k in ks, which SortURLKeys ordered: where it is, or
+// would be.
+func FindURLKey(ks []URLKey, k URLKey) (int, bool) {
+	return slices.BinarySearchFunc(ks, k, compareURLKeys)
+}
+
 // Cover is an input whose captures another input holds already (see
 // Result.Covered), with the URL of its first captured row.
 type Cover struct {
@@ -473,20 +479,7 @@ func (m *merger) run() error {
 			m.res.Folded += uint64(len(same))
 			rec = record.FoldRecords(append(same, rec))
 		}
-		i, listed := m.dropsURL(&rec)
-		if listed {
-			m.res.URLsDropped[i] = true
-		}
-		if m.dropsHost(rec.HostKey) {
-			m.res.HostsDropped[rec.HostKey]++
-			continue
-		}
-		if listed {
-			m.res.URLRowsDropped++
-			continue
-		}
-		if m.gcDrops(&rec) {
-			m.res.Dropped++
+		if m.drops(&rec, true) {
 			continue
 		}
 		if err := m.w.Add(&rec); err != nil {
@@ -538,13 +531,12 @@ func (m *merger) tryCopy(c *cursor) (bool, error) {
 	if !m.canCopy(c) {
 		return false, nil
 	}
-	if info := &c.blk.Info; m.opt.GC && info.Gone > 0 || m.dropsIn(info.FirstHost, info.LastHost) || m.urlsIn(info) {
+	if m.mayDrop(&c.blk.Info) {
 		if err := c.decode(); err != nil {
 			return false, err
 		}
 		for i := range c.recs {
-			_, listed := m.dropsURL(&c.recs[i])
-			if listed || m.dropsHost(c.recs[i].HostKey) || m.gcDrops(&c.recs[i]) {
+			if m.drops(&c.recs[i], false) {
 				m.decoded(c)
 				return false, nil
 			}
@@ -600,6 +592,37 @@ func holds(o, r *record.Record) bool {
 		(o.LastSeen == r.LastSeen && o.Digest == r.Digest || o.FirstSeen == r.FirstSeen && o.FirstDigest == r.FirstDigest)
 }
 
+// drops reports whether r is dropped: a listed URL, a row of a dropped
+// host, or a tombstone GC takes. With count, it is counted in the result:
+// under its host when both drop it, and a listed URL is marked found
+// either way.
+func (m *merger) drops(r *record.Record, count bool) bool {
+	i, listed := m.dropsURL(r)
+	host := m.dropsHost(r.HostKey)
+	gc := !host && !listed && m.gcDrops(r)
+	if count {
+		if listed {
+			m.res.URLsDropped[i] = true
+		}
+		switch {
+		case host:
+			m.res.HostsDropped[r.HostKey]++
+		case listed:
+			m.res.URLRowsDropped++
+		case gc:
+			m.res.Dropped++
+		}
+	}
+	return host || listed || gc
+}
+
+// mayDrop reports whether a row of block b may be dropped, from what its
+// zone map says: Gone rows under GC, a dropped host key within its key
+// span, or a listed URL within its rows.
+func (m *merger) mayDrop(b *codec.BlockInfo) bool {
+	return m.opt.GC && b.Gone > 0 || m.dropsIn(b.FirstHost, b.LastHost) || m.urlsIn(b)
+}
+
 // dropsHost reports whether rows of host key k are dropped.
 func (m *merger) dropsHost(k uint64) bool {
 	_, found := slices.BinarySearch(m.opt.DropHosts, k)
@@ -617,13 +640,13 @@ func (m *merger) dropsURL(r *record.Record) (int, bool) {
 	if len(m.opt.DropURLs) == 0 {
 		return 0, false
 	}
-	return slices.BinarySearchFunc(m.opt.DropURLs, URLKey{r.HostKey, r.URL}, compareURLKeys)
+	return FindURLKey(m.opt.DropURLs, URLKey{r.HostKey, r.URL})
 }
 
 // urlsIn reports whether one of DropURLs lies within a block's rows.
 func (m *merger) urlsIn(b *codec.BlockInfo) bool {
 	d := m.opt.DropURLs
-	i, _ := slices.BinarySearchFunc(d, URLKey{b.FirstHost, b.FirstURL}, compareURLKeys)
+	i, _ := FindURLKey(d, URLKey{b.FirstHost, b.FirstURL})
 	return i < len(d) && record.CompareKey(d[i].Host, d[i].URL, b.LastHost, b.LastURL) <= 0
 }
 
