@@ -11,7 +11,6 @@ import (
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/merge"
-	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -77,18 +76,12 @@ func eachLine(flag, path string, add func(flag, line string) error) error {
 	return nil
 }
 
-// droppedURL is a URL --drop-url or --drop-urls names: its place in the
-// rows' order, and how the user wrote it.
-type droppedURL struct {
-	key   merge.URLKey
-	given string
-}
-
 // urlList reads --drop-url and --drop-urls: each URL canonicalized as
 // ingest canonicalizes it and keyed under grouping g. A value that is no
-// URL, or a line of columns, is a usage error.
-func urlList(a *args, g canon.Grouping) ([]droppedURL, error) {
-	var us []droppedURL
+// URL, or a line of columns, is a usage error. The URLs come in the order
+// given.
+func urlList(a *args, g canon.Grouping) ([]merge.URLKey, error) {
+	var us []merge.URLKey
 	add := func(flag, s string) error {
 		if canon.Columns([]byte(s)) {
 			return cli.Usagef("%s %q: a tab in it: columns, not one URL (cut -f1 gives the first column)", flag, s)
@@ -97,7 +90,7 @@ func urlList(a *args, g canon.Grouping) ([]droppedURL, error) {
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
-		us = append(us, droppedURL{key: merge.URLKey{Host: canon.KeysOf(u, g).Host, URL: u}, given: strings.TrimSpace(s)})
+		us = append(us, merge.URLKey{Host: canon.KeysOf(u, g).Host, URL: u})
 		return nil
 	}
 	for _, s := range a.DropURL {
@@ -108,21 +101,12 @@ func urlList(a *args, g canon.Grouping) ([]droppedURL, error) {
 	return us, eachLine("--drop-urls", a.DropURLs, add)
 }
 
-// urlKeys returns the URLs' keys in the order of a file's rows, each once.
-func urlKeys(us []droppedURL) []merge.URLKey {
-	ks := make([]merge.URLKey, len(us))
-	for i, u := range us {
-		ks[i] = u.key
-	}
-	return merge.SortURLKeys(ks)
-}
-
 // reportURLs says how many of the listed URLs were dropped (in the
 // summary, not under -q) and warns of those that matched no row, also
 // under -q: the first few by name, then how many more. A URL whose other
 // scheme the inputs hold (held says) is told so: http and https are two
 // records.
-func reportURLs(us []droppedURL, keys []merge.URLKey, dropped []bool, quiet bool, lo, hi uint64, held func(url string) bool) {
+func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, lo, hi uint64, held func(merge.URLKey) bool) {
 	if len(keys) == 0 {
 		return
 	}
@@ -138,24 +122,23 @@ func reportURLs(us []droppedURL, keys []merge.URLKey, dropped []bool, quiet bool
 	const named = 5
 	missed, seen := 0, map[merge.URLKey]bool{}
 	for _, u := range us {
-		i, _ := slices.BinarySearchFunc(keys, u.key, func(a, b merge.URLKey) int {
-			return record.CompareKey(a.Host, a.URL, b.Host, b.URL)
-		})
-		if dropped[i] || seen[u.key] {
+		i, _ := merge.FindURLKey(keys, u)
+		if dropped[i] || seen[u] {
 			continue
 		}
-		seen[u.key] = true
+		seen[u] = true
 		if missed++; missed > named {
 			continue
 		}
 		why := "the inputs hold no record of it"
-		if o := otherScheme(u.key.URL); o != "" && !listed(keys, o) && held(o) {
-			why += ", but hold " + o + " (http and https are two URLs: list both to drop both)"
+		// the other scheme's URL has the same host, so the same host key
+		if o := (merge.URLKey{Host: u.Host, URL: otherScheme(u.URL)}); o.URL != "" && !isListed(keys, o) && held(o) {
+			why += ", but hold " + o.URL + " (http and https are two URLs: list both to drop both)"
 		}
-		if u.key.Host < lo || u.key.Host > hi {
-			why = fmt.Sprintf("its host key %s lies outside the inputs' range %s..%s, in another partition's (meguri-route --manifest MAP --url URL names which)", units.Key(u.key.Host), units.Key(lo), units.Key(hi))
+		if u.Host < lo || u.Host > hi {
+			why = fmt.Sprintf("its host key %s lies outside the inputs' range %s..%s, in another partition's (meguri-route --manifest MAP --url URL names which)", units.Key(u.Host), units.Key(lo), units.Key(hi))
 		}
-		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s\n", u.key.URL, why)
+		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s\n", u.URL, why)
 	}
 	if missed > named {
 		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %d more listed URLs dropped nothing\n", missed-named)
@@ -218,7 +201,8 @@ func otherScheme(u string) string {
 	return o
 }
 
-// listed reports whether the URL u is one of keys.
-func listed(keys []merge.URLKey, u string) bool {
-	return slices.ContainsFunc(keys, func(k merge.URLKey) bool { return k.URL == u })
+// isListed reports whether k is one of keys.
+func isListed(keys []merge.URLKey, k merge.URLKey) bool {
+	_, ok := merge.FindURLKey(keys, k)
+	return ok
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func run(a *args) (err error) {
 	if err != nil {
 		return err
 	}
-	opt.DropURLs = urlKeys(urls)
+	opt.DropURLs = merge.SortURLKeys(slices.Clone(urls))
 	var lo, hi uint64
 	if a.Fold {
 		if lo, hi, err = merge.OnePartition(ins, a.PartitionID != nil); err != nil {
@@ -317,11 +318,9 @@ func run(a *args) (err error) {
 	}
 	if !a.JSON {
 		drops.report(res.HostsDropped, a.Quiet, lo, hi)
-		g := canon.Grouping(ins[0].File.Header.Grouping)
-		reportURLs(urls, opt.DropURLs, res.URLsDropped, a.Quiet, lo, hi, func(u string) bool {
-			k := canon.KeysOf(u, g).Host
+		reportURLs(urls, opt.DropURLs, res.URLsDropped, a.Quiet, lo, hi, func(k merge.URLKey) bool {
 			for _, in := range ins {
-				if _, ok, err := in.File.Find(k, u); ok && err == nil {
+				if _, ok, err := in.File.Find(k.Host, k.URL); ok && err == nil {
 					return true
 				}
 			}
