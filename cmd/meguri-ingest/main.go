@@ -143,7 +143,7 @@ func run(a *args) (err error) {
 		return err
 	}
 	defer func() { err = finish(err) }()
-	held := cli.HeldURLs(a.Output, a.Files)
+	held := cli.StatInputs(a.Files).HeldURLs(a.Output)
 	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {

@@ -668,8 +668,8 @@ func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error
 // HeldURLs returns how many URLs the .meguri file an output would
 // replace at path holds: 0 when there is nothing to replace (see
 // Existing) or the file does not read as a .meguri file.
-func HeldURLs(path string, inputs []string) uint64 {
-	if _, found, err := StatInputs(inputs).Existing(path); !found || err != nil {
+func (s Inputs) HeldURLs(path string) uint64 {
+	if !s.replaces(path) {
 		return 0
 	}
 	f, osf, err := codec.Open(path)
@@ -687,10 +687,7 @@ func HeldURLs(path string, inputs []string) uint64 {
 // err is the reason the header does not read (not a .meguri file,
 // damaged) when found.
 func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
-	if path == "" || path == "-" || !regular(path) {
-		return h, false, nil
-	}
-	if _, in := s.At(path); in {
+	if !s.replaces(path) {
 		return h, false, nil
 	}
 	f, err := os.Open(path)
@@ -704,6 +701,16 @@ func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
 	}
 	h, err = codec.ParseHeader(b)
 	return h, true, err
+}
+
+// replaces reports whether an output written to path would replace a
+// file: a regular file there that is none of the inputs.
+func (s Inputs) replaces(path string) bool {
+	if path == "" || path == "-" || !regular(path) {
+		return false
+	}
+	_, in := s.At(path)
+	return !in
 }
 
 // InsideDir refuses an output path that lies in the partition directory
