@@ -141,12 +141,15 @@ func run(a *args) (err error) {
 		return err
 	}
 	defer merge.CloseInputs(ins)
-	drops, err := dropList(a, canon.Grouping(ins[0].File.Header.Grouping))
+	// what is dropped is keyed under the inputs' grouping (merging checks
+	// that they share one)
+	g := canon.Grouping(ins[0].File.Header.Grouping)
+	drops, err := dropList(a, g)
 	if err != nil {
 		return err
 	}
 	opt.DropHosts = drops.keys()
-	urls, err := urlList(a, canon.Grouping(ins[0].File.Header.Grouping))
+	urls, err := urlList(a, g)
 	if err != nil {
 		return err
 	}
