@@ -1345,7 +1345,8 @@ func TestDropHosts(t *testing.T) {
 // ingest of the CDX without those URLs' lines; the summary counts what was
 // dropped and names each listed URL that matched nothing (an absent page,
 // and the other scheme of a held one, saying the inputs hold that one),
-// under -q too. A line that is no URL is a usage error naming it.
+// under -q too. A list of inspect --rows lines drops the rows' URLs. A
+// line that is no URL is a usage error naming it.
 func TestDropURLs(t *testing.T) {
 	dir := t.TempDir()
 	in := input(t)
@@ -1416,13 +1417,35 @@ func TestDropURLs(t *testing.T) {
 	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-urls", gz, all, "-o", out); code != 0 || string(e) != warnings {
 		t.Errorf("a gzipped list: exit %d, stderr %q", code, e)
 	}
+	// the rows of the dropped URLs, as inspect --rows prints them: each
+	// JSON line stands for its "url"
+	var rows []byte
+	for _, l := range bytes.SplitAfter(mustRun(t, nil, "meguri-inspect", "--rows", all), []byte("\n")) {
+		var r struct{ URL string }
+		if json.Unmarshal(l, &r) == nil && (drop[r.URL] || r.URL == kept) {
+			rows = append(rows, l...)
+		}
+	}
+	rowsList := filepath.Join(dir, "takedown.jsonl")
+	os.WriteFile(rowsList, rows, 0o644)
+	wantRows := filepath.Join(dir, "want-rows.meguri")
+	mustRun(t, nil, "meguri-compact", "-q", "--drop-url", kept, "--drop-url", last, "--drop-urls", list, all, "-o", wantRows)
+	if _, e, code = run(t, nil, "meguri-compact", "--drop-urls", rowsList, all, "-o", out); code != 0 || !strings.HasSuffix(string(e), fmt.Sprintf("meguri-compact: dropped %d of %d listed URLs\n", len(drop)+1, len(drop)+1)) {
+		t.Errorf("a list of inspect --rows lines: exit %d, stderr %q", code, e)
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, wantRows)) {
+		t.Errorf("a list of inspect --rows lines drops other records than the list of their URLs")
+	}
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte(first+"\nwww.example.com/page\n"), 0o644)
 	tabbed := filepath.Join(dir, "tabbed.txt")
 	os.WriteFile(tabbed, []byte(first+"\tDMCA 2024-001\n"), 0o644)
+	noURL := filepath.Join(dir, "no-url.jsonl")
+	os.WriteFile(noURL, []byte(`{"URL": "`+first+`"}`+"\n"), 0o644) // the key exactly, as ingest reads it
 	compactRefused(t, out, []refusal{
 		{[]string{"--drop-urls", bad, all, "-o", out}, `meguri-compact: --drop-urls ` + bad + `: line 2: "www.example.com/page": not a URL: no scheme (give http://www.example.com/page or https://www.example.com/page)`},
-		{[]string{"--drop-urls", tabbed, all, "-o", out}, `meguri-compact: --drop-urls ` + tabbed + `: line 1: "` + first + `\tDMCA 2024-001": a tab in it: columns, not one URL (cut -f1 gives the first column)`},
+		{[]string{"--drop-urls", tabbed, all, "-o", out}, `meguri-compact: --drop-urls ` + tabbed + `: line 1: "` + first + `\tDMCA 2024-001": a tab in the line: columns, not one URL (cut -f1 gives the first column)`},
+		{[]string{"--drop-urls", noURL, all, "-o", out}, `meguri-compact: --drop-urls ` + noURL + `: line 1: "{\"URL\": \"` + first + `\"}": a JSON line without a "url" string`},
 		{[]string{"--drop-urls", "-", "--drop-hosts", "-", all, "-o", out}, "meguri-compact: --drop-hosts - and --drop-urls - would both read stdin"},
 	})
 }

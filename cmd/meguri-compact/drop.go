@@ -77,16 +77,18 @@ func eachLine(flag, path string, add func(flag, line string) error) error {
 }
 
 // urlList reads --drop-url and --drop-urls: each URL canonicalized as
-// ingest canonicalizes it and keyed under grouping g. A value that is no
-// URL, or a line of columns, is a usage error. The URLs come in the order
+// ingest canonicalizes it and keyed under grouping g. A line that is a
+// JSON object stands for its "url" (a CDX line, a row of inspect --rows).
+// A value that is no URL, or a line of columns, is a usage error. The URLs come in the order
 // given.
 func urlList(a *args, g canon.Grouping) ([]merge.URLKey, error) {
 	var us []merge.URLKey
 	add := func(flag, s string) error {
-		if canon.Columns([]byte(s)) {
-			return cli.Usagef("%s %q: a tab in it: columns, not one URL (cut -f1 gives the first column)", flag, s)
+		raw, err := canon.ListURL([]byte(s))
+		if err != nil {
+			return cli.Usagef("%s %.200q: %v", flag, s, err)
 		}
-		u, err := cli.URL(flag, s)
+		u, err := cli.URL(flag, raw)
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}

@@ -26,6 +26,7 @@ package canon
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -52,6 +53,37 @@ func MissingScheme(s string) bool {
 // into one URL; the tools refuse such a line instead.
 func Columns(line []byte) bool {
 	return bytes.IndexByte(bytes.Trim(line, " \t\n\v\f\r"), '\t') >= 0
+}
+
+// ErrColumns is ListURL's error for a line with a tab in it: tab-separated
+// columns (a URL and its anchor text, a link's source and target), not one
+// URL. The URL parser would drop the tab and take the columns joined as one
+// URL.
+var ErrColumns = errors.New("a tab in the line: columns, not one URL (cut -f1 gives the first column)")
+
+// ErrNoURLField is ListURL's error for a JSON line that is no object with
+// a "url" string.
+var ErrNoURLField = errors.New(`a JSON line without a "url" string`)
+
+// ListURL returns the URL a line of a URL list stands for, not yet
+// canonicalized: the line itself, or the "url" field of a line that is a
+// JSON object (a CDX line, a discovered URL, a row of meguri-inspect
+// --rows). A line of tab-separated columns gives ErrColumns.
+func ListURL(line []byte) (string, error) {
+	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '{' {
+		// the key exactly, as the CDX parser takes it (a struct tag
+		// would also take "URL" or "Url")
+		var o map[string]json.RawMessage
+		var u string
+		if json.Unmarshal(t, &o) != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
+			return "", ErrNoURLField
+		}
+		return u, nil
+	}
+	if Columns(line) {
+		return "", ErrColumns
+	}
+	return string(line), nil
 }
 
 // ErrBadURL is returned for an http(s) URL the WHATWG parser rejects.

@@ -374,3 +374,26 @@ func TestColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestListURL: a line of a URL list stands for itself, a JSON object line
+// for its "url" (the key exactly), a line of columns for nothing.
+func TestListURL(t *testing.T) {
+	for _, c := range []struct {
+		line, want string
+		err        error
+	}{
+		{"https://a.example/p", "https://a.example/p", nil},
+		{"  https://a.example/p q ", "  https://a.example/p q ", nil}, // Canonicalize trims
+		{`{"url": "https://a.example/p", "timestamp": "20240101000000"}`, "https://a.example/p", nil},
+		{` {"url":"http://a.example/\u00e9"}`, "http://a.example/é", nil},
+		{`{"URL": "https://a.example/p"}`, "", ErrNoURLField},
+		{`{"url": 7}`, "", ErrNoURLField},
+		{`{"url": "https://a.example/p"`, "", ErrNoURLField},
+		{"https://a.example/p\tanchor text", "", ErrColumns},
+	} {
+		got, err := ListURL([]byte(c.line))
+		if got != c.want || err != c.err {
+			t.Errorf("ListURL(%q) = %q, %v; want %q, %v", c.line, got, err, c.want, c.err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package inspect
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,14 +57,13 @@ type query struct {
 var ErrLongLine = errors.New("line too long")
 
 // ErrColumns is the error LookupLines gives Skip for a line with a tab in
-// it: tab-separated columns (a URL and its anchor text, a link's source and
-// target), not one URL. The URL parser would drop the tab and look up the
-// columns joined as one URL, which --absent would then print as new.
-var ErrColumns = errors.New("a tab in the line: columns, not one URL (cut -f1 gives the first column)")
+// it: tab-separated columns, not one URL, which --absent would otherwise
+// print as new.
+var ErrColumns = canon.ErrColumns
 
 // ErrNoURLField is the error LookupLines gives Skip for a JSON line that
 // is no object with a "url" string.
-var ErrNoURLField = errors.New(`a JSON line without a "url" string`)
+var ErrNoURLField = canon.ErrNoURLField
 
 // LookupLines reads URLs from r, one per line (blank lines aside), and
 // writes to w, in input order, the record of each URL the file holds as a
@@ -239,18 +237,9 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // lineURL returns the canonical URL of a line of a URL list: the line
 // itself, or the "url" field of a JSON object line.
 func lineURL(line []byte) (string, error) {
-	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '{' {
-		// the key exactly, as the CDX parser takes it (a struct tag
-		// would also take "URL" or "Url")
-		var o map[string]json.RawMessage
-		var u string
-		if json.Unmarshal(t, &o) != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
-			return "", ErrNoURLField
-		}
-		return canon.Canonicalize(u)
+	u, err := canon.ListURL(line)
+	if err != nil {
+		return "", err
 	}
-	if canon.Columns(line) {
-		return "", ErrColumns
-	}
-	return canon.Canonicalize(string(line))
+	return canon.Canonicalize(u)
 }
