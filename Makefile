@@ -48,8 +48,8 @@ run: build
 	@echo "rejected lines by reason:"; cut -d'"' -f10 $(OUT)/rejects.jsonl | sort | uniq -c
 	cd $(OUT) && ../$(BIN)/meguri-route balance --partitions 4 ../testdata/sample.jsonl -o fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-route split --manifest fleet.manifest --out-dir parts ../testdata/sample.jsonl
-	cd $(OUT) && awk '!/^#/ {print $$1, $$2":"$$3, $$4}' fleet.manifest | while read id range file; do \
-	  ../$(BIN)/meguri-ingest -q --partition-id $$id --range $$range -o parts/$$file parts/$${file%.meguri}.jsonl; done
+	cd $(OUT) && awk '!/^#/ {print $$1, $$4}' fleet.manifest | while read id file; do \
+	  ../$(BIN)/meguri-ingest -q --manifest fleet.manifest --partition-id $$id -o parts/$$file parts/$${file%.meguri}.jsonl; done
 	cd $(OUT) && ../$(BIN)/meguri-route update --manifest fleet.manifest --dir parts --refresh -o fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-route --manifest fleet.manifest
 	cd $(OUT) && ../$(BIN)/meguri-compact --split 2 --partition-id 10 --out-dir parts parts/part-0000.meguri > hot.rows

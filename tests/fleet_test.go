@@ -1535,3 +1535,58 @@ func TestFoldTwiceRefused(t *testing.T) {
 	}
 	wantUsage(t, "--again is for --fold", "meguri-compact", "--again", once, "-o", filepath.Join(dir, "x.meguri"))
 }
+
+// TestIngestManifestRange: --manifest M --partition-id N takes the range
+// of row N (an id written as a Makefile's part-%.meguri stem gives it,
+// zero-padded), giving the bytes of --range with that range, for a file
+// and for a partition directory; a directory of another range, a missing
+// or repeated row, and the flags that do not go with it are refused.
+func TestIngestManifestRange(t *testing.T) {
+	in := input(t)
+	dir := t.TempDir()
+	man := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "3", in, "-o", man)
+	parts := filepath.Join(dir, "parts")
+	mustRun(t, nil, "meguri-route", "split", "-q", "--manifest", man, "--out-dir", parts, in)
+	rows := readManifest(t, man)
+	for _, r := range rows {
+		cdxPart := filepath.Join(parts, strings.TrimSuffix(r.file, ".meguri")+".jsonl")
+		want := filepath.Join(dir, "want-"+r.file)
+		mustRun(t, nil, "meguri-ingest", "-q", "--partition-id", fmt.Sprint(r.id), "--range", fmt.Sprintf("%x:%x", r.lo, r.hi), cdxPart, "-o", want)
+		got := filepath.Join(dir, r.file)
+		mustRun(t, nil, "meguri-ingest", "-q", "--manifest", man, "--partition-id", fmt.Sprintf("%04d", r.id), cdxPart, "-o", got)
+		if !bytes.Equal(fileBytes(t, got), fileBytes(t, want)) {
+			t.Errorf("partition %d: --manifest differs from --range", r.id)
+		}
+		// everything else in the input lies outside the row's range
+		if _, e, _ := run(t, nil, "meguri-ingest", "--manifest", man, "--partition-id", fmt.Sprint(r.id), in, "-o", got); !strings.Contains(string(e), "rejected out_of_range") {
+			t.Errorf("partition %d: the whole input under --manifest rejects nothing as out of range:\n%s", r.id, e)
+		}
+	}
+	r := rows[1]
+	cdxPart := filepath.Join(parts, strings.TrimSuffix(r.file, ".meguri")+".jsonl")
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, "--manifest", man, "--partition-id", fmt.Sprint(r.id), cdxPart)
+	if !bytes.Equal(mustRun(t, nil, "meguri-pack", "-q", live), fileBytes(t, filepath.Join(dir, "want-"+r.file))) {
+		t.Errorf("a partition directory made with --manifest differs from the ingest with --range")
+	}
+	// a map rebalanced since: row 1 moved its low end
+	moved := filepath.Join(dir, "moved.manifest")
+	text := string(fileBytes(t, man))
+	os.WriteFile(moved, []byte(strings.Replace(text, fmt.Sprintf("%d\t0x%016x", r.id, r.lo), fmt.Sprintf("%d\t0x%016x", r.id, r.lo+1), 1)), 0o644)
+	twice := filepath.Join(dir, "twice.manifest")
+	os.WriteFile(twice, []byte(text+fmt.Sprintf("%d\t0x0\t0x1\t-\t0\t0\t0\t1\n", r.id)), 0o644)
+	out := filepath.Join(dir, "out.meguri")
+	id := fmt.Sprint(r.id)
+	wantFail(t, fmt.Sprintf("meguri-ingest: --manifest %s (partition %d's range) 0x%016x:0x%016x: %s owns 0x%016x:0x%016x", moved, r.id, r.lo+1, r.hi, live, r.lo, r.hi),
+		"meguri-ingest", "-q", "--data", live, "--manifest", moved, "--partition-id", id, cdxPart)
+	wantFail(t, fmt.Sprintf("meguri-ingest: --partition-id 7: %s has no row for it (it holds partitions 0 1 2)", man), "meguri-ingest", "--manifest", man, "--partition-id", "7", cdxPart, "-o", out)
+	wantFail(t, fmt.Sprintf("meguri-ingest: --partition-id %d: %s has 2 rows for it: which range is meant?", r.id, twice), "meguri-ingest", "--manifest", twice, "--partition-id", id, cdxPart, "-o", out)
+	wantUsage(t, "meguri-ingest: --manifest needs --partition-id: the row whose range to take", "meguri-ingest", "--manifest", man, cdxPart, "-o", out)
+	wantUsage(t, "meguri-ingest: --range and --manifest both give the range: give one", "meguri-ingest", "--manifest", man, "--partition-id", id, "--range", "0:ff", cdxPart, "-o", out)
+	wantUsage(t, "meguri-ingest: --manifest - and the input would both read stdin", "meguri-ingest", "--manifest", "-", "--partition-id", id, "-o", out)
+	wantUsage(t, `meguri-ingest: --range: bad range ""`, "meguri-ingest", "--range", "", cdxPart, "-o", out) // an unset make variable
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused run left %s", out)
+	}
+}

@@ -43,7 +43,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	defer w.Close() // rolls back what was not committed
 	got := w.Header()
 	if !w.Created {
-		if err := sameParams(a.Data, ctx, h, got); err != nil {
+		if err := sameParams(a.Data, ctx, a.rangeFrom, h, got); err != nil {
 			return err
 		}
 	}
@@ -160,14 +160,15 @@ func committedLines(found []logstore.Match, gen uint64, dir string) []string {
 	return lines
 }
 
-// sameParams refuses --partition-id, --range or --grouping given for an
-// existing directory with other values than it has.
-func sameParams(dir string, ctx *kong.Context, want, got codec.Header) error {
+// sameParams refuses --partition-id, --range (or --manifest: rangeFrom
+// names the flag that gave the range, "" for none) or --grouping given for
+// an existing directory with other values than it has.
+func sameParams(dir string, ctx *kong.Context, rangeFrom string, want, got codec.Header) error {
 	switch {
 	case cli.Given(ctx, "partition-id") && want.PartitionID != got.PartitionID:
 		return fmt.Errorf("--partition-id %d: %s is partition %d", want.PartitionID, dir, got.PartitionID)
-	case cli.Given(ctx, "range") && (want.Lo != got.Lo || want.Hi != got.Hi):
-		return fmt.Errorf("--range %s:%s: %s owns %s:%s", units.Key(want.Lo), units.Key(want.Hi), dir, units.Key(got.Lo), units.Key(got.Hi))
+	case rangeFrom != "" && (want.Lo != got.Lo || want.Hi != got.Hi):
+		return fmt.Errorf("%s %s:%s: %s owns %s:%s", rangeFrom, units.Key(want.Lo), units.Key(want.Hi), dir, units.Key(got.Lo), units.Key(got.Hi))
 	case cli.Given(ctx, "grouping") && want.Grouping != got.Grouping:
 		return fmt.Errorf("--grouping %s: %s groups by %s", canon.Grouping(want.Grouping), dir, canon.Grouping(got.Grouping))
 	}

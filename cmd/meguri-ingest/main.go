@@ -3,10 +3,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -25,7 +29,8 @@ type args struct {
 	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
-	Range       string   `default:"0:ffffffffffffffff" placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
+	Range       string   `placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
+	Manifest    string   `placeholder:"PATH" help:"Take the range from the row of --partition-id in this manifest (a map from meguri-route balance, or rows from meguri-compact) instead of --range."`
 	cli.GroupingFlag
 	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
@@ -40,6 +45,7 @@ type args struct {
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
+	rangeFrom  string // the flag that gave the range, when given: "--range" or "--manifest M (...)"
 	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
 }
 
@@ -55,14 +61,16 @@ Examples:
   curl -s 'https://web.archive.org/cdx/search/cdx?url=example.com' | meguri-ingest > ex.meguri
   zcat cdx-*.gz | meguri-ingest --rejects rejects.jsonl > all.meguri
   meguri-ingest --range 0:7fffffffffffffff --partition-id 1 in.jsonl -o p1.meguri
+  meguri-ingest --manifest fleet.manifest --partition-id 3 parts/part-0003.jsonl -o parts/part-0003.meguri
   meguri-ingest --data part-1/ --partition-id 1 --range 0:7fffffffffffffff cdx-00001.gz`
 
 func main() {
 	cli.Init("meguri-ingest")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
-	var err error
+	err := a.fromManifest(ctx)
 	switch {
+	case err != nil:
 	case a.AllowEmpty && a.Data != "":
 		err = cli.Usagef("--allow-empty is for -o: a --data run that takes nothing appends nothing")
 	case a.Data != "":
@@ -81,12 +89,68 @@ func main() {
 	cli.Done("meguri-ingest", err)
 }
 
+// fromManifest notes whether the range was given, and sets --range to
+// the range of the --manifest row of --partition-id.
+func (a *args) fromManifest(ctx *kong.Context) error {
+	if cli.Given(ctx, "range") {
+		a.rangeFrom = "--range"
+	}
+	switch {
+	case a.Manifest == "":
+		return nil
+	case a.rangeFrom != "":
+		return cli.Usagef("--range and --manifest both give the range: give one")
+	case !cli.Given(ctx, "partition-id"):
+		return cli.Usagef("--manifest needs --partition-id: the row whose range to take")
+	case a.Manifest == "-" && cli.ReadsStdin(a.Files):
+		return cli.Usagef("--manifest - and the input would both read stdin: give the manifest or the input by name")
+	}
+	m, err := manifest.Load(a.Manifest)
+	if err != nil {
+		return fmt.Errorf("--manifest: %w", err)
+	}
+	var rows []manifest.Partition
+	for _, p := range m.Parts {
+		if p.ID == a.PartitionID {
+			rows = append(rows, p)
+		}
+	}
+	name := a.Manifest
+	if name == "-" {
+		name = "<stdin>"
+	}
+	switch len(rows) {
+	case 0:
+		ids := make([]string, len(m.Parts))
+		for i, p := range m.Parts {
+			ids[i] = strconv.FormatUint(p.ID, 10)
+		}
+		slices.SortFunc(ids, func(x, y string) int { return cmp.Or(cmp.Compare(len(x), len(y)), cmp.Compare(x, y)) })
+		held := "no partition"
+		if len(ids) > 0 {
+			held = "partitions " + strings.Join(ids, " ")
+			if len(ids) > 12 {
+				held = fmt.Sprintf("%d partitions, %s to %s", len(ids), ids[0], ids[len(ids)-1])
+			}
+		}
+		return fmt.Errorf("--partition-id %d: %s has no row for it (it holds %s)", a.PartitionID, name, held)
+	case 1:
+		a.Range = units.Key(rows[0].Lo) + ":" + units.Key(rows[0].Hi)
+		a.rangeFrom = fmt.Sprintf("--manifest %s (partition %d's range)", name, a.PartitionID)
+		return nil
+	default:
+		return fmt.Errorf("--partition-id %d: %s has %d rows for it: which range is meant? (meguri-route --manifest %s says what else is wrong)", a.PartitionID, name, len(rows), name)
+	}
+}
+
 // options returns the ingest options the flags give, and what must run
 // when the ingest ends (closing the rejects file).
 func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) error, err error) {
-	lo, hi, err := units.ParseRange(a.Range)
-	if err != nil {
-		return opt, nil, nil, cli.Usagef("--range: %v", err)
+	lo, hi := uint64(0), ^uint64(0)
+	if a.rangeFrom != "" {
+		if lo, hi, err = units.ParseRange(a.Range); err != nil {
+			return opt, nil, nil, cli.Usagef("--range: %v", err)
+		}
 	}
 	// No input is read twice; nothing is written over an input, or twice
 	// to one path.
