@@ -926,6 +926,36 @@ func TestNoOutputOverAnInput(t *testing.T) {
 	}
 }
 
+// TestFoldEmptyShards: shards that had nothing for a partition (every
+// line rejected, or outside its range) ingest to files of identical bytes,
+// since they hold only the header and footer. Folded with the rest they
+// count nothing twice, so they are not refused as copies of one file.
+func TestFoldEmptyShards(t *testing.T) {
+	dir := t.TempDir()
+	var megs []string
+	for i, text := range []string{"ftp://files.example/a\n", "dns:www.example.com\n", ""} {
+		cdxIn := sample
+		if text != "" {
+			cdxIn = filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
+			os.WriteFile(cdxIn, []byte(text), 0o644)
+		}
+		megs = append(megs, filepath.Join(dir, fmt.Sprintf("shard-%d.meguri", i)))
+		mustRun(t, nil, "meguri-ingest", "-q", cdxIn, "-o", megs[i])
+	}
+	if !bytes.Equal(fileBytes(t, megs[0]), fileBytes(t, megs[1])) {
+		t.Fatal("bad fixture: the two empty shards differ")
+	}
+	out := filepath.Join(dir, "folded.meguri")
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", megs[0], megs[2], megs[1], "-o", out)
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, megs[2])) {
+		t.Error("folding two empty shards into a partition changed it")
+	}
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", megs[0], megs[1], "-o", out)
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, megs[0])) {
+		t.Error("folding two empty shards is not the empty partition")
+	}
+}
+
 // TestHelpIntoClosedPipe: --help read only in part (`| head -1`) ends
 // quietly, as data does, for every tool and a route command.
 func TestHelpIntoClosedPipe(t *testing.T) {
