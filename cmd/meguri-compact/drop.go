@@ -79,8 +79,8 @@ func eachLine(flag, path string, add func(flag, line string) error) error {
 // urlList reads --drop-url and --drop-urls: each URL canonicalized as
 // ingest canonicalizes it and keyed under grouping g. A line that is a
 // JSON object stands for its "url" (a CDX line, a row of inspect --rows).
-// A value that is no URL, or a line of columns, is a usage error. The URLs come in the order
-// given.
+// A value that is no URL, or a line of columns, is a usage error. The
+// URLs come in the order given.
 func urlList(a *args, g canon.Grouping) ([]merge.URLKey, error) {
 	var us []merge.URLKey
 	add := func(flag, s string) error {

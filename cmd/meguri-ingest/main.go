@@ -3,13 +3,11 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,8 +43,9 @@ type args struct {
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
-	rangeFrom  string // the flag that gave the range, when given: "--range" or "--manifest M (...)"
 	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
+
+	rangeFrom string // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
@@ -121,17 +120,17 @@ func (a *args) fromManifest(ctx *kong.Context) error {
 	}
 	switch len(rows) {
 	case 0:
-		ids := make([]string, len(m.Parts))
+		ids := make([]uint64, len(m.Parts))
 		for i, p := range m.Parts {
-			ids[i] = strconv.FormatUint(p.ID, 10)
+			ids[i] = p.ID
 		}
-		slices.SortFunc(ids, func(x, y string) int { return cmp.Or(cmp.Compare(len(x), len(y)), cmp.Compare(x, y)) })
+		slices.Sort(ids)
 		held := "no partition"
-		if len(ids) > 0 {
-			held = "partitions " + strings.Join(ids, " ")
-			if len(ids) > 12 {
-				held = fmt.Sprintf("%d partitions, %s to %s", len(ids), ids[0], ids[len(ids)-1])
-			}
+		switch n := len(ids); {
+		case n > 12:
+			held = fmt.Sprintf("%d partitions, %d to %d", n, ids[0], ids[n-1])
+		case n > 0:
+			held = "partitions " + strings.Trim(fmt.Sprint(ids), "[]")
 		}
 		return fmt.Errorf("--partition-id %d: %s has no row for it (it holds %s)", a.PartitionID, name, held)
 	case 1:
