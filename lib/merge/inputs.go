@@ -24,7 +24,8 @@ type Input struct {
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before
 // anything is written, and so is one file named twice or two files of the
-// same bytes (Run refuses inputs that disagree on version or grouping).
+// same bytes that hold records (Run refuses inputs that disagree on
+// version or grouping).
 // The inputs come back sorted by range.
 func OpenInputs(paths []string) ([]*Input, error) {
 	if len(paths) == 0 {
