@@ -95,6 +95,7 @@ FUZZ_TARGETS := \
   lib/canon:FuzzCanonicalize \
   lib/canon:FuzzHostOf \
   lib/canon:FuzzNormalizeEscapes \
+  lib/canon:FuzzListURL \
   lib/manifest:FuzzParse \
   lib/merge:FuzzMergeIdentity \
   lib/merge:FuzzFoldGCIdentity \

@@ -20,6 +20,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
 )
 
@@ -416,6 +418,56 @@ func TestInspectHost(t *testing.T) {
 	json.Unmarshal(mustRun(t, nil, "meguri-route", "--manifest", man, "--url", "http://www.zew.de/", "--json"), &byURL)
 	if byName != byURL || byName.Key != fmt.Sprintf("0x%016x", xxhash.Sum64String("zew.de")) || byName.Group != "zew.de" {
 		t.Errorf("route --host by name %+v, --url %+v", byName, byURL)
+	}
+}
+
+// TestURLListsOfCDX: a CDX file is a URL list as it is, in Common
+// Crawl's SURT TIMESTAMP {json} form and gzipped as the cdx-NNNNN.gz files
+// ship: inspect --urls looks up each line ingest takes (none absent from
+// the file ingested from it), and compact --drop-urls, given the lines
+// ingest takes, drops every record.
+func TestURLListsOfCDX(t *testing.T) {
+	dir := t.TempDir()
+	// the sample in Common Crawl's form, and the lines of it ingest takes
+	// (a line ingest rejects, a warc/request record say, may still name a
+	// URL that other lines capture)
+	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
+	var cc, taken []byte
+	for _, l := range bytes.SplitAfter(fileBytes(t, sample), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(l, &m) == nil && m["timestamp"] != nil && m["urlkey"] != nil {
+			l = append(fmt.Appendf(nil, "%s %s ", strings.ReplaceAll(fmt.Sprint(m["urlkey"]), " ", ""), m["timestamp"]), l...)
+		}
+		cc = append(cc, l...)
+		if _, r := p.Parse(bytes.TrimSuffix(l, []byte("\n"))); r == cdx.OK {
+			taken = append(taken, l...)
+		}
+	}
+	ccFile, list := filepath.Join(dir, "cdx-00000.gz"), filepath.Join(dir, "taken.gz")
+	writeGzip(t, ccFile, cc)
+	writeGzip(t, list, taken)
+	whole := filepath.Join(dir, "whole.meguri")
+	_, e, code := run(t, nil, "meguri-ingest", "--json", ccFile, "-o", whole)
+	var sum struct{ Taken int }
+	if code != 0 || json.Unmarshal(e, &sum) != nil || sum.Taken != bytes.Count(taken, []byte("\n")) {
+		t.Fatalf("ingest: exit %d, %s; want %d lines taken", code, e, bytes.Count(taken, []byte("\n")))
+	}
+	if !bytes.Equal(fileBytes(t, whole), mustRun(t, nil, "meguri-ingest", "-q", sample)) {
+		t.Fatal("bad fixture: the SURT form ingests to other bytes")
+	}
+	out, e, code := run(t, nil, "meguri-inspect", "--urls", list, whole)
+	if n := bytes.Count(out, []byte("\n")); code != 0 || n != sum.Taken || len(e) != 0 {
+		t.Errorf("--urls of the CDX lines ingest took: exit %d, %d records printed for %d lines\n%s", code, n, sum.Taken, e)
+	}
+	if out, e, code = run(t, nil, "meguri-inspect", "--urls", list, "--absent", whole); code != 0 || len(out) != 0 {
+		t.Errorf("--urls --absent of the CDX lines ingest took: exit %d, printed %.300q\n%s", code, out, e)
+	}
+	dropped := filepath.Join(dir, "dropped.meguri")
+	if _, e, code = run(t, nil, "meguri-compact", "--drop-urls", list, whole, "-o", dropped); code != 0 || !strings.Contains(string(e), " urls out") {
+		t.Fatalf("--drop-urls of the CDX lines: exit %d\n%s", code, e)
+	}
+	if js := mustRun(t, nil, "meguri-inspect", "--json", dropped); !bytes.Contains(js, []byte(`"urls":0,`)) {
+		t.Errorf("--drop-urls of the CDX lines the file was ingested from left records: %s", js)
 	}
 }
 

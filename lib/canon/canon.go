@@ -65,25 +65,153 @@ var ErrColumns = errors.New("a tab in the line: columns, not one URL (cut -f1 gi
 // a "url" string.
 var ErrNoURLField = errors.New(`a JSON line without a "url" string`)
 
+// ErrLegend is ListURL's error for the legend line of a space-separated
+// CDX file (" CDX N b a m s k r M S V g") or the header row of the Wayback
+// CDX server's JSON output: no record.
+var ErrLegend = errors.New("a CDX legend line, not a record")
+
+// ErrCDXFields is ListURL's error for a space-separated CDX line (or a
+// Wayback JSON row) of a field count meguri-ingest does not read.
+var ErrCDXFields = errors.New("a CDX line of neither 7, 9 nor 11 fields")
+
 // ListURL returns the URL a line of a URL list stands for, not yet
-// canonicalized: the line itself, or the "url" field of a line that is a
-// JSON object (a CDX line, a discovered URL, a row of meguri-inspect
-// --rows). A line of tab-separated columns gives ErrColumns.
+// canonicalized, reading a line of CDX as meguri-ingest reads it:
+//   - a bare URL: a line of one field, or an http(s) URL with spaces whose
+//     second field is no number: the line itself, unless a tab inside
+//     makes it columns (ErrColumns);
+//   - a JSON object (a CDX line, a discovered URL, a row of
+//     meguri-inspect --rows): its "url" string, the key exactly;
+//   - a row of the Wayback CDX server's JSON output: its third value;
+//   - Common Crawl's SURT TIMESTAMP {json}: the object's "url";
+//   - space-separated CDX of 7, 9 or 11 fields: the third field.
 func ListURL(line []byte) (string, error) {
-	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '{' {
-		// the key exactly, as the CDX parser takes it (a struct tag
-		// would also take "URL" or "Url")
-		var o map[string]json.RawMessage
-		var u string
-		if json.Unmarshal(t, &o) != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
-			return "", ErrNoURLField
+	if u := bytes.Trim(line, " \t\n\v\f\r"); bareURL(u) {
+		if Columns(u) {
+			return "", ErrColumns
 		}
-		return u, nil
+		return string(line), nil
 	}
-	if Columns(line) {
-		return "", ErrColumns
+	t := bytes.TrimSpace(line)
+	switch {
+	case len(t) == 0:
+		return string(line), nil
+	case t[0] == '{':
+		return objectURL(t)
+	case t[0] == '[':
+		if u, err, ok := waybackRow(t); ok {
+			return u, err
+		}
 	}
-	return string(line), nil
+	fields := bytes.FieldsFunc(t, func(r rune) bool { return r == ' ' })
+	if len(fields) < 3 {
+		return string(line), nil
+	}
+	// the rest of the line from the third field on
+	rest := bytes.TrimLeft(t[bytes.IndexByte(t, ' '):], " ")
+	rest = bytes.TrimLeft(rest[bytes.IndexByte(rest, ' '):], " ")
+	switch n := len(fields); {
+	case rest[0] == '{':
+		return objectURL(rest)
+	case string(fields[0]) == "CDX":
+		return "", ErrLegend
+	case n != 7 && n != 9 && n != 11:
+		return "", ErrCDXFields
+	}
+	return string(fields[2]), nil
+}
+
+// bareURL reports whether a line (without the spaces at its ends) is a
+// bare URL as meguri-ingest tells one: one field that is no JSON, or an
+// http(s) URL with spaces whose second field is no number (in every CDX
+// form the second field is the timestamp).
+func bareURL(u []byte) bool {
+	if len(u) == 0 || u[0] == '{' || u[0] == '[' {
+		return false
+	}
+	sp := bytes.IndexByte(u, ' ')
+	if sp < 0 {
+		return true
+	}
+	scheme := bytes.ToLower(u[:min(len(u), 8)])
+	if !bytes.HasPrefix(scheme, []byte("http://")) && !bytes.HasPrefix(scheme, []byte("https://")) {
+		return false
+	}
+	second := bytes.TrimLeft(u[sp:], " ")
+	if end := bytes.IndexByte(second, ' '); end >= 0 {
+		second = second[:end]
+	}
+	return !digits(second)
+}
+
+// objectURL returns the "url" string of a JSON object. Control bytes
+// inside its strings, which JSON wants escaped, are taken as ingest takes
+// them.
+func objectURL(t []byte) (string, error) {
+	var o map[string]json.RawMessage
+	var u string
+	err := json.Unmarshal(t, &o)
+	if err != nil {
+		err = json.Unmarshal(escapeControls(t), &o)
+	}
+	if err != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
+		return "", ErrNoURLField
+	}
+	return u, nil
+}
+
+// escapeControls returns t with each byte below 0x20 inside a JSON string
+// written as a \u escape.
+func escapeControls(t []byte) []byte {
+	out := make([]byte, 0, len(t)+16)
+	in, esc := false, false
+	for _, c := range t {
+		switch {
+		case in && esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case in && c < 0x20:
+			out = append(out, fmt.Sprintf("\\u%04x", c)...)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// waybackRow reads a row of the Wayback CDX server's output=json (one
+// row a line, the first opening and the last closing the outer array);
+// ok is false for a line that is no JSON array of strings.
+func waybackRow(t []byte) (u string, err error, ok bool) {
+	t = bytes.TrimSuffix(t, []byte(","))
+	if bytes.HasPrefix(t, []byte("[[")) {
+		t = t[1:]
+	}
+	if bytes.HasSuffix(t, []byte("]]")) {
+		t = t[:len(t)-1]
+	}
+	var vals []string
+	if json.Unmarshal(t, &vals) != nil {
+		return "", nil, false
+	}
+	switch {
+	case len(vals) > 1 && vals[1] == "timestamp":
+		return "", ErrLegend, true
+	case len(vals) != 7:
+		return "", ErrCDXFields, true
+	}
+	return vals[2], nil, true
+}
+
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // ErrBadURL is returned for an http(s) URL the WHATWG parser rejects.

@@ -3,8 +3,6 @@ package inspect
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -282,6 +280,7 @@ func FuzzLookupLines(f *testing.F) {
 	f.Add([]byte("HTTP://" + strings.TrimPrefix(urls[7], "http://") + "#x\r\n\r\n \n"))
 	f.Add([]byte("\n\n\r\r\n\x00\xff"))
 	f.Add([]byte(`{"url": "` + urls[3] + `", "anchor": "a\tb"}` + "\n{\"URL\": \"" + urls[4] + "\"}\n{\"url\": 5}\n{\"url\": \"http://absent.example/\"}\n{bad\n"))
+	f.Add([]byte("com,x)/ 20240101000000 {\"url\": \"" + urls[5] + "\"}\nde,zew)/ 1997 " + urls[6] + " text/html 200 - 5\n CDX N b a m s k r M S V g\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var wantPresent, wantAbsent strings.Builder
 		var n BatchCounts
@@ -295,23 +294,14 @@ func FuzzLookupLines(f *testing.F) {
 				continue
 			}
 			n.Lines++
-			u, err := canon.Canonicalize(l)
-			columns := canon.Columns([]byte(l))
-			if t := strings.TrimSpace(l); strings.HasPrefix(t, "{") {
-				// a JSON object line: its "url" string
-				var o map[string]any
-				err = json.Unmarshal([]byte(t), &o)
-				s, ok := o["url"].(string)
-				if !ok && err == nil {
-					err = errors.New("no url")
-				}
-				u, columns = "", false
-				if err == nil {
-					u, err = canon.Canonicalize(s)
-				}
+			// the URL the line stands for, as ingest reads it (FuzzListURL
+			// holds ListURL to the CDX parser)
+			u, err := canon.ListURL([]byte(l))
+			if err == nil {
+				u, err = canon.Canonicalize(u)
 			}
 			switch {
-			case err != nil || columns:
+			case err != nil:
 				n.Skipped++
 			case byURL[u] != "":
 				n.Present++
