@@ -27,7 +27,7 @@ func agrees(t *testing.T, p *cdx.Parser, line []byte) bool {
 		u, err = canon.Canonicalize(raw)
 	}
 	if err != nil || u != c.URL {
-		t.Errorf("ingest takes %q as %s; ListURL gives %q, %v", line, c.URL, u, err)
+		t.Errorf("ingest takes %.150q as %.80s; ListURL gives %.80q (raw %.80q), %v", line, c.URL, u, raw, err)
 	}
 	return true
 }
