@@ -85,7 +85,7 @@ var ErrCDXFields = errors.New("a CDX line of neither 7, 9 nor 11 fields")
 //   - Common Crawl's SURT TIMESTAMP {json}: the object's "url";
 //   - space-separated CDX of 7, 9 or 11 fields: the third field.
 func ListURL(line []byte) (string, error) {
-	if u := bytes.Trim(line, " \t\n\v\f\r"); bareURL(u) {
+	if u := bytes.Trim(line, " \t\n\v\f\r"); BareURL(u) {
 		if Columns(u) {
 			return "", ErrColumns
 		}
@@ -120,11 +120,12 @@ func ListURL(line []byte) (string, error) {
 	return string(fields[2]), nil
 }
 
-// bareURL reports whether a line (without the spaces at its ends) is a
-// bare URL as meguri-ingest tells one: one field that is no JSON, or an
-// http(s) URL with spaces whose second field is no number (in every CDX
-// form the second field is the timestamp).
-func bareURL(u []byte) bool {
+// BareURL reports whether a line (without the spaces at its ends) is a
+// bare URL as meguri-ingest tells one: not JSON, and one field, or an
+// http(s) URL with spaces in it whose second field is not a number (in
+// every CDX form the second field is the timestamp), as link extractors
+// write an href they did not encode.
+func BareURL(u []byte) bool {
 	if len(u) == 0 || u[0] == '{' || u[0] == '[' {
 		return false
 	}
@@ -132,15 +133,38 @@ func bareURL(u []byte) bool {
 	if sp < 0 {
 		return true
 	}
-	scheme := bytes.ToLower(u[:min(len(u), 8)])
-	if !bytes.HasPrefix(scheme, []byte("http://")) && !bytes.HasPrefix(scheme, []byte("https://")) {
+	if !hasHTTPScheme(u) {
 		return false
 	}
 	second := bytes.TrimLeft(u[sp:], " ")
 	if end := bytes.IndexByte(second, ' '); end >= 0 {
 		second = second[:end]
 	}
-	return !digits(second)
+	for _, c := range second {
+		if c < '0' || c > '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// hasHTTPScheme reports whether u starts with http:// or https://, in any
+// case.
+func hasHTTPScheme(u []byte) bool {
+	const p = "http"
+	if len(u) < len("http://") {
+		return false
+	}
+	for i := range len(p) {
+		if u[i]|0x20 != p[i] {
+			return false
+		}
+	}
+	rest := u[len(p):]
+	if rest[0]|0x20 == 's' {
+		rest = rest[1:]
+	}
+	return bytes.HasPrefix(rest, []byte("://"))
 }
 
 // objectURL returns the "url" string of a JSON object. Control bytes

@@ -308,7 +308,7 @@ func decode(line []byte) (fields, Reason) {
 	// a bare URL, a discovered link read as {"url": line} (the
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
 	// no other whitespace, so neither is this check)
-	if u := bytes.Trim(line, " \t\n\v\f\r"); isBareURL(u) {
+	if u := bytes.Trim(line, " \t\n\v\f\r"); canon.BareURL(u) {
 		if canon.Columns(u) {
 			return f, TabSeparated
 		}
@@ -362,52 +362,6 @@ func decode(line []byte) (fields, Reason) {
 	f.hasTS = f.Timestamp != ""
 	f.folded = f.folded && !f.hasTS
 	return f, OK
-}
-
-// isBareURL reports whether a line (trimmed) is a bare URL: not JSON, and
-// one field, or an http(s) URL with spaces in it whose second field is not
-// a number (in every CDX form the second field is the timestamp), as link
-// extractors write an href they did not encode.
-func isBareURL(u []byte) bool {
-	if len(u) == 0 || u[0] == '{' || u[0] == '[' {
-		return false
-	}
-	sp := bytes.IndexByte(u, ' ')
-	if sp < 0 {
-		return true
-	}
-	if !hasHTTPScheme(u) {
-		return false
-	}
-	second := bytes.TrimLeft(u[sp:], " ")
-	if end := bytes.IndexByte(second, ' '); end >= 0 {
-		second = second[:end]
-	}
-	for _, c := range second {
-		if c < '0' || c > '9' {
-			return true
-		}
-	}
-	return false
-}
-
-// hasHTTPScheme reports whether u starts with http:// or https://, in any
-// case.
-func hasHTTPScheme(u []byte) bool {
-	const p = "http"
-	if len(u) < len("http://") {
-		return false
-	}
-	for i := range len(p) {
-		if u[i]|0x20 != p[i] {
-			return false
-		}
-	}
-	rest := u[len(p):]
-	if rest[0]|0x20 == 's' {
-		rest = rest[1:]
-	}
-	return bytes.HasPrefix(rest, []byte("://"))
 }
 
 // layouts are the space-separated CDX layouts meguri reads, each told by

@@ -242,7 +242,7 @@ func FuzzParseSpaced(f *testing.F) {
 		// one of the layouts (a row is never a bare URL)
 		vals := spaceFields(line)
 		row, _ := json.Marshal(vals)
-		if _, header, _ := arrayRow(row); !header && layouts[len(vals)] != "" && !isBareURL([]byte(strings.Trim(line, " "))) {
+		if _, header, _ := arrayRow(row); !header && layouts[len(vals)] != "" && !canon.BareURL([]byte(strings.Trim(line, " "))) {
 			if c, r := p.Parse(append(row, ',')); c != wc || r != wr {
 				t.Fatalf("%s\n  read as %+v %s\n  want    %+v %s (%s)", row, c, r, wc, wr, js)
 			}
