@@ -207,8 +207,10 @@ func run(a *args) (err error) {
 		rows.Parts = append(rows.Parts, manifest.Partition{ID: o.ID, Lo: o.Lo, Hi: o.Hi, File: names[i], Epoch: a.Epoch})
 	}
 	// -o may name an input (a compaction in place: the input is read
-	// whole before the output replaces it); the rows may not.
-	if err := cli.Clobbers("--manifest-out", a.ManifestOut, a.Files); err != nil {
+	// whole before the output replaces it); the rows may not. The inputs
+	// are looked up once for every output check below.
+	named := cli.StatInputs(a.Files)
+	if err := named.Clobbers("--manifest-out", a.ManifestOut); err != nil {
 		return err
 	}
 	if err := cli.NotMeguri("--manifest-out", a.ManifestOut); err != nil {
@@ -249,7 +251,7 @@ func run(a *args) (err error) {
 		}
 	}
 	if splitting {
-		if err := checkSplitTargets(names, opt.Outputs, a.Files); err != nil {
+		if err := checkSplitTargets(names, opt.Outputs, named); err != nil {
 			return err
 		}
 		var undo func()
@@ -266,7 +268,7 @@ func run(a *args) (err error) {
 			return err
 		}
 		o := opt.Outputs[0]
-		if err := cli.OtherPartition("-o", a.Output, o.ID, o.Lo, o.Hi, a.Files); err != nil {
+		if err := named.OtherPartition("-o", a.Output, o.ID, o.Lo, o.Hi); err != nil {
 			return err
 		}
 	}
@@ -368,10 +370,9 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 // earlier run of the same split (the same partition id and range): with a
 // --partition-id already in use, the split would replace another
 // partition's file, which the manifest still names.
-func checkSplitTargets(names []string, outs []merge.Output, inputs []string) error {
-	ins := cli.StatInputs(inputs)
+func checkSplitTargets(names []string, outs []merge.Output, named cli.Inputs) error {
 	for i, name := range names {
-		h, found, err := ins.Existing(name)
+		h, found, err := named.Existing(name)
 		if !found {
 			continue // nothing to replace, or a split in place
 		}

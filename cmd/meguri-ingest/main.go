@@ -45,7 +45,8 @@ type args struct {
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
 	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
 
-	rangeFrom string // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
+	rangeFrom string     // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
+	ins       cli.Inputs // the inputs, looked up once by options
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
@@ -154,6 +155,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	// No input is read twice; nothing is written over an input, or twice
 	// to one path.
 	ins := cli.StatInputs(a.Files)
+	a.ins = ins
 	if err := ins.NamedTwice(); err != nil {
 		return opt, nil, nil, err
 	}
@@ -172,7 +174,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 	if a.Rejects == "-" && a.Output == "-" && a.Data == "" {
 		return opt, nil, nil, cli.Usagef("--rejects - and the .meguri file would both go to stdout: give -o PATH, or --rejects PATH")
 	}
-	if err := cli.OtherPartition("-o", a.Output, a.PartitionID, lo, hi, a.Files); err != nil {
+	if err := ins.OtherPartition("-o", a.Output, a.PartitionID, lo, hi); err != nil {
 		return opt, nil, nil, err
 	}
 	if err := cli.InsideDir("-o", a.Output, ""); err != nil {
@@ -206,7 +208,7 @@ func run(a *args) (err error) {
 		return err
 	}
 	defer func() { err = finish(err) }()
-	held := cli.StatInputs(a.Files).HeldURLs(a.Output)
+	held := a.ins.HeldURLs(a.Output)
 	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {

@@ -81,7 +81,7 @@ func run(a *args) error {
 	if err := cli.BinaryToTerminal(a.Output); err != nil {
 		return err
 	}
-	if err := cli.OtherPartition("-o", a.Output, v.Header.PartitionID, v.Header.Lo, v.Header.Hi, nil); err != nil {
+	if err := cli.Inputs(nil).OtherPartition("-o", a.Output, v.Header.PartitionID, v.Header.Lo, v.Header.Hi); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -572,15 +572,6 @@ func Notify(prog, subject string, quiet bool) func(msg string) {
 	return func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s: %s\n", prog, subject, msg) }
 }
 
-// Clobbers refuses an output that would replace one of the inputs: out
-// names the same file as an input under any spelling (a symlink or a hard
-// link too). An output that does not exist yet, "-", and "-" inputs are
-// fine. The tools that turn one kind of file into another call it, so that
-// "meguri-ingest cdx.jsonl -o cdx.jsonl" cannot destroy its own input.
-func Clobbers(flag, out string, inputs []string) error {
-	return StatInputs(inputs).Clobbers(flag, out)
-}
-
 // Inputs are a run's named inputs, each looked up once, to check many
 // outputs against (a split's, one per partition, over thousands of shards).
 type Inputs []input
@@ -656,8 +647,8 @@ func (s Inputs) NamedTwice() error {
 // part-0001.meguri -o part-0002.meguri` did. A path that does not exist,
 // or whose header does not read (a damaged file being rebuilt), is left
 // to the run.
-func OtherPartition(flag, path string, id, lo, hi uint64, inputs []string) error {
-	h, found, err := StatInputs(inputs).Existing(path)
+func (s Inputs) OtherPartition(flag, path string, id, lo, hi uint64) error {
+	h, found, err := s.Existing(path)
 	if !found || err != nil || h.PartitionID == id && h.Lo == lo && h.Hi == hi {
 		return nil
 	}
