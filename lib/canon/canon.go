@@ -229,15 +229,6 @@ func waybackRow(t []byte) (u string, err error, ok bool) {
 	return vals[2], nil, true
 }
 
-func digits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
 // ErrBadURL is returned for an http(s) URL the WHATWG parser rejects.
 var ErrBadURL = errors.New("unparsable URL")
 

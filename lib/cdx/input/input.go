@@ -185,11 +185,12 @@ func Fingerprint(name string) (hash uint64, size int64, err error) {
 		return 0, 0, err
 	}
 	defer in.Close()
-	in.fingerprint = true
+	in.Hash()
 	if _, err := io.Copy(io.Discard, in); err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", in.Name, err)
 	}
-	return in.sum.Sum64(), in.size, nil
+	hash, size = in.Fingerprinted()
+	return hash, size, nil
 }
 
 var (
