@@ -1555,7 +1555,7 @@ func TestRowsGivenAsCDX(t *testing.T) {
 		want string
 	}{
 		{[]string{"meguri-ingest", "-o", out}, "meguri-ingest: <stdin>:%d" + what + "combine .meguri files with meguri-compact, or ingest the CDX they came from\n"},
-		{[]string{"meguri-ingest", "--data", live}, "meguri-ingest: <stdin>:%d" + what + "combine .meguri files with meguri-compact, or ingest the CDX they came from\n"},
+		{[]string{"meguri-ingest", "--data", live}, "meguri-ingest: <stdin>:%d" + what + "combine .meguri files with meguri-compact, or ingest the CDX they came from; nothing of this run was committed to " + live + "\n"},
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", parts}, "meguri-route: <stdin>:%d" + what + "meguri-route reads the .meguri file itself\n"},
 		{[]string{"meguri-route", "balance", "-n", "2", "-o", out}, "meguri-route: <stdin>:%d" + what + "meguri-route reads the .meguri file itself\n"},
 	} {
@@ -1580,5 +1580,51 @@ func TestRowsGivenAsCDX(t *testing.T) {
 		if args[1] == "--fields" && n != all {
 			t.Errorf("--fields url printed %d lines, --rows %d", n, all)
 		}
+	}
+}
+
+// TestOutputTooLarge: an output the disk cannot take (a file size limit
+// here; a full disk fails the same write with ENOSPC) fails the run with
+// an error naming the output, not its hidden temporary file, and leaves
+// nothing behind; a run appending to a live partition says that none of
+// it was committed, and the partition reads as it did.
+func TestOutputTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sample.meguri")
+	mf := filepath.Join(dir, "fleet.manifest")
+	live := filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", file)
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", file, "-o", mf)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	before := mustRun(t, nil, "meguri-inspect", "--rows", live)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meguri-ingest", "-q", sample, "-o", filepath.Join(out, "a.meguri")}, "cannot write " + filepath.Join(out, "a.meguri") + ": file too large"},
+		{[]string{"meguri-compact", "-q", file, "-o", filepath.Join(out, "c.meguri")}, "cannot write " + filepath.Join(out, "c.meguri") + ": file too large"},
+		{[]string{"meguri-compact", "-q", "--split-at", "0x8000000000000000", "--out-dir", out, file}, "cannot write " + filepath.Join(out, "part-0000.meguri") + ": file too large"},
+		{[]string{"meguri-route", "split", "-q", "--manifest", mf, "--out-dir", out, sample}, "cannot write " + out + "/part-000"},
+		{[]string{"meguri-pack", "-q", live, "-o", filepath.Join(out, "p.meguri")}, "cannot write " + filepath.Join(out, "p.meguri") + ": file too large"},
+		{[]string{"meguri-ingest", "-q", "--again", "--data", live, sample}, "file too large; nothing of this run was committed to " + live},
+	} {
+		// 16 blocks: 8 KiB where sh counts 512-byte blocks, 16 KiB
+		// where it counts KiB; every output here is larger.
+		sh := `ulimit -f 16 && exec "$0" "$@"`
+		o, err := exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, c.args[0])}, c.args[1:]...)...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(o), c.want) {
+			t.Errorf("%v under ulimit -f: %v, %q; want exit 1 and %q", c.args, err, o, c.want)
+		}
+		if strings.Contains(string(o), ".tmp-") {
+			t.Errorf("%v: the error names a temporary file: %q", c.args, o)
+		}
+		if left, _ := os.ReadDir(out); len(left) != 0 {
+			t.Errorf("%v left %v", c.args, left)
+		}
+	}
+	if after := mustRun(t, nil, "meguri-inspect", "--rows", live); !bytes.Equal(after, before) {
+		t.Error("the failed append changed the live partition's rows")
 	}
 }

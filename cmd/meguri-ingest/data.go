@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -21,6 +22,23 @@ import (
 
 // runData appends the inputs to the partition directory a.Data as one
 // transaction.
+// errNotAppended marks an error that says already that the run appended
+// nothing.
+var errNotAppended = errors.New("nothing was appended")
+
+// uncommitted is the error of a --data run that failed before its commit:
+// the directory holds nothing of it.
+type uncommitted struct {
+	err error
+	dir string
+}
+
+func (u *uncommitted) Error() string {
+	return u.err.Error() + "; nothing of this run was committed to " + u.dir
+}
+
+func (u *uncommitted) Unwrap() error { return u.err }
+
 func runData(a *args, ctx *kong.Context) (err error) {
 	if cli.Given(ctx, "output") {
 		return cli.Usagef("-o and --data: a run writes a file or appends to a partition directory, not both")
@@ -40,7 +58,20 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	defer w.Close() // rolls back what was not committed
+	committed := false
+	defer func() {
+		// Close rolls back what was not committed. A run that failed
+		// says so, so that it can be run again once mended without a
+		// capture counting twice.
+		cerr := w.Close()
+		switch {
+		case err == nil || committed || errors.Is(err, errNotAppended):
+		case cerr != nil:
+			err = fmt.Errorf("%w; rolling back the run's uncommitted frames: %v", err, cerr)
+		default:
+			err = &uncommitted{err: err, dir: a.Data}
+		}
+	}()
 	got := w.Header()
 	if !w.Created {
 		if err := sameParams(a.Data, ctx, a.rangeFrom, h, got); err != nil {
@@ -87,7 +118,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
-			return fmt.Errorf("%s, but not the run's other inputs; nothing was appended, so no capture counts twice: run the others alone, or give --again", strings.Join(found, "; "))
+			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again", strings.Join(found, "; "), errNotAppended)
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -99,6 +130,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err := w.Commit(sum.Lines, sum.Taken); err != nil {
 		return err
 	}
+	committed = true
 	logBytes, gen := w.LogBytes(), w.Generation()
 	var cp *merge.Result
 	if a.Checkpoint {

@@ -80,13 +80,24 @@ func main() {
 	default:
 		err = run(&a)
 	}
-	if errors.Is(err, input.ErrMeguri) {
-		err = fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
-	}
-	if errors.As(err, new(*cdx.FoldedError)) {
-		err = fmt.Errorf("%w; combine .meguri files with meguri-compact, or ingest the CDX they came from", err)
+	if u, ok := err.(*uncommitted); ok {
+		u.err = hint(u.err) // the hint next to what it mends
+	} else {
+		err = hint(err)
 	}
 	cli.Done("meguri-ingest", err)
+}
+
+// hint adds what to do instead to an error that means the input was not
+// CDX but records.
+func hint(err error) error {
+	if errors.Is(err, input.ErrMeguri) {
+		return fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
+	}
+	if errors.As(err, new(*cdx.FoldedError)) {
+		return fmt.Errorf("%w; combine .meguri files with meguri-compact, or ingest the CDX they came from", err)
+	}
+	return err
 }
 
 // fromManifest notes whether the range was given, and sets --range to

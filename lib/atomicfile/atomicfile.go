@@ -98,7 +98,23 @@ func CreateSize(path string, size int) (*File, error) {
 		mode = st.Mode().Perm()
 	}
 	f.Chmod(mode)
-	return &File{Writer: bufio.NewWriterSize(f, size), f: f, path: path, target: target, before: idOf(st)}, nil
+	return &File{Writer: bufio.NewWriterSize(tempFile{f, path}, size), f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// tempFile writes an output's temporary file, and names the output in
+// its errors: "cannot write out.meguri: no space left on device" says
+// what failed; the hidden temporary name, removed by then, would not.
+type tempFile struct {
+	f    *os.File
+	path string
+}
+
+func (t tempFile) Write(b []byte) (int, error) {
+	n, err := t.f.Write(b)
+	if err != nil {
+		err = fmt.Errorf("cannot write %s: %w", t.path, unwrapPath(err))
+	}
+	return n, err
 }
 
 // namedPipe writes to a pipe given by name. A reader gone from its other
@@ -122,6 +138,16 @@ func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	return err
+}
+
+// unwrapLink strips a rename's *os.LinkError, which names the temporary
+// file, down to its cause.
+func unwrapLink(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }
@@ -244,7 +270,10 @@ func (f *File) sync() error {
 	if err := f.Flush(); err != nil || f.direct {
 		return err
 	}
-	return f.f.Sync()
+	if err := f.f.Sync(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", f.path, unwrapPath(err))
+	}
+	return nil
 }
 
 // publish renames the synced temporary file into place and syncs its
@@ -260,11 +289,11 @@ func (f *File) publish() error {
 	}
 	if err := f.f.Close(); err != nil {
 		tempfiles.Remove(f.f.Name())
-		return err
+		return fmt.Errorf("cannot write %s: %w", f.path, unwrapPath(err))
 	}
 	if err := os.Rename(f.f.Name(), f.target); err != nil {
 		tempfiles.Remove(f.f.Name())
-		return err
+		return fmt.Errorf("cannot write %s: %w", f.path, unwrapLink(err))
 	}
 	tempfiles.Forget(f.f.Name())
 	// Best effort: some file systems refuse to sync a directory, and the

@@ -342,8 +342,8 @@ func (ws *writers) add(i int, line []byte) error {
 func (ws *writers) send(w *partWriter) error {
 	select {
 	case <-w.done:
-		// the writer stopped on an error
-		return fmt.Errorf("%s: %w", w.path, w.err)
+		// the writer stopped on an error, which names the file
+		return w.err
 	case w.queue <- w.buf:
 	}
 	w.buf = ws.get()
@@ -460,7 +460,7 @@ func (ws *writers) finish() error {
 		}
 		<-w.done
 		if w.err != nil && first == nil {
-			first = fmt.Errorf("%s: %w", w.path, w.err)
+			first = w.err // it names the file
 		}
 	}
 	if first != nil {
