@@ -339,7 +339,12 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		}
 		in.Compression, in.r = Plain, br
 	}
-	head, _ = peekDecoded(in, 256)
+	head, _ = peekDecoded(in, 512)
+	if looksTar(head) {
+		// read as text, each member's first line would be glued to its
+		// header and rejected, and the NUL padding taken for lines
+		return nil, fmt.Errorf("%s: is a tar archive, not CDX lines: give its files, or stream them in one (tar -xOf FILE | ...)", name)
+	}
 	if looksHTML(head) {
 		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
 	}
@@ -399,6 +404,12 @@ func peekDecoded(in *Input, n int) ([]byte, error) {
 		in.r = br
 	}
 	return br.Peek(n)
+}
+
+// looksTar reports whether a stream starting with head is a tar archive:
+// a POSIX (ustar, pax) or GNU header's magic at offset 257.
+func looksTar(head []byte) bool {
+	return len(head) >= 263 && bytes.Equal(head[257:262], []byte("ustar"))
 }
 
 // looksWebArchive reports whether a stream starting with head holds a

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -188,6 +189,29 @@ func TestWebArchiveRefused(t *testing.T) {
 	}
 	if _, err := NewInput("in", bytes.NewReader([]byte("PAR1\x15\x04\x15\x80"))); err == nil || !strings.HasPrefix(err.Error(), "in: is a Parquet file (Common Crawl's columnar index?), not CDX lines: ") {
 		t.Errorf("Parquet: %v", err)
+	}
+	// tar archives as tar writes them, plain and gzipped (GNU tar's own
+	// header, "ustar  \x00", and POSIX's, "ustar\x0000")
+	for _, gnu := range []bool{true, false} {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		h := &tar.Header{Name: "cdx-00000", Mode: 0o644, Size: 2, Format: tar.FormatUSTAR}
+		if gnu {
+			h.Format = tar.FormatGNU
+		}
+		tw.WriteHeader(h)
+		tw.Write([]byte("a\n"))
+		tw.Close()
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(b.Bytes())
+		zw.Close()
+		for _, in := range [][]byte{b.Bytes(), z.Bytes()} {
+			_, err := NewInput("in", bytes.NewReader(in))
+			if want := "in: is a tar archive, not CDX lines: give its files, or stream them in one (tar -xOf FILE | ...)"; err == nil || err.Error() != want {
+				t.Errorf("tar (GNU %v): %v, want %s", gnu, err, want)
+			}
+		}
 	}
 	cdxLine := "filedesc://IAH-2008.arc 20080430204825 filedesc://IAH-2008.arc text/plain - XYZ - - 76 0 IAH.arc.gz\n"
 	if _, err := NewInput("in", bytes.NewReader([]byte(cdxLine))); err != nil {
