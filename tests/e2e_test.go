@@ -1008,6 +1008,34 @@ func TestFoldEmptyShards(t *testing.T) {
 	}
 }
 
+// TestFoldRaisesMemLimit: a fold that holds more live than --mem gives
+// the same bytes, and says the limit rose; --json carries the limit.
+func TestFoldRaisesMemLimit(t *testing.T) {
+	dir := t.TempDir()
+	lines := bytes.SplitAfter(fileBytes(t, sample), []byte("\n"))
+	var megs []string
+	for i := range 4 {
+		part := filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i))
+		os.WriteFile(part, bytes.Join(lines[i*len(lines)/4:(i+1)*len(lines)/4], nil), 0o644)
+		megs = append(megs, strings.TrimSuffix(part, ".jsonl")+".meguri")
+		mustRun(t, nil, "meguri-ingest", "-q", part, "-o", megs[i])
+	}
+	want := filepath.Join(dir, "want.meguri")
+	mustRun(t, nil, "meguri-compact", "-q", "--fold", megs[0], megs[1], megs[2], megs[3], "-o", want)
+	out := filepath.Join(dir, "out.meguri")
+	_, e, code := run(t, nil, "meguri-compact", "--mem", "1M", "--fold", megs[0], megs[1], megs[2], megs[3], "-o", out)
+	if code != 0 || !strings.Contains(string(e), "meguri-compact: memory limit raised above --mem to ") {
+		t.Errorf("fold under --mem 1M: exit %d, stderr %q", code, e)
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, want)) {
+		t.Error("the fold under --mem 1M differs from the fold under the default")
+	}
+	_, e, code = run(t, nil, "meguri-compact", "--json", "--mem", "1T", "--fold", megs[0], megs[1], megs[2], megs[3], "-o", out)
+	if code != 0 || !strings.Contains(string(e), `,"mem_limit":1099511627776}`) || strings.Contains(string(e), "raised") {
+		t.Errorf("fold --json under --mem 1T: exit %d, stderr %q", code, e)
+	}
+}
+
 // TestHelpIntoClosedPipe: --help read only in part (`| head -1`) ends
 // quietly, as data does, for every tool and a route command.
 func TestHelpIntoClosedPipe(t *testing.T) {

@@ -45,7 +45,7 @@ type args struct {
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
 	Epoch       uint64   `default:"1" help:"Epoch written in the outputs' manifest rows."`
 	Format      uint16   `name:"format-version" placeholder:"V" help:"Format version of the outputs, 1 or 2 (default: the inputs' version, which must then be the same for all). Converts files: --format-version 2 old.meguri -o new.meguri."`
-	Mem         cli.Size `default:"192M" placeholder:"SIZE" help:"Soft memory limit (default 192M): the garbage collector works harder near it. A merge holds about one block per input plus the blocks being encoded, whatever the files' size (about 110 MiB live on the bench's files); raise it if runs over very long URLs get slow. Output bytes do not depend on it."`
+	Mem         cli.Size `default:"256M" placeholder:"SIZE" help:"Soft memory limit (default 256M): the garbage collector works harder near it, so the resident size stays near what the run holds live instead of the freed memory the runtime keeps. A merge holds a block of each input it reads from plus the blocks being encoded, whatever the files' size (about 135 MiB live merging or folding the bench's files); a run that holds more (a fold of many files) raises the limit to what it holds, and says so. Output bytes do not depend on it."`
 	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet       bool     `short:"q" help:"Do not print the summary."`
 	JSON        bool     `name:"json" help:"Print the summary as JSON on stderr."`
@@ -351,9 +351,13 @@ func summary(r *merge.Result, took time.Duration, asJSON bool, extra string) {
 		for _, n := range r.HostsDropped {
 			byHost += n
 		}
-		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"dropped_hosts":%d,"dropped_urls":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d%s}`+"\n",
-			r.RowsIn, r.Folded, r.Dropped, byHost, r.URLRowsDropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded, extra)
+		fmt.Fprintf(os.Stderr, `{"rows_in":%d,"folded":%d,"dropped":%d,"dropped_hosts":%d,"dropped_urls":%d,"urls":%d,"bytes":%d,"outputs":%d,"blocks_copied":%d,"blocks_checked":%d,"blocks_decoded":%d,"mem_limit":%d%s}`+"\n",
+			r.RowsIn, r.Folded, r.Dropped, byHost, r.URLRowsDropped, urls, bytes, len(r.Outputs), r.BlocksCopied, r.BlocksChecked, r.BlocksDecoded, r.MemLimit, extra)
 		return
+	}
+	if r.MemRaised {
+		fmt.Fprintf(os.Stderr, "meguri-compact: memory limit raised above --mem to %s, to hold a decoded block of each input at once\n",
+			units.Bytes(r.MemLimit))
 	}
 	fmt.Fprintf(os.Stderr, "meguri-compact: %d rows in, %d folded, %d dropped by gc, %d urls out in %d file(s), %s\n",
 		r.RowsIn, r.Folded, r.Dropped, urls, len(r.Outputs), units.Bytes(int64(bytes)))

@@ -658,13 +658,30 @@ func TestMemLimit(t *testing.T) {
 	b := encode(t, 2, mid, ^uint64(0), inRange(rows, mid, ^uint64(0)))
 	want := encode(t, 1, 0, ^uint64(0), rows)
 	before := debug.SetMemoryLimit(-1)
-	got, _, err := run(t, []Source{source(t, "a", a), source(t, "b", b)},
+	got, res, err := run(t, []Source{source(t, "a", a), source(t, "b", b)},
 		Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}, Mem: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got[0], want) {
 		t.Error("merge under a 1 MiB memory limit differs from a fresh encoding")
+	}
+	// the run decoded blocks, and holds more than 1 MiB live: the limit
+	// rose to what the collector needs, plus the margin
+	if res.BlocksDecoded == 0 || !res.MemRaised || res.MemLimit < 32<<20 {
+		t.Errorf("under 1 MiB: %d blocks decoded, limit raised %v to %d; want it raised past 32 MiB", res.BlocksDecoded, res.MemRaised, res.MemLimit)
+	}
+	if after := debug.SetMemoryLimit(-1); after != before {
+		t.Errorf("memory limit %d after the run, %d before", after, before)
+	}
+	// a limit above what the run holds stays as given
+	_, res, err = run(t, []Source{source(t, "a", a), source(t, "b", b)},
+		Options{Outputs: []Output{{ID: 1, Lo: 0, Hi: ^uint64(0)}}, Mem: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MemRaised || res.MemLimit != 1<<40 {
+		t.Errorf("under 1 TiB: limit raised %v to %d", res.MemRaised, res.MemLimit)
 	}
 	if after := debug.SetMemoryLimit(-1); after != before {
 		t.Errorf("memory limit %d after the run, %d before", after, before)
