@@ -228,6 +228,7 @@ func (e *OverlapError) Error() string {
 }
 
 type cursor struct {
+	idx  int // the input's place among the sources
 	src  Source
 	blk  *codec.Block    // the current block, not yet decoded when recs is nil
 	last bool            // blk is the source's last block
@@ -341,7 +342,7 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 		// Blocks can be copied only from inputs that cut blocks by the
 		// same rule and encode them in the same layout as the output.
 		h := s.Header()
-		m.curs = append(m.curs, &cursor{src: s, noCopy: h.Shift != h0.Shift || h.Version != h0.Version, covered: true})
+		m.curs = append(m.curs, &cursor{idx: len(m.curs), src: s, noCopy: h.Shift != h0.Shift || h.Version != h0.Version, covered: true})
 	}
 	if err := m.run(); err != nil {
 		m.abort()
@@ -408,6 +409,9 @@ type merger struct {
 
 	k int // current output
 	w *codec.Writer
+	// heap holds the cursors not done, ordered by before: the cursor
+	// with the smallest next key first.
+	heap []*cursor
 
 	limit *memLimit // nil: Options.Mem not set
 }
@@ -441,26 +445,19 @@ func (l *memLimit) raise() {
 }
 
 func (m *merger) run() error {
-	for {
-		// The cursor with the smallest next key.
-		var c *cursor
-		var host uint64
-		var url string
-		for _, x := range m.curs {
-			if err := x.load(); err != nil {
-				return err
-			}
-			if x.done {
-				continue
-			}
-			h, u := x.key()
-			if c == nil || record.CompareKey(h, u, host, url) < 0 {
-				c, host, url = x, h, u
-			}
+	// The cursors not done, in a heap by next key, then input order.
+	for _, x := range m.curs {
+		if err := m.push(x); err != nil {
+			return err
 		}
-		if c == nil {
-			break
-		}
+	}
+	var same []record.Record
+	var from []*cursor
+	for len(m.heap) > 0 {
+		// The cursor with the smallest next key (of equal keys, the
+		// first input's).
+		c := m.heap[0]
+		host, url := c.key()
 		if err := m.seek(host); err != nil {
 			return err
 		}
@@ -475,6 +472,10 @@ func (m *merger) run() error {
 				return err
 			}
 			if copied {
+				m.pop()
+				if err := m.push(c); err != nil {
+					return err
+				}
 				continue
 			}
 		}
@@ -483,17 +484,15 @@ func (m *merger) run() error {
 				return err
 			}
 		}
+		m.pop()
 		rec := c.recs[c.pos]
 		c.advance(false)
-		// Rows of the same URL in the other inputs.
-		var same []record.Record
-		var from []*cursor
-		for _, x := range m.curs {
-			if x == c || x.done {
-				continue
-			}
+		// Rows of the same URL in the other inputs, in input order.
+		same, from = same[:0], from[:0]
+		for len(m.heap) > 0 {
+			x := m.heap[0]
 			if h, u := x.key(); h != host || u != url {
-				continue
+				break
 			}
 			if !m.opt.Fold {
 				return &OverlapError{A: c.src.Name(), B: x.src.Name(), Host: host, URL: url}
@@ -503,9 +502,18 @@ func (m *merger) run() error {
 					return err
 				}
 			}
+			m.pop()
 			same = append(same, x.recs[x.pos])
 			from = append(from, x)
 			x.advance(false)
+		}
+		if err := m.push(c); err != nil {
+			return err
+		}
+		for _, x := range from {
+			if err := m.push(x); err != nil {
+				return err
+			}
 		}
 		switch {
 		case !m.opt.Fold:
@@ -538,6 +546,62 @@ func (m *merger) run() error {
 		}
 	}
 	return nil
+}
+
+// before orders cursors in the heap: by next key, then by input order.
+func before(a, b *cursor) bool {
+	ah, au := a.key()
+	bh, bu := b.key()
+	if c := record.CompareKey(ah, au, bh, bu); c != 0 {
+		return c < 0
+	}
+	return a.idx < b.idx
+}
+
+// push loads c's next block if it needs one and puts it in the heap,
+// unless it is done.
+func (m *merger) push(c *cursor) error {
+	if err := c.load(); err != nil {
+		return err
+	}
+	if c.done {
+		return nil
+	}
+	h := append(m.heap, c)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !before(h[i], h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	m.heap = h
+	return nil
+}
+
+// pop takes the first cursor off the heap.
+func (m *merger) pop() {
+	h := m.heap
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = nil
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		if r := l + 1; r < n && before(h[r], h[l]) {
+			l = r
+		}
+		if !before(h[l], h[i]) {
+			break
+		}
+		h[i], h[l] = h[l], h[i]
+		i = l
+	}
+	m.heap = h
 }
 
 func (m *merger) rowsRead(n uint64) {
