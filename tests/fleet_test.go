@@ -464,6 +464,16 @@ func TestGCThroughBinary(t *testing.T) {
 	if !strings.Contains(string(e), fmt.Sprintf("%d dropped by gc", dropped)) {
 		t.Errorf("summary does not say %d dropped: %s", dropped, e)
 	}
+	if strings.Contains(string(e), "warning") {
+		t.Errorf("a --now in the past warns: %s", e)
+	}
+	// a --now later than the clock (a typo of the year) drops tombstones
+	// younger than the horizon today: the run says so
+	_, e, code = run(t, nil, "meguri-compact", "-q", "--gc", "--horizon", horizon, "--now", "29990101000000", in, "-o", filepath.Join(dir, "future.meguri"))
+	if code != 0 || !strings.Contains(string(e), "meguri-compact: warning: --now 29990101000000 is ") ||
+		!strings.Contains(string(e), " days after this machine's clock, so --gc drops tombstones younger than --horizon today\n") {
+		t.Errorf("--now in the future: exit %d, stderr %q", code, e)
+	}
 	got := strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-inspect", "--rows", out))), "\n")
 	if !slices.Equal(got, want) {
 		t.Errorf("gc kept %d rows, want %d", len(got), len(want))

@@ -131,6 +131,7 @@ func run(a *args) (err error) {
 			return cli.Usagef("%v", err)
 		}
 		opt.Cutoff = now - h
+		warnFutureNow(a.Now, now, time.Now().Unix())
 	}
 	if a.Data != "" {
 		return checkpoint(a, opt)
@@ -333,6 +334,22 @@ func run(a *args) (err error) {
 		})
 	}
 	return nil
+}
+
+// warnFutureNow warns of a --now given later than the clock by more than
+// a day (a typo of a year or a month, say): GC would drop tombstones
+// younger than the horizon, which a later run cannot bring back.
+func warnFutureNow(given string, now, clock int64) {
+	const day = 86400
+	if given == "" || now <= clock+day {
+		return
+	}
+	days, unit := (now-clock)/day, "days"
+	if days == 1 {
+		unit = "day"
+	}
+	fmt.Fprintf(os.Stderr, "meguri-compact: warning: --now %s is %d %s after this machine's clock, so --gc drops tombstones younger than --horizon today\n",
+		given, days, unit)
 }
 
 // summary prints the run's summary; extra, when not empty, is more
