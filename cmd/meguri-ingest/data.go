@@ -20,8 +20,6 @@ import (
 	"github.com/meguri/meguri/lib/units"
 )
 
-// runData appends the inputs to the partition directory a.Data as one
-// transaction.
 // errNotAppended marks an error that says already that the run appended
 // nothing.
 var errNotAppended = errors.New("nothing was appended")
@@ -39,6 +37,8 @@ func (u *uncommitted) Error() string {
 
 func (u *uncommitted) Unwrap() error { return u.err }
 
+// runData appends the inputs to the partition directory a.Data as one
+// transaction.
 func runData(a *args, ctx *kong.Context) (err error) {
 	if cli.Given(ctx, "output") {
 		return cli.Usagef("-o and --data: a run writes a file or appends to a partition directory, not both")

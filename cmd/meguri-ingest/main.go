@@ -80,8 +80,8 @@ func main() {
 	default:
 		err = run(&a)
 	}
-	if u, ok := err.(*uncommitted); ok {
-		u.err = hint(u.err) // the hint next to what it mends
+	if u := (*uncommitted)(nil); errors.As(err, &u) {
+		u.err = hint(u.err) // the hint next to what it mends, not after the note
 	} else {
 		err = hint(err)
 	}
