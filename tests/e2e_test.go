@@ -1637,6 +1637,7 @@ func TestOutputTooLarge(t *testing.T) {
 		{[]string{"meguri-route", "split", "-q", "--manifest", mf, "--out-dir", out, sample}, "cannot write " + out + "/part-000"},
 		{[]string{"meguri-pack", "-q", live, "-o", filepath.Join(out, "p.meguri")}, "cannot write " + filepath.Join(out, "p.meguri") + ": file too large"},
 		{[]string{"meguri-ingest", "-q", "--again", "--data", live, sample}, "file too large; nothing of this run was committed to " + live},
+		{[]string{"meguri-compact", "-q", "--data", live}, "cannot write " + filepath.Join(live, "snap-1.meguri") + ": file too large; no checkpoint was made, and " + live + " is as it was"},
 	} {
 		// 16 blocks: 8 KiB where sh counts 512-byte blocks, 16 KiB
 		// where it counts KiB; every output here is larger.
@@ -1653,6 +1654,9 @@ func TestOutputTooLarge(t *testing.T) {
 		}
 	}
 	if after := mustRun(t, nil, "meguri-inspect", "--rows", live); !bytes.Equal(after, before) {
-		t.Error("the failed append changed the live partition's rows")
+		t.Error("the failed append and checkpoint changed the live partition's rows")
+	}
+	if entries, _ := os.ReadDir(live); len(entries) != 4 { // lock, super, snap-0, log-0
+		t.Errorf("the failed checkpoint left files: %v", entries)
 	}
 }

@@ -34,6 +34,10 @@ func checkpoint(a *args, opt merge.Options) error {
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff,
 		Progress: cli.PackProgress("meguri-compact", meter)})
 	meter.Clear()
+	if err != nil && res == nil && (rep == nil || !rep.Damaged()) {
+		// failed before the superblock named the new generation
+		return fmt.Errorf("%w; no checkpoint was made, and %s is as it was", err, a.Data)
+	}
 	if err != nil {
 		return err
 	}
