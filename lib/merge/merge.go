@@ -32,6 +32,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -410,8 +411,8 @@ type merger struct {
 	k int // current output
 	w *codec.Writer
 	// heap holds the cursors not done, ordered by before: the cursor
-	// with the smallest next key first.
-	heap []*cursor
+	// with the smallest next key on top.
+	heap *minheap.Heap[*cursor]
 
 	limit *memLimit // nil: Options.Mem not set
 }
@@ -446,6 +447,7 @@ func (l *memLimit) raise() {
 
 func (m *merger) run() error {
 	// The cursors not done, in a heap by next key, then input order.
+	m.heap = minheap.New(before)
 	for _, x := range m.curs {
 		if err := m.push(x); err != nil {
 			return err
@@ -453,10 +455,10 @@ func (m *merger) run() error {
 	}
 	var same []record.Record
 	var from []*cursor
-	for len(m.heap) > 0 {
+	for m.heap.Len() > 0 {
 		// The cursor with the smallest next key (of equal keys, the
 		// first input's).
-		c := m.heap[0]
+		c := m.heap.Top()
 		host, url := c.key()
 		if err := m.seek(host); err != nil {
 			return err
@@ -472,7 +474,7 @@ func (m *merger) run() error {
 				return err
 			}
 			if copied {
-				m.pop()
+				m.heap.Pop()
 				if err := m.push(c); err != nil {
 					return err
 				}
@@ -484,13 +486,13 @@ func (m *merger) run() error {
 				return err
 			}
 		}
-		m.pop()
+		m.heap.Pop()
 		rec := c.recs[c.pos]
 		c.advance(false)
 		// Rows of the same URL in the other inputs, in input order.
 		same, from = same[:0], from[:0]
-		for len(m.heap) > 0 {
-			x := m.heap[0]
+		for m.heap.Len() > 0 {
+			x := m.heap.Top()
 			if h, u := x.key(); h != host || u != url {
 				break
 			}
@@ -502,7 +504,7 @@ func (m *merger) run() error {
 					return err
 				}
 			}
-			m.pop()
+			m.heap.Pop()
 			same = append(same, x.recs[x.pos])
 			from = append(from, x)
 			x.advance(false)
@@ -564,44 +566,10 @@ func (m *merger) push(c *cursor) error {
 	if err := c.load(); err != nil {
 		return err
 	}
-	if c.done {
-		return nil
+	if !c.done {
+		m.heap.Push(c)
 	}
-	h := append(m.heap, c)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !before(h[i], h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	m.heap = h
 	return nil
-}
-
-// pop takes the first cursor off the heap.
-func (m *merger) pop() {
-	h := m.heap
-	n := len(h) - 1
-	h[0] = h[n]
-	h[n] = nil
-	h = h[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		if r := l + 1; r < n && before(h[r], h[l]) {
-			l = r
-		}
-		if !before(h[l], h[i]) {
-			break
-		}
-		h[i], h[l] = h[l], h[i]
-		i = l
-	}
-	m.heap = h
 }
 
 func (m *merger) rowsRead(n uint64) {
