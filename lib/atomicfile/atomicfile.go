@@ -67,13 +67,13 @@ func CreateSize(path string, size int) (*File, error) {
 	if dirs.Stream(path) {
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+			return nil, cannotWrite(path, err)
 		}
 		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), f: f, path: path, direct: true}, nil
 	}
 	target, err := Target(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+		return nil, fmt.Errorf("cannot write %s: %w", path, err) // which link of a chain failed
 	}
 	// The destination as it is: refuse what the final rename would
 	// refuse, before the work is done, naming the destination rather
@@ -88,7 +88,7 @@ func CreateSize(path string, size int) (*File, error) {
 	dir := filepath.Dir(target)
 	f, err := tempfiles.Create(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return nil, cannotWrite(path, err)
 	}
 	// CreateTemp makes 0600. A file replaced keeps its permissions, as
 	// sed -i and gzip keep them (a manifest kept private stays so);
@@ -112,7 +112,7 @@ type tempFile struct {
 func (t tempFile) Write(b []byte) (int, error) {
 	n, err := t.f.Write(b)
 	if err != nil {
-		err = fmt.Errorf("cannot write %s: %w", t.path, unwrapPath(err))
+		err = cannotWrite(t.path, err)
 	}
 	return n, err
 }
@@ -132,24 +132,19 @@ func (p namedPipe) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// unwrapPath drops the path an *fs.PathError adds, for a message that
-// names the path itself.
-func unwrapPath(err error) error {
+// cannotWrite is the error of a failed operation on the output at path:
+// the path an *fs.PathError or a rename's *os.LinkError adds (a temporary
+// file's, or path again) gives way to path itself.
+func cannotWrite(path string, err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// unwrapLink strips a rename's *os.LinkError, which names the temporary
-// file, down to its cause.
-func unwrapLink(err error) error {
 	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
 	}
-	return err
+	return fmt.Errorf("cannot write %s: %w", path, err)
 }
 
 // fileID tells whether a destination was replaced or rewritten: which
@@ -271,7 +266,7 @@ func (f *File) sync() error {
 		return err
 	}
 	if err := f.f.Sync(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", f.path, unwrapPath(err))
+		return cannotWrite(f.path, err)
 	}
 	return nil
 }
@@ -289,11 +284,11 @@ func (f *File) publish() error {
 	}
 	if err := f.f.Close(); err != nil {
 		tempfiles.Remove(f.f.Name())
-		return fmt.Errorf("cannot write %s: %w", f.path, unwrapPath(err))
+		return cannotWrite(f.path, err)
 	}
 	if err := os.Rename(f.f.Name(), f.target); err != nil {
 		tempfiles.Remove(f.f.Name())
-		return fmt.Errorf("cannot write %s: %w", f.path, unwrapLink(err))
+		return cannotWrite(f.path, err)
 	}
 	tempfiles.Forget(f.f.Name())
 	// Best effort: some file systems refuse to sync a directory, and the
