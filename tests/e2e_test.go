@@ -131,11 +131,24 @@ func wantExit(t *testing.T, wantCode int, want, name string, args ...string) {
 	}
 }
 
-// runUnderFileLimit runs a tool under ulimit -n n and returns its combined
-// output.
-func runUnderFileLimit(n int, name string, args ...string) ([]byte, error) {
-	sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, n)
+// runUnderLimit runs a tool under a shell limit (ulimit -n 40: open
+// files; -f 16: file size, in blocks) and returns its combined output.
+func runUnderLimit(limit, name string, args ...string) ([]byte, error) {
+	sh := fmt.Sprintf(`ulimit %s && exec "$0" "$@"`, limit)
 	return exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, name)}, args...)...).CombinedOutput()
+}
+
+// writingFixture makes, from the sample, what the tools that write are
+// tried on: a file, a map of two partitions and a live directory.
+func writingFixture(t *testing.T) (dir, file, manifest, live string) {
+	dir = t.TempDir()
+	file = filepath.Join(dir, "sample.meguri")
+	manifest = filepath.Join(dir, "fleet.manifest")
+	live = filepath.Join(dir, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", file)
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", file, "-o", manifest)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	return dir, file, manifest, live
 }
 
 // File and pipe give the same bytes, and equal the golden file.
@@ -274,7 +287,7 @@ func TestMissingInput(t *testing.T) {
 // steps and gives the golden bytes.
 func TestSpillsUnderFileLimit(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.meguri")
-	e, err := runUnderFileLimit(40, "meguri-ingest", "--json", "--mem", "4K", "--tmp", t.TempDir(), sample, "-o", out)
+	e, err := runUnderLimit("-n 40", "meguri-ingest", "--json", "--mem", "4K", "--tmp", t.TempDir(), sample, "-o", out)
 	if err != nil {
 		t.Fatalf("%v: %s", err, e)
 	}
@@ -1081,13 +1094,7 @@ func TestStdoutFull(t *testing.T) {
 		t.Skip("no /dev/full:", err)
 	}
 	defer full.Close()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "sample.meguri")
-	mf := filepath.Join(dir, "fleet.manifest")
-	live := filepath.Join(dir, "live")
-	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", file)
-	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", file, "-o", mf)
-	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	_, file, mf, live := writingFixture(t)
 	for _, c := range [][]string{
 		{"meguri-ingest", "-q", sample},
 		{"meguri-inspect", file},
@@ -1617,13 +1624,7 @@ func TestRowsGivenAsCDX(t *testing.T) {
 // nothing behind; a run appending to a live partition says that none of
 // it was committed, and the partition reads as it did.
 func TestOutputTooLarge(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "sample.meguri")
-	mf := filepath.Join(dir, "fleet.manifest")
-	live := filepath.Join(dir, "live")
-	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", file)
-	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "2", file, "-o", mf)
-	mustRun(t, nil, "meguri-ingest", "-q", "--data", live, sample)
+	dir, file, mf, live := writingFixture(t)
 	before := mustRun(t, nil, "meguri-inspect", "--rows", live)
 	out := filepath.Join(dir, "out")
 	os.Mkdir(out, 0o755)
@@ -1641,8 +1642,7 @@ func TestOutputTooLarge(t *testing.T) {
 	} {
 		// 16 blocks: 8 KiB where sh counts 512-byte blocks, 16 KiB
 		// where it counts KiB; every output here is larger.
-		sh := `ulimit -f 16 && exec "$0" "$@"`
-		o, err := exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, c.args[0])}, c.args[1:]...)...).CombinedOutput()
+		o, err := runUnderLimit("-f 16", c.args[0], c.args[1:]...)
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(o), c.want) {
 			t.Errorf("%v under ulimit -f: %v, %q; want exit 1 and %q", c.args, err, o, c.want)
 		}

@@ -615,7 +615,7 @@ func TestSplitOpenFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	m, out := filepath.Join(dir, "fleet.manifest"), filepath.Join(dir, "out")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "100", sample, "-o", m)
-	e, err := runUnderFileLimit(48, "meguri-route", "split", "-q", "--manifest", m, "--out-dir", out, sample)
+	e, err := runUnderLimit("-n 48", "meguri-route", "split", "-q", "--manifest", m, "--out-dir", out, sample)
 	want := "split keeps one file open per partition (100 in the manifest); raise the open-file limit (ulimit -n)"
 	if err == nil || !strings.Contains(string(e), want) {
 		t.Fatalf("err %v, output %q; want a failure saying %q", err, e, want)
