@@ -143,8 +143,9 @@ type Options struct {
 	// run (runtime/debug.SetMemoryLimit): the garbage collector works
 	// harder near it. What a merge holds live is bounded by block size
 	// caps, not by file size; the limit keeps the resident size near that
-	// live set instead of letting freed memory linger. Output bytes do not
-	// depend on it.
+	// live set instead of letting freed memory linger. A run that holds
+	// more live than Mem raises the limit (see memLimit; Result.MemLimit).
+	// Output bytes do not depend on it.
 	Mem int64
 	// Progress, when set, is called after each input block with the rows
 	// read so far.
