@@ -414,8 +414,8 @@ func NewMeter(flag *bool) *Meter {
 // Reading returns the progress function of a run that reads CDX files
 // (given the lines, the bytes read after decompression, and the bytes
 // read as stored): "TOOL: N lines, X read", and, when every input is a
-// regular file, how much of their total that is and about how long the
-// rest will take. A nil Meter returns nil.
+// regular file, how much of their total that is (with the compressed
+// bytes read, when they differ) and about how long the rest will take. A nil Meter returns nil.
 func (m *Meter) Reading(tool string, files []string) func(lines, bytes, raw int64) {
 	if m == nil {
 		return nil
@@ -432,7 +432,13 @@ func (m *Meter) Reading(tool string, files []string) func(lines, bytes, raw int6
 		if elapsed >= 2*time.Second {
 			left = ", about " + roughDuration(time.Duration(float64(elapsed)*(1-done)/done)) + " left to read"
 		}
-		m.Printf("%s: %d lines, %s read, %.0f%% of %s%s", tool, lines, units.Bytes(bytes), 100*done, units.Bytes(total), left)
+		// Of compressed files, the share is of their stored bytes: say
+		// how many of those the lines read so far came from.
+		stored := ""
+		if raw < bytes {
+			stored = " (" + units.Bytes(raw) + " compressed)"
+		}
+		m.Printf("%s: %d lines, %s read%s, %.0f%% of %s%s", tool, lines, units.Bytes(bytes), stored, 100*done, units.Bytes(total), left)
 	}
 }
 

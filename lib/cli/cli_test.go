@@ -124,8 +124,9 @@ func TestRejectsFinish(t *testing.T) {
 }
 
 // TestMeterReading: the progress line of a run reading files says how
-// much of their total size it has read and about how long the rest of the
-// reading takes; of stdin or a pipe, whose size is not known, only what
+// much of their total size it has read (and, of compressed files, how much
+// of it the lines came from) and about how long the rest of the reading
+// takes; of stdin or a pipe, whose size is not known, only what
 // it has read.
 func TestMeterReading(t *testing.T) {
 	dir := t.TempDir()
@@ -140,18 +141,20 @@ func TestMeterReading(t *testing.T) {
 	os.Stderr = errFile
 	defer func() { os.Stderr = saved }()
 	for _, c := range []struct {
-		files []string
-		want  string
+		files      []string
+		bytes, raw int64
+		want       string
 	}{
-		{[]string{a, b}, "tool: 10 lines, 2.0 KiB read, 25% of 3.9 KiB, about 30s left to read"},
-		{[]string{a, "-"}, "tool: 10 lines, 2.0 KiB read"},
-		{nil, "tool: 10 lines, 2.0 KiB read"},
-		{[]string{a, "/dev/null"}, "tool: 10 lines, 2.0 KiB read"},
+		{[]string{a, b}, 1000, 1000, "tool: 10 lines, 1000 B read, 25% of 3.9 KiB, about 30s left to read"},
+		{[]string{a, b}, 2048, 1000, "tool: 10 lines, 2.0 KiB read (1000 B compressed), 25% of 3.9 KiB, about 30s left to read"},
+		{[]string{a, "-"}, 2048, 1000, "tool: 10 lines, 2.0 KiB read"},
+		{nil, 2048, 1000, "tool: 10 lines, 2.0 KiB read"},
+		{[]string{a, "/dev/null"}, 2048, 1000, "tool: 10 lines, 2.0 KiB read"},
 	} {
 		errFile.Truncate(0)
 		errFile.Seek(0, io.SeekStart)
 		m := &Meter{start: time.Now().Add(-10 * time.Second), last: time.Now().Add(-time.Second)}
-		m.Reading("tool", c.files)(10, 2048, 1000)
+		m.Reading("tool", c.files)(10, c.bytes, c.raw)
 		got, _ := os.ReadFile(errFile.Name())
 		if want := "\r" + c.want + "\033[K"; string(got) != want {
 			t.Errorf("%v: %q, want %q", c.files, got, want)
