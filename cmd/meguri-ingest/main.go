@@ -291,6 +291,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; its host key lies outside --range: is that this input's partition?"
 	case r.Reason == cdx.BadJSON && clusterIdx.MatchString(r.Text):
 		hint = "; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those"
+	case r.Reason == cdx.NoTimestamp:
+		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
 	case r.Reason == cdx.TabSeparated:
 		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}

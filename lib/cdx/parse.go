@@ -54,6 +54,7 @@ const (
 	Legend              // a CDX legend line (" CDX N b a ...") or Wayback JSON header row, not a record
 	BadFields           // a space-separated CDX line or Wayback JSON row of neither 7, 9 nor 11 fields
 	TabSeparated        // a line that is not JSON and holds a tab: columns, not one URL
+	NoTimestamp         // a capture's HTTP status or digest without its timestamp
 	NumReasons
 )
 
@@ -66,7 +67,7 @@ var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
-	"tab_separated",
+	"tab_separated", "no_timestamp",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -225,6 +226,9 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 	if r := classify(&f); r != OK {
 		return c, r
 	}
+	if !f.hasTS && captured(&f) {
+		return c, NoTimestamp
+	}
 	u, host, err := canon.CanonicalizeHost(f.URL)
 	if err != nil {
 		if err == canon.ErrNotURL {
@@ -268,6 +272,21 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		return c, OutOfRange
 	}
 	return c, OK
+}
+
+// captured says whether a line without a timestamp carries what only a
+// capture has: an HTTP status code or a content digest. Such a line is a
+// capture whose time was lost (a jq filter that dropped it, a Wayback
+// query whose fl= left it out), not a discovered link: read as one, its
+// status and digest would be dropped without a word. A link may carry
+// other fields (anchor text, a mime type hint, a frontier's own status
+// word such as "discovered", as meguri-inspect --rows prints it).
+func captured(f *fields) bool {
+	if f.Digest != "" && f.Digest != "-" {
+		return true
+	}
+	s, err := strconv.ParseUint(f.Status, 10, 16)
+	return err == nil && s > 0
 }
 
 // classify rejects non-web records by scheme and record type.

@@ -68,6 +68,16 @@ func TestParseForms(t *testing.T) {
 		`{"url":"https://basicthinking.com/","captures":"3"}`:                                                 OK, // not a count a row prints
 		`{"url":"https://basicthinking.com/","timestamp":"20240101000000","captures":3}`:                      OK, // a capture, whatever else it says
 		`com,basicthinking)/ 20240101000000 {"url":"https://basicthinking.com/","captures":3}`:                OK,
+		// A capture whose timestamp was lost (an HTTP status or a digest
+		// without it) is no discovered link; a link's own fields are no
+		// capture's.
+		`{"url":"https://basicthinking.com/","status":"200","mime":"text/html"}`:                  NoTimestamp,
+		`{"url":"https://basicthinking.com/","status":301}`:                                       NoTimestamp,
+		`{"url":"https://basicthinking.com/","digest":"4L3SB3BB44TUVPDI4ALQFW5TE3BMBAI3"}`:        NoTimestamp,
+		`{"url":"https://basicthinking.com/","timestamp":"","status":"200"}`:                      NoTimestamp,
+		`{"url":"https://basicthinking.com/","status":"-","digest":"-","mime":"-"}`:               OK,
+		`{"url":"https://basicthinking.com/","status":"queued","mime":"text/html","text":"Home"}`: OK,
+		`{"url":"https://basicthinking.com/","digest":null,"length":0,"redirect":""}`:             OK,
 	} {
 		c, r = p.Parse([]byte(line))
 		if r != want || want == OK && c.Discovered != !strings.Contains(line, "2024") {

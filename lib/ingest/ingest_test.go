@@ -330,6 +330,8 @@ func TestRejectReasons(t *testing.T) {
 		{cdx.BadFields, `de,zew)/ 19970427191925 http://www.zew.de:80/a b text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`, nil},
 		{cdx.BadFields, `de,zew)/ 19970427191925 http://www.zew.de:80/`, nil},
 		{cdx.TabSeparated, "http://www.zew.de:80/\tZEW Mannheim", nil},
+		// generated: a corpus line with its timestamp taken out
+		{cdx.NoTimestamp, `{"urlkey": "de,zew)/", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`, nil},
 		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
 			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
 	}
