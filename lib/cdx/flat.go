@@ -37,8 +37,10 @@ func decodeFlat(s string) (f fields, ok bool) {
 		}
 		if dst := f.field(key); dst != nil {
 			*dst = val
-		} else if ours(key) {
-			return f, false // the decoder matches keys case-insensitively
+		} else if ours(key) || waybackName(key) {
+			// the decoder matches keys case-insensitively, and reads
+			// the Wayback names
+			return f, false
 		}
 		i = skipWS(s, j)
 		if i >= len(s) {
@@ -90,6 +92,16 @@ func ours(key string) bool {
 		return strings.EqualFold(key, "redirect")
 	case 9:
 		return strings.EqualFold(key, "timestamp")
+	}
+	return false
+}
+
+// waybackName reports whether key is one of waybackNames (a switch: this
+// runs for every key of every line).
+func waybackName(key string) bool {
+	switch key {
+	case "original", "mimetype", "statuscode":
+		return true
 	}
 	return false
 }

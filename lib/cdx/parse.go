@@ -534,16 +534,34 @@ func decodeJSON(js string) (fields, bool) {
 			return f, true
 		}
 	}
+	var m map[string]any
 	if err := sonic.UnmarshalString(js, &f); err != nil {
 		// Values that are not strings (numbers, say) are read through a map.
-		var m map[string]any
 		if sonic.UnmarshalString(js, &m) != nil {
 			return f, false
 		}
 		f = fromMap(m)
 	}
+	for name, field := range waybackNames {
+		if !strings.Contains(js, `"`+name+`"`) {
+			continue
+		}
+		if m == nil && sonic.UnmarshalString(js, &m) != nil {
+			return f, false
+		}
+		if dst := f.field(field); *dst == "" {
+			*dst = str(m[name])
+		}
+	}
 	return f, true
 }
+
+// waybackNames maps the Wayback CDX server's field names to the ones
+// meguri reads, for JSON objects made of its rows (jq turning an
+// output=json array into objects keeps its header's names). Dropped, a
+// status and mime would vanish without a word. Where an object has both
+// names, meguri's wins.
+var waybackNames = map[string]string{"original": "url", "mimetype": "mime", "statuscode": "status"}
 
 // fromMap reads the fields from a decoded JSON object.
 func fromMap(m map[string]any) fields {

@@ -51,6 +51,19 @@ func TestParseForms(t *testing.T) {
 	if r != OK || c.HTTPStatus != 200 || c.Length != 5 {
 		t.Fatalf("numeric fields: %+v %s", c, r)
 	}
+	// The Wayback CDX server's field names (an output=json row turned into
+	// an object by jq) read as meguri's; where both are given, meguri's win.
+	for line, want := range map[string]string{
+		`{"urlkey":"org,example)/","timestamp":"20200101000000","original":"http://example.org/","mimetype":"text/html","statuscode":"404","digest":"4L3SB3BB44TUVPDI4ALQFW5TE3BMBAI3","length":"12"}`: `{"timestamp":"20200101000000","url":"http://example.org/","mime":"text/html","status":"404","digest":"4L3SB3BB44TUVPDI4ALQFW5TE3BMBAI3","length":"12"}`,
+		`{"timestamp":"20200101000000","original":"http://example.org/a","url":"http://example.org/","statuscode":301,"status":"404","mimetype":"warc/request"}`:                                       `{"timestamp":"20200101000000","url":"http://example.org/","status":"404","mime":"warc/request"}`,
+		`{"original":"http://example.org/","statuscode":"200"}`: `{"url":"http://example.org/","status":"200"}`,
+	} {
+		c, r := p.Parse([]byte(line))
+		wc, wr := p.Parse([]byte(want))
+		if r != wr || c != wc {
+			t.Errorf("%s: %+v %s, want %+v %s", line, c, r, wc, wr)
+		}
+	}
 	// A tab in a line that is not JSON separates columns: the URL parser
 	// would drop it and join them into one URL ("https://a.example/p200").
 	for _, line := range []string{"https://a.example/x\thttps://b.example/y", "https://a.example/p\t200", "https://a.example/p b\tanchor text", "url\thost_key\tstatus"} {
@@ -303,6 +316,7 @@ func FuzzDecodeFlat(f *testing.F) {
 		`{"URL": "http://a/"}`, `{"Url": "x", "url": "y"}`,
 		`{}`, ` { } `, `{"a":"b",}`, `{"a":"b"} x`, `{"a":"\u0041"}`, `{"a":5}`,
 		"{\"url\":\"http://a/\x7f\"}", `{"redirect": "-", "length": "", "timestamp": "2020"}`,
+		`{"original": "http://a/", "statuscode": "200", "mimetype": "text/html"}`,
 	} {
 		f.Add(s)
 	}
