@@ -171,13 +171,22 @@ func hasHTTPScheme(u []byte) bool {
 // inside its strings, which JSON wants escaped, are taken as ingest takes
 // them.
 func objectURL(t []byte) (string, error) {
-	var o map[string]json.RawMessage
-	var u string
+	// keys match as ingest matches them: case-insensitively, the last of
+	// two for one field winning, the Wayback server's "original" where
+	// "url" gives nothing
+	var o struct {
+		URL      any `json:"url"`
+		Original any `json:"original"`
+	}
 	err := json.Unmarshal(t, &o)
 	if err != nil {
 		err = json.Unmarshal(escapeControls(t), &o)
 	}
-	if err != nil || o["url"] == nil || json.Unmarshal(o["url"], &u) != nil {
+	if o.URL == nil || o.URL == "" {
+		o.URL = o.Original
+	}
+	u, ok := o.URL.(string)
+	if err != nil || !ok || u == "" {
 		return "", ErrNoURLField
 	}
 	return u, nil

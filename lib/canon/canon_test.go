@@ -376,7 +376,9 @@ func TestColumns(t *testing.T) {
 }
 
 // TestListURL: a line of a URL list stands for itself, a JSON object line
-// for its "url" (the key exactly), a line of columns for nothing.
+// for its "url" (matched as ingest matches it: in any case, the last of
+// two winning, "original" where "url" gives nothing), a line of columns
+// for nothing.
 func TestListURL(t *testing.T) {
 	for _, c := range []struct {
 		line, want string
@@ -386,7 +388,12 @@ func TestListURL(t *testing.T) {
 		{"  https://a.example/p q ", "  https://a.example/p q ", nil}, // Canonicalize trims
 		{`{"url": "https://a.example/p", "timestamp": "20240101000000"}`, "https://a.example/p", nil},
 		{` {"url":"http://a.example/\u00e9"}`, "http://a.example/é", nil},
-		{`{"URL": "https://a.example/p"}`, "", ErrNoURLField},
+		{`{"URL": "https://a.example/p"}`, "https://a.example/p", nil},
+		{`{"url": "https://a.example/p", "Url": "https://a.example/q"}`, "https://a.example/q", nil},
+		{`{"original": "https://a.example/p", "statuscode": "200"}`, "https://a.example/p", nil},
+		{`{"original": "https://a.example/p", "url": "https://a.example/q"}`, "https://a.example/q", nil},
+		{`{"url": "", "original": "https://a.example/p"}`, "https://a.example/p", nil},
+		{`{"url": null}`, "", ErrNoURLField},
 		{`{"url": 7}`, "", ErrNoURLField},
 		{`{"url": "https://a.example/p"`, "", ErrNoURLField},
 		{"https://a.example/p\tanchor text", "", ErrColumns},

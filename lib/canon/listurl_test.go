@@ -84,6 +84,8 @@ func TestListURLAgreesWithIngest(t *testing.T) {
 func FuzzListURL(f *testing.F) {
 	for _, s := range []string{
 		`{"url": "http://a.example/p", "timestamp": "20240101000000"}`,
+		`{"original": "http://a.example/p", "timestamp": "20240101000000", "statuscode": "200"}`,
+		`{"original": "http://a.example/p", "url": "http://b.example/"}`,
 		`com,example)/a 20240101000000 {"url": "http://example.com/a", "status": "200"}`,
 		`com,2024)/ 2024 {"url": "http://2024.com/"}`,
 		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,

@@ -37,10 +37,8 @@ func decodeFlat(s string) (f fields, ok bool) {
 		}
 		if dst := f.field(key); dst != nil {
 			*dst = val
-		} else if ours(key) || waybackName(key) {
-			// the decoder matches keys case-insensitively, and reads
-			// the Wayback names
-			return f, false
+		} else if ours(key) {
+			return f, false // the decoder matches keys case-insensitively
 		}
 		i = skipWS(s, j)
 		if i >= len(s) {
@@ -75,6 +73,12 @@ func (f *fields) field(key string) *string {
 		return &f.Length
 	case "redirect":
 		return &f.Redirect
+	case "original":
+		return &f.Original
+	case "mimetype":
+		return &f.Mimetype
+	case "statuscode":
+		return &f.Statuscode
 	}
 	return nil
 }
@@ -89,19 +93,11 @@ func ours(key string) bool {
 	case 6:
 		return strings.EqualFold(key, "status") || strings.EqualFold(key, "digest") || strings.EqualFold(key, "length")
 	case 8:
-		return strings.EqualFold(key, "redirect")
+		return strings.EqualFold(key, "redirect") || strings.EqualFold(key, "original") || strings.EqualFold(key, "mimetype")
 	case 9:
 		return strings.EqualFold(key, "timestamp")
-	}
-	return false
-}
-
-// waybackName reports whether key is one of waybackNames (a switch: this
-// runs for every key of every line).
-func waybackName(key string) bool {
-	switch key {
-	case "original", "mimetype", "statuscode":
-		return true
+	case 10:
+		return strings.EqualFold(key, "statuscode")
 	}
 	return false
 }

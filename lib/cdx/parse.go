@@ -126,7 +126,14 @@ type fields struct {
 	Digest    string `json:"digest"`
 	Length    string `json:"length"`
 	Redirect  string `json:"redirect"`
-	hasTS     bool
+	// The Wayback CDX server's names for url, mime and status, as the
+	// rows of its output=json keep them when jq turns them into objects;
+	// dropped, a status and mime would vanish without a word. Where an
+	// object has both names, meguri's win (useWaybackNames).
+	Original   string `json:"original"`
+	Mimetype   string `json:"mimetype"`
+	Statuscode string `json:"statuscode"`
+	hasTS      bool
 	// folded: the line has no timestamp and a "captures" count above 0,
 	// the shape of a record meguri-inspect --rows prints.
 	folded bool
@@ -375,6 +382,7 @@ func decode(line []byte) (fields, Reason) {
 			return f, BadJSON
 		}
 	}
+	f.useWaybackNames()
 	if prefixTS != "" && f.Timestamp == "" {
 		f.Timestamp = prefixTS
 	}
@@ -518,68 +526,90 @@ func decodeArray(line []byte) (fields, Reason) {
 }
 
 // decodeJSON reads the fields with the full JSON decoder; lines that
-// decodeFlat does not take come here.
+// decodeFlat does not take come here. Keys match as encoding/json matches
+// them (case-insensitively; of two keys for one field, the last wins).
 func decodeJSON(js string) (fields, bool) {
 	var f fields
-	// A record printed by meguri-inspect --rows has "captures" as a number,
-	// so it never reads as a flat object and comes here.
-	if strings.Contains(js, `"captures"`) {
-		var m map[string]any
-		if sonic.UnmarshalString(js, &m) != nil {
-			return f, false
-		}
-		if n, ok := m["captures"].(float64); ok && n > 0 && m["timestamp"] == nil {
-			f = fromMap(m)
-			f.folded = true
-			return f, true
-		}
+	// A record printed by meguri-inspect --rows has a "captures" count:
+	// read with the loose fields, which hold it.
+	if !strings.Contains(js, `"captures"`) && sonic.UnmarshalString(js, &f) == nil {
+		return f, true
 	}
-	var m map[string]any
-	if err := sonic.UnmarshalString(js, &f); err != nil {
-		// Values that are not strings (numbers, say) are read through a map.
-		if sonic.UnmarshalString(js, &m) != nil {
-			return f, false
-		}
-		f = fromMap(m)
+	// Values that are not strings (numbers, say) are read as their text.
+	var l looseFields
+	if sonic.UnmarshalString(js, &l) != nil {
+		return f, false
 	}
-	for name, field := range waybackNames {
-		if !strings.Contains(js, `"`+name+`"`) {
-			continue
-		}
-		if m == nil && sonic.UnmarshalString(js, &m) != nil {
-			return f, false
-		}
-		if dst := f.field(field); *dst == "" {
-			*dst = str(m[name])
-		}
-	}
+	f = fields{Timestamp: string(l.Timestamp), URL: string(l.URL), Mime: string(l.Mime), Status: string(l.Status),
+		Digest: string(l.Digest), Length: string(l.Length), Redirect: string(l.Redirect),
+		Original: string(l.Original), Mimetype: string(l.Mimetype), Statuscode: string(l.Statuscode)}
+	f.folded = l.Captures > 0
 	return f, true
 }
 
-// waybackNames maps the Wayback CDX server's field names to the ones
-// meguri reads, for JSON objects made of its rows (jq turning an
-// output=json array into objects keeps its header's names). Dropped, a
-// status and mime would vanish without a word. Where an object has both
-// names, meguri's wins.
-var waybackNames = map[string]string{"original": "url", "mimetype": "mime", "statuscode": "status"}
-
-// fromMap reads the fields from a decoded JSON object.
-func fromMap(m map[string]any) fields {
-	return fields{
-		Timestamp: str(m["timestamp"]), URL: str(m["url"]),
-		Mime: str(m["mime"]), Status: str(m["status"]), Digest: str(m["digest"]),
-		Length: str(m["length"]), Redirect: str(m["redirect"]),
+// useWaybackNames takes the Wayback names' values where meguri's names
+// gave none.
+func (f *fields) useWaybackNames() {
+	if f.URL == "" {
+		f.URL = f.Original
+	}
+	if f.Mime == "" {
+		f.Mime = f.Mimetype
+	}
+	if f.Status == "" {
+		f.Status = f.Statuscode
 	}
 }
 
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case nil:
-		return ""
+// looseFields are fields whose values may be any JSON: a number reads as
+// its shortest decimal text, null as nothing.
+type looseFields struct {
+	Timestamp  looseText  `json:"timestamp"`
+	URL        looseText  `json:"url"`
+	Mime       looseText  `json:"mime"`
+	Status     looseText  `json:"status"`
+	Digest     looseText  `json:"digest"`
+	Length     looseText  `json:"length"`
+	Redirect   looseText  `json:"redirect"`
+	Original   looseText  `json:"original"`
+	Mimetype   looseText  `json:"mimetype"`
+	Statuscode looseText  `json:"statuscode"`
+	Captures   looseCount `json:"captures"`
+}
+
+// looseText is a JSON value read as text.
+type looseText string
+
+func (t *looseText) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*t = ""
+	case b[0] == '"':
+		var s string
+		if err := sonic.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = looseText(s)
+	case b[0] == '-' || b[0] >= '0' && b[0] <= '9':
+		x, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return err
+		}
+		*t = looseText(strconv.FormatFloat(x, 'f', -1, 64))
+	default:
+		*t = "\x00" // an object, array or boolean where a string belongs: fails later parsing
 	}
-	return "\x00" // an object or array where a string belongs: fails later parsing
+	return nil
+}
+
+// looseCount is a JSON number, or 0 for any other value.
+type looseCount float64
+
+func (c *looseCount) UnmarshalJSON(b []byte) error {
+	x, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		x = 0
+	}
+	*c = looseCount(x)
+	return nil
 }
