@@ -669,6 +669,16 @@ func TestWorkedRebalance(t *testing.T) {
 			cold = i
 		}
 	}
+	// the split's rows written over the map (--manifest-out meant as
+	// "publish into it") would drop the other partitions: refused, before
+	// anything is written
+	before := fileBytes(t, man)
+	_, e, code := runIn(t, dir, nil, "meguri-compact", "-q", "--split", "2", "--partition-id", "8", "--out-dir", "parts", "parts/"+rows[hot].file, "--manifest-out", "fleet.manifest")
+	wantErr := fmt.Sprintf("meguri-compact: --manifest-out fleet.manifest is a map of %d partitions, %d of them outside this run's range 0x%016x..0x%016x: writing this run's 2 rows in its place would drop those from the map. Write the rows to a file of their own and publish them into the map: --manifest-out new.rows, then meguri-route update --manifest fleet.manifest --rows new.rows -o fleet.manifest\n",
+		len(rows), len(rows)-1, rows[hot].lo, rows[hot].hi)
+	if _, err := os.Stat(filepath.Join(dir, "parts", "part-0008.meguri")); code != 1 || string(e) != wantErr || !bytes.Equal(fileBytes(t, man), before) || err == nil {
+		t.Fatalf("split rows over the map: exit %d, %q (want %q); map kept: %v; part-0008 absent: %v", code, e, wantErr, bytes.Equal(fileBytes(t, man), before), err != nil)
+	}
 	hotRows := must("meguri-compact", "-q", "--split", "2", "--partition-id", "8", "--out-dir", "parts", "parts/"+rows[hot].file)
 	os.WriteFile(filepath.Join(dir, "hot.rows"), hotRows, 0o644)
 	os.Mkdir(filepath.Join(dir, "rows"), 0o755)
@@ -677,7 +687,7 @@ func TestWorkedRebalance(t *testing.T) {
 	if got := readManifest(t, filepath.Join(dir, "rows", "cold.rows")); len(got) != 1 || got[0].file != "../parts/part-0010.meguri" {
 		t.Fatalf("cold rows name %+v, want ../parts/part-0010.meguri (relative to rows/)", got)
 	}
-	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "fleet.manifest")
+	_, e, code = runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--rows", "hot.rows", "--rows", "rows/cold.rows", "-o", "fleet.manifest")
 	if code != 0 {
 		t.Fatalf("publishing: exit %d: %s", code, e)
 	}
@@ -747,7 +757,7 @@ func TestWorkedRebalance(t *testing.T) {
 		}
 		files = append(files, path)
 	}
-	before, _ := os.ReadFile(man)
+	before, _ = os.ReadFile(man)
 	must("meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "parts", "--refresh", "-o", "fleet.manifest")
 	if again, _ := os.ReadFile(man); !bytes.Equal(again, before) {
 		t.Errorf("a refresh after publishing changed the map:\n%s\nto\n%s", before, again)

@@ -220,6 +220,9 @@ func run(a *args) (err error) {
 	if err := cli.InsideDir("--manifest-out", a.ManifestOut, ""); err != nil {
 		return err
 	}
+	if err := keepsMap(a.ManifestOut, lo, hi, len(rows.Parts)); err != nil {
+		return err
+	}
 	if err := cli.InsideDir("-o", a.Output, ""); err != nil {
 		return err
 	}
@@ -406,4 +409,33 @@ func checkSplitTargets(names []string, outs []merge.Output, named cli.Inputs) er
 		}
 	}
 	return nil
+}
+
+// keepsMap refuses a --manifest-out that is a fleet map with partitions
+// outside the range this run writes: the run's rows in its place would
+// drop them from the map (--manifest-out fleet.manifest, meant as "publish
+// into it"). Rows that this run writes again (a split re-run into its own
+// rows file) may be replaced.
+func keepsMap(path string, lo, hi uint64, rows int) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	m, err := manifest.Load(path)
+	if err != nil {
+		return nil // no manifest: nothing of a map to lose
+	}
+	outside := 0
+	for _, p := range m.Parts {
+		if p.Lo < lo || p.Hi > hi {
+			outside++
+		}
+	}
+	if outside == 0 {
+		return nil
+	}
+	return fmt.Errorf("--manifest-out %s is a map of %d partitions, %d of them outside this run's range 0x%016x..0x%016x: writing this run's %d rows in its place would drop those from the map. Write the rows to a file of their own and publish them into the map: --manifest-out new.rows, then meguri-route update --manifest %s --rows new.rows -o %s",
+		path, len(m.Parts), outside, lo, hi, rows, path, path)
 }
