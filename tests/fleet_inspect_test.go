@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,8 +108,15 @@ func TestInspectFleet(t *testing.T) {
 	}
 	wantFail(t, "relative names are taken from "+dir, "meguri-inspect", "--rows", "--manifest", moved)
 
-	// refusals: each exit 1, naming what is wrong
+	// refusals: each exit 1, naming what is wrong; most on a manifest
+	// that records no grouping (as before meguri wrote one), so that the
+	// files' groupings are checked against each other
 	lines := strings.SplitAfter(string(fileBytes(t, man)), "\n")
+	grouping := lines[1]
+	if grouping != "# grouping: domain\n" {
+		t.Fatalf("compact --split wrote rows without their grouping:\n%s", strings.Join(lines, ""))
+	}
+	lines = slices.Delete(lines, 1, 2)
 	write := func(name string, ls ...string) string {
 		p := filepath.Join(parts, name)
 		if err := os.WriteFile(p, []byte(strings.Join(ls, "")), 0o644); err != nil {
@@ -128,6 +136,8 @@ func TestInspectFleet(t *testing.T) {
 	mustRun(t, nil, "meguri-ingest", "-q", "--grouping", "host", "--partition-id", f[0], "--range", f[1]+":"+f[2], input(t), "-o", byHost)
 	mixed := write("mixed.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001.meguri", "byhost.meguri", 1), lines[3], lines[4])
 	wantFail(t, "written with grouping host, the fleet's other files with domain", "meguri-inspect", "--rows", "--manifest", mixed)
+	mixed = write("mixed-map.manifest", lines[0], grouping, lines[1], strings.Replace(lines[2], "part-0001.meguri", "byhost.meguri", 1), lines[3], lines[4])
+	wantFail(t, byHost+" keys hosts by grouping host, but the map was cut on grouping domain", "meguri-inspect", "--rows", "--manifest", mixed)
 	// a partition without a file holds nothing
 	noFile := write("nofile.manifest", lines[0], lines[1], strings.Replace(lines[2], "part-0001.meguri", "-", 1), lines[3], lines[4])
 	var want []byte
@@ -207,7 +217,7 @@ func TestInspectFleetLive(t *testing.T) {
 	os.WriteFile(h2, []byte(strings.Join(all[len(all)/2:], "\n")+"\n"), 0o644)
 	ls := strings.SplitAfter(string(fileBytes(t, man)), "\n")
 	for _, i := range []int{1, 2} {
-		f := strings.Fields(ls[i+1]) // ls[0] is the header
+		f := strings.Fields(ls[i+2]) // ls[0] is the header, ls[1] the grouping
 		live := fmt.Sprintf("live-%d", i)
 		d := filepath.Join(dir, "parts", live)
 		ingest := []string{"-q", "--data", d, "--partition-id", f[0], "--range", f[1] + ":" + f[2]}
@@ -219,7 +229,7 @@ func TestInspectFleetLive(t *testing.T) {
 			mustRun(t, nil, "meguri-compact", "-q", "--data", d)
 			mustRun(t, nil, "meguri-ingest", append(ingest, h2)...)
 		}
-		ls[i+1] = strings.Replace(ls[i+1], f[3], live, 1)
+		ls[i+2] = strings.Replace(ls[i+2], f[3], live, 1)
 	}
 	liveMan := filepath.Join(dir, "parts", "live.manifest")
 	if err := os.WriteFile(liveMan, []byte(strings.Join(ls, "")), 0o644); err != nil {
@@ -300,9 +310,9 @@ func TestInspectFleetLive(t *testing.T) {
 	}
 	// and publishes a row that names one, checked as a file is
 	row := filepath.Join(dir, "parts", "live-1.rows")
-	os.WriteFile(row, []byte(ls[2]), 0o644)
+	os.WriteFile(row, []byte(ls[3]), 0o644)
 	mustRun(t, nil, "meguri-route", "update", "-q", "--manifest", man, "--rows", row, "-o", filepath.Join(dir, "parts", "published.manifest"))
-	os.WriteFile(row, []byte(strings.Replace(ls[2], "live-1", "live-2", 1)), 0o644)
+	os.WriteFile(row, []byte(strings.Replace(ls[3], "live-1", "live-2", 1)), 0o644)
 	wantFail(t, "its header says partition 2", "meguri-route", "update", "-q", "--manifest", man, "--rows", row, "-o", "-")
 
 	// a directory whose partition disagrees with its row is refused

@@ -603,8 +603,8 @@ func TestBalancePartitionsFlag(t *testing.T) {
 	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "3", sample, "-o", m)
 	m2 := filepath.Join(dir, "again.manifest")
 	mustRun(t, nil, "meguri-route", "balance", "-q", "--from", m, sample, "-o", m2)
-	if got := len(lines(t, m2)); got != 1+3 {
-		t.Errorf("re-balance --from a 3-partition map wrote %d lines, want a header and 3", got)
+	if got := len(lines(t, m2)); got != 2+3 {
+		t.Errorf("re-balance --from a 3-partition map wrote %d lines, want a header, the grouping and 3", got)
 	}
 }
 
@@ -1461,11 +1461,11 @@ func TestDropURLs(t *testing.T) {
 	tabbed := filepath.Join(dir, "tabbed.txt")
 	os.WriteFile(tabbed, []byte(first+"\tDMCA 2024-001\n"), 0o644)
 	noURL := filepath.Join(dir, "no-url.jsonl")
-	os.WriteFile(noURL, []byte(`{"URL": "`+first+`"}`+"\n"), 0o644) // the key exactly, as ingest reads it
+	os.WriteFile(noURL, []byte(`{"href": "`+first+`"}`+"\n"), 0o644)
 	compactRefused(t, out, []refusal{
 		{[]string{"--drop-urls", bad, all, "-o", out}, `meguri-compact: --drop-urls ` + bad + `: line 2: "www.example.com/page": not a URL: no scheme (give http://www.example.com/page or https://www.example.com/page)`},
 		{[]string{"--drop-urls", tabbed, all, "-o", out}, `meguri-compact: --drop-urls ` + tabbed + `: line 1: "` + first + `\tDMCA 2024-001": a tab in the line: columns, not one URL (cut -f1 gives the first column)`},
-		{[]string{"--drop-urls", noURL, all, "-o", out}, `meguri-compact: --drop-urls ` + noURL + `: line 1: "{\"URL\": \"` + first + `\"}": a JSON line without a "url" string`},
+		{[]string{"--drop-urls", noURL, all, "-o", out}, `meguri-compact: --drop-urls ` + noURL + `: line 1: "{\"href\": \"` + first + `\"}": a JSON line without a "url" string`},
 		{[]string{"--drop-urls", "-", "--drop-hosts", "-", all, "-o", out}, "meguri-compact: --drop-hosts - and --drop-urls - would both read stdin"},
 	})
 }
@@ -1608,5 +1608,90 @@ func TestIngestManifestRange(t *testing.T) {
 	wantUsage(t, `meguri-ingest: --range: bad range ""`, "meguri-ingest", "--range", "", cdxPart, "-o", out) // an unset make variable
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused run left %s", out)
+	}
+}
+
+// TestGroupingFromMap: a map records the grouping it was cut on, and the
+// tools that key lines for it key them alike. Before, a map balanced with
+// --grouping host and an ingest of one of its parts without the flag
+// rejected a third of the part out_of_range, with exit 0. Now a run
+// without --grouping takes the map's; one whose --grouping disagrees is
+// refused before it reads a line; files, rows and partition directories
+// of another grouping are refused by update, and by inspect --manifest.
+func TestGroupingFromMap(t *testing.T) {
+	dir := t.TempDir()
+	in, _ := filepath.Abs(sample)
+	must := func(name string, args ...string) []byte {
+		t.Helper()
+		o, e, code := runIn(t, dir, nil, name, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
+		}
+		return o
+	}
+	refused := func(want string, name string, args ...string) {
+		t.Helper()
+		if _, e, code := runIn(t, dir, nil, name, args...); code != 1 || !strings.Contains(string(e), want) {
+			t.Errorf("%s %v: exit %d, %q; want exit 1 and %q", name, args, code, e, want)
+		}
+	}
+	must("meguri-route", "balance", "-q", "--grouping", "host", "-n", "2", in, "-o", "host.manifest")
+	if m := string(fileBytes(t, filepath.Join(dir, "host.manifest"))); !strings.HasPrefix(m, "# partition_id\thost_key_lo\thost_key_hi\tfile\turls\thosts\tbytes\tepoch\n# grouping: host\n") {
+		t.Fatalf("balance --grouping host wrote:\n%s", m)
+	}
+	clash := "--grouping domain, but host.manifest was cut on host keys of grouping host"
+	refused(clash, "meguri-route", "split", "-q", "--grouping", "domain", "--manifest", "host.manifest", "--out-dir", "parts", in)
+	must("meguri-route", "split", "-q", "--manifest", "host.manifest", "--out-dir", "parts", in)
+	refused(clash, "meguri-ingest", "-q", "--grouping", "domain", "--manifest", "host.manifest", "--partition-id", "0", "-o", "x.meguri", "parts/part-0000.jsonl")
+	var urls uint64
+	for _, r := range readManifest(t, filepath.Join(dir, "host.manifest")) {
+		_, e, code := runIn(t, dir, nil, "meguri-ingest", "--json", "--manifest", "host.manifest", "--partition-id", fmt.Sprint(r.id),
+			"-o", "parts/"+r.file, "parts/"+strings.TrimSuffix(r.file, ".meguri")+".jsonl")
+		var sum struct{ Rejected, URLs uint64 }
+		if err := json.Unmarshal(e, &sum); code != 0 || err != nil || sum.Rejected != 0 {
+			t.Fatalf("ingest of partition %d by the map's grouping: exit %d, %s", r.id, code, e)
+		}
+		urls += sum.URLs
+	}
+	must("meguri-route", "update", "-q", "--manifest", "host.manifest", "--dir", "parts", "--refresh", "-o", "host.manifest")
+	whole := must("meguri-ingest", "-q", "--grouping", "host", in)
+	must("meguri-compact", "-q", "parts/part-0000.meguri", "parts/part-0001.meguri", "-o", "merged.meguri")
+	if !bytes.Equal(fileBytes(t, filepath.Join(dir, "merged.meguri")), whole) {
+		t.Errorf("the parts ingested by the map's grouping do not merge to the whole ingest under --grouping host (%d urls)", urls)
+	}
+	// route and inspect key a URL as the map does
+	var routed struct {
+		Key string `json:"host_key"`
+	}
+	json.Unmarshal(must("meguri-route", "--manifest", "host.manifest", "--url", "http://www.zew.de/", "--json"), &routed)
+	found := must("meguri-inspect", "--manifest", "host.manifest", "--dir", "parts", "--url", "http://www.zew.de/", "--fields", "host_key", "--tsv")
+	if routed.Key == "" || strings.TrimSpace(string(found)) != routed.Key {
+		t.Errorf("route keys www.zew.de %q, inspect finds it under %q", routed.Key, found)
+	}
+	refused(clash, "meguri-route", "--manifest", "host.manifest", "--grouping", "domain", "--url", "http://www.zew.de/")
+
+	// rows, a file or a partition directory of the other grouping
+	must("meguri-ingest", "-q", "-o", "domain.meguri", in)
+	rows := must("meguri-compact", "-q", "--split", "2", "--partition-id", "5", "--out-dir", "dparts", "domain.meguri")
+	if !bytes.Contains(rows, []byte("\n# grouping: domain\n")) {
+		t.Errorf("compact's rows do not record the grouping:\n%s", rows)
+	}
+	os.WriteFile(filepath.Join(dir, "domain.rows"), rows, 0o644)
+	refused("--rows domain.rows: its partitions key hosts by grouping domain, but host.manifest was cut on grouping host; nothing was published",
+		"meguri-route", "update", "--manifest", "host.manifest", "--rows", "domain.rows", "-o", "host.manifest")
+	r1 := readManifest(t, filepath.Join(dir, "host.manifest"))[1]
+	rng := fmt.Sprintf("%x:%x", r1.lo, r1.hi)
+	os.Mkdir(filepath.Join(dir, "mixed"), 0o755)
+	os.Link(filepath.Join(dir, "parts", "part-0000.meguri"), filepath.Join(dir, "mixed", "part-0000.meguri"))
+	must("meguri-ingest", "-q", "--grouping", "domain", "--partition-id", "1", "--range", rng, "-o", "mixed/part-0001.meguri", in)
+	other := "mixed/part-0001.meguri keys hosts by grouping domain, but the map was cut on grouping host"
+	refused(other, "meguri-route", "update", "--manifest", "host.manifest", "--dir", "mixed", "--refresh", "-o", "m2.manifest")
+	refused(other, "meguri-inspect", "--manifest", "host.manifest", "--dir", "mixed", "--rows")
+	os.Remove(filepath.Join(dir, "mixed", "part-0001.meguri"))
+	must("meguri-ingest", "-q", "--grouping", "domain", "--partition-id", "1", "--range", rng, "--data", "mixed/part-0001.meguri", in)
+	refused(other, "meguri-route", "update", "--manifest", "host.manifest", "--dir", "mixed", "--refresh", "-o", "m2.manifest")
+	refused(other, "meguri-inspect", "--manifest", "host.manifest", "--dir", "mixed", "--rows")
+	if _, err := os.Stat(filepath.Join(dir, "m2.manifest")); err == nil {
+		t.Error("a refused update wrote its manifest")
 	}
 }

@@ -199,7 +199,7 @@ func run(a *args) (err error) {
 	}
 
 	names := make([]string, len(opt.Outputs))
-	rows := &manifest.Manifest{}
+	rows := &manifest.Manifest{Grouping: g.String()}
 	for i, o := range opt.Outputs {
 		names[i] = a.Output
 		if splitting {

@@ -130,6 +130,9 @@ func (a *args) fromManifest(ctx *kong.Context) error {
 	if name == "-" {
 		name = "<stdin>"
 	}
+	if err := a.FromManifest(m, name); err != nil {
+		return err
+	}
 	switch len(rows) {
 	case 0:
 		ids := make([]uint64, len(m.Parts))

@@ -120,8 +120,12 @@ func (c *mapCmd) Run() error {
 		out := struct {
 			Tiles      bool       `json:"tiles"`
 			Problems   []string   `json:"problems"`
+			Grouping   *string    `json:"grouping"` // null when the manifest does not say
 			Partitions []jsonPart `json:"partitions"`
 		}{Tiles: len(probs) == 0, Problems: []string{}, Partitions: []jsonPart{}}
+		if m.Grouping != "" {
+			out.Grouping = &m.Grouping
+		}
 		for _, p := range probs {
 			out.Problems = append(out.Problems, p.Error())
 		}
@@ -172,7 +176,11 @@ func printMap(m *manifest.Manifest) {
 	if len(m.Parts) > 0 {
 		mean = float64(urls) / float64(len(m.Parts))
 	}
-	fmt.Fprintf(cli.Stdout, "%d partitions, %d urls (mean %.0f), %d hosts, %s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)))
+	grouping := ""
+	if m.Grouping != "" {
+		grouping = ", grouping " + m.Grouping
+	}
+	fmt.Fprintf(cli.Stdout, "%d partitions, %d urls (mean %.0f), %d hosts, %s%s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)), grouping)
 }
 
 func (c *mapCmd) route() error {
@@ -180,24 +188,30 @@ func (c *mapCmd) route() error {
 		return cli.Usagef("give --host or --url, not both")
 	}
 	// the value first: a mistyped one is a usage error whatever the map
-	var key uint64
-	var group string
+	var u string
 	var err error
 	if c.Host != "" {
-		if key, group, err = cli.HostKey("--host", c.Host, c.Value()); err != nil {
+		if _, _, err = cli.HostKey("--host", c.Host, c.Value()); err != nil {
 			return cli.Usagef("%v", err)
 		}
-	} else {
-		u, err := cli.URL("--url", c.URL)
-		if err != nil {
-			return cli.Usagef("%v", err)
-		}
-		k := canon.KeysOf(u, c.Value())
-		key, group = k.Host, k.Group
+	} else if u, err = cli.URL("--url", c.URL); err != nil {
+		return cli.Usagef("%v", err)
 	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
 		return err
+	}
+	// then its key, under the grouping the map was cut on
+	if err := c.FromManifest(m, c.Manifest); err != nil {
+		return err
+	}
+	var key uint64
+	var group string
+	if c.Host != "" {
+		key, group, _ = cli.HostKey("--host", c.Host, c.Value())
+	} else {
+		k := canon.KeysOf(u, c.Value())
+		key, group = k.Host, k.Group
 	}
 	p, _ := m.Lookup(key)
 	if c.JSON {
@@ -245,6 +259,9 @@ func (c *splitCmd) Run() (err error) {
 	}
 	m, err := loadTiling(c.Manifest)
 	if err != nil {
+		return err
+	}
+	if err := c.FromManifest(m, c.Manifest); err != nil {
 		return err
 	}
 	ins := cli.StatInputs(c.Files)
@@ -391,6 +408,11 @@ func (c *balanceCmd) Run() error {
 		if base, err = manifest.Load(c.From); err != nil {
 			return err
 		}
+		// a re-balance moves the map's cuts: it counts hosts by the
+		// map's keys
+		if err := c.FromManifest(base, c.From); err != nil {
+			return err
+		}
 	}
 	ins := cli.StatInputs(c.Files)
 	if err := ins.NamedTwice(); err != nil {
@@ -440,6 +462,7 @@ func (c *balanceCmd) Run() error {
 			return fmt.Errorf("%s changed while balance counted (an update published to it); nothing was written: run balance again", c.From)
 		}
 	}
+	b.Manifest.Grouping = c.Value().String()
 	if err := b.Manifest.WriteFile(c.Output); err != nil {
 		return err
 	}
@@ -686,6 +709,13 @@ func (c *updateCmd) Run() error {
 		if err := r.Rebase(manifest.DirOf(path), out); err != nil {
 			return err
 		}
+		switch {
+		case r.Grouping == "" || r.Grouping == m.Grouping:
+		case m.Grouping == "":
+			m.Grouping = r.Grouping // a map from before groupings were recorded learns it
+		default:
+			return fmt.Errorf("--rows %s: its partitions key hosts by grouping %s, but %s was cut on grouping %s; nothing was published", path, r.Grouping, c.Manifest, m.Grouping)
+		}
 		for _, p := range r.Parts {
 			for j, q := range rows {
 				if p.Lo <= q.Hi && q.Lo <= p.Hi {
@@ -698,7 +728,9 @@ func (c *updateCmd) Run() error {
 	}
 	replaced := m.Replace(rows)
 	if c.Refresh {
-		if err := m.Refresh(out, packedCounts); err != nil {
+		if err := m.Refresh(out, func(p *manifest.Partition, path string) (codec.Stats, int64, error) {
+			return packedCounts(m, p, path)
+		}); err != nil {
 			return err
 		}
 	}
@@ -708,7 +740,7 @@ func (c *updateCmd) Run() error {
 	// A published row's file must be there and be that partition: a map
 	// that routes keys to a file that is not is a bad publish.
 	for i, p := range rows {
-		if err := checkRow(&p, out); err != nil {
+		if err := checkRow(m, &p, out); err != nil {
 			hint := ""
 			if errors.Is(err, fs.ErrNotExist) {
 				hint = " (a row names its file relative to the rows file's own directory)"
@@ -754,30 +786,37 @@ func (c *updateCmd) Run() error {
 }
 
 // checkRow refuses a published row whose file (taken from dir) is
-// missing, unreadable, or holds another partition or range; the file may
-// be a live partition directory.
-func checkRow(p *manifest.Partition, dir string) error {
+// missing, unreadable, or holds another partition, range or grouping than
+// the map m; the file may be a live partition directory.
+func checkRow(m *manifest.Manifest, p *manifest.Partition, dir string) error {
 	path := p.Path(dir)
 	if st, err := os.Stat(path); path != "" && err == nil && st.IsDir() {
 		v, err := logstore.OpenPartition(p, path)
-		if err == nil {
-			v.Close()
+		if err != nil {
+			return err
 		}
+		defer v.Close()
+		return m.SameGrouping(path, v.Header)
+	}
+	cf, err := p.Check(dir)
+	if err != nil || cf == nil {
 		return err
 	}
-	_, err := p.Check(dir)
-	return err
+	return m.SameGrouping(path, cf.Header)
 }
 
 // packedCounts is how --refresh counts a live partition directory, once
-// it is known to be p's: its records packed as meguri-pack would write
-// them, into nothing.
-func packedCounts(p *manifest.Partition, path string) (codec.Stats, int64, error) {
+// it is known to be p's (and of m's grouping): its records packed as
+// meguri-pack would write them, into nothing.
+func packedCounts(m *manifest.Manifest, p *manifest.Partition, path string) (codec.Stats, int64, error) {
 	v, err := logstore.OpenPartition(p, path)
 	if err != nil {
 		return codec.Stats{}, 0, err
 	}
 	defer v.Close()
+	if err := m.SameGrouping(path, v.Header); err != nil {
+		return codec.Stats{}, 0, err
+	}
 	res, err := v.Pack(io.Discard, logstore.PackOptions{})
 	if err != nil {
 		return codec.Stats{}, 0, fmt.Errorf("%s: %w", path, err)

@@ -30,6 +30,7 @@ import (
 	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/internal/twins"
+	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -157,15 +158,47 @@ func (s *Size) UnmarshalText(b []byte) error {
 // GroupingFlag is the --grouping flag of the tools that key URLs; embed it
 // in a command's flags.
 type GroupingFlag struct {
-	Grouping string `enum:"domain,host" default:"domain" help:"Host grouping for host keys: the registrable domain or the full host (${enum}); route and ingest must agree."`
+	Grouping GroupingName `placeholder:"domain|host" help:"Host grouping for host keys: the registrable domain or the full host. Default: the grouping the manifest records (balance writes it), else domain; route and ingest must agree."`
 }
 
-// Value returns the grouping the flag names.
+// GroupingName is a --grouping value: "domain", "host", or "" when the
+// flag was not given.
+type GroupingName string
+
+// UnmarshalText takes domain or host.
+func (g *GroupingName) UnmarshalText(b []byte) error {
+	switch s := string(b); s {
+	case "domain", "host":
+		*g = GroupingName(s)
+		return nil
+	}
+	return fmt.Errorf("%q is neither domain nor host", b)
+}
+
+// Value returns the grouping the flag names (domain when not given).
 func (g GroupingFlag) Value() canon.Grouping {
 	if g.Grouping == "host" {
 		return canon.ByHost
 	}
 	return canon.ByDomain
+}
+
+// FromManifest settles the grouping of a run that keys lines for the map
+// m (read from name): the one m records when the flag was not given, and
+// an error when the flag names another. m's ranges were cut on its keys:
+// lines keyed otherwise would go to partitions that do not own them (an
+// ingest of such a part rejects them out_of_range), or, balanced, to
+// ranges far from equal.
+func (g *GroupingFlag) FromManifest(m *manifest.Manifest, name string) error {
+	switch {
+	case m.Grouping == "":
+	case g.Grouping == "":
+		g.Grouping = GroupingName(m.Grouping)
+	case string(g.Grouping) != m.Grouping:
+		return fmt.Errorf("--grouping %s, but %s was cut on host keys of grouping %s (its %q line): lines keyed by %s would go to partitions that do not own them; leave --grouping out to key them as the map does",
+			g.Grouping, name, m.Grouping, manifest.GroupingLine+m.Grouping, g.Grouping)
+	}
+	return nil
 }
 
 // HostKey reads the value of flag (--host, say): a host key (units.ParseKey)

@@ -39,7 +39,7 @@ type Fleet struct {
 	m        *manifest.Manifest
 	dir      string
 	grouping canon.Grouping
-	known    bool            // grouping read from a file
+	known    bool            // grouping read from the manifest or a file
 	packed   map[int]*Source // partition directories packed for lookups, by partition index
 }
 
@@ -58,6 +58,12 @@ func OpenFleet(path, dir string) (*Fleet, error) {
 		dir = manifest.DirOf(path)
 	}
 	fl := &Fleet{Name: path, m: m, dir: dir, grouping: canon.ByDomain, packed: map[int]*Source{}}
+	if m.Grouping != "" {
+		fl.grouping, fl.known = canon.ByDomain, true
+		if m.Grouping == canon.ByHost.String() {
+			fl.grouping = canon.ByHost
+		}
+	}
 	for i := range m.Parts {
 		if p := &m.Parts[i]; p.Path(dir) != "" && dirs.IsPartition(p.Path(dir)) {
 			v, err := fl.openDir(i)
@@ -176,8 +182,12 @@ func (fl *Fleet) agrees(p *manifest.Partition, path string, h codec.Header) erro
 }
 
 // sameGrouping checks that the file at path, of header h, keys hosts by
-// the grouping of the fleet's other files.
+// the grouping the manifest records, or else by that of the fleet's other
+// files.
 func (fl *Fleet) sameGrouping(path string, h codec.Header) error {
+	if err := fl.m.SameGrouping(path, h); err != nil {
+		return err
+	}
 	g := canon.Grouping(h.Grouping)
 	switch {
 	case !fl.known:

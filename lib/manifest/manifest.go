@@ -2,9 +2,11 @@
 // file that says which partition owns which inclusive range of host keys,
 // and where its file is.
 //
-// One partition a line, whitespace-separated columns, '#' starts a comment:
+// One partition a line, whitespace-separated columns, '#' starts a
+// comment; one comment records the host grouping the ranges were cut on:
 //
 //	# partition_id	host_key_lo	host_key_hi	file	urls	hosts	bytes	epoch
+//	# grouping: domain
 //	0	0x0000000000000000	0x7fffffffffffffff	part-0000.meguri	5120	310	80211	1
 //	1	0x8000000000000000	0xffffffffffffffff	part-0001.meguri	4980	295	78103	1
 //
@@ -49,7 +51,16 @@ type Partition struct {
 // Manifest is a fleet map. Parts are kept sorted by range.
 type Manifest struct {
 	Parts []Partition
+	// Grouping is how the map's host keys group hosts ("domain" or
+	// "host", as the tools' --grouping names it), from a "# grouping: G"
+	// line; "" when the manifest does not say (one written before meguri
+	// recorded it, or by hand). Its ranges were cut on those keys: a tool
+	// that keys lines for the map must key them alike.
+	Grouping string
 }
+
+// GroupingLine starts the comment line that records a manifest's grouping.
+const GroupingLine = "# grouping: "
 
 // Columns are the manifest's column names, in order.
 var Columns = []string{"partition_id", "host_key_lo", "host_key_hi", "file", "urls", "hosts", "bytes", "epoch"}
@@ -93,15 +104,26 @@ func Parse(r io.Reader, name string) (*Manifest, error) {
 		if line == 1 {
 			text = strings.TrimPrefix(text, "\ufeff") // a byte-order mark some editors write
 		}
+		bad := func(format string, a ...any) error {
+			return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf(format, a...)}
+		}
+		if g, ok := groupingOf(text); ok {
+			g = strings.TrimSpace(g)
+			switch {
+			case g != "domain" && g != "host":
+				return nil, bad("grouping %q: want domain or host", g)
+			case m.Grouping != "" && g != m.Grouping:
+				return nil, bad("grouping %s, but an earlier line says %s", g, m.Grouping)
+			}
+			m.Grouping = g
+			continue
+		}
 		if i := strings.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
 		f := strings.Fields(text)
 		if len(f) == 0 {
 			continue
-		}
-		bad := func(format string, a ...any) error {
-			return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf(format, a...)}
 		}
 		if len(f) != len(Columns) {
 			return nil, bad("%d columns, want %d (%s)", len(f), len(Columns), strings.Join(Columns, " "))
@@ -141,6 +163,16 @@ func Parse(r io.Reader, name string) (*Manifest, error) {
 	return m, nil
 }
 
+// groupingOf reads a grouping line ("# grouping: G", spaces around its
+// parts optional).
+func groupingOf(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "#")
+	if !ok {
+		return "", false
+	}
+	return strings.CutPrefix(strings.TrimSpace(rest), "grouping:")
+}
+
 // parseKey takes the manifest's spelling, 0x + 16 hex digits; shorter hex
 // written by hand is accepted too.
 func parseKey(s string) (uint64, error) {
@@ -174,13 +206,17 @@ func (m *Manifest) WriteFile(path string) error {
 	return f.Commit()
 }
 
-// Write writes the manifest, sorted by range, with the column header first.
-// File names must not hold whitespace or '#'.
+// Write writes the manifest, sorted by range, with the column header first
+// and then the grouping line, when the grouping is known. File names must
+// not hold whitespace or '#'.
 func (m *Manifest) Write(w io.Writer) error {
 	m.Sort()
 	var b bytes.Buffer
 	b.WriteString(Header)
 	b.WriteByte('\n')
+	if m.Grouping != "" {
+		b.WriteString(GroupingLine + m.Grouping + "\n")
+	}
 	for _, p := range m.Parts {
 		if err := CheckFileName(p.File); err != nil {
 			return err

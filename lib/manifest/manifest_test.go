@@ -121,14 +121,50 @@ func TestWriteParseRoundTrip(t *testing.T) {
 	}
 }
 
+// TestGroupingLine: the grouping a map was cut on is a comment line that
+// Write puts after the header and Parse reads back (with spaces or a tab
+// around it); a manifest without one records none, and writes none.
+func TestGroupingLine(t *testing.T) {
+	m := parts([3]uint64{0, 0, max})
+	m.Grouping = "host"
+	var b bytes.Buffer
+	if err := m.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := Header + "\n# grouping: host\n0\t0x0000000000000000\t0xffffffffffffffff\tf\t0\t0\t0\t1\n"
+	if b.String() != want {
+		t.Fatalf("written:\n%s\nwant:\n%s", b.String(), want)
+	}
+	for in, g := range map[string]string{
+		b.String(): "host",
+		"#grouping:\tdomain  \n0 0x0 0xffffffffffffffff f 0 0 0 1\n":        "domain",
+		"# grouping: host\n# grouping: host\n":                              "host",
+		"# groupings are noted below\n0 0x0 0xffffffffffffffff f 0 0 0 1\n": "",
+		"0 0x0 0xffffffffffffffff f 0 0 0 1 # grouping: host\n":             "",
+	} {
+		p, err := Parse(strings.NewReader(in), "m")
+		if err != nil || p.Grouping != g {
+			t.Errorf("Parse(%q): grouping %q, %v; want %q", in, p.Grouping, err, g)
+		}
+	}
+	m.Grouping = ""
+	b.Reset()
+	m.Write(&b)
+	if strings.Contains(b.String(), "grouping") {
+		t.Errorf("a manifest without a grouping wrote one:\n%s", b.String())
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"0 0x0 0xff f 1 1 1":                  "m: line 1: 7 columns, want 8",
-		"\n0 00 0xff f 1 1 1 1":               "m: line 2: host_key_lo: \"00\" does not start with 0x",
-		"0 0x0 0xfffffffffffffffff f 1 1 1 1": "m: line 1: host_key_hi: bad host key",
-		"0 0x10 0x0f f 1 1 1 1":               "m: line 1: host_key_lo 0x10 is above host_key_hi 0x0f",
-		"x 0x0 0xff f 1 1 1 1":                "m: line 1: partition_id \"x\" is not a non-negative integer",
-		"0 0x0 0xff f 1 -1 1 1":               "m: line 1: hosts \"-1\" is not a non-negative integer",
+		"# grouping: site\n":                   "m: line 1: grouping \"site\": want domain or host",
+		"# grouping: host\n# grouping: domain": "m: line 2: grouping domain, but an earlier line says host",
+		"0 0x0 0xff f 1 1 1":                   "m: line 1: 7 columns, want 8",
+		"\n0 00 0xff f 1 1 1 1":                "m: line 2: host_key_lo: \"00\" does not start with 0x",
+		"0 0x0 0xfffffffffffffffff f 1 1 1 1":  "m: line 1: host_key_hi: bad host key",
+		"0 0x10 0x0f f 1 1 1 1":                "m: line 1: host_key_lo 0x10 is above host_key_hi 0x0f",
+		"x 0x0 0xff f 1 1 1 1":                 "m: line 1: partition_id \"x\" is not a non-negative integer",
+		"0 0x0 0xff f 1 -1 1 1":                "m: line 1: hosts \"-1\" is not a non-negative integer",
 	} {
 		_, err := Parse(strings.NewReader(in), "m")
 		if err == nil || !strings.Contains(err.Error(), want) {

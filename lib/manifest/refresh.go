@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/units"
@@ -18,7 +19,8 @@ import (
 // and the directory's path: live refuses a directory of another partition
 // or range as Check refuses a file, then returns the stats and size of its
 // records as one file (nil: such a partition is refused, as not a .meguri
-// file).
+// file). A file of another grouping than the map records is refused
+// (SameGrouping); live checks a directory's.
 func (m *Manifest) Refresh(dir string, live func(p *Partition, path string) (codec.Stats, int64, error)) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
@@ -35,8 +37,21 @@ func (m *Manifest) Refresh(dir string, live func(p *Partition, path string) (cod
 			return err
 		}
 		if cf != nil {
+			if err := m.SameGrouping(p.Path(dir), cf.Header); err != nil {
+				return err
+			}
 			p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
 		}
+	}
+	return nil
+}
+
+// SameGrouping refuses the file (or partition directory) at path, of
+// header h, when it keys hosts by another grouping than the one the map
+// records: its records would sit in a range cut on other keys.
+func (m *Manifest) SameGrouping(path string, h codec.Header) error {
+	if g := canon.Grouping(h.Grouping).String(); m.Grouping != "" && g != m.Grouping {
+		return fmt.Errorf("%s keys hosts by grouping %s, but the map was cut on grouping %s (its %q line)", path, g, m.Grouping, GroupingLine+m.Grouping)
 	}
 	return nil
 }
