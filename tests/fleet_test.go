@@ -1694,4 +1694,8 @@ func TestGroupingFromMap(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "m2.manifest")); err == nil {
 		t.Error("a refused update wrote its manifest")
 	}
+	// nor does ingest append lines keyed by the map's grouping to a
+	// directory keyed by the other
+	refused("--manifest host.manifest (its grouping) host: mixed/part-0001.meguri groups by domain; nothing of this run was committed",
+		"meguri-ingest", "-q", "--data", "mixed/part-0001.meguri", "--manifest", "host.manifest", "--partition-id", "1", in)
 }

@@ -74,7 +74,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	}()
 	got := w.Header()
 	if !w.Created {
-		if err := sameParams(a.Data, ctx, a.rangeFrom, h, got); err != nil {
+		if err := sameParams(a.Data, ctx, a.rangeFrom, a.groupingFrom, h, got); err != nil {
 			return err
 		}
 	}
@@ -192,17 +192,17 @@ func committedLines(found []logstore.Match, gen uint64, dir string) []string {
 	return lines
 }
 
-// sameParams refuses --partition-id, --range (or --manifest: rangeFrom
-// names the flag that gave the range, "" for none) or --grouping given for
-// an existing directory with other values than it has.
-func sameParams(dir string, ctx *kong.Context, rangeFrom string, want, got codec.Header) error {
+// sameParams refuses --partition-id, --range or --grouping given for an
+// existing directory (or taken from --manifest: rangeFrom and groupingFrom
+// name what gave them, "" for none) with other values than it has.
+func sameParams(dir string, ctx *kong.Context, rangeFrom, groupingFrom string, want, got codec.Header) error {
 	switch {
 	case cli.Given(ctx, "partition-id") && want.PartitionID != got.PartitionID:
 		return fmt.Errorf("--partition-id %d: %s is partition %d", want.PartitionID, dir, got.PartitionID)
 	case rangeFrom != "" && (want.Lo != got.Lo || want.Hi != got.Hi):
 		return fmt.Errorf("%s %s:%s: %s owns %s:%s", rangeFrom, units.Key(want.Lo), units.Key(want.Hi), dir, units.Key(got.Lo), units.Key(got.Hi))
-	case cli.Given(ctx, "grouping") && want.Grouping != got.Grouping:
-		return fmt.Errorf("--grouping %s: %s groups by %s", canon.Grouping(want.Grouping), dir, canon.Grouping(got.Grouping))
+	case groupingFrom != "" && want.Grouping != got.Grouping:
+		return fmt.Errorf("%s %s: %s groups by %s", groupingFrom, canon.Grouping(want.Grouping), dir, canon.Grouping(got.Grouping))
 	}
 	return nil
 }

@@ -45,8 +45,11 @@ type args struct {
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
 	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
 
-	rangeFrom string     // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
-	ins       cli.Inputs // the inputs, looked up once by options
+	rangeFrom string // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
+	// groupingFrom is what gave the grouping, "" for the default:
+	// "--grouping" or "--manifest M (its grouping)"
+	groupingFrom string
+	ins          cli.Inputs // the inputs, looked up once by options
 }
 
 const description = `Turn CDX records into a sorted, folded .meguri partition file.
@@ -106,6 +109,9 @@ func (a *args) fromManifest(ctx *kong.Context) error {
 	if cli.Given(ctx, "range") {
 		a.rangeFrom = "--range"
 	}
+	if cli.Given(ctx, "grouping") {
+		a.groupingFrom = "--grouping"
+	}
 	switch {
 	case a.Manifest == "":
 		return nil
@@ -132,6 +138,9 @@ func (a *args) fromManifest(ctx *kong.Context) error {
 	}
 	if err := a.FromManifest(m, name); err != nil {
 		return err
+	}
+	if a.groupingFrom == "" && m.Grouping != "" {
+		a.groupingFrom = fmt.Sprintf("--manifest %s (its grouping)", name)
 	}
 	switch len(rows) {
 	case 0:
