@@ -639,14 +639,7 @@ func TestWorkedRebalance(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	must := func(name string, args ...string) []byte {
-		t.Helper()
-		o, e, code := runIn(t, dir, nil, name, args...)
-		if code != 0 {
-			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
-		}
-		return o
-	}
+	must := mustIn(t, dir)
 	must("meguri-route", "balance", "-q", "--partitions", "4", in, "-o", "fleet.manifest")
 	must("meguri-route", "split", "-q", "--manifest", "fleet.manifest", "--out-dir", "parts", in)
 	man := filepath.Join(dir, "fleet.manifest")
@@ -1621,14 +1614,7 @@ func TestIngestManifestRange(t *testing.T) {
 func TestGroupingFromMap(t *testing.T) {
 	dir := t.TempDir()
 	in, _ := filepath.Abs(sample)
-	must := func(name string, args ...string) []byte {
-		t.Helper()
-		o, e, code := runIn(t, dir, nil, name, args...)
-		if code != 0 {
-			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
-		}
-		return o
-	}
+	must := mustIn(t, dir)
 	refused := func(want string, name string, args ...string) {
 		t.Helper()
 		if _, e, code := runIn(t, dir, nil, name, args...); code != 1 || !strings.Contains(string(e), want) {
@@ -1698,4 +1684,17 @@ func TestGroupingFromMap(t *testing.T) {
 	// directory keyed by the other
 	refused("--manifest host.manifest (its grouping) host: mixed/part-0001.meguri groups by domain; nothing of this run was committed",
 		"meguri-ingest", "-q", "--data", "mixed/part-0001.meguri", "--manifest", "host.manifest", "--partition-id", "1", in)
+}
+
+// mustIn returns a runner of the tools in dir that fails the test on an
+// exit other than 0 and returns stdout.
+func mustIn(t *testing.T, dir string) func(name string, args ...string) []byte {
+	return func(name string, args ...string) []byte {
+		t.Helper()
+		o, e, code := runIn(t, dir, nil, name, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", name, args, code, e)
+		}
+		return o
+	}
 }
