@@ -6,11 +6,13 @@
 // cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
 // files, the Wayback CDX server's 7-field text output and its JSON rows,
 // told apart by their field count), and `{"url": ...}` lines and bare URLs
-// (a discovered link with no capture). Input streams may be plain, gzip
-// (also multi-member) or zstd; package input opens them, detecting which
-// from the first bytes.
+// (a discovered link with no capture). JSON keys match in any case, and
+// the Wayback server's names original, mimetype and statuscode stand in
+// for url, mime and status. Input streams may be plain, gzip (also
+// multi-member) or zstd; package input opens them, detecting which from
+// the first bytes.
 //
-//	p := cdx.Parser{Grouping: canon.ByDomain}
+//	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
 //	c, reason := p.Parse(line)
 //	if reason != cdx.OK { ... }
 package cdx
