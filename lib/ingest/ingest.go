@@ -4,7 +4,7 @@
 // its record and written.
 //
 //	sum, err := ingest.Run([]string{"cdx-00000.gz"}, out, ingest.Options{
-//		Range: ingest.FullRange, Mem: 1 << 30,
+//		Lo: 0, Hi: ^uint64(0), Mem: 1 << 30, // every host key; a 1 GiB budget
 //	})
 package ingest
 
