@@ -294,8 +294,17 @@ func captured(f *fields) bool {
 	if f.Digest != "" && f.Digest != "-" {
 		return true
 	}
-	s, err := strconv.ParseUint(f.Status, 10, 16)
-	return err == nil && s > 0
+	// a status code: digits, not all zero (by hand: strconv's error for
+	// the empty status of every link line would allocate)
+	nonzero := false
+	for i := 0; i < len(f.Status); i++ {
+		c := f.Status[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		nonzero = nonzero || c != '0'
+	}
+	return nonzero
 }
 
 // classify rejects non-web records by scheme and record type.
