@@ -1640,6 +1640,17 @@ func TestGroupingFromMap(t *testing.T) {
 		urls += sum.URLs
 	}
 	must("meguri-route", "update", "-q", "--manifest", "host.manifest", "--dir", "parts", "--refresh", "-o", "host.manifest")
+	// balance from the files keys as they were keyed, and cuts as the
+	// lines were cut
+	must("meguri-route", "balance", "-q", "-n", "2", "parts/part-0000.meguri", "parts/part-0001.meguri", "-o", "files.manifest")
+	if m := string(fileBytes(t, filepath.Join(dir, "files.manifest"))); !strings.Contains(m, "\n# grouping: host\n") {
+		t.Errorf("balance of host-grouped files wrote:\n%s", m)
+	}
+	for i, r := range readManifest(t, filepath.Join(dir, "files.manifest")) {
+		if w := readManifest(t, filepath.Join(dir, "host.manifest"))[i]; r.lo != w.lo || r.hi != w.hi || r.urls != w.urls {
+			t.Errorf("balance of the files: partition %d %x..%x (%d urls), of the lines %x..%x (%d urls)", r.id, r.lo, r.hi, r.urls, w.lo, w.hi, w.urls)
+		}
+	}
 	whole := must("meguri-ingest", "-q", "--grouping", "host", in)
 	must("meguri-compact", "-q", "parts/part-0000.meguri", "parts/part-0001.meguri", "-o", "merged.meguri")
 	if !bytes.Equal(fileBytes(t, filepath.Join(dir, "merged.meguri")), whole) {

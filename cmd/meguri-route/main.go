@@ -427,6 +427,10 @@ func (c *balanceCmd) Run() error {
 	if err := cli.InsideDir("-o", c.Output, ""); err != nil {
 		return err
 	}
+	if c.Grouping == "" {
+		// counting .meguri files: key as they were keyed
+		c.Grouping = cli.GroupingName(meguriGrouping(c.Files))
+	}
 	if cli.ReadsStdin(c.Files) {
 		cli.LinesFromTerminal("meguri-route balance", "CDX lines", "give FILE... to read files")
 	}
@@ -487,6 +491,32 @@ func (c *balanceCmd) Run() error {
 		fmt.Fprintf(os.Stderr, "  skew: %s\n", s)
 	}
 	return nil
+}
+
+// meguriGrouping returns the grouping of the first of files that is a
+// .meguri file ("" when none is, or it cannot be read: the count says
+// why). Only regular files are looked at: a pipe cannot be read twice.
+func meguriGrouping(files []string) string {
+	for _, name := range files {
+		if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		b := make([]byte, 64)
+		_, err = io.ReadFull(f, b)
+		f.Close()
+		if err != nil || !codec.HasMagic(b) {
+			continue
+		}
+		if h, err := codec.ParseHeader(b); err == nil {
+			return canon.Grouping(h.Grouping).String()
+		}
+		return ""
+	}
+	return ""
 }
 
 // ---- place and plan ----
