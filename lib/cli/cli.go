@@ -448,7 +448,8 @@ func NewMeter(flag *bool) *Meter {
 // (given the lines, the bytes read after decompression, and the bytes
 // read as stored): "TOOL: N lines, X read", and, when every input is a
 // regular file, how much of their total that is (with the compressed
-// bytes read, when they differ) and about how long the rest will take. A nil Meter returns nil.
+// bytes read, when they differ) and about how long the rest will take. A
+// nil Meter returns nil.
 func (m *Meter) Reading(tool string, files []string) func(lines, bytes, raw int64) {
 	if m == nil {
 		return nil
