@@ -226,7 +226,8 @@ func waybackRow(t []byte) (u string, err error, ok bool) {
 		t = t[:len(t)-1]
 	}
 	var vals []string
-	if json.Unmarshal(t, &vals) != nil {
+	// control bytes inside its strings are taken as ingest takes them
+	if json.Unmarshal(t, &vals) != nil && json.Unmarshal(escapeControls(t), &vals) != nil {
 		return "", nil, false
 	}
 	switch {
