@@ -821,32 +821,25 @@ func (c *updateCmd) Run() error {
 func checkRow(m *manifest.Manifest, p *manifest.Partition, dir string) error {
 	path := p.Path(dir)
 	if st, err := os.Stat(path); path != "" && err == nil && st.IsDir() {
-		v, err := logstore.OpenPartition(p, path)
-		if err != nil {
-			return err
+		v, err := logstore.OpenPartition(m, p, path)
+		if err == nil {
+			v.Close()
 		}
-		defer v.Close()
-		return m.SameGrouping(path, v.Header)
-	}
-	cf, err := p.Check(dir)
-	if err != nil || cf == nil {
 		return err
 	}
-	return m.SameGrouping(path, cf.Header)
+	_, err := m.CheckFile(p, dir)
+	return err
 }
 
 // packedCounts is how --refresh counts a live partition directory, once
 // it is known to be p's (and of m's grouping): its records packed as
 // meguri-pack would write them, into nothing.
 func packedCounts(m *manifest.Manifest, p *manifest.Partition, path string) (codec.Stats, int64, error) {
-	v, err := logstore.OpenPartition(p, path)
+	v, err := logstore.OpenPartition(m, p, path)
 	if err != nil {
 		return codec.Stats{}, 0, err
 	}
 	defer v.Close()
-	if err := m.SameGrouping(path, v.Header); err != nil {
-		return codec.Stats{}, 0, err
-	}
 	res, err := v.Pack(io.Discard, logstore.PackOptions{})
 	if err != nil {
 		return codec.Stats{}, 0, fmt.Errorf("%s: %w", path, err)

@@ -161,7 +161,7 @@ func (fl *Fleet) openError(p *manifest.Partition, err error) error {
 func (fl *Fleet) openDir(i int) (*logstore.View, error) {
 	p := &fl.m.Parts[i]
 	path := p.Path(fl.dir)
-	v, err := logstore.OpenPartition(p, path)
+	v, err := logstore.OpenPartition(fl.m, p, path)
 	if err != nil {
 		return nil, err
 	}
@@ -173,21 +173,19 @@ func (fl *Fleet) openDir(i int) (*logstore.View, error) {
 }
 
 // agrees checks the header h of partition p's file at path against p's
-// manifest row and the grouping of the fleet's other files.
+// manifest row (and the grouping the manifest records) and the grouping of
+// the fleet's other files.
 func (fl *Fleet) agrees(p *manifest.Partition, path string, h codec.Header) error {
-	if err := p.Agrees(path, h); err != nil {
+	if err := fl.m.Agrees(p, path, h); err != nil {
 		return err
 	}
 	return fl.sameGrouping(path, h)
 }
 
 // sameGrouping checks that the file at path, of header h, keys hosts by
-// the grouping the manifest records, or else by that of the fleet's other
-// files.
+// the grouping of the fleet's other files (or the one the manifest
+// records, which its rows' checks have held it to already).
 func (fl *Fleet) sameGrouping(path string, h codec.Header) error {
-	if err := fl.m.SameGrouping(path, h); err != nil {
-		return err
-	}
 	g := canon.Grouping(h.Grouping)
 	switch {
 	case !fl.known:

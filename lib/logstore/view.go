@@ -38,15 +38,15 @@ type View struct {
 	spans     []span // the transactions to read: all up to committed, or what a salvage keeps
 }
 
-// OpenPartition takes a view of the live partition directory that a
-// manifest row p names at path, refusing one of another partition or
-// range as p.Check refuses a file.
-func OpenPartition(p *manifest.Partition, path string) (*View, error) {
+// OpenPartition takes a view of the live partition directory that row p
+// of the map m names at path, refusing one of another partition, range or
+// grouping as m.CheckFile refuses a file.
+func OpenPartition(m *manifest.Manifest, p *manifest.Partition, path string) (*View, error) {
 	v, err := Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
 	}
-	if err := p.Agrees(path, v.Header); err != nil {
+	if err := m.Agrees(p, path, v.Header); err != nil {
 		v.Close()
 		return nil, err
 	}

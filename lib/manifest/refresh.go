@@ -14,13 +14,13 @@ import (
 // Refresh re-reads the counts of every partition that names a file from
 // the file's two ends (header and trailer), without decoding it. Relative
 // file names are taken from dir. A file whose header disagrees with its
-// row (another id or range) is an error naming both. A partition whose
+// row (another id, range or grouping) is an error naming both. A partition whose
 // file is a partition directory is counted by live, given the partition
 // and the directory's path: live refuses a directory of another partition
 // or range as Check refuses a file, then returns the stats and size of its
 // records as one file (nil: such a partition is refused, as not a .meguri
 // file). A file of another grouping than the map records is refused
-// (SameGrouping); live checks a directory's.
+// (Agrees), and live must refuse such a directory.
 func (m *Manifest) Refresh(dir string, live func(p *Partition, path string) (codec.Stats, int64, error)) error {
 	for i := range m.Parts {
 		p := &m.Parts[i]
@@ -32,35 +32,22 @@ func (m *Manifest) Refresh(dir string, live func(p *Partition, path string) (cod
 			p.URLs, p.Hosts, p.Bytes = st.URLs, st.Hosts, uint64(n)
 			continue
 		}
-		cf, err := p.Check(dir)
+		cf, err := m.CheckFile(p, dir)
 		if err != nil {
 			return err
 		}
 		if cf != nil {
-			if err := m.SameGrouping(p.Path(dir), cf.Header); err != nil {
-				return err
-			}
 			p.URLs, p.Hosts, p.Bytes = cf.Stats.URLs, cf.Stats.Hosts, uint64(cf.Size())
 		}
 	}
 	return nil
 }
 
-// SameGrouping refuses the file (or partition directory) at path, of
-// header h, when it keys hosts by another grouping than the one the map
-// records: its records would sit in a range cut on other keys.
-func (m *Manifest) SameGrouping(path string, h codec.Header) error {
-	if g := canon.Grouping(h.Grouping).String(); m.Grouping != "" && g != m.Grouping {
-		return fmt.Errorf("%s keys hosts by grouping %s, but the map was cut on grouping %s (its %q line)", path, g, m.Grouping, GroupingLine+m.Grouping)
-	}
-	return nil
-}
-
-// Check reads the two ends of p's file (its name taken from dir when
-// relative) and refuses one that is missing, unreadable, or whose header
-// names another partition or range than p. It returns nil, nil for a
-// partition without a file ("-").
-func (p *Partition) Check(dir string) (*codec.File, error) {
+// CheckFile reads the two ends of p's file (its name taken from dir when
+// relative) and refuses one that is missing, unreadable, or that does not
+// agree with p's row (Agrees). It returns nil, nil for a partition without
+// a file ("-").
+func (m *Manifest) CheckFile(p *Partition, dir string) (*codec.File, error) {
 	path := p.Path(dir)
 	if path == "" {
 		return nil, nil
@@ -70,7 +57,7 @@ func (p *Partition) Check(dir string) (*codec.File, error) {
 		return nil, fmt.Errorf("partition %d: %w", p.ID, err)
 	}
 	f.Close()
-	if err := p.Agrees(path, cf.Header); err != nil {
+	if err := m.Agrees(p, path, cf.Header); err != nil {
 		return nil, err
 	}
 	return cf, nil
@@ -88,12 +75,17 @@ func (p *Partition) Path(dir string) string {
 	return filepath.Join(dir, p.File)
 }
 
-// Agrees returns an error naming path when h, the header of the file at
-// path, names another partition or range than p.
-func (p *Partition) Agrees(path string, h codec.Header) error {
+// Agrees returns an error naming path when h, the header of the file (or
+// partition directory) at path, names another partition or range than its
+// row p, or keys hosts by another grouping than the one the map records:
+// its records would sit in a range cut on other keys.
+func (m *Manifest) Agrees(p *Partition, path string, h codec.Header) error {
 	if h.PartitionID != p.ID || h.Lo != p.Lo || h.Hi != p.Hi {
 		return fmt.Errorf("%s: its header says partition %d %s..%s but the manifest row says partition %d %s..%s",
 			path, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), p.ID, units.Key(p.Lo), units.Key(p.Hi))
+	}
+	if g := canon.Grouping(h.Grouping).String(); m.Grouping != "" && g != m.Grouping {
+		return fmt.Errorf("%s keys hosts by grouping %s, but the map was cut on grouping %s (its %q line)", path, g, m.Grouping, GroupingLine+m.Grouping)
 	}
 	return nil
 }
