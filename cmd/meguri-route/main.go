@@ -494,27 +494,12 @@ func (c *balanceCmd) Run() error {
 }
 
 // meguriGrouping returns the grouping of the first of files that is a
-// .meguri file ("" when none is, or it cannot be read: the count says
-// why). Only regular files are looked at: a pipe cannot be read twice.
+// .meguri file, "" when none is.
 func meguriGrouping(files []string) string {
 	for _, name := range files {
-		if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		b := make([]byte, 64)
-		_, err = io.ReadFull(f, b)
-		f.Close()
-		if err != nil || !codec.HasMagic(b) {
-			continue
-		}
-		if h, err := codec.ParseHeader(b); err == nil {
+		if h, found, err := cli.FileHeader(name); found && err == nil {
 			return canon.Grouping(h.Grouping).String()
 		}
-		return ""
 	}
 	return ""
 }

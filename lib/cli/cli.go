@@ -721,6 +721,17 @@ func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
 	if !s.replaces(path) {
 		return h, false, nil
 	}
+	return FileHeader(path)
+}
+
+// FileHeader reads the header of the regular file at path: found is false
+// when there is none to read (no such file, not a regular file, or
+// unreadable), and err says when it is not a .meguri header. A pipe is not
+// opened: it could not be read again.
+func FileHeader(path string) (h codec.Header, found bool, err error) {
+	if path == "" || path == "-" || !regular(path) {
+		return h, false, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return h, false, nil
