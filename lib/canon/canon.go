@@ -75,12 +75,15 @@ var ErrLegend = errors.New("a CDX legend line, not a record")
 var ErrCDXFields = errors.New("a CDX line of neither 7, 9 nor 11 fields")
 
 // ListURL returns the URL a line of a URL list stands for, not yet
-// canonicalized, reading a line of CDX as meguri-ingest reads it:
+// canonicalized, reading a line of CDX as meguri-ingest reads it (with
+// encoding/json, so that the tools that read URL lists do not link the
+// CDX parser's JSON library; FuzzListURL holds the two to one reading):
 //   - a bare URL: a line of one field, or an http(s) URL with spaces whose
 //     second field is no number: the line itself, unless a tab inside
 //     makes it columns (ErrColumns);
 //   - a JSON object (a CDX line, a discovered URL, a row of
-//     meguri-inspect --rows): its "url" string, the key exactly;
+//     meguri-inspect --rows): its "url" string, the key in any case, or
+//     the Wayback server's "original" where "url" gives none;
 //   - a row of the Wayback CDX server's JSON output: its third value;
 //   - Common Crawl's SURT TIMESTAMP {json}: the object's "url";
 //   - space-separated CDX of 7, 9 or 11 fields: the third field.
