@@ -6,13 +6,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/logstore"
+	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -27,6 +30,7 @@ type args struct {
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary."`
 	JSON     bool     `name:"json" help:"Print the summary (or --stats) as JSON."`
+	Unpack   string   `placeholder:"FILE" help:"The reverse of a pack: make the directory a new live partition from this .meguri file ('-' for stdin), with the file's id, range and grouping and an empty log, every page checked first. Prints the partition's manifest row on stdout, for meguri-route update --rows."`
 }
 
 const description = `Snapshot a live partition directory into a standalone .meguri file.
@@ -38,11 +42,17 @@ next checkpoint would write; a transaction still in progress is left out.
 With no checkpoint since the directory was made, the file equals
 meguri-ingest of every committed line with the directory's id and range.
 
+With --unpack it goes the other way: a .meguri file (a packed partition
+that moved to this machine, or a part of a split) becomes a new live
+partition directory that meguri-ingest --data appends to.
+
 Examples:
   meguri-pack --data part-7/ -o part-7.meguri
   meguri-pack part-7/ -o part-7.meguri    # the same
   meguri-pack --data part-7/ | meguri-inspect --rows - | jq .url
-  meguri-pack --data part-7/ --stats --json`
+  meguri-pack --data part-7/ --stats --json
+  meguri-pack --unpack parts/part-0008.meguri --data part-8/ > part-8.rows
+  meguri-pack part-7/ | ssh node2 meguri-pack --unpack - --data part-7/   # move it`
 
 func main() {
 	cli.Init("meguri-pack")
@@ -59,6 +69,9 @@ func run(a *args) error {
 		return cli.Usagef("--data %s and the argument %s name two directories; pack one at a time", a.Data, a.Dir)
 	case a.Data == "":
 		a.Data = a.Dir
+	}
+	if a.Unpack != "" {
+		return unpack(a)
 	}
 	v, err := logstore.Open(a.Data)
 	if err != nil {
@@ -120,5 +133,61 @@ func run(a *args) error {
 	}
 	fmt.Fprintf(os.Stderr, "meguri-pack: %d urls, %d hosts, %s, %.2f bytes/url, %.2fs\n",
 		o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes), bpu, time.Since(start).Seconds())
+	return nil
+}
+
+// unpack makes a.Data a live partition from the .meguri file a.Unpack.
+func unpack(a *args) (err error) {
+	switch {
+	case a.Stats:
+		return cli.Usagef("--stats and --unpack: --stats reads a partition directory, --unpack makes one; give one of them")
+	case a.Output != "-":
+		return cli.Usagef("-o and --unpack: --unpack makes a directory (--data), not a file")
+	}
+	if err := cli.BinaryFromTerminal([]string{a.Unpack}); err != nil {
+		return err
+	}
+	src, name := os.Stdin, "stdin"
+	if a.Unpack != "-" {
+		if st, err := os.Stat(a.Unpack); err == nil && st.IsDir() {
+			return cli.Usagef("--unpack %s is a directory: --unpack names the .meguri file to start from, --data the new partition directory", a.Unpack)
+		}
+		if src, err = os.Open(a.Unpack); err != nil {
+			return err
+		}
+		defer src.Close()
+		name = a.Unpack
+	}
+	start := time.Now()
+	meter := cli.NewMeter(a.Progress)
+	u, err := logstore.Unpack(a.Data, src, logstore.UnpackOptions{
+		Source: name,
+		Notify: func(msg string) { meter.Clear(); fmt.Fprintf(os.Stderr, "meguri-pack: %s: %s\n", a.Data, msg) },
+		Progress: func(blocks int, rows uint64, bytes int64) {
+			meter.Printf("meguri-pack: checking %s: %d blocks, %d rows, %s", name, blocks, rows, units.Bytes(bytes))
+		},
+	})
+	meter.Clear()
+	if err != nil {
+		return err
+	}
+	h := u.Header
+	g := canon.Grouping(h.Grouping).String()
+	row := &manifest.Manifest{Grouping: g, Parts: []manifest.Partition{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi,
+		File: filepath.Clean(a.Data), URLs: u.Stats.URLs, Hosts: u.Stats.Hosts, Bytes: uint64(u.Bytes), Epoch: 1}}}
+	if werr := row.Write(cli.Stdout); werr != nil {
+		fmt.Fprintf(os.Stderr, "meguri-pack: no manifest row printed: %v\n", werr)
+	}
+	if a.Quiet {
+		return nil
+	}
+	if a.JSON {
+		fmt.Fprintf(os.Stderr, `{"dir":%q,"from":%q,"partition_id":%d,"host_key_lo":"%s","host_key_hi":"%s","grouping":%q,"urls":%d,"hosts":%d,"captures":%d,"file_bytes":%d}`+"\n",
+			a.Data, name, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), g, u.Stats.URLs, u.Stats.Hosts, u.Stats.Captures, u.Bytes)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "meguri-pack: %s is now partition %d (%s..%s, grouping %s), from %s: %d urls, %d hosts, %s, %.2fs\n",
+		a.Data, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), g, name, u.Stats.URLs, u.Stats.Hosts, units.Bytes(u.Bytes), time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "meguri-pack: append to it with meguri-ingest --data %s\n", a.Data)
 	return nil
 }

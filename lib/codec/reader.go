@@ -10,6 +10,7 @@ import (
 
 	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/record"
+	"github.com/meguri/meguri/lib/units"
 )
 
 // ParseHeader decodes and checks a 64-byte header.
@@ -175,6 +176,35 @@ func (b *Block) Decode() ([]record.Record, error) {
 		return nil, corrupt("block", b.Index, "", -1, "rows disagree with the block header")
 	}
 	return recs, nil
+}
+
+// Order checks what Decode cannot see inside one block: that each block's
+// rows come after the previous block's, and that every row's host key lies
+// in the file's range. A reader that verifies a whole file gives it every
+// decoded block in turn.
+type Order struct {
+	seen bool
+	host uint64
+	url  string
+}
+
+// Check checks block b's decoded rows recs against the blocks before it
+// and the range of header h.
+func (o *Order) Check(h Header, b *Block, recs []record.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if o.seen && record.CompareKey(o.host, o.url, recs[0].HostKey, recs[0].URL) >= 0 {
+		return fmt.Errorf("%w: block %d starts before the end of block %d", ErrCorrupt, b.Index, b.Index-1)
+	}
+	for i := range recs {
+		if recs[i].HostKey < h.Lo || recs[i].HostKey > h.Hi {
+			return fmt.Errorf("%w: block %d row %d: host key %s outside the file's range", ErrCorrupt, b.Index, i, units.Key(recs[i].HostKey))
+		}
+	}
+	last := &recs[len(recs)-1]
+	o.seen, o.host, o.url = true, last.HostKey, last.URL
+	return nil
 }
 
 // Reader reads a .meguri stream front to back; it needs no seeking, so it

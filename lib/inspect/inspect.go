@@ -230,24 +230,16 @@ func (s *Source) Summarize() (Summary, error) {
 // per-column sizes filled in.
 func (s *Source) Verify() (Summary, error) {
 	sum := Summary{Name: s.Name}
-	var lastHost, rows uint64
-	var lastURL string
-	any := false
+	var rows uint64
+	var order codec.Order
 	h, st, n, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
 		recs, err := b.Decode()
 		if err != nil {
 			return err
 		}
-		if any && record.CompareKey(lastHost, lastURL, recs[0].HostKey, recs[0].URL) >= 0 {
-			return fmt.Errorf("%w: block %d starts before the end of block %d", codec.ErrCorrupt, b.Index, b.Index-1)
+		if err := order.Check(h, b, recs); err != nil {
+			return err
 		}
-		for i := range recs {
-			if recs[i].HostKey < h.Lo || recs[i].HostKey > h.Hi {
-				return fmt.Errorf("%w: block %d row %d: host key %s outside the file's range", codec.ErrCorrupt, b.Index, i, units.Key(recs[i].HostKey))
-			}
-		}
-		last := recs[len(recs)-1]
-		any, lastHost, lastURL = true, last.HostKey, last.URL
 		st, raw := b.PageSizes()
 		for id := range st {
 			sum.Columns[id] += st[id]

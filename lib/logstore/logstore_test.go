@@ -436,6 +436,7 @@ func TestCreateRefusesOtherDirectory(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not empty and not a partition directory (it holds notes.txt)") {
 		t.Fatalf("got %v", err)
 	}
+	wantNames(t, dir, "notes.txt") // no lock file left in someone else's directory
 	if _, err := OpenWriter(t.TempDir(), WriterOptions{}); !errors.Is(err, ErrNotPartition) {
 		t.Fatalf("no Create: %v", err)
 	}

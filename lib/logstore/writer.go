@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,9 +83,7 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 		if _, err := readSuper(dir); err != nil {
 			return nil, err
 		}
-	} else if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return nil, notDir(dir)
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if _, err := prepare(dir); err != nil {
 		return nil, err
 	}
 	w := &Writer{dir: dir, dur: opt.Durability, createOnCommit: opt.CreateOnCommit}
@@ -102,7 +101,8 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 	}
 	sb, err := readSuper(dir)
 	if errors.Is(err, ErrNotPartition) && opt.Create != nil {
-		if err = create(dir, *opt.Create); err != nil {
+		h := *opt.Create
+		if err = create(dir, func(w io.Writer) error { return codec.WriteAll(w, h, nil) }); err != nil {
 			return nil, err
 		}
 		w.Created = true
@@ -141,24 +141,20 @@ func (w *Writer) Generation() uint64 { return w.sb.gen }
 // Syncs returns how many times the writer flushed the log or superblock.
 func (w *Writer) Syncs() int { return w.syncs }
 
-// create makes an empty generation 0 in dir, whose only entries may be the
-// lock and the leftovers of an earlier create that died.
-func create(dir string, h codec.Header) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
+// create makes generation 0 in dir, whose only entries may be the lock and
+// the leftovers of an earlier create that died: fill writes its snapshot
+// (an empty one, for a directory that starts from nothing), and the log
+// starts empty.
+func create(dir string, fill func(io.Writer) error) error {
+	if err := strays(dir); err != nil {
 		return err
-	}
-	for _, e := range ents {
-		if _, ok := genOf(e.Name()); !ok && e.Name() != lockName && !isTemp(e.Name()) {
-			return fmt.Errorf("%s is not empty and not a partition directory (it holds %s)", dir, e.Name())
-		}
 	}
 	snap, err := atomicfile.Create(filepath.Join(dir, snapName(0)))
 	if err != nil {
 		return err
 	}
 	defer snap.Abort()
-	if err := codec.WriteAll(snap, h, nil); err != nil {
+	if err := fill(snap); err != nil {
 		return err
 	}
 	if err := snap.Commit(); err != nil {
@@ -172,6 +168,41 @@ func create(dir string, h codec.Header) error {
 	b := make([]byte, 2*slotSize)
 	copy(b, encodeSlot(super{seq: 0, gen: 0}))
 	return atomicfile.WriteFile(filepath.Join(dir, superName), b)
+}
+
+// strays refuses a directory that is no partition and holds anything but
+// the lock and the leftovers of a create that died.
+func strays(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if _, ok := genOf(e.Name()); !ok && e.Name() != lockName && !isTemp(e.Name()) {
+			return fmt.Errorf("%s is not empty and not a partition directory (it holds %s)", dir, e.Name())
+		}
+	}
+	return nil
+}
+
+// prepare readies dir for a writer that may make it a partition: it makes
+// the directory when it is missing (made says so), and refuses a file, or
+// a directory that is no partition and holds other things, before a lock
+// file is left in it.
+func prepare(dir string) (made bool, err error) {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return false, err
+	case !st.IsDir():
+		return false, notDir(dir)
+	}
+	if _, err := readSuper(dir); errors.Is(err, ErrNotPartition) {
+		return false, strays(dir)
+	}
+	return false, nil
 }
 
 // isTemp reports whether name is atomicfile's temporary file for a
