@@ -68,6 +68,9 @@ run: build
 	$(BIN)/meguri-compact --data $(OUT)/live
 	cmp $(OUT)/packed.meguri $(OUT)/sample.meguri && cmp $(OUT)/live/snap-1.meguri $(OUT)/sample.meguri && \
 	  echo "make run: the packed and checkpointed live directory is byte-identical to the whole ingest"
+	$(BIN)/meguri-pack -q --data $(OUT)/live | $(BIN)/meguri-pack --unpack - --data $(OUT)/moved
+	$(BIN)/meguri-pack -q --data $(OUT)/moved | cmp - $(OUT)/sample.meguri && \
+	  echo "make run: the live directory moved through a pipe (pack | pack --unpack) packs to the same bytes"
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
@@ -103,6 +106,7 @@ FUZZ_TARGETS := \
   lib/inspect:FuzzLookupLines \
   lib/logstore:FuzzLog \
   lib/logstore:FuzzSalvage \
+  lib/logstore:FuzzUnpack \
   lib/logstore:FuzzInputsFrame
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
 )
 
 // A file unpacked into a directory packs back to its own bytes; runs
@@ -157,4 +159,46 @@ func TestUnpackRefusals(t *testing.T) {
 	if _, err := Unpack(filepath.Join(tmp, "v1"), &old, UnpackOptions{Source: "old.meguri"}); !errors.Is(err, codec.ErrVersion) || !strings.Contains(err.Error(), "meguri-compact --format-version 2") {
 		t.Fatalf("version 1: %v", err)
 	}
+}
+
+// FuzzUnpack: whatever the bytes, Unpack either refuses them and leaves no
+// directory, or makes a partition that packs to the same records.
+func FuzzUnpack(f *testing.F) {
+	var seed bytes.Buffer
+	if err := codec.WriteAll(&seed, testHeader, []record.Record{
+		{URL: "http://a.example/", HostKey: 1, Status: record.Crawled, HTTPStatus: 200, FirstSeen: 1, LastSeen: 2, Captures: 2, Changes: 1, Digest: 9, Mime: "text/html", Length: 10},
+		{URL: "http://a.example/x", HostKey: 1, Status: record.Discovered},
+		{URL: "http://b.example/", HostKey: 2, Status: record.Gone, HTTPStatus: 404, FirstSeen: 3, LastSeen: 3, Captures: 1},
+	}); err != nil {
+		f.Fatal(err)
+	}
+	b := seed.Bytes()
+	if _, err := Unpack(filepath.Join(f.TempDir(), "seed"), bytes.NewReader(b), UnpackOptions{}); err != nil {
+		f.Fatalf("the seed does not unpack: %v", err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)-1])
+	f.Add(flipped(b, len(b)/2, 4))
+	f.Add(append(bytes.Clone(b), b...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := filepath.Join(t.TempDir(), "p")
+		_, err := Unpack(dir, bytes.NewReader(data), UnpackOptions{Source: "fuzz"})
+		if err != nil {
+			if _, serr := os.Stat(dir); serr == nil {
+				t.Fatalf("refused (%v), but left the directory", err)
+			}
+			return
+		}
+		want, err := codec.ReadAll(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("unpacked a stream the reader refuses: %v", err)
+		}
+		got, err := codec.ReadAll(bytes.NewReader(pack(t, dir, PackOptions{Mem: 1 << 20})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("packs to %d records, the file holds %d", len(got), len(want))
+		}
+	})
 }
