@@ -1,6 +1,7 @@
 // Command meguri-pack snapshots a live partition directory into a
 // standalone .meguri file without changing the directory, or prints its
-// counters.
+// counters; with --unpack it makes a new live partition directory from a
+// .meguri file.
 package main
 
 import (
@@ -24,7 +25,7 @@ import (
 type args struct {
 	cli.VersionFlag
 	Dir      string   `arg:"" optional:"" name:"dir" placeholder:"DIR" help:"The partition directory, as --data names it."`
-	Data     string   `placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data); or give it as the argument."`
+	Data     string   `placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data, or by --unpack); or give it as the argument."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	Stats    bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`
 	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
@@ -35,7 +36,8 @@ type args struct {
 	Unpack   string   `placeholder:"FILE" help:"The reverse of a pack: make the directory a new live partition from this .meguri file ('-' for stdin), with the file's id, range and grouping and an empty log, every page checked first. Prints the partition's manifest row on stdout, for meguri-route update --rows."`
 }
 
-const description = `Snapshot a live partition directory into a standalone .meguri file.
+const description = `Snapshot a live partition directory into a standalone .meguri file, or
+(--unpack) make a new live partition directory from one.
 
 The directory is read, never written or locked: a writer can go on appending
 while it packs. The file holds the snapshot with every committed transaction
