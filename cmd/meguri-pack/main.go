@@ -43,8 +43,9 @@ The directory is read, never written or locked: a writer can go on appending
 while it packs. The file holds the snapshot with every committed transaction
 of the log folded in (newest capture wins, counts add), the same bytes the
 next checkpoint would write; a transaction still in progress is left out.
-With no checkpoint since the directory was made, the file equals
-meguri-ingest of every committed line with the directory's id and range.
+With no checkpoint since meguri-ingest --data made the directory, the file
+equals meguri-ingest of every committed line with the directory's id and
+range.
 
 With --unpack it goes the other way: a .meguri file (a packed partition
 that moved to this machine, or a part of a split) becomes a new live

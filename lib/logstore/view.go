@@ -172,8 +172,8 @@ type PackOptions struct {
 // log's captures are sorted and folded as ingest folds them, and the result
 // is folded into the snapshot as meguri-compact --fold does. Blocks of the
 // snapshot that no logged URL touches are copied. With no checkpoint since
-// the directory was made, the bytes equal meguri-ingest of every committed
-// line with the directory's id and range.
+// a writer made the directory (not Unpack), the bytes equal meguri-ingest
+// of every committed line with the directory's id and range.
 func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	defer sorter.Discard()
