@@ -31,6 +31,12 @@
 //	defer v.Close()
 //	res, err := v.Pack(out, logstore.PackOptions{Mem: 1 << 30})
 //
+// Unpack goes the other way: a .meguri file (read once, from a file or a
+// pipe, and checked whole) becomes a new directory's first snapshot, with
+// an empty log, so a partition that moved goes on taking captures:
+//
+//	u, err := logstore.Unpack("part-8", f, logstore.UnpackOptions{Source: "part-8.meguri"})
+//
 // A log damaged in the middle (a frame that fails its checks with commits
 // after it) is refused by readers and writers alike; a writer opened with
 // WriterOptions.Salvage checkpoints every intact transaction of it and
