@@ -382,6 +382,47 @@ func TestFailedFirstRun(t *testing.T) {
 	}
 }
 
+// TestDataWrongPartition: a fan-out that pairs a split's part with the
+// wrong directory (every line outside its range) fails and commits
+// nothing, where it used to commit an empty run with exit 0, which also
+// recorded the input as done; the right pairing then appends it.
+func TestDataWrongPartition(t *testing.T) {
+	dir := t.TempDir()
+	must := mustIn(t, dir)
+	in, err := filepath.Abs(input(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must("meguri-route", "balance", "-q", "--partitions", "2", in, "-o", "fleet.manifest")
+	must("meguri-route", "split", "-q", "--manifest", "fleet.manifest", "--out-dir", "parts", in)
+	must("meguri-ingest", "-q", "--data", "p1", "--manifest", "fleet.manifest", "--partition-id", "1", "parts/part-0001.jsonl")
+	before := packDir(t, filepath.Join(dir, "p1"))
+	n := len(lines(t, filepath.Join(dir, "parts", "part-0000.jsonl")))
+	r := readManifest(t, filepath.Join(dir, "fleet.manifest"))[1]
+	for _, d := range []string{"p1", "new"} {
+		_, e, code := runIn(t, dir, nil, "meguri-ingest", "-q", "--data", d, "--manifest", "fleet.manifest", "--partition-id", "1", "parts/part-0000.jsonl")
+		want := fmt.Sprintf("meguri-ingest: no line of %d was taken: every one lies outside the range of %s, partition 1 (0x%016x..0x%016x); is this input that partition's? (meguri-route --manifest MAP --url URL names a URL's partition); nothing of this run was committed to %s\n", n, d, r.lo, r.hi, d)
+		if code != 1 || string(e) != want {
+			t.Errorf("%s: exit %d, %q; want %q", d, code, e, want)
+		}
+	}
+	if after := packDir(t, filepath.Join(dir, "p1")); !bytes.Equal(after, before) {
+		t.Error("the refused run changed p1")
+	}
+	if s := statsOf(t, filepath.Join(dir, "p1")); s.Log.Transactions != 1 {
+		t.Errorf("p1 holds %d transactions, want the first run's alone", s.Log.Transactions)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new", "super")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused first run made new a partition: %v", err)
+	}
+	// the right pairing, into the directory the wrong one could not settle
+	must("meguri-ingest", "-q", "--data", "new", "--manifest", "fleet.manifest", "--partition-id", "0", "parts/part-0000.jsonl")
+	must("meguri-ingest", "-q", "--manifest", "fleet.manifest", "--partition-id", "0", "-o", "p0.meguri", "parts/part-0000.jsonl")
+	if !bytes.Equal(packDir(t, filepath.Join(dir, "new")), fileBytes(t, filepath.Join(dir, "p0.meguri"))) {
+		t.Error("the right pairing after a wrong one differs from an ingest of the part")
+	}
+}
+
 // A damaged log is refused by every tool with the way out named; a
 // salvage keeps the intact runs, reports the damaged one by its line
 // count, and re-running that run gives what the four runs give.

@@ -10,6 +10,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/codec"
@@ -108,6 +109,16 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	meter.Clear()
 	if err != nil {
 		return err
+	}
+	if sum.Lines > 0 && sum.Taken == 0 && sum.Rejected[cdx.OutOfRange] == sum.Rejected.Total() {
+		// Every line belongs to another partition: in a fan-out, an
+		// input paired with the wrong directory. Committing the empty
+		// run would exit 0 and leave that input's partition without it.
+		if !a.Quiet && !a.JSON {
+			printLines(&sum)
+		}
+		return fmt.Errorf("no line of %d was taken: every one lies outside the range of %s, partition %d (%s..%s); is this input that partition's? (meguri-route --manifest MAP --url URL names a URL's partition)",
+			sum.Lines, a.Data, got.PartitionID, units.Key(got.Lo), units.Key(got.Hi))
 	}
 	if !a.Again {
 		// A run re-run appends nothing: done already when every input
