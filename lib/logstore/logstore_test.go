@@ -224,22 +224,7 @@ func TestCheckpoint(t *testing.T) {
 
 	// The snapshot folded with the later run equals meguri-compact --fold
 	// of the two runs' files.
-	tmp := t.TempDir()
-	pa, pb := filepath.Join(tmp, "a.meguri"), filepath.Join(tmp, "b.meguri")
-	os.WriteFile(pa, a, 0o644)
-	os.WriteFile(pb, ingestBytes(t, files[1]), 0o644)
-	ins, err := merge.OpenInputs([]string{pa, pb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer merge.CloseInputs(ins)
-	var want bytes.Buffer
-	if _, err := merge.Run(merge.Sources(ins), merge.Options{Fold: true,
-		Outputs: []merge.Output{{ID: 7, Lo: 0, Hi: math.MaxUint64}},
-		Create:  func(int) (io.Writer, error) { return &want, nil }}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
+	if !bytes.Equal(got, fold(t, a, ingestBytes(t, files[1]))) {
 		t.Fatal("pack after a checkpoint differs from folding the two runs' files")
 	}
 	// A second checkpoint writes exactly what pack wrote.
@@ -254,6 +239,28 @@ func TestCheckpoint(t *testing.T) {
 		t.Fatal("pack of an empty log differs from its snapshot")
 	}
 	wantNames(t, dir, "lock", "log-2", "snap-2.meguri", "super")
+}
+
+// fold folds the files base and delta of partition 7 as meguri-compact
+// --fold does.
+func fold(t *testing.T, base, delta []byte) []byte {
+	t.Helper()
+	tmp := t.TempDir()
+	pa, pb := filepath.Join(tmp, "a.meguri"), filepath.Join(tmp, "b.meguri")
+	os.WriteFile(pa, base, 0o644)
+	os.WriteFile(pb, delta, 0o644)
+	ins, err := merge.OpenInputs([]string{pa, pb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merge.CloseInputs(ins)
+	var out bytes.Buffer
+	if _, err := merge.Run(merge.Sources(ins), merge.Options{Fold: true,
+		Outputs: []merge.Output{{ID: 7, Lo: 0, Hi: math.MaxUint64}},
+		Create:  func(int) (io.Writer, error) { return &out, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 func wantNames(t *testing.T, dir string, want ...string) {

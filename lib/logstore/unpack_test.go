@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/meguri/meguri/lib/codec"
-	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -56,22 +55,7 @@ func TestUnpack(t *testing.T) {
 	}
 	appendRun(t, w, files[1])
 	got := pack(t, dir, PackOptions{})
-	tmp := t.TempDir()
-	pa, pb := filepath.Join(tmp, "a.meguri"), filepath.Join(tmp, "b.meguri")
-	os.WriteFile(pa, base, 0o644)
-	os.WriteFile(pb, ingestBytes(t, files[1]), 0o644)
-	ins, err := merge.OpenInputs([]string{pa, pb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer merge.CloseInputs(ins)
-	var want bytes.Buffer
-	if _, err := merge.Run(merge.Sources(ins), merge.Options{Fold: true,
-		Outputs: []merge.Output{{ID: 7, Lo: 0, Hi: math.MaxUint64}},
-		Create:  func(int) (io.Writer, error) { return &want, nil }}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
+	if !bytes.Equal(got, fold(t, base, ingestBytes(t, files[1]))) {
 		t.Fatal("pack of an unpacked file and a run differs from folding the run's file into it")
 	}
 	if _, err := w.Checkpoint(PackOptions{}); err != nil {
