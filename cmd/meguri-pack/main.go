@@ -19,6 +19,7 @@ import (
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -184,15 +185,15 @@ func unpack(a *args) (err error) {
 	g := canon.Grouping(h.Grouping).String()
 	row := &manifest.Manifest{Grouping: g, Parts: []manifest.Partition{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi,
 		File: filepath.Clean(a.Data), URLs: u.Stats.URLs, Hosts: u.Stats.Hosts, Bytes: uint64(u.Bytes), Epoch: 1}}}
-	if werr := row.Write(cli.Stdout); werr != nil {
-		fmt.Fprintf(os.Stderr, "meguri-pack: no manifest row printed: %v\n", werr)
+	if err := row.Write(cli.Stdout); err != nil {
+		return fmt.Errorf("%s is made partition %d, but its manifest row could not be printed: %w", a.Data, h.PartitionID, err)
 	}
 	if a.Quiet {
 		return nil
 	}
 	if a.JSON {
-		fmt.Fprintf(os.Stderr, `{"dir":%q,"from":%q,"partition_id":%d,"host_key_lo":"%s","host_key_hi":"%s","grouping":%q,"urls":%d,"hosts":%d,"captures":%d,"file_bytes":%d}`+"\n",
-			a.Data, name, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), g, u.Stats.URLs, u.Stats.Hosts, u.Stats.Captures, u.Bytes)
+		fmt.Fprintf(os.Stderr, `{"dir":%s,"from":%s,"partition_id":%d,"host_key_lo":"%s","host_key_hi":"%s","grouping":%q,"urls":%d,"hosts":%d,"captures":%d,"file_bytes":%d}`+"\n",
+			record.AppendString(nil, a.Data), record.AppendString(nil, name), h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), g, u.Stats.URLs, u.Stats.Hosts, u.Stats.Captures, u.Bytes)
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "meguri-pack: %s is now partition %d (%s..%s, grouping %s), from %s: %d urls, %d hosts, %s, %.2fs\n",
