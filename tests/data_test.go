@@ -423,6 +423,41 @@ func TestDataWrongPartition(t *testing.T) {
 	}
 }
 
+// TestCheckpointDrops: a takedown on a live partition. A checkpoint with
+// --drop-host and --drop-urls writes the snapshot that dropping the same
+// from its packed file writes, whether a dropped record sat in the
+// snapshot, the log or both; and a list naming what is not there says so.
+func TestCheckpointDrops(t *testing.T) {
+	files := chunkFiles(t, 2)
+	tmp := t.TempDir()
+	must := mustIn(t, tmp)
+	must("meguri-ingest", "-q", "--data", "p", files[0])
+	must("meguri-compact", "-q", "--data", "p")
+	must("meguri-ingest", "-q", "--data", "p", files[1])
+	must("meguri-pack", "-q", "p", "-o", "p.meguri")
+	rows := strings.Split(strings.TrimSpace(string(must("meguri-inspect", "--rows", "--fields", "url,host", "--tsv", "--raw", "p.meguri"))), "\n")
+	var list []string
+	for i := 0; i < len(rows); i += len(rows)/7 + 1 {
+		list = append(list, strings.Split(rows[i], "\t")[0])
+	}
+	host := strings.Split(rows[len(rows)/2], "\t")[1]
+	list = append(list, "http://absent.example/")
+	os.WriteFile(filepath.Join(tmp, "takedown.txt"), []byte(strings.Join(list, "\n")+"\n"), 0o644)
+	must("meguri-compact", "-q", "p.meguri", "--drop-urls", "takedown.txt", "--drop-host", host, "-o", "want.meguri")
+	_, e, code := runIn(t, tmp, nil, "meguri-compact", "--data", "p", "--drop-urls", "takedown.txt", "--drop-host", host)
+	if code != 0 || !strings.Contains(string(e), "meguri-compact: p: checkpoint to generation 2\n") ||
+		!strings.Contains(string(e), fmt.Sprintf("meguri-compact: dropped %d of %d listed URLs\n", len(list)-1, len(list))) ||
+		!strings.Contains(string(e), "meguri-compact: warning: http://absent.example/ dropped nothing: ") {
+		t.Fatalf("checkpoint with drops: exit %d: %s", code, e)
+	}
+	if !bytes.Equal(fileBytes(t, filepath.Join(tmp, "p", "snap-2.meguri")), fileBytes(t, filepath.Join(tmp, "want.meguri"))) {
+		t.Fatal("the checkpoint with drops differs from dropping the same from the packed file")
+	}
+	if got := inspectURLs(t, filepath.Join(tmp, "p")); got >= inspectURLs(t, filepath.Join(tmp, "p.meguri"))-uint64(len(list)-1) {
+		t.Fatalf("%d urls left after the drops", got)
+	}
+}
+
 // A damaged log is refused by every tool with the way out named; a
 // salvage keeps the intact runs, reports the damaged one by its line
 // count, and re-running that run gives what the four runs give.

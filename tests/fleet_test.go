@@ -1348,7 +1348,6 @@ func TestDropHosts(t *testing.T) {
 	compactRefused(t, out, []refusal{
 		{[]string{"--drop-host", "not a host", all, "-o", out}, `meguri-compact: --drop-host "not a host" is neither a host key`},
 		{[]string{"--drop-hosts", bad, all, "-o", out}, `meguri-compact: --drop-hosts ` + bad + `: line 2: "not a host" is neither a host key`},
-		{[]string{"--drop-host", "example.com", "--data", dir}, "meguri-compact: --drop-host, --drop-hosts, --drop-url and --drop-urls drop records from .meguri files, not from a partition directory's log"},
 	})
 }
 

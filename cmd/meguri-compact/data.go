@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/record"
@@ -30,8 +33,20 @@ func checkpoint(a *args, opt merge.Options) error {
 			say(m)
 		}
 	}
+	// what is dropped is keyed under the partition's grouping
+	h := w.Header()
+	g := canon.Grouping(h.Grouping)
+	drops, err := dropList(a, g)
+	if err != nil {
+		return err
+	}
+	urls, err := urlList(a, g)
+	if err != nil {
+		return err
+	}
 	meter := cli.NewMeter(a.Progress)
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff,
+		DropHosts: drops.keys(), DropURLs: merge.SortURLKeys(slices.Clone(urls)),
 		Progress: cli.PackProgress("meguri-compact", meter)})
 	meter.Clear()
 	if err != nil && res == nil && (rep == nil || !rep.Damaged()) {
@@ -52,6 +67,18 @@ func checkpoint(a *args, opt merge.Options) error {
 			fmt.Fprintf(os.Stderr, "meguri-compact: %s: checkpoint to generation %d\n", a.Data, w.Generation())
 		}
 		summary(res, time.Since(start), a.JSON, salvageJSON(rep))
+	}
+	if !a.JSON && (len(drops) > 0 || len(urls) > 0) {
+		drops.report(res.HostsDropped, a.Quiet, h.Lo, h.Hi)
+		snap, f, err := codec.Open(w.SnapshotPath())
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		reportURLs(urls, merge.SortURLKeys(slices.Clone(urls)), res.URLsDropped, a.Quiet, h.Lo, h.Hi, func(k merge.URLKey) bool {
+			_, ok, err := snap.Find(k.Host, k.URL)
+			return ok && err == nil
+		})
 	}
 	return nil
 }

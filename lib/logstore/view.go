@@ -161,6 +161,11 @@ type PackOptions struct {
 	// seconds), as meguri-compact --gc does.
 	GC     bool
 	Cutoff int64
+	// DropHosts and DropURLs drop rows as meguri-compact --drop-host and
+	// --drop-url do (merge.Options says how): from the snapshot and the
+	// log alike, since they apply to the folded rows.
+	DropHosts []uint64
+	DropURLs  []merge.URLKey
 	// Progress, when set, is called now and then: while the log is read
 	// (stage "log") with the bytes of it read and the bytes to read, then
 	// while the result is written (stage "merge") with the rows merged
@@ -219,11 +224,13 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 		&merge.StreamSource{Label: v.logPath(), R: r},
 	}
 	mopt := merge.Options{
-		Outputs: []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},
-		Create:  func(int) (io.Writer, error) { return out, nil },
-		Fold:    true,
-		GC:      opt.GC,
-		Cutoff:  opt.Cutoff,
+		Outputs:   []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},
+		Create:    func(int) (io.Writer, error) { return out, nil },
+		Fold:      true,
+		GC:        opt.GC,
+		Cutoff:    opt.Cutoff,
+		DropHosts: opt.DropHosts,
+		DropURLs:  opt.DropURLs,
 	}
 	if opt.Progress != nil {
 		mopt.Progress = func(rows uint64) { opt.Progress("merge", int64(rows), 0) }

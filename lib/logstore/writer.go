@@ -138,6 +138,9 @@ func (w *Writer) Header() codec.Header { return w.hdr }
 // Generation returns the current generation.
 func (w *Writer) Generation() uint64 { return w.sb.gen }
 
+// SnapshotPath returns the current generation's snapshot file.
+func (w *Writer) SnapshotPath() string { return w.path(snapName(w.sb.gen)) }
+
 // Syncs returns how many times the writer flushed the log or superblock.
 func (w *Writer) Syncs() int { return w.syncs }
 
