@@ -377,7 +377,7 @@ func printPartCounts(parts []route.PartCount) {
 // ---- balance ----
 
 type balanceCmd struct {
-	Files      []string `arg:"" optional:"" name:"FILE" help:"CDX inputs or .meguri files to count URLs from. None or '-' reads stdin."`
+	Files      []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, .meguri files or live partition directories to count URLs from; a URL in two of them counts once. None or '-' reads stdin."`
 	Partitions *int     `short:"n" placeholder:"N" help:"Number of partitions (default: as many as --from has)."`
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`

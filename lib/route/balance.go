@@ -1,6 +1,7 @@
 package route
 
 import (
+	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -43,17 +46,22 @@ type CountOptions struct {
 	// input bytes read so far, and the bytes read from the inputs as
 	// stored (see cdx.Batch.Raw).
 	Progress func(lines, bytes, raw int64)
-	// Sorting, when set, is called once after the reading of CDX inputs,
-	// with the lines taken, before their URL keys are sorted and counted
-	// (the shape of extsort.Sorter.Progress, stage "sort").
+	// Sorting, when set, is called once after the reading, with the URL
+	// keys gathered (a CDX line taken is one; so is a .meguri row, when
+	// the inputs make the rows counted by key), before they are sorted and
+	// counted (the shape of extsort.Sorter.Progress, stage "sort").
 	Sorting func(stage string, done, total int64)
 }
 
-// CountHosts reads CDX lines or .meguri files and counts the distinct
-// canonical URLs of each host, sorted by host key. Lines ingest would
-// reject are skipped and counted in rejected. For CDX it keeps 16 bytes per
-// capture, spilling past opt.Memory; .meguri inputs (already one row per
-// URL) need only a count per host.
+// CountHosts reads CDX lines, .meguri files or live partition directories
+// and counts the distinct canonical URLs of each host, sorted by host key.
+// Lines ingest would reject are skipped and counted in rejected. For CDX it
+// keeps 16 bytes per capture, spilling past opt.Memory. .meguri inputs that
+// own disjoint ranges hold each URL once, so a count per host is exact;
+// where inputs may share URLs (.meguri ranges that overlap, or CDX beside
+// them) the rows take the CDX lines' distinct count too, so that a URL in
+// two inputs (a retired file of an earlier layout caught by a glob,
+// whole-range files of a fan-out) counts once.
 func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected int64, err error) {
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
@@ -64,27 +72,55 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	counts := map[uint64]*HostCount{}
+	if opt.Memory <= 0 {
+		opt.Memory = 256 << 20
+	}
 	var cdxIn []string
+	var megs []megInput
 	for _, in := range inputs {
-		isMeg, err := sniffMeguri(in)
+		m, ok, err := sniffInput(in)
 		if err != nil {
 			return nil, 0, err
 		}
-		if !isMeg {
+		if !ok {
 			cdxIn = append(cdxIn, in)
 			continue
 		}
-		if err := countMeguri(in, opt.Grouping, counts); err != nil {
+		megs = append(megs, m)
+	}
+	counts := map[uint64]*HostCount{}
+	names := map[uint64]string{}
+	var all *keySet
+	if len(cdxIn) > 0 || overlapping(megs) {
+		all = newKeySet(opt.Memory, opt.TmpDir)
+		defer all.discard()
+	}
+	for _, m := range megs {
+		if err := countMeguri(m, opt.Grouping, counts, all, names); err != nil {
 			return nil, 0, err
 		}
 	}
 	if len(cdxIn) > 0 {
-		n, err := countCDX(cdxIn, opt, counts)
+		if rejected, err = countCDX(cdxIn, opt, all, names); err != nil {
+			return nil, 0, err
+		}
+	}
+	if all != nil {
+		if opt.Sorting != nil {
+			opt.Sorting("sort", 0, all.added)
+		}
+		// each URL once, whatever its captures and inputs
+		err = all.each(func(k keyed) {
+			h := counts[k.host]
+			if h == nil {
+				h = &HostCount{Key: k.host, Name: names[k.host]}
+				counts[k.host] = h
+			}
+			h.URLs++
+		})
 		if err != nil {
 			return nil, 0, err
 		}
-		rejected = n
 	}
 	hosts = make([]HostCount, 0, len(counts))
 	for _, h := range counts {
@@ -94,16 +130,84 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 	return hosts, rejected, nil
 }
 
-func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount) error {
-	r, err := input.OpenRaw(name)
-	if err != nil {
-		return err
+// megInput is a .meguri input, or a live partition directory read as
+// meguri-pack writes it, and the range its header claims.
+type megInput struct {
+	name   string
+	dir    bool
+	lo, hi uint64
+}
+
+// sniffInput tells a .meguri input or partition directory (ok) from CDX.
+func sniffInput(in string) (m megInput, ok bool, err error) {
+	m.name = in
+	if in != "-" && dirs.IsPartition(in) {
+		v, err := logstore.Open(in)
+		if err != nil {
+			return m, false, err
+		}
+		v.Close()
+		m.dir, m.lo, m.hi = true, v.Header.Lo, v.Header.Hi
+		return m, true, nil
 	}
-	defer r.Close()
-	if name == "-" || name == "" {
-		name = "<stdin>"
+	head, err := input.Peek(in, codec.HeaderSize)
+	if err != nil || !input.IsMeguri(head) {
+		return m, false, err
 	}
-	cr, err := codec.NewReader(r)
+	m.lo, m.hi = 0, ^uint64(0) // as if it owned everything, until its header says otherwise
+	if h, err := codec.ParseHeader(head); err == nil {
+		m.lo, m.hi = h.Lo, h.Hi
+	}
+	return m, true, nil
+}
+
+// overlapping reports whether two of the inputs claim a common host key.
+func overlapping(megs []megInput) bool {
+	s := slices.Clone(megs)
+	slices.SortFunc(s, func(a, b megInput) int { return cmp.Compare(a.lo, b.lo) })
+	for i := 1; i < len(s); i++ {
+		if s[i].lo <= s[i-1].hi {
+			return true
+		}
+	}
+	return false
+}
+
+// countMeguri counts a .meguri input's rows per host into counts or, when
+// all is set, adds their URL keys to it (and their host names to names).
+func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, all *keySet, names map[uint64]string) error {
+	name := m.name
+	var r io.Reader
+	if m.dir {
+		v, err := logstore.Open(name)
+		if err != nil {
+			return err
+		}
+		defer v.Close()
+		pr, pw := io.Pipe()
+		packed := make(chan struct{})
+		go func() {
+			_, err := v.Pack(pw, logstore.PackOptions{})
+			pw.CloseWithError(err)
+			close(packed)
+		}()
+		defer func() {
+			pr.CloseWithError(errors.New("counting stopped"))
+			<-packed
+		}()
+		r = pr
+	} else {
+		f, err := input.OpenRaw(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if name == "-" || name == "" {
+			name = "<stdin>"
+		}
+		r = f
+	}
+	cr, err := codec.NewReader(bufio.NewReaderSize(r, 1<<20))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -111,13 +215,34 @@ func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount)
 	if err := sameGrouping(name, g, want); err != nil {
 		return err
 	}
+	var keys []keyed
+	flush := func() error {
+		err := all.add(keys)
+		keys = keys[:0]
+		return err
+	}
 	for {
 		rec, err := cr.Next()
 		if err == io.EOF {
+			if all != nil {
+				return flush()
+			}
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if all != nil {
+			keys = append(keys, keyed{rec.HostKey, xxhash.Sum64String(rec.URL)})
+			if _, ok := names[rec.HostKey]; !ok {
+				names[rec.HostKey] = canon.KeysOf(rec.URL, g).Group
+			}
+			if len(keys) == 1<<16 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		h := counts[rec.HostKey]
 		if h == nil {
@@ -128,7 +253,9 @@ func countMeguri(name string, want canon.Grouping, counts map[uint64]*HostCount)
 	}
 }
 
-func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (int64, error) {
+// countCDX adds the URL keys of the CDX inputs' taken lines to all, and
+// their host names to names, returning the lines rejected.
+func countCDX(inputs []string, opt CountOptions, all *keySet, names map[uint64]string) (int64, error) {
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
 	type result struct {
 		keys    []keyed
@@ -136,12 +263,6 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		rejects int64
 		folded  int64 // the line number of a folded record, which stops the run
 	}
-	if opt.Memory <= 0 {
-		opt.Memory = 256 << 20
-	}
-	all := newKeySet(opt.Memory, opt.TmpDir)
-	defer all.discard()
-	names := map[uint64]string{}
 	var rejected int64
 	parsers := parser.Workers(opt.Workers)
 	work := func(worker int, b *cdx.Batch) {
@@ -166,7 +287,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 		}
 		b.Result = r
 	}
-	var lines, inBytes, taken int64
+	var lines, inBytes int64
 	collect := func(b *cdx.Batch) error {
 		r := b.Result.(*result)
 		if r.folded != 0 {
@@ -176,7 +297,6 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 			return err
 		}
 		rejected += r.rejects
-		taken += int64(len(r.keys))
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		if opt.Progress != nil {
@@ -196,23 +316,7 @@ func countCDX(inputs []string, opt CountOptions, counts map[uint64]*HostCount) (
 	if bound := opt.Memory + pcfg.Memory() + 64<<20; bound < debug.SetMemoryLimit(-1) {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
 	}
-	err := cdx.Pipeline(inputs, pcfg, work, collect)
-	if err != nil {
-		return 0, err
-	}
-	if opt.Sorting != nil {
-		opt.Sorting("sort", 0, taken)
-	}
-	// each URL once, whatever its captures
-	err = all.each(func(k keyed) {
-		h := counts[k.host]
-		if h == nil {
-			h = &HostCount{Key: k.host, Name: names[k.host]}
-			counts[k.host] = h
-		}
-		h.URLs++
-	})
-	return rejected, err
+	return rejected, cdx.Pipeline(inputs, pcfg, work, collect)
 }
 
 // Tolerance is how far from the mean a partition's URL count may be before

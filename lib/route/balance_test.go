@@ -18,6 +18,7 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/internal/testinput"
+	"github.com/meguri/meguri/lib/logstore"
 )
 
 // generated host counts: n hosts spread over the key space
@@ -292,6 +293,28 @@ func TestCountHostsFromMeguri(t *testing.T) {
 		}
 		if got, _, err = CountHosts(files, CountOptions{Grouping: g}); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: %d hosts from the 4 parts in reverse (%v), %d from the CDX", g, len(got), err, len(want))
+		}
+		// inputs that share URLs count each once: a retired whole file
+		// beside its parts, the CDX beside the file it made, and a part
+		// as a live partition directory beside the others and the whole
+		live := filepath.Join(dir, g.String()+"-live")
+		pf, err := os.Open(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := logstore.Unpack(live, pf, logstore.UnpackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pf.Close()
+		for _, ins := range [][]string{
+			append([]string{whole}, files...),
+			{in, whole},
+			append([]string{live, whole}, files[1:]...),
+			append([]string{live}, files[1:]...),
+		} {
+			if got, _, err = CountHosts(ins, CountOptions{Grouping: g, Memory: 64 << 10}); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: %d hosts from %v (%v), %d from the CDX", g, len(got), ins, err, len(want))
+			}
 		}
 
 		other := canon.ByHost

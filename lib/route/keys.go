@@ -28,10 +28,11 @@ func compareKeyed(a, b keyed) int {
 // ones in order: past the budget, the keys held are sorted, made unique and
 // spilled to a run file in the temp directory; each merges the runs.
 type keySet struct {
-	max  int    // keys held before a spill
-	tmp  string // where runs go ("" for the system's temp dir)
-	keys []keyed
-	runs []string
+	max   int    // keys held before a spill
+	tmp   string // where runs go ("" for the system's temp dir)
+	keys  []keyed
+	runs  []string
+	added int64 // keys given to add, repeats included
 }
 
 const keySize = 16
@@ -47,6 +48,7 @@ func (s *keySet) add(ks []keyed) error {
 	if s.keys == nil {
 		s.keys = make([]keyed, 0, s.max)
 	}
+	s.added += int64(len(ks))
 	for len(ks) > 0 {
 		n := min(len(ks), s.max-len(s.keys))
 		s.keys = append(s.keys, ks[:n]...)
