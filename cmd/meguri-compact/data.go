@@ -69,13 +69,14 @@ func checkpoint(a *args, opt merge.Options) error {
 		summary(res, time.Since(start), a.JSON, salvageJSON(rep))
 	}
 	if !a.JSON && (len(drops) > 0 || len(urls) > 0) {
-		drops.report(res.HostsDropped, a.Quiet, h.Lo, h.Hi)
+		sc := scope{lo: h.Lo, hi: h.Hi, dir: a.Data}
+		drops.report(res.HostsDropped, a.Quiet, sc)
 		snap, f, err := codec.Open(w.SnapshotPath())
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		reportURLs(urls, merge.SortURLKeys(slices.Clone(urls)), res.URLsDropped, a.Quiet, h.Lo, h.Hi, func(k merge.URLKey) bool {
+		reportURLs(urls, merge.SortURLKeys(slices.Clone(urls)), res.URLsDropped, a.Quiet, sc, func(k merge.URLKey) bool {
 			_, ok, err := snap.Find(k.Host, k.URL)
 			return ok && err == nil
 		})

@@ -108,7 +108,7 @@ func urlList(a *args, g canon.Grouping) ([]merge.URLKey, error) {
 // under -q: the first few by name, then how many more. A URL whose other
 // scheme the inputs hold (held says) is told so: http and https are two
 // records.
-func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, lo, hi uint64, held func(merge.URLKey) bool) {
+func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, sc scope, held func(merge.URLKey) bool) {
 	if len(keys) == 0 {
 		return
 	}
@@ -132,13 +132,13 @@ func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, lo, hi uint
 		if missed++; missed > named {
 			continue
 		}
-		why := "the inputs hold no record of it"
+		why := sc.hold() + " no record of it"
 		// the other scheme's URL has the same host, so the same host key
 		if o := (merge.URLKey{Host: u.Host, URL: otherScheme(u.URL)}); o.URL != "" && !isListed(keys, o) && held(o) {
-			why += ", but hold " + o.URL + " (http and https are two URLs: list both to drop both)"
+			why += ", but " + sc.verb() + " " + o.URL + " (http and https are two URLs: list both to drop both)"
 		}
-		if u.Host < lo || u.Host > hi {
-			why = fmt.Sprintf("its host key %s lies outside the inputs' range %s..%s, in another partition's (meguri-route --manifest MAP --url URL names which)", units.Key(u.Host), units.Key(lo), units.Key(hi))
+		if u.Host < sc.lo || u.Host > sc.hi {
+			why = fmt.Sprintf("its host key %s lies outside %s range %s..%s, in another partition's (meguri-route --manifest MAP --url URL names which)", units.Key(u.Host), sc.owner(), units.Key(sc.lo), units.Key(sc.hi))
 		}
 		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s\n", u.URL, why)
 	}
@@ -161,7 +161,7 @@ func (ds dropSet) keys() []uint64 {
 // that matched no row (a typo, or another partition's host). The rows are
 // the summary's (not under -q); what matched nothing prints under -q too,
 // as a warning.
-func (ds dropSet) report(rows map[uint64]uint64, quiet bool, lo, hi uint64) {
+func (ds dropSet) report(rows map[uint64]uint64, quiet bool, sc scope) {
 	seen := map[uint64]bool{}
 	for _, d := range ds {
 		if seen[d.key] {
@@ -175,11 +175,11 @@ func (ds dropSet) report(rows map[uint64]uint64, quiet bool, lo, hi uint64) {
 		switch n := rows[d.key]; {
 		case n > 0 && !quiet:
 			fmt.Fprintf(os.Stderr, "meguri-compact: dropped %d rows of %s\n", n, what)
-		case n == 0 && (d.key < lo || d.key > hi):
-			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s lies outside the inputs' range %s..%s, in another partition's (meguri-route --manifest MAP --host %s names which)\n",
-				d.given, what, units.Key(lo), units.Key(hi), d.given)
+		case n == 0 && (d.key < sc.lo || d.key > sc.hi):
+			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s lies outside %s range %s..%s, in another partition's (meguri-route --manifest MAP --host %s names which)\n",
+				d.given, what, sc.owner(), units.Key(sc.lo), units.Key(sc.hi), d.given)
 		case n == 0:
-			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: the inputs hold no record of %s\n", d.given, what)
+			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s no record of %s\n", d.given, sc.hold(), what)
 		}
 	}
 }
@@ -207,4 +207,35 @@ func otherScheme(u string) string {
 func isListed(keys []merge.URLKey, k merge.URLKey) bool {
 	_, ok := merge.FindURLKey(keys, k)
 	return ok
+}
+
+// scope is what the drops were applied to, as the warnings name it: the
+// inputs of a compaction, or a partition directory being checkpointed.
+type scope struct {
+	lo, hi uint64
+	dir    string // "" for the inputs
+}
+
+// verb is "hold" or "holds", agreeing with the scope.
+func (s scope) verb() string {
+	if s.dir == "" {
+		return "hold"
+	}
+	return "holds"
+}
+
+// hold is the scope and its verb: "the inputs hold", "part-3 holds".
+func (s scope) hold() string {
+	if s.dir == "" {
+		return "the inputs hold"
+	}
+	return s.dir + " holds"
+}
+
+// owner is the scope as the owner of a range: "the inputs'", "part-3's".
+func (s scope) owner() string {
+	if s.dir == "" {
+		return "the inputs'"
+	}
+	return s.dir + "'s"
 }

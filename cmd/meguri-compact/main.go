@@ -325,8 +325,8 @@ func run(a *args) (err error) {
 		summary(res, time.Since(start), a.JSON, "")
 	}
 	if !a.JSON {
-		drops.report(res.HostsDropped, a.Quiet, lo, hi)
-		reportURLs(urls, opt.DropURLs, res.URLsDropped, a.Quiet, lo, hi, func(k merge.URLKey) bool {
+		drops.report(res.HostsDropped, a.Quiet, scope{lo: lo, hi: hi})
+		reportURLs(urls, opt.DropURLs, res.URLsDropped, a.Quiet, scope{lo: lo, hi: hi}, func(k merge.URLKey) bool {
 			for _, in := range ins {
 				if _, ok, err := in.File.Find(k.Host, k.URL); ok && err == nil {
 					return true
