@@ -139,18 +139,10 @@ func openView(v *logstore.View, seekable bool) (*Source, error) {
 		})
 		return src, nil
 	}
-	pr, pw := io.Pipe()
-	packed := make(chan struct{})
-	go func() {
-		_, err := v.Pack(pw, logstore.PackOptions{})
-		pw.CloseWithError(err) // the reader sees the pack's error
-		v.Close()
-		close(packed)
-	}()
-	return &Source{Name: dir, r: bufio.NewReaderSize(pr, 1<<20), c: closer(func() error {
-		pr.Close() // a reader that stopped early stops the pack
-		<-packed
-		return nil
+	ps := v.PackStream()
+	return &Source{Name: dir, r: bufio.NewReaderSize(ps, 1<<20), c: closer(func() error {
+		ps.Close()
+		return v.Close()
 	})}, nil
 }
 

@@ -213,6 +213,34 @@ func (v *View) Pack(out io.Writer, opt PackOptions) (*merge.Result, error) {
 	return res, err
 }
 
+// PackStream returns the view's pack as a stream, written by a goroutine
+// as it is read (with default options): a reader sees the pack's error as
+// its own. Close stops a pack still running and waits for it; the view
+// stays open until its own Close, which comes after.
+func (v *View) PackStream() io.ReadCloser {
+	pr, pw := io.Pipe()
+	s := &packStream{pr: pr, done: make(chan struct{})}
+	go func() {
+		_, err := v.Pack(pw, PackOptions{})
+		pw.CloseWithError(err)
+		close(s.done)
+	}()
+	return s
+}
+
+type packStream struct {
+	pr   *io.PipeReader
+	done chan struct{}
+}
+
+func (s *packStream) Read(b []byte) (int, error) { return s.pr.Read(b) }
+
+func (s *packStream) Close() error {
+	s.pr.CloseWithError(errors.New("pack stopped")) // a reader that stopped early stops the pack
+	<-s.done
+	return nil
+}
+
 func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge.Result, error) {
 	r, err := codec.NewReader(logStream)
 	if err != nil {

@@ -184,18 +184,9 @@ func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, 
 			return err
 		}
 		defer v.Close()
-		pr, pw := io.Pipe()
-		packed := make(chan struct{})
-		go func() {
-			_, err := v.Pack(pw, logstore.PackOptions{})
-			pw.CloseWithError(err)
-			close(packed)
-		}()
-		defer func() {
-			pr.CloseWithError(errors.New("counting stopped"))
-			<-packed
-		}()
-		r = pr
+		ps := v.PackStream()
+		defer ps.Close()
+		r = ps
 	} else {
 		f, err := input.OpenRaw(name)
 		if err != nil {
