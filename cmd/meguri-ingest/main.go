@@ -84,18 +84,22 @@ func main() {
 		err = run(&a)
 	}
 	if u := (*uncommitted)(nil); errors.As(err, &u) {
-		u.err = hint(u.err) // the hint next to what it mends, not after the note
+		u.err = hint(u.err, a.Data) // the hint next to what it mends, not after the note
 	} else {
-		err = hint(err)
+		err = hint(err, a.Data)
 	}
 	cli.Done("meguri-ingest", err)
 }
 
 // hint adds what to do instead to an error that means the input was not
-// CDX but records.
-func hint(err error) error {
+// CDX but records; data is the --data directory, if any.
+func hint(err error, data string) error {
 	if errors.Is(err, input.ErrMeguri) {
-		return fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)", err)
+		live := ""
+		if data != "" {
+			live = "; a live partition starts from one with meguri-pack --unpack FILE --data NEWDIR"
+		}
+		return fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)%s", err, live)
 	}
 	if errors.As(err, new(*cdx.FoldedError)) {
 		return fmt.Errorf("%w; combine .meguri files with meguri-compact, or ingest the CDX they came from", err)
