@@ -458,6 +458,58 @@ func TestCheckpointDrops(t *testing.T) {
 	}
 }
 
+// TestCheckpointFold: a delta ingested elsewhere (a .meguri is far
+// smaller to ship than its CDX) folds into a live partition at a
+// checkpoint, as meguri-compact --fold folds it into the packed file; the
+// same delta folded again is refused and changes nothing (--again folds
+// it anyway); a file of another partition is refused.
+func TestCheckpointFold(t *testing.T) {
+	tmp := t.TempDir()
+	must := mustIn(t, tmp)
+	h1, h2 := timeHalves(t, tmp)
+	lines1 := lines(t, h1)
+	third := filepath.Join(tmp, "h1b.jsonl")
+	os.WriteFile(h1, []byte(strings.Join(lines1[:len(lines1)/2], "\n")+"\n"), 0o644)
+	os.WriteFile(third, []byte(strings.Join(lines1[len(lines1)/2:], "\n")+"\n"), 0o644)
+	// the directory: a checkpointed run and a run in its log
+	must("meguri-ingest", "-q", "--data", "p", h1)
+	must("meguri-compact", "-q", "--data", "p")
+	must("meguri-ingest", "-q", "--data", "p", third)
+	must("meguri-ingest", "-q", h2, "-o", "delta.meguri")
+	must("meguri-pack", "-q", "p", "-o", "before.meguri")
+	must("meguri-compact", "-q", "--fold", "before.meguri", "delta.meguri", "-o", "want.meguri")
+	must("meguri-compact", "-q", "--data", "p", "--fold", "delta.meguri")
+	want := fileBytes(t, filepath.Join(tmp, "want.meguri"))
+	if !bytes.Equal(fileBytes(t, filepath.Join(tmp, "p", "snap-2.meguri")), want) {
+		t.Fatal("the checkpoint folding the delta differs from folding it into the packed file")
+	}
+	// again: refused, nothing changed
+	_, e, code := runIn(t, tmp, nil, "meguri-compact", "--data", "p", "--fold", "delta.meguri")
+	if code != 1 || !strings.Contains(string(e), "meguri-compact: delta.meguri looks folded into p already: ") ||
+		!strings.Contains(string(e), "Folding it again would count its captures twice. If they are other captures (another source's, of the same times), give --again; no checkpoint was made, and p is as it was\n") {
+		t.Errorf("folding the delta again: exit %d: %s", code, e)
+	}
+	if s := statsOf(t, filepath.Join(tmp, "p")); s.Generation != 2 || !bytes.Equal(packDir(t, filepath.Join(tmp, "p")), want) {
+		t.Errorf("a refused fold changed p (generation %d)", s.Generation)
+	}
+	// another partition's file
+	must("meguri-ingest", "-q", "--partition-id", "4", "--range", "0:7fffffffffffffff", h2, "-o", "other.meguri")
+	_, e, code = runIn(t, tmp, nil, "meguri-compact", "--data", "p", "--fold", "other.meguri")
+	if code != 1 || !strings.Contains(string(e), "meguri-compact: other.meguri is partition 4 (0x0000000000000000..0x7fffffffffffffff, grouping domain, format version 2), but p is partition 0 (") {
+		t.Errorf("folding another partition's file: exit %d: %s", code, e)
+	}
+	for _, args := range [][]string{{"--data", "p", "delta.meguri"}, {"--data", "p", "--fold"}} {
+		if _, e, code := runIn(t, tmp, nil, "meguri-compact", args...); code != 2 {
+			t.Errorf("%v: exit %d: %s", args, code, e)
+		}
+	}
+	// --again folds it anyway: its captures count twice
+	must("meguri-compact", "-q", "--data", "p", "--fold", "--again", "delta.meguri")
+	if s := statsOf(t, filepath.Join(tmp, "p")); s.Generation != 3 {
+		t.Errorf("--again: generation %d, want 3", s.Generation)
+	}
+}
+
 // A damaged log is refused by every tool with the way out named; a
 // salvage keeps the intact runs, reports the damaged one by its line
 // count, and re-running that run gives what the four runs give.

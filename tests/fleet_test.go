@@ -1485,15 +1485,11 @@ func compactRefused(t *testing.T, out string, rs []refusal) {
 	}
 }
 
-// TestFoldTwiceRefused: folding a delta into its base in place, then
-// running the same command again (a retried script, shell history) would
-// count the delta's captures twice, with the base already replaced. The
-// second fold is refused, naming both files, and the base is left as it
-// was; --again folds anyway.
-func TestFoldTwiceRefused(t *testing.T) {
-	dir := t.TempDir()
-	// the captures before the median time in the base, the newer ones in
-	// the delta, links in both
+// timeHalves writes the input's captures before the median time to
+// dir/h1.jsonl, the newer ones to dir/h2.jsonl, and its links to both in
+// turn: a base and a newer delta, as a fold expects them.
+func timeHalves(t *testing.T, dir string) (h1, h2 string) {
+	t.Helper()
 	var stamps []string
 	for _, l := range lines(t, input(t)) {
 		var c struct{ Timestamp string }
@@ -1513,9 +1509,20 @@ func TestFoldTwiceRefused(t *testing.T) {
 			newer = append(newer, l+"\n"...)
 		}
 	}
-	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
+	h1, h2 = filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
 	os.WriteFile(h1, older, 0o644)
 	os.WriteFile(h2, newer, 0o644)
+	return h1, h2
+}
+
+// TestFoldTwiceRefused: folding a delta into its base in place, then
+// running the same command again (a retried script, shell history) would
+// count the delta's captures twice, with the base already replaced. The
+// second fold is refused, naming both files, and the base is left as it
+// was; --again folds anyway.
+func TestFoldTwiceRefused(t *testing.T) {
+	dir := t.TempDir()
+	h1, h2 := timeHalves(t, dir)
 	base, delta, once := filepath.Join(dir, "base.meguri"), filepath.Join(dir, "delta.meguri"), filepath.Join(dir, "once.meguri")
 	mustRun(t, nil, "meguri-ingest", "-q", h1, "-o", base)
 	mustRun(t, nil, "meguri-ingest", "-q", h2, "-o", delta)

@@ -44,9 +44,26 @@ func checkpoint(a *args, opt merge.Options) error {
 	if err != nil {
 		return err
 	}
+	var fold []*merge.Input
+	if len(a.Files) > 0 {
+		if fold, err = merge.OpenInputs(a.Files); err != nil {
+			return err
+		}
+		defer merge.CloseInputs(fold)
+	}
 	meter := cli.NewMeter(a.Progress)
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff,
-		DropHosts: drops.keys(), DropURLs: merge.SortURLKeys(slices.Clone(urls)),
+		DropHosts: drops.keys(), DropURLs: merge.SortURLKeys(slices.Clone(urls)), Fold: fold,
+		Check: func(res *merge.Result) error {
+			// a file folded in already would count its captures twice
+			for _, c := range res.Covered {
+				if slices.Contains(a.Files, c.Input) && !a.Again {
+					return fmt.Errorf("%s looks folded into %s already: for every URL it holds captures of, %s holds them too (their time span, and as many or more; the first is %s). Folding it again would count its captures twice. If they are other captures (another source's, of the same times), give --again",
+						c.Input, a.Data, c.By, c.URL)
+				}
+			}
+			return nil
+		},
 		Progress: cli.PackProgress("meguri-compact", meter)})
 	meter.Clear()
 	if err != nil && res == nil && (rep == nil || !rep.Damaged()) {

@@ -23,7 +23,7 @@ import (
 type args struct {
 	cli.VersionFlag
 	Files       []string `arg:"" optional:"" name:"FILE" help:".meguri inputs, in any order."`
-	Data        string   `placeholder:"DIR" help:"Checkpoint the live partition directory DIR instead of merging files: fold its log into a new snapshot generation (with --gc, dropping old tombstones; with the --drop flags, a takedown) and start an empty log."`
+	Data        string   `placeholder:"DIR" help:"Checkpoint the live partition directory DIR instead of merging files: fold its log into a new snapshot generation (with --gc, dropping old tombstones; with the --drop flags, a takedown; with --fold FILE..., folding in files of the partition) and start an empty log."`
 	Salvage     bool     `help:"With --data, checkpoint a directory whose log is damaged (the tools refuse it and say so): every transaction whose frames are all intact goes into the new snapshot, each one that is not is left out whole and reported with its commit time and counts, so that its run can be re-run, and the damaged log is kept as DIR/damaged-log-<gen>. On an undamaged directory it is an ordinary checkpoint."`
 	Tmp         string   `type:"existingdir" placeholder:"DIR" help:"With --data, the directory for spilled runs while sorting the log (default: the system temp dir)."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Merged output ('-' for stdout). Written atomically: a failed run leaves no file."`
@@ -73,6 +73,7 @@ Examples:
   meguri-compact --split 4 --out-dir new/ --partition-id 40 hot.meguri > rows.manifest
   meguri-compact --data part-3/ --gc --horizon 90d
   meguri-compact --data part-3/ --drop-urls takedown.txt
+  meguri-compact --data part-3/ --fold delta.meguri
   meguri-compact --data part-3/ --salvage`
 
 func main() {
@@ -85,14 +86,16 @@ func main() {
 func run(a *args) (err error) {
 	splitting := a.Split != nil || a.SplitAt != nil
 	switch {
-	case a.Data != "" && len(a.Files) > 0:
-		return cli.Usagef("give .meguri files or --data DIR, not both")
+	case a.Data != "" && len(a.Files) > 0 && !a.Fold:
+		return cli.Usagef("give .meguri files or --data DIR, not both (--data DIR --fold FILE... folds files of the partition into its checkpoint)")
 	case a.Data == "" && len(a.Files) == 0:
 		return cli.Usagef("no inputs: give .meguri files, or --data DIR to checkpoint a partition directory")
 	case a.DropHosts == "-" && a.DropURLs == "-":
 		return cli.Usagef("--drop-hosts - and --drop-urls - would both read stdin: give one of them a file")
-	case a.Data != "" && (splitting || a.Fold || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
-		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --gc, --horizon, --now, --drop-host(s), --drop-url(s), --mem and --tmp apply (pack it with meguri-pack to get a file)")
+	case a.Data != "" && a.Fold && len(a.Files) == 0:
+		return cli.Usagef("--data DIR --fold folds .meguri files into the checkpoint: name them")
+	case a.Data != "" && (splitting || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
+		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --fold (with files), --again, --gc, --horizon, --now, --drop-host(s), --drop-url(s), --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
 		return cli.Usagef("--tmp is for --data")
 	case a.Data == "" && a.Salvage:

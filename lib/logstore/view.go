@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/units"
 )
 
 // View is a partition directory as of one moment: the generation the
@@ -166,6 +168,13 @@ type PackOptions struct {
 	// log alike, since they apply to the folded rows.
 	DropHosts []uint64
 	DropURLs  []merge.URLKey
+	// Fold are .meguri files of this partition (its id, range, grouping
+	// and format version; Pack refuses others) folded in with the log, as
+	// meguri-compact --fold folds a delta into a base.
+	Fold []*merge.Input
+	// Check, when set, is given the result before a checkpoint commits
+	// its snapshot; an error stops the checkpoint, and nothing changes.
+	Check func(*merge.Result) error
 	// Progress, when set, is called now and then: while the log is read
 	// (stage "log") with the bytes of it read and the bytes to read, then
 	// while the result is written (stage "merge") with the rows merged
@@ -250,6 +259,15 @@ func (v *View) fold(logStream io.Reader, out io.Writer, opt PackOptions) (*merge
 	srcs := []merge.Source{
 		&merge.FileSource{Path: v.SnapshotPath(), File: v.Snapshot},
 		&merge.StreamSource{Label: v.logPath(), R: r},
+	}
+	for _, in := range opt.Fold {
+		fh := in.File.Header
+		if fh.PartitionID != h.PartitionID || fh.Lo != h.Lo || fh.Hi != h.Hi || fh.Grouping != h.Grouping || fh.Version != h.Version {
+			return nil, fmt.Errorf("%s is partition %d (%s..%s, grouping %s, format version %d), but %s is partition %d (%s..%s, grouping %s, format version %d): fold only a file of this partition (meguri-route split cuts one by the map; meguri-ingest --manifest MAP --partition-id %d writes one)",
+				in.Path, fh.PartitionID, units.Key(fh.Lo), units.Key(fh.Hi), canon.Grouping(fh.Grouping), fh.Version,
+				v.Dir, h.PartitionID, units.Key(h.Lo), units.Key(h.Hi), canon.Grouping(h.Grouping), h.Version, h.PartitionID)
+		}
+		srcs = append(srcs, &merge.FileSource{Path: in.Path, File: in.File})
 	}
 	mopt := merge.Options{
 		Outputs:   []merge.Output{{ID: h.PartitionID, Lo: h.Lo, Hi: h.Hi}},

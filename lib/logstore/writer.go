@@ -526,6 +526,11 @@ func (w *Writer) Checkpoint(opt PackOptions) (*merge.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Check != nil {
+		if err := opt.Check(res); err != nil {
+			return nil, err
+		}
+	}
 	if err := out.Commit(); err != nil {
 		return nil, err
 	}
