@@ -770,3 +770,56 @@ func TestReadWhileWriting(t *testing.T) {
 		seen++
 	}
 }
+
+// A checkpoint folds files of the partition in (PackOptions.Fold) as a
+// fold of files would; a file of another partition, or a Check that
+// refuses the result, stops it with the directory as it was.
+func TestCheckpointFoldsFiles(t *testing.T) {
+	files := chunks(t, 2)
+	dir := t.TempDir()
+	w := openWriter(t, dir, Normal)
+	defer w.Close()
+	appendRun(t, w, files[0])
+	tmp := t.TempDir()
+	delta := filepath.Join(tmp, "delta.meguri")
+	os.WriteFile(delta, ingestBytes(t, files[1]), 0o644)
+	var other bytes.Buffer
+	if _, err := ingest.Run(files[1:], &other, ingest.Options{PartitionID: 8, Hi: math.MaxUint64}); err != nil {
+		t.Fatal(err)
+	}
+	otherPath := filepath.Join(tmp, "other.meguri")
+	os.WriteFile(otherPath, other.Bytes(), 0o644)
+	ins, err := merge.OpenInputs([]string{delta, otherPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merge.CloseInputs(ins)
+	var deltaIn, otherIn *merge.Input
+	for _, in := range ins {
+		if in.Path == delta {
+			deltaIn = in
+		} else {
+			otherIn = in
+		}
+	}
+	before := pack(t, dir, PackOptions{})
+	if _, err := w.Checkpoint(PackOptions{Fold: []*merge.Input{otherIn}}); err == nil || !strings.Contains(err.Error(), "other.meguri is partition 8 ") {
+		t.Fatalf("another partition's file: %v", err)
+	}
+	refused := errors.New("refused")
+	if _, err := w.Checkpoint(PackOptions{Fold: []*merge.Input{deltaIn}, Check: func(*merge.Result) error { return refused }}); !errors.Is(err, refused) {
+		t.Fatalf("a Check that refuses: %v", err)
+	}
+	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
+	if !bytes.Equal(pack(t, dir, PackOptions{}), before) {
+		t.Fatal("a stopped checkpoint changed the directory")
+	}
+	if _, err := w.Checkpoint(PackOptions{Fold: []*merge.Input{deltaIn}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := os.ReadFile(filepath.Join(dir, "snap-1.meguri"))
+	d, _ := os.ReadFile(delta)
+	if !bytes.Equal(snap, fold(t, before, d)) {
+		t.Fatal("the checkpoint folding a file differs from folding it into the pack")
+	}
+}
