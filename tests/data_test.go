@@ -498,6 +498,11 @@ func TestCheckpointFold(t *testing.T) {
 	if code != 1 || !strings.Contains(string(e), "meguri-compact: other.meguri is partition 4 (0x0000000000000000..0x7fffffffffffffff, grouping domain, format version 2), but p is partition 0 (") {
 		t.Errorf("folding another partition's file: exit %d: %s", code, e)
 	}
+	// its own snapshot
+	_, e, code = runIn(t, tmp, nil, "meguri-compact", "--data", "p", "--fold", "--again", "p/snap-2.meguri")
+	if code != 1 || string(e) != "meguri-compact: --fold p/snap-2.meguri lies in the partition directory p: its own files are in the checkpoint already; fold files of the partition from elsewhere\n" {
+		t.Errorf("folding its own snapshot: exit %d: %s", code, e)
+	}
 	for _, args := range [][]string{{"--data", "p", "delta.meguri"}, {"--data", "p", "--fold"}} {
 		if _, e, code := runIn(t, tmp, nil, "meguri-compact", args...); code != 2 {
 			t.Errorf("%v: exit %d: %s", args, code, e)

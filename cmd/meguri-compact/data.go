@@ -46,6 +46,15 @@ func checkpoint(a *args, opt merge.Options) error {
 	}
 	var fold []*merge.Input
 	if len(a.Files) > 0 {
+		for _, f := range a.Files {
+			// the directory's own snapshot, folded into itself, would
+			// count every capture twice
+			if fs, err := os.Stat(filepath.Dir(f)); err == nil {
+				if ds, err := os.Stat(a.Data); err == nil && os.SameFile(fs, ds) {
+					return fmt.Errorf("--fold %s lies in the partition directory %s: its own files are in the checkpoint already; fold files of the partition from elsewhere", f, a.Data)
+				}
+			}
+		}
 		if fold, err = merge.OpenInputs(a.Files); err != nil {
 			return err
 		}
