@@ -203,6 +203,9 @@ func TestPartitionDirectory(t *testing.T) {
 			t.Errorf("--commits does not name %s once:\n%s", f, listed)
 		}
 	}
+	// of a directory not there, or of a file, it says which
+	wantExit(t, 1, "meguri-inspect: cannot read "+dir+"-nope: no such file or directory\n", "meguri-inspect", "--commits", dir+"-nope")
+	wantExit(t, 2, "meguri-inspect: --commits lists the runs meguri-ingest --data committed to a partition directory; "+files[0]+" is a file\n", "meguri-inspect", "--commits", files[0])
 	// a run of inputs all committed is done already: exit 0, nothing
 	// appended; one that mixes them with new input is refused
 	if _, e, code := run(t, nil, "meguri-ingest", "-q", "--data", dir, files[1]); code != 0 || !strings.HasPrefix(string(e), "meguri-ingest: "+files[1]+": "+dir+" committed the same content at ") || !strings.HasSuffix(string(e), "; nothing was appended (--again appends it again)\n") {
