@@ -72,7 +72,7 @@ func Unpack(dir string, src io.Reader, opt UnpackOptions) (u Unpacked, err error
 			return u, fmt.Errorf("%s is a partition directory already: unpack makes a new one; give a directory that does not exist yet", dir)
 		}
 		v.Close()
-		return u, fmt.Errorf("%s is partition %d already (generation %d): unpack makes a new live partition; give a directory that does not exist yet", dir, v.Header.PartitionID, v.Generation)
+		return u, fmt.Errorf("%s is partition %d already (generation %d): unpack makes a new live partition; give a directory that does not exist yet (a file of this partition folds into it at a checkpoint: meguri-compact --data %s --fold FILE)", dir, v.Header.PartitionID, v.Generation, dir)
 	} else if !errors.Is(err, ErrNotPartition) {
 		return u, err
 	}
