@@ -1572,7 +1572,7 @@ func TestMeguriGivenAsCDX(t *testing.T) {
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), gz}, "meguri-route: " + gz + ": is a .meguri file, not CDX lines (compressed with gzip): decompress it first\n"},
 		// given to a live partition, it names the way to start one from it
 		{[]string{"meguri-ingest", "--data", filepath.Join(dir, "live"), golden}, "meguri-ingest: " + golden + ": is a .meguri file, not CDX lines" + strings.TrimSuffix(hint, "\n") +
-			"; a live partition starts from one with meguri-pack --unpack FILE --data NEWDIR; nothing of this run was committed to " + filepath.Join(dir, "live") + "\n"},
+			"; a live partition starts from one (meguri-pack --unpack FILE --data NEWDIR), or folds one in at a checkpoint (meguri-compact --data DIR --fold FILE); nothing of this run was committed to " + filepath.Join(dir, "live") + "\n"},
 	} {
 		_, e, code := run(t, nil, c.args[0], c.args[1:]...)
 		if code != 1 || string(e) != c.want {

@@ -97,7 +97,7 @@ func hint(err error, data string) error {
 	if errors.Is(err, input.ErrMeguri) {
 		live := ""
 		if data != "" {
-			live = "; a live partition starts from one with meguri-pack --unpack FILE --data NEWDIR"
+			live = "; a live partition starts from one (meguri-pack --unpack FILE --data NEWDIR), or folds one in at a checkpoint (meguri-compact --data DIR --fold FILE)"
 		}
 		return fmt.Errorf("%w: its records are read by meguri-inspect, and combined with other .meguri files by meguri-compact (--fold for a base and a delta of one partition)%s", err, live)
 	}
