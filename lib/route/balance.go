@@ -90,13 +90,21 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 	}
 	counts := map[uint64]*HostCount{}
 	names := map[uint64]string{}
+	// A .meguri input whose range meets another's, or any beside CDX,
+	// may share URLs: its rows go through the key set. One that meets no
+	// other holds hosts no other input has, and counts per host.
+	shared := overlapping(megs)
 	var all *keySet
-	if len(cdxIn) > 0 || overlapping(megs) {
+	if len(cdxIn) > 0 || slices.Contains(shared, true) {
 		all = newKeySet(opt.Memory, opt.TmpDir)
 		defer all.discard()
 	}
-	for _, m := range megs {
-		if err := countMeguri(m, opt.Grouping, counts, all, names); err != nil {
+	for i, m := range megs {
+		keys := all
+		if len(cdxIn) == 0 && !shared[i] {
+			keys = nil
+		}
+		if err := countMeguri(m, opt.Grouping, counts, keys, names); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -161,16 +169,29 @@ func sniffInput(in string) (m megInput, ok bool, err error) {
 	return m, true, nil
 }
 
-// overlapping reports whether two of the inputs claim a common host key.
-func overlapping(megs []megInput) bool {
-	s := slices.Clone(megs)
-	slices.SortFunc(s, func(a, b megInput) int { return cmp.Compare(a.lo, b.lo) })
-	for i := 1; i < len(s); i++ {
-		if s[i].lo <= s[i-1].hi {
-			return true
+// overlapping reports, for each input, whether its range meets another's.
+func overlapping(megs []megInput) []bool {
+	order := make([]int, len(megs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(megs[a].lo, megs[b].lo) })
+	shared := make([]bool, len(megs))
+	// In order of lo, an input meets an earlier one exactly when its lo
+	// is at most the greatest hi before it; marking that input and the
+	// one with the greatest hi marks every input of every meeting pair
+	// (of a pair i<j that meets, the greatest hi before j reaches j, and
+	// that input meets i's too, or is i).
+	far := -1
+	for _, i := range order {
+		if far >= 0 && megs[i].lo <= megs[far].hi {
+			shared[i], shared[far] = true, true
+		}
+		if far < 0 || megs[i].hi > megs[far].hi {
+			far = i
 		}
 	}
-	return false
+	return shared
 }
 
 // countMeguri counts a .meguri input's rows per host into counts or, when

@@ -306,8 +306,21 @@ func TestCountHostsFromMeguri(t *testing.T) {
 			t.Fatal(err)
 		}
 		pf.Close()
+		// a retired file that meets some of the parts and not others:
+		// the first half of a 2-way cut
+		bal2, err := Balance(want, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		halves := filepath.Join(dir, g.String()+"-halves")
+		os.Mkdir(halves, 0o755)
+		res2, err := SplitMeguri("whole", bytes.NewReader(data), SplitOptions{Manifest: bal2.Manifest, OutDir: halves, Grouping: g})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, ins := range [][]string{
 			append([]string{whole}, files...),
+			append([]string{res2.Partitions[0].File}, files...),
 			{in, whole},
 			append([]string{live, whole}, files[1:]...),
 			append([]string{live}, files[1:]...),
@@ -331,6 +344,32 @@ func TestCountHostsFromMeguri(t *testing.T) {
 		}
 		if left, _ := os.ReadDir(empty); len(left) != 0 {
 			t.Errorf("split with %s left %d files", other, len(left))
+		}
+	}
+}
+
+// TestOverlapping: the sweep marks exactly the inputs whose range meets
+// another's, as comparing every pair does.
+func TestOverlapping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 2000 {
+		n := 1 + rng.IntN(8)
+		megs := make([]megInput, n)
+		for i := range megs {
+			a, b := rng.Uint64N(40), rng.Uint64N(40)
+			megs[i] = megInput{lo: min(a, b), hi: max(a, b)}
+		}
+		got := overlapping(megs)
+		for i := range megs {
+			want := false
+			for j := range megs {
+				if i != j && megs[i].lo <= megs[j].hi && megs[j].lo <= megs[i].hi {
+					want = true
+				}
+			}
+			if got[i] != want {
+				t.Fatalf("round %d: %+v: input %d marked %v, want %v", round, megs, i, got[i], want)
+			}
 		}
 	}
 }
