@@ -444,6 +444,20 @@ func TestCreateRefusesOtherDirectory(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	wantNames(t, dir, "notes.txt") // no lock file left in someone else's directory
+	// nor is a partition made inside another's directory, at any depth:
+	// it would go with that one when it is retired and removed
+	outer := filepath.Join(t.TempDir(), "outer")
+	w0 := openWriter(t, outer, None)
+	w0.Close()
+	for _, nested := range []string{filepath.Join(outer, "inner"), filepath.Join(outer, "a", "b")} {
+		if _, err := OpenWriter(nested, WriterOptions{Create: &h}); err == nil || !strings.Contains(err.Error(), "lies inside the partition directory "+outer+": ") {
+			t.Fatalf("%s: %v", nested, err)
+		}
+		if _, err := Unpack(nested, bytes.NewReader(ingestBytes(t, chunks(t, 1)...)), UnpackOptions{}); err == nil || !strings.Contains(err.Error(), "lies inside the partition directory "+outer+": ") {
+			t.Fatalf("unpack %s: %v", nested, err)
+		}
+	}
+	wantNames(t, outer, "lock", "log-0", "snap-0.meguri", "super")
 	if _, err := OpenWriter(t.TempDir(), WriterOptions{}); !errors.Is(err, ErrNotPartition) {
 		t.Fatalf("no Create: %v", err)
 	}

@@ -194,6 +194,19 @@ func strays(dir string) error {
 // file is left in it.
 func prepare(dir string) (made bool, err error) {
 	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !isPartition(dir) {
+		// a partition nested in another's directory goes with it when
+		// that one is retired and removed
+		abs, aerr := filepath.Abs(dir)
+		for p := filepath.Dir(abs); aerr == nil; p = filepath.Dir(p) {
+			if isPartition(p) {
+				return false, fmt.Errorf("%s lies inside the partition directory %s: give a partition a directory of its own", dir, p)
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return true, os.MkdirAll(dir, 0o755)
@@ -206,6 +219,12 @@ func prepare(dir string) (made bool, err error) {
 		return false, strays(dir)
 	}
 	return false, nil
+}
+
+// isPartition reports whether dir holds a superblock.
+func isPartition(dir string) bool {
+	_, err := readSuper(dir)
+	return err == nil
 }
 
 // isTemp reports whether name is atomicfile's temporary file for a
