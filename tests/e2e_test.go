@@ -901,6 +901,10 @@ func TestNoOutputOverAnInput(t *testing.T) {
 		{[]string{"meguri-compact", meg, "-o", filepath.Join(data, "snap-0.meguri")}, " is inside the partition directory " + data},
 		{[]string{"meguri-ingest", cdxIn, "-o", intoData}, "-o " + intoData + " is inside the partition directory " + data},
 		{[]string{"meguri-route", "balance", "-n", "2", cdxIn, "-o", filepath.Join(data, "fleet.manifest")}, " is inside the partition directory " + data},
+		// deeper down, where removing a retired partition would take it along
+		{[]string{"meguri-compact", meg, "-o", filepath.Join(data, "sub", "x.meguri")}, " is inside the partition directory " + data},
+		{[]string{"meguri-compact", "--split", "2", "--out-dir", filepath.Join(data, "split"), meg}, "--out-dir " + filepath.Join(data, "split") + " is inside the partition directory " + data},
+		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", data, cdxIn}, "--out-dir " + data + " is inside the partition directory " + data},
 		// a text output over a .meguri file
 		{[]string{"meguri-ingest", cdxIn, "-o", other, "--rejects", kept}, "--rejects " + kept + " is a .meguri file"},
 		{[]string{"meguri-route", "split", "--manifest", man, "--out-dir", t.TempDir(), "--rejects", kept, cdxIn}, "--rejects " + kept + " is a .meguri file"},

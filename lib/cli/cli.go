@@ -767,8 +767,8 @@ func InsideDir(flag, path, dir string) error {
 	if t, err := atomicfile.Target(path); err == nil {
 		parent = filepath.Dir(t) // where the file lands, past any link
 	}
-	if dirs.IsPartition(parent) {
-		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, parent)
+	if p := partitionAt(parent); p != "" {
+		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, p)
 	}
 	ds, err := os.Stat(dir)
 	if dir == "" || err != nil {
@@ -778,6 +778,33 @@ func InsideDir(flag, path, dir string) error {
 		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, dir)
 	}
 	return nil
+}
+
+// partitionAt returns dir, or the nearest directory above it, that is a
+// partition directory, or "" when none is: what is written there goes
+// with the partition when it is retired and removed, and a name like its
+// snapshot's would replace partition state. dir itself need not exist.
+func partitionAt(dir string) string {
+	d := filepath.Clean(dir)
+	for {
+		if dirs.IsPartition(d) {
+			return d
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			break
+		}
+		if up == "." {
+			// on above the current directory
+			abs, err := filepath.Abs(".")
+			if err != nil {
+				return ""
+			}
+			up = abs
+		}
+		d = up
+	}
+	return ""
 }
 
 // NotMeguri refuses a text output (rejects, a manifest) at path when a
@@ -859,6 +886,9 @@ func fileOrPipe(path string) (os.FileInfo, bool) {
 // still empty: what a run that fails calls, so that it leaves no empty
 // --out-dir behind.
 func MakeOutDir(dir string) (undo func(), err error) {
+	if p := partitionAt(dir); p != "" {
+		return func() {}, fmt.Errorf("--out-dir %s is inside the partition directory %s; write it elsewhere", dir, p)
+	}
 	var made []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
