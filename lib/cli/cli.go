@@ -790,21 +790,20 @@ func partitionAt(dir string) string {
 		if dirs.IsPartition(d) {
 			return d
 		}
-		up := filepath.Dir(d)
-		if up == d {
-			break
-		}
-		if up == "." {
-			// on above the current directory
-			abs, err := filepath.Abs(".")
+		if d == "." {
+			// on above the current directory, by its absolute name
+			abs, err := filepath.Abs(d)
 			if err != nil {
 				return ""
 			}
-			up = abs
+			d = abs
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return ""
 		}
 		d = up
 	}
-	return ""
 }
 
 // NotMeguri refuses a text output (rejects, a manifest) at path when a
