@@ -767,7 +767,7 @@ func InsideDir(flag, path, dir string) error {
 	if t, err := atomicfile.Target(path); err == nil {
 		parent = filepath.Dir(t) // where the file lands, past any link
 	}
-	if p := partitionAt(parent); p != "" {
+	if p := dirs.PartitionAt(parent); p != "" {
 		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, p)
 	}
 	ds, err := os.Stat(dir)
@@ -778,32 +778,6 @@ func InsideDir(flag, path, dir string) error {
 		return fmt.Errorf("%s %s is inside the partition directory %s; write it elsewhere", flag, path, dir)
 	}
 	return nil
-}
-
-// partitionAt returns dir, or the nearest directory above it, that is a
-// partition directory, or "" when none is: what is written there goes
-// with the partition when it is retired and removed, and a name like its
-// snapshot's would replace partition state. dir itself need not exist.
-func partitionAt(dir string) string {
-	d := filepath.Clean(dir)
-	for {
-		if dirs.IsPartition(d) {
-			return d
-		}
-		if d == "." {
-			// on above the current directory, by its absolute name
-			abs, err := filepath.Abs(d)
-			if err != nil {
-				return ""
-			}
-			d = abs
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return ""
-		}
-		d = up
-	}
 }
 
 // NotMeguri refuses a text output (rejects, a manifest) at path when a
@@ -885,7 +859,7 @@ func fileOrPipe(path string) (os.FileInfo, bool) {
 // still empty: what a run that fails calls, so that it leaves no empty
 // --out-dir behind.
 func MakeOutDir(dir string) (undo func(), err error) {
-	if p := partitionAt(dir); p != "" {
+	if p := dirs.PartitionAt(dir); p != "" {
 		return func() {}, fmt.Errorf("--out-dir %s is inside the partition directory %s; write it elsewhere", dir, p)
 	}
 	var made []string

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
-
-	"github.com/meguri/meguri/lib/internal/dirs"
 )
 
 // Since reads a CDX timestamp prefix as its first second, and a duration
@@ -224,34 +222,6 @@ func TestNumbers(t *testing.T) {
 	} {
 		if _, err := parse(c.args...); err == nil || !strings.Contains(err.Error(), "not \"") && !strings.Contains(err.Error(), "too large") {
 			t.Errorf("%v: %v", c.args, err)
-		}
-	}
-}
-
-// partitionAt finds the partition directory a path lies in, at any depth,
-// by a relative name, or from within it by "." (then by its absolute name).
-func TestPartitionAt(t *testing.T) {
-	root := t.TempDir()
-	part := filepath.Join(root, "live", "p4")
-	if err := os.MkdirAll(filepath.Join(part, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(part, dirs.SuperName), []byte(dirs.SuperMagic+"rest of the slots"), 0o644)
-	for path, want := range map[string]string{
-		part:                                   part,
-		filepath.Join(part, "sub"):             part,
-		filepath.Join(part, "sub", "not-made"): part,
-		filepath.Join(root, "live"):            "",
-		filepath.Join(root, "elsewhere", "x"):  "",
-	} {
-		if got := partitionAt(path); got != want {
-			t.Errorf("partitionAt(%s) = %q, want %q", path, got, want)
-		}
-	}
-	t.Chdir(filepath.Join(part, "sub"))
-	for path, want := range map[string]string{".": part, "deeper": part, "../sub": ".."} {
-		if got := partitionAt(path); got != want {
-			t.Errorf("from within: partitionAt(%s) = %q, want %q", path, got, want)
 		}
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/meguri/meguri/lib/codec"
-	"github.com/meguri/meguri/lib/internal/flock"
 )
 
 // UnpackOptions configure Unpack.
@@ -49,30 +49,32 @@ func Unpack(dir string, src io.Reader, opt UnpackOptions) (u Unpacked, err error
 	if err != nil {
 		return u, err
 	}
-	w := &Writer{dir: dir, notify: opt.Notify}
-	lockF, err := os.OpenFile(w.path(lockName), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return u, err
+	say := func(msg string) {
+		if opt.Notify != nil {
+			opt.Notify(msg)
+		}
 	}
+	var lockF *os.File
 	defer func() {
 		if err != nil && made {
 			// Nothing else can have come to depend on a directory this
 			// run made and filled with nothing but the lock.
-			os.Remove(w.path(lockName))
+			os.Remove(filepath.Join(dir, lockName))
 			os.Remove(dir)
 		}
-		lockF.Close()
+		if lockF != nil {
+			lockF.Close()
+		}
 	}()
-	if err := flock.Lock(lockF, func() { w.say("another writer holds it; waiting") }); err != nil {
-		return u, fmt.Errorf("locking %s: %w", w.path(lockName), err)
+	if lockF, err = lock(dir, say); err != nil {
+		return u, err
 	}
-	if _, err := readSuper(dir); err == nil {
-		v, verr := Open(dir)
-		if verr != nil {
+	if sb, err := readSuper(dir); err == nil {
+		h, herr := snapshotHeader(filepath.Join(dir, snapName(sb.gen)))
+		if herr != nil {
 			return u, fmt.Errorf("%s is a partition directory already: unpack makes a new one; give a directory that does not exist yet", dir)
 		}
-		v.Close()
-		return u, fmt.Errorf("%s is partition %d already (generation %d): unpack makes a new live partition; give a directory that does not exist yet (a file of this partition folds into it at a checkpoint: meguri-compact --data %s --fold FILE)", dir, v.Header.PartitionID, v.Generation, dir)
+		return u, fmt.Errorf("%s is partition %d already (generation %d): unpack makes a new live partition; give a directory that does not exist yet (a file of this partition folds into it at a checkpoint: meguri-compact --data %s --fold FILE)", dir, h.PartitionID, sb.gen, dir)
 	} else if !errors.Is(err, ErrNotPartition) {
 		return u, err
 	}

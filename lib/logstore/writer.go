@@ -14,6 +14,7 @@ import (
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -92,12 +93,9 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 			w.closeFiles()
 		}
 	}()
-	if w.lockF, err = os.OpenFile(w.path(lockName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		return nil, err
-	}
 	w.notify = opt.Notify
-	if err := flock.Lock(w.lockF, func() { w.say("another writer holds it; waiting") }); err != nil {
-		return nil, fmt.Errorf("locking %s: %w", w.path(lockName), err)
+	if w.lockF, err = lock(dir, w.say); err != nil {
+		return nil, err
 	}
 	sb, err := readSuper(dir)
 	if errors.Is(err, ErrNotPartition) && opt.Create != nil {
@@ -189,26 +187,17 @@ func strays(dir string) error {
 }
 
 // prepare readies dir for a writer that may make it a partition: it makes
-// the directory when it is missing (made says so), and refuses a file, or
-// a directory that is no partition and holds other things, before a lock
-// file is left in it.
+// the directory when it is missing (made says so), and refuses a file, a
+// directory that is no partition and holds other things, and a new
+// partition inside another's directory (it would go with that one when it
+// is retired and removed), before a lock file is left in it.
 func prepare(dir string) (made bool, err error) {
 	st, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && !isPartition(dir) {
-		// a partition nested in another's directory goes with it when
-		// that one is retired and removed
-		abs, aerr := filepath.Abs(dir)
-		for p := filepath.Dir(abs); aerr == nil; p = filepath.Dir(p) {
-			if isPartition(p) {
-				return false, fmt.Errorf("%s lies inside the partition directory %s: give a partition a directory of its own", dir, p)
-			}
-			if p == filepath.Dir(p) {
-				break
-			}
-		}
-	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if err := notNested(dir); err != nil {
+			return false, err
+		}
 		return true, os.MkdirAll(dir, 0o755)
 	case err != nil:
 		return false, err
@@ -216,15 +205,35 @@ func prepare(dir string) (made bool, err error) {
 		return false, notDir(dir)
 	}
 	if _, err := readSuper(dir); errors.Is(err, ErrNotPartition) {
+		if err := notNested(dir); err != nil {
+			return false, err
+		}
 		return false, strays(dir)
 	}
 	return false, nil
 }
 
-// isPartition reports whether dir holds a superblock.
-func isPartition(dir string) bool {
-	_, err := readSuper(dir)
-	return err == nil
+// notNested refuses a directory that lies in a partition directory.
+func notNested(dir string) error {
+	if p := dirs.PartitionAt(filepath.Dir(filepath.Clean(dir))); p != "" {
+		return fmt.Errorf("%s lies inside the partition directory %s: give a partition a directory of its own", dir, p)
+	}
+	return nil
+}
+
+// lock opens dir's lock file and takes it, waiting (and saying so through
+// say) while another writer holds it.
+func lock(dir string, say func(string)) (*os.File, error) {
+	path := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock.Lock(f, func() { say("another writer holds it; waiting") }); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // isTemp reports whether name is atomicfile's temporary file for a

@@ -34,6 +34,34 @@ func IsPartition(dir string) bool {
 	return err == nil && bytes.Equal(b, []byte(SuperMagic))
 }
 
+// PartitionAt returns dir, or the nearest directory above it, that is a
+// partition directory, or "" when none is: what is written or made there
+// goes with the partition when it is retired and removed, and a name like
+// its snapshot's would replace partition state. dir itself need not
+// exist. A relative dir is climbed by its own name up to ".", then by the
+// absolute names above.
+func PartitionAt(dir string) string {
+	d := filepath.Clean(dir)
+	for {
+		if IsPartition(d) {
+			return d
+		}
+		if d == "." {
+			// on above the current directory, by its absolute name
+			abs, err := filepath.Abs(d)
+			if err != nil {
+				return ""
+			}
+			d = abs
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return ""
+		}
+		d = up
+	}
+}
+
 // Stream reports whether path names a pipe or a device: it is there, and
 // neither a regular file nor a directory (a FIFO, the shell's <(...) and
 // >(...), /dev/null). What flows through one does so once and in place:
