@@ -250,9 +250,15 @@ func TestDirectoryInput(t *testing.T) {
 		wantFail(t, live+" is a partition directory, not a ", args[0], args[1:]...)
 		wantFail(t, ": meguri-pack --data "+live+" -o part.meguri packs it into one", args[0], args[1:]...)
 	}
-	// balance counts one as it would count its packed file
+	// balance counts one as it would count its packed file, keyed by its
+	// grouping when --grouping is not given
 	if a, b := mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", live, "-o", "-"), mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", "-"); !bytes.Equal(a, b) {
 		t.Errorf("balance of a partition directory:\n%s\nof the lines it holds:\n%s", a, b)
+	}
+	byHost := filepath.Join(dir, "live-host")
+	mustRun(t, nil, "meguri-ingest", "-q", "--grouping", "host", "--data", byHost, sample)
+	if a, b := mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", byHost, "-o", "-"), mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", "--grouping", "host", sample, "-o", "-"); !bytes.Equal(a, b) {
+		t.Errorf("balance of a partition directory keyed by host:\n%s\nof the lines it holds:\n%s", a, b)
 	}
 }
 

@@ -497,6 +497,10 @@ func (c *balanceCmd) Run() error {
 // .meguri file, "" when none is.
 func meguriGrouping(files []string) string {
 	for _, name := range files {
+		// a live partition directory counts as its packed file
+		if h, err := logstore.Header(name); err == nil {
+			return canon.Grouping(h.Grouping).String()
+		}
 		if h, found, err := cli.FileHeader(name); found && err == nil {
 			return canon.Grouping(h.Grouping).String()
 		}

@@ -55,6 +55,24 @@ func OpenPartition(m *manifest.Manifest, p *manifest.Partition, path string) (*V
 	return v, nil
 }
 
+// Header returns the partition directory dir's header (id, range,
+// grouping, format version): its current snapshot's, read from that
+// file's two ends, without reading the log as Open does.
+func Header(dir string) (codec.Header, error) {
+	for try := 0; ; try++ {
+		sb, err := readSuper(dir)
+		if err != nil {
+			return codec.Header{}, err
+		}
+		h, err := snapshotHeader(filepath.Join(dir, snapName(sb.gen)))
+		// a checkpoint may have removed that generation meanwhile
+		if errors.Is(err, os.ErrNotExist) && try < 10 {
+			continue
+		}
+		return h, err
+	}
+}
+
 // Open takes a view of the partition directory dir.
 func Open(dir string) (*View, error) {
 	for try := 0; ; try++ {

@@ -150,12 +150,11 @@ type megInput struct {
 func sniffInput(in string) (m megInput, ok bool, err error) {
 	m.name = in
 	if in != "-" && dirs.IsPartition(in) {
-		v, err := logstore.Open(in)
+		h, err := logstore.Header(in)
 		if err != nil {
 			return m, false, err
 		}
-		v.Close()
-		m.dir, m.lo, m.hi = true, v.Header.Lo, v.Header.Hi
+		m.dir, m.lo, m.hi = true, h.Lo, h.Hi
 		return m, true, nil
 	}
 	head, err := input.Peek(in, codec.HeaderSize)
