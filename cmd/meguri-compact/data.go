@@ -44,6 +44,7 @@ func checkpoint(a *args, opt merge.Options) error {
 	if err != nil {
 		return err
 	}
+	urlKeys := merge.SortURLKeys(slices.Clone(urls))
 	var fold []*merge.Input
 	if len(a.Files) > 0 {
 		for _, f := range a.Files {
@@ -62,7 +63,7 @@ func checkpoint(a *args, opt merge.Options) error {
 	}
 	meter := cli.NewMeter(a.Progress)
 	res, err := w.Checkpoint(logstore.PackOptions{Mem: opt.Mem, TmpDir: a.Tmp, GC: opt.GC, Cutoff: opt.Cutoff,
-		DropHosts: drops.keys(), DropURLs: merge.SortURLKeys(slices.Clone(urls)), Fold: fold,
+		DropHosts: drops.keys(), DropURLs: urlKeys, Fold: fold,
 		Check: func(res *merge.Result) error {
 			// a file folded in already would count its captures twice
 			for _, c := range res.Covered {
@@ -102,7 +103,7 @@ func checkpoint(a *args, opt merge.Options) error {
 			return err
 		}
 		defer f.Close()
-		reportURLs(urls, merge.SortURLKeys(slices.Clone(urls)), res.URLsDropped, a.Quiet, sc, func(k merge.URLKey) bool {
+		reportURLs(urls, urlKeys, res.URLsDropped, a.Quiet, sc, func(k merge.URLKey) bool {
 			_, ok, err := snap.Find(k.Host, k.URL)
 			return ok && err == nil
 		})

@@ -803,19 +803,15 @@ func TestCheckpointFoldsFiles(t *testing.T) {
 	}
 	otherPath := filepath.Join(tmp, "other.meguri")
 	os.WriteFile(otherPath, other.Bytes(), 0o644)
-	ins, err := merge.OpenInputs([]string{delta, otherPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer merge.CloseInputs(ins)
-	var deltaIn, otherIn *merge.Input
-	for _, in := range ins {
-		if in.Path == delta {
-			deltaIn = in
-		} else {
-			otherIn = in
+	open := func(path string) *merge.Input {
+		ins, err := merge.OpenInputs([]string{path})
+		if err != nil {
+			t.Fatal(err)
 		}
+		t.Cleanup(func() { merge.CloseInputs(ins) })
+		return ins[0]
 	}
+	deltaIn, otherIn := open(delta), open(otherPath)
 	before := pack(t, dir, PackOptions{})
 	if _, err := w.Checkpoint(PackOptions{Fold: []*merge.Input{otherIn}}); err == nil || !strings.Contains(err.Error(), "other.meguri is partition 8 ") {
 		t.Fatalf("another partition's file: %v", err)
