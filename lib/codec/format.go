@@ -94,7 +94,7 @@ const (
 	MinVersion   = 1 // the oldest version this build reads and writes
 	HeaderSize   = 64
 	TrailerSize  = 80
-	DefaultShift = 15 // expected 4096 rows a block
+	DefaultShift = 15 // blocks of ~37K rows: 2^15/8 before a boundary can fall, then 2^15 expected
 
 	blockMagic  = "MGBK"
 	footerMagic = "MGFT"

@@ -146,6 +146,9 @@ func (w *Writer) Add(r *record.Record) error {
 	n := len(w.cur.recs)
 	natural := n >= w.minRows && xxhash.Sum64String(r.URL)&w.mask == 0
 	if natural || n >= w.maxRows || w.cur.urlBytes >= maxBlockBytes {
+		// Ended before Close: more rows are likely to follow, enough to
+		// keep the encoders busy (see prefaultEncoders).
+		prefaultEncoders(w.workers)
 		w.flush(natural)
 	}
 	return nil
