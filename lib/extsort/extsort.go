@@ -172,13 +172,21 @@ func (b *Batch) Add(c *record.Capture) {
 	b.refs = append(b.refs, ref{host: c.HostKey, off: off})
 }
 
-// Shrink copies the batch's entries into a buffer of their exact size, so
-// the arena holds no slack. Parse workers call it, off the collecting
-// goroutine.
-func (b *Batch) Shrink() {
-	if cap(b.arena)-len(b.arena) > len(b.arena)/16 {
-		b.arena = append([]byte(nil), b.arena...)
-	}
+// NewBatchIn returns a batch for about k entries that encodes them into
+// buf's space, for a parse worker that reuses one buffer for batch after
+// batch: Detach then copies the entries out.
+func NewBatchIn(buf []byte, k int) Batch { return Batch{arena: buf[:0], refs: make([]ref, 0, k)} }
+
+// Detach copies the batch's entries out of the buffer it was built in (see
+// NewBatchIn) into one of their exact size, so the arena holds no slack,
+// and returns that buffer, grown as the batch needed, for the next batch.
+// A buffer reused this way stays in the cache and is never cleared; a
+// fresh one for every batch was 200 MB of allocation for each 186 MB of
+// input lines.
+func (b *Batch) Detach() []byte {
+	buf := b.arena
+	b.arena = append([]byte(nil), buf...)
+	return buf[:0]
 }
 
 // AddBatch moves a batch's captures into the sorter, spilling a run first if

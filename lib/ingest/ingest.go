@@ -162,7 +162,8 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 	}
 	var lines, inBytes int64
 	parsers := parser.Workers(opt.Workers)
-	work := func(worker int, b *cdx.Batch) { b.Result = parseBatch(parsers[worker], b) }
+	scratch := make([][]byte, len(parsers)) // each worker's batch buffer
+	work := func(worker int, b *cdx.Batch) { b.Result = parseBatch(parsers[worker], b, &scratch[worker]) }
 	collect := func(b *cdx.Batch) error {
 		p := b.Result.(*parsed)
 		b.Result = nil
@@ -206,8 +207,8 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 	return sum, err
 }
 
-func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
-	res := &parsed{batch: extsort.NewBatch(len(b.Data)+4096, len(b.Ends))}
+func parseBatch(p *cdx.Parser, b *cdx.Batch, scratch *[]byte) *parsed {
+	res := &parsed{batch: extsort.NewBatchIn(*scratch, len(b.Ends))}
 	for i := range b.Ends {
 		c, reason, blank := p.ParseLine(b, i)
 		switch {
@@ -224,6 +225,6 @@ func parseBatch(p *cdx.Parser, b *cdx.Batch) *parsed {
 		}
 		res.batch.Add(&c)
 	}
-	res.batch.Shrink()
+	*scratch = res.batch.Detach()
 	return res
 }
