@@ -149,6 +149,9 @@ type Parser struct {
 	// Parser, with both 0, takes only host key 0; use Full.
 	RangeLo, RangeHi uint64
 	keys             map[string]uint64 // host -> host key; Worker parsers only
+	lastHost         []byte            // the host keyed last (a copy), and its key
+	lastKey          uint64
+	haveLast         bool
 }
 
 // Worker returns a copy of p for one goroutine, with its own cache of host
@@ -203,14 +206,18 @@ func (p *Parser) hostKey(host string) uint64 {
 	if p.keys == nil {
 		return canon.KeyOfHost(host, p.Grouping)
 	}
-	if k, ok := p.keys[host]; ok {
-		return k
+	if p.haveLast && string(p.lastHost) == host {
+		return p.lastKey // a host's captures come together in CDX files
 	}
-	k := canon.KeyOfHost(host, p.Grouping)
-	if len(p.keys) >= keyCacheSize {
-		clear(p.keys)
+	k, ok := p.keys[host]
+	if !ok {
+		k = canon.KeyOfHost(host, p.Grouping)
+		if len(p.keys) >= keyCacheSize {
+			clear(p.keys)
+		}
+		p.keys[strings.Clone(host)] = k // host may point into the line
 	}
-	p.keys[strings.Clone(host)] = k // host may point into the line
+	p.lastHost, p.lastKey, p.haveLast = append(p.lastHost[:0], host...), k, true
 	return k
 }
 
@@ -338,6 +345,19 @@ func classify(f *fields) Reason {
 	return OK
 }
 
+// trimASCIISpace is bytes.Trim(b, " \t\n\v\f\r") without building the
+// cutset's table on every line (1.6% of an ingest's CPU).
+func trimASCIISpace(b []byte) []byte {
+	space := func(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
+	for len(b) > 0 && space(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && space(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
 // decode reads the fields of a JSON line, a SURT TIMESTAMP {json} line or
 // a space-separated CDX line.
 func decode(line []byte) (fields, Reason) {
@@ -345,7 +365,7 @@ func decode(line []byte) (fields, Reason) {
 	// a bare URL, a discovered link read as {"url": line} (the
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
 	// no other whitespace, so neither is this check)
-	if u := bytes.Trim(line, " \t\n\v\f\r"); canon.BareURL(u) {
+	if u := trimASCIISpace(line); canon.BareURL(u) {
 		if canon.Columns(u) {
 			return f, TabSeparated
 		}
