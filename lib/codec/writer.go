@@ -58,15 +58,15 @@ type Writer struct {
 
 	// ordered pipeline: jobs are encoded concurrently and written in order
 	queue chan *job
-	free  chan []record.Record // row slices encoders are done with
+	free  chan *block // blocks encoders are done with
 	done  chan struct{}
 	sem   chan struct{}
 	mu    sync.Mutex
 }
 
+// job is a block on its way out: encoded by a goroutine, or copied in
+// verbatim (CopyBlock), written in order by drain.
 type job struct {
-	recs  []record.Record
-	raw   []byte // a block copied verbatim (recs nil)
 	info  BlockInfo
 	out   []byte
 	ready chan struct{}
@@ -104,7 +104,7 @@ func NewWriter(w io.Writer, h Header, opts ...Option) (*Writer, error) {
 	wr.off = HeaderSize
 	wr.queue = make(chan *job, wr.workers)
 	wr.sem = make(chan struct{}, wr.workers)
-	wr.free = make(chan []record.Record, wr.workers+1)
+	wr.free = make(chan *block, wr.workers+1)
 	wr.done = make(chan struct{})
 	go wr.drain()
 	return wr, nil
@@ -142,15 +142,14 @@ func (w *Writer) Add(r *record.Record) error {
 	if !r.Status.Valid() || r.FirstSeen > r.LastSeen || r.FirstSeen < 0 || r.Length < 0 {
 		return fmt.Errorf("invalid record %s", r.URL)
 	}
-	w.any, w.lastKey, w.lastURL = true, r.HostKey, r.URL
 	if len(w.cur.recs) == cap(w.cur.recs) {
 		// Double, up to the row cap: append's growth by a quarter would
 		// copy a block's rows many times over into fresh memory.
 		n := min(max(2*cap(w.cur.recs), 1024), w.maxRows+1) - len(w.cur.recs)
 		w.cur.recs = slices.Grow(w.cur.recs, max(n, 1))
 	}
-	w.cur.recs = append(w.cur.recs, *r)
-	w.cur.urlBytes += len(r.URL) + len(r.Redirect)
+	w.cur.add(r, w.lastURL, w.hdr.Version)
+	w.any, w.lastKey, w.lastURL = true, r.HostKey, r.URL
 	n := len(w.cur.recs)
 	natural := n >= w.minRows && xxhash.Sum64String(r.URL)&w.mask == 0
 	if natural || n >= w.maxRows || w.cur.urlBytes >= maxBlockBytes {
@@ -187,35 +186,35 @@ func (w *Writer) flush(boundary bool) {
 	if len(w.cur.recs) == 0 {
 		return
 	}
-	// The encoder gets a copy and the open block keeps its slice: handing
-	// the slice over would make every block in flight hold the doubled
-	// capacity it grew to (measured: ~40 MiB more peak RSS on the scaled
-	// corpus). The copy goes into a slice an encoder is done with, when one
-	// is large enough: a fresh one is cleared and, early on, page-faulted
-	// in, for every block.
-	var recs []record.Record
+	// The encoder gets a copy and the open block keeps its buffers:
+	// handing them over would make every block in flight hold the doubled
+	// capacity they grew to (measured: ~40 MiB more peak RSS on the scaled
+	// corpus). The copy goes into the buffers of a block an encoder is done
+	// with: fresh ones are cleared and, early on, page-faulted in, for
+	// every block.
+	var blk *block
 	select {
-	case recs = <-w.free:
+	case blk = <-w.free:
 	default:
+		blk = new(block)
 	}
-	if cap(recs) < len(w.cur.recs) {
-		recs = make([]record.Record, len(w.cur.recs))
+	if cap(blk.recs) < len(w.cur.recs) {
+		blk.recs = make([]record.Record, 0, len(w.cur.recs))
 	}
-	recs = recs[:len(w.cur.recs)]
-	copy(recs, w.cur.recs)
-	clear(w.cur.recs)
-	w.cur = block{recs: w.cur.recs[:0]}
-	j := &job{recs: recs, ready: make(chan struct{})}
+	blk.recs = append(blk.recs, w.cur.recs...)
+	blk.pre = append(blk.pre, w.cur.pre...)
+	blk.url = append(blk.url, w.cur.url...)
+	w.cur.reset()
+	j := &job{ready: make(chan struct{})}
 	w.sem <- struct{}{}
 	go func() {
 		defer func() { <-w.sem }()
-		j.out, j.info = encodeBlock(j.recs, boundary, w.hdr.Version)
-		clear(j.recs) // they pin URLs
+		j.out, j.info = encodeBlock(blk, boundary, w.hdr.Version)
+		blk.reset()
 		select {
-		case w.free <- j.recs[:0]:
+		case w.free <- blk:
 		default:
 		}
-		j.recs = nil
 		close(j.ready)
 	}()
 	w.queue <- j
@@ -251,7 +250,7 @@ func (w *Writer) CopyBlock(b *Block) error {
 	}
 	w.any, w.lastKey, w.lastURL = true, info.LastHost, info.LastURL
 	w.sealed = !info.EndsByRule(w.hdr.Shift)
-	j := &job{raw: raw, info: info, out: raw, ready: make(chan struct{})}
+	j := &job{info: info, out: raw, ready: make(chan struct{})}
 	close(j.ready)
 	w.queue <- j
 	return nil
@@ -355,9 +354,10 @@ func (w *Writer) Stats() Stats { return w.stats }
 func (w *Writer) Size() int64 { return w.off }
 
 // encodeBlock encodes and compresses one block.
-func encodeBlock(recs []record.Record, boundary bool, v uint16) ([]byte, BlockInfo) {
+func encodeBlock(blk *block, boundary bool, v uint16) ([]byte, BlockInfo) {
+	recs := blk.recs
 	var bufs [numCols + 1][]byte
-	encodeColumns(recs, &bufs, v)
+	encodeColumns(blk, &bufs, v)
 	info := BlockInfo{
 		Rows:      uint32(len(recs)),
 		FirstHost: recs[0].HostKey,
