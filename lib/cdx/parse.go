@@ -20,6 +20,7 @@ package cdx
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strconv"
 	"strings"
@@ -148,10 +149,15 @@ type Parser struct {
 	// RangeLo and RangeHi bound the host keys taken (inclusive). The zero
 	// Parser, with both 0, takes only host key 0; use Full.
 	RangeLo, RangeHi uint64
-	keys             map[string]uint64 // host -> host key; Worker parsers only
-	lastHost         []byte            // the host keyed last (a copy), and its key
-	lastKey          uint64
-	haveLast         bool
+	keys             []keySlot // host -> host key, direct-mapped; Worker parsers only
+	seed             maphash.Seed
+}
+
+// keySlot is a slot of a Worker parser's host-key cache.
+type keySlot struct {
+	host []byte // a copy: the host the line held may be overwritten
+	key  uint64
+	ok   bool
 }
 
 // Worker returns a copy of p for one goroutine, with its own cache of host
@@ -159,7 +165,8 @@ type Parser struct {
 // line, and CDX files list a host's captures together.
 func (p *Parser) Worker() *Parser {
 	w := *p
-	w.keys = make(map[string]uint64, keyCacheSize)
+	w.keys = make([]keySlot, keyCacheSize)
+	w.seed = maphash.MakeSeed()
 	return &w
 }
 
@@ -197,28 +204,28 @@ func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, bl
 	return c, reason, false
 }
 
-// keyCacheSize is how many hosts a Worker parser remembers before it
-// starts over (a variable so that tests can make it small).
+// keyCacheSize is how many slots a Worker parser's cache of host keys has,
+// a power of two (a variable so that tests can make it small).
 var keyCacheSize = 4096
 
-// hostKey keys a canonical URL's host (as canon.HostOf returns it).
+// hostKey keys a canonical URL's host (as canon.HostOf returns it). A
+// Worker parser keeps keys in a direct-mapped cache: one slot per hash,
+// overwritten by the next host that maps there. A map cleared when full
+// cost more than it saved where hosts do not repeat soon (~3% of the CPU
+// of the 20x scaled copy's ingest, with 138K hosts), and a slot is as
+// quick as the map where they do (CDX files list a host's captures
+// together).
 func (p *Parser) hostKey(host string) uint64 {
 	if p.keys == nil {
 		return canon.KeyOfHost(host, p.Grouping)
 	}
-	if p.haveLast && string(p.lastHost) == host {
-		return p.lastKey // a host's captures come together in CDX files
+	s := &p.keys[maphash.String(p.seed, host)&uint64(len(p.keys)-1)]
+	if s.ok && string(s.host) == host {
+		return s.key
 	}
-	k, ok := p.keys[host]
-	if !ok {
-		k = canon.KeyOfHost(host, p.Grouping)
-		if len(p.keys) >= keyCacheSize {
-			clear(p.keys)
-		}
-		p.keys[strings.Clone(host)] = k // host may point into the line
-	}
-	p.lastHost, p.lastKey, p.haveLast = append(p.lastHost[:0], host...), k, true
-	return k
+	s.key = canon.KeyOfHost(host, p.Grouping)
+	s.host, s.ok = append(s.host[:0], host...), true
+	return s.key
 }
 
 // Full is the inclusive range of all host keys.
