@@ -291,6 +291,43 @@ func TestMissingInput(t *testing.T) {
 	}
 }
 
+// TestMissingInputWording: every tool words a missing input, map or
+// partition directory the same way, whatever reads it: "TOOL: cannot read
+// PATH: no such file or directory" (ingest names its --manifest flag
+// first), exit 1, and not the system call's "open PATH: ..." that
+// compaction and inspect used to print.
+func TestMissingInputWording(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "gone.meguri")
+	m := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "2", sample, "-o", m)
+	out := filepath.Join(dir, "out.meguri")
+	for _, args := range [][]string{
+		{"meguri-ingest", missing, "-o", out},
+		{"meguri-ingest", "--manifest", missing, "--partition-id", "0", sample, "-o", out},
+		{"meguri-route", "--manifest", missing},
+		{"meguri-route", "balance", "-n", "2", missing, "-o", out},
+		{"meguri-compact", missing, "-o", out},
+		{"meguri-compact", "--fold", "../testdata/sample.meguri", missing, "-o", out},
+		{"meguri-inspect", missing},
+		{"meguri-inspect", "--verify", missing},
+		{"meguri-inspect", "--rows", missing},
+		{"meguri-pack", "--data", missing, "-o", out},
+	} {
+		_, e, code := run(t, nil, args[0], args[1:]...)
+		want := args[0] + ": cannot read " + missing + ": no such file or directory"
+		if args[0] == "meguri-ingest" && args[1] == "--manifest" {
+			want = "meguri-ingest: --manifest: cannot read " + missing + ": no such file or directory"
+		}
+		if code != 1 || !strings.HasPrefix(string(e), want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", args, code, e, want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output was left behind")
+	}
+}
+
 // TestSpillsUnderFileLimit: an ingest that spills more runs than it may
 // open files (84 runs of the sample under ulimit -n 40) merges them in
 // steps and gives the golden bytes.

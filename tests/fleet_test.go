@@ -789,7 +789,7 @@ func TestWorkedRebalance(t *testing.T) {
 	}
 	// a row whose file is missing, or is another partition's
 	for name, c := range map[string]struct{ from, to, want string }{
-		"missing.rows": {"part-0008.meguri", "part-0099.meguri", "partition 8: open "},
+		"missing.rows": {"part-0008.meguri", "part-0099.meguri", "partition 8: cannot read "},
 		"swapped.rows": {"part-0008.meguri", "part-0009.meguri", "part-0009.meguri: its header says partition 9 "},
 	} {
 		os.WriteFile(filepath.Join(dir, name), bytes.Replace(hotRows, []byte(c.from), []byte(c.to), 1), 0o644)

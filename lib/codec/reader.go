@@ -495,7 +495,7 @@ type File struct {
 func Open(path string) (*File, *os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, dirs.CannotRead(path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {

@@ -67,7 +67,7 @@ func Open(path string) (*Source, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, dirs.CannotRead(path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {

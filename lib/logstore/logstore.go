@@ -55,7 +55,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -175,11 +174,7 @@ func readSuper(dir string) (super, error) {
 	b, err := os.ReadFile(filepath.Join(dir, superName))
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		if st, serr := os.Stat(dir); serr != nil {
-			var pe *fs.PathError
-			if errors.As(serr, &pe) {
-				serr = pe.Err
-			}
-			return super{}, fmt.Errorf("cannot read %s: %w", dir, serr)
+			return super{}, dirs.CannotRead(dir, serr)
 		} else if !st.IsDir() {
 			return super{}, notDir(dir)
 		}

@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/meguri/meguri/lib/atomicfile"
+	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -84,7 +85,7 @@ func Load(path string) (*Manifest, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, dirs.CannotRead(path, err)
 	}
 	defer f.Close()
 	return Parse(f, path)

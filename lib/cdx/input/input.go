@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
@@ -107,11 +106,7 @@ func CheckInput(name string) error {
 	}
 	st, err := os.Stat(name)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot read %s: %w", name, err)
+		return dirs.CannotRead(name, err)
 	}
 	if st.IsDir() {
 		return dirs.NotA(name, "CDX file")

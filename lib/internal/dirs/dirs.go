@@ -8,8 +8,10 @@ package dirs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -79,4 +81,15 @@ func NotA(path, what string) error {
 		return fmt.Errorf("%s is a partition directory, not a %s: meguri-pack --data %s -o part.meguri packs it into one", path, what, path)
 	}
 	return fmt.Errorf("%s is a directory, not a %s", path, what)
+}
+
+// CannotRead words a missing or unreadable input as every tool does:
+// "cannot read PATH: no such file or directory", without the system
+// call's own "open PATH:" or "stat PATH:" in between. It wraps err.
+func CannotRead(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("cannot read %s: %w", path, err)
 }
