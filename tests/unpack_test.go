@@ -14,8 +14,9 @@ import (
 // binaries: files ingested from a first third of the input become live
 // partition directories (meguri-pack --unpack) and are published into the
 // map; the second third is split by the map and appended to them; the
-// hottest is then packed, split in two, and both parts go live and are
-// published in its place; the last third goes to the new map's
+// hottest is then packed and sealed (a run into it is refused), split in
+// two, and both parts go live and are published in its place; the last
+// third goes to the new map's
 // partitions. At each step the fleet reads as one ingest of every line so
 // far, and every directory packs to the bytes of the file it came from.
 func TestLiveRebalance(t *testing.T) {
@@ -101,14 +102,24 @@ func TestLiveRebalance(t *testing.T) {
 			hot = r
 		}
 	}
-	must("meguri-pack", "-q", "live/"+hot.file, "-o", "hot.meguri")
+	must("meguri-pack", "-q", "--seal", "live/"+hot.file, "-o", "hot.meguri")
+	// sealed, it takes no more runs: one routed by the old map is refused
+	// (and can be re-run by the new one), not appended where it would be
+	// lost with the directory
+	abs, _ := filepath.Abs(sample)
+	if _, e, code := runIn(t, dir, nil, "meguri-ingest", "--data", "live/"+hot.file, abs); code != 1 || !strings.Contains(string(e), "live/"+hot.file+" is sealed (by meguri-pack --seal at ") {
+		t.Fatalf("a run into the sealed hot partition: exit %d: %s", code, e)
+	}
+	if got := must("meguri-pack", "-q", "live/"+hot.file); !bytes.Equal(got, fileBytes(t, filepath.Join(dir, "hot.meguri"))) {
+		t.Fatal("the sealed partition no longer packs to its seal's file")
+	}
 	must("meguri-compact", "-q", "--split", "2", "--partition-id", "8", "--out-dir", "split", "hot.meguri")
 	for _, id := range []int{8, 9} {
 		rows := must("meguri-pack", "-q", "--unpack", fmt.Sprintf("split/part-%04d.meguri", id), "--data", fmt.Sprintf("live/p%d", id))
 		os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%d.rows", id)), rows, 0o644)
 	}
 	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "--manifest", "fleet.manifest", "--dir", "live", "--rows", "p8.rows", "--rows", "p9.rows", "-o", "fleet.manifest")
-	if code != 0 || !strings.Contains(string(e), fmt.Sprintf(" %s (no longer in the map: remove it once no reader holds the old map)", hot.file)) ||
+	if code != 0 || !strings.Contains(string(e), fmt.Sprintf(" %s (no longer in the map: remove it once no reader holds the old map)", hot.file)) || strings.Contains(string(e), "warning") ||
 		!strings.Contains(string(e), "published partition 8 ") || !strings.Contains(string(e), "published partition 9 ") {
 		t.Fatalf("publishing the hot partition's parts: exit %d: %s", code, e)
 	}
@@ -132,6 +143,76 @@ func TestLiveRebalance(t *testing.T) {
 	}
 	if again := must("meguri-pack", "-q", "live/p8"); !bytes.Equal(again, packed) {
 		t.Error("a refused unpack changed the partition")
+	}
+}
+
+// TestRetiringUnsealedWarns: publishing the parts of a live partition
+// that was packed without --seal warns that runs appended to it since are
+// in no partition (TestLiveRebalance seals, and gets no warning).
+func TestRetiringUnsealedWarns(t *testing.T) {
+	dir := t.TempDir()
+	must := mustIn(t, dir)
+	abs, _ := filepath.Abs(sample)
+	must("meguri-route", "balance", "-q", "--partitions", "1", abs, "-o", "fleet.manifest")
+	must("meguri-ingest", "-q", "--manifest", "fleet.manifest", "--partition-id", "0", abs, "-o", "p0.meguri")
+	os.WriteFile(filepath.Join(dir, "p0.rows"), must("meguri-pack", "-q", "--unpack", "p0.meguri", "--data", "live/p0"), 0o644)
+	must("meguri-route", "update", "-q", "--manifest", "fleet.manifest", "--dir", "live", "--rows", "p0.rows", "-o", "fleet.manifest")
+	must("meguri-pack", "-q", "live/p0", "-o", "hot.meguri")
+	must("meguri-compact", "-q", "--split", "2", "--partition-id", "1", "--out-dir", "split", "hot.meguri")
+	for _, id := range []int{1, 2} {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%d.rows", id)), must("meguri-pack", "-q", "--unpack", fmt.Sprintf("split/part-%04d.meguri", id), "--data", fmt.Sprintf("live/p%d", id)), 0o644)
+	}
+	_, e, code := runIn(t, dir, nil, "meguri-route", "update", "-q", "--manifest", "fleet.manifest", "--dir", "live", "--rows", "p1.rows", "--rows", "p2.rows", "-o", "fleet.manifest")
+	if want := "meguri-route update: warning: p0, no longer in the map, is a live partition directory that was not sealed: "; code != 0 || !strings.HasPrefix(string(e), want) {
+		t.Errorf("retiring an unsealed live partition: exit %d: %s; want %q", code, e, want)
+	}
+}
+
+// TestSealFlags: --seal packs and seals, a run and a checkpoint are then
+// refused and change nothing, --stats shows the seal, --unseal lets runs
+// in again (and says so when there was none); the flags that do not go
+// with them are usage errors.
+func TestSealFlags(t *testing.T) {
+	dir := t.TempDir()
+	lines := bytes.SplitAfter(fileBytes(t, sample), []byte("\n"))
+	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	os.WriteFile(a, bytes.Join(lines[:len(lines)/2], nil), 0o644)
+	os.WriteFile(b, bytes.Join(lines[len(lines)/2:], nil), 0o644)
+	p := filepath.Join(dir, "p")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", p, a)
+	hot := filepath.Join(dir, "hot.meguri")
+	_, e, code := run(t, nil, "meguri-pack", "--seal", p, "-o", hot)
+	if code != 0 || !strings.Contains(string(e), "meguri-pack: "+p+" is sealed: runs of meguri-ingest --data and checkpoints refuse it from now on") {
+		t.Fatalf("--seal: exit %d: %s", code, e)
+	}
+	stats := mustRun(t, nil, "meguri-pack", "--stats", p)
+	for _, args := range [][]string{{"meguri-ingest", "--data", p, b}, {"meguri-compact", "--data", p}} {
+		_, e, code := run(t, nil, args[0], args[1:]...)
+		if code != 1 || !strings.Contains(string(e), p+" is sealed (by meguri-pack --seal at ") || !strings.Contains(string(e), "packed to "+hot+"): ") {
+			t.Errorf("%v on a sealed directory: exit %d: %s", args, code, e)
+		}
+	}
+	if again := mustRun(t, nil, "meguri-pack", "--stats", p); !bytes.Equal(again, stats) || !bytes.Contains(stats, []byte("\nsealed      by meguri-pack --seal at ")) {
+		t.Errorf("refused runs changed the directory, or --stats does not show the seal:\n%s\n%s", stats, again)
+	}
+	if got := mustRun(t, nil, "meguri-pack", "-q", p); !bytes.Equal(got, fileBytes(t, hot)) {
+		t.Error("the sealed directory does not pack to its seal's file")
+	}
+	for _, c := range []struct{ args []string }{
+		{[]string{"--seal", "--stats", p}},
+		{[]string{"--unseal", "-o", hot, p}},
+		{[]string{"--unseal", "--seal", p}},
+		{[]string{"--unpack", hot, "--seal", "--data", filepath.Join(dir, "q")}},
+	} {
+		if _, _, code := run(t, nil, "meguri-pack", c.args...); code != 2 {
+			t.Errorf("meguri-pack %v: exit %d, want 2", c.args, code)
+		}
+	}
+	wantExit(t, 0, "meguri-pack: "+p+" is unsealed: meguri-ingest --data may append to it again", "meguri-pack", "--unseal", p)
+	wantExit(t, 0, "meguri-pack: "+p+" was not sealed; nothing changed", "meguri-pack", "--unseal", p)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", p, b)
+	if got, want := mustRun(t, nil, "meguri-pack", "-q", p), mustRun(t, nil, "meguri-ingest", "-q", a, b); !bytes.Equal(got, want) {
+		t.Error("after --unseal and a run, the directory is not the ingest of both halves")
 	}
 }
 

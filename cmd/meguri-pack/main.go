@@ -19,6 +19,7 @@ import (
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/merge"
 	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -34,19 +35,28 @@ type args struct {
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary."`
 	JSON     bool     `name:"json" help:"Print the summary (or --stats) as JSON."`
+	Seal     bool     `help:"Seal the directory with the pack, for a rebalance or a move: the pack waits for a running writer and holds the writers' lock until the seal is written, and from then on every meguri-ingest --data run and every checkpoint refuses the directory, so no run can append to it after its records left in the file."`
+	Unseal   bool     `help:"Let writers into a sealed directory again (a rebalance called off); packs nothing."`
 	Unpack   string   `placeholder:"FILE" help:"The reverse of a pack: make the directory a new live partition from this .meguri file ('-' for stdin), with the file's id, range and grouping and an empty log, every page checked first. Prints the partition's manifest row on stdout, for meguri-route update --rows."`
 }
 
 const description = `Snapshot a live partition directory into a standalone .meguri file, or
 (--unpack) make a new live partition directory from one.
 
-The directory is read, never written or locked: a writer can go on appending
-while it packs. The file holds the snapshot with every committed transaction
+Without --seal the directory is read, never written or locked: a writer can
+go on appending while it packs. The file holds the snapshot with every committed transaction
 of the log folded in (newest capture wins, counts add), the same bytes the
 next checkpoint would write; a transaction still in progress is left out.
 With no checkpoint since meguri-ingest --data made the directory, the file
 equals meguri-ingest of every committed line with the directory's id and
 range.
+
+With --seal the pack is the directory's last: it waits for a running
+writer, and once the file is written every later run of meguri-ingest
+--data (and every checkpoint) refuses the directory, so no capture can be
+appended to a partition whose records have moved on. Seal the hot
+partition of a rebalance, or one moving to another node; --unseal calls
+it off.
 
 With --unpack it goes the other way: a .meguri file (a packed partition
 that moved to this machine, or a part of a split) becomes a new live
@@ -57,6 +67,7 @@ Examples:
   meguri-pack part-7/ -o part-7.meguri    # the same
   meguri-pack --data part-7/ | meguri-inspect --rows - | jq .url
   meguri-pack --data part-7/ --stats --json
+  meguri-pack --data part-7/ --seal -o hot.meguri   # for a rebalance: writers refuse it after
   meguri-pack --unpack parts/part-0008.meguri --data part-8/ > part-8.rows
   meguri-pack part-7/ | ssh node2 meguri-pack --unpack - --data part-7/   # move it`
 
@@ -79,12 +90,18 @@ func run(a *args) error {
 	if a.Unpack != "" {
 		return unpack(a)
 	}
-	v, err := logstore.Open(a.Data)
-	if err != nil {
-		return err
+	if a.Unseal {
+		return unseal(a)
 	}
-	defer v.Close()
 	if a.Stats {
+		if a.Seal {
+			return cli.Usagef("--stats and --seal: --stats prints the counters, --seal packs; give one of them")
+		}
+		v, err := logstore.Open(a.Data)
+		if err != nil {
+			return err
+		}
+		defer v.Close()
 		if a.JSON {
 			fmt.Fprintln(cli.Stdout, v.JSON())
 		} else {
@@ -92,21 +109,82 @@ func run(a *args) error {
 		}
 		return nil
 	}
+	start := time.Now()
+	var p packed
+	if a.Seal {
+		to := a.Output
+		if to == "-" {
+			to = "stdout"
+		}
+		note := fmt.Sprintf("by meguri-pack --seal at %s, packed to %s", time.Now().UTC().Format(time.RFC3339), to)
+		say := func(msg string) { fmt.Fprintf(os.Stderr, "meguri-pack: %s: %s\n", a.Data, msg) }
+		// The pack runs under the writers' lock, from the view on: no run
+		// can commit between what the file holds and the seal.
+		if err := logstore.Seal(a.Data, note, say, func() (err error) { p, err = pack(a); return err }); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if p, err = pack(a); err != nil {
+			return err
+		}
+	}
+	if a.Quiet {
+		return nil
+	}
+	o, res := p.res.Outputs[0], p.res
+	bpu := 0.0
+	if o.Stats.URLs > 0 {
+		bpu = float64(o.Bytes) / float64(o.Stats.URLs)
+	}
+	if a.JSON {
+		fmt.Fprintf(os.Stderr, `{"generation":%d,"transactions":%d,"log_captures":%d,"uncommitted_bytes":%d,"urls":%d,"hosts":%d,"captures":%d,"file_bytes":%d,"bytes_per_url":%.2f,"blocks_copied":%d,"blocks_decoded":%d,"sealed":%t}`+"\n",
+			p.generation, p.log.Transactions, p.log.Captures, p.uncommitted, o.Stats.URLs, o.Stats.Hosts, o.Stats.Captures, o.Bytes, bpu, res.BlocksCopied, res.BlocksDecoded, a.Seal)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "meguri-pack: %s generation %d: snapshot of %d urls + %d transactions in the log (%d captures and links)\n",
+		a.Data, p.generation, p.snapURLs, p.log.Transactions, p.log.Captures)
+	if p.uncommitted > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-pack: left out %s past the last commit (a run in progress, or one that died)\n", units.Bytes(p.uncommitted))
+	}
+	fmt.Fprintf(os.Stderr, "meguri-pack: %d urls, %d hosts, %s, %.2f bytes/url, %.2fs\n",
+		o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes), bpu, time.Since(start).Seconds())
+	if a.Seal {
+		fmt.Fprintf(os.Stderr, "meguri-pack: %s is sealed: runs of meguri-ingest --data and checkpoints refuse it from now on (--unseal lets them in again)\n", a.Data)
+	}
+	return nil
+}
+
+// packed is what a pack read and wrote, for its summary.
+type packed struct {
+	res         *merge.Result
+	generation  uint64
+	snapURLs    uint64
+	log         logstore.LogStats
+	uncommitted int64
+}
+
+// pack writes a.Data's state to a.Output.
+func pack(a *args) (p packed, err error) {
+	v, err := logstore.Open(a.Data)
+	if err != nil {
+		return p, err
+	}
+	defer v.Close()
 	// The file goes outside the directory: in it, a name like the
 	// snapshot's would replace partition state.
 	if err := cli.InsideDir("-o", a.Output, a.Data); err != nil {
-		return err
+		return p, err
 	}
 	if err := cli.BinaryToTerminal(a.Output); err != nil {
-		return err
+		return p, err
 	}
 	if err := cli.Inputs(nil).OtherPartition("-o", a.Output, v.Header.PartitionID, v.Header.Lo, v.Header.Hi); err != nil {
-		return err
+		return p, err
 	}
-	start := time.Now()
 	out, err := atomicfile.Create(a.Output)
 	if err != nil {
-		return err
+		return p, err
 	}
 	defer out.Abort()
 	meter := cli.NewMeter(a.Progress)
@@ -114,31 +192,31 @@ func run(a *args) error {
 		Progress: cli.PackProgress("meguri-pack", meter)})
 	meter.Clear()
 	if err != nil {
-		return err
+		return p, err
 	}
 	if err := out.Commit(); err != nil {
+		return p, err
+	}
+	return packed{res: res, generation: v.Generation, snapURLs: v.Snapshot.Stats.URLs, log: v.Log, uncommitted: v.UncommittedBytes()}, nil
+}
+
+// unseal lets writers into a.Data again.
+func unseal(a *args) error {
+	switch {
+	case a.Stats, a.Seal, a.Output != "-":
+		return cli.Usagef("--unseal only unseals the directory: give it without -o, --stats or --seal")
+	}
+	was, err := logstore.Unseal(a.Data, func(msg string) { fmt.Fprintf(os.Stderr, "meguri-pack: %s: %s\n", a.Data, msg) })
+	if err != nil {
 		return err
 	}
-	if a.Quiet {
-		return nil
+	if !a.Quiet {
+		if was {
+			fmt.Fprintf(os.Stderr, "meguri-pack: %s is unsealed: meguri-ingest --data may append to it again\n", a.Data)
+		} else {
+			fmt.Fprintf(os.Stderr, "meguri-pack: %s was not sealed; nothing changed\n", a.Data)
+		}
 	}
-	o := res.Outputs[0]
-	bpu := 0.0
-	if o.Stats.URLs > 0 {
-		bpu = float64(o.Bytes) / float64(o.Stats.URLs)
-	}
-	if a.JSON {
-		fmt.Fprintf(os.Stderr, `{"generation":%d,"transactions":%d,"log_captures":%d,"uncommitted_bytes":%d,"urls":%d,"hosts":%d,"captures":%d,"file_bytes":%d,"bytes_per_url":%.2f,"blocks_copied":%d,"blocks_decoded":%d}`+"\n",
-			v.Generation, v.Log.Transactions, v.Log.Captures, v.UncommittedBytes(), o.Stats.URLs, o.Stats.Hosts, o.Stats.Captures, o.Bytes, bpu, res.BlocksCopied, res.BlocksDecoded)
-		return nil
-	}
-	fmt.Fprintf(os.Stderr, "meguri-pack: %s generation %d: snapshot of %d urls + %d transactions in the log (%d captures and links)\n",
-		a.Data, v.Generation, v.Snapshot.Stats.URLs, v.Log.Transactions, v.Log.Captures)
-	if n := v.UncommittedBytes(); n > 0 {
-		fmt.Fprintf(os.Stderr, "meguri-pack: left out %s past the last commit (a run in progress, or one that died)\n", units.Bytes(n))
-	}
-	fmt.Fprintf(os.Stderr, "meguri-pack: %d urls, %d hosts, %s, %.2f bytes/url, %.2fs\n",
-		o.Stats.URLs, o.Stats.Hosts, units.Bytes(o.Bytes), bpu, time.Since(start).Seconds())
 	return nil
 }
 
@@ -149,6 +227,8 @@ func unpack(a *args) (err error) {
 		return cli.Usagef("--stats and --unpack: --stats reads a partition directory, --unpack makes one; give one of them")
 	case a.Output != "-":
 		return cli.Usagef("-o and --unpack: --unpack makes a directory (--data), not a file")
+	case a.Seal || a.Unseal:
+		return cli.Usagef("--unpack makes a new directory; --seal and --unseal are for one that exists")
 	}
 	if err := cli.BinaryFromTerminal([]string{a.Unpack}); err != nil {
 		return err

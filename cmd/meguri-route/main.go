@@ -773,9 +773,6 @@ func (c *updateCmd) Run() error {
 	if err := m.WriteFile(c.Output); err != nil {
 		return err
 	}
-	if c.Quiet {
-		return nil
-	}
 	// A replaced row's file that no row names any more is the old layout's:
 	// say so, since that is what can be removed once no reader holds the
 	// old map (a file rewritten in place keeps its name and its row).
@@ -790,6 +787,21 @@ func (c *updateCmd) Run() error {
 	named := map[string]bool{}
 	for _, p := range m.Parts {
 		named[abs(p)] = true
+	}
+	// A retired live directory that was not sealed may have taken runs
+	// after the pack its replacements came from: they are in no partition
+	// now. Warn even under -q.
+	for _, p := range replaced {
+		path := abs(p)
+		if st, err := os.Stat(path); path == "" || named[path] || err != nil || !st.IsDir() {
+			continue
+		}
+		if _, sealed, err := logstore.Sealed(path); err == nil && !sealed {
+			fmt.Fprintf(os.Stderr, "meguri-route update: warning: %s, no longer in the map, is a live partition directory that was not sealed: runs appended to it after the pack its replacements came from are in no partition now (meguri-inspect --commits %s lists its runs, to re-run by the new map; meguri-pack --seal packs a partition that no run can append to after)\n", p.File, p.File)
+		}
+	}
+	if c.Quiet {
+		return nil
 	}
 	for _, p := range replaced {
 		retired := ""

@@ -7,7 +7,8 @@
 //	├── lock             writers hold an exclusive flock on it
 //	├── super            two 64-byte slots; the valid one with the higher sequence wins
 //	├── snap-<gen>.meguri the latest checkpoint, an ordinary .meguri file
-//	└── log-<gen>        captures appended since, in committed transactions
+//	├── log-<gen>        captures appended since, in committed transactions
+//	└── sealed           only once sealed: writers refuse the directory
 //
 // The log is its own journal: a transaction is a run of capture frames
 // closed by a commit frame, and recovery replays the committed frames and
@@ -36,6 +37,12 @@
 // an empty log, so a partition that moved goes on taking captures:
 //
 //	u, err := logstore.Unpack("part-8", f, logstore.UnpackOptions{Source: "part-8.meguri"})
+//
+// A partition whose records leave it (split in a rebalance, moved) is
+// sealed with its last pack, taken under the writers' lock, so that no run
+// appends to it after (seal.go); OpenWriter then returns a *SealedError:
+//
+//	err := logstore.Seal("part-7", note, say, func() error { ... pack ... })
 //
 // A log damaged in the middle (a frame that fails its checks with commits
 // after it) is refused by readers and writers alike; a writer opened with

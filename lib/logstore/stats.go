@@ -42,7 +42,12 @@ func (v *View) JSON() string {
 		}
 		b.Write(record.AppendString(nil, filepath.Base(p)))
 	}
-	b.WriteString("]}")
+	b.WriteString("]")
+	if v.Sealed != "" {
+		b.WriteString(`,"sealed":`)
+		b.Write(record.AppendString(nil, v.Sealed))
+	}
+	b.WriteString("}")
 	return b.String()
 }
 
@@ -68,6 +73,9 @@ func (v *View) Text() string {
 	}
 	for _, p := range v.DamagedLogs {
 		fmt.Fprintf(&b, "damaged     %s, kept by a salvage: remove it once the runs it lost are re-run\n", filepath.Base(p))
+	}
+	if v.Sealed != "" {
+		fmt.Fprintf(&b, "sealed      %s: writers refuse it (meguri-pack --unseal lets them in again)\n", v.Sealed)
 	}
 	return b.String()
 }

@@ -33,6 +33,9 @@ type View struct {
 	// (damaged-log-G), which wait for someone to re-run the runs they
 	// lost and remove them.
 	DamagedLogs []string
+	// Sealed is the note of the directory's seal (see Seal); "" when it
+	// is not sealed.
+	Sealed string
 
 	snap      *os.File
 	log       *os.File
@@ -118,6 +121,9 @@ func open(dir string) (_ *View, err error) {
 	v.Log, v.committed = res.LogStats, res.committed
 	v.spans = []span{{logHeaderSize, res.committed}}
 	if v.DamagedLogs, err = filepath.Glob(filepath.Join(dir, "damaged-log-*")); err != nil {
+		return nil, err
+	}
+	if v.Sealed, _, err = Sealed(dir); err != nil {
 		return nil, err
 	}
 	return v, nil

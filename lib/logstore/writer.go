@@ -97,6 +97,11 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 	if w.lockF, err = lock(dir, w.say); err != nil {
 		return nil, err
 	}
+	if note, sealed, err := Sealed(dir); err != nil {
+		return nil, err
+	} else if sealed {
+		return nil, &SealedError{Dir: dir, Note: note}
+	}
 	sb, err := readSuper(dir)
 	if errors.Is(err, ErrNotPartition) && opt.Create != nil {
 		h := *opt.Create
@@ -243,7 +248,7 @@ func isTemp(name string) bool {
 	base, _, ok := strings.Cut(name, ".tmp-")
 	base, dot := strings.CutPrefix(base, ".")
 	_, isGen := genOf(base)
-	return ok && dot && (isGen || base == superName || strings.HasPrefix(base, "damaged-log-"))
+	return ok && dot && (isGen || base == superName || base == sealName || strings.HasPrefix(base, "damaged-log-"))
 }
 
 // snapshotHeader reads a snapshot's header, checking both its ends.
