@@ -31,7 +31,8 @@ build: deps
 # everything back and compare with the whole ingest); finally a live
 # partition directory: append the partitions' lines in four runs, run
 # one again (it appends nothing), list them, read its records, pack it,
-# checkpoint it, and compare with the whole ingest again.
+# checkpoint it, and compare with the whole ingest again; then move it
+# through a pipe, sealing the old directory, which refuses a run after.
 run: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)/parts
 	$(BIN)/meguri-ingest --version
@@ -68,9 +69,12 @@ run: build
 	$(BIN)/meguri-compact --data $(OUT)/live
 	cmp $(OUT)/packed.meguri $(OUT)/sample.meguri && cmp $(OUT)/live/snap-1.meguri $(OUT)/sample.meguri && \
 	  echo "make run: the packed and checkpointed live directory is byte-identical to the whole ingest"
-	$(BIN)/meguri-pack -q --data $(OUT)/live | $(BIN)/meguri-pack --unpack - --data $(OUT)/moved
+	$(BIN)/meguri-pack -q --seal --data $(OUT)/live | $(BIN)/meguri-pack --unpack - --data $(OUT)/moved
 	$(BIN)/meguri-pack -q --data $(OUT)/moved | cmp - $(OUT)/sample.meguri && \
-	  echo "make run: the live directory moved through a pipe (pack | pack --unpack) packs to the same bytes"
+	  echo "make run: the live directory moved through a pipe (pack --seal | pack --unpack) packs to the same bytes"
+	! $(BIN)/meguri-ingest -q --data $(OUT)/live testdata/sample.jsonl && \
+	  echo "make run: the sealed directory it moved from refuses a run, which goes to the moved one instead"
+	$(BIN)/meguri-ingest -q --data $(OUT)/moved testdata/sample.jsonl
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
