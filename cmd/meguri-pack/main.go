@@ -44,9 +44,10 @@ const description = `Snapshot a live partition directory into a standalone .megu
 (--unpack) make a new live partition directory from one.
 
 Without --seal the directory is read, never written or locked: a writer can
-go on appending while it packs. The file holds the snapshot with every committed transaction
-of the log folded in (newest capture wins, counts add), the same bytes the
-next checkpoint would write; a transaction still in progress is left out.
+go on appending while it packs. The file holds the snapshot with every
+committed transaction of the log folded in (newest capture wins, counts
+add), the same bytes the next checkpoint would write; a transaction still
+in progress is left out.
 With no checkpoint since meguri-ingest --data made the directory, the file
 equals meguri-ingest of every committed line with the directory's id and
 range.
