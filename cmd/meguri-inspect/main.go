@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -240,11 +239,7 @@ func run(a *args) (int, error) {
 			return 2, fmt.Errorf("--commits reads one partition directory")
 		}
 		if st, err := os.Stat(a.Files[0]); err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return 1, fmt.Errorf("cannot read %s: %w", a.Files[0], err)
+			return 1, cli.CannotRead(a.Files[0], err)
 		} else if !st.IsDir() {
 			return 2, fmt.Errorf("--commits lists the runs meguri-ingest --data committed to a partition directory; %s is a file", a.Files[0])
 		}

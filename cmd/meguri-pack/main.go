@@ -5,9 +5,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -240,11 +238,7 @@ func unpack(a *args) (err error) {
 			return cli.Usagef("--unpack %s is a directory: --unpack names the .meguri file to start from, --data the new partition directory", a.Unpack)
 		}
 		if src, err = os.Open(a.Unpack); err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return fmt.Errorf("cannot read %s: %w", a.Unpack, err)
+			return cli.CannotRead(a.Unpack, err)
 		}
 		defer src.Close()
 		name = a.Unpack

@@ -724,6 +724,11 @@ func (s Inputs) Existing(path string) (h codec.Header, found bool, err error) {
 	return FileHeader(path)
 }
 
+// CannotRead words a missing or unreadable input as every tool does
+// ("cannot read PATH: no such file or directory"), for the commands,
+// which cannot import lib/internal/dirs.
+func CannotRead(path string, err error) error { return dirs.CannotRead(path, err) }
+
 // FileHeader reads the header of the regular file at path: found is false
 // when there is none to read (no such file, not a regular file, or
 // unreadable), and err says when it is not a .meguri header. A pipe is not
