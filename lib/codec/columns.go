@@ -488,8 +488,8 @@ func frontDecode(pre []uint64, b []byte, recs []record.Record) bool {
 	all := make([]byte, 0, min(total, 64<<20))
 	prevStart := 0
 	for i := 0; i < n; i++ {
-		z := bytes.IndexByte(b, 0)
 		start := len(all)
+		z := ends[i] - start - int(pre[i]) // the suffix's length, from the first pass
 		all = append(all, all[prevStart:prevStart+int(pre[i])]...)
 		all = append(all, b[:z]...)
 		b = b[z+1:]
