@@ -51,8 +51,13 @@ import (
 // block later found most of them out of the cache (6% of an ingest's CPU).
 type block struct {
 	recs     []record.Record
-	pre      []byte // version 2: the rows' uvarint prefix lengths
-	url      []byte // version 2: the suffixes, each ended by 0; version 1: the whole column
+	// While the block is open: pre, the rows' uvarint prefix lengths
+	// (version 2), and url, the suffixes each ended by 0 (version 1: the
+	// whole column, lengths and suffixes interleaved). A block handed to an
+	// encoder holds the whole column in url, pre joined in front of it
+	// (Writer.flush), so the encoder takes it as its page without a copy.
+	pre      []byte
+	url      []byte
 	urlBytes int
 }
 
@@ -92,7 +97,7 @@ func putUvarint(dst []byte, v uint64) []byte {
 	return binary.AppendUvarint(dst, v)
 }
 
-// encodeColumns appends each column's raw page to bufs[id], in the layout of
+// encodeColumns fills bufs[id] with each column's raw page, in the layout of
 // format version v.
 func encodeColumns(blk *block, bufs *[numCols + 1][]byte, v uint16) {
 	recs := blk.recs
@@ -101,11 +106,10 @@ func encodeColumns(blk *block, bufs *[numCols + 1][]byte, v uint16) {
 	}
 	if v == 1 {
 		encodeHostsV1(recs, bufs)
-		bufs[ColURL] = append(bufs[ColURL], blk.url...)
 	} else {
 		encodeHosts(recs, bufs)
-		bufs[ColURL] = append(append(slices.Grow(bufs[ColURL], len(blk.pre)+len(blk.url)), blk.pre...), blk.url...)
 	}
+	bufs[ColURL] = blk.url // the block's own buffer: encodeBlock copies what it keeps
 	// room for the usual widths, so the pages rarely grow while written
 	n := len(recs)
 	for id, per := range [numCols + 1]int{0: 1, ColStatus: 1, ColHTTPStatus: 2, ColLastSeen: 5, ColFirstSeen: 1,

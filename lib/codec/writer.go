@@ -204,8 +204,8 @@ func (w *Writer) flush(boundary bool) {
 		blk.recs = make([]record.Record, 0, len(w.cur.recs))
 	}
 	blk.recs = append(blk.recs, w.cur.recs...)
-	blk.pre = append(blk.pre, w.cur.pre...)
-	blk.url = append(blk.url, w.cur.url...)
+	// the url column whole, as its page holds it: prefix lengths first
+	blk.url = append(append(blk.url, w.cur.pre...), w.cur.url...)
 	w.cur.reset()
 	j := &job{ready: make(chan struct{})}
 	w.sem <- struct{}{}
