@@ -50,7 +50,7 @@ import (
 // sort arena or the input blocks, and an encoder that read them again a
 // block later found most of them out of the cache (6% of an ingest's CPU).
 type block struct {
-	recs     []record.Record
+	recs []record.Record
 	// While the block is open: pre, the rows' uvarint prefix lengths
 	// (version 2), and url, the suffixes each ended by 0 (version 1: the
 	// whole column, lengths and suffixes interleaved). A block handed to an
