@@ -666,15 +666,22 @@ func (s Inputs) At(path string) (string, bool) {
 // twice, its captures would count twice, and a file folded with itself
 // would double every count. Only regular files are looked at (stdin when
 // it is one).
+//
+// Files that cannot be read are not compared: the run that reads them
+// reports why.
 func (s Inputs) NamedTwice() error {
+	var same twins.Set
 	for i := range s {
 		for _, o := range s[:i] {
 			if os.SameFile(s[i].st, o.st) {
 				return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
 			}
-			if size := s[i].st.Size(); size > 0 && size == o.st.Size() && s[i].st.Mode().IsRegular() && o.st.Mode().IsRegular() && twins.Paths(o.path, s[i].path, size) {
-				return fmt.Errorf("%s and %s hold the same bytes: give each input once (read twice, its captures would count twice)", o.name, s[i].name)
-			}
+		}
+		if !s[i].st.Mode().IsRegular() {
+			continue
+		}
+		if o, err := same.Add(s[i].name, s[i].st.Size(), twins.OpenPath(s[i].path)); o != "" && err == nil {
+			return fmt.Errorf("%s and %s hold the same bytes: give each input once (read twice, its captures would count twice)", o, s[i].name)
 		}
 	}
 	return nil

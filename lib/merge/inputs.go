@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"syscall"
@@ -36,6 +37,7 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		CloseInputs(ins)
 		return nil, err
 	}
+	var same twins.Set
 	for _, p := range paths {
 		if p == "-" {
 			return fail(errors.New("inputs must be files (compaction reads their footers first), not stdin"))
@@ -62,15 +64,16 @@ func OpenInputs(paths []string) ([]*Input, error) {
 				f.Close()
 				return fail(fmt.Errorf("%s and %s are the same file: give each input once (read twice, its records would count twice)", in.Path, p))
 			}
-			if in.st.Size() != st.Size() || cf.Stats.URLs == 0 {
-				continue
-			}
-			if same, err := twins.Equal(in.f, f, st.Size()); err != nil || same {
+		}
+		if cf.Stats.URLs > 0 {
+			o, err := same.Add(p, st.Size(), func() (io.ReaderAt, func(), error) { return f, func() {}, nil })
+			if err != nil {
 				f.Close()
-				if err != nil {
-					return fail(fmt.Errorf("comparing %s and %s: %w", in.Path, p, err))
-				}
-				return fail(fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice, and merged they overlap (give each input once)", in.Path, p))
+				return fail(err)
+			}
+			if o != "" {
+				f.Close()
+				return fail(fmt.Errorf("%s and %s hold the same bytes: folded, every capture in them would count twice, and merged they overlap (give each input once)", o, p))
 			}
 		}
 		ins = append(ins, &Input{Path: p, File: cf, f: f, st: st})

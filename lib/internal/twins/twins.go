@@ -5,16 +5,31 @@
 //
 //	same, err := twins.Equal(f1, f2, size)
 //
+// or, among many inputs, which earlier one each repeats:
+//
+//	var s twins.Set
+//	for _, p := range paths {
+//		if twin, err := s.Add(p, size(p), twins.OpenPath(p)); twin != "" {
+//			... p repeats twin
+//		}
+//	}
+//
 // The ends are compared first (a gzip member's or a .meguri file's
 // trailer holds a checksum of what precedes it), so inputs that differ
-// usually cost two small reads.
+// usually cost two small reads, and a Set hashes each end once.
 package twins
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+
+	"github.com/cespare/xxhash/v2"
 )
+
+// tailSize is how much of an input's end is compared (and hashed) first.
+const tailSize = 4096
 
 // Equal reports whether the first size bytes of a and b are equal.
 func Equal(a, b io.ReaderAt, size int64) (bool, error) {
@@ -31,7 +46,7 @@ func Equal(a, b io.ReaderAt, size int64) (bool, error) {
 		}
 		return bytes.Equal(ba[:n], bb[:n]), nil
 	}
-	tail := min(4096, size)
+	tail := min(tailSize, size)
 	if same, err := equalAt(size-tail, tail); !same || err != nil {
 		return false, err
 	}
@@ -43,20 +58,103 @@ func Equal(a, b io.ReaderAt, size int64) (bool, error) {
 	return true, nil
 }
 
-// Paths reports whether the files at two paths, both of the given size,
-// hold the same bytes. Files that cannot be read are not twins: the run
-// that reads them reports why.
-func Paths(p, q string, size int64) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
+// Opener gives access to an input's bytes for a comparison; done releases
+// what it opened.
+type Opener func() (r io.ReaderAt, done func(), err error)
+
+// Set finds inputs that repeat an earlier one's bytes among many, without
+// comparing every pair of one size: an input is hashed (its last 4 KiB)
+// only once another of its size comes along, and compared in full only
+// with earlier inputs whose ends hash alike. A run given thousands of
+// small files, many of one size, opens each about once.
+type Set struct {
+	bySize map[int64][]*member
+}
+
+type member struct {
+	name   string
+	open   Opener
+	tail   uint64
+	hashed bool
+}
+
+// Add records an input of size bytes and returns the name of the first
+// earlier input, in the order they were added, that holds the same bytes
+// ("" when none). An error opening or reading an input ends the search
+// and is returned, naming the input.
+func (s *Set) Add(name string, size int64, open Opener) (string, error) {
+	if size <= 0 {
+		return "", nil
 	}
-	defer f.Close()
-	g, err := os.Open(q)
-	if err != nil {
-		return false
+	if s.bySize == nil {
+		s.bySize = map[int64][]*member{}
 	}
-	defer g.Close()
-	same, err := Equal(f, g, size)
-	return same && err == nil
+	m := &member{name: name, open: open}
+	earlier := s.bySize[size]
+	s.bySize[size] = append(earlier, m)
+	if len(earlier) == 0 {
+		return "", nil
+	}
+	if err := m.hash(size); err != nil {
+		return "", err
+	}
+	for _, o := range earlier {
+		if err := o.hash(size); err != nil {
+			return "", err
+		}
+		if o.tail != m.tail {
+			continue
+		}
+		same, err := equalOpened(o.open, m.open, size)
+		if err != nil {
+			return "", fmt.Errorf("comparing %s and %s: %w", o.name, m.name, err)
+		}
+		if same {
+			return o.name, nil
+		}
+	}
+	return "", nil
+}
+
+// hash sets m.tail to the hash of the input's last 4 KiB, once.
+func (m *member) hash(size int64) error {
+	if m.hashed {
+		return nil
+	}
+	r, done, err := m.open()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", m.name, err)
+	}
+	defer done()
+	b := make([]byte, min(tailSize, size))
+	if _, err := r.ReadAt(b, size-int64(len(b))); err != nil {
+		return fmt.Errorf("reading %s: %w", m.name, err)
+	}
+	m.tail, m.hashed = xxhash.Sum64(b), true
+	return nil
+}
+
+func equalOpened(p, q Opener, size int64) (bool, error) {
+	a, doneA, err := p()
+	if err != nil {
+		return false, err
+	}
+	defer doneA()
+	b, doneB, err := q()
+	if err != nil {
+		return false, err
+	}
+	defer doneB()
+	return Equal(a, b, size)
+}
+
+// OpenPath is an Opener of the file at path.
+func OpenPath(path string) Opener {
+	return func() (io.ReaderAt, func(), error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil
+	}
 }

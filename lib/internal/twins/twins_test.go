@@ -2,8 +2,10 @@ package twins
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,12 +40,71 @@ func TestEqual(t *testing.T) {
 	if _, err := Equal(bytes.NewReader(base), bytes.NewReader(base[:10]), size); err == nil {
 		t.Error("a short reader: no error")
 	}
+}
+
+// TestSet: among many inputs, each one that repeats an earlier one's bytes
+// is named with the first such earlier input, in the order they came;
+// inputs of one size that differ anywhere (in the head behind equal tails
+// too) are not twins; each input's end is read about once, not once per
+// pair; a file that cannot be read is an error naming it.
+func TestSet(t *testing.T) {
 	dir := t.TempDir()
-	p, q, r := filepath.Join(dir, "p"), filepath.Join(dir, "q"), filepath.Join(dir, "r")
-	os.WriteFile(p, base, 0o644)
-	os.WriteFile(q, base, 0o644)
-	os.WriteFile(r, flipped(3), 0o644)
-	if !Paths(p, q, size) || Paths(p, r, size) || Paths(p, filepath.Join(dir, "missing"), size) {
-		t.Error("Paths: want p and q twins, p and r not, a missing file not")
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	body := func(seed byte, n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = seed + byte(i*13)
+		}
+		return b
+	}
+	headFlipped := body(1, 9000)
+	headFlipped[0] ^= 0xff // same last 4 KiB as "a"
+	inputs := []struct {
+		name string
+		b    []byte
+		twin string
+	}{
+		{"a", body(1, 9000), ""},
+		{"b", body(2, 9000), ""},
+		{"c", headFlipped, ""},
+		{"d", body(1, 100), ""},
+		{"e", body(2, 9000), "b"},
+		{"f", body(1, 9000), "a"},
+		{"g", nil, ""}, // empty inputs are never twins
+		{"h", nil, ""},
+		{"i", headFlipped, "c"},
+		{"j", body(1, 100), "d"},
+	}
+	var s Set
+	opens := 0
+	for _, in := range inputs {
+		p := write(in.name, in.b)
+		open := func() (io.ReaderAt, func(), error) {
+			opens++
+			return OpenPath(p)()
+		}
+		twin, err := s.Add(in.name, int64(len(in.b)), open)
+		if err != nil || twin != in.twin {
+			t.Errorf("%s: twin %q, %v; want %q", in.name, twin, err, in.twin)
+		}
+	}
+	// an end hashed once per input of a shared size (a, b and d when a
+	// second of their size came), two opens per full comparison: e-b,
+	// f-a, j-d, i-c, and c-a and i-a, whose tails match
+	if want := 8 + 2*6; opens != want {
+		t.Errorf("%d opens, want %d", opens, want)
+	}
+	missing := filepath.Join(dir, "missing")
+	if _, err := s.Add("missing", 9000, OpenPath(missing)); err == nil || !strings.Contains(err.Error(), "reading missing") {
+		t.Errorf("a missing file: %v", err)
+	}
+	if twin, err := s.Add("lone", 12345, OpenPath(missing)); twin != "" || err != nil {
+		t.Errorf("an input of a size no other has is not read: %q, %v", twin, err)
 	}
 }
