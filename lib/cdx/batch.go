@@ -168,6 +168,7 @@ var errStopped = errors.New("stopped")
 
 func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
 	lr := input.NewLineReader(in, cfg.MaxLine)
+	defer lr.Close()
 	batchBytes := cfg.BatchBytes
 	var last int64
 	newBatch := func() *Batch {
@@ -175,7 +176,11 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 		*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0], ready: make(chan struct{})}
 		return b
 	}
-	b := newBatch()
+	// b is the batch being filled, taken only once a line comes: one
+	// taken for nothing at the end of each input was a batch buffer's
+	// allocation per input, most of the time of a run over thousands of
+	// one-line files.
+	var b *Batch
 	send := func() bool {
 		b.Bytes = lr.Offset() - last
 		b.Raw = *raw
@@ -186,7 +191,7 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 			return false
 		}
 		ordered <- b
-		b = newBatch()
+		b = nil
 		return true
 	}
 	for {
@@ -200,6 +205,9 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 		if err := checkLegend(line); err != nil {
 			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
 		}
+		if b == nil {
+			b = newBatch()
+		}
 		b.Data = append(b.Data, line...)
 		b.Ends = append(b.Ends, len(b.Data))
 		b.TooLong = append(b.TooLong, tooLong)
@@ -210,7 +218,7 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 			}
 		}
 	}
-	if len(b.Ends) > 0 {
+	if b != nil {
 		send()
 	}
 	return nil

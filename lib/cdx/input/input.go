@@ -29,6 +29,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/freelist"
 )
 
 // Compression names a stream's encoding, detected from its first bytes.
@@ -297,9 +298,14 @@ func IsMeguri(b []byte) bool { return bytes.HasPrefix(b, meguriHead) }
 
 // NewInput wraps r, detecting its compression from its first bytes.
 func NewInput(name string, r io.Reader) (*Input, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := getReader(r, 1<<20)
 	head, _ := br.Peek(512)
 	in := &Input{Name: name}
+	in.closers = append(in.closers, closerFunc(func() error {
+		putReader(br) // once: a buffer handed on twice would serve two inputs
+		br = nil
+		return nil
+	}))
 	in.sum.Reset() // the zero Digest is not xxHash64's starting state
 	lower := strings.ToLower(name)
 	other := otherCompression(head)
@@ -457,7 +463,39 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 	if size < 4096 {
 		size = 4096
 	}
-	return &LineReader{br: bufio.NewReaderSize(r, size), max: max}
+	return &LineReader{br: getReader(r, size), max: max}
+}
+
+// Close hands the reader's buffer on to the next input's; the
+// LineReader is not used after it.
+func (lr *LineReader) Close() {
+	putReader(lr.br)
+	lr.br = nil
+}
+
+// readers holds idle buffered readers of pooledSize, so that a run over
+// thousands of small inputs reuses a few buffers instead of allocating
+// two of 1 MiB for each (and spending its time collecting them).
+var readers = freelist.New(4, func() *bufio.Reader { return bufio.NewReaderSize(nil, pooledSize) })
+
+const pooledSize = 1 << 20
+
+// getReader returns a buffered reader of r with a buffer of size bytes.
+func getReader(r io.Reader, size int) *bufio.Reader {
+	if size != pooledSize {
+		return bufio.NewReaderSize(r, size)
+	}
+	br := readers.Get()
+	br.Reset(r)
+	return br
+}
+
+// putReader gives br back for reuse once nothing reads through it.
+func putReader(br *bufio.Reader) {
+	if br != nil && br.Size() == pooledSize {
+		br.Reset(nil)
+		readers.Put(br)
+	}
 }
 
 // Offset returns the bytes consumed so far, newlines included.
