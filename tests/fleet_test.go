@@ -265,6 +265,50 @@ func TestFleetPipeline(t *testing.T) {
 	}
 }
 
+// TestSplitEveryHost: --split N gives N ranges whenever the file holds N
+// host groups, big hosts or not (cuts drawn to one host change once left
+// 18 ranges of 41 asked), one host each at N = hosts; asking for more
+// says how many there are, and the parts merge back to the file.
+func TestSplitEveryHost(t *testing.T) {
+	dir := t.TempDir()
+	golden := "../testdata/sample.meguri"
+	var info struct{ Hosts int }
+	if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", golden), &info); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{info.Hosts / 2, info.Hosts, info.Hosts + 10} {
+		out := filepath.Join(dir, strconv.Itoa(n))
+		o, e, code := run(t, nil, "meguri-compact", "--split", strconv.Itoa(n), "--out-dir", out, golden)
+		if code != 0 {
+			t.Fatalf("--split %d: exit %d: %s", n, code, e)
+		}
+		mf := out + ".manifest"
+		os.WriteFile(mf, o, 0o644)
+		rows := readManifest(t, mf)
+		if want := min(n, info.Hosts); len(rows) != want {
+			t.Errorf("--split %d: %d ranges, want %d", n, len(rows), want)
+		}
+		fewer := fmt.Sprintf("writing %d ranges, not %d: the input holds %d host groups, and a host is never cut", info.Hosts, n, info.Hosts)
+		if got := strings.Contains(string(e), fewer); got != (n > info.Hosts) {
+			t.Errorf("--split %d: stderr says %q: %v\n%s", n, fewer, got, e)
+		}
+		var files []string
+		for _, r := range rows {
+			if r.urls == 0 || n == info.Hosts && r.hosts != 1 {
+				t.Errorf("--split %d: range %x..%x holds %d urls in %d hosts", n, r.lo, r.hi, r.urls, r.hosts)
+			}
+			files = append(files, r.file)
+		}
+		back := filepath.Join(dir, "back.meguri")
+		mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
+		a, _ := os.ReadFile(golden)
+		b, _ := os.ReadFile(back)
+		if !bytes.Equal(a, b) {
+			t.Errorf("--split %d, merged back: not the file's bytes", n)
+		}
+	}
+}
+
 // TestCompactIdentity: --split 4 and merging back gives the original
 // bytes; folding two halves of the input, or a base and two newer deltas,
 // gives the bytes of ingesting it all.

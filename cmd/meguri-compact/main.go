@@ -181,7 +181,7 @@ func run(a *args) (err error) {
 			return err
 		}
 		if len(cuts) < n-1 {
-			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: a host is never cut, and some hold more than a range's share of the URLs (meguri-inspect --rows --fields group --tsv --raw FILE | uniq -c | sort -rn | head names the biggest)\n", len(cuts)+1, n)
+			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: the input holds %d host groups, and a host is never cut\n", len(cuts)+1, n, len(cuts)+1)
 		}
 	case a.SplitAt != nil:
 		for _, s := range strings.Split(*a.SplitAt, ",") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -526,6 +527,58 @@ func TestEvenCuts(t *testing.T) {
 	f1, _ := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
 	if cuts, err := EvenCuts([]*Input{{Path: "f1", File: f1}}, 3); err != nil || len(cuts) != 0 {
 		t.Errorf("one host: cuts %v, %v", cuts, err)
+	}
+}
+
+// TestEvenCutsBigHost: a host bigger than a range's share still leaves n
+// ranges when there are n hosts (the targets on either side of it were
+// drawn to one host change, and --split 64 of the corpus wrote 63 files):
+// the big host gets a range of its own, every range holds rows, and only
+// asking for more ranges than there are hosts gives fewer.
+func TestEvenCutsBigHost(t *testing.T) {
+	var rows []record.Record
+	add := func(key uint64, n int) {
+		for i := range n {
+			rows = append(rows, record.Record{URL: fmt.Sprintf("http://h%016x.example/%04d", key, i), HostKey: key, Status: record.Discovered})
+		}
+	}
+	for h := range 20 {
+		add(uint64(h+1)<<56, 10)
+	}
+	big := uint64(0x80) << 56
+	add(big, 600)
+	for h := range 20 {
+		add(uint64(h+0x90)<<56, 10)
+	}
+	b := encode(t, 1, 0, ^uint64(0), rows)
+	f, err := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Blocks) < 4 {
+		t.Fatalf("%d blocks; the search is to cross blocks", len(f.Blocks))
+	}
+	for _, tc := range []struct{ n, ranges int }{{2, 2}, {4, 4}, {8, 8}, {41, 41}, {42, 41}, {100, 41}} {
+		cuts, err := EvenCuts([]*Input{{Path: "f", File: f}}, tc.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := Ranges(0, ^uint64(0), cuts, 0)
+		if err != nil {
+			t.Fatalf("n=%d: %v", tc.n, err)
+		}
+		if len(outs) != tc.ranges {
+			t.Errorf("n=%d: %d ranges, want %d", tc.n, len(outs), tc.ranges)
+		}
+		for _, o := range outs {
+			got := inRange(rows, o.Lo, o.Hi)
+			if len(got) == 0 {
+				t.Errorf("n=%d: range %x..%x holds no row", tc.n, o.Lo, o.Hi)
+			}
+			if o.Lo <= big && big <= o.Hi && tc.n > 2 && len(got) != 600 {
+				t.Errorf("n=%d: the big host's range holds %d rows, want its 600 alone", tc.n, len(got))
+			}
+		}
 	}
 }
 

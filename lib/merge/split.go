@@ -40,8 +40,8 @@ type blockRef struct {
 // EvenCuts chooses n-1 cut keys that divide the rows of the inputs into n
 // ranges of close to equal row counts, never inside a host. It reads only
 // the zone maps, and decodes just the blocks where the cuts fall (damage
-// there is named with the input's path). Fewer cuts come back when there
-// are fewer hosts than ranges.
+// there is named with the input's path). Fewer cuts come back only when
+// there are fewer hosts than ranges.
 func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	if n < 1 {
 		return nil, errors.New("split: need at least 1 range")
@@ -66,18 +66,70 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		total += uint64(refs[i].info.Rows)
 	}
 	s := &cutter{refs: refs, hosts: map[int][]uint64{}}
-	var cuts []uint64
+	start, end := cutAt{}, cutAt{pos: total, key: ^uint64(0), end: true}
+	var cuts []cutAt
 	for k := 1; k < n; k++ {
 		target := total * uint64(k) / uint64(n)
-		cut, ok, err := s.nearest(target)
+		cut, ok, err := s.nearest(target, start, end)
 		if err != nil {
 			return nil, err
 		}
-		if ok && (len(cuts) == 0 || cut > cuts[len(cuts)-1]) {
+		if ok && (len(cuts) == 0 || cut.key > cuts[len(cuts)-1].key) {
 			cuts = append(cuts, cut)
 		}
 	}
-	return cuts, nil
+	// A host bigger than a range's share draws the targets on either
+	// side of it to the same host change, which leaves fewer ranges than
+	// asked. Cut the biggest range that holds more than one host at the
+	// change nearest its middle, until there are n (as route balance
+	// gives n partitions whenever there are n hosts).
+	oneHost := map[uint64]bool{} // ranges found to be one host, by their low cut's key
+	for len(cuts) < n-1 {
+		best := -1
+		var lo, hi cutAt
+		for i := 0; i <= len(cuts); i++ {
+			l, h := start, end
+			if i > 0 {
+				l = cuts[i-1]
+			}
+			if i < len(cuts) {
+				h = cuts[i]
+			}
+			if !oneHost[l.key] && (best < 0 || h.pos-l.pos > hi.pos-lo.pos) {
+				best, lo, hi = i, l, h
+			}
+		}
+		if best < 0 {
+			break
+		}
+		cut, ok, err := s.nearest(lo.pos+(hi.pos-lo.pos)/2, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			oneHost[lo.key] = true
+			continue
+		}
+		cuts = slices.Insert(cuts, best, cut)
+	}
+	keys := make([]uint64, len(cuts))
+	for i, c := range cuts {
+		keys[i] = c.key
+	}
+	return keys, nil
+}
+
+// cutAt is a cut: its key, and the rows that lie before it. The ends of
+// the input are cuts too, the last with end set (its key is no cut).
+type cutAt struct {
+	pos, key uint64
+	end      bool
+}
+
+// between reports whether host change c lies strictly between cuts lo
+// and hi.
+func between(c *candidate, key uint64, lo, hi cutAt) bool {
+	return c.pos > lo.pos && c.pos < hi.pos && key > lo.key && (hi.end || key < hi.key)
 }
 
 type cutter struct {
@@ -129,45 +181,51 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 	return out, nil
 }
 
-// nearest finds the host change closest to row position target and returns
-// its cut key (manifest.CutBetween the two hosts).
-func (s *cutter) nearest(target uint64) (uint64, bool, error) {
-	j := sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > target }) - 1
-	j = max(j, 0)
-	var best *candidate
-	dist := func(c *candidate) uint64 {
-		if c.pos > target {
-			return c.pos - target
+// nearest finds the host change closest to row position target among
+// those strictly between the cuts lo and hi, and returns it as a cut
+// (at manifest.CutBetween the two hosts).
+func (s *cutter) nearest(target uint64, lo, hi cutAt) (cutAt, bool, error) {
+	at := func(pos uint64) int {
+		return max(sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > pos })-1, 0)
+	}
+	first, last := at(lo.pos), at(hi.pos)
+	j := min(max(at(target), first), last)
+	var best cutAt
+	found := false
+	dist := func(pos uint64) uint64 {
+		if pos > target {
+			return pos - target
 		}
-		return target - c.pos
+		return target - pos
 	}
 	// Look outward from the target's block until a host change turns up,
 	// then one ring further, which may still hold a closer one.
 	extra := -1
-	for d := 0; d < len(s.refs) && extra != 0; d++ {
+	for d := 0; (j-d >= first || j+d+1 <= last) && extra != 0; d++ {
 		for _, i := range []int{j - d, j + d + 1} {
-			if i < 0 || i >= len(s.refs) {
+			if i < first || i > last {
 				continue
 			}
 			cs, err := s.edges(i)
 			if err != nil {
-				return 0, false, err
+				return cutAt{}, false, err
 			}
 			for k := range cs {
-				if best == nil || dist(&cs[k]) < dist(best) {
-					best = &cs[k]
+				c := &cs[k]
+				if found && dist(c.pos) >= dist(best.pos) {
+					continue
+				}
+				if key := manifest.CutBetween(c.a, c.b); between(c, key, lo, hi) {
+					best, found = cutAt{pos: c.pos, key: key}, true
 				}
 			}
 		}
 		switch {
 		case extra > 0:
 			extra--
-		case best != nil && extra < 0:
+		case found && extra < 0:
 			extra = 1
 		}
 	}
-	if best == nil {
-		return 0, false, nil
-	}
-	return manifest.CutBetween(best.a, best.b), true, nil
+	return best, found, nil
 }
