@@ -236,7 +236,9 @@ func waybackRow(t []byte) (u string, err error, ok bool) {
 	switch {
 	case len(vals) > 1 && vals[1] == "timestamp":
 		return "", ErrLegend, true
-	case len(vals) != 7:
+	case len(vals) != 7 && len(vals) != 9 && len(vals) != 11:
+		// read by their count, as space-separated lines are (ingest
+		// does): the URL is the third value in each layout
 		return "", ErrCDXFields, true
 	}
 	return vals[2], nil, true

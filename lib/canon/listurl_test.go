@@ -60,9 +60,11 @@ func TestListURLAgreesWithIngest(t *testing.T) {
 				continue
 			}
 			forms[layout]++
-			if layout == 7 {
-				row, _ := json.Marshal(strings.Split(string(spaced), " "))
-				agrees(t, p, append(row, ','))
+			// the same values as a Wayback JSON row, read by their
+			// count as the spaced line is
+			row, _ := json.Marshal(strings.Split(string(spaced), " "))
+			if agrees(t, p, append(row, ',')) {
+				forms[-layout]++
 			}
 		}
 	}
@@ -75,7 +77,7 @@ func TestListURLAgreesWithIngest(t *testing.T) {
 			forms[11]++
 		}
 	}
-	if taken == 0 || forms[1] == 0 || forms[7] == 0 || forms[9] == 0 || forms[11] == 0 {
+	if taken == 0 || forms[1] == 0 || forms[7] == 0 || forms[9] == 0 || forms[11] == 0 || forms[-7] == 0 || forms[-9] == 0 || forms[-11] == 0 {
 		t.Fatalf("bad fixture: %d lines taken, by layout %v", taken, forms)
 	}
 }
@@ -90,6 +92,7 @@ func FuzzListURL(f *testing.F) {
 		`com,2024)/ 2024 {"url": "http://2024.com/"}`,
 		`de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`,
 		`["de,zew)/", "19970427191925", "http://www.zew.de:80/", "text/html", "200", "GOE2BMK6", "1001"],`,
+		`["de,zew)/", "19970427191925", "http://www.zew.de:80/", "text/html", "200", "GOE2BMK6", "-", "0", "x.arc.gz"],`,
 		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`,
 		` CDX N b a m s k r M S V g`,
 		"http://a.example/a b c",
