@@ -180,7 +180,13 @@ func run(a *args) (err error) {
 		if cuts, err = merge.EvenCuts(ins, n); err != nil {
 			return err
 		}
-		if len(cuts) < n-1 {
+		switch {
+		case len(cuts) >= n-1:
+		case a.Fold:
+			// each input's host changes are its own: one between two
+			// hosts of different inputs is not seen without folding
+			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: a host is never cut, and cutting while folding finds only %d places between hosts; for more, fold first (-o), then split the folded file\n", len(cuts)+1, n, len(cuts))
+		default:
 			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: the input holds %d host groups, and a host is never cut\n", len(cuts)+1, n, len(cuts)+1)
 		}
 	case a.SplitAt != nil:

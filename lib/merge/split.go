@@ -41,7 +41,9 @@ type blockRef struct {
 // ranges of close to equal row counts, never inside a host. It reads only
 // the zone maps, and decodes just the blocks where the cuts fall (damage
 // there is named with the input's path). Fewer cuts come back only when
-// there are fewer hosts than ranges.
+// there are fewer hosts than ranges, or, for inputs whose ranges overlap
+// (a fold), fewer places between hosts that one input shows: a cut
+// between hosts of two inputs is not seen without folding.
 func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	if n < 1 {
 		return nil, errors.New("split: need at least 1 range")
@@ -66,6 +68,13 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		total += uint64(refs[i].info.Rows)
 	}
 	s := &cutter{refs: refs, hosts: map[int][]uint64{}}
+	for i, a := range ins {
+		for _, b := range ins[:i] {
+			if a.File.Header.Lo <= b.File.Header.Hi && b.File.Header.Lo <= a.File.Header.Hi {
+				s.overlap = true
+			}
+		}
+	}
 	start, end := cutAt{}, cutAt{pos: total, key: ^uint64(0), end: true}
 	var cuts []cutAt
 	for k := 1; k < n; k++ {
@@ -74,7 +83,7 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && (len(cuts) == 0 || cut.key > cuts[len(cuts)-1].key) {
+		if ok && (len(cuts) == 0 || cut.below >= cuts[len(cuts)-1].key) {
 			cuts = append(cuts, cut)
 		}
 	}
@@ -119,22 +128,29 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	return keys, nil
 }
 
-// cutAt is a cut: its key, and the rows that lie before it. The ends of
-// the input are cuts too, the last with end set (its key is no cut).
+// cutAt is a cut: its key, the host just below it, and the rows that lie
+// before it. The ends of the input are cuts too, the last with end set
+// (its key is no cut).
 type cutAt struct {
-	pos, key uint64
-	end      bool
+	pos, key, below uint64
+	end             bool
 }
 
-// between reports whether host change c lies strictly between cuts lo
-// and hi.
-func between(c *candidate, key uint64, lo, hi cutAt) bool {
-	return c.pos > lo.pos && c.pos < hi.pos && key > lo.key && (hi.end || key < hi.key)
+// between reports whether cutting at host change c leaves a host on
+// either side of it between the cuts lo and hi. (Folded inputs have
+// host changes of their own: two cuts between one pair of hosts would
+// leave a range with no row.)
+func between(c *candidate, lo, hi cutAt) bool {
+	return c.a >= lo.key && (hi.end || c.b < hi.key)
 }
 
 type cutter struct {
 	refs  []blockRef
 	hosts map[int][]uint64 // decoded host keys per block
+	// overlap is set when the inputs' ranges overlap (a fold): a row
+	// position is then only an estimate, and blocks of one key span lie
+	// apart in refs, so a search looks at every block
+	overlap bool
 }
 
 // candidate is a place between two hosts: pos rows lie before it, the last
@@ -189,6 +205,9 @@ func (s *cutter) nearest(target uint64, lo, hi cutAt) (cutAt, bool, error) {
 		return max(sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > pos })-1, 0)
 	}
 	first, last := at(lo.pos), at(hi.pos)
+	if s.overlap {
+		first, last = 0, len(s.refs)-1
+	}
 	j := min(max(at(target), first), last)
 	var best cutAt
 	found := false
@@ -215,8 +234,8 @@ func (s *cutter) nearest(target uint64, lo, hi cutAt) (cutAt, bool, error) {
 				if found && dist(c.pos) >= dist(best.pos) {
 					continue
 				}
-				if key := manifest.CutBetween(c.a, c.b); between(c, key, lo, hi) {
-					best, found = cutAt{pos: c.pos, key: key}, true
+				if between(c, lo, hi) {
+					best, found = cutAt{pos: c.pos, key: manifest.CutBetween(c.a, c.b), below: c.a}, true
 				}
 			}
 		}
