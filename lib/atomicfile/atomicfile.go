@@ -21,6 +21,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,6 +43,7 @@ var newFileMode = func() fs.FileMode {
 // File is an output being written.
 type File struct {
 	*bufio.Writer
+	dst    io.Writer // what the buffer writes to
 	f      *os.File
 	path   string // as given
 	target string // path after following symbolic links
@@ -60,7 +62,7 @@ func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
 // buffer goes straight to the file.
 func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
-		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), direct: true}, nil
+		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), dst: os.Stdout, direct: true}, nil
 	}
 	// A pipe or a device holds no file to replace, and a reader at its
 	// other end would wait forever for a rename: write it in place.
@@ -69,7 +71,7 @@ func CreateSize(path string, size int) (*File, error) {
 		if err != nil {
 			return nil, cannotWrite(path, err)
 		}
-		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), f: f, path: path, direct: true}, nil
+		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), dst: namedPipe{f}, f: f, path: path, direct: true}, nil
 	}
 	target, err := Target(path)
 	if err != nil {
@@ -98,7 +100,20 @@ func CreateSize(path string, size int) (*File, error) {
 		mode = st.Mode().Perm()
 	}
 	f.Chmod(mode)
-	return &File{Writer: bufio.NewWriterSize(tempFile{f, path}, size), f: f, path: path, target: target, before: idOf(st)}, nil
+	dst := tempFile{f, path}
+	return &File{Writer: bufio.NewWriterSize(dst, size), dst: dst, f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// Written flushes the buffer and lets it go, for a run that finishes
+// its outputs one after another and commits them together (a split into
+// many ranges): each would otherwise hold its buffer, 1 MiB, until the
+// commit. Later writes still work, through a small buffer.
+func (f *File) Written() error {
+	if err := f.Flush(); err != nil {
+		return err
+	}
+	f.Writer = bufio.NewWriterSize(f.dst, 64)
+	return nil
 }
 
 // tempFile writes an output's temporary file, and names the output in

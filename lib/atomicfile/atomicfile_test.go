@@ -69,6 +69,39 @@ func TestCommitAndAbort(t *testing.T) {
 	}
 }
 
+// TestWritten: Written hands what was buffered to the temporary file
+// (the destination stays as it was until Commit) and lets the buffer go;
+// writes after it still reach the file, and Commit puts it all in place.
+func TestWritten(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	os.WriteFile(path, []byte("old"), 0o644)
+	f, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("first ")
+	if err := f.Written(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Buffered() != 0 || f.Size() >= 1<<20 {
+		t.Errorf("after Written: %d bytes buffered, a buffer of %d", f.Buffered(), f.Size())
+	}
+	if b, _ := os.ReadFile(f.f.Name()); string(b) != "first " {
+		t.Errorf("temporary file after Written: %q", b)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("destination changed before Commit: %q", b)
+	}
+	f.WriteString(strings.Repeat("x", 100) + " last")
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "first "+strings.Repeat("x", 100)+" last" {
+		t.Errorf("after Commit: %q", b)
+	}
+}
+
 // A set of outputs appears whole or not at all: when one of them cannot be
 // written out (here its file is closed under it, as a full disk would fail
 // the flush), none is renamed into place, even those that synced.

@@ -409,8 +409,9 @@ type merger struct {
 	hdr  codec.Header
 	curs []*cursor
 
-	k int // current output
-	w *codec.Writer
+	k   int // current output
+	w   *codec.Writer
+	out io.Writer // what w writes to
 	// heap holds the cursors not done, ordered by before: the cursor
 	// with the smallest next key on top.
 	heap *minheap.Heap[*cursor]
@@ -789,6 +790,7 @@ func (m *merger) open() error {
 	if err != nil {
 		return err
 	}
+	m.out = out
 	h := codec.Header{Version: m.hdr.Version, Grouping: m.hdr.Grouping, Shift: m.hdr.Shift, PartitionID: o.ID, Lo: o.Lo, Hi: o.Hi}
 	w, err := codec.NewWriter(out, h, codec.WithConcurrency(m.opt.Concurrency))
 	if err != nil {
@@ -808,6 +810,14 @@ func (m *merger) closeOutput() error {
 		}
 		st.Stats, st.Bytes = m.w.Stats(), m.w.Size()
 		m.w = nil
+		// An output committed with the others at the end lets its
+		// buffer go now: a split into 1,024 ranges held 1 GiB of them.
+		if w, ok := m.out.(interface{ Written() error }); ok {
+			if err := w.Written(); err != nil {
+				return err
+			}
+		}
+		m.out = nil
 	}
 	m.res.Outputs = append(m.res.Outputs, st)
 	m.k++

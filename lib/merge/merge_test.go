@@ -530,6 +530,49 @@ func TestEvenCuts(t *testing.T) {
 	}
 }
 
+// writtenBuffer is an output that records when the merge says it is
+// complete.
+type writtenBuffer struct {
+	bytes.Buffer
+	written int // bytes when Written was called; -1 until then
+}
+
+func (w *writtenBuffer) Written() error { w.written = w.Len(); return nil }
+
+// TestOutputsWritten: each output is told it is complete (so a file
+// committed with the others at the end can let its buffer go) once its
+// last byte is written, before the merge moves on.
+func TestOutputsWritten(t *testing.T) {
+	rows := sampleRows(t)
+	all := encode(t, 9, 0, ^uint64(0), rows)
+	cuts := []uint64{rows[len(rows)/3].HostKey, rows[2*len(rows)/3].HostKey}
+	outs, err := Ranges(0, ^uint64(0), cuts, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bufs []*writtenBuffer
+	opt := Options{Outputs: outs, Create: func(i int) (io.Writer, error) {
+		for _, b := range bufs {
+			if b.written < 0 {
+				t.Errorf("output %d created before output %d was complete", i, len(bufs)-1)
+			}
+		}
+		bufs = append(bufs, &writtenBuffer{written: -1})
+		return bufs[i], nil
+	}}
+	if _, err := Run([]Source{source(t, "all", all)}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(bufs) != 3 {
+		t.Fatalf("%d outputs", len(bufs))
+	}
+	for i, b := range bufs {
+		if b.written != b.Len() || b.Len() == 0 {
+			t.Errorf("output %d: complete at %d bytes, holds %d", i, b.written, b.Len())
+		}
+	}
+}
+
 // TestEvenCutsBigHost: a host bigger than a range's share still leaves n
 // ranges when there are n hosts (the targets on either side of it were
 // drawn to one host change, and --split 64 of the corpus wrote 63 files):

@@ -144,9 +144,13 @@ func between(c *candidate, lo, hi cutAt) bool {
 	return c.a >= lo.key && (hi.end || c.b < hi.key)
 }
 
+// keptBlocks is how many blocks' host keys a cutter keeps decoded.
+const keptBlocks = 16
+
 type cutter struct {
 	refs  []blockRef
-	hosts map[int][]uint64 // decoded host keys per block
+	hosts map[int][]uint64 // decoded host keys of the last blocks decoded
+	order []int            // the blocks in hosts, oldest first
 	// overlap is set when the inputs' ranges overlap (a fold): a row
 	// position is then only an estimate, and blocks of one key span lie
 	// apart in refs, so a search looks at every block
@@ -187,7 +191,15 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 		for i := range recs {
 			hosts[i] = recs[i].HostKey
 		}
+		// Keep a few: a search looks at the blocks around one place, and
+		// a split of a big file into many ranges would otherwise hold
+		// every block's keys (8 bytes a row) at once.
+		if len(s.order) == keptBlocks {
+			delete(s.hosts, s.order[0])
+			s.order = s.order[1:]
+		}
 		s.hosts[j] = hosts
+		s.order = append(s.order, j)
 	}
 	for i := 1; i < len(hosts); i++ {
 		if hosts[i] != hosts[i-1] {
