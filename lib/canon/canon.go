@@ -183,7 +183,7 @@ func objectURL(t []byte) (string, error) {
 	}
 	err := json.Unmarshal(t, &o)
 	if err != nil {
-		err = json.Unmarshal(escapeControls(t), &o)
+		err = json.Unmarshal(looseJSON(t), &o)
 	}
 	if o.URL == nil || o.URL == "" {
 		o.URL = o.Original
@@ -195,17 +195,25 @@ func objectURL(t []byte) (string, error) {
 	return u, nil
 }
 
-// escapeControls returns t with each byte below 0x20 inside a JSON string
-// written as a \u escape.
-func escapeControls(t []byte) []byte {
+// looseJSON returns t with what encoding/json refuses inside a string
+// and the CDX parser's JSON decoder (sonic) takes, where it reads past a
+// value or reads it raw, written as encoding/json reads it: a byte below
+// 0x20 as a \u escape, and a backslash that starts no escape as an
+// escaped backslash.
+func looseJSON(t []byte) []byte {
 	out := make([]byte, 0, len(t)+16)
-	in, esc := false, false
-	for _, c := range t {
+	in := false
+	for i := 0; i < len(t); i++ {
+		c := t[i]
 		switch {
-		case in && esc:
-			esc = false
 		case in && c == '\\':
-			esc = true
+			if i+1 < len(t) && validEscape(t[i+1:]) {
+				out = append(out, c, t[i+1])
+				i++
+			} else {
+				out = append(out, '\\', '\\')
+			}
+			continue
 		case c == '"':
 			in = !in
 		case in && c < 0x20:
@@ -215,6 +223,26 @@ func escapeControls(t []byte) []byte {
 		out = append(out, c)
 	}
 	return out
+}
+
+// validEscape reports whether b, following a backslash inside a JSON
+// string, is an escape JSON has.
+func validEscape(b []byte) bool {
+	switch b[0] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return true
+	case 'u':
+		if len(b) < 5 {
+			return false
+		}
+		for _, h := range b[1:5] {
+			if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // waybackRow reads a row of the Wayback CDX server's output=json (one
@@ -229,8 +257,8 @@ func waybackRow(t []byte) (u string, err error, ok bool) {
 		t = t[:len(t)-1]
 	}
 	var vals []string
-	// control bytes inside its strings are taken as ingest takes them
-	if json.Unmarshal(t, &vals) != nil && json.Unmarshal(escapeControls(t), &vals) != nil {
+	// what ingest's decoder takes inside its strings is taken too
+	if json.Unmarshal(t, &vals) != nil && json.Unmarshal(looseJSON(t), &vals) != nil {
 		return "", nil, false
 	}
 	switch {
