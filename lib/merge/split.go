@@ -104,14 +104,14 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 			if i < len(cuts) {
 				h = cuts[i]
 			}
-			if !oneHost[l.key] && (best < 0 || h.pos-l.pos > hi.pos-lo.pos) {
+			if !oneHost[l.key] && (best < 0 || rowsBetween(l, h) > rowsBetween(lo, hi)) {
 				best, lo, hi = i, l, h
 			}
 		}
 		if best < 0 {
 			break
 		}
-		cut, ok, err := s.nearest(lo.pos+(hi.pos-lo.pos)/2, lo, hi)
+		cut, ok, err := s.nearest(lo.pos+rowsBetween(lo, hi)/2, lo, hi)
 		if err != nil {
 			return nil, err
 		}
@@ -134,6 +134,15 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 type cutAt struct {
 	pos, key, below uint64
 	end             bool
+}
+
+// rowsBetween is about how many rows lie between two cuts (for folded
+// inputs, whose positions are estimates, never below zero).
+func rowsBetween(lo, hi cutAt) uint64 {
+	if hi.pos < lo.pos {
+		return 0
+	}
+	return hi.pos - lo.pos
 }
 
 // between reports whether cutting at host change c leaves a host on
@@ -210,8 +219,8 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 }
 
 // nearest finds the host change closest to row position target among
-// those strictly between the cuts lo and hi, and returns it as a cut
-// (at manifest.CutBetween the two hosts).
+// those that leave a host on either side between the cuts lo and hi, and
+// returns it as a cut (at manifest.CutBetween the two hosts).
 func (s *cutter) nearest(target uint64, lo, hi cutAt) (cutAt, bool, error) {
 	at := func(pos uint64) int {
 		return max(sort.Search(len(s.refs), func(i int) bool { return s.refs[i].cum > pos })-1, 0)
