@@ -30,6 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	whatwg "github.com/nlnwa/whatwg-url/url"
 )
@@ -178,21 +180,95 @@ func objectURL(t []byte) (string, error) {
 	// two for one field winning, the Wayback server's "original" where
 	// "url" gives nothing
 	var o struct {
-		URL      any `json:"url"`
-		Original any `json:"original"`
+		URL      json.RawMessage `json:"url"`
+		Original json.RawMessage `json:"original"`
 	}
 	err := json.Unmarshal(t, &o)
 	if err != nil {
 		err = json.Unmarshal(looseJSON(t), &o)
 	}
-	if o.URL == nil || o.URL == "" {
+	if none := func(v json.RawMessage) bool { return v == nil || string(v) == "null" || string(v) == `""` }; none(o.URL) {
 		o.URL = o.Original
 	}
-	u, ok := o.URL.(string)
+	u, ok := jsonString(o.URL)
 	if err != nil || !ok || u == "" {
 		return "", ErrNoURLField
 	}
 	return u, nil
+}
+
+// jsonString decodes a JSON string as ingest's decoder (sonic) does:
+// escapes as JSON has them (a lone surrogate half as U+FFFD), and every
+// other byte as it is, invalid UTF-8 too. encoding/json would replace an
+// invalid byte with U+FFFD, and the URL parser, dropping a tab that sat
+// between two bytes, would then see two characters where ingest sees
+// one. ok is false for a value that is no string; raw is what
+// encoding/json accepted.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	raw = raw[1 : len(raw)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(raw[i+1:])
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+					r2 = hex4(raw[i+3:])
+				}
+				if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+					r = pair
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default: // '"', '\\', '/'
+			out = append(out, raw[i])
+		}
+	}
+	return string(out), true
+}
+
+// hex4 reads the 4 hex digits of a \u escape.
+func hex4(b []byte) rune {
+	var r rune
+	for _, h := range b[:4] {
+		switch {
+		case '0' <= h && h <= '9':
+			h -= '0'
+		case 'a' <= h && h <= 'f':
+			h -= 'a' - 10
+		default:
+			h -= 'A' - 10
+		}
+		r = r<<4 | rune(h)
+	}
+	return r
 }
 
 // looseJSON returns t with what encoding/json refuses inside a string
@@ -256,10 +332,18 @@ func waybackRow(t []byte) (u string, err error, ok bool) {
 	if bytes.HasSuffix(t, []byte("]]")) {
 		t = t[:len(t)-1]
 	}
-	var vals []string
+	var raws []json.RawMessage
 	// what ingest's decoder takes inside its strings is taken too
-	if json.Unmarshal(t, &vals) != nil && json.Unmarshal(looseJSON(t), &vals) != nil {
+	if json.Unmarshal(t, &raws) != nil && json.Unmarshal(looseJSON(t), &raws) != nil {
 		return "", nil, false
+	}
+	vals := make([]string, len(raws))
+	for i, r := range raws {
+		v, ok := jsonString(r)
+		if !ok {
+			return "", nil, false // an array of strings only
+		}
+		vals[i] = v
 	}
 	switch {
 	case len(vals) > 1 && vals[1] == "timestamp":

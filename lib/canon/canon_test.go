@@ -404,3 +404,37 @@ func TestListURL(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONString: a JSON string of a URL list line decodes as ingest's
+// decoder decodes it: escapes as JSON has them, a surrogate pair joined
+// and a lone half as U+FFFD, invalid UTF-8 kept byte for byte (so that
+// the URL parser, dropping the tab in "\xcc\t\xbd", sees U+033D, as
+// ingest does; encoding/json had made it two U+FFFD).
+func TestJSONString(t *testing.T) {
+	for raw, want := range map[string]string{
+		`"http://a/"`:             "http://a/",
+		`"a\"b\\c\/d\b\f\n\r\te"`: "a\"b\\c/d\b\f\n\r\te",
+		`"\u0041\u00e9\u20ac"`:    "Aé€",
+		`"a\ud800\udc00b"`:        "a\U00010000b",
+		`"a\ud800b"`:              "a\uFFFDb",
+		`"a\udc00b"`:              "a\uFFFDb",
+		`"a\ud800\u0041b"`:        "a\uFFFDAb",
+		`"a\ud800"`:               "a\uFFFD",
+		"\"a\xcc\\u0009\xbd\"":    "a\xcc\t\xbd",
+		"\"p\xff\"":               "p\xff",
+		`""`:                      "",
+	} {
+		if got, ok := jsonString([]byte(raw)); !ok || got != want {
+			t.Errorf("jsonString(%q) = %q, %v; want %q", raw, got, ok, want)
+		}
+	}
+	for _, raw := range []string{"", "1", "null", "[]", `x"`} {
+		if got, ok := jsonString([]byte(raw)); ok {
+			t.Errorf("jsonString(%q) = %q: a string", raw, got)
+		}
+	}
+	u, err := ListURL([]byte("{\"url\": \"http://b/\xcc\t\xbd\"}"))
+	if c, _ := Canonicalize(u); err != nil || c != "http://b/%CC%BD" {
+		t.Errorf("a tab between the halves of a character: %q (%q), %v", c, u, err)
+	}
+}
