@@ -289,6 +289,38 @@ func TestRunAgain(t *testing.T) {
 	}
 }
 
+// TestRunAgainMany: a re-run of many inputs names the first five it
+// finds committed and counts the rest, on its own and in the refusal of
+// a run that mixes them with a new one (a re-run of 3,000 shards printed
+// 3,000 lines, and its refusal one line of all of them).
+func TestRunAgainMany(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-1")
+	b, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	var files []string
+	for i := range 8 {
+		f := filepath.Join(tmp, fmt.Sprintf("in-%d.jsonl", i))
+		os.WriteFile(f, []byte(lines[i]), 0o644)
+		files = append(files, f)
+	}
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "1", files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7])
+	_, e, code := run(t, nil, "meguri-ingest", "--data", dir, files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7])
+	if got := strings.Count(string(e), "; nothing was appended (--again appends it again)\n"); code != 0 || got != 5 ||
+		!strings.HasSuffix(string(e), "meguri-ingest: and 3 more inputs the directory committed before; nothing was appended (--again appends them again)\n") {
+		t.Errorf("a re-run of 8: exit %d, %d named:\n%s", code, got, e)
+	}
+	fresh := filepath.Join(tmp, "fresh.jsonl")
+	os.WriteFile(fresh, []byte(lines[9]), 0o644)
+	_, e, code = run(t, nil, "meguri-ingest", "--data", dir, files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7], fresh)
+	if code != 1 || strings.Count(string(e), "committed the same content") != 5 || !strings.Contains(string(e), "; and 3 more inputs committed before, but not the run's other inputs; nothing was appended") {
+		t.Errorf("a re-run of 8 with a new input: exit %d:\n%s", code, e)
+	}
+}
+
 // A writer killed in the middle of a run leaves the directory as it was
 // before the run; the next writer drops the unfinished tail.
 func TestPartitionDirectoryKill(t *testing.T) {

@@ -129,7 +129,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
-			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again", strings.Join(found, "; "), errNotAppended)
+			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again", joinNamed(found), errNotAppended)
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -178,12 +178,29 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	return nil
 }
 
+// namedAtMost is how many inputs found committed before are named one by
+// one; a re-run of thousands says how many more there were.
+const namedAtMost = 5
+
 // sayDone says of a run whose every input was committed before that it
-// appended nothing, a line for each input.
+// appended nothing, a line for each input (the first namedAtMost).
 func sayDone(committed []string) {
-	for _, c := range committed {
+	for _, c := range committed[:min(len(committed), namedAtMost)] {
 		fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", c)
 	}
+	if more := len(committed) - namedAtMost; more > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: and %d more inputs the directory committed before; nothing was appended (--again appends them again)\n", more)
+	}
+}
+
+// joinNamed joins the first namedAtMost of the committed inputs' lines
+// into one, saying how many more there were.
+func joinNamed(committed []string) string {
+	s := strings.Join(committed[:min(len(committed), namedAtMost)], "; ")
+	if more := len(committed) - namedAtMost; more > 0 {
+		s += fmt.Sprintf("; and %d more inputs committed before", more)
+	}
+	return s
 }
 
 // committedLines says, for each input found committed before, when and
