@@ -67,7 +67,7 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		refs[i].cum = total
 		total += uint64(refs[i].info.Rows)
 	}
-	s := &cutter{refs: refs, hosts: map[int][]uint64{}}
+	s := &cutter{refs: refs, cands: map[int][]candidate{}}
 	for i, a := range ins {
 		for _, b := range ins[:i] {
 			if a.File.Header.Lo <= b.File.Header.Hi && b.File.Header.Lo <= a.File.Header.Hi {
@@ -153,13 +153,13 @@ func between(c *candidate, lo, hi cutAt) bool {
 	return c.a >= lo.key && (hi.end || c.b < hi.key)
 }
 
-// keptBlocks is how many blocks' host keys a cutter keeps decoded.
+// keptBlocks is how many blocks' host changes a cutter keeps.
 const keptBlocks = 16
 
 type cutter struct {
 	refs  []blockRef
-	hosts map[int][]uint64 // decoded host keys of the last blocks decoded
-	order []int            // the blocks in hosts, oldest first
+	cands map[int][]candidate // host changes of the last blocks looked at
+	order []int               // the blocks in cands, oldest first
 	// overlap is set when the inputs' ranges overlap (a fold): a row
 	// position is then only an estimate, and blocks of one key span lie
 	// apart in refs, so a search looks at every block
@@ -174,7 +174,11 @@ type candidate struct {
 }
 
 // edges lists the host changes at the start of block j and inside it.
+// The list is shared: callers only read it.
 func (s *cutter) edges(j int) ([]candidate, error) {
+	if out, ok := s.cands[j]; ok {
+		return out, nil
+	}
 	r := s.refs[j]
 	var out []candidate
 	if j > 0 {
@@ -183,11 +187,7 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 			out = append(out, candidate{pos: r.cum, a: prev, b: r.info.FirstHost})
 		}
 	}
-	if r.info.Hosts <= 1 {
-		return out, nil
-	}
-	hosts, ok := s.hosts[j]
-	if !ok {
+	if r.info.Hosts > 1 {
 		b, err := r.file.ReadBlock(r.index)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.name, err)
@@ -196,25 +196,21 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
-		hosts = make([]uint64, len(recs))
-		for i := range recs {
-			hosts[i] = recs[i].HostKey
-		}
-		// Keep a few: a search looks at the blocks around one place, and
-		// a split of a big file into many ranges would otherwise hold
-		// every block's keys (8 bytes a row) at once.
-		if len(s.order) == keptBlocks {
-			delete(s.hosts, s.order[0])
-			s.order = s.order[1:]
-		}
-		s.hosts[j] = hosts
-		s.order = append(s.order, j)
-	}
-	for i := 1; i < len(hosts); i++ {
-		if hosts[i] != hosts[i-1] {
-			out = append(out, candidate{pos: r.cum + uint64(i), a: hosts[i-1], b: hosts[i]})
+		for i := 1; i < len(recs); i++ {
+			if a, b := recs[i-1].HostKey, recs[i].HostKey; a != b {
+				out = append(out, candidate{pos: r.cum + uint64(i), a: a, b: b})
+			}
 		}
 	}
+	// Keep a few: a search looks at the blocks around one place, and a
+	// split of a big file into many ranges would otherwise hold every
+	// block's host changes at once.
+	if len(s.order) == keptBlocks {
+		delete(s.cands, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.cands[j] = out
+	s.order = append(s.order, j)
 	return out, nil
 }
 
