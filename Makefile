@@ -106,6 +106,7 @@ FUZZ_TARGETS := \
   lib/manifest:FuzzParse \
   lib/merge:FuzzMergeIdentity \
   lib/merge:FuzzFoldGCIdentity \
+  lib/merge:FuzzEvenCuts \
   lib/extsort:FuzzDecodeBatch \
   lib/inspect:FuzzLookupLines \
   lib/logstore:FuzzLog \

@@ -864,6 +864,69 @@ func stretch(seed uint64, rows []record.Record) (*rand.Rand, []record.Record) {
 	return rng, rows[i : i+1+rng.IntN(len(rows)-i)]
 }
 
+// FuzzEvenCuts: cutting a random stretch of rows into n ranges, as one
+// file, as files of disjoint ranges (a merge), or spread over files of
+// one range (a fold): the cuts tile the range, no range is without a
+// row, and, but for a fold, there are n ranges whenever there are n hosts.
+func FuzzEvenCuts(f *testing.F) {
+	rows := fuzzSample(f)
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		rng, sub := stretch(seed, rows)
+		hosts := map[uint64]bool{}
+		for _, r := range sub {
+			hosts[r.HostKey] = true
+		}
+		open := func(id, lo, hi uint64, part []record.Record) *Input {
+			b := encode(t, id, lo, hi, part)
+			f, err := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Input{Path: fmt.Sprint(id), File: f}
+		}
+		var ins []*Input
+		mode := rng.IntN(3)
+		switch mode {
+		case 0: // one file
+			ins = append(ins, open(1, 0, ^uint64(0), sub))
+		case 1: // disjoint ranges, merged
+			parts, err := Ranges(0, ^uint64(0), randomCuts(rng, sub, 4), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range parts {
+				ins = append(ins, open(o.ID, o.Lo, o.Hi, inRange(sub, o.Lo, o.Hi)))
+			}
+		case 2: // one range, rows spread over files, folded
+			spread := make([][]record.Record, 2+rng.IntN(2))
+			for _, r := range sub {
+				i := rng.IntN(len(spread))
+				spread[i] = append(spread[i], r)
+			}
+			for i, part := range spread {
+				ins = append(ins, open(uint64(i+1), 0, ^uint64(0), part))
+			}
+		}
+		n := 1 + rng.IntN(2*len(hosts)+2)
+		cuts, err := EvenCuts(ins, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := Ranges(0, ^uint64(0), cuts, 0)
+		if err != nil {
+			t.Fatalf("mode %d, n=%d: %v", mode, n, err)
+		}
+		if len(outs) > n || mode < 2 && len(outs) != min(n, len(hosts)) {
+			t.Fatalf("mode %d: %d ranges for n=%d and %d hosts", mode, len(outs), n, len(hosts))
+		}
+		for _, o := range outs {
+			if len(inRange(sub, o.Lo, o.Hi)) == 0 {
+				t.Fatalf("mode %d, n=%d: range %#x..%#x holds no row", mode, n, o.Lo, o.Hi)
+			}
+		}
+	})
+}
+
 // FuzzMergeIdentity: a file split at random host keys gives, for each
 // range, the bytes of a fresh encoding of its rows; those parts, in random
 // order, merged and cut again at other random keys give fresh encodings
