@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -510,5 +511,21 @@ func TestEmptyInput(t *testing.T) {
 		if !errors.Is(c.err, c.want) || !errors.Is(c.err, ErrNotMeguri) || c.err.Error() != c.text {
 			t.Errorf("%v: want %q, which is ErrNotMeguri", c.err, c.text)
 		}
+	}
+}
+
+// TestSlotsFor: the blocks a writer encodes at once follow the budget,
+// not the cores, on a machine of many (32 here): three fifths of the
+// budget at 64 MiB a block, at most one per core, at least one.
+func TestSlotsFor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(32))
+	for mem, want := range map[int64]int{4 << 20: 1, 128 << 20: 1, 256 << 20: 2, 1 << 30: 9, 1 << 40: 32} {
+		if got := SlotsFor(mem); got != want {
+			t.Errorf("SlotsFor(%d MiB) on 32 cores = %d, want %d", mem>>20, got, want)
+		}
+	}
+	runtime.GOMAXPROCS(2)
+	if got := SlotsFor(1 << 30); got != 2 {
+		t.Errorf("SlotsFor(1 GiB) on 2 cores = %d, want 2", got)
 	}
 }

@@ -33,6 +33,20 @@ func WithConcurrency(n int) Option {
 	}
 }
 
+// slotBytes is about what one block being encoded holds: a zstd
+// encoder's tables (36 MiB at the best level) and the block's rows and
+// pages.
+const slotBytes = 64 << 20
+
+// SlotsFor is how many blocks a writer under a memory budget of mem bytes
+// encodes at once: one per core, but no more than three fifths of the
+// budget holds (the rest is the sort's, or the merge's), and at least
+// one. Without it a writer on a 32-core machine built 32 encoders, 1.1 GiB,
+// whatever the budget. Output bytes do not depend on it.
+func SlotsFor(mem int64) int {
+	return max(1, min(runtime.GOMAXPROCS(0), int(mem*3/5/slotBytes)))
+}
+
 // Writer writes a .meguri file front to back. Add rows in key order, then
 // Close. Close does not close the underlying io.Writer.
 type Writer struct {

@@ -43,8 +43,9 @@ import (
 
 // Options configure a Sorter.
 type Options struct {
-	Budget int64  // bytes of arena and index held before a run spills
-	TmpDir string // where runs go; os.TempDir() when empty
+	Budget  int64  // bytes of arena and index held before a run spills
+	TmpDir  string // where runs go; os.TempDir() when empty
+	Writers int    // blocks WriteMeguri encodes at once (0: one per core)
 }
 
 type ref struct {

@@ -9,13 +9,13 @@ import (
 
 // ForMem returns the sorter ingest and the log store's pack use under a
 // working-set budget of mem bytes (0: 1 GiB): the arena gets a share of it;
-// the rest covers batches in flight, the encoder and the garbage
-// collector's headroom.
+// the rest covers batches in flight, the encoders (as many as it holds,
+// codec.SlotsFor) and the garbage collector's headroom.
 func ForMem(mem int64, tmp string) *Sorter {
 	if mem <= 0 {
 		mem = 1 << 30
 	}
-	return New(Options{Budget: mem * 2 / 5, TmpDir: tmp})
+	return New(Options{Budget: mem * 2 / 5, TmpDir: tmp, Writers: codec.SlotsFor(mem)})
 }
 
 // WriteMeguri folds every URL's captures into its record and writes the
@@ -41,7 +41,7 @@ func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, 
 			err = cerr
 		}
 	}()
-	w, err := codec.NewWriter(out, h)
+	w, err := codec.NewWriter(out, h, codec.WithConcurrency(s.opt.Writers))
 	if err != nil {
 		return stats, 0, err
 	}

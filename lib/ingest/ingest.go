@@ -94,9 +94,13 @@ type parsed struct {
 }
 
 // batchSize is the bytes of lines handed to a parse worker at once: 1 MiB,
-// or less under a small budget so that runs can spill at a fine grain.
-func batchSize(mem int64) int {
-	return int(max(4<<10, min(1<<20, mem/64)))
+// or less under a small budget so that runs can spill at a fine grain,
+// and so that the batches in flight (5 a worker, cdx.PipelineConfig) hold
+// at most an eighth of the budget however many cores parse them.
+func batchSize(mem int64, workers int) int {
+	// (each batch holds 4 KiB more than BatchBytes, for the line that
+	// crosses it)
+	return int(max(4<<10, min(1<<20, mem/64, mem/8/int64(5*workers+2)-4<<10)))
 }
 
 func (opt *Options) defaults() {
@@ -195,7 +199,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		}
 		return nil
 	}
-	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem), Workers: opt.Workers,
+	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem, opt.Workers), Workers: opt.Workers,
 		Fingerprint: opt.Fingerprint}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered

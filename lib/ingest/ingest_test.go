@@ -614,3 +614,21 @@ func TestSpacedCDX(t *testing.T) {
 		t.Fatalf("summaries differ:\n spaced %+v\n json   %+v", gsum, wsum)
 	}
 }
+
+// TestBatchSize: the line batches a run holds in flight (5 a worker and 2,
+// cdx.PipelineConfig.Memory) stay within an eighth of the budget however
+// many workers parse them, and a batch is 1 MiB when the budget allows.
+func TestBatchSize(t *testing.T) {
+	for _, mem := range []int64{4 << 20, 64 << 20, 256 << 20, 1 << 30} {
+		for _, workers := range []int{1, 2, 8, 32, 128} {
+			b := batchSize(mem, workers)
+			held := cdx.PipelineConfig{BatchBytes: b, Workers: workers}.Memory()
+			if held > mem/8 && b > 4<<10 {
+				t.Errorf("--mem %d MiB, %d workers: batches of %d bytes hold %d MiB", mem>>20, workers, b, held>>20)
+			}
+		}
+	}
+	if b := batchSize(1<<30, 2); b != 1<<20 {
+		t.Errorf("--mem 1G, 2 workers: batches of %d bytes, want 1 MiB", b)
+	}
+}

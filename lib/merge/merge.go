@@ -137,7 +137,8 @@ type Options struct {
 	// which must then be the same for all of them. Blocks are copied only
 	// from inputs of the output's version.
 	Version uint16
-	// Concurrency is passed to the writers (0: GOMAXPROCS).
+	// Concurrency is passed to the writers (0: as many as Mem holds,
+	// codec.SlotsFor, or one per core without Mem).
 	Concurrency int
 	// Mem, when positive, is a soft limit on the process's memory for the
 	// run (runtime/debug.SetMemoryLimit): the garbage collector works
@@ -792,7 +793,11 @@ func (m *merger) open() error {
 	}
 	m.out = out
 	h := codec.Header{Version: m.hdr.Version, Grouping: m.hdr.Grouping, Shift: m.hdr.Shift, PartitionID: o.ID, Lo: o.Lo, Hi: o.Hi}
-	w, err := codec.NewWriter(out, h, codec.WithConcurrency(m.opt.Concurrency))
+	conc := m.opt.Concurrency
+	if conc == 0 && m.opt.Mem > 0 {
+		conc = codec.SlotsFor(m.opt.Mem)
+	}
+	w, err := codec.NewWriter(out, h, codec.WithConcurrency(conc))
 	if err != nil {
 		return err
 	}
