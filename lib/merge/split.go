@@ -83,7 +83,7 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && (len(cuts) == 0 || cut.below >= cuts[len(cuts)-1].key) {
+		if ok && (len(cuts) == 0 || cuts[len(cuts)-1].leaves(cut.below, cut.key)) {
 			cuts = append(cuts, cut)
 		}
 	}
@@ -134,6 +134,27 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 type cutAt struct {
 	pos, key, below uint64
 	end             bool
+	atHost          bool // key is a host's own (cutKey over folded inputs)
+}
+
+// leaves reports whether a cut at key, above host below, leaves a host
+// between it and the lower cut c: below itself, or c's own host.
+func (c cutAt) leaves(below, key uint64) bool {
+	return below >= c.key || c.atHost && key > c.key
+}
+
+// cutKey is where a cut at host change c starts the upper range: midway
+// between the two hosts (manifest.CutBetween), or, over folded inputs, at
+// the upper host itself. A fold's inputs each show only their own host
+// changes, and another input's host may lie between a and b: cutting at
+// b, the cuts of all the inputs' changes still fall between every two
+// hosts of the fold that some input shows side by side, where midpoints
+// of pairs that straddle other hosts would pile up.
+func (s *cutter) cutKey(c *candidate) uint64 {
+	if s.overlap {
+		return c.b
+	}
+	return manifest.CutBetween(c.a, c.b)
 }
 
 // rowsBetween is about how many rows lie between two cuts (for folded
@@ -149,8 +170,8 @@ func rowsBetween(lo, hi cutAt) uint64 {
 // either side of it between the cuts lo and hi. (Folded inputs have
 // host changes of their own: two cuts between one pair of hosts would
 // leave a range with no row.)
-func between(c *candidate, lo, hi cutAt) bool {
-	return c.a >= lo.key && (hi.end || c.b < hi.key)
+func (s *cutter) between(c *candidate, lo, hi cutAt) bool {
+	return lo.leaves(c.a, s.cutKey(c)) && (hi.end || c.b < hi.key)
 }
 
 // keptBlocks is how many blocks' host changes a cutter keeps.
@@ -251,8 +272,8 @@ func (s *cutter) nearest(target uint64, lo, hi cutAt) (cutAt, bool, error) {
 				if found && dist(c.pos) >= dist(best.pos) {
 					continue
 				}
-				if between(c, lo, hi) {
-					best, found = cutAt{pos: c.pos, key: manifest.CutBetween(c.a, c.b), below: c.a}, true
+				if s.between(c, lo, hi) {
+					best, found = cutAt{pos: c.pos, key: s.cutKey(c), below: c.a, atHost: s.overlap}, true
 				}
 			}
 		}
