@@ -41,9 +41,9 @@ type blockRef struct {
 // ranges of close to equal row counts, never inside a host. It reads only
 // the zone maps, and decodes just the blocks where the cuts fall (damage
 // there is named with the input's path). Fewer cuts come back only when
-// there are fewer hosts than ranges, or, for inputs whose ranges overlap
-// (a fold), fewer places between hosts that one input shows: a cut
-// between hosts of two inputs is not seen without folding.
+// there are fewer hosts than ranges, or, rarely, for inputs whose ranges
+// overlap (a fold): a place between two hosts of different inputs that
+// no input's own host changes reach is not seen without folding.
 func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	if n < 1 {
 		return nil, errors.New("split: need at least 1 range")
@@ -144,12 +144,12 @@ func (c cutAt) leaves(below, key uint64) bool {
 }
 
 // cutKey is where a cut at host change c starts the upper range: midway
-// between the two hosts (manifest.CutBetween), or, over folded inputs, at
-// the upper host itself. A fold's inputs each show only their own host
-// changes, and another input's host may lie between a and b: cutting at
-// b, the cuts of all the inputs' changes still fall between every two
-// hosts of the fold that some input shows side by side, where midpoints
-// of pairs that straddle other hosts would pile up.
+// between the two hosts (manifest.CutBetween), so that hosts not seen yet
+// fall evenly on either side; over folded inputs, at the upper host
+// itself. There another input's host may lie between a and b, on either
+// side of a midpoint; a cut at b leaves it below, and a range whose lower
+// cut is a host holds that host (leaves), so the changes of all the
+// inputs together reach nearly every place between two hosts of the fold.
 func (s *cutter) cutKey(c *candidate) uint64 {
 	if s.overlap {
 		return c.b
