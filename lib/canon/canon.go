@@ -48,13 +48,29 @@ func MissingScheme(s string) bool {
 	return Scheme(s) == "" && strings.Contains(host, ".")
 }
 
+// TrimSpace returns line without the ASCII spaces and controls " \t\n\v\f\r"
+// at its ends, the whitespace a bare URL's line is read without (the
+// canonicalizer strips those and no other), as bytes.Trim with that
+// cutset would, without building the cutset's table on every line (1.6%
+// of an ingest's CPU, which calls it on every CDX line).
+func TrimSpace(line []byte) []byte {
+	space := func(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
+	for len(line) > 0 && space(line[0]) {
+		line = line[1:]
+	}
+	for len(line) > 0 && space(line[len(line)-1]) {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
 // Columns reports whether a line of a URL list holds a tab between its
 // first and last non-space bytes: tab-separated columns (a URL and its
 // anchor text, a link's source and target), not one URL. Canonicalize
 // would drop the tab, as the URL standard does, and join the columns
 // into one URL; the tools refuse such a line instead.
 func Columns(line []byte) bool {
-	return bytes.IndexByte(bytes.Trim(line, " \t\n\v\f\r"), '\t') >= 0
+	return bytes.IndexByte(TrimSpace(line), '\t') >= 0
 }
 
 // ErrColumns is ListURL's error for a line with a tab in it: tab-separated
@@ -90,7 +106,7 @@ var ErrCDXFields = errors.New("a CDX line of neither 7, 9 nor 11 fields")
 //   - Common Crawl's SURT TIMESTAMP {json}: the object's "url";
 //   - space-separated CDX of 7, 9 or 11 fields: the third field.
 func ListURL(line []byte) (string, error) {
-	if u := bytes.Trim(line, " \t\n\v\f\r"); BareURL(u) {
+	if u := TrimSpace(line); BareURL(u) {
 		if Columns(u) {
 			return "", ErrColumns
 		}

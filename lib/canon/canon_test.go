@@ -2,6 +2,7 @@ package canon
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"strings"
@@ -436,5 +437,19 @@ func TestJSONString(t *testing.T) {
 	u, err := ListURL([]byte("{\"url\": \"http://b/\xcc\t\xbd\"}"))
 	if c, _ := Canonicalize(u); err != nil || c != "http://b/%CC%BD" {
 		t.Errorf("a tab between the halves of a character: %q (%q), %v", c, u, err)
+	}
+}
+
+// TestTrimSpace: the hand-written trim equals bytes.Trim with the
+// same cutset for every byte value at either end and on both sides.
+func TestTrimSpace(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for _, s := range []string{string([]byte{byte(c)}), string([]byte{byte(c)}) + "x" + string([]byte{byte(c)}),
+			"\t \r\n" + string([]byte{byte(c)}) + "url\v\f" + string([]byte{byte(c)})} {
+			want := bytes.Trim([]byte(s), " \t\n\v\f\r")
+			if got := TrimSpace([]byte(s)); !bytes.Equal(got, want) {
+				t.Fatalf("TrimSpace(%q) = %q, want %q", s, got, want)
+			}
+		}
 	}
 }

@@ -463,17 +463,3 @@ func FuzzRejectLine(f *testing.F) {
 		}
 	})
 }
-
-// TestTrimASCIISpace: the hand-written trim equals bytes.Trim with the
-// same cutset for every byte value at either end and on both sides.
-func TestTrimASCIISpace(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for _, s := range []string{string([]byte{byte(c)}), string([]byte{byte(c)}) + "x" + string([]byte{byte(c)}),
-			"\t \r\n" + string([]byte{byte(c)}) + "url\v\f" + string([]byte{byte(c)})} {
-			want := bytes.Trim([]byte(s), " \t\n\v\f\r")
-			if got := trimASCIISpace([]byte(s)); !bytes.Equal(got, want) {
-				t.Fatalf("trimASCIISpace(%q) = %q, want %q", s, got, want)
-			}
-		}
-	}
-}
