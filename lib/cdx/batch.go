@@ -64,10 +64,21 @@ func (c PipelineConfig) maxBatches() int {
 	return 5*w + 2
 }
 
+// batchSlack is what a batch holds past BatchBytes: its room for the line
+// that crosses it.
+const batchSlack = 4096
+
 // Memory bounds the bytes of line batches a Pipeline holds at once (lines
 // longer than BatchBytes can stretch one batch up to MaxLine more).
 func (c PipelineConfig) Memory() int64 {
-	return int64(c.maxBatches()) * int64(c.BatchBytes+4096)
+	return int64(c.maxBatches()) * int64(c.BatchBytes+batchSlack)
+}
+
+// BatchBytesWithin is the largest BatchBytes whose batches, c.Workers
+// parsing them, hold at most mem bytes at once (Memory), and never less
+// than 4 KiB.
+func (c PipelineConfig) BatchBytesWithin(mem int64) int {
+	return int(max(4<<10, mem/int64(c.maxBatches())-batchSlack))
 }
 
 // Pipeline reads the inputs ("-" is stdin) in batches, runs work on
@@ -89,7 +100,7 @@ func Pipeline(inputs []string, cfg PipelineConfig, work func(worker int, b *Batc
 	ordered := make(chan *Batch, workers*2)
 	// Recycling batches keeps the garbage (and so the peak resident size)
 	// independent of how much input goes through.
-	free := freelist.New(cfg.maxBatches(), func() *Batch { return &Batch{Data: make([]byte, 0, cfg.BatchBytes+4096)} })
+	free := freelist.New(cfg.maxBatches(), func() *Batch { return &Batch{Data: make([]byte, 0, cfg.BatchBytes+batchSlack)} })
 	stop := make(chan struct{})
 	var readErr error
 	go func() {

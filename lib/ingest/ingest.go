@@ -95,12 +95,10 @@ type parsed struct {
 
 // batchSize is the bytes of lines handed to a parse worker at once: 1 MiB,
 // or less under a small budget so that runs can spill at a fine grain,
-// and so that the batches in flight (5 a worker, cdx.PipelineConfig) hold
-// at most an eighth of the budget however many cores parse them.
+// and so that the batches in flight hold at most an eighth of the budget
+// however many cores parse them.
 func batchSize(mem int64, workers int) int {
-	// (each batch holds 4 KiB more than BatchBytes, for the line that
-	// crosses it)
-	return int(max(4<<10, min(1<<20, mem/64, mem/8/int64(5*workers+2)-4<<10)))
+	return int(max(4<<10, min(1<<20, mem/64, int64(cdx.PipelineConfig{Workers: workers}.BatchBytesWithin(mem/8)))))
 }
 
 func (opt *Options) defaults() {
