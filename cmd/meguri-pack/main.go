@@ -116,9 +116,10 @@ func run(a *args) error {
 			to = "stdout"
 		}
 		note := fmt.Sprintf("by meguri-pack --seal at %s, packed to %s", time.Now().UTC().Format(time.RFC3339), to)
-		say := func(msg string) { fmt.Fprintf(os.Stderr, "meguri-pack: %s: %s\n", a.Data, msg) }
 		// The pack runs under the writers' lock, from the view on: no run
-		// can commit between what the file holds and the seal.
+		// can commit between what the file holds and the seal. Waiting
+		// for a writer is said under -q too, as writers say it.
+		say := cli.Notify("meguri-pack", a.Data, false)
 		if err := logstore.Seal(a.Data, note, say, func() (err error) { p, err = pack(a); return err }); err != nil {
 			return err
 		}
@@ -205,7 +206,7 @@ func unseal(a *args) error {
 	case a.Stats, a.Seal, a.Output != "-":
 		return cli.Usagef("--unseal only unseals the directory: give it without -o, --stats or --seal")
 	}
-	was, err := logstore.Unseal(a.Data, func(msg string) { fmt.Fprintf(os.Stderr, "meguri-pack: %s: %s\n", a.Data, msg) })
+	was, err := logstore.Unseal(a.Data, cli.Notify("meguri-pack", a.Data, false))
 	if err != nil {
 		return err
 	}

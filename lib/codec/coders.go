@@ -44,7 +44,7 @@ var prefaultOnce sync.Once
 // (measured: a third more system time than this). Writers call it only
 // when at least two blocks are coming, so a small file does not pay the
 // ~20 ms it costs. The cap keeps a file of a few blocks on a many-core
-// machine from building encoders it will not use (34 MiB each); the
+// machine from building encoders it will not use (encoderTables each); the
 // encoders past it are built as blocks need them, as before.
 func prefaultEncoders(n int) {
 	prefaultOnce.Do(func() {

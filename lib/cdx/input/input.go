@@ -298,7 +298,7 @@ func IsMeguri(b []byte) bool { return bytes.HasPrefix(b, meguriHead) }
 
 // NewInput wraps r, detecting its compression from its first bytes.
 func NewInput(name string, r io.Reader) (*Input, error) {
-	br := getReader(r, 1<<20)
+	br := getReader(r, pooledSize)
 	head, _ := br.Peek(512)
 	in := &Input{Name: name}
 	in.closers = append(in.closers, closerFunc(func() error {
