@@ -307,15 +307,15 @@ func TestRunAgainMany(t *testing.T) {
 		os.WriteFile(f, []byte(lines[i]), 0o644)
 		files = append(files, f)
 	}
-	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "1", files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7])
-	_, e, code := run(t, nil, "meguri-ingest", "--data", dir, files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7])
+	mustRun(t, nil, "meguri-ingest", append([]string{"-q", "--data", dir, "--partition-id", "1"}, files...)...)
+	_, e, code := run(t, nil, "meguri-ingest", append([]string{"--data", dir}, files...)...)
 	if got := strings.Count(string(e), "; nothing was appended (--again appends it again)\n"); code != 0 || got != 5 ||
 		!strings.HasSuffix(string(e), "meguri-ingest: and 3 more inputs the directory committed before; nothing was appended (--again appends them again)\n") {
 		t.Errorf("a re-run of 8: exit %d, %d named:\n%s", code, got, e)
 	}
 	fresh := filepath.Join(tmp, "fresh.jsonl")
 	os.WriteFile(fresh, []byte(lines[9]), 0o644)
-	_, e, code = run(t, nil, "meguri-ingest", "--data", dir, files[0], files[1], files[2], files[3], files[4], files[5], files[6], files[7], fresh)
+	_, e, code = run(t, nil, "meguri-ingest", append(append([]string{"--data", dir}, files...), fresh)...)
 	if code != 1 || strings.Count(string(e), "committed the same content") != 5 || !strings.Contains(string(e), "; and 3 more inputs committed before, but not the run's other inputs; nothing was appended") {
 		t.Errorf("a re-run of 8 with a new input: exit %d:\n%s", code, e)
 	}
