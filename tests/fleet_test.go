@@ -57,10 +57,10 @@ func lines(t *testing.T, path string) []string {
 }
 
 type manifestRow struct {
-	id             uint64
-	lo, hi         uint64
-	file           string
-	urls, hosts, n uint64
+	id          uint64
+	lo, hi      uint64
+	file        string
+	urls, hosts uint64
 }
 
 func readManifest(t *testing.T, path string) []manifestRow {

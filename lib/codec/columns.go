@@ -203,7 +203,6 @@ func encodeHostsV1(recs []record.Record, bufs *[numCols + 1][]byte) {
 // pageReader decodes one raw page, recording the first error.
 type pageReader struct {
 	b   []byte
-	col int
 	err error
 }
 

@@ -446,12 +446,11 @@ func preview(b []byte) string {
 // LineReader splits a stream into lines, counting them from 1, and hands out
 // lines over the limit as too long without holding them whole.
 type LineReader struct {
-	br      *bufio.Reader
-	read    int64 // bytes consumed, newlines included
-	max     int
-	line    int64
-	buf     []byte
-	tooLong bool
+	br   *bufio.Reader
+	read int64 // bytes consumed, newlines included
+	max  int
+	line int64
+	buf  []byte
 }
 
 // NewLineReader reads lines of at most max bytes (newline excluded) from r.
