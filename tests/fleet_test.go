@@ -309,6 +309,34 @@ func TestSplitEveryHost(t *testing.T) {
 	}
 }
 
+// TestSplitUnderFileLimit: a split into more ranges than the tool may
+// open files (every host group of the sample, 147 ranges, under ulimit -n
+// 40) writes them all, since an output is closed once complete, and they
+// merge back to the file's bytes.
+func TestSplitUnderFileLimit(t *testing.T) {
+	dir := t.TempDir()
+	golden := "../testdata/sample.meguri"
+	mf := filepath.Join(dir, "rows.manifest")
+	o, err := runUnderLimit("-n 40", "meguri-compact", "-q", "--split", "147", "--out-dir", dir, "--manifest-out", mf, golden)
+	if err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	var files []string
+	for _, r := range readManifest(t, mf) {
+		files = append(files, r.file)
+	}
+	if len(files) != 147 {
+		t.Fatalf("%d ranges, want 147", len(files))
+	}
+	back := filepath.Join(dir, "back.meguri")
+	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
+	a, _ := os.ReadFile(golden)
+	b, _ := os.ReadFile(back)
+	if !bytes.Equal(a, b) {
+		t.Error("merged back: not the file's bytes")
+	}
+}
+
 // TestCompactIdentity: --split 4 and merging back gives the original
 // bytes; folding two halves of the input, or a base and two newer deltas,
 // gives the bytes of ingesting it all.

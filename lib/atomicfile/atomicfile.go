@@ -51,6 +51,7 @@ type File struct {
 	target string // path after following symbolic links
 	before fileID // the destination at Create
 	done   bool
+	closed bool // the temporary file, by Written
 	// direct: written in place, not through a temporary file (stdout,
 	// a pipe, a device); f is nil for stdout
 	direct bool
@@ -106,16 +107,38 @@ func CreateSize(path string, size int) (*File, error) {
 	return &File{Writer: bufio.NewWriterSize(dst, size), dst: dst, f: f, path: path, target: target, before: idOf(st)}, nil
 }
 
-// Written flushes the buffer and lets it go, for a run that finishes
+// Written is told that the output is complete, for a run that finishes
 // its outputs one after another and commits them together (a split into
-// many ranges): each would otherwise hold its buffer, 1 MiB, until the
-// commit. Later writes still work, through a small buffer.
+// many ranges): the buffer is flushed and let go, and the temporary file
+// closed, so that neither 1 MiB of buffer nor a file descriptor is held
+// per output until the commit (a split into 1,024 ranges held 1 GiB of
+// buffers, and failed under an open-file limit below 1,024). CommitAll
+// syncs it by name. Nothing may be written after it. An output written in
+// place (stdout, a pipe) keeps its descriptor until the commit.
 func (f *File) Written() error {
 	if err := f.Flush(); err != nil {
 		return err
 	}
-	f.Writer = bufio.NewWriterSize(f.dst, 64)
+	if f.direct {
+		f.Writer = bufio.NewWriterSize(f.dst, 64)
+		return nil
+	}
+	f.Writer = bufio.NewWriterSize(writtenFile{f.path}, 64)
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	if err := f.f.Close(); err != nil {
+		return cannotWrite(f.path, err)
+	}
 	return nil
+}
+
+// writtenFile is where an output writes after Written: nowhere.
+type writtenFile struct{ path string }
+
+func (w writtenFile) Write([]byte) (int, error) {
+	return 0, fmt.Errorf("cannot write %s: written after it was complete", w.path)
 }
 
 // tempFile writes an output's temporary file, and names the output in
@@ -322,6 +345,19 @@ func (f *File) sync() error {
 	if err := f.Flush(); err != nil || f.direct {
 		return err
 	}
+	if f.closed {
+		// Closed by Written: a sync through any descriptor of the file
+		// writes out its data.
+		r, err := os.Open(f.f.Name())
+		if err != nil {
+			return cannotWrite(f.path, err)
+		}
+		defer r.Close()
+		if err := r.Sync(); err != nil {
+			return cannotWrite(f.path, err)
+		}
+		return nil
+	}
 	if err := f.f.Sync(); err != nil {
 		return cannotWrite(f.path, err)
 	}
@@ -339,9 +375,11 @@ func (f *File) publish() error {
 		}
 		return nil
 	}
-	if err := f.f.Close(); err != nil {
-		tempfiles.Remove(f.f.Name())
-		return cannotWrite(f.path, err)
+	if !f.closed {
+		if err := f.f.Close(); err != nil {
+			tempfiles.Remove(f.f.Name())
+			return cannotWrite(f.path, err)
+		}
 	}
 	if err := os.Rename(f.f.Name(), f.target); err != nil {
 		tempfiles.Remove(f.f.Name())
@@ -392,6 +430,8 @@ func (f *File) abort() {
 		}
 		return
 	}
-	f.f.Close()
+	if !f.closed {
+		f.f.Close()
+	}
 	tempfiles.Remove(f.f.Name())
 }

@@ -70,8 +70,9 @@ func TestCommitAndAbort(t *testing.T) {
 }
 
 // TestWritten: Written hands what was buffered to the temporary file
-// (the destination stays as it was until Commit) and lets the buffer go;
-// writes after it still reach the file, and Commit puts it all in place.
+// (the destination stays as it was until Commit), lets the buffer go and
+// closes the file; a write after it fails, and Commit puts what was
+// written in place.
 func TestWritten(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out")
@@ -87,6 +88,9 @@ func TestWritten(t *testing.T) {
 	if f.Buffered() != 0 || f.Size() >= 1<<20 {
 		t.Errorf("after Written: %d bytes buffered, a buffer of %d", f.Buffered(), f.Size())
 	}
+	if _, err := f.f.Write([]byte("x")); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("temporary file after Written: write gives %v, want it closed", err)
+	}
 	if b, _ := os.ReadFile(f.f.Name()); string(b) != "first " {
 		t.Errorf("temporary file after Written: %q", b)
 	}
@@ -94,11 +98,32 @@ func TestWritten(t *testing.T) {
 		t.Errorf("destination changed before Commit: %q", b)
 	}
 	f.WriteString(strings.Repeat("x", 100) + " last")
-	if err := f.Commit(); err != nil {
+	if err := f.Flush(); err == nil || !strings.Contains(err.Error(), "cannot write "+path+": written after it was complete") {
+		t.Errorf("a write after Written: %v", err)
+	}
+	g, err := Create(filepath.Join(dir, "other"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(path); string(b) != "first "+strings.Repeat("x", 100)+" last" {
+	g.WriteString("other")
+	if err := g.Written(); err != nil {
+		t.Fatal(err)
+	}
+	if err := CommitAll([]*File{g}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(g.path); string(b) != "other" {
 		t.Errorf("after Commit: %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("%d entries in the directory, want out, its temporary file and other", len(entries))
+	}
+	f.Abort()
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("destination after Abort: %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d entries after Abort, want out and other", len(entries))
 	}
 }
 
