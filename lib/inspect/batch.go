@@ -19,8 +19,12 @@ type BatchOptions struct {
 	// instead of the records of the present ones.
 	Absent bool
 	// Chunk is how many lines are looked up together (default 1<<18): the
-	// blocks they need are read once per chunk, in file order.
+	// blocks they need are read once per chunk, in file order. A chunk
+	// also ends once the lines it holds come to ChunkBytes.
 	Chunk int
+	// ChunkBytes bounds the bytes of the lines a chunk holds until it is
+	// written (default 64 MiB): long lines make shorter chunks.
+	ChunkBytes int
 	// MaxLine is the longest line taken (default 1 MiB); longer lines are
 	// reported and skipped.
 	MaxLine int
@@ -46,10 +50,10 @@ type BatchCounts struct {
 
 // query is one URL line of a batch.
 type query struct {
-	text  []byte
+	text  []byte // the line, kept only when --absent prints it
 	url   string
 	keys  canon.Keys
-	line  []byte // the record as the layout prints it, when found
+	line  []byte // the record as the layout prints it, when found (not with --absent)
 	found bool
 }
 
@@ -80,7 +84,7 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 	}
 	h := &s.File.Header
 	return lookupLines(r, w, opt, canon.Grouping(h.Grouping), h.Lo, h.Hi, func(qs []query) error {
-		return s.find(qs, sortedKeys(qs), &opt.Layout, &opt.Filter)
+		return s.find(qs, sortedKeys(qs), opt.printed())
 	})
 }
 
@@ -92,6 +96,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	if opt.Chunk <= 0 {
 		opt.Chunk = 1 << 18
 	}
+	if opt.ChunkBytes <= 0 {
+		opt.ChunkBytes = 128 << 20
+	}
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
 	}
@@ -101,7 +108,11 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	eof, lineNo := false, 0
 	for !eof {
 		qs = qs[:0]
-		for len(qs) < opt.Chunk {
+		// what the chunk holds until it is written: each line's URL,
+		// and its text for --absent or otherwise its record's line (not
+		// known until found: counted as the URL and 256 bytes of fields)
+		held := 0
+		for len(qs) < opt.Chunk && held < opt.ChunkBytes {
 			line, err := readLine(br, opt.MaxLine)
 			if err == io.EOF {
 				eof = true
@@ -126,7 +137,17 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 				}
 				continue
 			}
-			qs = append(qs, query{text: line, url: u, keys: canon.KeysOf(u, g)})
+			q := query{url: u, keys: canon.KeysOf(u, g)}
+			if opt.Absent {
+				q.text = line
+				held += len(u) + len(line)
+			} else {
+				held += 2*len(u) + 256
+			}
+			qs = append(qs, q)
+		}
+		if len(qs) == 0 {
+			continue
 		}
 		if err := find(qs); err != nil {
 			return n, err
@@ -168,11 +189,27 @@ func sortedKeys(qs []query) []int {
 	return order
 }
 
+// printed returns how found records print, or nil with Absent, which
+// prints none.
+func (opt *BatchOptions) printed() *printing {
+	if opt.Absent {
+		return nil
+	}
+	return &printing{&opt.Layout, &opt.Filter}
+}
+
+// printing is how find prints the records it finds.
+type printing struct {
+	l *record.Layout
+	f *record.Filter
+}
+
 // find looks up the queries qs[i] for i in order (in key order), reading
-// each block that can hold one of them once. A found record that f keeps
+// each block that can hold one of them once. A found record that p keeps
 // is kept as its printed line, not as a record, which would hold its whole
-// decoded block in memory until the chunk is written.
-func (s *Source) find(qs []query, order []int, l *record.Layout, f *record.Filter) error {
+// decoded block in memory until the chunk is written; with p nil, found
+// records are only marked.
+func (s *Source) find(qs []query, order []int, p *printing) error {
 	cur := -1
 	var recs []record.Record
 	for _, i := range order {
@@ -193,11 +230,11 @@ func (s *Source) find(qs []query, order []int, l *record.Layout, f *record.Filte
 		}
 		if j, ok := codec.RowOf(recs, q.keys.Host, q.url); ok {
 			q.found = true
-			if !f.Match(&recs[j]) {
+			if p == nil || !p.f.Match(&recs[j]) {
 				continue
 			}
 			var err error
-			if q.line, err = l.AppendLine(nil, &recs[j], q.keys.Path); err != nil {
+			if q.line, err = p.l.AppendLine(nil, &recs[j], q.keys.Path); err != nil {
 				return err
 			}
 		}

@@ -345,6 +345,7 @@ func (fl *Fleet) HostRows(w io.Writer, l *record.Layout, f *record.Filter, key f
 // in the partition that owns its host key, and each chunk of lines opens
 // only the files of the partitions it touches, once each.
 func (fl *Fleet) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchCounts, error) {
+	p := opt.printed()
 	return lookupLines(r, w, opt, fl.grouping, 0, math.MaxUint64, func(qs []query) error {
 		order := sortedKeys(qs)
 		for start := 0; start < len(order); {
@@ -358,7 +359,7 @@ func (fl *Fleet) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 				return err
 			}
 			if src != nil {
-				err = src.find(qs, order[start:end], &opt.Layout, &opt.Filter)
+				err = src.find(qs, order[start:end], p)
 				src.Close()
 				if err != nil {
 					return fmt.Errorf("%s: %w", src.Name, err)

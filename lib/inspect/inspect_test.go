@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -210,12 +211,12 @@ func TestLookupLines(t *testing.T) {
 	add(urls[0]) // no line end
 	wantPresent.WriteString(byURL[urls[0]])
 	present++
-	for _, chunk := range []int{0, 1, 3, 1000} {
+	for _, chunk := range []struct{ lines, bytes int }{{0, 0}, {1, 0}, {3, 0}, {1000, 0}, {0, 1}, {1000, 700}} {
 		for _, abs := range []bool{false, true} {
 			gotSkip := map[int]string{}
 			var out bytes.Buffer
 			n, err := (&Source{Name: "f", File: f}).LookupLines(strings.NewReader(in.String()), &out, BatchOptions{
-				Absent: abs, Chunk: chunk, MaxLine: 2000,
+				Absent: abs, Chunk: chunk.lines, ChunkBytes: chunk.bytes, MaxLine: 2000,
 				Skip: func(l int, text []byte, err error) { gotSkip[l] = err.Error() },
 			})
 			if err != nil {
@@ -243,6 +244,42 @@ func TestLookupLines(t *testing.T) {
 	}
 	if _, err := (&Source{Name: "s", r: strings.NewReader("")}).LookupLines(strings.NewReader("http://a/\n"), io.Discard, BatchOptions{}); err == nil || !strings.Contains(err.Error(), "not a pipe") {
 		t.Errorf("a stream: %v", err)
+	}
+}
+
+// TestLookupChunkBytes: a chunk ends at ChunkBytes of what it holds until
+// it is written: with --absent each line's URL and text, otherwise its URL
+// and the record line it may print (counted as the URL and 256 bytes), so
+// long lines make short chunks and the memory of a batch lookup does not
+// grow with the length of its lines.
+func TestLookupChunkBytes(t *testing.T) {
+	u := "http://example.com/" + strings.Repeat("a", 81) // 100 bytes, canonical
+	line := `{"url": "` + u + `"}`                       // 111 bytes
+	in := strings.Repeat(line+"\n", 10)
+	for _, c := range []struct {
+		absent bool
+		want   []int
+	}{
+		{true, []int{5, 5}},        // 211 bytes a line: 1,055 held after 5
+		{false, []int{3, 3, 3, 1}}, // 456 a line: 1,368 after 3
+	} {
+		var sizes []int
+		_, err := lookupLines(strings.NewReader(in), io.Discard, BatchOptions{Absent: c.absent, ChunkBytes: 1000}, canon.ByDomain, 0, math.MaxUint64,
+			func(qs []query) error {
+				sizes = append(sizes, len(qs))
+				for _, q := range qs {
+					if (q.text != nil) != c.absent {
+						t.Errorf("absent %v: a query holds its line's text: %v", c.absent, q.text != nil)
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(sizes, c.want) {
+			t.Errorf("absent %v: chunks of %v lines, want %v", c.absent, sizes, c.want)
+		}
 	}
 }
 
