@@ -159,7 +159,7 @@ func TestInspectFilter(t *testing.T) {
 		{[]string{"--url", "http://www.brigitte.de/", "--status", "gone"}, "--status goes with a mode that prints many records"},
 		{[]string{"--status", "gone", "--seen-since", "2020"}, "--status, --seen-since go with a mode"},
 		{[]string{"--urls", "-", "--absent", "--unseen-since", "2020"}, "--unseen-since: --absent prints the list's own lines"},
-		{[]string{"--rows", "--progress"}, "--progress goes with --verify"},
+		{[]string{"--rows", "--progress"}, "--progress goes with --verify or --urls"},
 	} {
 		out, e, code := run(t, nil, "meguri-inspect", append(c.args, golden)...)
 		if code != 2 || len(out) != 0 || !strings.Contains(string(e), c.want) {

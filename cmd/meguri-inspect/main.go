@@ -31,7 +31,7 @@ type args struct {
 	Files    []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
 	JSON     bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
 	Verify   bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Progress *bool    `negatable:"" help:"With --verify: show the blocks checked so far on stderr (default: when stderr is a terminal)."`
+	Progress *bool    `negatable:"" help:"With --verify: show the blocks checked so far on stderr; with --urls, the lines read (default: when stderr is a terminal)."`
 	Rows     bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
 	URL      string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
 	URLs     string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd; a line of CDX in any form ingest reads, such as a {\"url\":...} JSON line, stands for its URL): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
@@ -202,8 +202,8 @@ func run(a *args) (int, error) {
 	if a.Absent && a.URLs == "" {
 		return 2, fmt.Errorf("--absent goes with --urls")
 	}
-	if a.Progress != nil && *a.Progress && !a.Verify {
-		return 2, fmt.Errorf("--progress goes with --verify")
+	if a.Progress != nil && *a.Progress && !a.Verify && a.URLs == "" {
+		return 2, fmt.Errorf("--progress goes with --verify or --urls")
 	}
 	layout, err := a.layout()
 	if err != nil {
@@ -621,7 +621,8 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 		cli.LinesFromTerminal("meguri-inspect", "URLs", "give --urls FILE to read a list")
 	}
 	// opened as ingest opens its inputs: plain, gzip or zstd
-	in, err := input.Open(a.URLs)
+	var raw int64
+	in, err := input.OpenCounting(a.URLs, &raw)
 	if errors.Is(err, input.ErrMeguri) {
 		return 2, fmt.Errorf("--urls %s is a .meguri file, not a list of URLs: the list goes to --urls, the file to look them up in as FILE", a.URLs)
 	}
@@ -632,16 +633,30 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	name := in.Name
 	const shown = 20
 	skipped, bare := 0, 0
-	n, err := rd.LookupLines(in, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
+	// a list of millions of lines takes a while: the share of it read
+	meter := cli.NewMeter(a.Progress)
+	defer meter.Clear()
+	var list io.Reader = in
+	var progress func(int)
+	if reading := meter.Reading("meguri-inspect --urls", []string{a.URLs}); reading != nil {
+		c := &countingReader{r: in}
+		list = c
+		progress = func(lines int) { reading(int64(lines), c.n, raw) }
+	}
+	n, err := rd.LookupLines(list, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
 			if errors.Is(err, canon.ErrNotURL) && canon.MissingScheme(string(text)) {
 				bare++
 			}
 			if skipped <= shown {
+				meter.Clear()
 				fmt.Fprintf(os.Stderr, "meguri-inspect: %s: line %d: skipped, %v: %.200q\n", name, line, err, text)
 			}
-		}})
+		},
+		Progress: progress,
+	})
+	meter.Clear()
 	if err != nil {
 		return 1, named(err)
 	}
@@ -661,6 +676,18 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 			src.Name, n.Outside, n.Lines-n.Skipped, what, units.Key(lo), units.Key(hi))
 	}
 	return 0, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // inspectDir reads a partition directory's counters, after checking every

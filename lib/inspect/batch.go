@@ -38,6 +38,9 @@ type BatchOptions struct {
 	// Skip is told about each line that is not an http(s) URL (or is too
 	// long), with its 1-based line number; it is skipped.
 	Skip func(line int, text []byte, err error)
+	// Progress, when set, is told how many lines were read so far, every
+	// 4,096 lines.
+	Progress func(lines int)
 }
 
 // BatchCounts counts a LookupLines run's lines (blank lines aside):
@@ -121,6 +124,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			lineNo++
 			if err != nil && err != ErrLongLine {
 				return n, err
+			}
+			if opt.Progress != nil && lineNo%4096 == 0 {
+				opt.Progress(lineNo)
 			}
 			if err == nil && len(bytes.TrimSpace(line)) == 0 {
 				continue

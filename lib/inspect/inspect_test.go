@@ -247,6 +247,31 @@ func TestLookupLines(t *testing.T) {
 	}
 }
 
+// TestLookupProgress: a batch lookup tells Progress the lines read so
+// far, blank and skipped ones too, every 4,096 lines.
+func TestLookupProgress(t *testing.T) {
+	var in strings.Builder
+	for i := range 10000 {
+		switch i % 3 {
+		case 0:
+			in.WriteString("\n")
+		case 1:
+			in.WriteString("ftp://example.com/\n")
+		default:
+			fmt.Fprintf(&in, "http://example.com/%d\n", i)
+		}
+	}
+	var calls []int
+	_, err := lookupLines(strings.NewReader(in.String()), io.Discard, BatchOptions{Progress: func(lines int) { calls = append(calls, lines) }},
+		canon.ByDomain, 0, math.MaxUint64, func([]query) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, []int{4096, 8192}) {
+		t.Errorf("Progress told %v, want [4096 8192]", calls)
+	}
+}
+
 // TestLookupChunkBytes: a chunk ends at ChunkBytes of what it holds until
 // it is written: with --absent each line's URL and text, otherwise its URL
 // and the record line it may print (counted as the URL and 256 bytes), so
