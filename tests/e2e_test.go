@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -771,6 +772,71 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 				t.Errorf("%v left %d files in %s", sig, len(left), d)
 			}
 		}
+	}
+}
+
+// TestKilledRunLeftovers: a run killed outright (SIGKILL, the OOM killer)
+// cannot remove its temporary files; the next run that writes beside them
+// removes them, saying so, and keeps its own.
+func TestKilledRunLeftovers(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	out := filepath.Join(dir, "out.meguri")
+	cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", out)
+	stdin, e := start(t, cmd)
+	var buf bytes.Buffer
+	for i := 0; ; i++ {
+		buf.Reset()
+		for j := range 2000 {
+			fmt.Fprintf(&buf, `{"url": "http://h%d.example/p%d-%d"}`+"\n", j%53, i, j)
+		}
+		if _, err := stdin.Write(buf.Bytes()); err != nil {
+			t.Fatalf("ingest stopped early: %v: %s", err, e.String())
+		}
+		if runs, _ := os.ReadDir(tmp); len(runs) >= 2 {
+			break
+		}
+		if i > 5000 {
+			t.Fatal("no runs spilled")
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	stdin.Close()
+	var left []string
+	for _, d := range []string{dir, tmp} {
+		es, _ := os.ReadDir(d)
+		for _, e := range es {
+			left = append(left, filepath.Join(d, e.Name()))
+		}
+	}
+	if len(left) < 3 {
+		t.Fatalf("the killed run left %v; want its output's temporary file and its runs", left)
+	}
+	_, e2, code := run(t, nil, "meguri-ingest", "-q", "--mem", "4K", "--tmp", tmp, sample, "-o", out)
+	stderr := string(e2)
+	if code != 0 {
+		t.Fatalf("the second run: exit %d: %s", code, stderr)
+	}
+	for _, l := range left {
+		if _, err := os.Stat(l); err == nil {
+			t.Errorf("%s is still there", l)
+		}
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	for _, want := range []string{
+		fmt.Sprintf("meguri-ingest: removed %d files in %s (", len(left)-1, tmp),
+		"meguri-ingest: removed " + left[0] + " (",
+		"), left by process " + pid + ", which ended without finishing or removing its temporary files (killed?)\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q: %s", want, stderr)
+		}
+	}
+	if es, _ := os.ReadDir(tmp); len(es) != 0 {
+		t.Errorf("the second run left %d files in --tmp", len(es))
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, "../testdata/sample.meguri")) {
+		t.Error("the second run's output differs from the golden file")
 	}
 }
 

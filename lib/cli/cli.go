@@ -322,9 +322,20 @@ func fromISO(s string) (string, bool) {
 // process, so Fail can exit quietly (`meguri-inspect --rows f | head -1`),
 // and makes SIGINT, SIGTERM and SIGHUP remove the run's temporary files
 // (outputs being written, spilled runs) before prog exits 128 + the signal.
+// The temporary files that runs killed outright (SIGKILL, the OOM killer)
+// left are removed by the next run that writes beside them, which says
+// so on stderr.
 func Init(prog string) {
 	signal.Ignore(syscall.SIGPIPE)
 	tempfiles.OnSignal(prog)
+	tempfiles.Reaped = func(r tempfiles.Reaping) {
+		what := r.Files[0]
+		if len(r.Files) > 1 {
+			what = fmt.Sprintf("%d files in %s", len(r.Files), r.Dir)
+		}
+		fmt.Fprintf(os.Stderr, "%s: removed %s (%s), left by process %d, which ended without finishing or removing its temporary files (killed?)\n",
+			prog, what, units.Bytes(r.Bytes), r.PID)
+	}
 }
 
 // Fail prints "prog: err" to stderr and exits 1 (2 for a usage error from

@@ -83,6 +83,9 @@ func New(opt Options) *Sorter {
 	if opt.Budget <= 0 {
 		opt.Budget = 1 << 30
 	}
+	// what runs killed outright spilled there goes, whether or not this
+	// one spills
+	tempfiles.Reap(opt.TmpDir)
 	return &Sorter{opt: opt, mimes: map[string]string{}}
 }
 

@@ -38,6 +38,7 @@ type keySet struct {
 const keySize = 16
 
 func newKeySet(budget int64, tmp string) *keySet {
+	tempfiles.Reap(tmp) // what killed runs spilled there
 	return &keySet{max: int(max(budget/keySize, 1024)), tmp: tmp}
 }
 

@@ -9,6 +9,14 @@
 // OnSignal, called once by every binary at start, removes every file still
 // listed when SIGINT, SIGTERM or SIGHUP arrives (GNU parallel's --timeout
 // and --halt send SIGTERM) and exits 128 + the signal number.
+//
+// A process that cannot remove its files (killed with SIGKILL, by the
+// kernel's OOM killer, or a machine that went down) leaves them. So each
+// file's name says which process made it: the "*" of the pattern becomes
+// HOST@PID-RANDOM. The first Create in a directory (or Reap) removes from
+// it the files that a process on this host made and that is gone (Reaped
+// is told of each), so a run killed again and again does not fill the
+// disk with hidden outputs and spilled runs.
 package tempfiles
 
 import (
@@ -17,6 +25,9 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -24,18 +35,164 @@ import (
 var (
 	mu   sync.Mutex
 	live = map[string]struct{}{}
+	// reaped lists the directories Create has removed dead processes'
+	// files from
+	reaped = map[string]bool{}
 )
 
-// Create makes a new temporary file as os.CreateTemp does and lists it,
-// both under the lock, so that an interrupt cannot fall between the two.
+// Reaped, when set, is told of the files removed from a directory
+// because the process that made them is gone, once per process.
+var Reaped func(Reaping)
+
+// Reaping is what a gone process left in a directory, and was removed.
+type Reaping struct {
+	Dir   string
+	PID   int
+	Files []string // paths, in directory order
+	Bytes int64
+}
+
+// host names this machine, and on Linux the process-id namespace, as a
+// file name holds them: a dead process is told by its id only where its
+// id means the same (a directory may be shared over the network, or
+// between containers on one machine with the host's name).
+var host = func() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "localhost"
+	}
+	b := []byte(h)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	h = string(b[:min(len(b), 64)])
+	// "pid:[4026531836]"
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		if _, n, ok := strings.Cut(strings.TrimSuffix(ns, "]"), "["); ok && digits(n) {
+			h += "~" + n
+		}
+	}
+	return h
+}()
+
+// Create makes a new temporary file as os.CreateTemp does, with the "*"
+// of pattern standing for HOST@PID-RANDOM (HOST~NS on Linux, with the
+// process-id namespace), and lists it, both under the
+// lock, so that an interrupt cannot fall between the two. The first
+// Create in a directory removes the files there that dead processes of
+// this host made (see Reap).
 func Create(dir, pattern string) (*os.File, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	f, err := os.CreateTemp(dir, pattern)
+	reapOnce(dir)
+	prefix, suffix, _ := strings.Cut(pattern, "*")
+	f, err := os.CreateTemp(dir, prefix+host+"@"+strconv.Itoa(os.Getpid())+"-*"+suffix)
 	if err == nil {
 		live[f.Name()] = struct{}{}
 	}
 	return f, err
+}
+
+// Reap removes from dir ("" for the system temp dir) the files there that
+// dead processes of this host made, unless Create or Reap has looked at
+// dir before: a run that may spill calls it at its start, so that what a
+// killed run spilled goes even when this one does not spill.
+func Reap(dir string) {
+	mu.Lock()
+	defer mu.Unlock()
+	reapOnce(dir)
+}
+
+func reapOnce(dir string) {
+	if !reaped[dir] {
+		reaped[dir] = true
+		reap(dir)
+	}
+}
+
+// reap removes from dir ("" for the system temp dir) the temporary
+// files a process of this host made and that is gone: hidden outputs
+// (".NAME.tmp-HOST@PID-N") and spilled runs ("meguri-KIND-HOST@PID-N").
+// A process that still runs (or whose id was taken by another) keeps its
+// files, as do other hosts' processes and this one.
+func reap(dir string) {
+	d := dir
+	if d == "" {
+		d = os.TempDir()
+	}
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		return
+	}
+	var done []*Reaping
+	byPID := map[int]*Reaping{}
+	for _, e := range entries {
+		pid, ok := madeBy(e.Name())
+		if !ok || !e.Type().IsRegular() || pid == os.Getpid() {
+			continue
+		}
+		r := byPID[pid]
+		if r == nil {
+			if !gone(pid) {
+				continue
+			}
+			r = &Reaping{Dir: d, PID: pid}
+			byPID[pid] = r
+			done = append(done, r)
+		}
+		path := filepath.Join(d, e.Name())
+		var size int64
+		if st, err := e.Info(); err == nil {
+			size = st.Size()
+		}
+		if os.Remove(path) == nil {
+			r.Files = append(r.Files, path)
+			r.Bytes += size
+		}
+	}
+	for _, r := range done {
+		if len(r.Files) > 0 && Reaped != nil {
+			Reaped(*r)
+		}
+	}
+}
+
+// madeBy returns the id of the process of this host that made the
+// temporary file called name, if Create made it.
+func madeBy(name string) (pid int, ok bool) {
+	mark := host + "@"
+	i := strings.LastIndex(name, mark)
+	if i < 0 {
+		return 0, false
+	}
+	before, tag := name[:i], name[i+len(mark):]
+	if !(strings.HasPrefix(before, ".") && strings.HasSuffix(before, ".tmp-") && len(before) > len("..tmp-") ||
+		strings.HasPrefix(before, "meguri-") && strings.Count(before, "-") == 2 && strings.HasSuffix(before, "-")) {
+		return 0, false
+	}
+	p, random, ok := strings.Cut(tag, "-")
+	if !ok || !digits(p) || !digits(random) {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(p)
+	return pid, err == nil && pid > 0
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// gone reports whether no process has the id pid (one of another user
+// that runs is not gone: signalling it is refused).
+func gone(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // Forget takes a file off the list without removing it (it was renamed
