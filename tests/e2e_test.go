@@ -731,32 +731,38 @@ func start(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *bytes.Buffer) {
 	return stdin, e
 }
 
+// spilling starts an ingest into out and feeds it lines until it has
+// spilled sorted runs into tmp, keeping its stdin open so that it is still
+// running when the test stops it.
+func spilling(t *testing.T, out, tmp string) (*exec.Cmd, io.WriteCloser, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", out)
+	stdin, e := start(t, cmd)
+	var buf bytes.Buffer
+	for i := 0; ; i++ {
+		buf.Reset()
+		for j := range 2000 {
+			fmt.Fprintf(&buf, `{"url": "http://h%d.example/p%d-%d"}`+"\n", j%53, i, j)
+		}
+		if _, err := stdin.Write(buf.Bytes()); err != nil {
+			t.Fatalf("ingest stopped early: %v: %s", err, e.String())
+		}
+		if runs, _ := os.ReadDir(tmp); len(runs) >= 2 {
+			return cmd, stdin, e
+		}
+		if i > 5000 {
+			t.Fatal("no runs spilled")
+		}
+	}
+}
+
 // TestInterruptRemovesTemporaries: SIGTERM (what GNU parallel --timeout
 // sends) or SIGINT in the middle of an ingest that has spilled sorted runs
 // removes them and the half-written output, and exits 128 + the signal.
 func TestInterruptRemovesTemporaries(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir, tmp := t.TempDir(), t.TempDir()
-		cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", filepath.Join(dir, "out.meguri"))
-		stdin, e := start(t, cmd)
-		// Feed lines until runs have spilled, keeping stdin open so the
-		// ingest is still running when the signal comes.
-		var buf bytes.Buffer
-		for i := 0; ; i++ {
-			buf.Reset()
-			for j := range 2000 {
-				fmt.Fprintf(&buf, `{"url": "http://h%d.example/p%d-%d"}`+"\n", j%53, i, j)
-			}
-			if _, err := stdin.Write(buf.Bytes()); err != nil {
-				t.Fatalf("ingest stopped early: %v: %s", err, e.String())
-			}
-			if runs, _ := os.ReadDir(tmp); len(runs) >= 2 {
-				break
-			}
-			if i > 5000 {
-				t.Fatal("no runs spilled")
-			}
-		}
+		cmd, stdin, e := spilling(t, filepath.Join(dir, "out.meguri"), tmp)
 		if left, _ := os.ReadDir(dir); len(left) != 1 {
 			t.Fatalf("want the output's temporary file while running, have %v", left)
 		}
@@ -781,24 +787,7 @@ func TestInterruptRemovesTemporaries(t *testing.T) {
 func TestKilledRunLeftovers(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
 	out := filepath.Join(dir, "out.meguri")
-	cmd := exec.Command(filepath.Join(binDir, "meguri-ingest"), "--mem", "64K", "--tmp", tmp, "-o", out)
-	stdin, e := start(t, cmd)
-	var buf bytes.Buffer
-	for i := 0; ; i++ {
-		buf.Reset()
-		for j := range 2000 {
-			fmt.Fprintf(&buf, `{"url": "http://h%d.example/p%d-%d"}`+"\n", j%53, i, j)
-		}
-		if _, err := stdin.Write(buf.Bytes()); err != nil {
-			t.Fatalf("ingest stopped early: %v: %s", err, e.String())
-		}
-		if runs, _ := os.ReadDir(tmp); len(runs) >= 2 {
-			break
-		}
-		if i > 5000 {
-			t.Fatal("no runs spilled")
-		}
-	}
+	cmd, stdin, _ := spilling(t, out, tmp)
 	cmd.Process.Kill()
 	cmd.Wait()
 	stdin.Close()

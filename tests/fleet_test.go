@@ -265,6 +265,17 @@ func TestFleetPipeline(t *testing.T) {
 	}
 }
 
+// mergesBack reports whether meguri-compact merges files into the bytes of
+// the file want.
+func mergesBack(t *testing.T, files []string, want string) bool {
+	t.Helper()
+	back := filepath.Join(t.TempDir(), "back.meguri")
+	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
+	a, _ := os.ReadFile(want)
+	b, _ := os.ReadFile(back)
+	return bytes.Equal(a, b)
+}
+
 // TestSplitEveryHost: --split N gives N ranges whenever the file holds N
 // host groups, big hosts or not (cuts drawn to one host change once left
 // 18 ranges of 41 asked), one host each at N = hosts; asking for more
@@ -299,11 +310,7 @@ func TestSplitEveryHost(t *testing.T) {
 			}
 			files = append(files, r.file)
 		}
-		back := filepath.Join(dir, "back.meguri")
-		mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
-		a, _ := os.ReadFile(golden)
-		b, _ := os.ReadFile(back)
-		if !bytes.Equal(a, b) {
+		if !mergesBack(t, files, golden) {
 			t.Errorf("--split %d, merged back: not the file's bytes", n)
 		}
 	}
@@ -328,11 +335,7 @@ func TestSplitUnderFileLimit(t *testing.T) {
 	if len(files) != 147 {
 		t.Fatalf("%d ranges, want 147", len(files))
 	}
-	back := filepath.Join(dir, "back.meguri")
-	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
-	a, _ := os.ReadFile(golden)
-	b, _ := os.ReadFile(back)
-	if !bytes.Equal(a, b) {
+	if !mergesBack(t, files, golden) {
 		t.Error("merged back: not the file's bytes")
 	}
 }
@@ -361,15 +364,12 @@ func TestCompactIdentity(t *testing.T) {
 		files = append(files, r.file)
 	}
 	slices.Reverse(files)
-	back := filepath.Join(dir, "back.meguri")
-	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
-	a, _ := os.ReadFile(whole)
-	b, _ := os.ReadFile(back)
-	if !bytes.Equal(a, b) {
+	if !mergesBack(t, files, whole) {
 		t.Error("split 4 then merge did not give the original bytes")
 	}
 
 	// two halves of the lines, ingested apart, fold to the whole
+	a, _ := os.ReadFile(whole)
 	all := lines(t, in)
 	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
 	os.WriteFile(h1, []byte(strings.Join(all[:len(all)/2], "\n")+"\n"), 0o644)
