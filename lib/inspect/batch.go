@@ -23,7 +23,7 @@ type BatchOptions struct {
 	// also ends once the lines it holds come to ChunkBytes.
 	Chunk int
 	// ChunkBytes bounds the bytes of the lines a chunk holds until it is
-	// written (default 64 MiB): long lines make shorter chunks.
+	// written (default 128 MiB): long lines make shorter chunks.
 	ChunkBytes int
 	// MaxLine is the longest line taken (default 1 MiB); longer lines are
 	// reported and skipped.

@@ -79,10 +79,10 @@ var host = func() string {
 
 // Create makes a new temporary file as os.CreateTemp does, with the "*"
 // of pattern standing for HOST@PID-RANDOM (HOST~NS on Linux, with the
-// process-id namespace), and lists it, both under the
-// lock, so that an interrupt cannot fall between the two. The first
-// Create in a directory removes the files there that dead processes of
-// this host made (see Reap).
+// process-id namespace), and lists it, both under the lock, so that an
+// interrupt cannot fall between the two. The first Create in a directory
+// removes the files there that dead processes of this host made (see
+// Reap).
 func Create(dir, pattern string) (*os.File, error) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -127,20 +127,22 @@ func reap(dir string) {
 		return
 	}
 	var done []*Reaping
-	byPID := map[int]*Reaping{}
+	byPID := map[int]*Reaping{} // nil: the process runs
 	for _, e := range entries {
 		pid, ok := madeBy(e.Name())
 		if !ok || !e.Type().IsRegular() || pid == os.Getpid() {
 			continue
 		}
-		r := byPID[pid]
-		if r == nil {
-			if !gone(pid) {
-				continue
+		r, seen := byPID[pid]
+		if !seen {
+			if gone(pid) {
+				r = &Reaping{Dir: d, PID: pid}
+				done = append(done, r)
 			}
-			r = &Reaping{Dir: d, PID: pid}
 			byPID[pid] = r
-			done = append(done, r)
+		}
+		if r == nil {
+			continue
 		}
 		path := filepath.Join(d, e.Name())
 		var size int64
