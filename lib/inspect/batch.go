@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/codec"
@@ -107,15 +109,16 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	bw := bufio.NewWriterSize(w, 1<<20)
-	qs := make([]query, 0, min(opt.Chunk, 1<<12))
+	var lines []listLine
+	var qs []query
 	eof, lineNo := false, 0
 	for !eof {
-		qs = qs[:0]
-		// what the chunk holds until it is written: each line's URL,
-		// and its text for --absent or otherwise its record's line (not
-		// known until found: counted as the URL and 256 bytes of fields)
+		lines = lines[:0]
+		// what the chunk holds: each line's text while it is parsed and
+		// its URL, then for --absent the text again, otherwise the
+		// record's line (not known until found: counted as 256 bytes)
 		held := 0
-		for len(qs) < opt.Chunk && held < opt.ChunkBytes {
+		for len(lines) < opt.Chunk && held < opt.ChunkBytes {
 			line, err := readLine(br, opt.MaxLine)
 			if err == io.EOF {
 				eof = true
@@ -132,26 +135,28 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 				continue
 			}
 			n.Lines++
-			var u string
-			if err == nil {
-				u, err = lineURL(line)
+			lines = append(lines, listLine{text: line, no: lineNo, err: err})
+			if opt.Absent {
+				held += 2 * len(line)
+			} else {
+				held += len(line) + 256
 			}
-			if err != nil {
+		}
+		qs = parseLines(lines, qs, g, opt.Absent)
+		k := 0
+		for i := range lines {
+			if l := &lines[i]; l.err != nil {
 				n.Skipped++
 				if opt.Skip != nil {
-					opt.Skip(lineNo, line, err)
+					opt.Skip(l.no, l.text, l.err)
 				}
 				continue
 			}
-			q := query{url: u, keys: canon.KeysOf(u, g)}
-			if opt.Absent {
-				q.text = line
-				held += len(u) + len(line)
-			} else {
-				held += 2*len(u) + 256
-			}
-			qs = append(qs, q)
+			qs[k] = qs[i]
+			k++
 		}
+		qs = qs[:k]
+		clear(lines) // the texts: a query keeps its own for --absent
 		if len(qs) == 0 {
 			continue
 		}
@@ -181,6 +186,52 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 		}
 	}
 	return n, bw.Flush()
+}
+
+// listLine is a line of a URL list as read: its text, its number, and
+// why it is skipped (too long, or no http(s) URL).
+type listLine struct {
+	text []byte
+	no   int
+	err  error
+}
+
+// parseLines returns the query of each line (its URL canonicalized and
+// keyed under g; with absent its text), in qs's storage, setting the err
+// of the lines that hold none. Chunks of lines are parsed on all cores: a
+// JSON line's URL and its canonical form cost more than the lookup.
+func parseLines(lines []listLine, qs []query, g canon.Grouping, absent bool) []query {
+	qs = slices.Grow(qs[:0], len(lines))[:len(lines)]
+	parse := func(from, to int) {
+		for i := from; i < to; i++ {
+			l := &lines[i]
+			qs[i] = query{}
+			if l.err != nil {
+				continue
+			}
+			u, err := lineURL(l.text)
+			if err != nil {
+				l.err = err
+				continue
+			}
+			qs[i] = query{url: u, keys: canon.KeysOf(u, g)}
+			if absent {
+				qs[i].text = l.text
+			}
+		}
+	}
+	const each = 4096 // lines a goroutine parses at least
+	workers := min(runtime.GOMAXPROCS(0), (len(lines)+each-1)/each)
+	if workers <= 1 {
+		parse(0, len(lines))
+		return qs
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { parse(w*len(lines)/workers, (w+1)*len(lines)/workers) })
+	}
+	wg.Wait()
+	return qs
 }
 
 // sortedKeys returns the indexes of qs in key order.
@@ -216,11 +267,44 @@ type printing struct {
 // decoded block in memory until the chunk is written; with p nil, found
 // records are only marked.
 func (s *Source) find(qs []query, order []int, p *printing) error {
+	// Each block's queries are a run of order: runs go to the cores in
+	// shares of about equal queries, each decoding its own blocks.
+	blocks := make([]int, len(order))
+	for k, i := range order {
+		blocks[k] = s.File.BlockOf(qs[i].keys.Host, qs[i].url)
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(order)+4095)/4096)
+	if workers <= 1 {
+		return s.findIn(qs, order, blocks, p)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	from := 0
+	for w := range workers {
+		to := (w + 1) * len(order) / workers
+		for to < len(order) && to > 0 && blocks[to] == blocks[to-1] {
+			to++ // a block's queries stay together
+		}
+		lo, hi := from, max(to, from)
+		wg.Go(func() { errs[w] = s.findIn(qs, order[lo:hi], blocks[lo:hi], p) })
+		from = hi
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err // the first block's
+		}
+	}
+	return nil
+}
+
+// findIn is find over the queries qs[order[k]] that block blocks[k] can
+// hold (-1: none).
+func (s *Source) findIn(qs []query, order, blocks []int, p *printing) error {
 	cur := -1
 	var recs []record.Record
-	for _, i := range order {
-		q := &qs[i]
-		bi := s.File.BlockOf(q.keys.Host, q.url)
+	for k, i := range order {
+		q, bi := &qs[i], blocks[k]
 		if bi < 0 {
 			continue
 		}
