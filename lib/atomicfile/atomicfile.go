@@ -91,7 +91,7 @@ func CreateSize(path string, size int) (*File, error) {
 		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
 	}
 	dir := filepath.Dir(target)
-	f, err := tempfiles.Create(dir, "."+filepath.Base(target)+".tmp-*")
+	f, err := tempfiles.Create(dir, "."+tempBase(target)+".tmp-*")
 	if err != nil {
 		return nil, cannotWrite(path, err)
 	}
@@ -105,6 +105,15 @@ func CreateSize(path string, size int) (*File, error) {
 	f.Chmod(mode)
 	dst := tempFile{f, path}
 	return &File{Writer: bufio.NewWriterSize(dst, size), dst: dst, f: f, path: path, target: target, before: idOf(st)}, nil
+}
+
+// tempBase is the destination's name as its temporary file's name holds
+// it: cut to 120 bytes, so that with the tag tempfiles adds (the host,
+// the process) it fits in a file name's 255 bytes whatever the
+// destination's length.
+func tempBase(target string) string {
+	b := filepath.Base(target)
+	return b[:min(len(b), 120)]
 }
 
 // Written is told that the output is complete, for a run that finishes

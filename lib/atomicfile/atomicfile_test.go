@@ -69,6 +69,21 @@ func TestCommitAndAbort(t *testing.T) {
 	}
 }
 
+// TestLongName: a destination whose name is as long as a name can be
+// (255 bytes) is written: its temporary file's name holds only the start
+// of it.
+func TestLongName(t *testing.T) {
+	for _, n := range []int{100, 200, 255} {
+		path := filepath.Join(t.TempDir(), strings.Repeat("p", n-len(".meguri"))+".meguri")
+		if err := WriteFile(path, []byte("bytes")); err != nil {
+			t.Fatalf("a name of %d bytes: %v", n, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != "bytes" {
+			t.Errorf("a name of %d bytes: %q", n, b)
+		}
+	}
+}
+
 // TestWritten: Written hands what was buffered to the temporary file
 // (the destination stays as it was until Commit), lets the buffer go and
 // closes the file; a write after it fails, and Commit puts what was

@@ -67,7 +67,7 @@ var host = func() string {
 			b[i] = '_'
 		}
 	}
-	h = string(b[:min(len(b), 64)])
+	h = string(b[:min(len(b), 48)])
 	// "pid:[4026531836]"
 	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
 		if _, n, ok := strings.Cut(strings.TrimSuffix(ns, "]"), "["); ok && digits(n) {
