@@ -184,6 +184,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 				return n, err
 			}
 		}
+		// written: the next chunk's lines need not wait beside these
+		// records for the collector
+		clear(qs[:cap(qs)])
 	}
 	return n, bw.Flush()
 }
