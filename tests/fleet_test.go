@@ -20,6 +20,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/units"
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 )
@@ -619,6 +620,46 @@ func TestRouteOneAndPlace(t *testing.T) {
 		if f := strings.Fields(l); len(f) < 6 || f[0] != "partition" || f[2] != "leave" || !strings.Contains("a b c", f[3]) || f[4] != "join" || f[5] != "d" {
 			t.Errorf("text plan line %q", l)
 		}
+	}
+	// a map from balance records no sizes: the plan says they are
+	// unknown (not 0 B) and how to fill them in; with sizes recorded for
+	// some partitions it adds theirs up and counts the rest
+	if !strings.HasSuffix(text[len(text)-1], " copies, sizes unknown") || !strings.HasSuffix(text[0], " size unknown") {
+		t.Errorf("a plan over a map without sizes:\n%s", strings.Join(text, "\n"))
+	}
+	_, e, _ := run(t, nil, "meguri-route", "plan", "--manifest", man, "--from", "a,b,c", "--to", "a,b,c,d")
+	if want := fmt.Sprintf("the map records no size for %d of the partitions that move", plan.Moved); !strings.Contains(string(e), want) || !strings.Contains(string(e), "--refresh") {
+		t.Errorf("stderr %q, want %q and --refresh", e, want)
+	}
+	var sized strings.Builder
+	for i, l := range lines(t, man) {
+		if f := strings.Split(l, "\t"); len(f) == 8 && i%2 == 0 {
+			f[6] = "1024"
+			l = strings.Join(f, "\t")
+		}
+		sized.WriteString(l + "\n")
+	}
+	os.WriteFile(man, []byte(sized.String()), 0o644)
+	var half struct {
+		Moves []struct {
+			Bytes uint64 `json:"bytes"`
+		} `json:"moves"`
+		Bytes   uint64 `json:"bytes_to_ship"`
+		Unknown int    `json:"sizes_unknown"`
+	}
+	json.Unmarshal(mustRun(t, nil, "meguri-route", "plan", "--manifest", man, "--from", "a,b,c", "--to", "a,b,c,d", "--json"), &half)
+	known := 0
+	for _, m := range half.Moves {
+		if m.Bytes == 1024 {
+			known++
+		}
+	}
+	if known+half.Unknown != len(half.Moves) || half.Bytes != uint64(known)*1024 || known == 0 || half.Unknown == 0 {
+		t.Errorf("a plan over a map with half its sizes: %+v", half)
+	}
+	text = strings.Split(strings.TrimSpace(string(mustRun(t, nil, "meguri-route", "plan", "--manifest", man, "--from", "a,b,c", "--to", "a,b,c,d"))), "\n")
+	if want := fmt.Sprintf(" copies, %s to ship, and %d partitions of unknown size", units.Bytes(int64(known)*1024), half.Unknown); !strings.HasSuffix(text[len(text)-1], want) {
+		t.Errorf("text plan ends %q, want %q", text[len(text)-1], want)
 	}
 	// a manifest with a gap is refused for routing, naming the gap
 	os.WriteFile(man, []byte("0 0x0 0x0fffffffffffffff a 0 0 0 1\n1 0x2000000000000000 0xffffffffffffffff b 0 0 0 1\n"), 0o644)

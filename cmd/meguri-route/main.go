@@ -603,10 +603,16 @@ func (c *planCmd) Run() error {
 		ids[i], sizes[i] = p.ID, p.Bytes
 	}
 	moves := place.Plan(ids, sizes, from, to, c.RF)
+	// A row with no bytes was never measured (a map from balance, before
+	// its files were built or refreshed): its size is unknown, not 0.
 	var total, copies uint64
+	unknown := 0
 	for _, mv := range moves {
 		total += mv.Bytes * uint64(len(mv.Join))
 		copies += uint64(len(mv.Join))
+		if mv.Bytes == 0 {
+			unknown++
+		}
 	}
 	if c.JSON {
 		type jm struct {
@@ -623,16 +629,32 @@ func (c *planCmd) Run() error {
 			Moved      int    `json:"partitions_moved"`
 			Copies     uint64 `json:"copies"`
 			Bytes      uint64 `json:"bytes_to_ship"`
-		}{Moves: []jm{}, Partitions: len(m.Parts), Moved: len(moves), Copies: copies, Bytes: total}
+			Unknown    int    `json:"sizes_unknown"`
+		}{Moves: []jm{}, Partitions: len(m.Parts), Moved: len(moves), Copies: copies, Bytes: total, Unknown: unknown}
 		for _, mv := range moves {
 			out.Moves = append(out.Moves, jm{mv.Partition, mv.From, mv.To, mv.Leave, mv.Join, mv.Bytes})
 		}
 		return printJSON(out)
 	}
 	for _, mv := range moves {
-		fmt.Fprintf(cli.Stdout, "partition %-6d leave %-12s join %-12s %s each\n", mv.Partition, list(mv.Leave), list(mv.Join), units.Bytes(int64(mv.Bytes)))
+		size := units.Bytes(int64(mv.Bytes)) + " each"
+		if mv.Bytes == 0 {
+			size = "size unknown"
+		}
+		fmt.Fprintf(cli.Stdout, "partition %-6d leave %-12s join %-12s %s\n", mv.Partition, list(mv.Leave), list(mv.Join), size)
 	}
-	fmt.Fprintf(cli.Stdout, "%d of %d partitions move: %d copies, %s to ship\n", len(moves), len(m.Parts), copies, units.Bytes(int64(total)))
+	ship := units.Bytes(int64(total)) + " to ship"
+	switch {
+	case unknown == len(moves) && unknown > 0:
+		ship = "sizes unknown"
+	case unknown > 0:
+		ship = fmt.Sprintf("%s to ship, and %d partitions of unknown size", units.Bytes(int64(total)), unknown)
+	}
+	fmt.Fprintf(cli.Stdout, "%d of %d partitions move: %d copies, %s\n", len(moves), len(m.Parts), copies, ship)
+	if unknown > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-route: the map records no size for %d of the partitions that move (rows never measured: a map from balance before its files were built); meguri-route update --manifest %s --refresh --dir DIR -o %s fills the sizes in from the files\n",
+			unknown, c.Manifest, c.Manifest)
+	}
 	return nil
 }
 
