@@ -180,7 +180,11 @@ func printMap(m *manifest.Manifest) {
 	if m.Grouping != "" {
 		grouping = ", grouping " + m.Grouping
 	}
-	fmt.Fprintf(cli.Stdout, "%d partitions, %d urls (mean %.0f), %d hosts, %s%s\n", len(m.Parts), urls, mean, hosts, units.Bytes(int64(bytes)), grouping)
+	size := units.Bytes(int64(bytes))
+	if bytes == 0 && len(m.Parts) > 0 {
+		size = "sizes not measured (update --refresh fills them in)" // a map from balance
+	}
+	fmt.Fprintf(cli.Stdout, "%d partitions, %d urls (mean %.0f), %d hosts, %s%s\n", len(m.Parts), urls, mean, hosts, size, grouping)
 }
 
 func (c *mapCmd) route() error {
