@@ -191,6 +191,11 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	return n, bw.Flush()
 }
 
+// minShare is the fewest lines a core is given to parse, or queries to
+// look up: below it, handing work out costs more than it saves. (A
+// variable, so that tests can share out a few lines.)
+var minShare = 4096
+
 // listLine is a line of a URL list as read: its text, its number, and
 // why it is skipped (too long, or no http(s) URL).
 type listLine struct {
@@ -223,8 +228,7 @@ func parseLines(lines []listLine, qs []query, g canon.Grouping, absent bool) []q
 			}
 		}
 	}
-	const each = 4096 // lines a goroutine parses at least
-	workers := min(runtime.GOMAXPROCS(0), (len(lines)+each-1)/each)
+	workers := min(runtime.GOMAXPROCS(0), (len(lines)+minShare-1)/minShare)
 	if workers <= 1 {
 		parse(0, len(lines))
 		return qs
@@ -276,7 +280,7 @@ func (s *Source) find(qs []query, order []int, p *printing) error {
 	for k, i := range order {
 		blocks[k] = s.File.BlockOf(qs[i].keys.Host, qs[i].url)
 	}
-	workers := min(runtime.GOMAXPROCS(0), (len(order)+4095)/4096)
+	workers := min(runtime.GOMAXPROCS(0), (len(order)+minShare-1)/minShare)
 	if workers <= 1 {
 		return s.findIn(qs, order, blocks, p)
 	}

@@ -380,6 +380,10 @@ func FuzzLookupLines(f *testing.F) {
 	f.Add([]byte("\n\n\r\r\n\x00\xff"))
 	f.Add([]byte(`{"url": "` + urls[3] + `", "anchor": "a\tb"}` + "\n{\"URL\": \"" + urls[4] + "\"}\n{\"url\": 5}\n{\"url\": \"http://absent.example/\"}\n{bad\n"))
 	f.Add([]byte("com,x)/ 20240101000000 {\"url\": \"" + urls[5] + "\"}\nde,zew)/ 1997 " + urls[6] + " text/html 200 - 5\n CDX N b a m s k r M S V g\n"))
+	// whole chunks shared out a line at a time among four cores
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer func(m int) { minShare = m }(minShare)
+	minShare = 1
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var wantPresent, wantAbsent strings.Builder
 		var n BatchCounts
@@ -410,18 +414,21 @@ func FuzzLookupLines(f *testing.F) {
 				wantAbsent.WriteString(l + "\n")
 			}
 		}
-		for _, abs := range []bool{false, true} {
+		for _, c := range []struct {
+			absent bool
+			chunk  int
+		}{{false, 2}, {true, 2}, {false, 0}, {true, 0}} {
 			var out bytes.Buffer
-			got, err := (&Source{Name: "f", File: file}).LookupLines(bytes.NewReader(in), &out, BatchOptions{Absent: abs, Chunk: 2})
+			got, err := (&Source{Name: "f", File: file}).LookupLines(bytes.NewReader(in), &out, BatchOptions{Absent: c.absent, Chunk: c.chunk})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := wantPresent.String()
-			if abs {
+			if c.absent {
 				want = wantAbsent.String()
 			}
 			if got != n || out.String() != want {
-				t.Fatalf("absent %v: %+v, want %+v\n%q\nwant\n%q", abs, got, n, out.String(), want)
+				t.Fatalf("%+v: %+v, want %+v\n%q\nwant\n%q", c, got, n, out.String(), want)
 			}
 		}
 	})
