@@ -519,6 +519,10 @@ func TestURLListsOfCDX(t *testing.T) {
 	if n := bytes.Count(out, []byte("\n")); code != 0 || n != sum.Taken || len(e) != 0 {
 		t.Errorf("--urls of the CDX lines ingest took: exit %d, %d records printed for %d lines\n%s", code, n, sum.Taken, e)
 	}
+	// a small budget: chunks of 64 lines, the same records in the same order
+	if small := mustRun(t, nil, "meguri-inspect", "--mem", "64K", "--urls", list, whole); !bytes.Equal(small, out) {
+		t.Errorf("--urls under --mem 64K printed %d bytes, not the %d of the default", len(small), len(out))
+	}
 	if out, e, code = run(t, nil, "meguri-inspect", "--urls", list, "--absent", whole); code != 0 || len(out) != 0 {
 		t.Errorf("--urls --absent of the CDX lines ingest took: exit %d, printed %.300q\n%s", code, out, e)
 	}

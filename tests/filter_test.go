@@ -160,6 +160,7 @@ func TestInspectFilter(t *testing.T) {
 		{[]string{"--status", "gone", "--seen-since", "2020"}, "--status, --seen-since go with a mode"},
 		{[]string{"--urls", "-", "--absent", "--unseen-since", "2020"}, "--unseen-since: --absent prints the list's own lines"},
 		{[]string{"--rows", "--progress"}, "--progress goes with --verify or --urls"},
+		{[]string{"--rows", "--mem", "1G"}, "--mem goes with --urls"},
 	} {
 		out, e, code := run(t, nil, "meguri-inspect", append(c.args, golden)...)
 		if code != 2 || len(out) != 0 || !strings.Contains(string(e), c.want) {

@@ -28,16 +28,17 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Files    []string `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
-	JSON     bool     `name:"json" help:"Print the summary as one JSON object (stable field names)."`
-	Verify   bool     `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
-	Progress *bool    `negatable:"" help:"With --verify: show the blocks checked so far on stderr; with --urls, the lines read (default: when stderr is a terminal)."`
-	Rows     bool     `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL      string   `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
-	URLs     string   `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd; a line of CDX in any form ingest reads, such as a {\"url\":...} JSON line, stands for its URL): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
-	Absent   bool     `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Commits  bool     `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
-	Host     string   `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits as xxhsum prints it, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
+	Files    []string  `arg:"" optional:"" name:"FILE" help:"A .meguri file, '-' for stdin, or a partition directory (its counters; --verify checks its snapshot and log; the modes that print records read its records as meguri-pack would write them). Several: the summary, or --verify, of each (exit 1 if any fails); the modes that print records read one. Omitted with --manifest, which reads a fleet's files instead."`
+	JSON     bool      `name:"json" help:"Print the summary as one JSON object (stable field names)."`
+	Verify   bool      `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
+	Progress *bool     `negatable:"" help:"With --verify: show the blocks checked so far on stderr; with --urls, the lines read (default: when stderr is a terminal)."`
+	Rows     bool      `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
+	URL      string    `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
+	URLs     string    `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd; a line of CDX in any form ingest reads, such as a {\"url\":...} JSON line, stands for its URL): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
+	Absent   bool      `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
+	Mem      *cli.Size `placeholder:"SIZE" help:"With --urls: the working set of a chunk of lines (default 512M; a chunk is 262,144 lines, fewer when they are long). Each chunk decodes every block its URLs fall in, so a long list against large files or a fleet makes about one pass over them per chunk: a larger budget makes fewer, larger chunks (--mem 4G: 2M lines)."`
+	Commits  bool      `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
+	Host     string    `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits as xxhsum prints it, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
 
 	Fields []string `name:"fields" sep:"," placeholder:"FIELD" help:"With --rows, --url, --host or --urls: print only these fields, in this order (url, host_key, path_key, status, http_status, first_seen, last_seen, captures, changes, digest, first_digest, mime, length, redirect; and, printed only when named, host and group: the grouping string whose xxHash64 is host_key). --rows --fields group --tsv --raw | uniq -c counts the URLs of each host group (rows are in host-key order)."`
 	TSV    bool     `name:"tsv" help:"With --rows, --url, --host or --urls: print tab-separated values instead of JSON lines, each value as jq's @tsv would print it (strings unquoted with \\, \\t, \\n, \\r escaped; null as nothing)."`
@@ -204,6 +205,9 @@ func run(a *args) (int, error) {
 	}
 	if a.Progress != nil && *a.Progress && !a.Verify && a.URLs == "" {
 		return 2, fmt.Errorf("--progress goes with --verify or --urls")
+	}
+	if a.Mem != nil && a.URLs == "" {
+		return 2, fmt.Errorf("--mem goes with --urls")
 	}
 	layout, err := a.layout()
 	if err != nil {
@@ -643,7 +647,12 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 		list = c
 		progress = func(lines int) { reading(int64(lines), c.n, raw) }
 	}
+	chunk, chunkBytes := inspect.ChunkFor(512 << 20)
+	if a.Mem != nil {
+		chunk, chunkBytes = inspect.ChunkFor(int64(*a.Mem))
+	}
 	n, err := rd.LookupLines(list, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
+		Chunk: chunk, ChunkBytes: chunkBytes,
 		Skip: func(line int, text []byte, err error) {
 			skipped++
 			if errors.Is(err, canon.ErrNotURL) && canon.MissingScheme(string(text)) {

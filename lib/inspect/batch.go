@@ -45,6 +45,15 @@ type BatchOptions struct {
 	Progress func(lines int)
 }
 
+// ChunkFor returns the Chunk and ChunkBytes of a lookup whose working
+// set is about mem bytes: 262,144 lines and 128 MiB for 512 MiB, in
+// proportion for other budgets (at least 64 lines). A chunk's lines,
+// their URLs and the records they print, held until the chunk is
+// written, come to about a quarter of what the process then holds.
+func ChunkFor(mem int64) (lines, bytes int) {
+	return int(max(64, (1<<18)*mem/(512<<20))), int(max(64<<10, mem/4))
+}
+
 // BatchCounts counts a LookupLines run's lines (blank lines aside):
 // Lines = Present + Absent + Skipped. Outside counts the absent URLs
 // whose host key lies outside the file's range: another partition owns

@@ -284,6 +284,24 @@ func TestLookupLinesCores(t *testing.T) {
 	}
 }
 
+// TestChunkFor: the default budget gives the chunk that has always been
+// the default; others scale it, within floors.
+func TestChunkFor(t *testing.T) {
+	for _, c := range []struct {
+		mem          int64
+		lines, bytes int
+	}{
+		{512 << 20, 1 << 18, 128 << 20},
+		{4 << 30, 1 << 21, 1 << 30},
+		{128 << 20, 1 << 16, 32 << 20},
+		{64 << 10, 64, 64 << 10},
+	} {
+		if l, b := ChunkFor(c.mem); l != c.lines || b != c.bytes {
+			t.Errorf("ChunkFor(%d) = %d lines, %d bytes; want %d, %d", c.mem, l, b, c.lines, c.bytes)
+		}
+	}
+}
+
 // TestLookupProgress: a batch lookup tells Progress the lines read so
 // far, blank and skipped ones too, every 4,096 lines.
 func TestLookupProgress(t *testing.T) {
