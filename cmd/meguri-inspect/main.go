@@ -642,10 +642,14 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	defer meter.Clear()
 	var list io.Reader = in
 	var progress func(int)
+	var lookingUp func(int, int, int)
 	if reading := meter.Reading("meguri-inspect --urls", []string{a.URLs}); reading != nil {
 		c := &countingReader{r: in}
 		list = c
 		progress = func(lines int) { reading(int64(lines), c.n, raw) }
+		lookingUp = func(first, last, urls int) {
+			meter.Now("meguri-inspect --urls: looking up the %d URLs of lines %d to %d", urls, first, last)
+		}
 	}
 	chunk, chunkBytes := inspect.ChunkFor(512 << 20)
 	if a.Mem != nil {
@@ -663,7 +667,8 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 				fmt.Fprintf(os.Stderr, "meguri-inspect: %s: line %d: skipped, %v: %.200q\n", name, line, err, text)
 			}
 		},
-		Progress: progress,
+		Progress:  progress,
+		LookingUp: lookingUp,
 	})
 	meter.Clear()
 	if err != nil {

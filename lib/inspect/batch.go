@@ -43,6 +43,11 @@ type BatchOptions struct {
 	// Progress, when set, is told how many lines were read so far, every
 	// 4,096 lines.
 	Progress func(lines int)
+	// LookingUp, when set, is told before each chunk is looked up: the
+	// numbers of its first and last lines and how many URLs it holds.
+	// Against a large fleet a chunk's lookup takes a while, and reading
+	// has stopped meanwhile.
+	LookingUp func(first, last, urls int)
 }
 
 // ChunkFor returns the Chunk and ChunkBytes of a lookup whose working
@@ -165,6 +170,9 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			k++
 		}
 		qs = qs[:k]
+		if len(qs) > 0 && opt.LookingUp != nil {
+			opt.LookingUp(lines[0].no, lines[len(lines)-1].no, len(qs))
+		}
 		clear(lines) // the texts: a query keeps its own for --absent
 		if len(qs) == 0 {
 			continue

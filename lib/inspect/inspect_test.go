@@ -303,7 +303,8 @@ func TestChunkFor(t *testing.T) {
 }
 
 // TestLookupProgress: a batch lookup tells Progress the lines read so
-// far, blank and skipped ones too, every 4,096 lines.
+// far, blank and skipped ones too, every 4,096 lines, and LookingUp the
+// lines and URLs of each chunk before it looks them up.
 func TestLookupProgress(t *testing.T) {
 	var in strings.Builder
 	for i := range 10000 {
@@ -317,13 +318,22 @@ func TestLookupProgress(t *testing.T) {
 		}
 	}
 	var calls []int
-	_, err := lookupLines(strings.NewReader(in.String()), io.Discard, BatchOptions{Progress: func(lines int) { calls = append(calls, lines) }},
-		canon.ByDomain, 0, math.MaxUint64, func([]query) error { return nil })
+	var chunks [][3]int
+	_, err := lookupLines(strings.NewReader(in.String()), io.Discard, BatchOptions{
+		Chunk:     5000,
+		Progress:  func(lines int) { calls = append(calls, lines) },
+		LookingUp: func(first, last, urls int) { chunks = append(chunks, [3]int{first, last, urls}) },
+	}, canon.ByDomain, 0, math.MaxUint64, func([]query) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(calls, []int{4096, 8192}) {
 		t.Errorf("Progress told %v, want [4096 8192]", calls)
+	}
+	// chunks of 5,000 lines that are not blank (every third is, the
+	// first and the last among them), half of them URLs
+	if want := [][3]int{{2, 7500, 2500}, {7502, 9999, 833}}; !slices.Equal(chunks, want) {
+		t.Errorf("LookingUp told %v, want %v", chunks, want)
 	}
 }
 
