@@ -644,9 +644,9 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	var progress func(int)
 	var lookingUp func(int, int, int)
 	if reading := meter.Reading("meguri-inspect --urls", []string{a.URLs}); reading != nil {
-		c := &countingReader{r: in}
-		list = c
-		progress = func(lines int) { reading(int64(lines), c.n, raw) }
+		var read int64 // decompressed, as the lines count them
+		list = input.CountBytes(in, &read)
+		progress = func(lines int) { reading(int64(lines), read, raw) }
 		lookingUp = func(first, last, urls int) {
 			meter.Now("meguri-inspect --urls: looking up the %d URLs of lines %d to %d", urls, first, last)
 		}
@@ -690,18 +690,6 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 			src.Name, n.Outside, n.Lines-n.Skipped, what, units.Key(lo), units.Key(hi))
 	}
 	return 0, nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // inspectDir reads a partition directory's counters, after checking every

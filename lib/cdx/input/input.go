@@ -137,7 +137,7 @@ func OpenCounting(name string, raw *int64) (*Input, error) {
 	}
 	var r io.Reader = f
 	if raw != nil {
-		r = &counter{r: f, n: raw}
+		r = CountBytes(f, raw)
 	}
 	in, err := NewInput(display, r)
 	if err != nil {
@@ -147,6 +147,10 @@ func OpenCounting(name string, raw *int64) (*Input, error) {
 	in.closers = append([]io.Closer{f}, in.closers...)
 	return in, nil
 }
+
+// CountBytes returns a reader of r that adds the bytes read through it to
+// *n (read by the goroutine that reads, or after it).
+func CountBytes(r io.Reader, n *int64) io.Reader { return &counter{r: r, n: n} }
 
 // counter counts the bytes read through it into *n.
 type counter struct {
