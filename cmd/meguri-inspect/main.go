@@ -651,7 +651,7 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 			meter.Now("meguri-inspect --urls: looking up the %d URLs of lines %d to %d", urls, first, last)
 		}
 	}
-	chunk, chunkBytes := inspect.ChunkFor(512 << 20)
+	var chunk, chunkBytes int // 0: the library's, for inspect.LookupMem
 	if a.Mem != nil {
 		chunk, chunkBytes = inspect.ChunkFor(int64(*a.Mem))
 	}

@@ -20,12 +20,11 @@ type BatchOptions struct {
 	// Absent prints the input lines whose URL the file lacks, verbatim,
 	// instead of the records of the present ones.
 	Absent bool
-	// Chunk is how many lines are looked up together (default 1<<18): the
-	// blocks they need are read once per chunk, in file order. A chunk
-	// also ends once the lines it holds come to ChunkBytes.
-	Chunk int
-	// ChunkBytes bounds the bytes of the lines a chunk holds until it is
-	// written (default 128 MiB): long lines make shorter chunks.
+	// Chunk is how many lines are looked up together: the blocks they
+	// need are read once per chunk, in file order. A chunk also ends once
+	// the lines it holds come to ChunkBytes, so long lines make shorter
+	// chunks. Each left 0 is ChunkFor(LookupMem)'s: 262,144 lines, 128 MiB.
+	Chunk      int
 	ChunkBytes int
 	// MaxLine is the longest line taken (default 1 MiB); longer lines are
 	// reported and skipped.
@@ -50,13 +49,16 @@ type BatchOptions struct {
 	LookingUp func(first, last, urls int)
 }
 
+// LookupMem is the working set of a batch lookup by default.
+const LookupMem = 512 << 20
+
 // ChunkFor returns the Chunk and ChunkBytes of a lookup whose working
-// set is about mem bytes: 262,144 lines and 128 MiB for 512 MiB, in
+// set is about mem bytes: 262,144 lines and 128 MiB for LookupMem, in
 // proportion for other budgets (at least 64 lines). A chunk's lines,
 // their URLs and the records they print, held until the chunk is
 // written, come to about a quarter of what the process then holds.
 func ChunkFor(mem int64) (lines, bytes int) {
-	return int(max(64, (1<<18)*mem/(512<<20))), int(max(64<<10, mem/4))
+	return int(max(64, (1<<18)*mem/LookupMem)), int(max(64<<10, mem/4))
 }
 
 // BatchCounts counts a LookupLines run's lines (blank lines aside):
@@ -112,11 +114,12 @@ func (s *Source) LookupLines(r io.Reader, w io.Writer, opt BatchOptions) (BatchC
 // queries.
 func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, lo, hi uint64, find func([]query) error) (BatchCounts, error) {
 	var n BatchCounts
+	chunk, chunkBytes := ChunkFor(LookupMem)
 	if opt.Chunk <= 0 {
-		opt.Chunk = 1 << 18
+		opt.Chunk = chunk
 	}
 	if opt.ChunkBytes <= 0 {
-		opt.ChunkBytes = 128 << 20
+		opt.ChunkBytes = chunkBytes
 	}
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
