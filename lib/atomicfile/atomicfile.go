@@ -21,7 +21,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,7 +44,6 @@ var newFileMode = func() fs.FileMode {
 // File is an output being written.
 type File struct {
 	*bufio.Writer
-	dst    io.Writer // what the buffer writes to
 	f      *os.File
 	path   string // as given
 	target string // path after following symbolic links
@@ -65,7 +63,7 @@ func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
 // buffer goes straight to the file.
 func CreateSize(path string, size int) (*File, error) {
 	if path == "-" || path == "" {
-		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), dst: os.Stdout, direct: true}, nil
+		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), direct: true}, nil
 	}
 	// A pipe or a device holds no file to replace, and a reader at its
 	// other end would wait forever for a rename: write it in place.
@@ -74,7 +72,7 @@ func CreateSize(path string, size int) (*File, error) {
 		if err != nil {
 			return nil, cannotWrite(path, err)
 		}
-		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), dst: namedPipe{f}, f: f, path: path, direct: true}, nil
+		return &File{Writer: bufio.NewWriterSize(namedPipe{f}, size), f: f, path: path, direct: true}, nil
 	}
 	target, err := Target(path)
 	if err != nil {
@@ -103,8 +101,7 @@ func CreateSize(path string, size int) (*File, error) {
 		mode = st.Mode().Perm()
 	}
 	f.Chmod(mode)
-	dst := tempFile{f, path}
-	return &File{Writer: bufio.NewWriterSize(dst, size), dst: dst, f: f, path: path, target: target, before: idOf(st)}, nil
+	return &File{Writer: bufio.NewWriterSize(tempFile{f, path}, size), f: f, path: path, target: target, before: idOf(st)}, nil
 }
 
 // tempBase is the destination's name as its temporary file's name holds
@@ -123,14 +120,11 @@ func tempBase(target string) string {
 // per output until the commit (a split into 1,024 ranges held 1 GiB of
 // buffers, and failed under an open-file limit below 1,024). CommitAll
 // syncs it by name. Nothing may be written after it. An output written in
-// place (stdout, a pipe) keeps its descriptor until the commit.
+// place (stdout, a pipe; one a run, not thousands) is only flushed, and
+// keeps its buffer and descriptor until the commit.
 func (f *File) Written() error {
-	if err := f.Flush(); err != nil {
+	if err := f.Flush(); err != nil || f.direct {
 		return err
-	}
-	if f.direct {
-		f.Writer = bufio.NewWriterSize(f.dst, 64)
-		return nil
 	}
 	f.Writer = bufio.NewWriterSize(writtenFile{f.path}, 64)
 	if f.closed {
