@@ -296,11 +296,7 @@ func TestRunAgain(t *testing.T) {
 func TestRunAgainMany(t *testing.T) {
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "part-1")
-	b, err := os.ReadFile(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(b), "\n")
+	lines := strings.SplitAfter(string(fileBytes(t, sample)), "\n")
 	var files []string
 	for i := range 8 {
 		f := filepath.Join(tmp, fmt.Sprintf("in-%d.jsonl", i))

@@ -272,9 +272,7 @@ func mergesBack(t *testing.T, files []string, want string) bool {
 	t.Helper()
 	back := filepath.Join(t.TempDir(), "back.meguri")
 	mustRun(t, nil, "meguri-compact", append(files, "-q", "-o", back)...)
-	a, _ := os.ReadFile(want)
-	b, _ := os.ReadFile(back)
-	return bytes.Equal(a, b)
+	return bytes.Equal(fileBytes(t, want), fileBytes(t, back))
 }
 
 // TestSplitEveryHost: --split N gives N ranges whenever the file holds N
@@ -370,7 +368,7 @@ func TestCompactIdentity(t *testing.T) {
 	}
 
 	// two halves of the lines, ingested apart, fold to the whole
-	a, _ := os.ReadFile(whole)
+	a := fileBytes(t, whole)
 	all := lines(t, in)
 	h1, h2 := filepath.Join(dir, "h1.jsonl"), filepath.Join(dir, "h2.jsonl")
 	os.WriteFile(h1, []byte(strings.Join(all[:len(all)/2], "\n")+"\n"), 0o644)

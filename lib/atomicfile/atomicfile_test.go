@@ -24,15 +24,21 @@ func names(t *testing.T, dir string) []string {
 	return out
 }
 
-func TestCommitAndAbort(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "out")
+// overOld makes dir/out holding "old" and starts an output over it.
+func overOld(t *testing.T) (dir, path string, f *File) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "out")
 	os.WriteFile(path, []byte("old"), 0o644)
-
 	f, err := Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, path, f
+}
+
+func TestCommitAndAbort(t *testing.T) {
+	dir, path, f := overOld(t)
 	f.WriteString("new")
 	if b, _ := os.ReadFile(path); string(b) != "old" {
 		t.Fatalf("destination changed before Commit: %q", b)
@@ -45,7 +51,7 @@ func TestCommitAndAbort(t *testing.T) {
 		t.Fatalf("after Commit: %q", b)
 	}
 
-	f, err = Create(path)
+	f, err := Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +95,7 @@ func TestLongName(t *testing.T) {
 // closes the file; a write after it fails, and Commit puts what was
 // written in place.
 func TestWritten(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "out")
-	os.WriteFile(path, []byte("old"), 0o644)
-	f, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, path, f := overOld(t)
 	f.WriteString("first ")
 	if err := f.Written(); err != nil {
 		t.Fatal(err)
@@ -130,14 +130,14 @@ func TestWritten(t *testing.T) {
 	if b, _ := os.ReadFile(g.path); string(b) != "other" {
 		t.Errorf("after Commit: %q", b)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+	if entries := names(t, dir); len(entries) != 3 {
 		t.Errorf("%d entries in the directory, want out, its temporary file and other", len(entries))
 	}
 	f.Abort()
 	if b, _ := os.ReadFile(path); string(b) != "old" {
 		t.Errorf("destination after Abort: %q", b)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+	if entries := names(t, dir); len(entries) != 2 {
 		t.Errorf("%d entries after Abort, want out and other", len(entries))
 	}
 }
