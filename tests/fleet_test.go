@@ -261,6 +261,15 @@ func TestFleetPipeline(t *testing.T) {
 			t.Errorf("partition %d split from .meguri differs from its ingest", p.ID)
 		}
 	}
+	// its summary counts records, not lines
+	var urls int64
+	for _, p := range sum.Partitions {
+		urls += p.Records
+	}
+	_, e, code := run(t, nil, "meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "mparts2"), whole)
+	if want := fmt.Sprintf(": %d records: %d routed to ", urls, urls); code != 0 || !strings.Contains(string(e), want) {
+		t.Errorf("split of a .meguri: exit %d, %s; want %q", code, e, want)
+	}
 	if !bytes.Equal(cat, mustRun(t, nil, "meguri-inspect", "--rows", whole)) {
 		t.Error("rows of the .meguri split, concatenated, differ from the whole file's rows")
 	}

@@ -351,8 +351,12 @@ func (c *splitCmd) Run() (err error) {
 				got++
 			}
 		}
-		fmt.Fprintf(os.Stderr, "meguri-route split: %d lines: %d routed to %d of %d partitions, %d rejected, %.2fs\n",
-			res.Lines, res.Routed, got, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
+		read := "lines"
+		if res.Records {
+			read = "records"
+		}
+		fmt.Fprintf(os.Stderr, "meguri-route split: %d %s: %d routed to %d of %d partitions, %d rejected, %.2fs\n",
+			res.Lines, read, res.Routed, got, len(res.Partitions), res.Rejected.Total(), time.Since(start).Seconds())
 		res.Rejected.Print(os.Stderr)
 		printPartCounts(res.Partitions)
 	}

@@ -71,7 +71,8 @@ type PartCount struct {
 
 // SplitResult counts a split.
 type SplitResult struct {
-	Lines      int64 // non-blank lines read
+	Lines      int64 // non-blank lines read (records, of a .meguri input)
+	Records    bool  // the input was a .meguri: Lines counts its records
 	Blank      int64
 	Routed     int64
 	Rejected   cdx.Counts
@@ -524,7 +525,7 @@ func SplitMeguri(name string, r io.Reader, opt SplitOptions) (*SplitResult, erro
 		res.Partitions = append(res.Partitions, PartCount{PartitionID: o.ID, File: paths[i], Records: int64(o.Stats.URLs)})
 		res.Routed += int64(o.Stats.URLs)
 	}
-	res.Lines = res.Routed
+	res.Lines, res.Records = res.Routed, true
 	return res, nil
 }
 
