@@ -29,6 +29,7 @@ import (
 	"syscall"
 
 	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
 
@@ -44,7 +45,7 @@ var newFileMode = func() fs.FileMode {
 // File is an output being written.
 type File struct {
 	*bufio.Writer
-	f      *os.File
+	f      handle // nil for stdout
 	path   string // as given
 	target string // path after following symbolic links
 	before fileID // the destination at Create
@@ -55,6 +56,15 @@ type File struct {
 	direct bool
 }
 
+// handle is the file an output is written to: an *os.File, or a file in
+// a pool of descriptors (CreateIn).
+type handle interface {
+	Write([]byte) (int, error)
+	Name() string
+	Sync() error
+	Close() error
+}
+
 // Create starts writing path ("-" for stdout) through a 1 MiB buffer.
 func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
 
@@ -62,6 +72,14 @@ func Create(path string) (*File, error) { return CreateSize(path, 1<<20) }
 // large chunks of their own need little: a write at least as large as the
 // buffer goes straight to the file.
 func CreateSize(path string, size int) (*File, error) {
+	return CreateIn(nil, path, size)
+}
+
+// CreateIn is CreateSize with the temporary file kept in pool, for a run
+// that writes more outputs at once than it may hold files open (a split
+// into thousands of partitions): the pool closes the file while it is
+// idle and opens it again to write. With a nil pool it is CreateSize.
+func CreateIn(pool *fdpool.Pool, path string, size int) (*File, error) {
 	if path == "-" || path == "" {
 		return &File{Writer: bufio.NewWriterSize(os.Stdout, size), direct: true}, nil
 	}
@@ -88,11 +106,6 @@ func CreateSize(path string, size int) (*File, error) {
 	} else if st.IsDir() {
 		return nil, fmt.Errorf("cannot write %s: it is a directory (give a file path)", path)
 	}
-	dir := filepath.Dir(target)
-	f, err := tempfiles.Create(dir, "."+tempBase(target)+".tmp-*")
-	if err != nil {
-		return nil, cannotWrite(path, err)
-	}
 	// CreateTemp makes 0600. A file replaced keeps its permissions, as
 	// sed -i and gzip keep them (a manifest kept private stays so);
 	// a new one gets what the shell's > would give it.
@@ -100,7 +113,22 @@ func CreateSize(path string, size int) (*File, error) {
 	if st != nil {
 		mode = st.Mode().Perm()
 	}
-	f.Chmod(mode)
+	create := func() (*os.File, error) {
+		f, err := tempfiles.Create(filepath.Dir(target), "."+tempBase(target)+".tmp-*")
+		if err == nil {
+			f.Chmod(mode)
+		}
+		return f, err
+	}
+	var f handle
+	if pool == nil {
+		f, err = create()
+	} else {
+		f, err = pool.Add(create, os.O_WRONLY|os.O_APPEND)
+	}
+	if err != nil {
+		return nil, cannotWrite(path, err)
+	}
 	return &File{Writer: bufio.NewWriterSize(tempFile{f, path}, size), f: f, path: path, target: target, before: idOf(st)}, nil
 }
 
@@ -148,7 +176,7 @@ func (w writtenFile) Write([]byte) (int, error) {
 // its errors: "cannot write out.meguri: no space left on device" says
 // what failed; the hidden temporary name, removed by then, would not.
 type tempFile struct {
-	f    *os.File
+	f    handle
 	path string
 }
 

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/meguri/meguri/lib/internal/fdpool"
 )
 
 // names lists dir's entries, hidden temporary files included.
@@ -388,5 +391,42 @@ func TestPipeWrittenInPlace(t *testing.T) {
 	}
 	if n := names(t, dir); len(n) != 1 {
 		t.Errorf("left beside it: %v", n)
+	}
+}
+
+// TestCreateIn: outputs written by turns through a pool of one descriptor
+// commit whole, each with its own bytes; aborted ones leave nothing.
+func TestCreateIn(t *testing.T) {
+	dir := t.TempDir()
+	pool := fdpool.New(1)
+	var files []*File
+	for i := range 4 {
+		f, err := CreateIn(pool, filepath.Join(dir, fmt.Sprint("out", i)), 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	for round := range 3 {
+		for i, f := range files {
+			// longer than the buffer: written through at once
+			fmt.Fprintf(f, "output %d, round %d, past the buffer\n", i, round)
+		}
+	}
+	files[3].Abort()
+	if err := CommitAll(files[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		want := ""
+		for round := range 3 {
+			want += fmt.Sprintf("output %d, round %d, past the buffer\n", i, round)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprint("out", i))); string(b) != want {
+			t.Errorf("out%d holds %q", i, b)
+		}
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"out0", "out1", "out2"}) {
+		t.Errorf("left %q", got)
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/record"
@@ -285,7 +286,7 @@ const runBuffer = 256 << 10
 // (standard streams, inputs, the output, rejects).
 func fanIn() int {
 	n := maxFanIn
-	if lim := openFileLimit(); lim > 0 && lim < uint64(n)+32 {
+	if lim := fdpool.Limit(); lim > 0 && lim < uint64(n)+32 {
 		n = int(lim) - 32
 	}
 	return max(n, 2)

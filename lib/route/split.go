@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -31,6 +30,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/internal/freelist"
 	"github.com/meguri/meguri/lib/manifest"
@@ -198,7 +198,8 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
 	}
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
-		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) })}
+		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) }),
+		fds:  fdpool.New(fdpool.Free(fdReserve))}
 	defer ws.abort()
 	if opt.Zstd {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(opt.Workers), zstd.WithEncoderLevel(zstd.SpeedDefault),
@@ -295,6 +296,7 @@ type writers struct {
 	// for every partition: its state is per core, not per partition.
 	enc    *zstd.Encoder
 	frames sync.Pool // *[]byte frame buffers
+	fds    *fdpool.Pool
 }
 
 // partWriter writes one partition's lines from its own goroutine, fed by a
@@ -316,6 +318,11 @@ func (w *partWriter) closeQueue() {
 		close(w.queue)
 	}
 }
+
+// fdReserve is how many descriptors a split leaves to what it opens
+// besides its outputs: its inputs, --rejects, the standard streams, the
+// syncs of the outputs at the commit (16 at once).
+const fdReserve = 64
 
 // zstdState is a generous estimate of one shared zstd encoder's memory
 // (--zstd; one per parse worker).
@@ -358,15 +365,13 @@ func (ws *writers) ext() string {
 	return ".jsonl"
 }
 
-// create starts an output file, naming the open-file limit when it is the
-// reason it cannot be. Chunks of lines (or their zstd frames) arrive
-// whole, so the file needs only a small buffer.
+// create starts an output file. Chunks of lines (or their zstd frames)
+// arrive whole, so the file needs only a small buffer. The outputs share
+// a pool of descriptors: a split into more partitions than the open-file
+// limit allows keeps open those written most recently, and opens the
+// others again as lines come for them.
 func (ws *writers) create(path string) (*atomicfile.File, error) {
-	f, err := atomicfile.CreateSize(path, 4<<10)
-	if errors.Is(err, syscall.EMFILE) {
-		return nil, fmt.Errorf("%w: split keeps one file open per partition (%d in the manifest); raise the open-file limit (ulimit -n)", err, len(ws.parts))
-	}
-	return f, err
+	return atomicfile.CreateIn(ws.fds, path, 4<<10)
 }
 
 func (ws *writers) open(i int) (*partWriter, error) {

@@ -1,0 +1,14 @@
+//go:build unix
+
+package fdpool
+
+import "syscall"
+
+// Limit returns the process's limit on open files (0 if unknown).
+func Limit() uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return l.Cur
+}
