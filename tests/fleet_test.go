@@ -327,7 +327,8 @@ func TestSplitEveryHost(t *testing.T) {
 // TestSplitUnderFileLimit: a split into more ranges than the tool may
 // open files (every host group of the sample, 147 ranges, under ulimit -n
 // 40) writes them all, since an output is closed once complete, and they
-// merge back to the file's bytes.
+// merge back to the file's bytes, under the same limit too (the inputs
+// take turns on the descriptors).
 func TestSplitUnderFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	golden := "../testdata/sample.meguri"
@@ -345,6 +346,13 @@ func TestSplitUnderFileLimit(t *testing.T) {
 	}
 	if !mergesBack(t, files, golden) {
 		t.Error("merged back: not the file's bytes")
+	}
+	back := filepath.Join(dir, "back.meguri")
+	if o, err := runUnderLimit("-n 40", "meguri-compact", append(files, "-q", "-o", back)...); err != nil {
+		t.Fatalf("merged back under ulimit -n 40: %v: %s", err, o)
+	}
+	if !bytes.Equal(fileBytes(t, back), fileBytes(t, golden)) {
+		t.Error("merged back under ulimit -n 40: not the file's bytes")
 	}
 }
 

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -497,25 +498,39 @@ func Open(path string) (*File, *os.File, error) {
 	if err != nil {
 		return nil, nil, dirs.CannotRead(path, err)
 	}
-	st, err := f.Stat()
+	cf, err := OpenFrom(path, f)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
+	return cf, f, nil
+}
+
+// Opened is a file opened by name: an *os.File, or one a run keeps open
+// only while it reads it.
+type Opened interface {
+	io.ReaderAt
+	Stat() (os.FileInfo, error)
+}
+
+// OpenFrom is Open of a file already opened from path; the caller closes
+// f.
+func OpenFrom(path string, f Opened) (*File, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	if st.IsDir() {
-		f.Close()
-		return nil, nil, dirs.NotA(path, ".meguri file")
+		return nil, dirs.NotA(path, ".meguri file")
 	}
 	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s is a pipe or a device, not a file: this reads a .meguri file from its footer first (save it to a file)", path)
+		return nil, fmt.Errorf("%s is a pipe or a device, not a file: this reads a .meguri file from its footer first (save it to a file)", path)
 	}
 	cf, err := OpenFile(f, st.Size())
 	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return cf, f, nil
+	return cf, nil
 }
 
 // OpenFile reads a file's header, trailer and footer.
@@ -595,6 +610,11 @@ func (f *File) ReadBlock(i int) (*Block, error) {
 	info := f.Blocks[i]
 	raw := make([]byte, info.Length)
 	if _, err := f.r.ReadAt(raw, info.Offset); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// the device failed, or the file changed under the run: not
+			// damage in the file
+			return nil, fmt.Errorf("reading block %d at offset %d: %w", i, info.Offset, err)
+		}
 		return nil, corrupt("block", i, "", info.Offset, "read: %v", err)
 	}
 	if len(raw) < 8 || string(raw[:4]) != blockMagic {

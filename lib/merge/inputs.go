@@ -7,9 +7,10 @@ import (
 	"io"
 	"os"
 	"slices"
-	"syscall"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/twins"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -18,9 +19,18 @@ import (
 type Input struct {
 	Path string
 	File *codec.File
-	f    *os.File
+	f    *fdpool.File
 	st   os.FileInfo
 }
+
+// fdReserve is how many descriptors a compaction leaves to what it opens
+// besides its inputs: its outputs, the lists of --drop-hosts and
+// --drop-urls, the standard streams.
+const fdReserve = 64
+
+// inputFDs is how many descriptors the inputs may hold (a test makes it
+// fewer).
+var inputFDs = func() int { return fdpool.Free(fdReserve) }
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before
@@ -38,23 +48,25 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		return nil, err
 	}
 	var same twins.Set
+	// The inputs share a pool of descriptors: a compaction of more files
+	// than the open-file limit lets it hold open keeps those it read most
+	// recently open, and opens the others again as it reads them.
+	fds := fdpool.New(inputFDs())
 	for _, p := range paths {
 		if p == "-" {
 			return fail(errors.New("inputs must be files (compaction reads their footers first), not stdin"))
 		}
-		cf, f, err := codec.Open(p)
-		if errors.Is(err, syscall.EMFILE) {
-			return fail(fmt.Errorf("%w: compaction reads all its inputs at once (%d named); raise the open-file limit (ulimit -n)", err, len(paths)))
-		}
+		f, err := fds.Open(p)
 		if err != nil {
-			return fail(err)
+			return fail(dirs.CannotRead(p, err))
 		}
-		// One file under two names (./x, a link) would fold with itself.
-		st, err := f.Stat()
+		cf, err := codec.OpenFrom(p, f)
 		if err != nil {
 			f.Close()
 			return fail(err)
 		}
+		// One file under two names (./x, a link) would fold with itself.
+		st, _ := f.Stat() // as opened
 		// Nor would one file's bytes under two names (a delta copied, a
 		// shard fetched back twice); only inputs of one size are compared.
 		// Files holding no record are alike whenever their headers are

@@ -1054,3 +1054,65 @@ func FuzzFoldGCIdentity(f *testing.F) {
 		}
 	})
 }
+
+// TestInputsTakeTurns: inputs kept open one at a time (as under an
+// open-file limit below their count) merge, and fold, to the bytes they
+// give all open at once; an input replaced under its name while the run
+// reads it is refused, naming it, rather than read.
+func TestInputsTakeTurns(t *testing.T) {
+	rows := sampleRows(t)
+	dir := t.TempDir()
+	cuts := []uint64{0, rows[len(rows)/4].HostKey, rows[len(rows)/2].HostKey, rows[3*len(rows)/4].HostKey}
+	var parts, deltas []string
+	for i, lo := range cuts {
+		hi := ^uint64(0)
+		if i+1 < len(cuts) {
+			hi = cuts[i+1] - 1
+		}
+		parts = append(parts, writeFile(t, dir, fmt.Sprint("p", i), uint64(i), lo, hi, inRange(rows, lo, hi)))
+		// every row in one of three files of the whole range
+		var d []record.Record
+		for j := i; j < len(rows); j += len(cuts) {
+			d = append(d, rows[j])
+		}
+		deltas = append(deltas, writeFile(t, dir, fmt.Sprint("d", i), 0, 0, ^uint64(0), d))
+	}
+	merged := func(paths []string, fold bool) ([]byte, error) {
+		t.Helper()
+		ins, err := OpenInputs(paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer CloseInputs(ins)
+		out, _, err := run(t, Sources(ins), Options{Fold: fold, Outputs: []Output{{ID: 0, Lo: 0, Hi: ^uint64(0)}}})
+		return out[0], err
+	}
+	open, err := merged(parts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded, err := merged(deltas, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(f func() int) { inputFDs = f }(inputFDs)
+	inputFDs = func() int { return 1 }
+	if b, err := merged(parts, false); err != nil || !bytes.Equal(b, open) {
+		t.Errorf("merged one input open at a time: %v, same bytes %v", err, bytes.Equal(b, open))
+	}
+	if b, err := merged(deltas, true); err != nil || !bytes.Equal(b, folded) {
+		t.Errorf("folded one input open at a time: %v, same bytes %v", err, bytes.Equal(b, folded))
+	}
+
+	ins, err := OpenInputs(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	// parts[0] was let go of when the others were opened
+	os.Rename(parts[1], parts[0])
+	_, _, err = run(t, Sources(ins), Options{Outputs: []Output{{ID: 0, Lo: 0, Hi: ^uint64(0)}}})
+	if want := parts[0] + " was replaced by another file while this run used it"; err == nil || !strings.Contains(err.Error(), want) || errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("input replaced: %v; want %q, not damage", err, want)
+	}
+}
