@@ -220,7 +220,8 @@ func TestCountHostsSpills(t *testing.T) {
 
 // TestKeySet: keys added in batches, with repeats inside and across
 // batches, come back each once and in order, from memory alone or from
-// spilled runs merged with what is still in memory.
+// spilled runs merged with what is still in memory, also when the runs
+// take turns on one descriptor (more runs than the open-file limit).
 func TestKeySet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var in []keyed
@@ -228,7 +229,11 @@ func TestKeySet(t *testing.T) {
 		in = append(in, keyed{rng.Uint64N(30), rng.Uint64N(500)})
 	}
 	want := sortUnique(slices.Clone(in))
-	for _, budget := range []int64{1 << 30, 1} {
+	defer func(f func() int) { runFDs = f }(runFDs)
+	for _, budget := range []int64{1 << 30, 1, -1} {
+		if budget < 0 {
+			budget, runFDs = 1, func() int { return 1 }
+		}
 		s := newKeySet(budget, t.TempDir())
 		for i := 0; i < len(in); i += 700 {
 			if err := s.add(slices.Clone(in[i:min(i+700, len(in))])); err != nil {

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"syscall"
 
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
@@ -93,6 +91,10 @@ func (s *keySet) spill() error {
 	return nil
 }
 
+// runFDs is how many descriptors the spilled runs may hold as they are
+// merged (a test makes it fewer).
+var runFDs = func() int { return fdpool.Free(fdReserve) }
+
 // each calls fn for every distinct key, in (host, url) order.
 func (s *keySet) each(fn func(keyed)) error {
 	s.keys = sortUnique(s.keys)
@@ -107,16 +109,17 @@ func (s *keySet) each(fn func(keyed)) error {
 		src int // a run's index, or len(runs) for the keys in memory
 	}
 	var readers []*bufio.Reader
+	// More runs than the open-file limit lets a run hold open take turns
+	// on the descriptors it may hold.
+	fds := fdpool.New(runFDs())
 	for _, name := range s.runs {
-		f, err := os.Open(name)
-		if errors.Is(err, syscall.EMFILE) {
-			return fmt.Errorf("%w: %d runs of keys to merge at once; raise the open-file limit (ulimit -n) or --mem", err, len(s.runs))
-		}
+		f, err := fds.Open(name)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		readers = append(readers, bufio.NewReaderSize(f, 64<<10))
+		st, _ := f.Stat()
+		readers = append(readers, bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 64<<10))
 	}
 	mem := 0
 	next := func(src int) (keyed, bool, error) {
