@@ -1866,3 +1866,45 @@ func mustIn(t *testing.T, dir string) func(name string, args ...string) []byte {
 		return o
 	}
 }
+
+// TestEmptyShardsFanOut: shards split apart (a split each, --zstd), then
+// each partition ingested from every shard's output: a partition that got
+// no line from two shards has two outputs of the same bytes (an empty
+// zstd frame), which hold nothing and are ingested, not refused as one
+// input given twice; so are the empty .meguri files that come of them,
+// counted together by balance. Outputs of the same lines still are.
+func TestEmptyShardsFanOut(t *testing.T) {
+	dir := t.TempDir()
+	all := lines(t, sample)
+	shards := []string{filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")}
+	os.WriteFile(shards[0], []byte(strings.Join(all[:5], "\n")+"\n"), 0o644)
+	os.WriteFile(shards[1], []byte(strings.Join(all[5:10], "\n")+"\n"), 0o644)
+	m := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "-n", "40", sample, "-o", m)
+	for _, s := range shards {
+		mustRun(t, nil, "meguri-route", "split", "-q", "--zstd", "--manifest", m, "--out-dir", strings.TrimSuffix(s, ".jsonl"), s)
+	}
+	empty := 0
+	for _, r := range readManifest(t, m) {
+		stem := strings.TrimSuffix(filepath.Base(r.file), ".meguri") + ".jsonl.zst"
+		a, b := filepath.Join(dir, "a", stem), filepath.Join(dir, "b", stem)
+		out := filepath.Join(dir, strings.TrimSuffix(stem, ".jsonl.zst")+".meguri")
+		if _, e, code := run(t, nil, "meguri-ingest", "-q", a, b, "-o", out); code != 0 {
+			t.Fatalf("ingest %s %s: exit %d, %s", a, b, code, e)
+		}
+		if bytes.Equal(fileBytes(t, a), fileBytes(t, b)) {
+			empty++
+		}
+	}
+	if empty < 20 {
+		t.Fatalf("only %d partitions got no line from both shards", empty)
+	}
+	megs, _ := filepath.Glob(filepath.Join(dir, "*.meguri"))
+	if _, e, code := run(t, nil, "meguri-route", append([]string{"balance", "-q", "-n", "1"}, megs...)...); code != 0 {
+		t.Errorf("balance over the partitions' files, empty ones alike: exit %d, %s", code, e)
+	}
+	os.WriteFile(shards[1], fileBytes(t, shards[0]), 0o644)
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", shards[0], shards[1], "-o", filepath.Join(dir, "x.meguri")); code != 1 || !strings.Contains(string(e), "hold the same bytes") {
+		t.Errorf("two shards of the same lines: exit %d, %s", code, e)
+	}
+}

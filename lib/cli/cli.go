@@ -8,6 +8,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
+	cdxinput "github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
@@ -691,11 +693,38 @@ func (s Inputs) NamedTwice() error {
 		if !s[i].st.Mode().IsRegular() {
 			continue
 		}
-		if o, err := same.Add(s[i].name, s[i].st.Size(), twins.OpenPath(s[i].path)); o != "" && err == nil {
+		if o, err := same.Add(s[i].name, s[i].st.Size(), twins.OpenPath(s[i].path)); o != "" && err == nil && !holdsNothing(s[i].path, s[i].st.Size()) {
 			return fmt.Errorf("%s and %s hold the same bytes: give each input once (read twice, its captures would count twice)", o, s[i].name)
 		}
 	}
 	return nil
+}
+
+// holdsNothing reports whether the small file at path holds nothing a run
+// counts: no line but blank ones once decompressed (the empty zstd frame
+// or gzip member a split writes for a partition that got no line: splits
+// of several shards leave one in each shard's directory, ingested
+// together), or a .meguri of no record. Inputs of the same such bytes
+// count nothing twice.
+func holdsNothing(path string, size int64) bool {
+	if size > 64<<10 {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	if cdxinput.IsMeguri(b) {
+		f, err := codec.OpenFile(bytes.NewReader(b), int64(len(b)))
+		return err == nil && f.Stats.URLs == 0
+	}
+	in, err := cdxinput.NewInput(path, bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	defer in.Close()
+	text, err := io.ReadAll(io.LimitReader(in, 1<<20))
+	return err == nil && len(bytes.TrimSpace(text)) == 0
 }
 
 // OtherPartition refuses an output path that holds a .meguri file of
