@@ -199,7 +199,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) }),
-		fds:  fdpool.New(fdpool.Free(fdReserve))}
+		fds:  fdpool.New(outputFDs())}
 	defer ws.abort()
 	if opt.Zstd {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(opt.Workers), zstd.WithEncoderLevel(zstd.SpeedDefault),
@@ -318,6 +318,10 @@ func (w *partWriter) closeQueue() {
 		close(w.queue)
 	}
 }
+
+// outputFDs is how many descriptors a split's outputs may hold (a test
+// makes it fewer).
+var outputFDs = func() int { return fdpool.Free(fdReserve) }
 
 // fdReserve is how many descriptors a split leaves to what it opens
 // besides its outputs: its inputs, --rejects, the standard streams, the
