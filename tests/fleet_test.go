@@ -326,14 +326,15 @@ func TestSplitEveryHost(t *testing.T) {
 
 // TestSplitUnderFileLimit: a split into more ranges than the tool may
 // open files (every host group of the sample, 147 ranges, under ulimit -n
-// 40) writes them all, since an output is closed once complete, and they
+// 12) writes them all, since an output is closed once complete (and the
+// commit syncs fewer at once when few descriptors are left), and they
 // merge back to the file's bytes, under the same limit too (the inputs
 // take turns on the descriptors).
 func TestSplitUnderFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	golden := "../testdata/sample.meguri"
 	mf := filepath.Join(dir, "rows.manifest")
-	o, err := runUnderLimit("-n 40", "meguri-compact", "-q", "--split", "147", "--out-dir", dir, "--manifest-out", mf, golden)
+	o, err := runUnderLimit("-n 12", "meguri-compact", "-q", "--split", "147", "--out-dir", dir, "--manifest-out", mf, golden)
 	if err != nil {
 		t.Fatalf("%v: %s", err, o)
 	}
@@ -348,11 +349,11 @@ func TestSplitUnderFileLimit(t *testing.T) {
 		t.Error("merged back: not the file's bytes")
 	}
 	back := filepath.Join(dir, "back.meguri")
-	if o, err := runUnderLimit("-n 40", "meguri-compact", append(files, "-q", "-o", back)...); err != nil {
-		t.Fatalf("merged back under ulimit -n 40: %v: %s", err, o)
+	if o, err := runUnderLimit("-n 12", "meguri-compact", append(files, "-q", "-o", back)...); err != nil {
+		t.Fatalf("merged back under ulimit -n 12: %v: %s", err, o)
 	}
 	if !bytes.Equal(fileBytes(t, back), fileBytes(t, golden)) {
-		t.Error("merged back under ulimit -n 40: not the file's bytes")
+		t.Error("merged back under ulimit -n 12: not the file's bytes")
 	}
 }
 
@@ -740,7 +741,7 @@ func TestBalancePartitionsFlag(t *testing.T) {
 }
 
 // TestSplitOpenFileLimit: a split of CDX into more partitions than the
-// open-file limit lets it hold open (147, a host each, under ulimit -n 40, plain and
+// open-file limit lets it hold open (147, a host each, under ulimit -n 12, plain and
 // --zstd) writes the same files as a split without the limit: the
 // outputs take turns on the descriptors it may hold.
 func TestSplitOpenFileLimit(t *testing.T) {
@@ -750,8 +751,8 @@ func TestSplitOpenFileLimit(t *testing.T) {
 	for _, zst := range []string{"--zstd=false", "--zstd"} {
 		free, limited := filepath.Join(dir, "free"+zst), filepath.Join(dir, "limited"+zst)
 		mustRun(t, nil, "meguri-route", "split", "-q", zst, "--manifest", m, "--out-dir", free, sample)
-		if e, err := runUnderLimit("-n 40", "meguri-route", "split", "-q", zst, "--manifest", m, "--out-dir", limited, sample); err != nil {
-			t.Fatalf("%s under ulimit -n 40: %v, %s", zst, err, e)
+		if e, err := runUnderLimit("-n 12", "meguri-route", "split", "-q", zst, "--manifest", m, "--out-dir", limited, sample); err != nil {
+			t.Fatalf("%s under ulimit -n 12: %v, %s", zst, err, e)
 		}
 		ls := func(dir string) (names []string) {
 			ents, err := os.ReadDir(dir)
