@@ -529,3 +529,54 @@ func TestSlotsFor(t *testing.T) {
 		t.Errorf("SlotsFor(1 GiB) on 2 cores = %d, want 2", got)
 	}
 }
+
+// failingAt reads b, then fails with err at offset n: a device error, or
+// the writer of a pipe that failed.
+type failingAt struct {
+	b   []byte
+	n   int
+	err error
+}
+
+func (f *failingAt) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	k := copy(p, f.b[:min(f.n, len(f.b))])
+	f.b, f.n = f.b[k:], f.n-k
+	return k, nil
+}
+
+func (f *failingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > int64(f.n) {
+		return 0, f.err
+	}
+	return copy(p, f.b[off:]), nil
+}
+
+// TestReadErrorIsNotDamage: a read that fails, anywhere in a stream or
+// in a file's block, returns the reader's own error, not a claim that the
+// file is damaged (a pack whose log writer failed said "corrupt .meguri:
+// header ... truncated"); a read that ends early still is damage.
+func TestReadErrorIsNotDamage(t *testing.T) {
+	orig, _ := os.ReadFile(golden)
+	cause := errors.New("input/output error")
+	for n := 0; n < len(orig); n += max(1, len(orig)/300) {
+		_, err := ReadAll(&failingAt{b: orig, n: n, err: cause})
+		if !errors.Is(err, cause) || errors.Is(err, ErrCorrupt) {
+			t.Fatalf("stream failing at %d: %v", n, err)
+		}
+	}
+	f, err := OpenFile(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r = &failingAt{b: orig, n: int(f.Blocks[0].Offset) + 10, err: cause}
+	if _, err := f.ReadBlock(0); !errors.Is(err, cause) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "reading block 0 at offset ") {
+		t.Errorf("block read failing: %v", err)
+	}
+	f.r = &failingAt{b: orig, n: int(f.Blocks[0].Offset) + 10, err: io.ErrUnexpectedEOF}
+	if _, err := f.ReadBlock(0); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("block read ending early: %v", err)
+	}
+}

@@ -222,6 +222,14 @@ type Reader struct {
 	pos  int
 }
 
+// short reports whether a read's error is the input ending early, which
+// in a .meguri file or stream is damage (a truncation); any other (the
+// device's, a pipe's writer that failed, a file changed under the run)
+// is returned as it is: it says nothing of the bytes.
+func short(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
 // NewReader reads and checks the header.
 func NewReader(r io.Reader) (*Reader, error) {
 	buf := make([]byte, HeaderSize)
@@ -231,6 +239,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 		if n == 0 && err == io.EOF {
 			return nil, ErrEmptyStream
+		}
+		if !short(err) {
+			return nil, err
 		}
 		return nil, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", n, HeaderSize)
 	}
@@ -259,6 +270,9 @@ func (r *Reader) NextBlock() (*Block, error) {
 	idx := len(r.blocks)
 	var pre [8]byte
 	if _, err := io.ReadFull(r.r, pre[:]); err != nil {
+		if !short(err) {
+			return nil, err
+		}
 		return nil, corrupt("block", idx, "", r.off, "truncated: file ends before its footer")
 	}
 	switch string(pre[:4]) {
@@ -275,6 +289,9 @@ func (r *Reader) NextBlock() (*Block, error) {
 	raw := make([]byte, hlen)
 	copy(raw, pre[:])
 	if _, err := io.ReadFull(r.r, raw[8:]); err != nil {
+		if !short(err) {
+			return nil, err
+		}
 		return nil, corrupt("block", idx, "", r.off, "truncated header")
 	}
 	b, body, err := parseBlockHeader(raw, idx, r.off)
@@ -287,6 +304,9 @@ func (r *Reader) NextBlock() (*Block, error) {
 	full := make([]byte, int(hlen)+int(body))
 	copy(full, raw)
 	if _, err := io.ReadFull(r.r, full[hlen:]); err != nil {
+		if !short(err) {
+			return nil, err
+		}
 		return nil, corrupt("block", idx, "", r.off, "truncated pages")
 	}
 	if err := b.setPages(full[hlen:], r.off+int64(hlen)); err != nil {
@@ -309,10 +329,16 @@ func (r *Reader) readTail(pre []byte) error {
 	footer := make([]byte, 8+int(n))
 	copy(footer, pre)
 	if _, err := io.ReadFull(r.r, footer[8:]); err != nil {
+		if !short(err) {
+			return err
+		}
 		return corrupt("footer", -1, "", start, "truncated")
 	}
 	t := make([]byte, TrailerSize)
 	if _, err := io.ReadFull(r.r, t); err != nil {
+		if !short(err) {
+			return err
+		}
 		return corrupt("trailer", -1, "", start+int64(len(footer)), "truncated")
 	}
 	stats, foff, flen, fcrc, err := parseTrailer(t, start+int64(len(footer)))
@@ -610,7 +636,7 @@ func (f *File) ReadBlock(i int) (*Block, error) {
 	info := f.Blocks[i]
 	raw := make([]byte, info.Length)
 	if _, err := f.r.ReadAt(raw, info.Offset); err != nil {
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		if !short(err) {
 			// the device failed, or the file changed under the run: not
 			// damage in the file
 			return nil, fmt.Errorf("reading block %d at offset %d: %w", i, info.Offset, err)
