@@ -337,15 +337,18 @@ func CommitAll(files []*File) error {
 // when few descriptors are left, and one that met the open-file limit
 // all the same is synced again once the others are done.
 func syncAll(files []*File) error {
+	if len(files) == 1 {
+		if f := files[0]; f != nil && !f.done {
+			return f.sync()
+		}
+		return nil
+	}
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, min(16, fdpool.Free(8)))
 	for i, f := range files {
 		if f == nil || f.done {
 			continue
-		}
-		if len(files) == 1 {
-			return f.sync()
 		}
 		wg.Add(1)
 		slots <- struct{}{}

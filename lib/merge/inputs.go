@@ -23,14 +23,9 @@ type Input struct {
 	st   os.FileInfo
 }
 
-// fdReserve is how many descriptors a compaction leaves to what it opens
-// besides its inputs: its outputs, the lists of --drop-hosts and
-// --drop-urls, the standard streams.
-const fdReserve = 64
-
 // inputFDs is how many descriptors the inputs may hold (a test makes it
 // fewer).
-var inputFDs = func() int { return fdpool.Free(fdReserve) }
+var inputFDs = func() int { return fdpool.Free(fdpool.Reserve) }
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before

@@ -93,7 +93,7 @@ func (s *keySet) spill() error {
 
 // runFDs is how many descriptors the spilled runs may hold as they are
 // merged (a test makes it fewer).
-var runFDs = func() int { return fdpool.Free(fdReserve) }
+var runFDs = func() int { return fdpool.Free(fdpool.Reserve) }
 
 // each calls fn for every distinct key, in (host, url) order.
 func (s *keySet) each(fn func(keyed)) error {

@@ -321,12 +321,7 @@ func (w *partWriter) closeQueue() {
 
 // outputFDs is how many descriptors a split's outputs may hold (a test
 // makes it fewer).
-var outputFDs = func() int { return fdpool.Free(fdReserve) }
-
-// fdReserve is how many descriptors a split leaves to what it opens
-// besides its outputs: its inputs, --rejects, the standard streams, the
-// syncs of the outputs at the commit (16 at once).
-const fdReserve = 64
+var outputFDs = func() int { return fdpool.Free(fdpool.Reserve) }
 
 // zstdState is a generous estimate of one shared zstd encoder's memory
 // (--zstd; one per parse worker).

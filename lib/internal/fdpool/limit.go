@@ -2,6 +2,12 @@ package fdpool
 
 import "os"
 
+// Reserve is what a run commonly leaves, of the descriptors it may
+// open, to what it opens besides a pool's files: its inputs or outputs,
+// lists, --rejects, the standard streams, syncs by name at a commit (16
+// at once).
+const Reserve = 64
+
 // Free returns how many more descriptors the process may open now, less
 // reserve (kept for what else the run opens: inputs, standard streams,
 // syncs by name), and at least 1. Go raises the soft open-file limit to
