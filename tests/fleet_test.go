@@ -741,9 +741,9 @@ func TestBalancePartitionsFlag(t *testing.T) {
 }
 
 // TestSplitOpenFileLimit: a split of CDX into more partitions than the
-// open-file limit lets it hold open (147, a host each, under ulimit -n 12, plain and
-// --zstd) writes the same files as a split without the limit: the
-// outputs take turns on the descriptors it may hold.
+// open-file limit lets it hold open (147, a host each, under ulimit -n
+// 12; plain and --zstd) writes the same files as a split without the
+// limit: the outputs take turns on the descriptors it may hold.
 func TestSplitOpenFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	m := filepath.Join(dir, "fleet.manifest")
