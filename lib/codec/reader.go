@@ -230,6 +230,16 @@ func short(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// truncated is the error of a read that failed with err: damage, the
+// truncation the read found, when the input ended early; err itself
+// otherwise.
+func truncated(err, damage error) error {
+	if short(err) {
+		return damage
+	}
+	return err
+}
+
 // NewReader reads and checks the header.
 func NewReader(r io.Reader) (*Reader, error) {
 	buf := make([]byte, HeaderSize)
@@ -240,10 +250,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if n == 0 && err == io.EOF {
 			return nil, ErrEmptyStream
 		}
-		if !short(err) {
-			return nil, err
-		}
-		return nil, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", n, HeaderSize)
+		return nil, truncated(err, corrupt("header", -1, "", 0, "truncated: %d of %d bytes", n, HeaderSize))
 	}
 	h, err := ParseHeader(buf)
 	if err != nil {
@@ -270,10 +277,7 @@ func (r *Reader) NextBlock() (*Block, error) {
 	idx := len(r.blocks)
 	var pre [8]byte
 	if _, err := io.ReadFull(r.r, pre[:]); err != nil {
-		if !short(err) {
-			return nil, err
-		}
-		return nil, corrupt("block", idx, "", r.off, "truncated: file ends before its footer")
+		return nil, truncated(err, corrupt("block", idx, "", r.off, "truncated: file ends before its footer"))
 	}
 	switch string(pre[:4]) {
 	case blockMagic:
@@ -289,10 +293,7 @@ func (r *Reader) NextBlock() (*Block, error) {
 	raw := make([]byte, hlen)
 	copy(raw, pre[:])
 	if _, err := io.ReadFull(r.r, raw[8:]); err != nil {
-		if !short(err) {
-			return nil, err
-		}
-		return nil, corrupt("block", idx, "", r.off, "truncated header")
+		return nil, truncated(err, corrupt("block", idx, "", r.off, "truncated header"))
 	}
 	b, body, err := parseBlockHeader(raw, idx, r.off)
 	if err != nil {
@@ -304,10 +305,7 @@ func (r *Reader) NextBlock() (*Block, error) {
 	full := make([]byte, int(hlen)+int(body))
 	copy(full, raw)
 	if _, err := io.ReadFull(r.r, full[hlen:]); err != nil {
-		if !short(err) {
-			return nil, err
-		}
-		return nil, corrupt("block", idx, "", r.off, "truncated pages")
+		return nil, truncated(err, corrupt("block", idx, "", r.off, "truncated pages"))
 	}
 	if err := b.setPages(full[hlen:], r.off+int64(hlen)); err != nil {
 		return nil, err
@@ -329,17 +327,11 @@ func (r *Reader) readTail(pre []byte) error {
 	footer := make([]byte, 8+int(n))
 	copy(footer, pre)
 	if _, err := io.ReadFull(r.r, footer[8:]); err != nil {
-		if !short(err) {
-			return err
-		}
-		return corrupt("footer", -1, "", start, "truncated")
+		return truncated(err, corrupt("footer", -1, "", start, "truncated"))
 	}
 	t := make([]byte, TrailerSize)
 	if _, err := io.ReadFull(r.r, t); err != nil {
-		if !short(err) {
-			return err
-		}
-		return corrupt("trailer", -1, "", start+int64(len(footer)), "truncated")
+		return truncated(err, corrupt("trailer", -1, "", start+int64(len(footer)), "truncated"))
 	}
 	stats, foff, flen, fcrc, err := parseTrailer(t, start+int64(len(footer)))
 	if err != nil {
