@@ -23,9 +23,9 @@ type Input struct {
 	st   os.FileInfo
 }
 
-// inputFDs is how many descriptors the inputs may hold (a test makes it
-// fewer).
-var inputFDs = func() int { return fdpool.Free(fdpool.Reserve) }
+// newPool makes the pool of descriptors a set of files takes turns on
+// (a test makes it smaller).
+var newPool = fdpool.ForRun
 
 // OpenInputs opens every file and reads its two ends, so a truncated or
 // damaged footer, a foreign file or an unknown version is refused before
@@ -46,7 +46,7 @@ func OpenInputs(paths []string) ([]*Input, error) {
 	// The inputs share a pool of descriptors: a compaction of more files
 	// than the open-file limit lets it hold open keeps those it read most
 	// recently open, and opens the others again as it reads them.
-	fds := fdpool.New(inputFDs())
+	fds := newPool()
 	for _, p := range paths {
 		if p == "-" {
 			return fail(errors.New("inputs must be files (compaction reads their footers first), not stdin"))

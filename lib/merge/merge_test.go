@@ -19,6 +19,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/record"
 )
 
@@ -1095,8 +1096,8 @@ func TestInputsTakeTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(f func() int) { inputFDs = f }(inputFDs)
-	inputFDs = func() int { return 1 }
+	defer func(f func() *fdpool.Pool) { newPool = f }(newPool)
+	newPool = func() *fdpool.Pool { return fdpool.New(1) }
 	if b, err := merged(parts, false); err != nil || !bytes.Equal(b, open) {
 		t.Errorf("merged one input open at a time: %v, same bytes %v", err, bytes.Equal(b, open))
 	}

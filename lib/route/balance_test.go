@@ -17,6 +17,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/ingest"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/testinput"
 	"github.com/meguri/meguri/lib/logstore"
 )
@@ -229,10 +230,10 @@ func TestKeySet(t *testing.T) {
 		in = append(in, keyed{rng.Uint64N(30), rng.Uint64N(500)})
 	}
 	want := sortUnique(slices.Clone(in))
-	defer func(f func() int) { runFDs = f }(runFDs)
+	defer func(f func() *fdpool.Pool) { newPool = f }(newPool)
 	for _, budget := range []int64{1 << 30, 1, -1} {
 		if budget < 0 {
-			budget, runFDs = 1, func() int { return 1 }
+			budget, newPool = 1, func() *fdpool.Pool { return fdpool.New(1) }
 		}
 		s := newKeySet(budget, t.TempDir())
 		for i := 0; i < len(in); i += 700 {

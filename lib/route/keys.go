@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
@@ -91,10 +90,6 @@ func (s *keySet) spill() error {
 	return nil
 }
 
-// runFDs is how many descriptors the spilled runs may hold as they are
-// merged (a test makes it fewer).
-var runFDs = func() int { return fdpool.Free(fdpool.Reserve) }
-
 // each calls fn for every distinct key, in (host, url) order.
 func (s *keySet) each(fn func(keyed)) error {
 	s.keys = sortUnique(s.keys)
@@ -111,7 +106,7 @@ func (s *keySet) each(fn func(keyed)) error {
 	var readers []*bufio.Reader
 	// More runs than the open-file limit lets a run hold open take turns
 	// on the descriptors it may hold.
-	fds := fdpool.New(runFDs())
+	fds := newPool()
 	for _, name := range s.runs {
 		f, err := fds.Open(name)
 		if err != nil {

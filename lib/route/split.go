@@ -199,7 +199,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) }),
-		fds:  fdpool.New(outputFDs())}
+		fds:  newPool()}
 	defer ws.abort()
 	if opt.Zstd {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(opt.Workers), zstd.WithEncoderLevel(zstd.SpeedDefault),
@@ -319,9 +319,9 @@ func (w *partWriter) closeQueue() {
 	}
 }
 
-// outputFDs is how many descriptors a split's outputs may hold (a test
-// makes it fewer).
-var outputFDs = func() int { return fdpool.Free(fdpool.Reserve) }
+// newPool makes the pool of descriptors a set of files takes turns on: a
+// split's outputs, balance's spilled key runs (a test makes it smaller).
+var newPool = fdpool.ForRun
 
 // zstdState is a generous estimate of one shared zstd encoder's memory
 // (--zstd; one per parse worker).

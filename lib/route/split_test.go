@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meguri/meguri/lib/cdx/input"
+	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/testinput"
 )
 
@@ -61,11 +62,11 @@ func TestSplitFewDescriptors(t *testing.T) {
 		if _, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: open, Zstd: zst}); err != nil {
 			t.Fatal(err)
 		}
-		restore := outputFDs
-		outputFDs = func() int { return 2 }
+		restore := newPool
+		newPool = func() *fdpool.Pool { return fdpool.New(2) }
 		// small chunks: many writes, so the outputs take turns often
 		res, err := SplitCDX([]string{in}, SplitOptions{Manifest: bal.Manifest, OutDir: few, Zstd: zst, Memory: 1})
-		outputFDs = restore
+		newPool = restore
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@
 // A split into more partitions than the open-file limit allows, or a
 // compaction of more inputs, works through one:
 //
-//	p := fdpool.New(fdpool.Free(fdpool.Reserve)) // leave 64 for the rest
+//	p := fdpool.ForRun() // as many as the limit leaves, less Reserve for the rest
 //	f, err := p.Open("part-7.meguri")   // read-only, for ReadAt
 //	w, err := p.Add(func() (*os.File, error) { return os.Create(name) }, os.O_WRONLY|os.O_APPEND)
 //	... f.ReadAt(b, off); w.Write(b); w.Sync() ...

@@ -8,6 +8,10 @@ import "os"
 // at once).
 const Reserve = 64
 
+// ForRun returns a pool for one set of a run's files (its outputs, its
+// inputs, its spilled runs) sized as Free(Reserve) says.
+func ForRun() *Pool { return New(Free(Reserve)) }
+
 // Free returns how many more descriptors the process may open now, less
 // reserve (kept for what else the run opens: inputs, standard streams,
 // syncs by name), and at least 1. Go raises the soft open-file limit to
