@@ -143,19 +143,20 @@ func tempBase(target string) string {
 
 // Written is told that the output is complete, for a run that finishes
 // its outputs one after another and commits them together (a split into
-// many ranges): the buffer is flushed and let go, and the temporary file
-// closed, so that neither 1 MiB of buffer nor a file descriptor is held
-// per output until the commit (a split into 1,024 ranges held 1 GiB of
-// buffers, and failed under an open-file limit below 1,024). CommitAll
-// syncs it by name. Nothing may be written after it. An output written in
-// place (stdout, a pipe; one a run, not thousands) is only flushed, and
-// keeps its buffer and descriptor until the commit.
+// many ranges): the buffer is flushed and let go, so that 1 MiB of buffer
+// is not held per output until the commit (a split into 1,024 ranges held
+// 1 GiB of them). Nor is a descriptor: a file in a pool (CreateIn) stays
+// there, to be let go of when the pool needs room and opened again to be
+// synced; another one is closed, and CommitAll syncs it by name. Nothing
+// may be written after it. An output written in place (stdout, a pipe;
+// one a run, not thousands) is only flushed, and keeps its buffer and
+// descriptor until the commit.
 func (f *File) Written() error {
 	if err := f.Flush(); err != nil || f.direct {
 		return err
 	}
 	f.Writer = bufio.NewWriterSize(writtenFile{f.path}, 64)
-	if f.closed {
+	if _, pooled := f.f.(*fdpool.File); f.closed || pooled {
 		return nil
 	}
 	f.closed = true
@@ -332,10 +333,8 @@ func CommitAll(files []*File) error {
 // syncAll flushes and syncs the files not yet committed, up to 16 at
 // once (a file system can commit several syncs together; on this
 // project's test machine a split into 4,806 files took a sixth less
-// time), and returns the error of the first that failed, in order. A
-// file closed by Written is opened again to sync it, so fewer go at once
-// when few descriptors are left, and one that met the open-file limit
-// all the same is synced again once the others are done.
+// time), and returns the error of the first that failed, in order. Files
+// in a pool take turns on its descriptors to be synced.
 func syncAll(files []*File) error {
 	if len(files) == 1 {
 		if f := files[0]; f != nil && !f.done {
@@ -345,7 +344,7 @@ func syncAll(files []*File) error {
 	}
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, min(16, fdpool.Free(8)))
+	slots := make(chan struct{}, 16)
 	for i, f := range files {
 		if f == nil || f.done {
 			continue
@@ -358,10 +357,7 @@ func syncAll(files []*File) error {
 		}()
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if errors.Is(err, syscall.EMFILE) {
-			err = files[i].sync()
-		}
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}

@@ -366,7 +366,9 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 
 // RunFiles is Run writing output i to paths[i] ("-" for stdout): each
 // output is created when the merge reaches it, and all of them appear only
-// once every one is complete; on an error none does. also, when not nil,
+// once every one is complete; on an error none does. The outputs take
+// turns on a pool of descriptors until the commit, so that a split into
+// more ranges than the open-file limit allows writes them all. also, when not nil,
 // is called with the result before anything is committed, and the file it
 // returns (a list of the outputs, say; nil for none) is committed with
 // them, as one.
@@ -382,8 +384,9 @@ func RunFiles(srcs []Source, opt Options, paths []string, also func(*Result) (*a
 			}
 		}
 	}()
+	fds := newPool()
 	opt.Create = func(i int) (io.Writer, error) {
-		f, err := atomicfile.Create(paths[i])
+		f, err := atomicfile.CreateIn(fds, paths[i], 1<<20)
 		files[i] = f
 		return f, err
 	}
