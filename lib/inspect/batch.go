@@ -216,6 +216,12 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 // variable, so that tests can share out a few lines.)
 var minShare = 4096
 
+// sharesOf is how many cores n lines or queries are shared out among:
+// one per core, each given minShare at least.
+func sharesOf(n int) int {
+	return min(runtime.GOMAXPROCS(0), (n+minShare-1)/minShare)
+}
+
 // listLine is a line of a URL list as read: its text, its number, and
 // why it is skipped (too long, or no http(s) URL).
 type listLine struct {
@@ -248,7 +254,7 @@ func parseLines(lines []listLine, qs []query, g canon.Grouping, absent bool) []q
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), (len(lines)+minShare-1)/minShare)
+	workers := sharesOf(len(lines))
 	if workers <= 1 {
 		parse(0, len(lines))
 		return qs
@@ -300,7 +306,7 @@ func (s *Source) find(qs []query, order []int, p *printing) error {
 	for k, i := range order {
 		blocks[k] = s.File.BlockOf(qs[i].keys.Host, qs[i].url)
 	}
-	workers := min(runtime.GOMAXPROCS(0), (len(order)+minShare-1)/minShare)
+	workers := sharesOf(len(order))
 	if workers <= 1 {
 		return s.findIn(qs, order, blocks, p)
 	}
