@@ -702,10 +702,10 @@ func (s Inputs) NamedTwice() error {
 
 // holdsNothing reports whether the small file at path holds nothing a run
 // counts: no line but blank ones once decompressed (the empty zstd frame
-// or gzip member a split writes for a partition that got no line: splits
-// of several shards leave one in each shard's directory, ingested
-// together), or a .meguri of no record. Inputs of the same such bytes
-// count nothing twice.
+// route split --zstd writes for a partition that got no line, one in
+// each shard's directory when shards are split apart and a partition is
+// ingested from all of them), or a .meguri of no record. Inputs of the
+// same such bytes count nothing twice.
 func holdsNothing(path string, size int64) bool {
 	if size > 64<<10 {
 		return false
