@@ -132,10 +132,11 @@ func spacedAsJSON(line string) ([]byte, bool) {
 	return b, true
 }
 
-// spaceFields splits a trimmed line at runs of spaces (only).
+// spaceFields splits a line at runs of spaces (only: U+2000 and the other
+// Unicode spaces are field bytes, as they are to the parser).
 func spaceFields(line string) []string {
 	var tok []string
-	for _, f := range strings.Split(strings.TrimSpace(line), " ") {
+	for _, f := range strings.Split(line, " ") {
 		if f != "" {
 			tok = append(tok, f)
 		}
