@@ -213,10 +213,25 @@ func prepare(dir string) (made bool, err error) {
 		if err := notNested(dir); err != nil {
 			return false, err
 		}
-		return false, strays(dir)
+		if testNoSuper != nil {
+			testNoSuper(dir)
+		}
+		if err := strays(dir); err != nil {
+			// Writers started at once on a new directory: another one
+			// may have made it a partition since (its superblock is
+			// what strays found).
+			if _, serr := readSuper(dir); serr == nil {
+				return false, nil
+			}
+			return false, err
+		}
 	}
 	return false, nil
 }
+
+// testNoSuper, when set by a test, runs in prepare after the superblock
+// was found missing: what another writer does in that moment.
+var testNoSuper func(dir string)
 
 // notNested refuses a directory that lies in a partition directory.
 func notNested(dir string) error {
