@@ -1613,6 +1613,30 @@ func TestDropURLs(t *testing.T) {
 	})
 }
 
+// TestDropOutsideRange: a host or URL to drop whose key lies outside the
+// inputs' range is another partition's; the warning says so, naming the
+// range and the command that finds the owner, and the output is the
+// input's bytes.
+func TestDropOutsideRange(t *testing.T) {
+	dir := t.TempDir()
+	half := filepath.Join(dir, "half.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "--range", "0:7fffffffffffffff", "-o", half)
+	key := xxhash.Sum64String("a.com")
+	if key <= 0x7fffffffffffffff {
+		t.Fatalf("bad fixture: a.com's key 0x%016x lies in the lower half", key)
+	}
+	out := filepath.Join(dir, "out.meguri")
+	_, e, code := run(t, nil, "meguri-compact", "-q", "--drop-host", "a.com", "--drop-url", "https://a.com/x", half, "-o", out)
+	want := fmt.Sprintf("meguri-compact: warning: a.com dropped nothing: a.com (host key 0x%016x) lies outside the inputs' range 0x0000000000000000..0x7fffffffffffffff, in another partition's (meguri-route --manifest MAP --host a.com names which)\n"+
+		"meguri-compact: warning: https://a.com/x dropped nothing: its host key 0x%016x lies outside the inputs' range 0x0000000000000000..0x7fffffffffffffff, in another partition's (meguri-route --manifest MAP --url URL names which)\n", key, key)
+	if code != 0 || string(e) != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant:\n%s", code, e, want)
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, half)) {
+		t.Errorf("dropping another partition's host changed the file")
+	}
+}
+
 // refusal is a meguri-compact run refused as bad usage: its arguments,
 // and how stderr starts.
 type refusal struct {
