@@ -99,6 +99,7 @@ FUZZ_TARGETS := \
   lib/cdx:FuzzRejectLine \
   lib/cdx/input:FuzzInput \
   lib/codec:FuzzReader \
+  lib/codec:FuzzResealed \
   lib/canon:FuzzCanonicalize \
   lib/canon:FuzzHostOf \
   lib/canon:FuzzNormalizeEscapes \

@@ -68,7 +68,7 @@ func prefaultEncoders(n int) {
 }
 
 var decoders = freelist.New(2*runtime.GOMAXPROCS(0), func() *zstd.Decoder {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxPageRaw))
 	if err != nil {
 		panic(err)
 	}

@@ -81,6 +81,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -109,7 +110,18 @@ const (
 	// maxBlockBytes caps the URL and redirect bytes of a block, whatever its
 	// row count, so one block of huge URLs cannot exhaust memory.
 	maxBlockBytes = 16 << 20
+
+	// maxPageRaw caps a page's decoded length: readers refuse a page
+	// directory that names more, and decode no zstd frame past it.
+	maxPageRaw = 1 << 30
+	// maxVarint is the widest uvarint, in bytes.
+	maxVarint = binary.MaxVarintLen64
 )
+
+// MaxRowBytes caps a row's URL and redirect bytes together, so that with
+// the block before it (under maxBlockBytes) and its varints no page passes
+// maxPageRaw.
+const MaxRowBytes = 512 << 20
 
 // MaxBlockRows is the row cap of a block under block shift s (four times
 // the expected size): a block that reaches it ends there whatever follows,
@@ -144,6 +156,35 @@ const (
 
 var colNames = [numCols + 1]string{"", "host", "url", "status", "http_status", "last_seen", "first_seen",
 	"captures", "changes", "digest", "first_digest", "mime", "length", "redirect"}
+
+// pageFits reports whether a page of column id may decode to raw bytes in
+// a block of info's rows and host runs: the fixed-width columns exactly,
+// the varint ones within their widths, every page at least its shortest
+// encoding and at most maxPageRaw. A reader checks this before it
+// allocates or decompresses anything for the page.
+func pageFits(id int, raw uint32, info BlockInfo) bool {
+	n, h, r := uint64(info.Rows), uint64(info.Hosts), uint64(raw)
+	switch id {
+	case ColStatus:
+		return r == n
+	case ColDigest:
+		return r == 8*n
+	case ColFirstDigest:
+		return r <= 8*n && r%8 == 0
+	case ColHTTPStatus, ColLastSeen, ColFirstSeen, ColCaptures, ColChanges, ColLength:
+		return r >= n && r <= maxVarint*n
+	case ColHost:
+		// per run a uvarint and a key or a uvarint, then a uvarint
+		return r >= 2*h && r <= (2*maxVarint+8)*h
+	case ColURL:
+		// per row a uvarint and a NUL at least
+		return r >= 2*n && r <= maxPageRaw
+	case ColMime:
+		return r >= n+1 && r <= maxPageRaw
+	default: // ColRedirect
+		return r >= n && r <= maxPageRaw
+	}
+}
 
 // ColumnName returns the name of a column id.
 func ColumnName(id int) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/meguri/meguri/lib/internal/dirs"
@@ -59,8 +60,9 @@ type pageDesc struct {
 	present     bool
 }
 
-// parseZone decodes the zone fields written by appendZone.
-func parseZone(b []byte) (info BlockInfo, ncols int, rest []byte, ok bool) {
+// parseZone decodes the zone fields written by appendZone, for a file of
+// block shift s: a block holds at most MaxBlockRows(s) rows.
+func parseZone(b []byte, s uint8) (info BlockInfo, ncols int, rest []byte, ok bool) {
 	if len(b) < 48 {
 		return info, 0, nil, false
 	}
@@ -89,19 +91,23 @@ func parseZone(b []byte) (info BlockInfo, ncols int, rest []byte, ok bool) {
 		}
 		b = b[4+n:]
 	}
-	if info.Rows == 0 || info.Hosts == 0 || info.Hosts > info.Rows {
+	if info.Rows == 0 || info.Hosts == 0 || info.Hosts > info.Rows || uint64(info.Rows) > uint64(MaxBlockRows(s)) {
 		return info, 0, nil, false
 	}
 	return info, ncols, b, true
 }
 
-// parseBlockHeader checks a block header (hdr holds exactly H bytes).
-func parseBlockHeader(hdr []byte, idx int, off int64) (*Block, int64, error) {
+// parseBlockHeader checks a block header (hdr holds exactly H bytes) of a
+// file of block shift s.
+func parseBlockHeader(hdr []byte, idx int, off int64, s uint8) (*Block, int64, error) {
 	bad := func(f string, a ...any) error { return corrupt("block", idx, "", off, f, a...) }
 	if got, want := binary.LittleEndian.Uint32(hdr[len(hdr)-4:]), crc(hdr[:len(hdr)-4]); got != want {
 		return nil, 0, bad("header checksum mismatch (stored %08x, computed %08x)", got, want)
 	}
-	info, ncols, rest, ok := parseZone(hdr[8 : len(hdr)-4])
+	info, ncols, rest, ok := parseZone(hdr[8:len(hdr)-4], s)
+	if max := MaxBlockRows(s); !ok && uint64(info.Rows) > uint64(max) {
+		return nil, 0, bad("malformed header: %d rows, more than a block of shift %d holds (%d)", info.Rows, s, max)
+	}
 	if !ok || ncols != numCols || len(rest) != ncols*pageDescLen {
 		return nil, 0, bad("malformed header")
 	}
@@ -117,6 +123,9 @@ func parseBlockHeader(hdr []byte, idx int, off int64) (*Block, int64, error) {
 			stored: binary.LittleEndian.Uint32(d[8:]), crc: binary.LittleEndian.Uint32(d[12:]), present: true}
 		if d[1] == codecNone && b.descs[id].raw != b.descs[id].stored {
 			return nil, 0, bad("malformed page directory")
+		}
+		if !pageFits(id, b.descs[id].raw, info) {
+			return nil, 0, bad("malformed page directory: %d rows cannot make a %s page of %d bytes", info.Rows, ColumnName(id), b.descs[id].raw)
 		}
 		total += int64(b.descs[id].stored)
 	}
@@ -150,7 +159,7 @@ func (b *Block) Decode() ([]record.Record, error) {
 			raw[id] = b.pages[id]
 			continue
 		}
-		out, err := dec.DecodeAll(b.pages[id], make([]byte, 0, d.raw))
+		out, err := dec.DecodeAll(b.pages[id], make([]byte, 0, min(d.raw, growStep)))
 		if err != nil || len(out) != int(d.raw) {
 			return nil, corrupt("page", b.Index, ColumnName(id), -1, "decompression failed")
 		}
@@ -268,6 +277,27 @@ func (r *Reader) Stats() Stats { return r.stats }
 // Offset returns the bytes consumed so far.
 func (r *Reader) Offset() int64 { return r.off }
 
+// growStep is how far readGrowing allocates ahead of the bytes it has
+// read, and how far Decode allocates for a page before decompressing it.
+const growStep = 64 << 20
+
+// readGrowing returns a copy of pre followed by the next n bytes of r. It
+// allocates as the bytes arrive, growStep at a time, so a damaged length
+// in a stream costs no more memory than the stream really holds.
+func readGrowing(r io.Reader, pre []byte, n int64) ([]byte, error) {
+	buf := make([]byte, len(pre), int64(len(pre))+min(n, growStep))
+	copy(buf, pre)
+	for n > 0 {
+		k := int(min(n, growStep))
+		buf = slices.Grow(buf, k)
+		if _, err := io.ReadFull(r, buf[len(buf):len(buf)+k]); err != nil {
+			return nil, err
+		}
+		buf, n = buf[:len(buf)+k], n-int64(k)
+	}
+	return buf, nil
+}
+
 // NextBlock returns the next block with its page checksums verified, or
 // io.EOF after the footer and trailer have been read and checked.
 func (r *Reader) NextBlock() (*Block, error) {
@@ -295,16 +325,15 @@ func (r *Reader) NextBlock() (*Block, error) {
 	if _, err := io.ReadFull(r.r, raw[8:]); err != nil {
 		return nil, truncated(err, corrupt("block", idx, "", r.off, "truncated header"))
 	}
-	b, body, err := parseBlockHeader(raw, idx, r.off)
+	b, body, err := parseBlockHeader(raw, idx, r.off, r.hdr.Shift)
 	if err != nil {
 		return nil, err
 	}
 	if body > 1<<32 {
 		return nil, corrupt("block", idx, "", r.off, "implausible page sizes")
 	}
-	full := make([]byte, int(hlen)+int(body))
-	copy(full, raw)
-	if _, err := io.ReadFull(r.r, full[hlen:]); err != nil {
+	full, err := readGrowing(r.r, raw, body)
+	if err != nil {
 		return nil, truncated(err, corrupt("block", idx, "", r.off, "truncated pages"))
 	}
 	if err := b.setPages(full[hlen:], r.off+int64(hlen)); err != nil {
@@ -324,9 +353,8 @@ func (r *Reader) readTail(pre []byte) error {
 	if n > 1<<30 {
 		return corrupt("footer", -1, "", start, "bad length %d", n)
 	}
-	footer := make([]byte, 8+int(n))
-	copy(footer, pre)
-	if _, err := io.ReadFull(r.r, footer[8:]); err != nil {
+	footer, err := readGrowing(r.r, pre, int64(n))
+	if err != nil {
 		return truncated(err, corrupt("footer", -1, "", start, "truncated"))
 	}
 	t := make([]byte, TrailerSize)
@@ -340,7 +368,7 @@ func (r *Reader) readTail(pre []byte) error {
 	if foff != start || flen != int64(len(footer)) || fcrc != crc(footer) {
 		return corrupt("footer", -1, "", start, "checksum or position disagrees with the trailer")
 	}
-	blocks, err := parseFooter(footer, start)
+	blocks, err := parseFooter(footer, start, r.hdr.Shift)
 	if err != nil {
 		return err
 	}
@@ -392,7 +420,7 @@ func parseTrailer(t []byte, off int64) (s Stats, foff, flen int64, fcrc uint32, 
 	return s, foff, flen, fcrc, nil
 }
 
-func parseFooter(f []byte, off int64) ([]BlockInfo, error) {
+func parseFooter(f []byte, off int64, s uint8) ([]BlockInfo, error) {
 	bad := func(d string) error { return corrupt("footer", -1, "", off, "%s", d) }
 	if len(f) < 12 || string(f[:4]) != footerMagic || int(binary.LittleEndian.Uint32(f[4:])) != len(f)-8 {
 		return nil, bad("bad magic or length")
@@ -409,7 +437,7 @@ func parseFooter(f []byte, off int64) ([]BlockInfo, error) {
 			return nil, bad("truncated block index")
 		}
 		o, l := int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
-		info, ncols, rest, ok := parseZone(b[16:])
+		info, ncols, rest, ok := parseZone(b[16:], s)
 		if !ok || ncols != numCols {
 			return nil, bad("malformed block index")
 		}
@@ -600,7 +628,7 @@ func OpenFile(r io.ReaderAt, size int64) (*File, error) {
 	if crc(footer) != fcrc {
 		return nil, corrupt("footer", -1, "", foff, "checksum mismatch")
 	}
-	blocks, err := parseFooter(footer, foff)
+	blocks, err := parseFooter(footer, foff, h.Shift)
 	if err != nil {
 		return nil, err
 	}
@@ -642,7 +670,7 @@ func (f *File) ReadBlock(i int) (*Block, error) {
 	if hlen < 8+blockFixed+numCols*pageDescLen+4 || hlen > info.Length {
 		return nil, corrupt("block", i, "", info.Offset, "bad header length %d", hlen)
 	}
-	b, body, err := parseBlockHeader(raw[:hlen], i, info.Offset)
+	b, body, err := parseBlockHeader(raw[:hlen], i, info.Offset, f.Header.Shift)
 	if err != nil {
 		return nil, err
 	}

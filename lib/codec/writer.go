@@ -155,8 +155,12 @@ func (w *Writer) Add(r *record.Record) error {
 	if w.any && record.CompareKey(w.lastKey, w.lastURL, r.HostKey, r.URL) >= 0 {
 		return fmt.Errorf("%w: %#016x %s after %#016x %s", ErrOrder, r.HostKey, r.URL, w.lastKey, w.lastURL)
 	}
-	if !r.Status.Valid() || r.FirstSeen > r.LastSeen || r.FirstSeen < 0 || r.Length < 0 {
+	if !r.Status.Valid() || r.FirstSeen > r.LastSeen || r.FirstSeen < 0 || r.Length < 0 ||
+		r.HTTPStatus >= 1000 || r.LastSeen >= 1<<62 || r.Length >= 1<<62 {
 		return fmt.Errorf("invalid record %s", r.URL)
+	}
+	if n := len(r.URL) + len(r.Redirect); n > MaxRowBytes {
+		return fmt.Errorf("%.200s...: a URL and redirect of %d bytes together, more than the %d a .meguri row holds", r.URL, n, MaxRowBytes)
 	}
 	if len(w.cur.recs) == cap(w.cur.recs) {
 		// Double, up to the row cap: append's growth by a quarter would

@@ -84,7 +84,9 @@ func decodeCaptures(p []byte) (extsort.Batch, error) {
 	if (h.HasFCS && h.FrameContentSize != uint64(size)) || size > maxFrameRaw {
 		return extsort.Batch{}, fmt.Errorf("captures: zstd frame does not hold the %d bytes the frame says", size)
 	}
-	raw, err := decoder().DecodeAll(p[capturesPrefix:], make([]byte, 0, size))
+	// (a frame without a content size is believed only as far as it
+	// decodes: the buffer grows past 64 MiB as the bytes arrive)
+	raw, err := decoder().DecodeAll(p[capturesPrefix:], make([]byte, 0, min(size, 64<<20)))
 	if err != nil {
 		return extsort.Batch{}, fmt.Errorf("captures: %w", err)
 	}
