@@ -1412,6 +1412,20 @@ func TestNothingTakenKeepsPartition(t *testing.T) {
 	}
 }
 
+// TestMaxLineLimit: --max-line cannot take lines longer than a .meguri row
+// holds: a usage error before anything is read or written.
+func TestMaxLineLimit(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.meguri")
+	want := "meguri-ingest: --max-line 1.0 GiB: at most 512.0 MiB, the most URL and redirect bytes a .meguri row holds\n"
+	if _, e, code := run(t, nil, "meguri-ingest", "--max-line", "1G", sample, "-o", out); code != 2 || string(e) != want {
+		t.Errorf("--max-line 1G: exit %d, %q, want %q", code, e, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--max-line 1G left %s: %v", out, err)
+	}
+	mustRun(t, nil, "meguri-ingest", "-q", "--max-line", "512M", sample, "-o", out)
+}
+
 // TestJoinedFiles: .meguri files joined end to end (parallel ... >
 // all.meguri) are named as such by every reader, from a file and from a
 // pipe, with where the later one begins; nothing is written from them.

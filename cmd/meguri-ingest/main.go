@@ -74,6 +74,8 @@ func main() {
 	err := a.fromManifest(ctx)
 	switch {
 	case err != nil:
+	case a.MaxLine > ingest.MaxLineLimit:
+		err = cli.Usagef("--max-line %s: at most %s, the most URL and redirect bytes a .meguri row holds", units.Bytes(int64(a.MaxLine)), units.Bytes(ingest.MaxLineLimit))
 	case a.AllowEmpty && a.Data != "":
 		err = cli.Usagef("--allow-empty is for -o: a --data run that takes nothing appends nothing")
 	case a.Data != "":

@@ -22,6 +22,11 @@ import (
 )
 
 // Options configure a run.
+// MaxLineLimit is the largest MaxLine: a line holds its URL and redirect,
+// and a .meguri row holds at most codec.MaxRowBytes of them, so no line
+// taken (nor committed to a live partition's log) is one no file can hold.
+const MaxLineLimit = codec.MaxRowBytes
+
 type Options struct {
 	PartitionID uint64
 	Lo, Hi      uint64 // inclusive host-key range; records outside are rejected
