@@ -1416,14 +1416,14 @@ func TestNothingTakenKeepsPartition(t *testing.T) {
 // holds: a usage error before anything is read or written.
 func TestMaxLineLimit(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.meguri")
-	want := "meguri-ingest: --max-line 1.0 GiB: at most 512.0 MiB, the most URL and redirect bytes a .meguri row holds\n"
-	if _, e, code := run(t, nil, "meguri-ingest", "--max-line", "1G", sample, "-o", out); code != 2 || string(e) != want {
-		t.Errorf("--max-line 1G: exit %d, %q, want %q", code, e, want)
+	want := "meguri-ingest: --max-line 129.0 MiB: at most 128.0 MiB (a line's URL and redirect grow up to fourfold once canonical, and a .meguri row holds 512.0 MiB of them)\n"
+	if _, e, code := run(t, nil, "meguri-ingest", "--max-line", "129M", sample, "-o", out); code != 2 || string(e) != want {
+		t.Errorf("--max-line 129M: exit %d, %q, want %q", code, e, want)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("--max-line 1G left %s: %v", out, err)
+		t.Errorf("--max-line 129M left %s: %v", out, err)
 	}
-	mustRun(t, nil, "meguri-ingest", "-q", "--max-line", "512M", sample, "-o", out)
+	mustRun(t, nil, "meguri-ingest", "-q", "--max-line", "128M", sample, "-o", out)
 }
 
 // TestJoinedFiles: .meguri files joined end to end (parallel ... >

@@ -17,6 +17,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
@@ -75,7 +76,8 @@ func main() {
 	switch {
 	case err != nil:
 	case a.MaxLine > ingest.MaxLineLimit:
-		err = cli.Usagef("--max-line %s: at most %s, the most URL and redirect bytes a .meguri row holds", units.Bytes(int64(a.MaxLine)), units.Bytes(ingest.MaxLineLimit))
+		err = cli.Usagef("--max-line %s: at most %s (a line's URL and redirect grow up to fourfold once canonical, and a .meguri row holds %s of them)",
+			units.Bytes(int64(a.MaxLine)), units.Bytes(ingest.MaxLineLimit), units.Bytes(codec.MaxRowBytes))
 	case a.AllowEmpty && a.Data != "":
 		err = cli.Usagef("--allow-empty is for -o: a --data run that takes nothing appends nothing")
 	case a.Data != "":

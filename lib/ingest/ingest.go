@@ -22,10 +22,13 @@ import (
 )
 
 // Options configure a run.
-// MaxLineLimit is the largest MaxLine: a line holds its URL and redirect,
-// and a .meguri row holds at most codec.MaxRowBytes of them, so no line
-// taken (nor committed to a live partition's log) is one no file can hold.
-const MaxLineLimit = codec.MaxRowBytes
+// MaxLineLimit is the largest MaxLine. A line holds its URL and redirect,
+// which grow at most fourfold once canonical (percent-encoding triples a
+// byte; IDNA's "xn--" and punycode, a little more for a one-letter
+// label), and a .meguri row holds at most codec.MaxRowBytes of them: no
+// line taken (nor committed to a live partition's log) is one no file can
+// hold.
+const MaxLineLimit = codec.MaxRowBytes / 4
 
 type Options struct {
 	PartitionID uint64
