@@ -52,7 +52,7 @@ const (
 	BadURL              // http(s) URL the WHATWG parser rejects
 	BadTimestamp        // timestamp that is not a valid 4-14 digit UTC time
 	BadStatus           // status that is not a 3-digit number
-	BadLength           // length that is not a non-negative integer
+	BadLength           // length that is not an integer from 0 to 2^62-1
 	OutOfRange          // host key outside the requested range
 	Legend              // a CDX legend line (" CDX N b a ...") or Wayback JSON header row, not a record
 	BadFields           // a space-separated CDX line or Wayback JSON row of neither 7, 9 nor 11 fields
@@ -278,7 +278,7 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		}
 		if f.Length != "" && f.Length != "-" {
 			n, err := strconv.ParseInt(f.Length, 10, 64)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n >= record.MaxLength {
 				return c, BadLength
 			}
 			c.Length = n

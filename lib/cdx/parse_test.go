@@ -11,6 +11,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/internal/testinput"
+	"github.com/meguri/meguri/lib/record"
 )
 
 func fullParser() *Parser { return &Parser{Grouping: canon.ByDomain, RangeHi: Full} }
@@ -275,7 +276,7 @@ func FuzzParseSpaced(f *testing.F) {
 }
 
 // FuzzParse: no line makes the parser panic, and whatever it takes is a
-// canonical http(s) URL in range.
+// canonical http(s) URL in range, with values a .meguri row holds.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
@@ -304,6 +305,10 @@ func FuzzParse(f *testing.F) {
 		}
 		if bytes.IndexByte([]byte(c.URL), 0) >= 0 {
 			t.Fatalf("URL with NUL: %q", c.URL)
+		}
+		// what a .meguri row holds (codec.Writer refuses the rest)
+		if c.Length < 0 || c.Length >= record.MaxLength || c.HTTPStatus >= 1000 || c.Time < 0 || c.Time >= 1<<62 {
+			t.Fatalf("took a capture no file holds: %+v", c)
 		}
 	})
 }

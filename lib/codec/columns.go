@@ -293,7 +293,7 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 		}},
 		{ColCaptures, func(r *record.Record, v uint64) bool { r.Captures = v; return true }},
 		{ColChanges, func(r *record.Record, v uint64) bool { r.Changes = v; return true }},
-		{ColLength, func(r *record.Record, v uint64) bool { r.Length = int64(v); return v < 1<<62 }},
+		{ColLength, func(r *record.Record, v uint64) bool { r.Length = int64(v); return v < record.MaxLength }},
 	} {
 		p := &pageReader{b: pages[c.id]}
 		for i := 0; i < n; i++ {

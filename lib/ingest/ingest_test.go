@@ -325,6 +325,9 @@ func TestRejectReasons(t *testing.T) {
 		{cdx.BadTimestamp, `{"urlkey": "de,zew)/", "timestamp": "19970231191925", "url": "http://www.zew.de:80/", "status": "200"}`, nil},
 		{cdx.BadStatus, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "OK"}`, nil},
 		{cdx.BadLength, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "200", "length": "-5"}`, nil},
+		// generated: a length of 2^62, more than a .meguri row holds (such
+		// a line once made ingest write a file no reader could read)
+		{cdx.BadLength, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "status": "200", "length": "4611686018427387904"}`, nil},
 		{cdx.Legend, ` CDX N b a m s k r M S V g`, nil},
 		{cdx.Legend, `CDX N b a m s k r V g`, nil},
 		{cdx.BadFields, `de,zew)/ 19970427191925 http://www.zew.de:80/a b text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 1001`, nil},
@@ -365,6 +368,16 @@ func TestRejectReasons(t *testing.T) {
 		if !seen[r] {
 			t.Errorf("no test for reject reason %s", r)
 		}
+	}
+}
+
+// TestLongestLength: the longest length a row holds, 2^62-1, is taken
+// and reads back.
+func TestLongestLength(t *testing.T) {
+	b, sum := ingestBytes(t, []byte(`{"url": "http://www.zew.de/", "timestamp": "19970427191925", "status": "200", "length": "4611686018427387903"}`+"\n"), full())
+	rows, err := codec.ReadAll(bytes.NewReader(b))
+	if err != nil || sum.Taken != 1 || len(rows) != 1 || rows[0].Length != record.MaxLength-1 {
+		t.Fatalf("taken %d, rows %+v, %v", sum.Taken, rows, err)
 	}
 }
 

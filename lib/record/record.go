@@ -82,6 +82,11 @@ func StatusFor(httpStatus uint16, mime string) Status {
 	return Unknown
 }
 
+// MaxLength bounds a capture's Length: a .meguri file holds lengths below
+// it (their column is read back as int64 and checked). A CDX line whose
+// length reaches it is rejected bad_length.
+const MaxLength = 1 << 62
+
 // Capture is one observation of a canonical URL: a CDX line, or a discovered
 // link (Time == 0, Discovered true) that has not been fetched.
 type Capture struct {
