@@ -1327,6 +1327,9 @@ func TestNothingTakenWarns(t *testing.T) {
 	// captures whose timestamps a jq filter dropped (jq -c '{url, status}')
 	noTS := filepath.Join(dir, "no-ts.jsonl")
 	os.WriteFile(noTS, []byte(`{"url":"http://www.zew.de:80/","status":"200"}`+"\n"), 0o644)
+	// ingest's own rejects file, given back to it
+	rejects := filepath.Join(dir, "rejects.jsonl")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "all.meguri"), "--rejects", rejects)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -1337,6 +1340,7 @@ func TestNothingTakenWarns(t *testing.T) {
 		{[]string{idx}, "was rejected as bad_json: \"0,1,189,223)/ 20240712175212\\tcdx-00000.gz\\t0\\t188224\\t1\"; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those\n"},
 		{[]string{noTS}, `was rejected as no_timestamp: "{\"url\":\"http://www.zew.de:80/\",\"status\":\"200\"}"; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {"url": ...} line is a discovered link)`},
 		{[]string{tsv}, `was rejected as tab_separated: "https://a.example/x\thttps://b.example/y"; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest`},
+		{[]string{rejects}, `"; a --rejects file? its lines' "text" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)` + "\n"},
 		{[]string{"-q", "--data", filepath.Join(dir, "live"), arr}, "meguri-ingest: warning: no line was taken"},
 	} {
 		out := filepath.Join(dir, "out.meguri")

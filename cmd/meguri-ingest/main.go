@@ -293,6 +293,9 @@ func jsonArray(line string) bool {
 // and cluster number, tab-separated.
 var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\tcdx-\d+\.gz\t\d+\t\d+`)
 
+// rejectsLine matches a line of a --rejects file.
+var rejectsLine = regexp.MustCompile(`^\{"source":".*","line":\d+,"reason":"[a-z_]+",`)
+
 // warnNothingTaken says so when every line was rejected: most likely the
 // input is not CDX at all, or --range is another partition's, and the
 // output, though written, is empty. It prints under -q too, but not with
@@ -311,6 +314,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; its host key lies outside --range: is that this input's partition?"
 	case r.Reason == cdx.BadJSON && clusterIdx.MatchString(r.Text):
 		hint = "; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those"
+	case r.Reason == cdx.MissingURL && rejectsLine.MatchString(r.Text):
+		hint = "; a --rejects file? its lines' \"text\" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)"
 	case r.Reason == cdx.NoTimestamp:
 		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
 	case r.Reason == cdx.TabSeparated:
