@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -480,6 +481,33 @@ func TestHostileLengths(t *testing.T) {
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got > 256<<20 {
 		t.Errorf("pages claiming 3 GiB in a stream of %d bytes: %d MiB allocated", len(b), got>>20)
+	}
+}
+
+// TestWriterValueLimits: the writer refuses a row the reader would refuse
+// (so it never writes a file no reader reads), and takes the largest
+// values the format holds, which read back.
+func TestWriterValueLimits(t *testing.T) {
+	base := record.Record{URL: "http://a.example/", HostKey: xxhash.Sum64String("a.example"), Status: record.Crawled, HTTPStatus: 200, FirstSeen: 1, LastSeen: 2, Captures: 1}
+	h := Header{Version: 2, Shift: DefaultShift, Hi: math.MaxUint64}
+	for name, mod := range map[string]func(r *record.Record){
+		"http_status 1000":      func(r *record.Record) { r.HTTPStatus = 1000 },
+		"last_seen 2^62":        func(r *record.Record) { r.LastSeen = 1 << 62 },
+		"length 2^62":           func(r *record.Record) { r.Length = record.MaxLength },
+		"a negative first_seen": func(r *record.Record) { r.FirstSeen = -1 },
+	} {
+		r := base
+		mod(&r)
+		w, _ := NewWriter(io.Discard, h)
+		if err := w.Add(&r); err == nil || err.Error() != "invalid record http://a.example/" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	r := base
+	r.HTTPStatus, r.LastSeen, r.Length = 999, 1<<62-1, record.MaxLength-1
+	back, err := readAll(encode(t, h, []record.Record{r}).Bytes())
+	if err != nil || len(back) != 1 || back[0] != r {
+		t.Fatalf("the largest values: %+v, %v", back, err)
 	}
 }
 

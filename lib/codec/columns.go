@@ -285,8 +285,8 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 		set func(r *record.Record, v uint64) bool
 	}
 	for _, c := range []col{
-		{ColHTTPStatus, func(r *record.Record, v uint64) bool { r.HTTPStatus = uint16(v); return v < 1000 }},
-		{ColLastSeen, func(r *record.Record, v uint64) bool { r.LastSeen = int64(v); return v < 1<<62 }},
+		{ColHTTPStatus, func(r *record.Record, v uint64) bool { r.HTTPStatus = uint16(v); return v < maxHTTPStatus }},
+		{ColLastSeen, func(r *record.Record, v uint64) bool { r.LastSeen = int64(v); return v < maxUnix }},
 		{ColFirstSeen, func(r *record.Record, v uint64) bool {
 			r.FirstSeen = r.LastSeen - int64(v)
 			return v <= uint64(r.LastSeen)
