@@ -33,7 +33,7 @@ type args struct {
 	cli.GroupingFlag
 	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
-	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M); longer lines are rejected (too_long)."`
+	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
 	Rejects    string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	Strict     bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line does not stop it)."`
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
