@@ -82,11 +82,22 @@ func (in *Input) Read(p []byte) (int, error) {
 		in.sum.Write(p[:n])
 		in.size += int64(n)
 	}
-	if err != nil && err != io.EOF && in.Compression != Plain {
+	switch {
+	case err == nil || err == io.EOF || in.Compression == Plain:
+	case errors.Is(err, zstd.ErrWindowSizeExceeded):
+		// not damage: zstd's own CLI refuses such a frame too, unless
+		// told --long=31
+		err = fmt.Errorf("zstd data compressed with a window over %d MiB (zstd --long=30 or 31?), more than is read here: decompress it first (zstd -dc --long=31 FILE | ...)", maxWindow>>20)
+	default:
 		err = fmt.Errorf("%s data damaged or cut short: %w", in.Compression, err)
 	}
 	return n, err
 }
+
+// maxWindow is the largest zstd window read, the decoder's default: what
+// a stream may hold in memory to decode it. Frames written with zstd
+// --long=30 or 31 (1 or 2 GiB) need more.
+const maxWindow = 512 << 20
 
 // Close closes the decompressor and the file.
 func (in *Input) Close() error {
@@ -323,7 +334,7 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		in.Compression, in.r = Gzip, zr
 		in.closers = append(in.closers, zr)
 	case bytes.HasPrefix(head, zstdMagic):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecoderMaxWindow(maxWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%s: bad zstd header: %w", name, err)
 		}

@@ -173,6 +173,38 @@ func TestOtherCompressions(t *testing.T) {
 	}
 }
 
+// A zstd frame whose window is larger than the decoder takes (zstd
+// --long=31 writes 2 GiB ones) is named as such, with the way through,
+// not called damaged; one of 512 MiB is read. The frames are written by
+// hand: a header naming the window, then one raw block.
+func TestLongWindow(t *testing.T) {
+	frame := func(windowDescriptor byte, content string) []byte {
+		b := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, windowDescriptor}
+		h := len(content)<<3 | 1 // a raw block, the last
+		return append(append(b, byte(h), byte(h>>8), byte(h>>16)), content...)
+	}
+	const line = "http://a.example/\n"
+	read := func(b []byte) (string, error) {
+		in, err := NewInput("in.zst", bytes.NewReader(b))
+		if err != nil {
+			return "", err
+		}
+		defer in.Close()
+		got, err := io.ReadAll(in)
+		return string(got), err
+	}
+	// window descriptor: exponent << 3, the window 2^(10+exponent)
+	if got, err := read(frame(19<<3, line)); err != nil || got != line {
+		t.Errorf("a 512 MiB window: %q, %v", got, err)
+	}
+	want := "zstd data compressed with a window over 512 MiB (zstd --long=30 or 31?), more than is read here: decompress it first (zstd -dc --long=31 FILE | ...)"
+	for _, exp := range []byte{20, 21} {
+		if _, err := read(frame(exp<<3, line)); err == nil || err.Error() != want {
+			t.Errorf("a window of 2^%d: %v, want %s", 10+exp, err, want)
+		}
+	}
+}
+
 // A crawl's records (WARC, or an ARC's version block) are not an index of
 // them: refused, naming what to give instead. A CDX line indexing an ARC's
 // filedesc record is CDX.
