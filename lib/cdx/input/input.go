@@ -16,6 +16,7 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -323,7 +324,10 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	}))
 	in.sum.Reset() // the zero Digest is not xxHash64's starting state
 	lower := strings.ToLower(name)
-	other := otherCompression(head)
+	// pzstd starts each zstd frame with a skippable frame (its size): the
+	// compression is told by the frame after such frames
+	framed, cut := afterSkippable(head)
+	other := otherCompression(framed)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
@@ -333,7 +337,9 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		zr.Multistream(true)
 		in.Compression, in.r = Gzip, zr
 		in.closers = append(in.closers, zr)
-	case bytes.HasPrefix(head, zstdMagic):
+	case bytes.HasPrefix(framed, zstdMagic) || cut:
+		// (a skippable frame longer than the head is taken for zstd's:
+		// its decoder says so if it is not)
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecoderMaxWindow(maxWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%s: bad zstd header: %w", name, err)
@@ -380,6 +386,21 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 // otherCompression names the compression or archive format a stream
 // starting with head is in, among those Open does not read ("" for none
 // of them).
+// afterSkippable returns head past the skippable frames it starts with
+// (magic 0x184D2A50 to 0x184D2A5F little-endian, a 4-byte length, that
+// many bytes), which zstd and lz4 both define; cut when one runs past the
+// end of head.
+func afterSkippable(head []byte) (rest []byte, cut bool) {
+	for len(head) >= 8 && head[0]&0xf0 == 0x50 && bytes.Equal(head[1:4], []byte{0x2a, 0x4d, 0x18}) {
+		n := uint64(binary.LittleEndian.Uint32(head[4:]))
+		if n > uint64(len(head)-8) {
+			return nil, true
+		}
+		head = head[8+n:]
+	}
+	return head, false
+}
+
 func otherCompression(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):

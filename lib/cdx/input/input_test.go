@@ -205,6 +205,46 @@ func TestLongWindow(t *testing.T) {
 	}
 }
 
+// Skippable frames before the first zstd frame (pzstd writes one before
+// every frame, holding its size; a seekable archive may start with one)
+// do not hide the zstd behind them: the content reads back whole, also
+// when the first skippable frame is longer than the bytes peeked. Behind
+// them an lz4 frame is still named as such.
+func TestSkippableFrames(t *testing.T) {
+	const text = "http://a.example/\nhttp://b.example/\n"
+	enc, _ := zstd.NewWriter(nil)
+	z := enc.EncodeAll([]byte(text), nil)
+	skippable := func(magic byte, n int) []byte {
+		return append([]byte{magic, 0x2a, 0x4d, 0x18, byte(n), byte(n >> 8), 0, 0}, bytes.Repeat([]byte{'x'}, n)...)
+	}
+	// pzstd's: a 4-byte frame size before each frame
+	size := []byte{0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, byte(len(z)), byte(len(z) >> 8), 0, 0}
+	pz := append(append(append(append([]byte{}, size...), z...), size...), z...)
+	for name, c := range map[string]struct {
+		b    []byte
+		want string
+	}{
+		"pzstd":                           {pz, text + text},
+		"a skippable frame of 2000":       {append(skippable(0x5e, 2000), z...), text},
+		"two skippable frames, then zstd": {append(append(skippable(0x50, 3), skippable(0x5f, 0)...), z...), text},
+	} {
+		in, err := NewInput("in.zst", bytes.NewReader(c.b))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		got, err := io.ReadAll(in)
+		in.Close()
+		if err != nil || string(got) != c.want || in.Compression != Zstd {
+			t.Errorf("%s: %q, %v, %s", name, got, err, in.Compression)
+		}
+	}
+	lz4 := append(skippable(0x51, 3), "\x04\x22\x4d\x18\x64\x40\xa7"...)
+	if _, err := NewInput("in", bytes.NewReader(lz4)); err == nil || !strings.HasPrefix(err.Error(), "in: compressed with lz4, ") {
+		t.Errorf("lz4 behind a skippable frame: %v", err)
+	}
+}
+
 // A crawl's records (WARC, or an ARC's version block) are not an index of
 // them: refused, naming what to give instead. A CDX line indexing an ARC's
 // filedesc record is CDX.
