@@ -278,7 +278,7 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		}
 		if f.Length != "" && f.Length != "-" {
 			n, err := strconv.ParseInt(f.Length, 10, 64)
-			if err != nil || n < 0 || n >= record.MaxLength {
+			if err != nil || n < 0 || n >= record.LengthLimit {
 				return c, BadLength
 			}
 			c.Length = n

@@ -307,7 +307,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("URL with NUL: %q", c.URL)
 		}
 		// what a .meguri row holds (codec.Writer refuses the rest)
-		if c.Length < 0 || c.Length >= record.MaxLength || c.HTTPStatus >= 1000 || c.Time < 0 || c.Time >= 1<<62 {
+		if c.Length < 0 || c.Length >= record.LengthLimit || c.HTTPStatus >= record.HTTPStatusLimit || c.Time < 0 || c.Time >= record.TimeLimit {
 			t.Fatalf("took a capture no file holds: %+v", c)
 		}
 	})

@@ -493,7 +493,7 @@ func TestWriterValueLimits(t *testing.T) {
 	for name, mod := range map[string]func(r *record.Record){
 		"http_status 1000":      func(r *record.Record) { r.HTTPStatus = 1000 },
 		"last_seen 2^62":        func(r *record.Record) { r.LastSeen = 1 << 62 },
-		"length 2^62":           func(r *record.Record) { r.Length = record.MaxLength },
+		"length 2^62":           func(r *record.Record) { r.Length = record.LengthLimit },
 		"a negative first_seen": func(r *record.Record) { r.FirstSeen = -1 },
 	} {
 		r := base
@@ -504,7 +504,7 @@ func TestWriterValueLimits(t *testing.T) {
 		}
 	}
 	r := base
-	r.HTTPStatus, r.LastSeen, r.Length = 999, 1<<62-1, record.MaxLength-1
+	r.HTTPStatus, r.LastSeen, r.Length = 999, 1<<62-1, record.LengthLimit-1
 	back, err := readAll(encode(t, h, []record.Record{r}).Bytes())
 	if err != nil || len(back) != 1 || back[0] != r {
 		t.Fatalf("the largest values: %+v, %v", back, err)

@@ -285,15 +285,15 @@ func decodeColumns(pages *[numCols + 1][]byte, recs []record.Record, hostRuns ui
 		set func(r *record.Record, v uint64) bool
 	}
 	for _, c := range []col{
-		{ColHTTPStatus, func(r *record.Record, v uint64) bool { r.HTTPStatus = uint16(v); return v < maxHTTPStatus }},
-		{ColLastSeen, func(r *record.Record, v uint64) bool { r.LastSeen = int64(v); return v < maxUnix }},
+		{ColHTTPStatus, func(r *record.Record, v uint64) bool { r.HTTPStatus = uint16(v); return v < record.HTTPStatusLimit }},
+		{ColLastSeen, func(r *record.Record, v uint64) bool { r.LastSeen = int64(v); return v < record.TimeLimit }},
 		{ColFirstSeen, func(r *record.Record, v uint64) bool {
 			r.FirstSeen = r.LastSeen - int64(v)
 			return v <= uint64(r.LastSeen)
 		}},
 		{ColCaptures, func(r *record.Record, v uint64) bool { r.Captures = v; return true }},
 		{ColChanges, func(r *record.Record, v uint64) bool { r.Changes = v; return true }},
-		{ColLength, func(r *record.Record, v uint64) bool { r.Length = int64(v); return v < record.MaxLength }},
+		{ColLength, func(r *record.Record, v uint64) bool { r.Length = int64(v); return v < record.LengthLimit }},
 	} {
 		p := &pageReader{b: pages[c.id]}
 		for i := 0; i < n; i++ {

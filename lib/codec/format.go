@@ -116,11 +116,6 @@ const (
 	maxPageRaw = 1 << 30
 	// maxVarint is the widest uvarint, in bytes.
 	maxVarint = binary.MaxVarintLen64
-
-	// The values a row holds: an HTTP status below maxHTTPStatus, a
-	// last_seen below maxUnix (lengths below record.MaxLength).
-	maxHTTPStatus = 1000
-	maxUnix       = 1 << 62
 )
 
 // MaxRowBytes caps a row's URL and redirect bytes together, so that with

@@ -156,7 +156,7 @@ func (w *Writer) Add(r *record.Record) error {
 		return fmt.Errorf("%w: %#016x %s after %#016x %s", ErrOrder, r.HostKey, r.URL, w.lastKey, w.lastURL)
 	}
 	if !r.Status.Valid() || r.FirstSeen > r.LastSeen || r.FirstSeen < 0 || r.Length < 0 ||
-		r.HTTPStatus >= maxHTTPStatus || r.LastSeen >= maxUnix || r.Length >= record.MaxLength {
+		r.HTTPStatus >= record.HTTPStatusLimit || r.LastSeen >= record.TimeLimit || r.Length >= record.LengthLimit {
 		return fmt.Errorf("invalid record %s", r.URL)
 	}
 	if n := len(r.URL) + len(r.Redirect); n > MaxRowBytes {

@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/bits"
 	"os"
 	"unsafe"
@@ -669,17 +668,18 @@ func checkEntry(b []byte) (int, error) {
 		return 0, errors.New("bad flags")
 	}
 	c.pos++
-	if err := c.uv("time", math.MaxInt64); err != nil {
+	// a .meguri row's limits (codec.Writer refuses more)
+	if err := c.uv("time", record.TimeLimit-1); err != nil {
 		return 0, err
 	}
-	if err := c.uv("http status", math.MaxUint16); err != nil {
+	if err := c.uv("http status", record.HTTPStatusLimit-1); err != nil {
 		return 0, err
 	}
 	if len(b)-c.pos < 8 {
 		return 0, errors.New("digest cut short")
 	}
 	c.pos += 8
-	if err := c.uv("length", math.MaxInt64); err != nil {
+	if err := c.uv("length", record.LengthLimit-1); err != nil {
 		return 0, err
 	}
 	if err := c.str("mime"); err != nil {

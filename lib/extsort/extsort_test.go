@@ -181,6 +181,32 @@ func TestSortRefsMatchesCmp(t *testing.T) {
 // FuzzDecodeBatch: any bytes either fail to decode (never panic) or decode
 // to captures that encode back to the same bytes (each entry decoded to a
 // capture and encoded again, not copied).
+// TestDecodeBatchLimits: a capture whose values no .meguri row holds is
+// damage to a batch read back (a live partition's log frame): found when
+// the log is read, not when a pack writes it. The largest values a row
+// holds decode.
+func TestDecodeBatchLimits(t *testing.T) {
+	ok := record.Capture{URL: "http://example.com/", HostKey: 42, Time: record.TimeLimit - 1, HTTPStatus: record.HTTPStatusLimit - 1, Length: record.LengthLimit - 1}
+	for _, c := range []struct {
+		mod  func(c *record.Capture)
+		want string
+	}{
+		{func(c *record.Capture) {}, ""},
+		{func(c *record.Capture) { c.Time = record.TimeLimit }, "capture 0: time 4611686018427387904 out of range"},
+		{func(c *record.Capture) { c.HTTPStatus = record.HTTPStatusLimit }, "capture 0: http status 1000 out of range"},
+		{func(c *record.Capture) { c.Length = record.LengthLimit }, "capture 0: length 4611686018427387904 out of range"},
+	} {
+		capt := ok
+		c.mod(&capt)
+		b := NewBatch(0, 0)
+		b.Add(&capt)
+		_, err := DecodeBatch(b.AppendEncoded(nil))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("%+v: %v, want %q", capt, err, c.want)
+		}
+	}
+}
+
 func FuzzDecodeBatch(f *testing.F) {
 	b := NewBatch(0, 0)
 	b.Add(&record.Capture{URL: "http://example.com/", HostKey: 42, Time: 1e9, HTTPStatus: 200, Digest: 7, Length: 1234, Mime: "text/html"})

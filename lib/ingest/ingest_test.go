@@ -376,7 +376,7 @@ func TestRejectReasons(t *testing.T) {
 func TestLongestLength(t *testing.T) {
 	b, sum := ingestBytes(t, []byte(`{"url": "http://www.zew.de/", "timestamp": "19970427191925", "status": "200", "length": "4611686018427387903"}`+"\n"), full())
 	rows, err := codec.ReadAll(bytes.NewReader(b))
-	if err != nil || sum.Taken != 1 || len(rows) != 1 || rows[0].Length != record.MaxLength-1 {
+	if err != nil || sum.Taken != 1 || len(rows) != 1 || rows[0].Length != record.LengthLimit-1 {
 		t.Fatalf("taken %d, rows %+v, %v", sum.Taken, rows, err)
 	}
 }

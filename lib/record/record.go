@@ -82,10 +82,16 @@ func StatusFor(httpStatus uint16, mime string) Status {
 	return Unknown
 }
 
-// MaxLength bounds a capture's Length: a .meguri file holds lengths below
-// it (their column is read back as int64 and checked). A CDX line whose
-// length reaches it is rejected bad_length.
-const MaxLength = 1 << 62
+// The limits, exclusive, of the values a record holds: a .meguri row
+// (and a live partition's log) holds an HTTP status below
+// HTTPStatusLimit, times below TimeLimit and lengths below LengthLimit.
+// The CDX parser rejects a line past one (a status of more than three
+// digits is bad_status, a length of 2^62 or more bad_length).
+const (
+	HTTPStatusLimit = 1000
+	TimeLimit       = 1 << 62
+	LengthLimit     = 1 << 62
+)
 
 // Capture is one observation of a canonical URL: a CDX line, or a discovered
 // link (Time == 0, Discovered true) that has not been fetched.
