@@ -334,8 +334,8 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: bad gzip header: %w", name, err)
 		}
-		zr.Multistream(true)
-		in.Compression, in.r = Gzip, zr
+		zr.Multistream(false) // gzipMembers goes from one to the next
+		in.Compression, in.r = Gzip, &gzipMembers{zr: zr, br: br}
 		in.closers = append(in.closers, zr)
 	case bytes.HasPrefix(framed, zstdMagic) || cut:
 		// (a skippable frame longer than the head is taken for zstd's:
@@ -386,6 +386,75 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 // otherCompression names the compression or archive format a stream
 // starting with head is in, among those Open does not read ("" for none
 // of them).
+// gzipMembers reads the gzip members of br one after another, as gzip -d
+// does: zero bytes after the last member (padding to a block size, from a
+// tape or a tool that writes whole blocks) are its end, not damage; any
+// other byte there is named as what it is.
+type gzipMembers struct {
+	zr  *gzip.Reader
+	br  *bufio.Reader
+	err error // sticky, as the gzip reader's own: a Peek that met it drops it
+}
+
+func (g *gzipMembers) Read(p []byte) (n int, err error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, g.err = g.read(p)
+	return n, g.err
+}
+
+func (g *gzipMembers) read(p []byte) (int, error) {
+	for {
+		n, err := g.zr.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		// a member ended (its reader takes no byte past it from br)
+		next, _ := g.br.Peek(len(gzipMagic))
+		switch {
+		case len(next) == 0:
+			return n, io.EOF
+		case bytes.Equal(next, gzipMagic):
+			if err := g.zr.Reset(g.br); err != nil {
+				return n, err
+			}
+			g.zr.Multistream(false)
+		default:
+			return n, g.trailing()
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// trailing reads what follows the last member: io.EOF when it is all zero
+// bytes.
+func (g *gzipMembers) trailing() error {
+	var total, nonzero int64 = 0, -1
+	for {
+		b, err := g.br.Peek(64 << 10)
+		for i, c := range b {
+			if c != 0 && nonzero < 0 {
+				nonzero = total + int64(i)
+			}
+		}
+		total += int64(len(b))
+		g.br.Discard(len(b))
+		if err == io.EOF || len(b) == 0 {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return err
+		}
+	}
+	if nonzero < 0 {
+		return io.EOF
+	}
+	return fmt.Errorf("%d bytes after the last member are no gzip member (byte %d of them is not zero padding)", total, nonzero)
+}
+
 // afterSkippable returns head past the skippable frames it starts with
 // (magic 0x184D2A50 to 0x184D2A5F little-endian, a 4-byte length, that
 // many bytes), which zstd and lz4 both define; cut when one runs past the

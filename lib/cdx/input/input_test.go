@@ -205,6 +205,41 @@ func TestLongWindow(t *testing.T) {
 	}
 }
 
+// Gzip members are read one after another; zero bytes after the last
+// (padding to a block, as tapes and some tools write it; gzip -d ignores
+// it) end the input, while any other byte there is named, with how many
+// bytes follow the last member.
+func TestGzipTrailing(t *testing.T) {
+	const text = "http://a.example/\nhttp://b.example/\n"
+	var member bytes.Buffer
+	zw := gzip.NewWriter(&member)
+	zw.Write([]byte(text))
+	zw.Close()
+	two := append(bytes.Clone(member.Bytes()), member.Bytes()...)
+	for name, c := range map[string]struct {
+		b       []byte
+		want    string
+		wantErr string
+	}{
+		"one member":                   {member.Bytes(), text, ""},
+		"two members":                  {two, text + text, ""},
+		"zero padding":                 {append(bytes.Clone(two), make([]byte, 100<<10)...), text + text, ""},
+		"garbage after the last":       {append(bytes.Clone(two), "garbage\n"...), text + text, "8 bytes after the last member are no gzip member (byte 0 of them is not zero padding)"},
+		"padding, then garbage":        {append(append(bytes.Clone(member.Bytes()), make([]byte, 10)...), 'x'), text, "11 bytes after the last member are no gzip member (byte 10 of them is not zero padding)"},
+		"a header cut short after one": {append(bytes.Clone(member.Bytes()), member.Bytes()[:10]...), text, "gzip data damaged or cut short: unexpected EOF"},
+	} {
+		in, err := NewInput("in.gz", bytes.NewReader(c.b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := io.ReadAll(in)
+		in.Close()
+		if string(got) != c.want || c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.HasSuffix(err.Error(), c.wantErr)) {
+			t.Errorf("%s: %q, %v; want %q, error ending %q", name, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
 // Skippable frames before the first zstd frame (pzstd writes one before
 // every frame, holding its size; a seekable archive may start with one)
 // do not hide the zstd behind them: the content reads back whole, also
