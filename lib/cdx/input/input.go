@@ -370,6 +370,11 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	if looksHTML(head) {
 		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
 	}
+	if enc := wideText(head); enc != "" {
+		// (PowerShell's > writes UTF-16): read as bytes, every line
+		// would be rejected
+		return nil, fmt.Errorf("%s: is %s text (it starts with that byte-order mark), not UTF-8: convert it first (iconv -f %s -t UTF-8 FILE | ...)", name, enc, enc[:6])
+	}
 	if looksWebArchive(head) {
 		// a crawl's records themselves (WARC, WAT, WET or the older ARC),
 		// not an index of them: every line would be rejected
@@ -510,6 +515,22 @@ func peekDecoded(in *Input, n int) ([]byte, error) {
 		in.r = br
 	}
 	return br.Peek(n)
+}
+
+// wideText names the encoding whose byte-order mark head starts with,
+// among UTF-16 and UTF-32 ("" for none).
+func wideText(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+		return "UTF-32LE"
+	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")):
+		return "UTF-32BE"
+	case bytes.HasPrefix(head, []byte("\xff\xfe")):
+		return "UTF-16LE"
+	case bytes.HasPrefix(head, []byte("\xfe\xff")):
+		return "UTF-16BE"
+	}
+	return ""
 }
 
 // looksTar reports whether a stream starting with head is a tar archive:

@@ -205,6 +205,39 @@ func TestLongWindow(t *testing.T) {
 	}
 }
 
+// Text in UTF-16 or UTF-32 (PowerShell's > writes UTF-16) is refused,
+// naming the encoding and the conversion, compressed or not: read as
+// bytes, every line would be rejected.
+func TestWideText(t *testing.T) {
+	line := "{\"url\": \"http://a.example/\"}\n"
+	utf16le := []byte{0xff, 0xfe}
+	for _, r := range line {
+		utf16le = append(utf16le, byte(r), 0)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(utf16le)
+	zw.Close()
+	for _, c := range []struct {
+		b    []byte
+		want string
+	}{
+		{utf16le, "in: is UTF-16LE text (it starts with that byte-order mark), not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE | ...)"},
+		{gz.Bytes(), "in: is UTF-16LE text (it starts with that byte-order mark), not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE | ...)"},
+		{[]byte("\xfe\xff\x00{"), "in: is UTF-16BE text"},
+		{[]byte("\xff\xfe\x00\x00{\x00\x00\x00"), "in: is UTF-32LE text"},
+		{[]byte("\x00\x00\xfe\xff\x00\x00\x00{"), "in: is UTF-32BE text"},
+	} {
+		if _, err := NewInput("in", bytes.NewReader(c.b)); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %s", c.b[:4], err, c.want)
+		}
+	}
+	// UTF-8 with its byte-order mark is read
+	if _, err := NewInput("in", bytes.NewReader([]byte("\xef\xbb\xbf"+line))); err != nil {
+		t.Errorf("UTF-8 with a byte-order mark: %v", err)
+	}
+}
+
 // Gzip members are read one after another; zero bytes after the last
 // (padding to a block, as tapes and some tools write it; gzip -d ignores
 // it) end the input, while any other byte there is named, with how many
