@@ -558,8 +558,14 @@ func TestCompressedInputs(t *testing.T) {
 	htmlPlain := filepath.Join(dir, "page.jsonl")
 	os.WriteFile(htmlPlain, []byte("<html><body>error</body></html>\n"), 0o644)
 	_, err = Run([]string{htmlPlain}, io.Discard, full())
-	if err == nil || !strings.Contains(err.Error(), "HTML") {
-		t.Fatalf("HTML input: err = %v", err)
+	if want := htmlPlain + `: looks like an HTML or XML page (a server's error for a download?), not CDX lines: "<html><body>error</body></html>\n"`; err == nil || err.Error() != want {
+		t.Fatalf("HTML input: err = %v, want %s", err, want)
+	}
+	// S3's error for a key that is not there, as curl saves it
+	s3 := filepath.Join(dir, "cdx-00000")
+	os.WriteFile(s3, []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n<Error><Code>NoSuchKey</Code></Error>"), 0o644)
+	if _, err = Run([]string{s3}, io.Discard, full()); err == nil || !strings.HasPrefix(err.Error(), s3+": looks like an HTML or XML page") {
+		t.Fatalf("an S3 error: err = %v", err)
 	}
 }
 

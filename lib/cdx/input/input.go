@@ -129,7 +129,7 @@ func CheckInput(name string) error {
 
 // Open opens a named file, or stdin for "-" or "", and detects its
 // compression. A file named .gz or .zst whose bytes are not gzip or zstd,
-// and content that looks like an HTML page, are refused with an error that
+// and content that looks like an HTML or XML page, are refused with an error that
 // names the file.
 func Open(name string) (*Input, error) { return OpenCounting(name, nil) }
 
@@ -368,7 +368,7 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		return nil, fmt.Errorf("%s: is a tar archive, not CDX lines: give its files, or stream them in one (tar -xOf FILE | ...)", name)
 	}
 	if looksHTML(head) {
-		return nil, fmt.Errorf("%s: looks like an HTML page, not CDX lines", name)
+		return nil, fmt.Errorf("%s: looks like an HTML or XML page (a server's error for a download?), not CDX lines: %q", name, preview(head))
 	}
 	if enc := wideText(head); enc != "" {
 		// (PowerShell's > writes UTF-16): read as bytes, every line
