@@ -388,9 +388,6 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 	return in, nil
 }
 
-// otherCompression names the compression or archive format a stream
-// starting with head is in, among those Open does not read ("" for none
-// of them).
 // gzipMembers reads the gzip members of br one after another, as gzip -d
 // does: zero bytes after the last member (padding to a block size, from a
 // tape or a tool that writes whole blocks) are its end, not damage; any
@@ -475,6 +472,9 @@ func afterSkippable(head []byte) (rest []byte, cut bool) {
 	return head, false
 }
 
+// otherCompression names the compression or archive format a stream
+// starting with head is in, among those Open does not read ("" for none
+// of them).
 func otherCompression(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
