@@ -68,6 +68,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
 )
 
@@ -168,6 +169,73 @@ func decodeSlot(b []byte) (super, bool) {
 	return super{seq: binary.LittleEndian.Uint64(b[8:]), gen: binary.LittleEndian.Uint64(b[16:])}, true
 }
 
+// SuperMissingError is returned for a directory that holds a live
+// partition's data but no superblock: a copy that stopped before it (rsync
+// copies "super" last), or a removed file. Nothing may make a partition
+// over it: a new generation 0 would remove the data as leftovers of a
+// checkpoint. A salvage rebuilds the superblock.
+type SuperMissingError struct {
+	Dir   string
+	Holds []string // the files that tell it, in directory order
+}
+
+func (e *SuperMissingError) Error() string {
+	return fmt.Sprintf("%s holds a live partition's data (%s) but no superblock (%s is missing: a copy that stopped before it, or a removed file?): restore it from where the directory came from, or rebuild it from the newest whole generation (meguri-compact --data %s --salvage)",
+		e.Dir, strings.Join(e.Holds, ", "), filepath.Join(e.Dir, superName), e.Dir)
+}
+
+// partitionData lists what in dir, which has no superblock, is a live
+// partition's data rather than what a create that died leaves (an empty
+// snapshot and an empty log of generation 0): a snapshot or log of a
+// later generation (only a checkpoint makes one), a generation-0
+// snapshot that holds rows (an unpacked file) or log with a committed
+// run.
+func partitionData(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var holds []string
+	for _, e := range ents {
+		name := e.Name()
+		gen, ok := genOf(name)
+		switch {
+		case !ok:
+		case gen > 0,
+			name == snapName(0) && snapshotRows(filepath.Join(dir, name)) > 0,
+			name == logName(0) && logCommitted(filepath.Join(dir, name)):
+			holds = append(holds, name)
+		}
+	}
+	return holds
+}
+
+// snapshotRows returns the rows a snapshot's trailer counts (0 when it
+// cannot be read).
+func snapshotRows(path string) uint64 {
+	cf, f, err := codec.Open(path)
+	if err != nil {
+		return 0
+	}
+	f.Close()
+	return cf.Stats.URLs
+}
+
+// logCommitted reports whether a generation-0 log holds a committed run.
+func logCommitted(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || checkLogHeader(f, path, 0, st.Size()) != nil {
+		return false
+	}
+	res, _ := scan(f, path, 0, st.Size(), nil)
+	return res.Transactions > 0
+}
+
 // ErrNotPartition is returned for a directory without a superblock.
 var ErrNotPartition = errors.New("not a partition directory (no superblock)")
 
@@ -184,6 +252,9 @@ func readSuper(dir string) (super, error) {
 			return super{}, dirs.CannotRead(dir, serr)
 		} else if !st.IsDir() {
 			return super{}, notDir(dir)
+		}
+		if holds := partitionData(dir); len(holds) > 0 {
+			return super{}, &SuperMissingError{Dir: dir, Holds: holds}
 		}
 		return super{}, fmt.Errorf("%s is a directory, but %w", dir, ErrNotPartition)
 	}

@@ -474,6 +474,101 @@ func TestCreateRefusesOtherDirectory(t *testing.T) {
 	wantNames(t, dir, "lock", "log-0", "snap-0.meguri", "super")
 }
 
+// TestSuperMissing: a directory that lost its superblock (a copy that
+// stopped before it, a removed file) but holds a partition's data is
+// neither made a new partition, which would remove that data as a
+// checkpoint's leftovers, nor read as no partition: every opening names
+// what it holds and the salvage that rebuilds the superblock, which takes
+// the newest generation whose snapshot and log are whole. Generation 0
+// counts when its log holds a committed run; an empty one is what a create
+// that died leaves, and is made a partition as before.
+func TestSuperMissing(t *testing.T) {
+	files := chunks(t, 3)
+	h := testHeader
+	files0 := func(dir string) map[string][]byte {
+		m := map[string][]byte{}
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			m[e.Name()], _ = os.ReadFile(filepath.Join(dir, e.Name()))
+		}
+		return m
+	}
+	refused := func(dir string, holds ...string) {
+		t.Helper()
+		before := files0(dir)
+		want := &SuperMissingError{Dir: dir, Holds: holds}
+		_, err := OpenWriter(dir, WriterOptions{Create: &h})
+		var got *SuperMissingError
+		if !errors.As(err, &got) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("a writer with Create: %v, want %v", err, want)
+		}
+		if _, err := Open(dir); !errors.As(err, &got) {
+			t.Fatalf("a reader: %v", err)
+		}
+		if _, err := OpenWriter(dir, WriterOptions{}); !errors.As(err, &got) {
+			t.Fatalf("a writer: %v", err)
+		}
+		if after := files0(dir); !reflect.DeepEqual(after, before) {
+			t.Fatalf("the directory changed")
+		}
+	}
+	salvaged := func(dir string, want []byte) {
+		t.Helper()
+		var said []string
+		w, err := OpenWriter(dir, WriterOptions{Salvage: true, Notify: func(m string) { said = append(said, m) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if got := pack(t, dir, PackOptions{}); !bytes.Equal(got, want) {
+			t.Fatalf("after the salvage the partition packs to other bytes")
+		}
+		if len(said) == 0 || !strings.HasPrefix(said[0], "rebuilt the missing superblock: generation ") {
+			t.Fatalf("the salvage said %q", said)
+		}
+	}
+
+	// generation 0, a committed run
+	dir := filepath.Join(t.TempDir(), "part-7")
+	w := openWriter(t, dir, None)
+	appendRun(t, w, files[0])
+	w.Close()
+	want := pack(t, dir, PackOptions{})
+	os.Remove(filepath.Join(dir, "super"))
+	refused(dir, "log-0")
+	salvaged(dir, want)
+
+	// generation 1, and a checkpoint to generation 2 that died before its
+	// log was written
+	dir = filepath.Join(t.TempDir(), "part-7")
+	w = openWriter(t, dir, None)
+	appendRun(t, w, files[0])
+	if _, err := w.Checkpoint(PackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	appendRun(t, w, files[1])
+	w.Close()
+	want = pack(t, dir, PackOptions{})
+	os.WriteFile(filepath.Join(dir, "snap-2.meguri"), want, 0o644)
+	os.Remove(filepath.Join(dir, "super"))
+	refused(dir, "log-1", "snap-1.meguri", "snap-2.meguri")
+	salvaged(dir, want)
+	if sb, err := readSuper(dir); err != nil || sb.gen != 1 {
+		t.Fatalf("rebuilt superblock: generation %d, %v; want 1 (generation 2 has no log)", sb.gen, err)
+	}
+	wantNames(t, dir, "lock", "log-1", "snap-1.meguri", "super") // the leftover removed
+
+	// what a create that died leaves is made a partition
+	dir = filepath.Join(t.TempDir(), "part-7")
+	openWriter(t, dir, None).Close()
+	os.Remove(filepath.Join(dir, "super"))
+	w = openWriter(t, dir, None)
+	if !w.Created {
+		t.Errorf("an empty generation 0 without a superblock was not made a partition")
+	}
+	w.Close()
+}
+
 // TestCreateRace: writers started at once on a new directory. One finds no
 // superblock; before it looks at what else the directory holds, another
 // makes it a partition. It appends to that partition rather than calling

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,10 +79,11 @@ type Writer struct {
 // another writer to finish), recovers it, and returns a Writer positioned
 // after the log's last commit.
 func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
+	var missing *SuperMissingError
 	if opt.Create == nil {
 		// Fail before making a lock file in a directory that is not a
-		// partition.
-		if _, err := readSuper(dir); err != nil {
+		// partition (a salvage rebuilds a missing superblock).
+		if _, err := readSuper(dir); err != nil && !(opt.Salvage && errors.As(err, &missing)) {
 			return nil, err
 		}
 	} else if _, err := prepare(dir); err != nil {
@@ -103,6 +105,11 @@ func OpenWriter(dir string, opt WriterOptions) (_ *Writer, err error) {
 		return nil, &SealedError{Dir: dir, Note: note}
 	}
 	sb, err := readSuper(dir)
+	if errors.As(err, &missing) && opt.Salvage {
+		if err = rebuildSuper(dir, w.say); err == nil {
+			sb, err = readSuper(dir)
+		}
+	}
 	if errors.Is(err, ErrNotPartition) && opt.Create != nil {
 		h := *opt.Create
 		if err = create(dir, func(w io.Writer) error { return codec.WriteAll(w, h, nil) }); err != nil {
@@ -171,9 +178,56 @@ func create(dir string, fill func(io.Writer) error) error {
 	}
 	// The superblock comes last: until it is there, the directory is not
 	// a partition and another create starts over.
+	return writeSuper(dir, 0)
+}
+
+// writeSuper writes a new superblock naming generation gen.
+func writeSuper(dir string, gen uint64) error {
 	b := make([]byte, 2*slotSize)
-	copy(b, encodeSlot(super{seq: 0, gen: 0}))
+	copy(b, encodeSlot(super{seq: 0, gen: gen}))
 	return atomicfile.WriteFile(filepath.Join(dir, superName), b)
+}
+
+// rebuildSuper writes the superblock of a directory that lost it, naming
+// the newest generation whose snapshot and log are both whole (a
+// checkpoint writes both before it commits; one that died before its
+// commit leaves a newer generation without one of them, or with one cut
+// short, which the writer then removes as it removes any leftover).
+func rebuildSuper(dir string, say func(string)) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var gens []uint64
+	for _, e := range ents {
+		if g, ok := genOf(e.Name()); ok && e.Name() == snapName(g) {
+			gens = append(gens, g)
+		}
+	}
+	slices.Sort(gens)
+	for i := len(gens) - 1; i >= 0; i-- {
+		g := gens[i]
+		if _, err := snapshotHeader(filepath.Join(dir, snapName(g))); err != nil {
+			continue
+		}
+		log := filepath.Join(dir, logName(g))
+		f, err := os.Open(log)
+		if err != nil {
+			continue
+		}
+		st, err := f.Stat()
+		whole := err == nil && checkLogHeader(f, log, g, st.Size()) == nil
+		f.Close()
+		if !whole {
+			continue
+		}
+		if err := writeSuper(dir, g); err != nil {
+			return err
+		}
+		say(fmt.Sprintf("rebuilt the missing superblock: generation %d (%s and %s), the newest whole one", g, snapName(g), logName(g)))
+		return nil
+	}
+	return fmt.Errorf("%s: no generation has a whole snapshot and log to rebuild the superblock from", dir)
 }
 
 // strays refuses a directory that is no partition and holds anything but
