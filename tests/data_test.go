@@ -645,3 +645,43 @@ func inspectURLs(t *testing.T, path string) uint64 {
 	}
 	return s.URLs
 }
+
+// TestLostSuperblock: a partition directory copied without its superblock
+// (a copy that stopped before it) is refused by writers and readers alike,
+// naming what it holds, with no byte of it changed; meguri-compact --salvage
+// rebuilds the superblock, and the partition packs to what it packed to
+// before. (A writer once made it a new partition and removed the data as
+// a dead checkpoint's leftovers.)
+func TestLostSuperblock(t *testing.T) {
+	files := chunkFiles(t, 3)
+	dir := filepath.Join(t.TempDir(), "part-9")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--partition-id", "9", files[0])
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--checkpoint", files[1])
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, files[2])
+	want := packDir(t, dir)
+	os.Remove(filepath.Join(dir, "super"))
+	snap := fileBytes(t, filepath.Join(dir, "snap-1.meguri"))
+	log := fileBytes(t, filepath.Join(dir, "log-1"))
+	msg := fmt.Sprintf("%s holds a live partition's data (log-1, snap-1.meguri) but no superblock (%s is missing: a copy that stopped before it, or a removed file?): restore it from where the directory came from, or rebuild it from the newest whole generation (meguri-compact --data %s --salvage)\n",
+		dir, filepath.Join(dir, "super"), dir)
+	for _, c := range [][]string{
+		{"meguri-ingest", "-q", "--data", dir, "--partition-id", "9", files[0]},
+		{"meguri-pack", "-q", "--data", dir},
+		{"meguri-inspect", "--json", dir},
+		{"meguri-compact", "-q", "--data", dir},
+	} {
+		if _, e, code := run(t, nil, c[0], c[1:]...); code != 1 || string(e) != c[0]+": "+msg {
+			t.Errorf("%v: exit %d, %q; want exit 1, %q", c, code, e, c[0]+": "+msg)
+		}
+	}
+	if !bytes.Equal(fileBytes(t, filepath.Join(dir, "snap-1.meguri")), snap) || !bytes.Equal(fileBytes(t, filepath.Join(dir, "log-1")), log) {
+		t.Fatalf("a refusal changed the partition's files")
+	}
+	_, e, code := run(t, nil, "meguri-compact", "--data", dir, "--salvage")
+	if code != 0 || !strings.HasPrefix(string(e), "meguri-compact: "+dir+": rebuilt the missing superblock: generation 1 (snap-1.meguri and log-1), the newest whole one\n") {
+		t.Fatalf("--salvage: exit %d, %s", code, e)
+	}
+	if !bytes.Equal(packDir(t, dir), want) {
+		t.Errorf("after the salvage the partition packs to other bytes than before its superblock was lost")
+	}
+}
