@@ -89,6 +89,8 @@ func (in *Input) Read(p []byte) (int, error) {
 		// not damage: zstd's own CLI refuses such a frame too, unless
 		// told --long=31
 		err = fmt.Errorf("zstd data compressed with a window over %d MiB (zstd --long=30 or 31?), more than is read here: decompress it first (zstd -dc --long=31 FILE | ...)", maxWindow>>20)
+	case errors.Is(err, zstd.ErrUnknownDictionary):
+		err = fmt.Errorf("zstd data compressed with a dictionary (zstd -D), which is not read here: decompress it first (zstd -dc -D DICT FILE | ...)")
 	default:
 		err = fmt.Errorf("%s data damaged or cut short: %w", in.Compression, err)
 	}

@@ -273,6 +273,24 @@ func TestGzipTrailing(t *testing.T) {
 	}
 }
 
+// A zstd frame that names a dictionary (zstd -D) is named as such, with
+// the way through, not called damaged. The frame is written by hand: a
+// header with a one-byte dictionary id, then one raw block.
+func TestZstdDictionary(t *testing.T) {
+	const line = "http://a.example/\n"
+	h := len(line)<<3 | 1
+	b := append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x01, 10 << 3, 7, byte(h), byte(h >> 8), byte(h >> 16)}, line...)
+	in, err := NewInput("in.zst", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	_, err = io.ReadAll(in)
+	if want := "zstd data compressed with a dictionary (zstd -D), which is not read here: decompress it first (zstd -dc -D DICT FILE | ...)"; err == nil || err.Error() != want {
+		t.Errorf("%v, want %s", err, want)
+	}
+}
+
 // Skippable frames before the first zstd frame (pzstd writes one before
 // every frame, holding its size; a seekable archive may start with one)
 // do not hide the zstd behind them: the content reads back whole, also
