@@ -1796,3 +1796,51 @@ func TestOutputTooLarge(t *testing.T) {
 		t.Errorf("the failed checkpoint left files: %v", entries)
 	}
 }
+
+// TestCgroupMemoryLimit: in a cgroup whose memory limit is below twice a
+// tool's default --mem (a container), the default is lowered to half the
+// limit and the tool says so (not under -q); a --mem given stands. The
+// output is the same bytes. (At the 1G default, ingest of the 20x copy
+// in a 300 MiB container was killed by the kernel without a word.) It
+// needs a cgroup v1 memory controller it may make a group in, as root in
+// CI has; elsewhere it says why it cannot run.
+func TestCgroupMemoryLimit(t *testing.T) {
+	cg := fmt.Sprintf("/sys/fs/cgroup/memory/meguri-test-%d", os.Getpid())
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Skipf("cannot make a memory cgroup here (%v): the limit is read from /proc/self/cgroup, which the unit test of lib/internal/memlimit covers", err)
+	}
+	defer os.Remove(cg)
+	if err := os.WriteFile(filepath.Join(cg, "memory.limit_in_bytes"), []byte("209715200"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want := filepath.Join(dir, "want.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", want)
+	inGroup := func(args ...string) (string, int) {
+		cmd := exec.Command("sh", append([]string{"-c", `echo $$ > "$0"/cgroup.procs && exec "$@"`, cg}, args...)...)
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return e.String(), code
+	}
+	ingest := filepath.Join(binDir, "meguri-ingest")
+	out := filepath.Join(dir, "out.meguri")
+	note := "meguri-ingest: --mem 100.0 MiB, half the memory limit of the cgroup this runs in (200.0 MiB); --mem sets it\n"
+	if e, code := inGroup(ingest, sample, "-o", out); code != 0 || !strings.HasPrefix(e, note) {
+		t.Fatalf("the default in a 200 MiB cgroup: exit %d, %q; want it to start %q", code, e, note)
+	}
+	if !bytes.Equal(fileBytes(t, out), fileBytes(t, want)) {
+		t.Errorf("the lowered budget changed the output")
+	}
+	for _, args := range [][]string{{"-q"}, {"--mem", "1G"}, {"--json"}} {
+		if e, code := inGroup(append(append([]string{ingest}, args...), sample, "-o", out)...); code != 0 || strings.Contains(e, "--mem 100.0 MiB") {
+			t.Errorf("%v in a 200 MiB cgroup: exit %d, %q", args, code, e)
+		}
+	}
+}

@@ -45,7 +45,7 @@ type args struct {
 	ManifestOut string   `name:"manifest-out" placeholder:"PATH" help:"Write the outputs' manifest rows here (with --out-dir they go to stdout by default)."`
 	Epoch       uint64   `default:"1" help:"Epoch written in the outputs' manifest rows."`
 	Format      uint16   `name:"format-version" placeholder:"V" help:"Format version of the outputs, 1 or 2 (default: the inputs' version, which must then be the same for all). Converts files: --format-version 2 old.meguri -o new.meguri."`
-	Mem         cli.Size `default:"256M" placeholder:"SIZE" help:"Soft memory limit (default 256M): the garbage collector works harder near it, so the resident size stays near what the run holds live instead of the freed memory the runtime keeps. A merge holds a block of each input it reads from plus the blocks being encoded, whatever the files' size (about 135 MiB live merging or folding the bench's files); a run that holds more (a fold of many files) raises the limit to what it holds, and says so. With --data it is also the budget for sorting the log, a quarter of meguri-pack's default: --mem 1G checkpoints a large log without spilling sooner than a pack. Output bytes do not depend on it."`
+	Mem         cli.Size `default:"256M" placeholder:"SIZE" help:"Soft memory limit (default 256M, or half the container's memory limit when less): the garbage collector works harder near it, so the resident size stays near what the run holds live instead of the freed memory the runtime keeps. A merge holds a block of each input it reads from plus the blocks being encoded, whatever the files' size (about 135 MiB live merging or folding the bench's files); a run that holds more (a fold of many files) raises the limit to what it holds, and says so. With --data it is also the budget for sorting the log, a quarter of meguri-pack's default: --mem 1G checkpoints a large log without spilling sooner than a pack. Output bytes do not depend on it."`
 	Progress    *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet       bool     `short:"q" help:"Do not print the summary."`
 	JSON        bool     `name:"json" help:"Print the summary as JSON on stderr."`
@@ -79,7 +79,8 @@ Examples:
 func main() {
 	cli.Init("meguri-compact")
 	var a args
-	kong.Parse(&a, cli.Kong("meguri-compact", description)...)
+	ctx := kong.Parse(&a, cli.Kong("meguri-compact", description)...)
+	cli.DefaultMem(ctx, "meguri-compact", &a.Mem)
 	cli.Done("meguri-compact", run(&a))
 }
 

@@ -36,7 +36,7 @@ type args struct {
 	URL      string    `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
 	URLs     string    `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd; a line of CDX in any form ingest reads, such as a {\"url\":...} JSON line, stands for its URL): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
 	Absent   bool      `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
-	Mem      *cli.Size `placeholder:"SIZE" help:"With --urls: the working set of a chunk of lines (default 512M; a chunk is 262,144 lines, fewer when they are long). Each chunk decodes every block its URLs fall in, so a long list against large files or a fleet makes about one pass over them per chunk: a larger budget makes fewer, larger chunks (--mem 4G: 2M lines)."`
+	Mem      *cli.Size `placeholder:"SIZE" help:"With --urls: the working set of a chunk of lines (default 512M, or half the container's memory limit when less; a chunk is 262,144 lines, fewer when they are long). Each chunk decodes every block its URLs fall in, so a long list against large files or a fleet makes about one pass over them per chunk: a larger budget makes fewer, larger chunks (--mem 4G: 2M lines)."`
 	Commits  bool      `help:"With a partition directory: list the transactions committed to its log since the last checkpoint, one meguri-ingest --data run each, in order: commit time, input lines, captures and links taken, and the inputs it recorded. --json prints one object a line."`
 	Host     string    `name:"host" placeholder:"HOST|KEY" help:"Print the records of one host group as --rows prints them, reading only the blocks that hold its key: a host name or URL (keyed as ingest keys it; under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits as xxhsum prints it, or decimal). Exit 0 when it has records, 1 when it has none, 2 when the file cannot be read (as grep)."`
 
@@ -654,6 +654,9 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	var chunk, chunkBytes int // 0: the library's, for inspect.LookupMem
 	if a.Mem != nil {
 		chunk, chunkBytes = inspect.ChunkFor(int64(*a.Mem))
+	} else if mem, limit := cli.MemDefault(inspect.LookupMem); limit > 0 {
+		chunk, chunkBytes = inspect.ChunkFor(mem)
+		cli.SayMemLowered("meguri-inspect", mem, limit)
 	}
 	n, err := rd.LookupLines(list, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Chunk: chunk, ChunkBytes: chunkBytes,

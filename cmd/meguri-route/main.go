@@ -54,6 +54,12 @@ func main() {
 	cli.Init("meguri-route")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
+	switch ctx.Command() {
+	case "split", "split <FILE>":
+		cli.DefaultMem(ctx, "meguri-route split", &a.Split.Mem)
+	case "balance", "balance <FILE>":
+		cli.DefaultMem(ctx, "meguri-route balance", &a.Balance.Mem)
+	}
 	err := ctx.Run()
 	if errors.Is(err, input.ErrMeguri) {
 		// split and balance read a .meguri as it is, not compressed
@@ -244,7 +250,7 @@ type splitCmd struct {
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
 	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
-	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together."`
+	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the container's memory limit when less)."`
 	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
@@ -390,7 +396,7 @@ type balanceCmd struct {
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
-	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture); past it they spill, sorted, to --tmp."`
+	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture; default 256M, or half the container's memory limit when less); past it they spill, sorted, to --tmp."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled keys (default: the system temp dir); must exist."`
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`

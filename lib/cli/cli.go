@@ -30,6 +30,7 @@ import (
 	cdxinput "github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/memlimit"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 	"github.com/meguri/meguri/lib/internal/twins"
 	"github.com/meguri/meguri/lib/manifest"
@@ -602,6 +603,41 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 		}
 		return runErr
 	}, nil
+}
+
+// MemDefault returns the budget a --mem flag left at its default def
+// stands for: def, or half the memory limit of the cgroup (the container,
+// the batch job) the process runs in when that is less, at least 16 MiB;
+// and that limit when it lowered def. The other half is for what a budget
+// does not count (the runtime, read and write buffers, encoders); a
+// budget past the limit got the process killed by the kernel, with no
+// word said.
+func MemDefault(def int64) (mem, limit int64) {
+	if l, ok := memlimit.Limit(); ok && l/2 < def {
+		return max(l/2, 16<<20), l
+	}
+	return def, 0
+}
+
+// DefaultMem applies MemDefault to a --mem flag the command line did not
+// give, and says so on stderr when the limit lowered it (not under -q or
+// --json, whose summary stays the only line).
+func DefaultMem(ctx *kong.Context, prog string, mem *Size) {
+	if Given(ctx, "mem") {
+		return
+	}
+	m, limit := MemDefault(int64(*mem))
+	*mem = Size(m)
+	if limit > 0 && !Given(ctx, "quiet") && !Given(ctx, "json") {
+		SayMemLowered(prog, m, limit)
+	}
+}
+
+// SayMemLowered says that the --mem default was lowered to mem by the
+// cgroup's limit.
+func SayMemLowered(prog string, mem, limit int64) {
+	fmt.Fprintf(os.Stderr, "%s: --mem %s, half the memory limit of the cgroup this runs in (%s); --mem sets it\n",
+		prog, units.Bytes(mem), units.Bytes(limit))
 }
 
 // Given reports whether the flag --name was on the command line (not just

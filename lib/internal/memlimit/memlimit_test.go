@@ -1,0 +1,44 @@
+package memlimit
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestLimitFrom: the least limit at the process's cgroup and above it, in
+// either version; "max", v1's page-aligned MaxInt64 and a missing file are
+// no limit.
+func TestLimitFrom(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, v string) {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(v+"\n"), 0o644)
+	}
+	// v2: a job below a slice with a lower limit
+	write("memory.max", "max")
+	write("batch.slice/memory.max", "1073741824")
+	write("batch.slice/job-7/memory.max", "2147483648")
+	// v1: a container whose cgroup the mount shows as its root
+	write("memory/memory.limit_in_bytes", "314572800")
+	write("memory/docker/memory.limit_in_bytes", "9223372036854771712")
+	for _, c := range []struct {
+		cgroups string
+		want    int64
+		ok      bool
+	}{
+		{"0::/batch.slice/job-7\n", 1 << 30, true},
+		{"0::/\n", 0, false},
+		{"0::/elsewhere\n", 0, false},
+		{"12:pids:/x\n4:memory:/docker/0123abcd\n1:name=systemd:/x\n", 314572800, true},
+		{"4:cpu,memory:/\n", 314572800, true},
+		{"3:cpuset:/\n", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := limitFrom(c.cgroups, root)
+		if ok != c.ok || ok && got != c.want {
+			t.Errorf("%q: %d, %v; want %d, %v", c.cgroups, got, ok, c.want, c.ok)
+		}
+	}
+}
