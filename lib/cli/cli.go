@@ -339,6 +339,9 @@ func Init(prog string) {
 		fmt.Fprintf(os.Stderr, "%s: removed %s (%s), left by process %d, which ended without finishing or removing its temporary files (killed?)\n",
 			prog, what, units.Bytes(r.Bytes), r.PID)
 	}
+	tempfiles.InMemory = func(dir string) {
+		fmt.Fprintf(os.Stderr, "%s: warning: spilling sorted runs to %s, which is held in memory (tmpfs): there they take the memory --mem keeps the run from holding; give --tmp a directory on a disk\n", prog, dir)
+	}
 }
 
 // Fail prints "prog: err" to stderr and exits 1 (2 for a usage error from

@@ -234,6 +234,7 @@ func (s *Sorter) cmp(a, b ref) int {
 
 func (s *Sorter) spill() error {
 	s.sortRefs()
+	tempfiles.Spilling(s.opt.TmpDir)
 	f, err := tempfiles.Create(s.opt.TmpDir, "meguri-run-*")
 	if err != nil {
 		return tempfiles.SpillError(s.opt.TmpDir, err)

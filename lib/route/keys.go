@@ -67,6 +67,7 @@ func sortUnique(ks []keyed) []keyed {
 
 func (s *keySet) spill() error {
 	s.keys = sortUnique(s.keys)
+	tempfiles.Spilling(s.tmp)
 	f, err := tempfiles.Create(s.tmp, "meguri-keys-*")
 	if err != nil {
 		return tempfiles.SpillError(s.tmp, err)

@@ -246,6 +246,30 @@ func OnSignal(prog string) {
 	}()
 }
 
+// InMemory, when set, is told once per directory that sorted runs are
+// about to spill to a file system held in memory (a tmpfs /tmp): there
+// they take memory that --mem does not count, which is what spilling was
+// to avoid.
+var InMemory func(dir string)
+
+var spillDirs = map[string]bool{}
+
+// Spilling is called before a sorted run spills to dir ("" for the system
+// temp dir); it tells InMemory when dir is held in memory, once a
+// directory.
+func Spilling(dir string) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	mu.Lock()
+	seen := spillDirs[dir]
+	spillDirs[dir] = true
+	mu.Unlock()
+	if !seen && InMemory != nil && inMemory(dir) {
+		InMemory(dir)
+	}
+}
+
 // SpillError wraps an error met writing a run spilled to dir ("" for the
 // system temp dir). When the disk is full it says where runs spill and
 // what to do: the temp directory (often a small tmpfs) is not where the

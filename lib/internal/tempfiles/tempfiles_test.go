@@ -129,3 +129,29 @@ func TestReap(t *testing.T) {
 		t.Error("a second Create in the directory looked again")
 	}
 }
+
+// TestSpillingInMemory: spilling to a tmpfs is told once a directory;
+// to a directory on a disk, never. /dev/shm is a tmpfs on Linux; the
+// working directory of the test (the package's source) lies on a disk.
+func TestSpillingInMemory(t *testing.T) {
+	if !inMemory("/dev/shm") {
+		t.Skip("/dev/shm is no tmpfs here")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inMemory(dir) {
+		t.Skipf("the source tree %s is itself on a tmpfs", dir)
+	}
+	var told []string
+	InMemory = func(d string) { told = append(told, d) }
+	defer func() { InMemory = nil }()
+	for range 2 {
+		Spilling("/dev/shm")
+		Spilling(dir)
+	}
+	if len(told) != 1 || told[0] != "/dev/shm" {
+		t.Errorf("told %q, want /dev/shm once", told)
+	}
+}
