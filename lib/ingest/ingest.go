@@ -21,7 +21,6 @@ import (
 	"github.com/meguri/meguri/lib/extsort"
 )
 
-// Options configure a run.
 // MaxLineLimit is the largest MaxLine. A line holds its URL and redirect,
 // which grow at most fourfold once canonical (percent-encoding triples a
 // byte; IDNA's "xn--" and punycode, a little more for a one-letter
@@ -30,6 +29,7 @@ import (
 // hold.
 const MaxLineLimit = codec.MaxRowBytes / 4
 
+// Options configure a run.
 type Options struct {
 	PartitionID uint64
 	Lo, Hi      uint64 // inclusive host-key range; records outside are rejected
