@@ -234,10 +234,9 @@ func (s *Sorter) cmp(a, b ref) int {
 
 func (s *Sorter) spill() error {
 	s.sortRefs()
-	tempfiles.Spilling(s.opt.TmpDir)
-	f, err := tempfiles.Create(s.opt.TmpDir, "meguri-run-*")
+	f, err := tempfiles.CreateSpill(s.opt.TmpDir, "meguri-run-*")
 	if err != nil {
-		return tempfiles.SpillError(s.opt.TmpDir, err)
+		return err
 	}
 	s.runs = append(s.runs, f.Name())
 	w := runWriter{w: bufio.NewWriterSize(f, 1<<20)}

@@ -67,10 +67,9 @@ func sortUnique(ks []keyed) []keyed {
 
 func (s *keySet) spill() error {
 	s.keys = sortUnique(s.keys)
-	tempfiles.Spilling(s.tmp)
-	f, err := tempfiles.Create(s.tmp, "meguri-keys-*")
+	f, err := tempfiles.CreateSpill(s.tmp, "meguri-keys-*")
 	if err != nil {
-		return tempfiles.SpillError(s.tmp, err)
+		return err
 	}
 	s.runs = append(s.runs, f.Name())
 	w := bufio.NewWriterSize(f, 1<<20)

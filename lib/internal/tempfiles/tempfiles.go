@@ -254,20 +254,26 @@ var InMemory func(dir string)
 
 var spillDirs = map[string]bool{}
 
-// Spilling is called before a sorted run spills to dir ("" for the system
-// temp dir); it tells InMemory when dir is held in memory, once a
-// directory.
-func Spilling(dir string) {
-	if dir == "" {
-		dir = os.TempDir()
+// CreateSpill makes the file of a sorted run spilled to dir ("" for the
+// system temp dir), as Create does. Before the first in a directory held
+// in memory it tells InMemory; a failure is worded by SpillError.
+func CreateSpill(dir, pattern string) (*os.File, error) {
+	where := dir
+	if where == "" {
+		where = os.TempDir()
 	}
 	mu.Lock()
-	seen := spillDirs[dir]
-	spillDirs[dir] = true
+	seen := spillDirs[where]
+	spillDirs[where] = true
 	mu.Unlock()
-	if !seen && InMemory != nil && inMemory(dir) {
-		InMemory(dir)
+	if !seen && InMemory != nil && inMemory(where) {
+		InMemory(where)
 	}
+	f, err := Create(dir, pattern)
+	if err != nil {
+		return nil, SpillError(dir, err)
+	}
+	return f, nil
 }
 
 // SpillError wraps an error met writing a run spilled to dir ("" for the

@@ -148,8 +148,14 @@ func TestSpillingInMemory(t *testing.T) {
 	InMemory = func(d string) { told = append(told, d) }
 	defer func() { InMemory = nil }()
 	for range 2 {
-		Spilling("/dev/shm")
-		Spilling(dir)
+		for _, d := range []string{"/dev/shm", dir} {
+			f, err := CreateSpill(d, "meguri-test-*")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			Remove(f.Name())
+		}
 	}
 	if len(told) != 1 || told[0] != "/dev/shm" {
 		t.Errorf("told %q, want /dev/shm once", told)
