@@ -54,10 +54,11 @@ func main() {
 	cli.Init("meguri-route")
 	var a args
 	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
-	switch ctx.Command() {
-	case "split", "split <FILE>":
+	// (kong names a command with its arguments: "split <FILE>")
+	switch cmd, _, _ := strings.Cut(ctx.Command(), " "); cmd {
+	case "split":
 		cli.DefaultMem(ctx, "meguri-route split", &a.Split.Mem)
-	case "balance", "balance <FILE>":
+	case "balance":
 		cli.DefaultMem(ctx, "meguri-route balance", &a.Balance.Mem)
 	}
 	err := ctx.Run()
