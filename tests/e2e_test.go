@@ -1671,6 +1671,55 @@ func TestLookupOutsideRange(t *testing.T) {
 	}
 }
 
+// TestLookupRespelled: a --url that misses names the spellings of it the
+// file holds (the other scheme, www. on or off, a trailing slash), from
+// a file, a stream, a partition directory and a fleet, where under
+// grouping host the www. spelling lies in another partition.
+func TestLookupRespelled(t *testing.T) {
+	dir := t.TempDir()
+	lines := []byte(`{"url": "http://www.example.com/a"}
+{"url": "https://example.com/a"}
+{"url": "https://example.org/b/"}
+{"url": "http://www.shop.example.net/"}
+{"url": "http://other.example/"}
+`)
+	file, live := filepath.Join(dir, "f.meguri"), filepath.Join(dir, "live")
+	mustRun(t, lines, "meguri-ingest", "-q", "-o", file)
+	mustRun(t, lines, "meguri-ingest", "-q", "--data", live)
+	data := fileBytes(t, file)
+	for _, c := range []struct{ url, want string }{
+		{"https://www.example.com/a", "https://www.example.com/a: not in %s; it holds https://example.com/a and http://www.example.com/a\n"},
+		{"http://example.com/a/", "http://example.com/a/: not in %s; it holds http://www.example.com/a and https://example.com/a\n"},
+		{"http://example.org/b", "http://example.org/b: not in %s; it holds https://example.org/b/\n"},
+		{"http://shop.example.net/", "http://shop.example.net/: not in %s; it holds http://www.shop.example.net/\n"},
+		{"http://example.net/", "http://example.net/: not in %s\n"},
+		{"https://other.example/x", "https://other.example/x: not in %s\n"},
+	} {
+		for _, in := range []struct {
+			name  string
+			stdin []byte
+			arg   string
+		}{{file, nil, file}, {"<stdin>", data, "-"}, {live, nil, live}} {
+			out, e, code := run(t, in.stdin, "meguri-inspect", "--url", c.url, in.arg)
+			if want := "meguri-inspect: " + fmt.Sprintf(c.want, in.name); code != 1 || len(out) != 0 || string(e) != want {
+				t.Errorf("--url %s %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.url, in.arg, code, out, e, want)
+			}
+		}
+	}
+	// under grouping host, www.example.com and example.com are two host
+	// keys: cut between them, each is in its own partition
+	byHost := filepath.Join(dir, "byhost.meguri")
+	mustRun(t, lines[:strings.IndexByte(string(lines), '\n')+1], "meguri-ingest", "-q", "--grouping", "host", "-o", byHost)
+	k1, k2 := xxhash.Sum64String("www.example.com"), xxhash.Sum64String("example.com")
+	man := filepath.Join(dir, "parts", "fleet.manifest")
+	mustRun(t, nil, "meguri-compact", "-q", "--split-at", fmt.Sprintf("%x", max(k1, k2)), "--out-dir", filepath.Join(dir, "parts"), "--manifest-out", man, byHost)
+	want := "meguri-inspect: http://example.com/a: not in " + man + "; it holds http://www.example.com/a\n"
+	if out, e, code := run(t, nil, "meguri-inspect", "--url", "http://example.com/a", "--manifest", man); code != 1 || len(out) != 0 || string(e) != want {
+		t.Errorf("--url over a fleet: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, e, want)
+	}
+	mustRun(t, nil, "meguri-inspect", "--url", "http://www.example.com/a", "--manifest", man)
+}
+
 // TestMeguriGivenAsCDX: a .meguri file named where CDX lines go is named
 // as one, with the tool that reads it: meguri-inspect and meguri-compact
 // for ingest; for route, which reads a .meguri but not a compressed one,

@@ -33,7 +33,7 @@ type args struct {
 	Verify   bool      `help:"Check every checksum and decode every page; on damage exit 1 naming the region, block and column. Prints per-column sizes."`
 	Progress *bool     `negatable:"" help:"With --verify: show the blocks checked so far on stderr; with --urls, the lines read (default: when stderr is a terminal)."`
 	Rows     bool      `help:"Print every record as one JSON line (for jq), or as --fields and --tsv say."`
-	URL      string    `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent, 2 when the file cannot be read (as grep)."`
+	URL      string    `name:"url" placeholder:"URL" help:"Print the record of URL (canonicalized first), reading only the block that can hold it. Exit 0 when found, 1 when absent (the message names the URL's other spellings the file holds: http or https, www. or not, a trailing slash or not), 2 when the file cannot be read (as grep)."`
 	URLs     string    `name:"urls" placeholder:"PATH" help:"Look up every URL listed in PATH, one per line ('-' for stdin; plain, gzip or zstd; a line of CDX in any form ingest reads, such as a {\"url\":...} JSON line, stands for its URL): print the record of each one the file holds, as --rows prints it, in input order. Each chunk of lines is sorted by key and every block it needs is read once. Lines that are not http(s) URLs are named on stderr and skipped. FILE must be a file or a partition directory, not a pipe."`
 	Absent   bool      `help:"With --urls, print instead the input lines whose URL the file does not hold (the new URLs), verbatim."`
 	Mem      *cli.Size `placeholder:"SIZE" help:"With --urls: the working set of a chunk of lines (default 512M, or half the container's memory limit when less; a chunk is 262,144 lines, fewer when they are long). Each chunk decodes every block its URLs fall in, so a long list against large files or a fleet makes about one pass over them per chunk: a larger budget makes fewer, larger chunks (--mem 4G: 2M lines)."`
@@ -462,7 +462,7 @@ func printSummary(a *args, s summary, checked string) {
 // fleet.
 type records interface {
 	Rows(w io.Writer, l *record.Layout, f *record.Filter) error
-	Lookup(rawURL string) (*record.Record, uint64, error)
+	LookupNear(rawURL string) (*record.Record, uint64, []string, error)
 	HostRows(w io.Writer, l *record.Layout, f *record.Filter, key func(canon.Grouping) (uint64, error)) (held, written int, err error)
 	LookupLines(r io.Reader, w io.Writer, opt inspect.BatchOptions) (inspect.BatchCounts, error)
 }
@@ -490,13 +490,13 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 			return 1, named(err)
 		}
 	case a.URL != "":
-		r, path, err := rd.Lookup(a.URL)
+		r, path, held, err := rd.LookupNear(a.URL)
 		if err != nil {
 			return 1, named(err)
 		}
 		if r == nil {
 			u, _ := canon.Canonicalize(a.URL)
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", u, name, outside(rd, 0, u))
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s%s\n", u, name, outside(rd, 0, u), heldInstead(held))
 			return 1, nil
 		}
 		line, err := layout.AppendLine(nil, r, path)
@@ -527,6 +527,18 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 		}
 	}
 	return 0, nil
+}
+
+// heldInstead is what follows "not in FILE" when the file holds other
+// spellings of the URL (LookupNear): the one likely meant.
+func heldInstead(held []string) string {
+	switch len(held) {
+	case 0:
+		return ""
+	case 1:
+		return "; it holds " + held[0]
+	}
+	return "; it holds " + strings.Join(held[:len(held)-1], ", ") + " and " + held[len(held)-1]
 }
 
 // outside is what follows "not in FILE" when the file could not hold the

@@ -306,20 +306,53 @@ func (fl *Fleet) verify(src *Source) (Summary, error) {
 // its host key, reading only the block that can hold it. It returns the
 // record (nil when absent) and its path key.
 func (fl *Fleet) Lookup(rawURL string) (*record.Record, uint64, error) {
+	r, path, _, err := fl.lookup(rawURL, false)
+	return r, path, err
+}
+
+// LookupNear is Lookup that, when the URL is absent, also returns the
+// respellings of it that the fleet holds, each looked up in the partition
+// that owns it (Source.LookupNear).
+func (fl *Fleet) LookupNear(rawURL string) (*record.Record, uint64, []string, error) {
+	return fl.lookup(rawURL, true)
+}
+
+func (fl *Fleet) lookup(rawURL string, near bool) (*record.Record, uint64, []string, error) {
 	u, err := canon.Canonicalize(rawURL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
 	}
-	src, err := fl.open(fl.m.Index(canon.KeysOf(u, fl.grouping).Host), true)
+	at := fl.m.Index(canon.KeysOf(u, fl.grouping).Host)
+	r, path, held, err := fl.lookupIn(at, u, near)
+	if err != nil || r != nil || !near {
+		return r, path, nil, err
+	}
+	// Respellings owned by other partitions (grouping host: www. moves a
+	// URL to another key).
+	for _, v := range canon.Respellings(u) {
+		if i := fl.m.Index(canon.KeysOf(v, fl.grouping).Host); i != at {
+			if r, _, _, err := fl.lookupIn(i, v, false); err != nil {
+				return nil, 0, nil, err
+			} else if r != nil {
+				held = append(held, v)
+			}
+		}
+	}
+	return nil, 0, held, nil
+}
+
+// lookupIn looks the canonical URL u up in partition i (Source.lookup).
+func (fl *Fleet) lookupIn(i int, u string, near bool) (*record.Record, uint64, []string, error) {
+	src, err := fl.open(i, true)
 	if err != nil || src == nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	defer src.Close()
-	r, path, err := src.Lookup(u)
+	r, path, held, err := src.lookup(u, near)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", src.Name, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", src.Name, err)
 	}
-	return r, path, nil
+	return r, path, held, nil
 }
 
 // HostRows is Source.HostRows on the partition that owns the key key

@@ -327,41 +327,90 @@ func (rw *rowWriter) flush(err error) error {
 // Lookup finds one URL (canonicalized first). On a file it reads only the
 // block that can hold it.
 func (s *Source) Lookup(rawURL string) (*record.Record, uint64, error) {
+	r, path, _, err := s.lookup(rawURL, false)
+	return r, path, err
+}
+
+// LookupNear is Lookup that, when the URL is absent, also returns the
+// respellings of it that the source holds (canon.Respellings: the other
+// scheme, with or without "www.", with or without a trailing slash), so
+// that a miss can name what was likely meant. On a file a miss reads the
+// blocks that can hold them; a stream is still read once.
+func (s *Source) LookupNear(rawURL string) (*record.Record, uint64, []string, error) {
+	return s.lookup(rawURL, true)
+}
+
+func (s *Source) lookup(rawURL string, near bool) (*record.Record, uint64, []string, error) {
 	u, err := canon.Canonicalize(rawURL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", rawURL, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
+	}
+	us := []string{u}
+	if near {
+		us = append(us, canon.Respellings(u)...)
 	}
 	if s.File != nil {
-		k := canon.KeysOf(u, canon.Grouping(s.File.Header.Grouping))
-		r, ok, err := s.File.Find(k.Host, u)
-		if err != nil || !ok {
-			return nil, 0, err
+		g := canon.Grouping(s.File.Header.Grouping)
+		var held []string
+		for i, v := range us {
+			k := canon.KeysOf(v, g)
+			r, ok, err := s.File.Find(k.Host, v)
+			switch {
+			case err != nil:
+				return nil, 0, nil, err
+			case ok && i == 0:
+				return &r, k.Path, nil, nil
+			case ok:
+				held = append(held, v)
+			}
 		}
-		return &r, k.Path, nil
+		return nil, 0, held, nil
 	}
-	var found *record.Record
-	var k canon.Keys
+	found := make([]*record.Record, len(us))
+	var keys []canon.Keys
 	_, _, _, err = s.Blocks(func(h codec.Header, b *codec.Block) error {
-		if found != nil {
+		if found[0] != nil {
 			return nil
 		}
 		if b.Index == 0 {
-			k = canon.KeysOf(u, canon.Grouping(h.Grouping))
+			for _, v := range us {
+				keys = append(keys, canon.KeysOf(v, canon.Grouping(h.Grouping)))
+			}
 		}
-		if record.CompareKey(k.Host, u, b.Info.FirstHost, b.Info.FirstURL) < 0 ||
-			record.CompareKey(k.Host, u, b.Info.LastHost, b.Info.LastURL) > 0 {
-			return nil
-		}
-		recs, err := b.Decode()
-		if err != nil {
-			return err
-		}
-		if j, ok := codec.RowOf(recs, k.Host, u); ok {
-			found = &recs[j]
+		var recs []record.Record
+		for i, v := range us {
+			k := keys[i]
+			if found[i] != nil ||
+				record.CompareKey(k.Host, v, b.Info.FirstHost, b.Info.FirstURL) < 0 ||
+				record.CompareKey(k.Host, v, b.Info.LastHost, b.Info.LastURL) > 0 {
+				continue
+			}
+			if recs == nil {
+				var err error
+				if recs, err = b.Decode(); err != nil {
+					return err
+				}
+			}
+			if j, ok := codec.RowOf(recs, k.Host, v); ok {
+				found[i] = &recs[j]
+			}
 		}
 		return nil
 	})
-	return found, k.Path, err
+	if err != nil || found[0] != nil {
+		var path uint64
+		if keys != nil {
+			path = keys[0].Path
+		}
+		return found[0], path, nil, err
+	}
+	var held []string
+	for i, r := range found[1:] {
+		if r != nil {
+			held = append(held, us[i+1])
+		}
+	}
+	return nil, 0, held, nil
 }
 
 // Range returns the host-key range the source owns and its grouping:

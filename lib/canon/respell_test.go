@@ -1,0 +1,59 @@
+package canon
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestRespellings(t *testing.T) {
+	for _, c := range []struct {
+		u    string
+		want []string
+	}{
+		{"https://example.com/a", []string{
+			"https://example.com/a/",
+			"https://www.example.com/a", "https://www.example.com/a/",
+			"http://example.com/a", "http://example.com/a/",
+			"http://www.example.com/a", "http://www.example.com/a/",
+		}},
+		// the root keeps its slash; www. comes off
+		{"http://www.zew.de/", []string{"http://zew.de/", "https://www.zew.de/", "https://zew.de/"}},
+		// a query keeps its path as it is; a port and userinfo stay
+		{"http://u:p@www.example.co.uk:8080/x?q=1", []string{
+			"http://u:p@example.co.uk:8080/x?q=1",
+			"https://u:p@www.example.co.uk:8080/x?q=1", "https://u:p@example.co.uk:8080/x?q=1",
+		}},
+		// a slash comes off
+		{"https://blog.example.com/p/", []string{
+			"https://blog.example.com/p",
+			"https://www.blog.example.com/p/", "https://www.blog.example.com/p",
+			"http://blog.example.com/p/", "http://blog.example.com/p",
+			"http://www.blog.example.com/p/", "http://www.blog.example.com/p",
+		}},
+		// an IP address, a single label
+		{"http://10.0.0.1/", []string{"https://10.0.0.1/"}},
+		{"http://[::1]/", []string{"https://[::1]/"}},
+		{"http://localhost/", []string{"https://localhost/"}},
+	} {
+		got := Respellings(c.u)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Respellings(%q)\n got %q\nwant %q", c.u, got, c.want)
+		}
+		for _, v := range got {
+			if cv, err := Canonicalize(v); err != nil || cv != v {
+				t.Errorf("Respellings(%q): %q is not canonical (%q, %v)", c.u, v, cv, err)
+			}
+		}
+	}
+	// each is a respelling of the others
+	for _, u := range []string{"https://example.com/a", "http://www.shop.example.net/", "https://blog.example.com/p/"} {
+		for _, v := range Respellings(u) {
+			if !slices.Contains(Respellings(v), u) {
+				t.Errorf("%q respells %q, but not the other way", u, v)
+			}
+		}
+	}
+	if got := Respellings("ftp://example.com/"); got != nil {
+		t.Errorf("Respellings of an ftp URL = %q, want none", got)
+	}
+}
