@@ -8,8 +8,9 @@ import (
 // Respellings returns the canonical URLs a person who typed u may have
 // meant instead: the other scheme (http for https and back), the host
 // with or without "www." (not added to an IP address or a name of one
-// label), and, for a path other than "/" with no query, the path with or
-// without its trailing slash; and every
+// label), without an empty query ("?" at the end), and, for a path other
+// than "/" with no query, the path with or without its trailing slash;
+// and every
 // combination of those. u must be canonical; u itself is left out, and
 // so is a spelling that does not canonicalize to itself.
 //
@@ -30,6 +31,10 @@ func Respellings(u string) []string {
 	}
 	rest := u[he:] // port, path and query
 	paths := []string{rest}
+	if t, ok := strings.CutSuffix(rest, "?"); ok && strings.IndexByte(t, '?') < 0 {
+		rest = t // an empty query: the URL without it
+		paths = append(paths, rest)
+	}
 	if p := strings.IndexByte(rest, '/'); p >= 0 && !strings.ContainsRune(rest, '?') && rest[p:] != "/" {
 		if t, ok := strings.CutSuffix(rest, "/"); ok {
 			paths = append(paths, t)

@@ -30,6 +30,17 @@ func TestRespellings(t *testing.T) {
 			"http://blog.example.com/p/", "http://blog.example.com/p",
 			"http://www.blog.example.com/p/", "http://www.blog.example.com/p",
 		}},
+		// an empty query comes off
+		{"http://example.com/?", []string{
+			"http://example.com/", "http://www.example.com/?", "http://www.example.com/",
+			"https://example.com/?", "https://example.com/", "https://www.example.com/?", "https://www.example.com/",
+		}},
+		{"http://example.com/a?", []string{
+			"http://example.com/a", "http://example.com/a/",
+			"http://www.example.com/a?", "http://www.example.com/a", "http://www.example.com/a/",
+			"https://example.com/a?", "https://example.com/a", "https://example.com/a/",
+			"https://www.example.com/a?", "https://www.example.com/a", "https://www.example.com/a/",
+		}},
 		// an IP address, a single label
 		{"http://10.0.0.1/", []string{"https://10.0.0.1/"}},
 		{"http://[::1]/", []string{"https://[::1]/"}},
