@@ -698,6 +698,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"meguri-ingest", "--range", "ff:0", sample}, `--range: bad range "ff:0": low end above high end`},
 		{[]string{"meguri-compact", "--gc", "--horizon", "90", "../testdata/sample.meguri"}, `--horizon: bad duration "90"`},
 		{[]string{"meguri-compact", "--gc", "--horizon", "90d", "--now", "2025", "../testdata/sample.meguri"}, "want a 14-digit timestamp"},
+		// 6m for six months would drop nearly every tombstone
+		{[]string{"meguri-compact", "--gc", "--horizon", "6m", "../testdata/sample.meguri"}, "--horizon 6m: m is minutes, and months are no unit here: give 6min for minutes, or days (180d for 6 months)"},
+		{[]string{"meguri-compact", "--data", "no-such-dir", "--gc", "--horizon", "1m"}, "(30d for 1 month)"},
 		{[]string{"meguri-route", "place", "--manifest", "x.manifest", "--nodes", "a,a"}, `--nodes: node "a" named twice`},
 		// two things to one stdout
 		{[]string{"meguri-ingest", "--rejects", "-", sample}, "--rejects - and the .meguri file would both go to stdout"},

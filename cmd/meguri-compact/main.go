@@ -32,7 +32,7 @@ type args struct {
 	Fold        bool     `help:"Fold files of one partition that may hold the same URLs (a base and a newer delta): newest capture wins, counts add. They must own the same range, and carry the same id unless --partition-id is given. An input whose every capture another input holds already (a delta folded in before) is refused: its captures would count twice."`
 	Again       bool     `help:"With --fold, fold an input even when another holds all its captures already (captures of another source that fall within the base's)."`
 	GC          bool     `name:"gc" help:"Drop Gone tombstones whose last capture is older than --now minus --horizon."`
-	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h ..."`
+	Horizon     string   `placeholder:"DURATION" help:"Re-probe horizon for --gc: 90d, 12h, 2w, 1d12h, 30min ... (no months: 6m, minutes alone with m, is refused; give 180d)"`
 	Now         string   `placeholder:"TIMESTAMP" help:"The time --gc measures from, as a 14-digit CDX timestamp or an ISO time to the second (2024-06-15T10:00:00Z; no zone is UTC). Default: the current time."`
 	DropHost    []string `name:"drop-host" sep:"," placeholder:"HOST|KEY" help:"Drop every record of this host group (repeat it, or separate with commas): a host name or URL, keyed under the inputs' grouping as ingest keys it (under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits, or decimal). For a host taken out of the crawl: a removal request, a spam farm. The summary names the rows dropped of each, and each that matched none."`
 	DropHosts   string   `name:"drop-hosts" placeholder:"PATH" help:"Drop the host groups listed in PATH, one HOST|KEY a line as --drop-host takes it (blank lines and lines starting with # are skipped; '-' for stdin; plain, gzip or zstd)."`
@@ -128,6 +128,15 @@ func run(a *args) (err error) {
 		h, err := units.ParseDuration(a.Horizon)
 		if err != nil {
 			return cli.Usagef("--horizon: %v", err)
+		}
+		if units.MinutesOnly(a.Horizon) {
+			// 6m for six months would drop every tombstone younger than
+			// the months meant
+			n, months := h/60, "months"
+			if n == 1 {
+				months = "month"
+			}
+			return cli.Usagef("--horizon %dm: m is minutes, and months are no unit here: give %dmin for minutes, or days (%dd for %d %s)", n, n, n*30, n, months)
 		}
 		now, err := cli.Now(a.Now)
 		if err != nil {

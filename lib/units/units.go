@@ -103,8 +103,8 @@ func isHex(s string) bool {
 	return true
 }
 
-// ParseDuration parses a duration such as 90d, 12h, 30m, 45s or 2w, or a
-// sum of them such as 1d12h. It returns seconds.
+// ParseDuration parses a duration such as 90d, 12h, 30m (or 30min), 45s
+// or 2w, or a sum of them such as 1d12h. It returns seconds.
 func ParseDuration(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
@@ -133,10 +133,13 @@ func ParseDuration(s string) (int64, error) {
 			unit = 3600
 		case 'm':
 			unit = 60
+			if strings.HasPrefix(t[i:], "min") {
+				i += 2
+			}
 		case 's':
 			unit = 1
 		default:
-			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m, s)", s, t[i])
+			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m or min, s)", s, t[i])
 		}
 		// the sum too: an overflow would turn a huge horizon negative, and
 		// GC would then drop every tombstone
@@ -147,4 +150,19 @@ func ParseDuration(s string) (int64, error) {
 		t = t[i+1:]
 	}
 	return total, nil
+}
+
+// MinutesOnly reports whether the duration s is written in minutes alone
+// with "m" (6m, 90m), which a person may have meant as months.
+func MinutesOnly(s string) bool {
+	t, ok := strings.CutSuffix(strings.TrimSpace(s), "m")
+	if !ok || t == "" {
+		return false
+	}
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

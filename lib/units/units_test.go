@@ -31,18 +31,27 @@ func TestParseKey(t *testing.T) {
 func TestParseDuration(t *testing.T) {
 	for in, want := range map[string]int64{
 		"90d": 90 * 86400, "12h": 12 * 3600, "30m": 1800, "45s": 45, "2w": 14 * 86400, "1d12h": 86400 + 12*3600, "0s": 0,
+		"30min": 1800, "1h30min": 5400, "2min30s": 150,
 	} {
 		got, err := ParseDuration(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "90", "d", "9x", "1.5d", "-1d", "99999999999999999999d",
+	for _, in := range []string{"", "90", "d", "9x", "1.5d", "-1d", "99999999999999999999d", "3mi", "3mins", "3mo",
 		// each term fits, the sum would overflow (and a negative horizon
 		// would make GC drop every tombstone)
 		"4611686018427387903s4611686018427387903s4611686018427387903s", "53375995583333d53375995583333d53375995583333d"} {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", in)
+		}
+	}
+}
+
+func TestMinutesOnly(t *testing.T) {
+	for s, want := range map[string]bool{"6m": true, " 90m ": true, "6min": false, "1h30m": false, "m": false, "6d": false, "x6m": false} {
+		if got := MinutesOnly(s); got != want {
+			t.Errorf("MinutesOnly(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
