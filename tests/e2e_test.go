@@ -24,6 +24,7 @@ import (
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/units"
 )
 
 var binDir string
@@ -33,8 +34,11 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	// the revision as the Makefile stamps it, so TestVersion sees it
+	// the revision as the Makefile stamps it, so TestVersion sees it; and
+	// static, as the Makefile builds them (a cgo build's threads take
+	// 8 MiB stacks from libc, which TestAddressSpaceLimit would see)
 	cmd := exec.Command("go", "build", "-ldflags", "-X github.com/meguri/meguri/lib/cli.revision="+testRevision, "-o", dir+"/", "../cmd/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		panic(err)
@@ -1894,5 +1898,60 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		if e, code := inGroup(append(append([]string{ingest}, args...), sample, "-o", out)...); code != 0 || strings.Contains(e, "--mem 100.0 MiB") {
 			t.Errorf("%v in a 200 MiB cgroup: exit %d, %q", args, code, e)
 		}
+	}
+}
+
+// TestAddressSpaceLimit: under ulimit -v (RLIMIT_AS, set on some shared
+// login nodes and batch clusters) the --mem default is lowered to half
+// the address space the Go runtime left at start (it maps over a
+// gigabyte at start, reserved, not used), and the tool says so (not
+// under -q); a --mem given stands; the output is the same bytes. Under a
+// limit that leaves little, every tool warns at start, naming the limit.
+// (At the 1G default, ingest of the 20x copy under ulimit -v 1500000
+// died "out of memory" with 196 MiB in use.)
+func TestAddressSpaceLimit(t *testing.T) {
+	dir := t.TempDir()
+	want := filepath.Join(dir, "want.meguri")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", want)
+	limited := func(kb int, args ...string) (string, int) {
+		cmd := exec.Command("sh", append([]string{"-c", `ulimit -v "$0" && exec "$@"`, strconv.Itoa(kb)}, args...)...)
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return e.String(), code
+	}
+	ingest := filepath.Join(binDir, "meguri-ingest")
+	out := filepath.Join(dir, "out.meguri")
+	const note = "meguri-ingest: --mem "
+	for _, kb := range []int{1000000, 2000000} {
+		limit := fmt.Sprintf(", half the address space left under its limit (ulimit -v %s, of which ", units.Bytes(int64(kb)<<10))
+		e, code := limited(kb, ingest, sample, "-o", out)
+		if code != 0 || !strings.Contains(e, note) || !strings.Contains(e, limit) {
+			t.Fatalf("the default under ulimit -v %d: exit %d, %q; want a line %q...%q", kb, code, e, note, limit)
+		}
+		if !bytes.Equal(fileBytes(t, out), fileBytes(t, want)) {
+			t.Errorf("the lowered budget changed the output")
+		}
+		// the runtime cannot start under 600 MB: under a 1 GB limit it
+		// leaves less than 512 MiB
+		warned := strings.Contains(e, "meguri-ingest: warning: ulimit -v is "+units.Bytes(int64(kb)<<10)+", and the Go runtime mapped ")
+		if kb == 1000000 && !warned {
+			t.Errorf("under ulimit -v %d no warning: %q", kb, e)
+		}
+		for _, args := range [][]string{{"-q"}, {"--mem", "64M"}, {"--json"}} {
+			if e, code := limited(kb, append(append([]string{ingest}, args...), sample, "-o", out)...); code != 0 || strings.Contains(e, note) {
+				t.Errorf("%v under ulimit -v %d: exit %d, %q", args, kb, code, e)
+			}
+		}
+	}
+	// every tool warns, also where it has no --mem
+	if e, code := limited(1000000, filepath.Join(binDir, "meguri-inspect"), "--json", want); code != 0 || !strings.Contains(e, "meguri-inspect: warning: ulimit -v is 976.6 MiB") {
+		t.Errorf("inspect under ulimit -v 1000000: exit %d, %q", code, e)
 	}
 }

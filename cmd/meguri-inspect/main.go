@@ -666,9 +666,9 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	var chunk, chunkBytes int // 0: the library's, for inspect.LookupMem
 	if a.Mem != nil {
 		chunk, chunkBytes = inspect.ChunkFor(int64(*a.Mem))
-	} else if mem, limit := cli.MemDefault(inspect.LookupMem); limit > 0 {
+	} else if mem, why := cli.MemDefault(inspect.LookupMem); why != "" {
 		chunk, chunkBytes = inspect.ChunkFor(mem)
-		cli.SayMemLowered("meguri-inspect", mem, limit)
+		cli.SayMemLowered("meguri-inspect", mem, why)
 	}
 	n, err := rd.LookupLines(list, os.Stdout, inspect.BatchOptions{Absent: a.Absent, Layout: layout, Filter: filter,
 		Chunk: chunk, ChunkBytes: chunkBytes,

@@ -342,6 +342,21 @@ func Init(prog string) {
 	tempfiles.InMemory = func(dir string) {
 		fmt.Fprintf(os.Stderr, "%s: warning: spilling sorted runs to %s, which is held in memory (tmpfs): there they take the memory --mem keeps the run from holding; give --tmp a directory on a disk\n", prog, dir)
 	}
+	if free, limit, ok := memlimit.AddressSpace(); ok && free < addressSpaceWarn {
+		fmt.Fprintln(os.Stderr, addressSpaceWarning(prog, free, limit))
+	}
+}
+
+// addressSpaceWarn is the address space left under ulimit -v below which
+// every tool warns at start: a merge or fold holds some 150 to 300 MiB,
+// and past what is left the Go runtime dies "out of memory".
+const addressSpaceWarn = 512 << 20
+
+// addressSpaceWarning is the warning of a process left free bytes of
+// address space under its limit.
+func addressSpaceWarning(prog string, free, limit int64) string {
+	return fmt.Sprintf("%s: warning: ulimit -v is %s, and the Go runtime mapped %s of it at start (reserved, not used), leaving %s: a run that needs more dies \"out of memory\"; raise it (ulimit -v 4000000, or unlimited) and bound memory with --mem or a cgroup instead",
+		prog, units.Bytes(limit), units.Bytes(limit-free), units.Bytes(free))
 }
 
 // Fail prints "prog: err" to stderr and exits 1 (2 for a usage error from
@@ -610,37 +625,43 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 
 // MemDefault returns the budget a --mem flag left at its default def
 // stands for: def, or half the memory limit of the cgroup (the container,
-// the batch job) the process runs in when that is less, at least 16 MiB;
-// and that limit when it lowered def. The other half is for what a budget
-// does not count (the runtime, read and write buffers, encoders); a
-// budget past the limit got the process killed by the kernel, with no
-// word said.
-func MemDefault(def int64) (mem, limit int64) {
-	if l, ok := memlimit.Limit(); ok && l/2 < def {
-		return max(l/2, 16<<20), l
+// the batch job) the process runs in when that is less, or half the
+// address space left under its ulimit -v when that is less still, at
+// least 16 MiB; and, when a limit lowered def, why, worded to follow
+// "--mem SIZE, ". The other half is for what a budget does not count
+// (the runtime, read and write buffers, encoders); a budget past a
+// cgroup's limit got the process killed by the kernel with no word said,
+// and one past the address space left made the runtime die "out of
+// memory" with a few hundred MiB in use.
+func MemDefault(def int64) (mem int64, why string) {
+	mem = def
+	if l, ok := memlimit.Limit(); ok && l/2 < mem {
+		mem, why = max(l/2, 16<<20), fmt.Sprintf("half the memory limit of the cgroup this runs in (%s)", units.Bytes(l))
 	}
-	return def, 0
+	if free, l, ok := memlimit.AddressSpace(); ok && free/2 < mem {
+		mem, why = max(free/2, 16<<20), fmt.Sprintf("half the address space left under its limit (ulimit -v %s, of which %s was mapped at start)", units.Bytes(l), units.Bytes(l-free))
+	}
+	return mem, why
 }
 
 // DefaultMem applies MemDefault to a --mem flag the command line did not
-// give, and says so on stderr when the limit lowered it (not under -q or
+// give, and says so on stderr when a limit lowered it (not under -q or
 // --json, whose summary stays the only line).
 func DefaultMem(ctx *kong.Context, prog string, mem *Size) {
 	if Given(ctx, "mem") {
 		return
 	}
-	m, limit := MemDefault(int64(*mem))
+	m, why := MemDefault(int64(*mem))
 	*mem = Size(m)
-	if limit > 0 && !Given(ctx, "quiet") && !Given(ctx, "json") {
-		SayMemLowered(prog, m, limit)
+	if why != "" && !Given(ctx, "quiet") && !Given(ctx, "json") {
+		SayMemLowered(prog, m, why)
 	}
 }
 
-// SayMemLowered says that the --mem default was lowered to mem by the
-// cgroup's limit.
-func SayMemLowered(prog string, mem, limit int64) {
-	fmt.Fprintf(os.Stderr, "%s: --mem %s, half the memory limit of the cgroup this runs in (%s); --mem sets it\n",
-		prog, units.Bytes(mem), units.Bytes(limit))
+// SayMemLowered says that the --mem default was lowered to mem, and why
+// (MemDefault).
+func SayMemLowered(prog string, mem int64, why string) {
+	fmt.Fprintf(os.Stderr, "%s: --mem %s, %s; --mem sets it\n", prog, units.Bytes(mem), why)
 }
 
 // Given reports whether the flag --name was on the command line (not just

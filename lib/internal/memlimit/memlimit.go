@@ -87,3 +87,14 @@ func readLimit(file string) (int64, bool) {
 	}
 	return v, true
 }
+
+// vmSize reads VmSize, in bytes, from a /proc/PID/status text.
+func vmSize(status string) (int64, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
+}

@@ -42,3 +42,17 @@ func TestLimitFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestVMSize: VmSize read from a /proc/PID/status text, in bytes; a text
+// without it (or with a value that is no number) gives none.
+func TestVMSize(t *testing.T) {
+	status := "Name:\tmeguri-ingest\nVmPeak:\t 1338292 kB\nVmSize:\t 1337476 kB\nVmLck:\t       0 kB\n"
+	if got, ok := vmSize(status); !ok || got != 1337476<<10 {
+		t.Errorf("vmSize = %d, %v; want %d", got, ok, 1337476<<10)
+	}
+	for _, s := range []string{"Name:\tx\n", "VmSize:\t lots kB\n", ""} {
+		if got, ok := vmSize(s); ok {
+			t.Errorf("vmSize(%q) = %d, want none", s, got)
+		}
+	}
+}
