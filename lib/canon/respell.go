@@ -10,9 +10,8 @@ import (
 // with or without "www." (not added to an IP address or a name of one
 // label), without an empty query ("?" at the end), and, for a path other
 // than "/" with no query, the path with or without its trailing slash;
-// and every
-// combination of those. u must be canonical; u itself is left out, and
-// so is a spelling that does not canonicalize to itself.
+// and every combination of those. u must be canonical; u itself is left
+// out, and so is a spelling that does not canonicalize to itself.
 //
 //	canon.Respellings("https://example.com/a")
 //	// http://example.com/a, https://www.example.com/a, https://example.com/a/, ...
