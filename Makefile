@@ -104,6 +104,7 @@ FUZZ_TARGETS := \
   lib/canon:FuzzHostOf \
   lib/canon:FuzzNormalizeEscapes \
   lib/canon:FuzzListURL \
+  lib/canon:FuzzRespellings \
   lib/manifest:FuzzParse \
   lib/merge:FuzzMergeIdentity \
   lib/merge:FuzzFoldGCIdentity \

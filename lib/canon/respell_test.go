@@ -2,6 +2,7 @@ package canon
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,4 +68,40 @@ func TestRespellings(t *testing.T) {
 	if got := Respellings("ftp://example.com/"); got != nil {
 		t.Errorf("Respellings of an ftp URL = %q, want none", got)
 	}
+}
+
+// FuzzRespellings: of any URL that canonicalizes, the respellings are at
+// most 15, distinct, canonical, other than the URL, and of the same host
+// once a leading "www." is set aside.
+func FuzzRespellings(f *testing.F) {
+	for _, s := range []string{"https://example.com/a", "http://u:p@www.example.co.uk:8080/x?q=1", "http://example.com/a?", "http://[::1]/", "http://10.0.0.1/x/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := Canonicalize(s)
+		if err != nil {
+			return
+		}
+		site := func(u string) string {
+			h, _, _ := HostOf(u)
+			return strings.TrimPrefix(h, "www.")
+		}
+		rs := Respellings(u)
+		if len(rs) > 15 {
+			t.Fatalf("Respellings(%q): %d of them", u, len(rs))
+		}
+		seen := map[string]bool{u: true}
+		for _, v := range rs {
+			if seen[v] {
+				t.Fatalf("Respellings(%q): %q twice, or the URL itself", u, v)
+			}
+			seen[v] = true
+			if c, err := Canonicalize(v); err != nil || c != v {
+				t.Fatalf("Respellings(%q): %q is not canonical (%q, %v)", u, v, c, err)
+			}
+			if site(v) != site(u) {
+				t.Fatalf("Respellings(%q): %q is another host", u, v)
+			}
+		}
+	})
 }
