@@ -1853,6 +1853,24 @@ func TestOutputTooLarge(t *testing.T) {
 	}
 }
 
+// underShell runs args by sh -c script (script's $0 is arg0, and it
+// ends in exec "$@", so that what it sets binds args) and returns their
+// stderr and exit code.
+func underShell(t *testing.T, script, arg0 string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", script, arg0}, args...)...)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return e.String(), code
+}
+
 // TestCgroupMemoryLimit: in a cgroup whose memory limit is below twice a
 // tool's default --mem (a container), the default is lowered to half the
 // limit and the tool says so (not under -q); a --mem given stands. The
@@ -1873,17 +1891,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 	want := filepath.Join(dir, "want.meguri")
 	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", want)
 	inGroup := func(args ...string) (string, int) {
-		cmd := exec.Command("sh", append([]string{"-c", `echo $$ > "$0"/cgroup.procs && exec "$@"`, cg}, args...)...)
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return e.String(), code
+		return underShell(t, `echo $$ > "$0"/cgroup.procs && exec "$@"`, cg, args...)
 	}
 	ingest := filepath.Join(binDir, "meguri-ingest")
 	out := filepath.Join(dir, "out.meguri")
@@ -1914,17 +1922,7 @@ func TestAddressSpaceLimit(t *testing.T) {
 	want := filepath.Join(dir, "want.meguri")
 	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", want)
 	limited := func(kb int, args ...string) (string, int) {
-		cmd := exec.Command("sh", append([]string{"-c", `ulimit -v "$0" && exec "$@"`, strconv.Itoa(kb)}, args...)...)
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return e.String(), code
+		return underShell(t, `ulimit -v "$0" && exec "$@"`, strconv.Itoa(kb), args...)
 	}
 	ingest := filepath.Join(binDir, "meguri-ingest")
 	out := filepath.Join(dir, "out.meguri")
