@@ -215,6 +215,15 @@ func TestPartitionDirectory(t *testing.T) {
 	if _, e, code := run(t, again, "meguri-ingest", "--data", dir); code != 0 || !strings.Contains(string(e), "<stdin>: "+dir+" committed the same content") || !strings.Contains(string(e), ", as "+files[2]+"); nothing was appended") {
 		t.Errorf("the same content on stdin: exit %d, %s", code, e)
 	}
+	// --json says so as its one object, from files or stdin
+	wantJSON := fmt.Sprintf(`{"data":%q,"generation":0,"appended":false,"inputs_committed_before":2}`+"\n", dir)
+	if _, e, code := run(t, nil, "meguri-ingest", "--json", "--data", dir, files[1], files[2]); code != 0 || string(e) != wantJSON {
+		t.Errorf("a run re-run, --json: exit %d, %s; want %s", code, e, wantJSON)
+	}
+	wantJSON = strings.Replace(wantJSON, `:2}`, `:1}`, 1)
+	if _, e, code := run(t, again, "meguri-ingest", "--json", "--data", dir); code != 0 || string(e) != wantJSON {
+		t.Errorf("the same content on stdin, --json: exit %d, %s; want %s", code, e, wantJSON)
+	}
 	fresh := filepath.Join(tmp, "fresh.jsonl")
 	os.WriteFile(fresh, []byte(`{"url":"http://fresh.example/"}`+"\n"), 0o644)
 	wantFail(t, "but not the run's other inputs; nothing was appended", "meguri-ingest", "--data", dir, files[0], fresh)

@@ -1948,8 +1948,12 @@ func TestAddressSpaceLimit(t *testing.T) {
 			}
 		}
 	}
-	// every tool warns, also where it has no --mem
-	if e, code := limited(1000000, filepath.Join(binDir, "meguri-inspect"), "--json", want); code != 0 || !strings.Contains(e, "meguri-inspect: warning: ulimit -v is 976.6 MiB") {
+	// every tool warns, also where it has no --mem; not under --json,
+	// whose object is stderr's one line
+	if e, code := limited(1000000, filepath.Join(binDir, "meguri-inspect"), want); code != 0 || !strings.Contains(e, "meguri-inspect: warning: ulimit -v is 976.6 MiB") {
 		t.Errorf("inspect under ulimit -v 1000000: exit %d, %q", code, e)
+	}
+	if e, code := limited(1000000, ingest, "--json", sample, "-o", out); code != 0 || strings.Count(e, "\n") != 1 || !strings.HasPrefix(e, `{"lines":`) {
+		t.Errorf("ingest --json under ulimit -v 1000000: exit %d, %q; want one JSON object", code, e)
 	}
 }

@@ -86,6 +86,32 @@ func TestSpacedCDX(t *testing.T) {
 	if code != 0 || string(out) != string(want) || !strings.Contains(string(e), "3 lines: 2 taken (2 captures, 0 discovered), 1 rejected") {
 		t.Fatalf("ingest of Wayback JSON rows: exit %d, %s, %d bytes, want %d", code, e, len(out), len(want))
 	}
+	// with showResumeKey=true the output ends with the next page's key
+	// (after an empty row, or a blank line in the text output): rejected
+	// as resume_key, passed by --strict, and named in the summary
+	const key = "gov%2Cnasa%29%2Fimages+19961231235847%21"
+	wbKey, txtKey := filepath.Join(dir, "wayback-key.json"), filepath.Join(dir, "wayback-key.txt")
+	os.WriteFile(wbKey, []byte(strings.Replace(string(fileBytes(t, wb)), `"366"]]`, `"366"],
+[],
+["`+key+`"]]`, 1)), 0o644)
+	os.WriteFile(txtKey, []byte(spacedLines[5]+"\n"+spacedLines[6]+"\n\n"+key+"\n"), 0o644)
+	for _, c := range []struct{ file, lines string }{
+		{wbKey, "5 lines: 2 taken (2 captures, 0 discovered), 3 rejected"},
+		{txtKey, "3 lines: 2 taken (2 captures, 0 discovered), 1 rejected"},
+	} {
+		rejects := filepath.Join(dir, "rejects.jsonl")
+		out, e, code := run(t, nil, "meguri-ingest", "--strict", "--rejects", rejects, c.file)
+		if code != 0 || string(out) != string(want) || !strings.Contains(string(e), c.lines) ||
+			!strings.Contains(string(e), "\nmeguri-ingest: the Wayback CDX server's output ended with a resume key: the next page is the same query with &resumeKey="+key+"\n") {
+			t.Errorf("ingest --strict of %s: exit %d, %d bytes (want %d), %s", c.file, code, len(out), len(want), e)
+		}
+		if r := string(fileBytes(t, rejects)); !strings.Contains(r, `"reason":"resume_key","text":"`) || !strings.Contains(r, key) {
+			t.Errorf("%s: the rejects file lacks the key:\n%s", c.file, r)
+		}
+		if _, e, _ := run(t, nil, "meguri-ingest", "--json", c.file); !strings.Contains(string(e), `,"resume_key":"`+key+`",`) {
+			t.Errorf("%s: --json summary %s", c.file, e)
+		}
+	}
 
 	bad := filepath.Join(dir, "bad.cdx")
 	os.WriteFile(bad, []byte(spacedLines[1]+"\n CDX N b a m s k r V v D d\n"+spacedLines[5]+"\n"), 0o644)

@@ -93,7 +93,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first.
 		if found := logstore.CommittedFiles(commits, a.Files, input.Fingerprint); found != nil {
-			sayDone(committedLines(found, w.Generation(), a.Data))
+			sayDone(a, w.Generation(), committedLines(found, w.Generation(), a.Data))
 			return nil
 		}
 	}
@@ -125,7 +125,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// was committed, refused when only some were.
 		found := committedLines(logstore.CommittedBefore(commits, ins), w.Generation(), a.Data)
 		if len(found) > 0 && len(found) == len(ins) {
-			sayDone(found)
+			sayDone(a, w.Generation(), found)
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
@@ -183,8 +183,16 @@ func runData(a *args, ctx *kong.Context) (err error) {
 const namedAtMost = 5
 
 // sayDone says of a run whose every input was committed before that it
-// appended nothing, a line for each input (the first namedAtMost).
-func sayDone(committed []string) {
+// appended nothing, a line for each input (the first namedAtMost); with
+// --json one object.
+func sayDone(a *args, gen uint64, committed []string) {
+	if a.JSON {
+		// the one JSON object --json promises, for a script that runs a
+		// batch again
+		fmt.Fprintf(os.Stderr, `{"data":%s,"generation":%d,"appended":false,"inputs_committed_before":%d}`+"\n",
+			record.AppendString(nil, a.Data), gen, len(committed))
+		return
+	}
 	for _, c := range committed[:min(len(committed), namedAtMost)] {
 		fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", c)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/ingest"
 	"github.com/meguri/meguri/lib/manifest"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -35,7 +36,7 @@ type args struct {
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
 	Rejects    string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
-	Strict     bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line does not stop it)."`
+	Strict     bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line or a Wayback resume key does not stop it)."`
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the run summary."`
 	AllowEmpty bool     `name:"allow-empty" help:"Replace an -o file that holds records even when this run takes no line. Without it such a run (an empty pipe after a failed command, every line rejected or out of --range) leaves the file as it was and exits 1."`
@@ -361,12 +362,20 @@ func linesJSON(s *ingest.Summary) string {
 		}
 	}
 	b.WriteByte('}')
+	if s.ResumeKey != "" {
+		b.WriteString(`,"resume_key":`)
+		b.Write(record.AppendString(nil, s.ResumeKey))
+	}
 	return b.String()
 }
 
-// printLines prints the line accounting for people.
+// printLines prints the line accounting for people, and where a Wayback
+// CDX query's next page starts when its output ended with a resume key.
 func printLines(s *ingest.Summary) {
 	fmt.Fprintf(os.Stderr, "meguri-ingest: %d lines: %d taken (%d captures, %d discovered), %d rejected\n",
 		s.Lines, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
 	s.Rejected.Print(os.Stderr)
+	if s.ResumeKey != "" {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: the Wayback CDX server's output ended with a resume key: the next page is the same query with &resumeKey=%s\n", s.ResumeKey)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -58,6 +59,7 @@ const (
 	BadFields           // a space-separated CDX line or Wayback JSON row of neither 7, 9 nor 11 fields
 	TabSeparated        // a line that is not JSON and holds a tab: columns, not one URL
 	NoTimestamp         // a capture's HTTP status or digest without its timestamp
+	ResumeKey           // the Wayback CDX server's resume key (showResumeKey=true) or the empty row before it, not a record
 	NumReasons
 )
 
@@ -70,7 +72,7 @@ var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
-	"tab_separated", "no_timestamp",
+	"tab_separated", "no_timestamp", "resume_key",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -247,6 +249,9 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		return c, MissingURL
 	}
 	if r := classify(&f); r != OK {
+		if r == NotURL && !f.hasTS && IsResumeKey(f.URL) {
+			return c, ResumeKey
+		}
 		return c, r
 	}
 	if !f.hasTS && captured(&f) {
@@ -546,8 +551,45 @@ func decodeArray(line []byte) (fields, Reason) {
 		return fields{}, BadJSON
 	case header:
 		return fields{}, Legend
+	case len(vals) == 0 || len(vals) == 1 && IsResumeKey(vals[0]):
+		return fields{}, ResumeKey
 	}
 	return fromLayout(vals)
+}
+
+// ResumeKeyOf returns the resume key a line rejected as ResumeKey holds:
+// the line itself, or the one value of its JSON row; "" for the empty
+// row before it.
+func ResumeKeyOf(line []byte) string {
+	if vals, _, ok := arrayRow(line); ok {
+		if len(vals) == 1 {
+			return vals[0]
+		}
+		return ""
+	}
+	return string(bytes.TrimSpace(line))
+}
+
+// IsResumeKey reports whether s is a resume key of the Wayback CDX server
+// (its showResumeKey=true output ends with one, after a blank line or an
+// empty JSON row): the next page's first urlkey and timestamp,
+// URL-encoded ("com%2Cexample%29%2F+20200101000000%21"), which the next
+// request gives as resumeKey=.
+func IsResumeKey(s string) bool {
+	u, err := url.QueryUnescape(s)
+	if err != nil || strings.ContainsAny(s, " {") {
+		return false
+	}
+	surt, ts, ok := strings.Cut(u, " ")
+	if !ok || !strings.Contains(surt, ")") || len(ts) < 4 {
+		return false
+	}
+	for _, c := range ts[:4] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeJSON reads the fields with the full JSON decoder; lines that

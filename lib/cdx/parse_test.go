@@ -201,10 +201,18 @@ func TestParseSpaced(t *testing.T) {
 		`a b`:                    BadJSON,
 		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`: Legend,
 		`[["original","timestamp"],`: Legend,
-		`[],`:                        BadFields,
-		`["resumekey"]]`:             BadFields,
-		`["a","b","c",1],`:           BadJSON,
-		`["a","b","c"`:               BadJSON,
+		// showResumeKey=true: an empty row, then the next page's key
+		`[],`: ResumeKey,
+		`["com%2Cexample%29%2Fb+20200101000000%21"]]`: ResumeKey,
+		`com%2Cexample%29%2Fb+20200101000000%21`:      ResumeKey,
+		`de%2Czew%29%2F+1997`:                         ResumeKey,
+		`["resumekey"]]`:                              BadFields,
+		`["com%2Cexample%29%2F+x"]]`:                  BadFields,
+		`com%2Cexample%29%2F+x`:                       NotURL,
+		`com%2Cexample%2F+20200101000000`:             NotURL,
+		`com%zzexample%29+20200101000000`:             NotURL,
+		`["a","b","c",1],`:                            BadJSON,
+		`["a","b","c"`:                                BadJSON,
 	} {
 		if _, r := p.Parse([]byte(line)); r != want {
 			t.Errorf("%q: %s, want %s", line, r, want)

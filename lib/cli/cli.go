@@ -342,7 +342,8 @@ func Init(prog string) {
 	tempfiles.InMemory = func(dir string) {
 		fmt.Fprintf(os.Stderr, "%s: warning: spilling sorted runs to %s, which is held in memory (tmpfs): there they take the memory --mem keeps the run from holding; give --tmp a directory on a disk\n", prog, dir)
 	}
-	if free, limit, ok := memlimit.AddressSpace(); ok && free < addressSpaceWarn {
+	// not under --json, whose object is stderr's one line
+	if free, limit, ok := memlimit.AddressSpace(); ok && free < addressSpaceWarn && !slices.Contains(os.Args[1:], "--json") {
 		fmt.Fprintln(os.Stderr, addressSpaceWarning(prog, free, limit))
 	}
 }

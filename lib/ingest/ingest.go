@@ -66,6 +66,9 @@ type Summary struct {
 	// FirstReject is the first rejected line (its first 100 bytes), for a
 	// hint when no line at all was taken.
 	FirstReject Rejected
+	// ResumeKey is the last Wayback CDX server resume key read (see
+	// cdx.IsResumeKey): where the next page of the query starts.
+	ResumeKey string
 }
 
 // Rejected is a rejected line, as a summary names it.
@@ -192,6 +195,12 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 			sum.Rejected[r.reason]++
 			if rejw != nil {
 				cdx.WriteReject(rejw, b.Source, r.line, r.reason, r.text)
+			}
+			if r.reason == cdx.ResumeKey {
+				if k := cdx.ResumeKeyOf(r.text); k != "" {
+					sum.ResumeKey = k
+				}
+				continue // no bad record
 			}
 			if opt.Strict && r.reason != cdx.Legend { // a legend line is no bad record
 				return &StrictError{Source: b.Source, Line: r.line, Reason: r.reason}
