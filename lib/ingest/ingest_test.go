@@ -335,6 +335,11 @@ func TestRejectReasons(t *testing.T) {
 		{cdx.TabSeparated, "http://www.zew.de:80/\tZEW Mannheim", nil},
 		// generated: a corpus line with its timestamp taken out
 		{cdx.NoTimestamp, `{"urlkey": "de,zew)/", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`, nil},
+		// generated: the end of a Wayback CDX server page asked with
+		// showResumeKey=true, in its text and its JSON output
+		{cdx.ResumeKey, `de%2Czew%29%2F+19970427191925%21`, nil},
+		{cdx.ResumeKey, `[],`, nil},
+		{cdx.ResumeKey, `["de%2Czew%29%2F+19970427191925%21"]]`, nil},
 		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
 			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
 	}
