@@ -1907,6 +1907,15 @@ func TestCgroupMemoryLimit(t *testing.T) {
 			t.Errorf("%v in a 200 MiB cgroup: exit %d, %q", args, code, e)
 		}
 	}
+	// a --mem given past the limit stands, with a warning (also under
+	// -q, not under --json)
+	warning := "meguri-ingest: warning: --mem 1.0 GiB is more than the memory limit of the cgroup this runs in (200.0 MiB): a run that reaches it is killed by the kernel; give at most half of that\n"
+	for _, args := range [][]string{{"-q", "--mem", "1G"}, {"--json", "--mem", "1G"}, {"-q", "--mem", "100M"}} {
+		e, code := inGroup(append(append([]string{ingest}, args...), sample, "-o", out)...)
+		if want := args[0] == "-q" && args[2] == "1G"; code != 0 || strings.Contains(e, warning) != want {
+			t.Errorf("%v in a 200 MiB cgroup: exit %d, %q; want the warning: %v", args, code, e, want)
+		}
+	}
 }
 
 // TestAddressSpaceLimit: under ulimit -v (RLIMIT_AS, set on some shared

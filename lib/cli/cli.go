@@ -625,22 +625,48 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 }
 
 // MemDefault returns the budget a --mem flag left at its default def
-// stands for: def, or half the memory limit of the cgroup (the container,
-// the batch job) the process runs in when that is less, or half the
-// address space left under its ulimit -v when that is less still, at
-// least 16 MiB; and, when a limit lowered def, why, worded to follow
-// "--mem SIZE, ". The other half is for what a budget does not count
-// (the runtime, read and write buffers, encoders); a budget past a
-// cgroup's limit got the process killed by the kernel with no word said,
-// and one past the address space left made the runtime die "out of
-// memory" with a few hundred MiB in use.
+// stands for: def, or, when it is less, half the least of the limits that
+// bind the process: the memory limit of its cgroup (the container, the
+// batch job), this machine's memory, and the address space left under
+// its ulimit -v; at least 16 MiB. When a limit lowered def, why names it,
+// worded to follow "--mem SIZE, ". The other half is for what a budget
+// does not count (the runtime, read and write buffers, encoders). A
+// budget past a cgroup's limit or the machine's memory got the process
+// killed by the kernel with no word said, and one past the address space
+// left made the runtime die "out of memory" with a few hundred MiB in
+// use.
 func MemDefault(def int64) (mem int64, why string) {
+	var l limits
+	l.cgroup, l.hasCgroup = memlimit.Limit()
+	l.physical, l.hasPhysical = memlimit.Physical()
+	l.asFree, l.asLimit, l.hasAS = memlimit.AddressSpace()
+	return l.memDefault(def)
+}
+
+// limits are what binds a process's memory (MemDefault).
+type limits struct {
+	cgroup, physical, asFree, asLimit int64
+	hasCgroup, hasPhysical, hasAS     bool
+}
+
+func (l limits) memDefault(def int64) (mem int64, why string) {
 	mem = def
-	if l, ok := memlimit.Limit(); ok && l/2 < mem {
-		mem, why = max(l/2, 16<<20), fmt.Sprintf("half the memory limit of the cgroup this runs in (%s)", units.Bytes(l))
+	lower := func(has bool, limit int64, says func() string) {
+		if has && limit/2 < mem {
+			mem, why = limit/2, says()
+		}
 	}
-	if free, l, ok := memlimit.AddressSpace(); ok && free/2 < mem {
-		mem, why = max(free/2, 16<<20), fmt.Sprintf("half the address space left under its limit (ulimit -v %s, of which %s was mapped at start)", units.Bytes(l), units.Bytes(l-free))
+	lower(l.hasPhysical, l.physical, func() string {
+		return fmt.Sprintf("half this machine's memory (%s)", units.Bytes(l.physical))
+	})
+	lower(l.hasCgroup, l.cgroup, func() string {
+		return fmt.Sprintf("half the memory limit of the cgroup this runs in (%s)", units.Bytes(l.cgroup))
+	})
+	lower(l.hasAS, l.asFree, func() string {
+		return fmt.Sprintf("half the address space left under its limit (ulimit -v %s, of which %s was mapped at start)", units.Bytes(l.asLimit), units.Bytes(l.asLimit-l.asFree))
+	})
+	if why != "" {
+		mem = max(mem, 16<<20)
 	}
 	return mem, why
 }
@@ -650,12 +676,31 @@ func MemDefault(def int64) (mem int64, why string) {
 // --json, whose summary stays the only line).
 func DefaultMem(ctx *kong.Context, prog string, mem *Size) {
 	if Given(ctx, "mem") {
+		if !Given(ctx, "json") {
+			warnMemPast(prog, int64(*mem))
+		}
 		return
 	}
 	m, why := MemDefault(int64(*mem))
 	*mem = Size(m)
 	if why != "" && !Given(ctx, "quiet") && !Given(ctx, "json") {
 		SayMemLowered(prog, m, why)
+	}
+}
+
+// warnMemPast warns of a --mem given past what the machine or the cgroup
+// holds: a run that takes its budget is then killed by the kernel.
+func warnMemPast(prog string, mem int64) {
+	what, limit := "this machine's memory", int64(0)
+	if l, ok := memlimit.Physical(); ok {
+		limit = l
+	}
+	if l, ok := memlimit.Limit(); ok && (limit == 0 || l < limit) {
+		what, limit = "the memory limit of the cgroup this runs in", l
+	}
+	if limit > 0 && mem > limit {
+		fmt.Fprintf(os.Stderr, "%s: warning: --mem %s is more than %s (%s): a run that reaches it is killed by the kernel; give at most half of that\n",
+			prog, units.Bytes(mem), what, units.Bytes(limit))
 	}
 }
 

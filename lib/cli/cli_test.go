@@ -225,3 +225,28 @@ func TestNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestMemDefault: a --mem default is lowered to half the least limit that
+// binds the process, which the note names, never below 16 MiB; limits
+// above twice the default leave it.
+func TestMemDefault(t *testing.T) {
+	const def = 1 << 30
+	for _, c := range []struct {
+		l      limits
+		mem    int64
+		whyHas string
+	}{
+		{limits{}, def, ""},
+		{limits{physical: 24 << 30, hasPhysical: true}, def, ""},
+		{limits{physical: 1 << 30, hasPhysical: true}, 512 << 20, "half this machine's memory (1.0 GiB)"},
+		{limits{physical: 1 << 30, hasPhysical: true, cgroup: 300 << 20, hasCgroup: true}, 150 << 20, "half the memory limit of the cgroup this runs in (300.0 MiB)"},
+		{limits{physical: 1 << 30, hasPhysical: true, cgroup: 4 << 30, hasCgroup: true}, 512 << 20, "half this machine's memory"},
+		{limits{cgroup: 300 << 20, hasCgroup: true, asFree: 200 << 20, asLimit: 1400 << 20, hasAS: true}, 100 << 20, "half the address space left under its limit (ulimit -v 1.4 GiB, of which 1.2 GiB was mapped at start)"},
+		{limits{asFree: 10 << 20, asLimit: 700 << 20, hasAS: true}, 16 << 20, "half the address space left"},
+	} {
+		mem, why := c.l.memDefault(def)
+		if mem != c.mem || c.whyHas == "" && why != "" || !strings.Contains(why, c.whyHas) {
+			t.Errorf("%+v: %d, %q; want %d, %q", c.l, mem, why, c.mem, c.whyHas)
+		}
+	}
+}

@@ -88,10 +88,11 @@ func readLimit(file string) (int64, bool) {
 	return v, true
 }
 
-// vmSize reads VmSize, in bytes, from a /proc/PID/status text.
-func vmSize(status string) (int64, bool) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
+// kbField reads the field name ("VmSize", "MemTotal"), a count of kB, in
+// bytes, from a /proc/PID/status or /proc/meminfo text.
+func kbField(text, name string) (int64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10, err == nil
 		}

@@ -20,9 +20,19 @@ func AddressSpace() (free, limit int64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	size, ok := vmSize(string(b))
+	size, ok := kbField(string(b), "VmSize")
 	if !ok {
 		return 0, 0, false
 	}
 	return max(int64(rl.Cur)-size, 0), int64(rl.Cur), true
+}
+
+// Physical returns the machine's memory (MemTotal in /proc/meminfo), and
+// false when it cannot be read.
+func Physical() (int64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	return kbField(string(b), "MemTotal")
 }

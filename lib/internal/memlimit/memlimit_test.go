@@ -43,16 +43,20 @@ func TestLimitFrom(t *testing.T) {
 	}
 }
 
-// TestVMSize: VmSize read from a /proc/PID/status text, in bytes; a text
-// without it (or with a value that is no number) gives none.
-func TestVMSize(t *testing.T) {
+// TestKBField: VmSize and MemTotal read from /proc texts, in bytes; a
+// text without the field (or with a value that is no number) gives none.
+func TestKBField(t *testing.T) {
 	status := "Name:\tmeguri-ingest\nVmPeak:\t 1338292 kB\nVmSize:\t 1337476 kB\nVmLck:\t       0 kB\n"
-	if got, ok := vmSize(status); !ok || got != 1337476<<10 {
-		t.Errorf("vmSize = %d, %v; want %d", got, ok, 1337476<<10)
+	if got, ok := kbField(status, "VmSize"); !ok || got != 1337476<<10 {
+		t.Errorf("VmSize = %d, %v; want %d", got, ok, 1337476<<10)
+	}
+	meminfo := "MemTotal:       24684084 kB\nMemFree:        17006780 kB\n"
+	if got, ok := kbField(meminfo, "MemTotal"); !ok || got != 24684084<<10 {
+		t.Errorf("MemTotal = %d, %v; want %d", got, ok, 24684084<<10)
 	}
 	for _, s := range []string{"Name:\tx\n", "VmSize:\t lots kB\n", ""} {
-		if got, ok := vmSize(s); ok {
-			t.Errorf("vmSize(%q) = %d, want none", s, got)
+		if got, ok := kbField(s, "VmSize"); ok {
+			t.Errorf("kbField(%q) = %d, want none", s, got)
 		}
 	}
 }
