@@ -32,7 +32,7 @@ type args struct {
 	Range       string   `placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
 	Manifest    string   `placeholder:"PATH" help:"Take the range from the row of --partition-id in this manifest (a map from meguri-route balance, or rows from meguri-compact) instead of --range."`
 	cli.GroupingFlag
-	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the container's memory limit when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
 	Rejects    string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`

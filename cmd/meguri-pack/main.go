@@ -28,7 +28,7 @@ type args struct {
 	Data     string   `placeholder:"DIR" help:"The partition directory (made by meguri-ingest --data, or by --unpack); or give it as the argument."`
 	Output   string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	Stats    bool     `help:"Print the directory's counters (generation, snapshot, log) on stdout instead of packing."`
-	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G, or half the container's memory limit when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Mem      cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget for sorting the log's captures (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp      string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary."`

@@ -251,7 +251,7 @@ type splitCmd struct {
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
 	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
-	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the container's memory limit when less)."`
+	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less)."`
 	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
@@ -397,7 +397,7 @@ type balanceCmd struct {
 	From       string   `placeholder:"PATH" help:"Re-balance this manifest, moving as few range boundaries as it can."`
 	Output     string   `short:"o" default:"-" placeholder:"PATH" help:"Write the manifest here ('-' for stdout)."`
 	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest CDX line taken."`
-	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture; default 256M, or half the container's memory limit when less); past it they spill, sorted, to --tmp."`
+	Mem        cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the URL keys held (16 bytes a capture; default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it they spill, sorted, to --tmp."`
 	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled keys (default: the system temp dir); must exist."`
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
