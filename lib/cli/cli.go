@@ -673,7 +673,8 @@ func (l limits) memDefault(def int64) (mem int64, why string) {
 
 // DefaultMem applies MemDefault to a --mem flag the command line did not
 // give, and says so on stderr when a limit lowered it (not under -q or
-// --json, whose summary stays the only line).
+// --json, whose summary stays the only line); a --mem given past the
+// machine's memory or the cgroup's limit is warned of (not under --json).
 func DefaultMem(ctx *kong.Context, prog string, mem *Size) {
 	if Given(ctx, "mem") {
 		if !Given(ctx, "json") {
