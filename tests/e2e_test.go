@@ -1716,11 +1716,11 @@ func TestLookupRespelled(t *testing.T) {
 	// under grouping host, www.example.com and example.com are two host
 	// keys: cut between them, each is in its own partition
 	byHost := filepath.Join(dir, "byhost.meguri")
-	mustRun(t, lines[:strings.IndexByte(string(lines), '\n')+1], "meguri-ingest", "-q", "--grouping", "host", "-o", byHost)
+	mustRun(t, []byte(`{"url": "http://www.example.com/a"}`+"\n"+`{"url": "https://www.example.com/a"}`+"\n"), "meguri-ingest", "-q", "--grouping", "host", "-o", byHost)
 	k1, k2 := xxhash.Sum64String("www.example.com"), xxhash.Sum64String("example.com")
 	man := filepath.Join(dir, "parts", "fleet.manifest")
 	mustRun(t, nil, "meguri-compact", "-q", "--split-at", fmt.Sprintf("%x", max(k1, k2)), "--out-dir", filepath.Join(dir, "parts"), "--manifest-out", man, byHost)
-	want := "meguri-inspect: http://example.com/a: not in " + man + "; it holds http://www.example.com/a\n"
+	want := "meguri-inspect: http://example.com/a: not in " + man + "; it holds http://www.example.com/a and https://www.example.com/a\n"
 	if out, e, code := run(t, nil, "meguri-inspect", "--url", "http://example.com/a", "--manifest", man); code != 1 || len(out) != 0 || string(e) != want {
 		t.Errorf("--url over a fleet: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, e, want)
 	}

@@ -322,33 +322,47 @@ func (fl *Fleet) lookup(rawURL string, near bool) (*record.Record, uint64, []str
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
 	}
+	us := []string{u}
+	if near {
+		us = append(us, canon.Respellings(u)...)
+	}
 	at := fl.m.Index(canon.KeysOf(u, fl.grouping).Host)
-	r, path, held, err := fl.lookupIn(at, u, near)
+	r, path, held, err := fl.findIn(at, us)
 	if err != nil || r != nil || !near {
 		return r, path, nil, err
 	}
-	// Respellings owned by other partitions (grouping host: www. moves a
-	// URL to another key).
-	for _, v := range canon.Respellings(u) {
+	// Respellings owned by other partitions (grouping host: www. gives a
+	// URL another key), each partition opened once. u, which they cannot
+	// hold, leads each list, so that findURLs reports every one held.
+	var order []int
+	others := map[int][]string{}
+	for _, v := range us[1:] {
 		if i := fl.m.Index(canon.KeysOf(v, fl.grouping).Host); i != at {
-			if r, _, _, err := fl.lookupIn(i, v, false); err != nil {
-				return nil, 0, nil, err
-			} else if r != nil {
-				held = append(held, v)
+			if others[i] == nil {
+				order = append(order, i)
+				others[i] = []string{u}
 			}
+			others[i] = append(others[i], v)
 		}
+	}
+	for _, i := range order {
+		_, _, h, err := fl.findIn(i, others[i])
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		held = append(held, h...)
 	}
 	return nil, 0, held, nil
 }
 
-// lookupIn looks the canonical URL u up in partition i (Source.lookup).
-func (fl *Fleet) lookupIn(i int, u string, near bool) (*record.Record, uint64, []string, error) {
+// findIn is Source.findURLs on partition i.
+func (fl *Fleet) findIn(i int, us []string) (*record.Record, uint64, []string, error) {
 	src, err := fl.open(i, true)
 	if err != nil || src == nil {
 		return nil, 0, nil, err
 	}
 	defer src.Close()
-	r, path, held, err := src.lookup(u, near)
+	r, path, held, err := src.findURLs(us)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", src.Name, err)
 	}

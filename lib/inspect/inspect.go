@@ -349,6 +349,14 @@ func (s *Source) lookup(rawURL string, near bool) (*record.Record, uint64, []str
 	if near {
 		us = append(us, canon.Respellings(u)...)
 	}
+	return s.findURLs(us)
+}
+
+// findURLs looks up the canonical URLs us: it returns the record of us[0]
+// (nil when absent) and its path key, and, when us[0] is absent, which
+// of the others the source holds. The first found of us[0] ends the
+// search; a stream is read once.
+func (s *Source) findURLs(us []string) (*record.Record, uint64, []string, error) {
 	if s.File != nil {
 		g := canon.Grouping(s.File.Header.Grouping)
 		var held []string
@@ -368,7 +376,7 @@ func (s *Source) lookup(rawURL string, near bool) (*record.Record, uint64, []str
 	}
 	found := make([]*record.Record, len(us))
 	var keys []canon.Keys
-	_, _, _, err = s.Blocks(func(h codec.Header, b *codec.Block) error {
+	_, _, _, err := s.Blocks(func(h codec.Header, b *codec.Block) error {
 		if found[0] != nil {
 			return nil
 		}
