@@ -1725,6 +1725,22 @@ func TestLookupRespelled(t *testing.T) {
 		t.Errorf("--url over a fleet: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, e, want)
 	}
 	mustRun(t, nil, "meguri-inspect", "--url", "http://www.example.com/a", "--manifest", man)
+	// --host under grouping host: the host with www. on or off, from a
+	// file or a fleet (a stream cannot be read again)
+	keyOf := func(h string) string { return fmt.Sprintf("0x%016x", xxhash.Sum64String(h)) }
+	for _, c := range []struct{ arg, name, want string }{
+		{byHost, byHost, "; it holds 2 records of www.example.com (--host www.example.com)\n"},
+		{"-", "<stdin>", "\n"},
+	} {
+		want := "meguri-inspect: example.com (host key " + keyOf("example.com") + "): not in " + c.name + c.want
+		if out, e, code := run(t, fileBytes(t, byHost), "meguri-inspect", "--host", "example.com", c.arg); code != 1 || len(out) != 0 || string(e) != want {
+			t.Errorf("--host example.com %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.arg, code, out, e, want)
+		}
+	}
+	want = "meguri-inspect: example.com (host key " + keyOf("example.com") + "): not in " + man + "; it holds 2 records of www.example.com (--host www.example.com)\n"
+	if out, e, code := run(t, nil, "meguri-inspect", "--host", "example.com", "--manifest", man); code != 1 || len(out) != 0 || string(e) != want {
+		t.Errorf("--host over a fleet: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, e, want)
+	}
 }
 
 // TestMeguriGivenAsCDX: a .meguri file named where CDX lines go is named

@@ -509,8 +509,10 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 	case a.URLs != "":
 		return lookupLines(a, rd, named, layout, filter)
 	case a.Host != "":
+		var grouping canon.Grouping
 		held, _, err := rd.HostRows(os.Stdout, &layout, &filter, func(g canon.Grouping) (uint64, error) {
 			var err error
+			grouping = g
 			key, group, err = cli.HostKey("--host", a.Host, g)
 			return key, err
 		})
@@ -522,7 +524,7 @@ func printRecords(a *args, rd records, name, errName string, layout record.Layou
 			if group != "" {
 				what = group + " (host key " + what + ")"
 			}
-			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s\n", what, name, outside(rd, key, ""))
+			fmt.Fprintf(os.Stderr, "meguri-inspect: %s: not in %s%s%s\n", what, name, outside(rd, key, ""), otherHost(rd, &layout, grouping, group))
 			return 1, nil
 		}
 	}
@@ -539,6 +541,31 @@ func heldInstead(held []string) string {
 		return "; it holds " + held[0]
 	}
 	return "; it holds " + strings.Join(held[:len(held)-1], ", ") + " and " + held[len(held)-1]
+}
+
+// otherHost is what follows "not in FILE" for a host under grouping host
+// when the file holds records of the host with "www." on or off (under
+// grouping domain both are one group already). It reads the file again,
+// so a stream (or a directory, which would be folded again) gets none.
+func otherHost(rd records, l *record.Layout, g canon.Grouping, host string) string {
+	other, ok := canon.OtherWWW(host)
+	if g != canon.ByHost || host == "" || !ok {
+		return ""
+	}
+	if src, ok := rd.(*inspect.Source); ok && src.File == nil {
+		return ""
+	}
+	n, _, err := rd.HostRows(io.Discard, l, &record.Filter{}, func(canon.Grouping) (uint64, error) {
+		return canon.KeyOfHost(other, g), nil
+	})
+	if err != nil || n == 0 {
+		return ""
+	}
+	records := "records"
+	if n == 1 {
+		records = "record"
+	}
+	return fmt.Sprintf("; it holds %d %s of %s (--host %s)", n, records, other, other)
 }
 
 // outside is what follows "not in FILE" when the file could not hold the

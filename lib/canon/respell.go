@@ -23,10 +23,8 @@ func Respellings(u string) []string {
 	}
 	schemes := []string{scheme, map[string]string{"http": "https", "https": "http"}[scheme]}
 	hosts := []string{host}
-	if h, ok := strings.CutPrefix(host, "www."); ok && strings.Contains(h, ".") {
+	if h, ok := OtherWWW(host); ok {
 		hosts = append(hosts, h)
-	} else if _, err := netip.ParseAddr(host); !ok && err != nil && strings.Contains(host, ".") && host[0] != '[' {
-		hosts = append(hosts, "www."+host)
 	}
 	rest := u[he:] // port, path and query
 	paths := []string{rest}
@@ -59,4 +57,20 @@ func Respellings(u string) []string {
 		}
 	}
 	return out
+}
+
+// OtherWWW returns host with "www." taken off, or put on when it has
+// none, and false where that makes no other host: for an IP address, a
+// name of one label, or "www." followed by one.
+//
+//	canon.OtherWWW("www.zew.de") // "zew.de", true
+//	canon.OtherWWW("zew.de")     // "www.zew.de", true
+func OtherWWW(host string) (string, bool) {
+	if h, ok := strings.CutPrefix(host, "www."); ok {
+		return h, strings.Contains(h, ".")
+	}
+	if _, err := netip.ParseAddr(host); err == nil || !strings.Contains(host, ".") || host[0] == '[' {
+		return "", false
+	}
+	return "www." + host, true
 }
