@@ -180,6 +180,21 @@ func TestSealFlags(t *testing.T) {
 	os.WriteFile(b, bytes.Join(lines[len(lines)/2:], nil), 0o644)
 	p := filepath.Join(dir, "p")
 	mustRun(t, nil, "meguri-ingest", "-q", "--data", p, a)
+	// a pack whose reader is gone (an unpack over ssh that died) does not
+	// seal, and says so: not the quiet end of a `| head`
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	e0, code0 := runOn(t, nil, w, "meguri-pack", "--seal", p)
+	w.Close()
+	if want := "meguri-pack: " + p + " is not sealed: the reader of stdout ended before the pack was whole"; code0 != 1 || !strings.HasPrefix(e0, want) {
+		t.Errorf("--seal into a closed pipe: exit %d: %s; want exit 1 and %q", code0, e0, want)
+	}
+	if stats := mustRun(t, nil, "meguri-pack", "--stats", p); bytes.Contains(stats, []byte("sealed")) {
+		t.Errorf("a failed --seal sealed the directory:\n%s", stats)
+	}
 	hot := filepath.Join(dir, "hot.meguri")
 	_, e, code := run(t, nil, "meguri-pack", "--seal", p, "-o", hot)
 	if code != 0 || !strings.Contains(string(e), "meguri-pack: "+p+" is sealed: runs of meguri-ingest --data and checkpoints refuse it from now on") {

@@ -5,9 +5,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -122,6 +124,12 @@ func run(a *args) error {
 		// for a writer is said under -q too, as writers say it.
 		say := cli.Notify("meguri-pack", a.Data, false)
 		if err := logstore.Seal(a.Data, note, say, func() (err error) { p, err = pack(a); return err }); err != nil {
+			if errors.Is(err, syscall.EPIPE) {
+				// not the quiet end of a `| head`: the seal asked for did
+				// not happen, and the reader (an unpack over ssh) got
+				// part of the file
+				return fmt.Errorf("%s is not sealed: the reader of stdout ended before the pack was whole (%v)", a.Data, err)
+			}
 			return err
 		}
 	} else {
