@@ -1494,6 +1494,10 @@ func TestDropHosts(t *testing.T) {
 	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-host", "nothere.example", all, "-o", out); code != 0 || !strings.HasPrefix(string(e), "meguri-compact: warning: nothere.example dropped nothing") || strings.Count(string(e), "\n") != 1 {
 		t.Errorf("-q: exit %d, stderr %q", code, e)
 	}
+	// --json names it in its one object
+	if _, e, code = run(t, nil, "meguri-compact", "--json", "--drop-host", "www."+bigName, "--drop-hosts", list, all, "-o", out); code != 0 || strings.Count(string(e), "\n") != 1 || !strings.HasSuffix(string(e), `,"unmatched_drop_hosts":["nothere.example"]}`+"\n") {
+		t.Errorf("--json: exit %d, stderr %q", code, e)
+	}
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte("example.com\nnot a host\n"), 0o644)
 	compactRefused(t, out, []refusal{
@@ -1570,6 +1574,9 @@ func TestDropURLs(t *testing.T) {
 	}
 	if _, e, _ := run(t, nil, "meguri-compact", "--json", "--drop-url", last, "--drop-urls", list, all, "-o", out); !strings.Contains(string(e), fmt.Sprintf(`"dropped_urls":%d,`, len(drop))) {
 		t.Errorf("--json does not count the rows dropped: %s", e)
+	} else if want := `,"unmatched_drop_urls":["http://nothere.example/page","` + other + `"]}` + "\n"; strings.Count(string(e), "\n") != 1 || !strings.HasSuffix(string(e), want) {
+		// the warnings' news, for a script: a takedown that dropped nothing
+		t.Errorf("--json: %s; want one object ending %s", e, want)
 	}
 	if _, e, code = run(t, nil, "meguri-compact", "-q", "--drop-urls", list, all, "-o", out); code != 0 || !strings.HasSuffix(string(e), warnings) || strings.Count(string(e), "\n") != 2 {
 		t.Errorf("-q: exit %d, stderr %q", code, e)

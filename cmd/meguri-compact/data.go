@@ -93,7 +93,14 @@ func checkpoint(a *args, opt merge.Options) error {
 		if !a.JSON {
 			fmt.Fprintf(os.Stderr, "meguri-compact: %s: checkpoint to generation %d\n", a.Data, w.Generation())
 		}
-		summary(res, time.Since(start), a.JSON, salvageJSON(rep))
+		extra := salvageJSON(rep)
+		if u := unmatchedJSON(drops, res.HostsDropped, urls, urlKeys, res.URLsDropped); u != "" {
+			if extra != "" {
+				extra += ","
+			}
+			extra += u
+		}
+		summary(res, time.Since(start), a.JSON, extra)
 	}
 	if !a.JSON && (len(drops) > 0 || len(urls) > 0) {
 		sc := scope{lo: h.Lo, hi: h.Hi, dir: a.Data}

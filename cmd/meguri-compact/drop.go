@@ -11,6 +11,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/cli"
 	"github.com/meguri/meguri/lib/merge"
+	"github.com/meguri/meguri/lib/record"
 	"github.com/meguri/meguri/lib/units"
 )
 
@@ -182,6 +183,50 @@ func (ds dropSet) report(rows map[uint64]uint64, quiet bool, sc scope) {
 			fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s no record of %s\n", d.given, sc.hold(), what)
 		}
 	}
+}
+
+// unmatchedJSON is the JSON members that name the --drop-host(s) and
+// --drop-url(s) values that matched no row ("" when none were given): a
+// takedown that dropped nothing must reach a script reading --json as
+// surely as a person reading the warnings.
+func unmatchedJSON(ds dropSet, rows map[uint64]uint64, us, keys []merge.URLKey, dropped []bool) string {
+	var b []byte
+	if len(ds) > 0 {
+		b = append(b, `"unmatched_drop_hosts":[`...)
+		seen, first := map[uint64]bool{}, true
+		for _, d := range ds {
+			if seen[d.key] || rows[d.key] > 0 {
+				continue
+			}
+			seen[d.key] = true
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = record.AppendString(b, d.given)
+		}
+		b = append(b, ']')
+	}
+	if len(keys) > 0 {
+		if b != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"unmatched_drop_urls":[`...)
+		seen, first := map[merge.URLKey]bool{}, true
+		for _, u := range us {
+			if i, _ := merge.FindURLKey(keys, u); dropped[i] || seen[u] {
+				continue
+			}
+			seen[u] = true
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = record.AppendString(b, u.URL)
+		}
+		b = append(b, ']')
+	}
+	return string(b)
 }
 
 // otherScheme returns the canonical URL u under the other of http and

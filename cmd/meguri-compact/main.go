@@ -341,7 +341,7 @@ func run(a *args) (err error) {
 		}
 	}
 	if !a.Quiet {
-		summary(res, time.Since(start), a.JSON, "")
+		summary(res, time.Since(start), a.JSON, unmatchedJSON(drops, res.HostsDropped, urls, opt.DropURLs, res.URLsDropped))
 	}
 	if !a.JSON {
 		drops.report(res.HostsDropped, a.Quiet, scope{lo: lo, hi: hi})
