@@ -123,16 +123,8 @@ func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, sc scope, h
 		fmt.Fprintf(os.Stderr, "meguri-compact: dropped %d of %d listed URLs\n", n, len(keys))
 	}
 	const named = 5
-	missed, seen := 0, map[merge.URLKey]bool{}
-	for _, u := range us {
-		i, _ := merge.FindURLKey(keys, u)
-		if dropped[i] || seen[u] {
-			continue
-		}
-		seen[u] = true
-		if missed++; missed > named {
-			continue
-		}
+	missed := missedURLs(us, keys, dropped)
+	for _, u := range missed[:min(len(missed), named)] {
 		why := sc.hold() + " no record of it"
 		// the other scheme's URL has the same host, so the same host key
 		if o := (merge.URLKey{Host: u.Host, URL: otherScheme(u.URL)}); o.URL != "" && !isListed(keys, o) && held(o) {
@@ -143,9 +135,24 @@ func reportURLs(us, keys []merge.URLKey, dropped []bool, quiet bool, sc scope, h
 		}
 		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %s dropped nothing: %s\n", u.URL, why)
 	}
-	if missed > named {
-		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %d more listed URLs dropped nothing\n", missed-named)
+	if len(missed) > named {
+		fmt.Fprintf(os.Stderr, "meguri-compact: warning: %d more listed URLs dropped nothing\n", len(missed)-named)
 	}
+}
+
+// missedURLs returns the listed URLs that dropped nothing, each once, in
+// the order listed (us; keys and dropped as merge.Options.DropURLs and
+// merge.Result.URLsDropped hold them).
+func missedURLs(us, keys []merge.URLKey, dropped []bool) []merge.URLKey {
+	var missed []merge.URLKey
+	seen := map[merge.URLKey]bool{}
+	for _, u := range us {
+		if i, _ := merge.FindURLKey(keys, u); !dropped[i] && !seen[u] {
+			seen[u] = true
+			missed = append(missed, u)
+		}
+	}
+	return missed
 }
 
 // keys returns the set's host keys in increasing order, each once.
@@ -163,12 +170,7 @@ func (ds dropSet) keys() []uint64 {
 // the summary's (not under -q); what matched nothing prints under -q too,
 // as a warning.
 func (ds dropSet) report(rows map[uint64]uint64, quiet bool, sc scope) {
-	seen := map[uint64]bool{}
-	for _, d := range ds {
-		if seen[d.key] {
-			continue
-		}
-		seen[d.key] = true
+	for _, d := range ds.each() {
 		what := units.Key(d.key)
 		if d.group != "" {
 			what = fmt.Sprintf("%s (host key %s)", d.group, what)
@@ -185,48 +187,53 @@ func (ds dropSet) report(rows map[uint64]uint64, quiet bool, sc scope) {
 	}
 }
 
+// each returns the set's host groups, the first naming of each key, in
+// the order given.
+func (ds dropSet) each() dropSet {
+	var out dropSet
+	seen := map[uint64]bool{}
+	for _, d := range ds {
+		if !seen[d.key] {
+			seen[d.key] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // unmatchedJSON is the JSON members that name the --drop-host(s) and
 // --drop-url(s) values that matched no row ("" when none were given): a
 // takedown that dropped nothing must reach a script reading --json as
 // surely as a person reading the warnings.
 func unmatchedJSON(ds dropSet, rows map[uint64]uint64, us, keys []merge.URLKey, dropped []bool) string {
-	var b []byte
-	if len(ds) > 0 {
-		b = append(b, `"unmatched_drop_hosts":[`...)
-		seen, first := map[uint64]bool{}, true
-		for _, d := range ds {
-			if seen[d.key] || rows[d.key] > 0 {
-				continue
-			}
-			seen[d.key] = true
-			if !first {
+	var members []string
+	list := func(name string, vals []string) {
+		b := []byte(`"` + name + `":[`)
+		for i, v := range vals {
+			if i > 0 {
 				b = append(b, ',')
 			}
-			first = false
-			b = record.AppendString(b, d.given)
+			b = record.AppendString(b, v)
 		}
-		b = append(b, ']')
+		members = append(members, string(append(b, ']')))
+	}
+	if len(ds) > 0 {
+		hosts := []string{}
+		for _, d := range ds.each() {
+			if rows[d.key] == 0 {
+				hosts = append(hosts, d.given)
+			}
+		}
+		list("unmatched_drop_hosts", hosts)
 	}
 	if len(keys) > 0 {
-		if b != nil {
-			b = append(b, ',')
+		urls := []string{}
+		for _, u := range missedURLs(us, keys, dropped) {
+			urls = append(urls, u.URL)
 		}
-		b = append(b, `"unmatched_drop_urls":[`...)
-		seen, first := map[merge.URLKey]bool{}, true
-		for _, u := range us {
-			if i, _ := merge.FindURLKey(keys, u); dropped[i] || seen[u] {
-				continue
-			}
-			seen[u] = true
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = record.AppendString(b, u.URL)
-		}
-		b = append(b, ']')
+		list("unmatched_drop_urls", urls)
 	}
-	return string(b)
+	return strings.Join(members, ",")
 }
 
 // otherScheme returns the canonical URL u under the other of http and
