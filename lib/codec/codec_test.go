@@ -65,7 +65,7 @@ func TestRewrite(t *testing.T) {
 }
 
 // readGolden returns a golden file's bytes and rows.
-func readGolden(t *testing.T, path string) ([]byte, []record.Record) {
+func readGolden(t testing.TB, path string) ([]byte, []record.Record) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -392,14 +392,7 @@ func reseal(b []byte) []byte {
 // golden files, 1 ms a read, slowed the fuzzer tenfold; FuzzReader has
 // them).
 func FuzzResealed(f *testing.F) {
-	orig, err := os.ReadFile(golden)
-	if err != nil {
-		f.Fatal(err)
-	}
-	rows, err := readAll(orig)
-	if err != nil {
-		f.Fatal(err)
-	}
+	orig, rows := readGolden(f, golden)
 	o, _ := OpenFile(bytes.NewReader(orig), int64(len(orig)))
 	h := o.Header
 	h.Shift = 4
