@@ -223,17 +223,31 @@ func snapshotRows(path string) uint64 {
 
 // logCommitted reports whether a generation-0 log holds a committed run.
 func logCommitted(path string) bool {
-	f, err := os.Open(path)
+	f, size, err := openLog(path, 0)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || checkLogHeader(f, path, 0, st.Size()) != nil {
-		return false
-	}
-	res, _ := scan(f, path, 0, st.Size(), nil)
+	res, _ := scan(f, path, 0, size, nil)
 	return res.Transactions > 0
+}
+
+// openLog opens the log at path, checks that its header is whole and
+// names generation gen, and returns it with its size.
+func openLog(path string, gen uint64) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = checkLogHeader(f, path, gen, st.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // ErrNotPartition is returned for a directory without a superblock.

@@ -210,17 +210,11 @@ func rebuildSuper(dir string, say func(string)) error {
 		if _, err := snapshotHeader(filepath.Join(dir, snapName(g))); err != nil {
 			continue
 		}
-		log := filepath.Join(dir, logName(g))
-		f, err := os.Open(log)
+		f, _, err := openLog(filepath.Join(dir, logName(g)), g)
 		if err != nil {
 			continue
 		}
-		st, err := f.Stat()
-		whole := err == nil && checkLogHeader(f, log, g, st.Size()) == nil
 		f.Close()
-		if !whole {
-			continue
-		}
 		if err := writeSuper(dir, g); err != nil {
 			return err
 		}
