@@ -368,10 +368,10 @@ func Run(srcs []Source, opt Options) (*Result, error) {
 // output is created when the merge reaches it, and all of them appear only
 // once every one is complete; on an error none does. The outputs take
 // turns on a pool of descriptors until the commit, so that a split into
-// more ranges than the open-file limit allows writes them all. also, when not nil,
-// is called with the result before anything is committed, and the file it
-// returns (a list of the outputs, say; nil for none) is committed with
-// them, as one.
+// more ranges than the open-file limit allows writes them all. also, when
+// not nil, is called with the result before anything is committed, and
+// the file it returns (a list of the outputs, say; nil for none) is
+// committed with them, as one.
 func RunFiles(srcs []Source, opt Options, paths []string, also func(*Result) (*atomicfile.File, error)) (*Result, error) {
 	if len(paths) != len(opt.Outputs) {
 		return nil, fmt.Errorf("merge: %d paths for %d outputs", len(paths), len(opt.Outputs))
