@@ -344,7 +344,8 @@ func Init(prog string) {
 	}
 	// not under --json, whose object is stderr's one line
 	if free, limit, ok := memlimit.AddressSpace(); ok && free < addressSpaceWarn && !slices.Contains(os.Args[1:], "--json") {
-		fmt.Fprintln(os.Stderr, addressSpaceWarning(prog, free, limit))
+		fmt.Fprintf(os.Stderr, "%s: warning: ulimit -v is %s, and the Go runtime mapped %s of it at start (reserved, not used), leaving %s: a run that needs more dies \"out of memory\"; raise it (ulimit -v 4000000, or unlimited) and bound memory with --mem or a cgroup instead\n",
+			prog, units.Bytes(limit), units.Bytes(limit-free), units.Bytes(free))
 	}
 }
 
@@ -352,13 +353,6 @@ func Init(prog string) {
 // every tool warns at start: a merge or fold holds some 150 to 300 MiB,
 // and past what is left the Go runtime dies "out of memory".
 const addressSpaceWarn = 512 << 20
-
-// addressSpaceWarning is the warning of a process left free bytes of
-// address space under its limit.
-func addressSpaceWarning(prog string, free, limit int64) string {
-	return fmt.Sprintf("%s: warning: ulimit -v is %s, and the Go runtime mapped %s of it at start (reserved, not used), leaving %s: a run that needs more dies \"out of memory\"; raise it (ulimit -v 4000000, or unlimited) and bound memory with --mem or a cgroup instead",
-		prog, units.Bytes(limit), units.Bytes(limit-free), units.Bytes(free))
-}
 
 // Fail prints "prog: err" to stderr and exits 1 (2 for a usage error from
 // Usagef), or exits 0 quietly when err is a closed pipe on stdout.
@@ -636,17 +630,22 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 // left made the runtime die "out of memory" with a few hundred MiB in
 // use.
 func MemDefault(def int64) (mem int64, why string) {
-	var l limits
-	l.cgroup, l.hasCgroup = memlimit.Limit()
-	l.physical, l.hasPhysical = memlimit.Physical()
-	l.asFree, l.asLimit, l.hasAS = memlimit.AddressSpace()
-	return l.memDefault(def)
+	return readLimits().memDefault(def)
 }
 
 // limits are what binds a process's memory (MemDefault).
 type limits struct {
 	cgroup, physical, asFree, asLimit int64
 	hasCgroup, hasPhysical, hasAS     bool
+}
+
+// readLimits reads the limits that bind this process.
+func readLimits() limits {
+	var l limits
+	l.cgroup, l.hasCgroup = memlimit.Limit()
+	l.physical, l.hasPhysical = memlimit.Physical()
+	l.asFree, l.asLimit, l.hasAS = memlimit.AddressSpace()
+	return l
 }
 
 func (l limits) memDefault(def int64) (mem int64, why string) {
@@ -692,14 +691,12 @@ func DefaultMem(ctx *kong.Context, prog string, mem *Size) {
 // warnMemPast warns of a --mem given past what the machine or the cgroup
 // holds: a run that takes its budget is then killed by the kernel.
 func warnMemPast(prog string, mem int64) {
-	what, limit := "this machine's memory", int64(0)
-	if l, ok := memlimit.Physical(); ok {
-		limit = l
+	l := readLimits()
+	what, limit := "this machine's memory", l.physical
+	if l.hasCgroup && (!l.hasPhysical || l.cgroup < limit) {
+		what, limit = "the memory limit of the cgroup this runs in", l.cgroup
 	}
-	if l, ok := memlimit.Limit(); ok && (limit == 0 || l < limit) {
-		what, limit = "the memory limit of the cgroup this runs in", l
-	}
-	if limit > 0 && mem > limit {
+	if (l.hasPhysical || l.hasCgroup) && mem > limit {
 		fmt.Fprintf(os.Stderr, "%s: warning: --mem %s is more than %s (%s): a run that reaches it is killed by the kernel; give at most half of that\n",
 			prog, units.Bytes(mem), what, units.Bytes(limit))
 	}
