@@ -302,33 +302,20 @@ func (fl *Fleet) verify(src *Source) (Summary, error) {
 	return sum, err
 }
 
-// Lookup finds one URL (canonicalized first) in the partition that owns
-// its host key, reading only the block that can hold it. It returns the
-// record (nil when absent) and its path key.
-func (fl *Fleet) Lookup(rawURL string) (*record.Record, uint64, error) {
-	r, path, _, err := fl.lookup(rawURL, false)
-	return r, path, err
-}
-
-// LookupNear is Lookup that, when the URL is absent, also returns the
-// respellings of it that the fleet holds, each looked up in the partition
-// that owns it (Source.LookupNear).
+// LookupNear finds one URL (canonicalized first) in the partition that
+// owns its host key, reading only the block that can hold it. It returns
+// the record (nil when absent) and its path key, and, when it is absent,
+// the respellings of it that the fleet holds, each looked up in the
+// partition that owns it (Source.LookupNear).
 func (fl *Fleet) LookupNear(rawURL string) (*record.Record, uint64, []string, error) {
-	return fl.lookup(rawURL, true)
-}
-
-func (fl *Fleet) lookup(rawURL string, near bool) (*record.Record, uint64, []string, error) {
 	u, err := canon.Canonicalize(rawURL)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
 	}
-	us := []string{u}
-	if near {
-		us = append(us, canon.Respellings(u)...)
-	}
+	us := append([]string{u}, canon.Respellings(u)...)
 	at := fl.m.Index(canon.KeysOf(u, fl.grouping).Host)
 	r, path, held, err := fl.findIn(at, us)
-	if err != nil || r != nil || !near {
+	if err != nil || r != nil {
 		return r, path, nil, err
 	}
 	// Respellings owned by other partitions (grouping host: www. gives a
