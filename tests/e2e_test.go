@@ -1370,6 +1370,52 @@ func TestNothingTakenWarns(t *testing.T) {
 	}
 }
 
+// TestFutureCapturesWarn: captures dated after the clock (a crawler's
+// clock run ahead) are taken as dated, since a run's bytes do not depend
+// on the day it is made, but ingest warns, naming the first and the
+// newest, because each will decide its URL's record over every later
+// capture. A capture within a day of the clock (local time written as
+// UTC) is not named.
+func TestFutureCapturesWarn(t *testing.T) {
+	dir := t.TempDir()
+	soon := time.Now().UTC().Add(12 * time.Hour).Format("20060102150405")
+	in := filepath.Join(dir, "ahead.jsonl")
+	os.WriteFile(in, []byte(`{"url":"http://a.example/","timestamp":"20240101000000","status":"200"}
+{"url":"http://a.example/","timestamp":"20990101000000","status":"404"}
+{"url":"http://b.example/","timestamp":"`+soon+`","status":"200"}
+{"url":"http://c.example/","timestamp":"20991231235959","status":"200"}
+`), 0o644)
+	out := filepath.Join(dir, "a.meguri")
+	want := "meguri-ingest: warning: 2 captures are dated after the clock (the first " + in + ":2, the newest 20991231235959); they are taken as dated"
+	for _, args := range [][]string{{in, "-o", out}, {"-q", in, "-o", out}, {"-q", "--data", filepath.Join(dir, "live"), in}} {
+		_, e, code := run(t, nil, "meguri-ingest", args...)
+		if code != 0 || !strings.Contains(string(e), want) {
+			t.Errorf("%v: exit %d, %s; want %q", args, code, e, want)
+		}
+	}
+	rows := string(mustRun(t, nil, "meguri-inspect", "--url", "http://a.example/", out))
+	if !strings.Contains(rows, `"http_status":404`) || !strings.Contains(rows, `"last_seen":"20990101000000"`) {
+		t.Errorf("the capture dated 2099 was not taken as dated: %s", rows)
+	}
+	// one capture: named alone
+	os.WriteFile(in, []byte(`{"url":"http://c.example/","timestamp":"20991231235959","status":"200"}`+"\n"), 0o644)
+	if _, e, _ := run(t, nil, "meguri-ingest", in, "-o", out); !strings.Contains(string(e), "warning: 1 capture is dated after the clock ("+in+":1, 20991231235959); it is taken as dated") {
+		t.Errorf("one capture ahead: %s", e)
+	}
+	// --json: the count in the one object, no warning line
+	_, e, code := run(t, nil, "meguri-ingest", "--json", in, "-o", out)
+	if code != 0 || strings.Count(string(e), "\n") != 1 || !strings.Contains(string(e), `"future_captures":1,`) {
+		t.Errorf("--json with a capture ahead: exit %d, %s", code, e)
+	}
+	// a day's slack: no warning, and no count under --json
+	os.WriteFile(in, []byte(`{"url":"http://b.example/","timestamp":"`+soon+`","status":"200"}`+"\n"), 0o644)
+	for _, args := range [][]string{{in, "-o", out}, {"--json", in, "-o", out}} {
+		if _, e, _ := run(t, nil, "meguri-ingest", args...); strings.Contains(string(e), "warning") || strings.Contains(string(e), "future") {
+			t.Errorf("%v: a capture 12 hours ahead was named: %s", args, e)
+		}
+	}
+}
+
 // TestNothingTakenKeepsPartition: a run that takes no line (an empty pipe
 // after a failed command, a file of the wrong kind, another partition's
 // --range) does not replace an -o file holding records with an empty

@@ -153,6 +153,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return err
 	}
 	warnNothingTaken(a, &sum, false)
+	warnFuture(a, &sum)
 	if a.Quiet {
 		return nil
 	}

@@ -217,7 +217,8 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 		return opt, nil, nil, err
 	}
 	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
-		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value()}
+		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value(),
+		Future: time.Now().Add(futureSlack).Unix()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)
 	if err != nil {
 		return opt, nil, nil, err
@@ -266,6 +267,7 @@ func run(a *args) (err error) {
 		printSummary(&sum, time.Since(start), a.JSON)
 	}
 	warnNothingTaken(a, &sum, !keep)
+	warnFuture(a, &sum)
 	if keep {
 		return keptError(a.Output, held, &sum)
 	}
@@ -331,6 +333,29 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		s.Rejected.Total(), held, r.Source, r.Line, r.Reason, r.Text, hint)
 }
 
+// futureSlack is how far past the clock a capture may be dated before
+// warnFuture names it: a day, past any time zone a crawler might have
+// written its local time in.
+const futureSlack = 24 * time.Hour
+
+// warnFuture says so when captures are dated after the clock (a crawler's
+// clock run ahead, a year mistyped): the newest capture of a URL decides
+// its fields, so such a capture stands over every later capture of its
+// URL until one dated later still. The lines are taken all the same (a
+// run's bytes do not depend on the day it is made). It prints under -q
+// too, but not with the --json summary, whose "future_captures" says so.
+func warnFuture(a *args, s *ingest.Summary) {
+	if s.Future == 0 || a.JSON && !a.Quiet {
+		return
+	}
+	at, when := fmt.Sprintf("%s:%d", s.FirstFuture.Source, s.FirstFuture.Line), record.FormatTimestamp(s.NewestFuture)
+	if s.Future == 1 {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: warning: 1 capture is dated after the clock (%s, %s); it is taken as dated, and as its URL's newest capture it decides the URL's record until a capture dated later still: mend the timestamp at the source\n", at, when)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %d captures are dated after the clock (the first %s, the newest %s); they are taken as dated, and as their URLs' newest captures they decide the URLs' records until captures dated later still: mend the timestamps at the source\n", s.Future, at, when)
+}
+
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
 	bpu := 0.0
 	if s.Stats.URLs > 0 {
@@ -362,6 +387,9 @@ func linesJSON(s *ingest.Summary) string {
 		}
 	}
 	b.WriteByte('}')
+	if s.Future > 0 {
+		fmt.Fprintf(&b, `,"future_captures":%d`, s.Future)
+	}
 	if s.ResumeKey != "" {
 		b.WriteString(`,"resume_key":`)
 		b.Write(record.AppendString(nil, s.ResumeKey))

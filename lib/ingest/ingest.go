@@ -50,6 +50,11 @@ type Options struct {
 	// Fingerprint, when set, is called with each input read to its end
 	// (see cdx.PipelineConfig).
 	Fingerprint func(name string, hash uint64, size int64)
+	// Future, when above 0, is a time (Unix seconds) after which a
+	// capture is counted in Summary.Future: a crawler's clock run ahead.
+	// Such a capture is taken all the same, so the bytes do not depend on
+	// the day a run is made.
+	Future int64
 }
 
 // Summary accounts for every input line.
@@ -69,6 +74,13 @@ type Summary struct {
 	// ResumeKey is the last Wayback CDX server resume key read (see
 	// cdx.IsResumeKey): where the next page of the query starts.
 	ResumeKey string
+	// Future counts the captures dated after Options.Future: each wins
+	// every later fold of its URL until a capture newer still.
+	// FirstFuture is where the first of them was read (its Source and
+	// Line), NewestFuture the latest time among them.
+	Future       int64
+	FirstFuture  Rejected
+	NewestFuture int64
 }
 
 // Rejected is a rejected line, as a summary names it.
@@ -102,6 +114,11 @@ type parsed struct {
 	blank      int64
 	captures   int64
 	discovered int64
+	// captures dated after Options.Future: how many, the first's line,
+	// the newest time
+	future       int64
+	firstFuture  int64
+	newestFuture int64
 }
 
 // batchSize is the bytes of lines handed to a parse worker at once: 1 MiB,
@@ -176,13 +193,22 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 	var lines, inBytes int64
 	parsers := parser.Workers(opt.Workers)
 	scratch := make([][]byte, len(parsers)) // each worker's batch buffer
-	work := func(worker int, b *cdx.Batch) { b.Result = parseBatch(parsers[worker], b, &scratch[worker]) }
+	work := func(worker int, b *cdx.Batch) {
+		b.Result = parseBatch(parsers[worker], b, &scratch[worker], opt.Future)
+	}
 	collect := func(b *cdx.Batch) error {
 		p := b.Result.(*parsed)
 		b.Result = nil
 		sum.Blank += p.blank
 		sum.Captures += p.captures
 		sum.Discovered += p.discovered
+		if p.future > 0 {
+			if sum.Future == 0 {
+				sum.FirstFuture = Rejected{Source: b.Source, Line: p.firstFuture}
+			}
+			sum.Future += p.future
+			sum.NewestFuture = max(sum.NewestFuture, p.newestFuture)
+		}
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes
 		for _, r := range p.rejects {
@@ -226,7 +252,9 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 	return sum, err
 }
 
-func parseBatch(p *cdx.Parser, b *cdx.Batch, scratch *[]byte) *parsed {
+// parseBatch parses a batch's lines, counting the captures dated after
+// future (when above 0).
+func parseBatch(p *cdx.Parser, b *cdx.Batch, scratch *[]byte, future int64) *parsed {
 	res := &parsed{batch: extsort.NewBatchIn(*scratch, len(b.Ends))}
 	for i := range b.Ends {
 		c, reason, blank := p.ParseLine(b, i)
@@ -241,6 +269,13 @@ func parseBatch(p *cdx.Parser, b *cdx.Batch, scratch *[]byte) *parsed {
 			res.discovered++
 		default:
 			res.captures++
+			if future > 0 && c.Time > future {
+				if res.future == 0 {
+					res.firstFuture = b.Nums[i]
+				}
+				res.future++
+				res.newestFuture = max(res.newestFuture, c.Time)
+			}
 		}
 		res.batch.Add(&c)
 	}

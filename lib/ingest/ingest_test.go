@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
@@ -654,5 +655,34 @@ func TestBatchSize(t *testing.T) {
 	}
 	if b := batchSize(1<<30, 2); b != 1<<20 {
 		t.Errorf("--mem 1G, 2 workers: batches of %d bytes, want 1 MiB", b)
+	}
+}
+
+// TestFutureCounted: Options.Future counts the captures dated after it,
+// the first by input order though many batches are parsed at once, and
+// the newest time; the bytes are those of a run that counts nothing.
+func TestFutureCounted(t *testing.T) {
+	var in bytes.Buffer
+	for i := range 5000 {
+		ts := "20200101000000"
+		if i == 3001 || i == 4500 {
+			ts = "20990101000000"
+		}
+		if i == 4000 {
+			ts = "20991231235959"
+		}
+		fmt.Fprintf(&in, `{"url":"http://h%d.example/p","timestamp":"%s","status":"200"}`+"\n", i, ts)
+	}
+	opt := full()
+	opt.Mem = 256 << 10 // batches of 4 KiB: the three are in three batches
+	plain, _ := ingestBytes(t, in.Bytes(), opt)
+	opt.Future = time.Date(2098, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	out, sum := ingestBytes(t, in.Bytes(), opt)
+	if sum.Future != 3 || sum.FirstFuture.Line != 3002 || record.FormatTimestamp(sum.NewestFuture) != "20991231235959" {
+		t.Errorf("future %d, first line %d, newest %s; want 3, 3002, 20991231235959",
+			sum.Future, sum.FirstFuture.Line, record.FormatTimestamp(sum.NewestFuture))
+	}
+	if !bytes.Equal(out, plain) {
+		t.Error("counting future captures changed the bytes")
 	}
 }
