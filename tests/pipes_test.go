@@ -81,8 +81,8 @@ func TestNamedPipes(t *testing.T) {
 	// ever), rejects too, and no temporary file is left beside them.
 	must(`mkfifo out rej && { cat out > a.meguri & cat rej > rejects.jsonl & meguri-ingest -q "$J" -o out --rejects rej; wait; }`)
 	same("a.meguri")
-	if n := strings.Count(must(`cat rejects.jsonl`), "\n"); n != 109 {
-		t.Errorf("rejects through a FIFO: %d lines, want the sample's 109", n)
+	if n := strings.Count(must(`cat rejects.jsonl`), "\n"); n != 172 {
+		t.Errorf("rejects through a FIFO: %d lines, want the sample's 172", n)
 	}
 	must(`meguri-ingest -q "$J" -o >(cat > b.meguri); wait $!`)
 	same("b.meguri")

@@ -79,6 +79,10 @@ func (f *fields) field(key string) *string {
 		return &f.Mimetype
 	case "statuscode":
 		return &f.Statuscode
+	case "method":
+		return &f.Method
+	case "urlkey":
+		return &f.URLKey
 	}
 	return nil
 }
@@ -91,7 +95,8 @@ func ours(key string) bool {
 	case 4:
 		return strings.EqualFold(key, "mime")
 	case 6:
-		return strings.EqualFold(key, "status") || strings.EqualFold(key, "digest") || strings.EqualFold(key, "length")
+		return strings.EqualFold(key, "status") || strings.EqualFold(key, "digest") || strings.EqualFold(key, "length") ||
+			strings.EqualFold(key, "method") || strings.EqualFold(key, "urlkey")
 	case 8:
 		return strings.EqualFold(key, "redirect") || strings.EqualFold(key, "original") || strings.EqualFold(key, "mimetype")
 	case 9:

@@ -60,6 +60,7 @@ const (
 	TabSeparated        // a line that is not JSON and holds a tab: columns, not one URL
 	NoTimestamp         // a capture's HTTP status or digest without its timestamp
 	ResumeKey           // the Wayback CDX server's resume key (showResumeKey=true) or the empty row before it, not a record
+	NonGet              // a capture of a request other than GET (pywb's "method", "__wb_method=" in the urlkey)
 	NumReasons
 )
 
@@ -72,7 +73,7 @@ var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
-	"tab_separated", "no_timestamp", "resume_key",
+	"tab_separated", "no_timestamp", "resume_key", "non_get",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -138,7 +139,12 @@ type fields struct {
 	Original   string `json:"original"`
 	Mimetype   string `json:"mimetype"`
 	Statuscode string `json:"statuscode"`
-	hasTS      bool
+	// The request's method where an index records it: pywb's "method"
+	// field, or "__wb_method=" in the urlkey (pywb's key of a POST
+	// capture, its body appended). See nonGet.
+	Method string `json:"method"`
+	URLKey string `json:"urlkey"`
+	hasTS  bool
 	// folded: the line has no timestamp and a "captures" count above 0,
 	// the shape of a record meguri-inspect --rows prints.
 	folded bool
@@ -254,6 +260,9 @@ func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
 		}
 		return c, r
 	}
+	if nonGet(&f) {
+		return c, NonGet
+	}
 	if !f.hasTS && captured(&f) {
 		return c, NoTimestamp
 	}
@@ -326,6 +335,25 @@ func captured(f *fields) bool {
 	return nonzero
 }
 
+// nonGet reports whether a line is a capture of a request other than a
+// GET: a POST to a form or an API, as browser-based crawlers record them
+// (pywb's "method" field, and its urlkey's "__wb_method=post&" with the
+// request body after it). Its response is what that request got, not
+// what a crawler's GET of the URL gets: folded into the URL's record, a
+// POST's 200 would mark a GET-only 405 page live, and each new body would
+// count as a content change.
+func nonGet(f *fields) bool {
+	if f.Method != "" {
+		return !strings.EqualFold(f.Method, "GET")
+	}
+	_, m, ok := strings.Cut(f.URLKey, "__wb_method=")
+	if !ok {
+		return false
+	}
+	m, _, _ = strings.Cut(m, "&")
+	return !strings.EqualFold(m, "get")
+}
+
 // classify rejects non-web records by scheme and record type.
 func classify(f *fields) Reason {
 	switch canon.Scheme(f.URL) {
@@ -382,7 +410,7 @@ func decode(line []byte) (fields, Reason) {
 			return f, r
 		}
 	}
-	var prefixTS string
+	var prefixKey, prefixTS string
 	if line[0] != '{' {
 		// SURT TIMESTAMP {json}, or SURT TIMESTAMP URL ... space-separated
 		sp := bytes.IndexByte(line, ' ')
@@ -394,6 +422,7 @@ func decode(line []byte) (fields, Reason) {
 		if sp2 < 0 {
 			return f, BadJSON
 		}
+		prefixKey = unsafe.String(unsafe.SliceData(line), sp)
 		prefixTS = unsafe.String(unsafe.SliceData(rest), sp2)
 		third := bytes.TrimLeft(rest[sp2+1:], " ")
 		if len(third) == 0 {
@@ -415,6 +444,9 @@ func decode(line []byte) (fields, Reason) {
 	f.useWaybackNames()
 	if prefixTS != "" && f.Timestamp == "" {
 		f.Timestamp = prefixTS
+	}
+	if prefixKey != "" && f.URLKey == "" {
+		f.URLKey = prefixKey
 	}
 	f.hasTS = f.Timestamp != ""
 	f.folded = f.folded && !f.hasTS
@@ -489,6 +521,8 @@ func fromLayout(vals []string) (fields, Reason) {
 			continue
 		}
 		switch layout[i] {
+		case 'N':
+			f.URLKey = v
 		case 'b':
 			f.Timestamp = v
 		case 'a':
@@ -609,7 +643,8 @@ func decodeJSON(js string) (fields, bool) {
 	}
 	f = fields{Timestamp: string(l.Timestamp), URL: string(l.URL), Mime: string(l.Mime), Status: string(l.Status),
 		Digest: string(l.Digest), Length: string(l.Length), Redirect: string(l.Redirect),
-		Original: string(l.Original), Mimetype: string(l.Mimetype), Statuscode: string(l.Statuscode)}
+		Original: string(l.Original), Mimetype: string(l.Mimetype), Statuscode: string(l.Statuscode),
+		Method: string(l.Method), URLKey: string(l.URLKey)}
 	f.folded = l.Captures > 0
 	return f, true
 }
@@ -641,6 +676,8 @@ type looseFields struct {
 	Original   looseText  `json:"original"`
 	Mimetype   looseText  `json:"mimetype"`
 	Statuscode looseText  `json:"statuscode"`
+	Method     looseText  `json:"method"`
+	URLKey     looseText  `json:"urlkey"`
 	Captures   looseCount `json:"captures"`
 }
 

@@ -477,3 +477,34 @@ func FuzzRejectLine(f *testing.F) {
 		}
 	})
 }
+
+// TestNonGet: a capture of a request other than GET is rejected however
+// the index says so (pywb's method field, in any case; its urlkey's
+// __wb_method= in JSON, CDXJ, CDX-11 and Wayback rows), and a GET is
+// taken, as is a line that names no method.
+func TestNonGet(t *testing.T) {
+	p := Parser{RangeHi: Full}
+	for line, want := range map[string]Reason{
+		`{"url":"http://httpbin.org/post","timestamp":"20140610000859","status":"200","method":"POST"}`:                                                                       NonGet,
+		`{"url":"http://httpbin.org/post","timestamp":"20140610000859","status":"200","method":"post"}`:                                                                       NonGet,
+		`{"url":"http://httpbin.org/anything","timestamp":"20140610000859","status":"200","method":"HEAD"}`:                                                                   NonGet,
+		`{"url":"http://httpbin.org/get","timestamp":"20140610000859","status":"200","method":"GET"}`:                                                                         OK,
+		`{"url":"http://httpbin.org/get","timestamp":"20140610000859","status":"200","method":"get"}`:                                                                         OK,
+		`{"url":"http://httpbin.org/get","timestamp":"20140610000859","status":"200","method":""}`:                                                                            OK,
+		`{"url":"http://httpbin.org/post","timestamp":"20140610000859","status":"200","Method":"PUT"}`:                                                                        NonGet, // keys match in any case
+		`{"url":"http://httpbin.org/post","timestamp":"20140610000859","status":"200","method":1}`:                                                                            NonGet, // not a method
+		`{"urlkey":"org,httpbin)/post?__wb_method=post&foo=bar","url":"http://httpbin.org/post","timestamp":"20140610000859"}`:                                                NonGet,
+		`{"urlkey":"org,httpbin)/post?__wb_method=put","url":"http://httpbin.org/post","timestamp":"20140610000859"}`:                                                         NonGet,
+		`{"urlkey":"org,httpbin)/get?__wb_method=get&a=1","url":"http://httpbin.org/get","timestamp":"20140610000859"}`:                                                       OK,
+		`{"urlkey":"org,httpbin)/post?__wb_method=post","url":"http://httpbin.org/post","timestamp":"20140610000859","method":"GET"}`:                                         OK,     // the field decides
+		`{"urlkey":"org,httpbin)/post?__wb_method=post","url":"http://httpbin.org/post"}`:                                                                                     NonGet, // a link, but a form's
+		`org,httpbin)/post?__wb_method=post&foo=bar 20140610000859 {"url":"http://httpbin.org/post","status":"200"}`:                                                          NonGet,
+		`org,httpbin)/post 20140610000859 {"url":"http://httpbin.org/post?__wb_method=post","status":"200"}`:                                                                  OK, // the URL is no key
+		`org,httpbin)/post?__wb_method=post&foo=bar 20140610000859 http://httpbin.org/post application/json 200 M532K5WS4GY2H4OVZO6HRPOP47A7KDWU - - 720 0 post-test.warc.gz`: NonGet,
+		`["org,httpbin)/post?__wb_method=post", "20140610000859", "http://httpbin.org/post", "application/json", "200", "M532K5WS4GY2H4OVZO6HRPOP47A7KDWU", "720"],`:          NonGet,
+	} {
+		if _, r := p.Parse([]byte(line)); r != want {
+			t.Errorf("%s: %s, want %s", line, r, want)
+		}
+	}
+}

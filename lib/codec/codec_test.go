@@ -448,9 +448,9 @@ func TestHostileLengths(t *testing.T) {
 		{"rows past the cap", func(b []byte) { le.PutUint32(b[HeaderSize+8:], 1<<32-1) },
 			"malformed header: 4294967295 rows, more than a block of shift 15 holds (131072)"},
 		{"a status page of other than a byte a row", func(b []byte) { le.PutUint32(desc(b, ColStatus)[4:], 1<<31) },
-			"malformed page directory: 1737 rows cannot make a status page of 2147483648 bytes"},
+			"malformed page directory: 1736 rows cannot make a status page of 2147483648 bytes"},
 		{"a url page past the page cap", func(b []byte) { le.PutUint32(desc(b, ColURL)[4:], 1<<30+1) },
-			"malformed page directory: 1737 rows cannot make a url page of 1073741825 bytes"},
+			"malformed page directory: 1736 rows cannot make a url page of 1073741825 bytes"},
 	} {
 		b := bytes.Clone(orig)
 		c.mod(b)

@@ -90,7 +90,7 @@ type refCapture struct {
 func refParse(line []byte) (refCapture, bool) {
 	var m map[string]any
 	s := strings.TrimSpace(string(line))
-	var ts string
+	var key, ts string
 	if s == "" {
 		return refCapture{}, false
 	}
@@ -99,12 +99,20 @@ func refParse(line []byte) (refCapture, bool) {
 		if len(f) < 3 {
 			return refCapture{}, false
 		}
-		ts, s = f[1], f[2]
+		key, ts, s = f[0], f[1], f[2]
 	}
 	if json.Unmarshal([]byte(s), &m) != nil {
 		return refCapture{}, false
 	}
 	get := func(k string) string { v, _ := m[k].(string); return v }
+	// a POST (pywb's method field, or its urlkey's __wb_method=post)
+	if k := get("urlkey"); k != "" {
+		key = k
+	}
+	if meth := get("method"); meth != "" && strings.ToUpper(meth) != "GET" ||
+		meth == "" && strings.Contains(key, "__wb_method=") && !strings.Contains(key, "__wb_method=get") {
+		return refCapture{}, false
+	}
 	raw := get("url")
 	mime := get("mime")
 	lm := strings.ToLower(mime)
@@ -341,6 +349,11 @@ func TestRejectReasons(t *testing.T) {
 		{cdx.ResumeKey, `de%2Czew%29%2F+19970427191925%21`, nil},
 		{cdx.ResumeKey, `[],`, nil},
 		{cdx.ResumeKey, `["de%2Czew%29%2F+19970427191925%21"]]`, nil},
+		{cdx.NonGet, `{"urlkey": "com,googleapis,jnn-pa)/$rpc/google.internal.waa.v1.waa/create?__wb_method=post", "timestamp": "20220510010326", "url": "https://jnn-pa.googleapis.com/$rpc/google.internal.waa.v1.Waa/Create", "mime": "application/json+protobuf", "status": "200", "digest": "sha1:BZTWTHK6CCM4DEP5WM2CSIYRT47CIQWV", "length": "23212", "offset": "15747565", "filename": "apod.warc.gz", "requestBody": "", "method": "POST"}`, nil},
+		// pywb's key of a POST capture alone, in the JSON and in the
+		// CDXJ of pywb's post-test.cdxj (the corpus keeps it as JSON)
+		{cdx.NonGet, `{"urlkey": "org,httpbin)/post?__wb_method=post&foo=bar&test=abc", "timestamp": "20140610000859", "url": "http://httpbin.org/post", "mime": "application/json", "status": "200", "digest": "M532K5WS4GY2H4OVZO6HRPOP47A7KDWU", "length": "720", "offset": "0", "filename": "post-test.warc.gz"}`, nil},
+		{cdx.NonGet, `org,httpbin)/post?__wb_method=post&foo=bar&test=abc 20140610000859 {"url": "http://httpbin.org/post", "mime": "application/json", "status": "200", "digest": "M532K5WS4GY2H4OVZO6HRPOP47A7KDWU", "length": "720", "offset": "0", "filename": "post-test.warc.gz"}`, nil},
 		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
 			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
 	}
