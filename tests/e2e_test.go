@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
@@ -1420,6 +1421,59 @@ func TestFutureCapturesWarn(t *testing.T) {
 	for _, args := range [][]string{{in, "-o", out}, {"--json", in, "-o", out}} {
 		if _, e, _ := run(t, nil, "meguri-ingest", args...); strings.Contains(string(e), "warning") || strings.Contains(string(e), "future") {
 			t.Errorf("%v: a capture 12 hours ahead was named: %s", args, e)
+		}
+	}
+}
+
+// TestCompressedRejects: a --rejects name ending in .gz or .zst is
+// written compressed (a user who names rejects.jsonl.gz runs zcat on it),
+// holding the lines a plain file holds, for ingest and route split alike,
+// and whole when --strict stops the run at its first reject.
+func TestCompressedRejects(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "rejects.jsonl")
+	mustRun(t, nil, "meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "a.meguri"), "--rejects", plain)
+	want := fileBytes(t, plain)
+	man := filepath.Join(dir, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "--partitions", "2", sample, "-o", man)
+	unzip := map[string]func([]byte) ([]byte, error){
+		".gz": func(b []byte) ([]byte, error) {
+			r, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			return io.ReadAll(r)
+		},
+		".zst": func(b []byte) ([]byte, error) {
+			r, err := zstd.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			defer r.Close()
+			return io.ReadAll(r)
+		},
+	}
+	for ext, un := range unzip {
+		for _, tool := range [][]string{
+			{"meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "b.meguri")},
+			{"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), sample},
+		} {
+			path := filepath.Join(dir, "rejects.jsonl"+ext)
+			mustRun(t, nil, tool[0], append(tool[1:], "--rejects", path)...)
+			got, err := un(fileBytes(t, path))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s --rejects %s: %d bytes (%v), want the %d of the plain file", tool[0], ext, len(got), err, len(want))
+			}
+		}
+		// --strict: the run fails, its rejects file holds the one line
+		// that stopped it, compressed whole
+		path := filepath.Join(dir, "strict.jsonl"+ext)
+		if _, _, code := run(t, nil, "meguri-ingest", "--strict", sample, "-o", filepath.Join(dir, "c.meguri"), "--rejects", path); code != 1 {
+			t.Errorf("--strict: exit %d", code)
+		}
+		got, err := un(fileBytes(t, path))
+		if first := want[:bytes.IndexByte(want, '\n')+1]; err != nil || !bytes.Equal(got, first) {
+			t.Errorf("--strict --rejects %s: %q (%v), want %q", ext, got, err, first)
 		}
 	}
 }

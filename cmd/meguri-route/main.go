@@ -248,7 +248,7 @@ type splitCmd struct {
 	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs, one for every partition (empty where nothing was routed): <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri, replacing an earlier split's. One split at a time writes into a directory: give splits that run together a directory each."`
 	Zstd     bool     `help:"Compress CDX outputs with zstd, each buffer of lines a frame from encoders shared by all partitions."`
 	Replace  bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
-	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH."`
+	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
 	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
 	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less)."`

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
@@ -604,8 +606,25 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, func(runErr error) error {
-		cerr := f.Commit()
+	enc, err := compressor(path, f)
+	if err != nil {
+		f.Abort()
+		return nil, nil, err
+	}
+	w = f
+	if enc != nil {
+		w = enc
+	}
+	return w, func(runErr error) error {
+		var cerr error
+		if enc != nil {
+			cerr, enc = enc.Close(), nil
+		}
+		if cerr == nil {
+			cerr = f.Commit()
+		} else {
+			f.Abort()
+		}
 		switch {
 		case cerr == nil:
 			return runErr
@@ -616,6 +635,20 @@ func Rejects(prog, path string) (w io.Writer, finish func(runErr error) error, e
 		}
 		return runErr
 	}, nil
+}
+
+// compressor returns the compressing writer over w that a text output's
+// name asks for by its extension, ".gz" gzip and ".zst" zstd (as a user
+// who names rejects.jsonl.gz means to zcat it), or nil for any other
+// name. Closing it ends the stream; it does not close w.
+func compressor(name string, w io.Writer) (io.WriteCloser, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".gz":
+		return gzip.NewWriter(w), nil
+	case ".zst":
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+	}
+	return nil, nil
 }
 
 // MemDefault returns the budget a --mem flag left at its default def
