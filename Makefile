@@ -82,6 +82,10 @@ test: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l cmd lib tests scripts)" || { echo "gofmt needed:"; gofmt -l cmd lib tests scripts; exit 1; }
 	$(GO) test -race -count=1 ./...
+	@# the tools build for the other Unixes a user may run them on (a
+	@# laptop's macOS, a FreeBSD storage node), though only Linux runs the tests
+	for p in darwin/arm64 freebsd/amd64; do \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/... || exit 1; done
 
 test-short: deps
 	$(GO) test -short -count=1 ./...

@@ -10,5 +10,5 @@ func Limit() uint64 {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return 0
 	}
-	return l.Cur
+	return uint64(l.Cur) // int64 on the BSDs, where RLIM_INFINITY is -1
 }
