@@ -29,7 +29,7 @@ type args struct {
 	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
-	Range       string   `placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional (default: all keys). Records outside are rejected (out_of_range)."`
+	Range       string   `placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional; LO..HI too, as meguri-inspect prints a file's range (default: all keys). Records outside are rejected (out_of_range)."`
 	Manifest    string   `placeholder:"PATH" help:"Take the range from the row of --partition-id in this manifest (a map from meguri-route balance, or rows from meguri-compact) instead of --range."`
 	cli.GroupingFlag
 	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`

@@ -43,9 +43,14 @@ func ParseHexKey(s string) (uint64, error) {
 	return v, nil
 }
 
-// ParseRange parses LO:HI, inclusive host keys in hex.
+// ParseRange parses LO:HI, inclusive host keys in hex; LO..HI too, the
+// form the tools print a range in (meguri-inspect's "range 0x... ..
+// 0x...", pasted whole).
 func ParseRange(s string) (lo, hi uint64, err error) {
 	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		a, b, ok = strings.Cut(s, "..")
+	}
 	if !ok {
 		return 0, 0, fmt.Errorf("bad range %q (want LO:HI in hex)", s)
 	}

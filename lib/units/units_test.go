@@ -72,3 +72,28 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRange: LO:HI in hex, or LO..HI as the tools print a range
+// (spaces around the dots too); a bound left out, a reversed range or
+// another separator is an error.
+func TestParseRange(t *testing.T) {
+	for _, in := range []string{
+		"8000000000000000:ffffffffffffffff", "0x8000000000000000:0xffffffffffffffff",
+		"0x8000000000000000..0xffffffffffffffff", "0x8000000000000000 .. 0xffffffffffffffff",
+	} {
+		lo, hi, err := ParseRange(in)
+		if err != nil || lo != 1<<63 || hi != ^uint64(0) {
+			t.Errorf("ParseRange(%q) = %#x, %#x, %v", in, lo, hi, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"8000000000000000:":                     `bad host key "" (want hex, with or without 0x)`,
+		"0x8000000000000000-0xffffffffffffffff": `bad range "0x8000000000000000-0xffffffffffffffff" (want LO:HI in hex)`,
+		"0x10..0x1":                             `bad range "0x10..0x1": low end above high end`,
+		"1...2":                                 `bad host key ".2" (want hex, with or without 0x)`,
+	} {
+		if _, _, err := ParseRange(in); err == nil || err.Error() != want {
+			t.Errorf("ParseRange(%q): %v, want %s", in, err, want)
+		}
+	}
+}
