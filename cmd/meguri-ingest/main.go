@@ -322,6 +322,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; a --rejects file? its lines' \"text\" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)"
 	case r.Reason == cdx.NoTimestamp:
 		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
+	case r.Reason == cdx.BadFields:
+		hint = "; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? ask for the default fields (no fl=)"
 	case r.Reason == cdx.TabSeparated:
 		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}
