@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	cdxinput "github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/units"
 )
@@ -1440,31 +1440,27 @@ func TestCompressedRejects(t *testing.T) {
 	want := fileBytes(t, plain)
 	man := filepath.Join(dir, "fleet.manifest")
 	mustRun(t, nil, "meguri-route", "balance", "--partitions", "2", sample, "-o", man)
-	unzip := map[string]func([]byte) ([]byte, error){
-		".gz": func(b []byte) ([]byte, error) {
-			r, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				return nil, err
-			}
-			return io.ReadAll(r)
-		},
-		".zst": func(b []byte) ([]byte, error) {
-			r, err := zstd.NewReader(bytes.NewReader(b))
-			if err != nil {
-				return nil, err
-			}
-			defer r.Close()
-			return io.ReadAll(r)
-		},
+	// read back as ingest reads its inputs, which must find each
+	// compressed as its name says
+	unzip := func(path string, want cdxinput.Compression) ([]byte, error) {
+		in, err := cdxinput.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer in.Close()
+		if in.Compression != want {
+			return nil, fmt.Errorf("%s, not %s", in.Compression, want)
+		}
+		return io.ReadAll(in)
 	}
-	for ext, un := range unzip {
+	for ext, comp := range map[string]cdxinput.Compression{".gz": cdxinput.Gzip, ".zst": cdxinput.Zstd} {
 		for _, tool := range [][]string{
 			{"meguri-ingest", "-q", sample, "-o", filepath.Join(dir, "b.meguri")},
 			{"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "parts"), sample},
 		} {
 			path := filepath.Join(dir, "rejects.jsonl"+ext)
 			mustRun(t, nil, tool[0], append(tool[1:], "--rejects", path)...)
-			got, err := un(fileBytes(t, path))
+			got, err := unzip(path, comp)
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%s --rejects %s: %d bytes (%v), want the %d of the plain file", tool[0], ext, len(got), err, len(want))
 			}
@@ -1475,7 +1471,7 @@ func TestCompressedRejects(t *testing.T) {
 		if _, _, code := run(t, nil, "meguri-ingest", "--strict", sample, "-o", filepath.Join(dir, "c.meguri"), "--rejects", path); code != 1 {
 			t.Errorf("--strict: exit %d", code)
 		}
-		got, err := un(fileBytes(t, path))
+		got, err := unzip(path, comp)
 		if first := want[:bytes.IndexByte(want, '\n')+1]; err != nil || !bytes.Equal(got, first) {
 			t.Errorf("--strict --rejects %s: %q (%v), want %q", ext, got, err, first)
 		}
