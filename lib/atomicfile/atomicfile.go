@@ -127,7 +127,7 @@ func CreateIn(pool *fdpool.Pool, path string, size int) (*File, error) {
 		f, err = pool.Add(create, os.O_WRONLY|os.O_APPEND)
 	}
 	if err != nil {
-		return nil, cannotWrite(path, err)
+		return nil, cannotCreate(path, target, err)
 	}
 	return &File{Writer: bufio.NewWriterSize(tempFile{f, path}, size), f: f, path: path, target: target, before: idOf(st)}, nil
 }
@@ -217,6 +217,27 @@ func cannotWrite(path string, err error) error {
 		err = le.Err
 	}
 	return fmt.Errorf("cannot write %s: %w", path, err)
+}
+
+// cannotCreate is the error of a temporary file that could not be made
+// beside the output. Denied, it names the directory: a user whose file
+// is writable in a directory that is not would otherwise read
+// "permission denied" of a file they can write.
+func cannotCreate(path, target string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return cannotWrite(path, err)
+	}
+	return fmt.Errorf("cannot write %s: no permission to make a file in %s "+
+		"(an output is written to a temporary file beside it and renamed into place, "+
+		"so its directory must be writable, not only the file)", path, dirName(target))
+}
+
+// dirName is the directory of path as a message names it.
+func dirName(path string) string {
+	if d := filepath.Dir(path); d != "." {
+		return d
+	}
+	return "the current directory"
 }
 
 // fileID tells whether a destination was replaced or rewritten: which

@@ -430,3 +430,31 @@ func TestCreateIn(t *testing.T) {
 		t.Errorf("left %q", got)
 	}
 }
+
+// TestCannotCreate: a temporary file the directory refuses is reported as
+// the directory's, since the output file itself may well be writable (the
+// tests run as root, for whom no mode denies, so the errors are made here);
+// other errors name the output as they came.
+func TestCannotCreate(t *testing.T) {
+	denied := func(errno syscall.Errno) error {
+		return &os.PathError{Op: "open", Path: "ro/.out.meguri.tmp-1", Err: errno}
+	}
+	for _, c := range []struct {
+		path, target string
+		err          error
+		want         string
+	}{
+		{"ro/out.meguri", "ro/out.meguri", denied(syscall.EACCES),
+			"cannot write ro/out.meguri: no permission to make a file in ro (an output is written to a temporary file beside it and renamed into place, so its directory must be writable, not only the file)"},
+		{"link.meguri", "/data/p/out.meguri", denied(syscall.EPERM),
+			"cannot write link.meguri: no permission to make a file in /data/p (an output is written to a temporary file beside it and renamed into place, so its directory must be writable, not only the file)"},
+		{"out.meguri", "out.meguri", denied(syscall.EACCES),
+			"cannot write out.meguri: no permission to make a file in the current directory (an output is written to a temporary file beside it and renamed into place, so its directory must be writable, not only the file)"},
+		{"ro/out.meguri", "ro/out.meguri", denied(syscall.EROFS), "cannot write ro/out.meguri: read-only file system"},
+		{"ro/out.meguri", "ro/out.meguri", denied(syscall.ENOSPC), "cannot write ro/out.meguri: no space left on device"},
+	} {
+		if got := cannotCreate(c.path, c.target, c.err).Error(); got != c.want {
+			t.Errorf("%s, %v:\n got %s\nwant %s", c.path, c.err, got, c.want)
+		}
+	}
+}
