@@ -298,6 +298,34 @@ func TestRunAgain(t *testing.T) {
 	}
 }
 
+// TestRunAgainMended: a --data run that took no line (Wayback fl= output
+// without --cdx-fields) appended nothing, so the same input run again
+// with the flag is appended, not refused as committed before; a run that
+// took lines is.
+func TestRunAgainMended(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "part-1")
+	in := filepath.Join(tmp, "fl.txt")
+	os.WriteFile(in, []byte("http://www.zew.de/ 19970427191925 200\nhttp://www.nasa.gov/ 19961231235847 301\n"), 0o644)
+	_, e, code := run(t, nil, "meguri-ingest", "--data", dir, "--partition-id", "1", in)
+	if code != 0 || !strings.Contains(string(e), "2 lines: 0 taken (0 captures, 0 discovered), 2 rejected") {
+		t.Fatalf("first run: exit %d, %s", code, e)
+	}
+	fields := []string{"--cdx-fields", "original,timestamp,statuscode"}
+	_, e, code = run(t, nil, "meguri-ingest", append([]string{"--data", dir, in}, fields...)...)
+	if code != 0 || !strings.Contains(string(e), "2 lines: 2 taken (2 captures, 0 discovered), 0 rejected") {
+		t.Fatalf("the run mended: exit %d, %s", code, e)
+	}
+	_, e, code = run(t, nil, "meguri-ingest", append([]string{"--data", dir, in}, fields...)...)
+	if code != 0 || !strings.Contains(string(e), "committed the same content") {
+		t.Fatalf("the mended run again: exit %d, %s", code, e)
+	}
+	want := mustRun(t, nil, "meguri-ingest", append([]string{"-q", "--partition-id", "1", in}, fields...)...)
+	if got := packDir(t, dir); !bytes.Equal(got, want) {
+		t.Fatal("the pack differs from ingesting the input once")
+	}
+}
+
 // TestRunAgainMany: a re-run of many inputs names the first five it
 // finds committed and counts the rest, on its own and in the refusal of
 // a run that mixes them with a new one (a re-run of 3,000 shards printed

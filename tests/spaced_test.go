@@ -33,8 +33,9 @@ var spacedAsJSON = []string{
 // TestSpacedCDX: meguri-ingest and meguri-route split read space-separated
 // CDX (and the Wayback server's JSON rows) as the same records in JSON;
 // the legend line is accounted for as a cdx_legend reject; a legend of
-// another layout (or a JSON header of other fields) stops the run before
-// any output appears, naming file and line.
+// another layout (or a JSON header of other fields, or --cdx-fields)
+// names the fields of the lines after it, and one meguri cannot read
+// them by stops the run before any output appears, naming file and line.
 func TestSpacedCDX(t *testing.T) {
 	dir := t.TempDir()
 	cdxFile, jsonFile := filepath.Join(dir, "in.cdx"), filepath.Join(dir, "in.jsonl")
@@ -113,22 +114,74 @@ func TestSpacedCDX(t *testing.T) {
 		}
 	}
 
-	bad := filepath.Join(dir, "bad.cdx")
-	os.WriteFile(bad, []byte(spacedLines[1]+"\n CDX N b a m s k r V v D d\n"+spacedLines[5]+"\n"), 0o644)
-	outFile := filepath.Join(dir, "bad.meguri")
-	for _, args := range [][]string{{"meguri-ingest", bad, "-o", outFile}, {"meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "bad"), bad}} {
-		_, e, code = run(t, nil, args[0], args[1:]...)
-		if code != 1 || !strings.Contains(string(e), bad+`: line 2: CDX legend "N b a m s k r V v D d" is not a layout meguri reads`) {
-			t.Errorf("%v: exit %d, %s", args, code, e)
+	// A legend of another layout names the fields of the lines after it
+	// (here an old 11-field CDX with no length); route split, which
+	// passes lines on without their legend, refuses it.
+	other := filepath.Join(dir, "other.cdx")
+	os.WriteFile(other, []byte(spacedLines[1]+"\n CDX N b a m s k r V v D d\n"+
+		"de,zew)/ 19970427191925 http://www.zew.de:80/ text/html 200 GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 - 1001 - - -\n"), 0o644)
+	otherJSON := filepath.Join(dir, "other.jsonl")
+	os.WriteFile(otherJSON, []byte(spacedAsJSON[0]+"\n"+strings.Replace(spacedAsJSON[4], `, "length": "1001"`, "", 1)+"\n"), 0o644)
+	out, e, code = run(t, nil, "meguri-ingest", other)
+	if want := mustRun(t, nil, "meguri-ingest", "-q", otherJSON); code != 0 || string(out) != string(want) ||
+		!strings.Contains(string(e), "3 lines: 2 taken (2 captures, 0 discovered), 1 rejected") {
+		t.Errorf("ingest of a CDX file of another legend: exit %d, %d bytes (want %d), %s", code, len(out), len(want), e)
+	}
+	_, e, code = run(t, nil, "meguri-route", "split", "--manifest", man, "--out-dir", filepath.Join(dir, "other"), other)
+	if code != 1 || !strings.Contains(string(e), other+`: line 2: CDX legend "N b a m s k r V v D d" names fields that the lines after it are read by, and passed on as they are they would part from it and be misread: ingest them first`) {
+		t.Errorf("route split of a CDX file of another legend: exit %d, %s", code, e)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "other")); !os.IsNotExist(err) {
+		t.Errorf("a refused split left its out-dir behind")
+	}
+
+	// A Wayback query with fl=: its JSON output's header row names the
+	// fields; its text output has none, and --cdx-fields gives them.
+	flJSON, flText, flObjects := filepath.Join(dir, "fl.json"), filepath.Join(dir, "fl.txt"), filepath.Join(dir, "fl.jsonl")
+	os.WriteFile(flJSON, []byte(`[["original","timestamp","statuscode"],`+"\n"+
+		`["http://www.zew.de/", "19970427191925", "200"],`+"\n"+`["http://www.nasa.gov/", "19961231235847", "301"]]`+"\n"), 0o644)
+	os.WriteFile(flText, []byte("http://www.zew.de/ 19970427191925 200\nhttp://www.nasa.gov/ 19961231235847 301\n"), 0o644)
+	os.WriteFile(flObjects, []byte(`{"url": "http://www.zew.de/", "timestamp": "19970427191925", "status": "200"}`+"\n"+
+		`{"url": "http://www.nasa.gov/", "timestamp": "19961231235847", "status": "301"}`+"\n"), 0o644)
+	want = mustRun(t, nil, "meguri-ingest", "-q", flObjects)
+	for _, args := range [][]string{{flJSON}, {"--cdx-fields", "original,timestamp,statuscode", flText}} {
+		out, e, code = run(t, nil, "meguri-ingest", args...)
+		if code != 0 || string(out) != string(want) || !strings.Contains(string(e), "2 taken (2 captures, 0 discovered)") {
+			t.Errorf("ingest %v: exit %d, %d bytes (want %d), %s", args, code, len(out), len(want), e)
 		}
 	}
-	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
-		t.Errorf("a refused input left %s behind", outFile)
+	// without it the text output's lines are rejected, and the warning
+	// names the flag
+	_, e, _ = run(t, nil, "meguri-ingest", flText, "-o", filepath.Join(dir, "fl.meguri"))
+	if !strings.Contains(string(e), "rejected as bad_cdx_fields") || !strings.Contains(string(e), "give them as --cdx-fields (the fl= list)") {
+		t.Errorf("ingest of fl= text output without --cdx-fields: %s", e)
 	}
-	os.WriteFile(bad, []byte(`[["original","timestamp","statuscode"],`+"\n"+`["http://www.zew.de/", "19970427191925", "200"]]`+"\n"), 0o644)
-	_, e, code = run(t, nil, "meguri-ingest", bad, "-o", outFile)
-	if code != 1 || !strings.Contains(string(e), bad+`: line 1: Wayback JSON header ["original" "timestamp" "statuscode"] is not the default field list meguri reads`) {
-		t.Errorf("Wayback JSON with fl=: exit %d, %s", code, e)
+	// balance counts the lines as ingest reads them
+	_, e, code = run(t, nil, "meguri-route", "balance", "-n", "1", "--cdx-fields", "original,timestamp,statuscode", flText)
+	if code != 0 || !strings.Contains(string(e), "2 urls in 2 hosts (0 lines rejected)") {
+		t.Errorf("balance --cdx-fields: exit %d, %s", code, e)
+	}
+	_, e, code = run(t, nil, "meguri-ingest", "--cdx-fields", "original,time", flText)
+	if code != 2 || !strings.Contains(string(e), `--cdx-fields: not a field layout meguri reads: unknown field "time"`) {
+		t.Errorf("--cdx-fields with an unknown name: exit %d, %s", code, e)
+	}
+
+	// a legend or header row without the URL is refused before any
+	// output appears, naming file and line
+	bad := filepath.Join(dir, "bad.cdx")
+	outFile := filepath.Join(dir, "bad.meguri")
+	for _, c := range []struct{ text, err string }{
+		{spacedLines[1] + "\n CDX A b m s\n", `: line 2: CDX legend "A b m s": not a field layout meguri reads: no original URL`},
+		{`[["timestamp","statuscode"],` + "\n" + `["19970427191925", "200"]]` + "\n", `: line 1: Wayback JSON header ["timestamp" "statuscode"]: not a field layout meguri reads: no original URL`},
+	} {
+		os.WriteFile(bad, []byte(c.text), 0o644)
+		_, e, code = run(t, nil, "meguri-ingest", bad, "-o", outFile)
+		if code != 1 || !strings.Contains(string(e), bad+c.err) {
+			t.Errorf("%q: exit %d, %s", c.text, code, e)
+		}
+		if _, err := os.Stat(outFile); !os.IsNotExist(err) {
+			t.Errorf("a refused input left %s behind", outFile)
+		}
 	}
 }
 

@@ -26,21 +26,22 @@ import (
 
 type args struct {
 	cli.VersionFlag
-	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
+	Files       []string `arg:"" optional:"" name:"FILE" help:"CDX inputs, line by line: JSON objects, 'SURT TIMESTAMP {json}' lines, space-separated CDX (CDX-11, 9-field, the Wayback CDX server's 7 fields, or its output=json rows; other fields by their legend line, header row or --cdx-fields), or discovered links ({\"url\":...} lines or bare URLs); plain, gzip or zstd (detected from the bytes). None or '-' reads stdin."`
 	Output      string   `short:"o" default:"-" placeholder:"PATH" help:"Write the .meguri file here ('-' for stdout). Written atomically: a failed run leaves no file."`
 	PartitionID uint64   `name:"partition-id" default:"0" placeholder:"N" help:"Partition id recorded in the header."`
 	Range       string   `placeholder:"LO:HI" help:"Inclusive host-key range in hex, 0x optional; LO..HI too, as meguri-inspect prints a file's range (default: all keys). Records outside are rejected (out_of_range)."`
 	Manifest    string   `placeholder:"PATH" help:"Take the range from the row of --partition-id in this manifest (a map from meguri-route balance, or rows from meguri-compact) instead of --range."`
 	cli.GroupingFlag
-	Mem        cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
-	Tmp        string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
-	MaxLine    cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
-	Rejects    string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
-	Strict     bool     `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line or a Wayback resume key does not stop it)."`
-	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
-	Quiet      bool     `short:"q" help:"Do not print the run summary."`
-	AllowEmpty bool     `name:"allow-empty" help:"Replace an -o file that holds records even when this run takes no line. Without it such a run (an empty pipe after a failed command, every line rejected or out of --range) leaves the file as it was and exits 1."`
-	JSON       bool     `name:"json" help:"Print the run summary as JSON on stderr."`
+	Mem     cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
+	Tmp     string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
+	MaxLine cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
+	cli.FieldsFlag
+	Rejects    string `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
+	Strict     bool   `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line or a Wayback resume key does not stop it)."`
+	Progress   *bool  `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet      bool   `short:"q" help:"Do not print the run summary."`
+	AllowEmpty bool   `name:"allow-empty" help:"Replace an -o file that holds records even when this run takes no line. Without it such a run (an empty pipe after a failed command, every line rejected or out of --range) leaves the file as it was and exits 1."`
+	JSON       bool   `name:"json" help:"Print the run summary as JSON on stderr."`
 
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
@@ -217,7 +218,7 @@ func options(a *args) (opt ingest.Options, meter *cli.Meter, finish func(error) 
 		return opt, nil, nil, err
 	}
 	opt = ingest.Options{PartitionID: a.PartitionID, Lo: lo, Hi: hi, Mem: int64(a.Mem), TmpDir: a.Tmp,
-		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value(),
+		MaxLine: int(a.MaxLine), Strict: a.Strict, Grouping: a.Value(), Layout: string(a.CDXFields),
 		Future: time.Now().Add(futureSlack).Unix()}
 	rejects, finish, err := cli.Rejects("meguri-ingest", a.Rejects)
 	if err != nil {
@@ -323,7 +324,7 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 	case r.Reason == cdx.NoTimestamp:
 		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
 	case r.Reason == cdx.BadFields:
-		hint = "; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? ask for the default fields (no fl=)"
+		hint = "; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? give them as --cdx-fields (the fl= list), or ask for the default fields (no fl=)"
 	case r.Reason == cdx.TabSeparated:
 		hint = "; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest"
 	}

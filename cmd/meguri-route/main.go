@@ -402,6 +402,7 @@ type balanceCmd struct {
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
 	cli.GroupingFlag
+	cli.FieldsFlag
 }
 
 func (c *balanceCmd) Run() error {
@@ -449,7 +450,8 @@ func (c *balanceCmd) Run() error {
 	if cli.ReadsStdin(c.Files) {
 		cli.LinesFromTerminal("meguri-route balance", "CDX lines", "give FILE... to read files")
 	}
-	copt := route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine), Memory: int64(c.Mem), TmpDir: c.Tmp}
+	copt := route.CountOptions{Grouping: c.Value(), MaxLine: int(c.MaxLine), Memory: int64(c.Mem), TmpDir: c.Tmp,
+		Layout: string(c.CDXFields)}
 	meter := cli.NewMeter(c.Progress)
 	copt.Progress = meter.Reading("meguri-route balance", c.Files)
 	copt.Sorting = meter.Writing("meguri-route balance")

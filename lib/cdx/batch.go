@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -31,7 +30,13 @@ type Batch struct {
 	// (compressed, when they are) up to the batch's end, over every input
 	// so far: against their total size, how far the run has come. The
 	// decompressor's read-ahead makes it run a little early.
-	Raw    int64
+	Raw int64
+	// Layout is the fields of the batch's space-separated lines and
+	// Wayback JSON rows, as CDX legend letters (see layouts): what the
+	// input's last legend line or header row named, or else
+	// PipelineConfig.Layout; "" reads each line by its field count. A
+	// legend that changes it starts a new batch.
+	Layout string
 	Result any // set by the work function
 	ready  chan struct{}
 }
@@ -54,6 +59,13 @@ type PipelineConfig struct {
 	// its name (<stdin> for stdin), and the xxHash64 (seed 0) and length
 	// of its content, the bytes read after decompression.
 	Fingerprint func(name string, hash uint64, size int64)
+	// Layout is the layout of each input's lines until a legend line or
+	// header row names one (FieldsLayout); "" reads them by field count.
+	Layout string
+	// Verbatim refuses a legend or header row that names a layout other
+	// than reading by count: a run that passes lines on as they are
+	// (meguri-route split) would part them from it, and misread them.
+	Verbatim bool
 }
 
 // maxBatches bounds the batches alive at once: those queued for workers
@@ -182,9 +194,11 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 	defer lr.Close()
 	batchBytes := cfg.BatchBytes
 	var last int64
+	layout := cfg.Layout
 	newBatch := func() *Batch {
 		b := free.Get()
-		*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0], ready: make(chan struct{})}
+		*b = Batch{Source: in.Name, Data: b.Data[:0], Ends: b.Ends[:0], TooLong: b.TooLong[:0], Nums: b.Nums[:0],
+			Layout: layout, ready: make(chan struct{})}
 		return b
 	}
 	// b is the batch being filled, taken only once a line comes: one
@@ -213,8 +227,16 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 		if err != nil {
 			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
 		}
-		if err := checkLegend(line); err != nil {
+		if l, ok, err := legendLayout(line, cfg.Verbatim); err != nil {
 			return fmt.Errorf("%s: line %d: %w", in.Name, num, err)
+		} else if ok && l != layout {
+			// the lines after it are read by the new layout, in a
+			// batch of their own (the legend itself is rejected,
+			// whichever batch holds it)
+			if b != nil && !send() {
+				return errStopped
+			}
+			layout = l
 		}
 		if b == nil {
 			b = newBatch()
@@ -235,31 +257,41 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 	return nil
 }
 
-// checkLegend refuses a CDX legend line that names a layout other than
-// the ones layouts reads, and a Wayback JSON header row of other fields
-// than waybackHeader: the lines after it would be read by their field
-// count alone, and misread. A known legend is only rejected, as Legend.
-func checkLegend(line []byte) error {
+// legendLayout reads a CDX legend line or a Wayback JSON header row
+// (ok), returning the layout it names (see checkLayout). It refuses one
+// whose lines meguri cannot read; and with verbatim, one that names a
+// layout other than reading by count.
+func legendLayout(line []byte, verbatim bool) (layout string, ok bool, err error) {
 	line = bytes.TrimLeft(bytes.TrimPrefix(line, bom), " \t")
 	if len(line) < 3 || line[0] != 'C' && line[0] != '[' {
-		return nil
+		return "", false, nil
 	}
+	var named string // the legend or header, for messages
 	if line[0] == '[' {
 		if line[1] != '[' {
-			return nil // a row of the array, not its start
+			return "", false, nil // a row of the array, not its start
 		}
-		if vals, header, _ := arrayRow(line); header && !slices.Equal(vals, waybackHeader) {
-			return fmt.Errorf("Wayback JSON header %q is not the default field list meguri reads (%q): the rows after it would be misread; request the default fields (no fl=)",
-				vals, waybackHeader)
+		vals, header, _ := arrayRow(line)
+		if !header {
+			return "", false, nil
 		}
-		return nil
+		named = fmt.Sprintf("Wayback JSON header %q", vals)
+		layout, err = FieldsLayout(vals)
+	} else {
+		letters, isLegend := isLegend(line)
+		if !isLegend {
+			return "", false, nil
+		}
+		named = fmt.Sprintf("CDX legend %q", spaced(letters))
+		layout, err = checkLayout(letters)
 	}
-	letters, ok := isLegend(line)
-	if !ok || knownLegend(letters) {
-		return nil
+	if err != nil {
+		return "", true, fmt.Errorf("%s: %w", named, err)
 	}
-	return fmt.Errorf("CDX legend %q is not a layout meguri reads (CDX-11 %q, 9-field %q): the lines after it would be misread; convert them to JSON lines",
-		spaced(letters), spaced(layouts[11]), spaced(layouts[9]))
+	if verbatim && layout != "" {
+		return "", true, fmt.Errorf("%s names fields that the lines after it are read by, and passed on as they are they would part from it and be misread: ingest them first and split the .meguri stream (meguri-ingest FILE | meguri-route split ...)", named)
+	}
+	return layout, true, nil
 }
 
 // spaced spells legend letters as a legend line does.

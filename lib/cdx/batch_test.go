@@ -90,3 +90,89 @@ func TestPipelineManyInputs(t *testing.T) {
 		t.Errorf("%d MiB allocated for 300 one-line inputs", alloc>>20)
 	}
 }
+
+// TestLayoutLines: space-separated lines and Wayback JSON rows are read
+// by the layout in effect: the last legend line or header row of their
+// input, else PipelineConfig.Layout, else by their field count. A legend
+// holds to the end of its input (the next input starts afresh), and a
+// legend of a layout reading by count reads by count again.
+func TestLayoutLines(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.cdx")
+	os.WriteFile(a, []byte(strings.Join([]string{
+		`http://a.example/1 20200101000000 200`, // by --cdx-fields (original,timestamp,statuscode)
+		` CDX b a s k`,
+		`20200102000000 http://a.example/2 404 AAAA`,
+		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`,
+		`["example,a)/3","20200103000000","http://a.example/3","text/html","301","-","12"],`,
+		`example,a)/4 20200104000000 http://a.example/4 text/html 200 BBBB - - 99 0 f.warc.gz`,
+		`[["timestamp","original"],`,
+		`["20200105000000","http://a.example/5"]]`,
+	}, "\n")+"\n"), 0o644)
+	b := filepath.Join(dir, "b.cdx")
+	os.WriteFile(b, []byte("http://a.example/6 20200106000000 500\n"), 0o644)
+	layout, err := FieldsLayout([]string{"original", "timestamp", "statuscode"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fullParser()
+	var got []string
+	// small batches: a batch that a legend does not end would be read
+	// by one layout throughout
+	cfg := PipelineConfig{MaxLine: 1 << 20, BatchBytes: 4 << 10, Workers: 2, Layout: layout}
+	err = Pipeline([]string{a, b}, cfg, func(int, *Batch) {}, func(bt *Batch) error {
+		for i := range bt.Ends {
+			c, r, _ := p.ParseLine(bt, i)
+			got = append(got, fmt.Sprintf("%s:%d %s %s %d %d", filepath.Base(bt.Source), bt.Nums[i], r, c.URL, c.Time, c.HTTPStatus))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"a.cdx:1 ok http://a.example/1 1577836800 200",
+		"a.cdx:2 cdx_legend  0 0",
+		"a.cdx:3 ok http://a.example/2 1577923200 404",
+		"a.cdx:4 cdx_legend  0 0",
+		"a.cdx:5 ok http://a.example/3 1578009600 301",
+		"a.cdx:6 ok http://a.example/4 1578096000 200",
+		"a.cdx:7 cdx_legend  0 0",
+		"a.cdx:8 ok http://a.example/5 1578182400 0",
+		"b.cdx:1 ok http://a.example/6 1578268800 500",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// a line of another field count than the layout is rejected, not
+	// read by its count
+	if _, r := p.parse([]byte(`example,a)/ 20200101000000 http://a.example/ text/html 200 AAAA 12`), "abs"); r != BadFields {
+		t.Errorf("7 fields under a 3-field layout: %s", r)
+	}
+	// route split refuses a legend it would part from its lines
+	err = Pipeline([]string{a}, PipelineConfig{MaxLine: 1 << 20, BatchBytes: 4 << 10, Workers: 2, Verbatim: true},
+		func(int, *Batch) {}, func(*Batch) error { return nil })
+	if err == nil || !strings.HasPrefix(err.Error(), a+`: line 2: CDX legend "b a s k" names fields`) {
+		t.Errorf("verbatim: %v", err)
+	}
+}
+
+// TestFieldsLayout: a Wayback query's fl= names map to legend letters;
+// unknown and repeated names, and a list without the URL, are refused.
+func TestFieldsLayout(t *testing.T) {
+	for _, c := range []struct {
+		names, layout, err string
+	}{
+		{"original,timestamp,statuscode", "abs", ""},
+		{"urlkey,timestamp,original,mimetype,statuscode,digest,length", "", ""}, // the default: by count
+		{"original,groupcount,uniqcount", "a--", ""},
+		{"original,status", "", `not a field layout meguri reads: unknown field "status" (the Wayback CDX server's fl= takes digest, dupecount,`},
+		{"timestamp,statuscode", "", "not a field layout meguri reads: no original URL"},
+		{"original,timestamp,timestamp", "", `not a field layout meguri reads: field "timestamp" named twice`},
+	} {
+		layout, err := FieldsLayout(strings.Split(c.names, ","))
+		if layout != c.layout || c.err == "" && err != nil || c.err != "" && (err == nil || !strings.HasPrefix(err.Error(), c.err)) {
+			t.Errorf("FieldsLayout(%s) = %q, %v; want %q, %q", c.names, layout, err, c.layout, c.err)
+		}
+	}
+}

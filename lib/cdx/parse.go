@@ -19,10 +19,13 @@ package cdx
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -208,7 +211,7 @@ func (p *Parser) ParseLine(b *Batch, i int) (c record.Capture, reason Reason, bl
 	// a byte-order mark (a file saved by a Windows tool starts with one;
 	// split passes it on to whichever partition gets that line)
 	line = bytes.TrimPrefix(line, bom)
-	c, reason = p.Parse(line)
+	c, reason = p.parse(line, b.Layout)
 	return c, reason, false
 }
 
@@ -243,8 +246,14 @@ const Full = ^uint64(0)
 // OK, or a reject reason. The capture's strings may point into line: copy
 // them to keep them longer than the line.
 func (p *Parser) Parse(line []byte) (record.Capture, Reason) {
+	return p.parse(line, "")
+}
+
+// parse is Parse reading space-separated lines and Wayback JSON rows by
+// layout (see Batch.Layout).
+func (p *Parser) parse(line []byte, layout string) (record.Capture, Reason) {
 	var c record.Capture
-	f, r := decode(line)
+	f, r := decode(line, layout)
 	if r != OK {
 		return c, r
 	}
@@ -386,8 +395,8 @@ func classify(f *fields) Reason {
 }
 
 // decode reads the fields of a JSON line, a SURT TIMESTAMP {json} line or
-// a space-separated CDX line.
-func decode(line []byte) (fields, Reason) {
+// a space-separated CDX line, this by layout.
+func decode(line []byte, layout string) (fields, Reason) {
 	var f fields
 	// a bare URL, a discovered link read as {"url": line} (the
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
@@ -406,7 +415,7 @@ func decode(line []byte) (fields, Reason) {
 	if line[0] == '[' {
 		// a row of the Wayback JSON output; or a space-separated line whose
 		// urlkey starts with '[' (an IPv6 host's SURT)
-		if f, r := decodeArray(line); r != BadJSON {
+		if f, r := decodeArray(line, layout); r != BadJSON {
 			return f, r
 		}
 	}
@@ -420,6 +429,9 @@ func decode(line []byte) (fields, Reason) {
 		rest := bytes.TrimLeft(line[sp+1:], " ")
 		sp2 := bytes.IndexByte(rest, ' ')
 		if sp2 < 0 {
+			if layout != "" {
+				return decodeSpaced(line, layout) // two fields
+			}
 			return f, BadJSON
 		}
 		prefixKey = unsafe.String(unsafe.SliceData(line), sp)
@@ -429,7 +441,7 @@ func decode(line []byte) (fields, Reason) {
 			return f, BadJSON
 		}
 		if third[0] != '{' {
-			return decodeSpaced(line)
+			return decodeSpaced(line, layout)
 		}
 		line = third
 	}
@@ -479,13 +491,13 @@ func knownLegend(letters string) bool {
 	return ok && l == letters
 }
 
-// decodeSpaced reads a space-separated CDX line by its field count (see
-// layouts); a "-" field is absent.
-func decodeSpaced(line []byte) (fields, Reason) {
+// decodeSpaced reads a space-separated CDX line by layout, or by its
+// field count (see layouts); a "-" field is absent.
+func decodeSpaced(line []byte, layout string) (fields, Reason) {
 	if _, ok := isLegend(line); ok {
 		return fields{}, Legend
 	}
-	var tok [12]string
+	var tok [maxLayout + 1]string
 	n := 0
 	for i := 0; i < len(line); {
 		for i < len(line) && line[i] == ' ' {
@@ -505,15 +517,18 @@ func decodeSpaced(line []byte) (fields, Reason) {
 		n++
 		i = j
 	}
-	return fromLayout(tok[:n])
+	return fromLayout(tok[:n], layout)
 }
 
 // fromLayout maps the values of a space-separated line or a Wayback JSON
-// row to fields by their count (see layouts); a "-" value is absent.
-func fromLayout(vals []string) (fields, Reason) {
+// row to fields by layout, or when it is "" by their count (see layouts);
+// a "-" value is absent.
+func fromLayout(vals []string, layout string) (fields, Reason) {
 	var f fields
-	layout, ok := layouts[len(vals)]
-	if !ok {
+	if layout == "" {
+		layout = layouts[len(vals)]
+	}
+	if len(vals) != len(layout) {
 		return f, BadFields
 	}
 	for i, v := range vals {
@@ -547,10 +562,62 @@ func fromLayout(vals []string) (fields, Reason) {
 // (output=json) with its default fields, the 7-field layout.
 var waybackHeader = []string{"urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"}
 
-// waybackFields are the field names the Wayback CDX server's fl= takes.
-var waybackFields = map[string]bool{"urlkey": true, "timestamp": true, "original": true, "mimetype": true,
-	"statuscode": true, "digest": true, "length": true, "redirect": true, "robotflags": true, "offset": true,
-	"filename": true, "dupecount": true, "groupcount": true, "uniqcount": true, "endtimestamp": true}
+// waybackLetters are the field names the Wayback CDX server's fl= takes,
+// each with the legend letter of the field (as layouts spell them): '-'
+// for the counts and end time of its collapsed output, which no CDX file
+// holds.
+var waybackLetters = map[string]byte{"urlkey": 'N', "timestamp": 'b', "original": 'a', "mimetype": 'm',
+	"statuscode": 's', "digest": 'k', "length": 'S', "redirect": 'r', "robotflags": 'M', "offset": 'V',
+	"filename": 'g', "dupecount": '-', "groupcount": '-', "uniqcount": '-', "endtimestamp": '-'}
+
+// maxLayout is the most fields a layout names.
+const maxLayout = 32
+
+// ErrLayout is the error of a legend, a header row or a field list that
+// meguri cannot read lines by.
+var ErrLayout = errors.New("not a field layout meguri reads")
+
+// checkLayout returns the layout that legend letters name: "" when
+// reading by field count reads lines as they say (a layouts entry), else
+// the letters. It refuses letters without the URL (a), one that names a
+// field meguri reads twice, and more than maxLayout fields.
+func checkLayout(letters string) (string, error) {
+	if l, ok := layouts[len(letters)]; ok && l == letters {
+		return "", nil
+	}
+	if len(letters) > maxLayout {
+		return "", fmt.Errorf("%w: %d fields, more than %d", ErrLayout, len(letters), maxLayout)
+	}
+	if !strings.Contains(letters, "a") {
+		return "", fmt.Errorf("%w: no original URL (legend letter a, Wayback field original)", ErrLayout)
+	}
+	for i := 0; i < len(letters); i++ {
+		if strings.IndexByte("NbamskrS", letters[i]) >= 0 && strings.IndexByte(letters[i+1:], letters[i]) >= 0 {
+			return "", fmt.Errorf("%w: field %c (legend letters) named twice", ErrLayout, letters[i])
+		}
+	}
+	return letters, nil
+}
+
+// FieldsLayout returns the layout of lines whose fields are names, in
+// order, as a Wayback CDX query's fl= parameter gives them
+// ("original,timestamp,statuscode"): for lines that come without their
+// header row, such as the server's text output.
+func FieldsLayout(names []string) (string, error) {
+	letters := make([]byte, len(names))
+	for i, n := range names {
+		l, ok := waybackLetters[n]
+		if !ok {
+			known := slices.Sorted(maps.Keys(waybackLetters))
+			return "", fmt.Errorf("%w: unknown field %q (the Wayback CDX server's fl= takes %s)", ErrLayout, n, strings.Join(known, ", "))
+		}
+		if l != '-' && slices.Contains(names[:i], n) {
+			return "", fmt.Errorf("%w: field %q named twice", ErrLayout, n)
+		}
+		letters[i] = l
+	}
+	return checkLayout(string(letters))
+}
 
 // arrayRow reads a line of the Wayback CDX server's JSON output, one row
 // per line: `[["urlkey", ...],` (the header row, first), `["...", ...],`
@@ -570,7 +637,8 @@ func arrayRow(line []byte) (vals []string, header, ok bool) {
 	}
 	header = len(vals) > 0
 	for _, v := range vals {
-		header = header && waybackFields[v]
+		_, known := waybackLetters[v]
+		header = header && known
 	}
 	return vals, header, true
 }
@@ -578,7 +646,7 @@ func arrayRow(line []byte) (vals []string, header, ok bool) {
 // decodeArray reads a row of the Wayback CDX server's JSON output as the
 // same line of its text output; its header row is rejected as Legend, and
 // a line that is no JSON array of strings as BadJSON.
-func decodeArray(line []byte) (fields, Reason) {
+func decodeArray(line []byte, layout string) (fields, Reason) {
 	vals, header, ok := arrayRow(line)
 	switch {
 	case !ok:
@@ -588,7 +656,7 @@ func decodeArray(line []byte) (fields, Reason) {
 	case len(vals) == 0 || len(vals) == 1 && IsResumeKey(vals[0]):
 		return fields{}, ResumeKey
 	}
-	return fromLayout(vals)
+	return fromLayout(vals, layout)
 }
 
 // ResumeKeyOf returns the resume key a line rejected as ResumeKey holds:

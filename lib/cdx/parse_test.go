@@ -218,26 +218,44 @@ func TestParseSpaced(t *testing.T) {
 			t.Errorf("%q: %s, want %s", line, r, want)
 		}
 	}
-	for line, want := range map[string]string{
-		` CDX N b a m s k r M S V g`:             "",
-		`CDX N b a m s k r V g`:                  "",
-		`CDX  N b a m s k r V g `:                "",
-		`CDX N b a m s k S`:                      "",
-		`de,zew)/ 19970427191925 http://x/`:      "",
-		` CDX A b e a m s c k r V v D d g n`:     `CDX legend "A b e a m s c k r V v D d g n" is not a layout meguri reads (CDX-11 "N b a m s k r M S V g", 9-field "N b a m s k r V g"): the lines after it would be misread; convert them to JSON lines`,
-		`CDX N b a m s k r V v D d`:              `CDX legend "N b a m s k r V v D d" is not a layout`,
-		"\xef\xbb\xbf CDX N b a m s k r V v D d": `CDX legend "N b a m s k r V v D d" is not a layout`,
-		" CDX N b a m s k r M S V g\r":           "",
-		"[[\"urlkey\",\"timestamp\",\"original\",\"mimetype\",\"statuscode\",\"digest\",\"length\"],\r": "",
-		`[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`:                 "",
-		` [["urlkey","timestamp","original","mimetype","statuscode","digest","length"]]`:                "",
-		`["urlkey","timestamp"],`: "",
-		`[["original","timestamp","urlkey","mimetype","statuscode","digest","length"],`: `Wayback JSON header ["original" "timestamp" "urlkey" "mimetype" "statuscode" "digest" "length"] is not the default field list meguri reads (["urlkey" "timestamp" "original" "mimetype" "statuscode" "digest" "length"]): the rows after it would be misread; request the default fields (no fl=)`,
-		`  [["urlkey","timestamp","original"],`:                                         `Wayback JSON header ["urlkey" "timestamp" "original"] is not the default`,
+	for _, c := range []struct {
+		line, layout string
+		ok           bool   // a legend or header
+		err          string // the error's start
+	}{
+		{line: ` CDX N b a m s k r M S V g`, ok: true},
+		{line: `CDX N b a m s k r V g`, ok: true},
+		{line: `CDX  N b a m s k r V g `, ok: true},
+		{line: `CDX N b a m s k S`, ok: true},
+		{line: `de,zew)/ 19970427191925 http://x/`},
+		{line: `["urlkey","timestamp"],`},
+		{line: " CDX N b a m s k r M S V g\r", ok: true},
+		{line: "[[\"urlkey\",\"timestamp\",\"original\",\"mimetype\",\"statuscode\",\"digest\",\"length\"],\r", ok: true},
+		{line: `[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`, ok: true},
+		{line: ` [["urlkey","timestamp","original","mimetype","statuscode","digest","length"]]`, ok: true},
+		// other layouts are read by what they name
+		{line: ` CDX A b e a m s c k r V v D d g n`, layout: "AbeamsckrVvDdgn", ok: true},
+		{line: `CDX N b a m s k r V v D d`, layout: "NbamskrVvDd", ok: true},
+		{line: "\xef\xbb\xbf CDX a b s", layout: "abs", ok: true},
+		{line: `[["original","timestamp","urlkey","mimetype","statuscode","digest","length"],`, layout: "abNmskS", ok: true},
+		{line: `  [["urlkey","timestamp","original"],`, layout: "Nba", ok: true},
+		{line: `[["original","dupecount","uniqcount"],`, layout: "a--", ok: true},
+		// and refused when they lack the URL or name a field twice
+		{line: ` CDX A b m s`, ok: true, err: `CDX legend "A b m s": not a field layout meguri reads: no original URL`},
+		{line: `CDX`, ok: true, err: `CDX legend "": not a field layout meguri reads: no original URL`},
+		{line: ` CDX a b s s`, ok: true, err: `CDX legend "a b s s": not a field layout meguri reads: field s (legend letters) named twice`},
+		{line: `[["timestamp","statuscode"],`, ok: true, err: `Wayback JSON header ["timestamp" "statuscode"]: not a field layout meguri reads: no original URL`},
+		{line: `[["original","original"],`, ok: true, err: `Wayback JSON header ["original" "original"]: not a field layout meguri reads: field "original" named twice`},
 	} {
-		err := checkLegend([]byte(line))
-		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
-			t.Errorf("checkLegend(%q) = %v, want %q", line, err, want)
+		layout, ok, err := legendLayout([]byte(c.line), false)
+		if layout != c.layout || ok != c.ok || c.err == "" && err != nil || c.err != "" && (err == nil || !strings.HasPrefix(err.Error(), c.err)) {
+			t.Errorf("legendLayout(%q) = %q, %v, %v; want %q, %v, %q", c.line, layout, ok, err, c.layout, c.ok, c.err)
+		}
+		// route split passes lines on without their legend: it refuses
+		// every legend that reading by count would misread
+		_, _, err = legendLayout([]byte(c.line), true)
+		if c.layout != "" && (err == nil || !strings.Contains(err.Error(), "ingest them first and split the .meguri stream")) {
+			t.Errorf("legendLayout(%q, verbatim) = %v", c.line, err)
 		}
 	}
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// Such a capture is taken all the same, so the bytes do not depend on
 	// the day a run is made.
 	Future int64
+	// Layout is the fields of space-separated lines and Wayback JSON rows
+	// that come without a legend (cdx.PipelineConfig.Layout).
+	Layout string
 }
 
 // Summary accounts for every input line.
@@ -241,7 +244,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		return nil
 	}
 	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem, opt.Workers), Workers: opt.Workers,
-		Fingerprint: opt.Fingerprint}, work, collect)
+		Fingerprint: opt.Fingerprint, Layout: opt.Layout}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {

@@ -51,6 +51,9 @@ type CountOptions struct {
 	// the inputs make the rows counted by key), before they are sorted and
 	// counted (the shape of extsort.Sorter.Progress, stage "sort").
 	Sorting func(stage string, done, total int64)
+	// Layout is the fields of space-separated lines and Wayback JSON rows
+	// that come without a legend (cdx.PipelineConfig.Layout).
+	Layout string
 }
 
 // CountHosts reads CDX lines, .meguri files or live partition directories
@@ -320,7 +323,7 @@ func countCDX(inputs []string, opt CountOptions, all *keySet, names map[uint64]s
 		}
 		return nil
 	}
-	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers}
+	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 1 << 20, Workers: opt.Workers, Layout: opt.Layout}
 	// The keys are one slice of the budget's size; what else is live is the
 	// pipeline's batches and their results. A memory limit there keeps the
 	// garbage collector from letting the heap grow to twice the keys.

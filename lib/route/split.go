@@ -189,7 +189,8 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	// The live heap is the partition buffers and the batches in flight,
 	// whatever the input size; telling the collector so keeps the peak
 	// flat as the input grows (a user's lower GOMEMLIMIT still wins).
-	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers}
+	// lines go out as they came, without a legend they were read by
+	pcfg := cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: 256 << 10, Workers: opt.Workers, Verbatim: true}
 	bound := int64(len(parts)*(opt.QueueDepth+1)*(chunk+4096)) + pcfg.Memory() + 16<<20
 	if opt.Zstd {
 		bound += int64(opt.Workers) * zstdState
