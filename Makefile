@@ -101,6 +101,7 @@ FUZZ_TARGETS := \
   lib/cdx:FuzzParseSpaced \
   lib/cdx:FuzzDecodeFlat \
   lib/cdx:FuzzRejectLine \
+  lib/cdx:FuzzLegendLayout \
   lib/cdx/input:FuzzInput \
   lib/codec:FuzzReader \
   lib/codec:FuzzResealed \

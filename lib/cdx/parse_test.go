@@ -319,24 +319,33 @@ func FuzzParse(f *testing.F) {
 	}
 	p := fullParser()
 	f.Fuzz(func(t *testing.T, line []byte) {
-		c, r := p.Parse(line)
-		if r != OK {
-			return
-		}
-		if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-			t.Fatalf("took non-http URL %q", c.URL)
-		}
-		if again, err := canon.Canonicalize(c.URL); err != nil || again != c.URL {
-			t.Fatalf("taken URL %q is not canonical: %q %v", c.URL, again, err)
-		}
-		if bytes.IndexByte([]byte(c.URL), 0) >= 0 {
-			t.Fatalf("URL with NUL: %q", c.URL)
-		}
-		// what a .meguri row holds (codec.Writer refuses the rest)
-		if c.Length < 0 || c.Length >= record.LengthLimit || c.HTTPStatus >= record.HTTPStatusLimit || c.Time < 0 || c.Time >= record.TimeLimit {
-			t.Fatalf("took a capture no file holds: %+v", c)
+		// by field count, and by layouts a legend or --cdx-fields names
+		for _, layout := range []string{"", "abs", "AbeamsckrVvDdgn", "a"} {
+			checkTaken(t, p, line, layout)
 		}
 	})
+}
+
+// checkTaken parses line by layout and, when it is taken, holds the
+// capture to what FuzzParse asserts.
+func checkTaken(t *testing.T, p *Parser, line []byte, layout string) {
+	c, r := p.parse(line, layout)
+	if r != OK {
+		return
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		t.Fatalf("took non-http URL %q", c.URL)
+	}
+	if again, err := canon.Canonicalize(c.URL); err != nil || again != c.URL {
+		t.Fatalf("taken URL %q is not canonical: %q %v", c.URL, again, err)
+	}
+	if bytes.IndexByte([]byte(c.URL), 0) >= 0 {
+		t.Fatalf("URL with NUL: %q", c.URL)
+	}
+	// what a .meguri row holds (codec.Writer refuses the rest)
+	if c.Length < 0 || c.Length >= record.LengthLimit || c.HTTPStatus >= record.HTTPStatusLimit || c.Time < 0 || c.Time >= record.TimeLimit {
+		t.Fatalf("took a capture no file holds: %+v", c)
+	}
 }
 
 // FuzzDecodeFlat holds the allocation-free reader of plain JSON lines to the
@@ -525,4 +534,34 @@ func TestNonGet(t *testing.T) {
 			t.Errorf("%s: %s, want %s", line, r, want)
 		}
 	}
+}
+
+// FuzzLegendLayout: no line makes the reading of legends and header rows
+// panic, and every layout it returns is one lines can be read by: at
+// most maxLayout fields, the URL among them, no kept field twice. Lines
+// read by it are held to FuzzParse's assertions.
+func FuzzLegendLayout(f *testing.F) {
+	for _, s := range []string{
+		` CDX N b a m s k r M S V g`, ` CDX A b e a m s c k r V v D d g n`, `CDX a b s s`, `CDX`,
+		`[["original","timestamp","statuscode"],`, `[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],`,
+		`[["timestamp"]]`, `[[`,
+	} {
+		f.Add([]byte(s), []byte(`http://www.zew.de/ 19970427191925 200`))
+	}
+	p := fullParser()
+	f.Fuzz(func(t *testing.T, legend, line []byte) {
+		layout, ok, err := legendLayout(legend, false)
+		if err != nil || layout == "" {
+			return
+		}
+		if !ok || len(layout) > maxLayout || strings.Count(layout, "a") != 1 {
+			t.Fatalf("legendLayout(%q) = %q, %v", legend, layout, ok)
+		}
+		for _, c := range "NbmskrS" {
+			if strings.Count(layout, string(c)) > 1 {
+				t.Fatalf("legendLayout(%q) = %q: %c twice", legend, layout, c)
+			}
+		}
+		checkTaken(t, p, line, layout)
+	})
 }
