@@ -1358,7 +1358,7 @@ func TestNothingTakenWarns(t *testing.T) {
 		{[]string{"--range", "0:1", sample}, "was rejected as out_of_range: "},
 		{[]string{idx}, "was rejected as bad_json: \"0,1,189,223)/ 20240712175212\\tcdx-00000.gz\\t0\\t188224\\t1\"; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those\n"},
 		{[]string{noTS}, `was rejected as no_timestamp: "{\"url\":\"http://www.zew.de:80/\",\"status\":\"200\"}"; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {"url": ...} line is a discovered link)`},
-		{[]string{fl}, `was rejected as bad_cdx_fields: "http://www.zew.de:80/ 19970427191925 200"; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? ask for the default fields (no fl=)` + "\n"},
+		{[]string{fl}, `was rejected as bad_cdx_fields: "http://www.zew.de:80/ 19970427191925 200"; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? give them as --cdx-fields (the fl= list), or ask for the default fields (no fl=)` + "\n"},
 		{[]string{tsv}, `was rejected as tab_separated: "https://a.example/x\thttps://b.example/y"; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest`},
 		{[]string{rejects}, `"; a --rejects file? its lines' "text" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)` + "\n"},
 		{[]string{"-q", "--data", filepath.Join(dir, "live"), arr}, "meguri-ingest: warning: no line was taken"},

@@ -93,7 +93,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first.
 		if found := logstore.CommittedFiles(commits, a.Files, input.Fingerprint); found != nil {
-			sayDone(a, w.Generation(), committedLines(found, w.Generation(), a.Data))
+			sayDone(a, w.Generation(), found)
 			return nil
 		}
 	}
@@ -123,13 +123,14 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if !a.Again {
 		// A run re-run appends nothing: done already when every input
 		// was committed, refused when only some were.
-		found := committedLines(logstore.CommittedBefore(commits, ins), w.Generation(), a.Data)
+		found := logstore.CommittedBefore(commits, ins)
 		if len(found) > 0 && len(found) == len(ins) {
 			sayDone(a, w.Generation(), found)
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
-			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again", joinNamed(found), errNotAppended)
+			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again",
+				joinNamed(committedLines(found, w.Generation(), a.Data)), errNotAppended)
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -193,7 +194,8 @@ const namedAtMost = 5
 // sayDone says of a run whose every input was committed before that it
 // appended nothing, a line for each input (the first namedAtMost); with
 // --json one object.
-func sayDone(a *args, gen uint64, committed []string) {
+func sayDone(a *args, gen uint64, found []logstore.Match) {
+	committed := committedLines(found, gen, a.Data)
 	if a.JSON {
 		// the one JSON object --json promises, for a script that runs a
 		// batch again
@@ -230,6 +232,9 @@ func committedLines(found []logstore.Match, gen uint64, dir string) []string {
 		}
 		if f.As != f.Input.Name {
 			when += ", as " + f.As
+		}
+		if c := f.Commit; !c.Carried() && c.Taken < c.Lines {
+			when += fmt.Sprintf(", which took %d of its %d lines", c.Taken, c.Lines)
 		}
 		lines[i] = fmt.Sprintf("%s: %s committed the same content %s)", f.Input.Name, dir, when)
 	}

@@ -35,7 +35,7 @@ type args struct {
 	Mem     cli.Size `default:"1G" placeholder:"SIZE" help:"Working-set budget (default 1G, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less); past it sorted runs spill to --tmp. Output bytes do not depend on it."`
 	Tmp     string   `type:"existingdir" placeholder:"DIR" help:"Directory for spilled runs (default: the system temp dir); must exist."`
 	MaxLine cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken (default 1M, at most 128M); longer lines are rejected (too_long)."`
-	cli.FieldsFlag
+	cdx.FieldsFlag
 	Rejects    string `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
 	Strict     bool   `help:"Stop at the first rejected line and exit non-zero, naming file and line (a CDX legend line or a Wayback resume key does not stop it)."`
 	Progress   *bool  `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`

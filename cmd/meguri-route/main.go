@@ -402,7 +402,7 @@ type balanceCmd struct {
 	Progress   *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
 	Quiet      bool     `short:"q" help:"Do not print the report on stderr."`
 	cli.GroupingFlag
-	cli.FieldsFlag
+	cdx.FieldsFlag
 }
 
 func (c *balanceCmd) Run() error {

@@ -29,7 +29,6 @@ import (
 
 	"github.com/meguri/meguri/lib/atomicfile"
 	"github.com/meguri/meguri/lib/canon"
-	"github.com/meguri/meguri/lib/cdx"
 	cdxinput "github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
@@ -158,23 +157,6 @@ func (s *Size) UnmarshalText(b []byte) error {
 		err = fmt.Errorf("bad size %q: a bare number is bytes; give a unit (%sM, %sK, or %sB for bytes)", b, t, t, t)
 	}
 	*s = Size(n)
-	return err
-}
-
-// FieldsFlag is the --cdx-fields flag of the tools that read CDX lines
-// into records; embed it in a command's flags.
-type FieldsFlag struct {
-	CDXFields Layout `name:"cdx-fields" placeholder:"NAME,..." help:"The fields of space-separated lines and Wayback JSON rows that come without their header row, in order, as a Wayback CDX query's fl= names them (original,timestamp,statuscode). Without it such lines are read by their field count: 7 (the Wayback server's default fields), 9 or 11 (CDX files). A legend line or header row in an input names the fields of the lines after it."`
-}
-
-// Layout is a --cdx-fields value, as cdx.FieldsLayout spells it.
-type Layout string
-
-// UnmarshalText takes the field names of a Wayback query's fl=,
-// comma-separated.
-func (l *Layout) UnmarshalText(b []byte) error {
-	layout, err := cdx.FieldsLayout(strings.Split(string(b), ","))
-	*l = Layout(layout)
 	return err
 }
 
