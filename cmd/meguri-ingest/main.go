@@ -293,10 +293,16 @@ func jsonArray(line string) bool {
 	return t == "[" || strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(t, "["), " \t"), "{")
 }
 
-// clusterIdx matches a line of Common Crawl's cluster.idx, the index of
-// its cdx-NNNNN.gz files: SURT, timestamp, then the file, offset, length
-// and cluster number, tab-separated.
-var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\tcdx-\d+\.gz\t\d+\t\d+`)
+// clusterIdx matches a line of a ZipNum index: Common Crawl's
+// cluster.idx, the index of its cdx-NNNNN.gz files (SURT, timestamp, then
+// the file, offset, length and cluster number, tab-separated), or
+// pywb's, of one .cdx.gz.
+var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\t\S+\.gz\t\d+\t\d+`)
+
+// cdxjIdx matches a line of a ZipNum index in CDXJ form, as a WACZ's
+// indexes/index.idx holds it: SURT, timestamp, then a JSON object of a
+// block's offset, length and file, and no URL.
+var cdxjIdx = regexp.MustCompile(`^\S+ \d{4,14} \{\s*"(offset|length|digest|filename)"`)
 
 // rejectsLine matches a line of a --rejects file.
 var rejectsLine = regexp.MustCompile(`^\{"source":".*","line":\d+,"reason":"[a-z_]+",`)
@@ -319,6 +325,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; its host key lies outside --range: is that this input's partition?"
 	case r.Reason == cdx.BadJSON && clusterIdx.MatchString(r.Text):
 		hint = "; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those"
+	case r.Reason == cdx.MissingURL && cdxjIdx.MatchString(r.Text):
+		hint = "; a ZipNum index (a WACZ's indexes/index.idx)? it indexes the blocks of a .cdx.gz, whose lines ingest reads: give it that file"
 	case r.Reason == cdx.MissingURL && rejectsLine.MatchString(r.Text):
 		hint = "; a --rejects file? its lines' \"text\" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)"
 	case r.Reason == cdx.NoTimestamp:
