@@ -352,6 +352,9 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 		return nil, fmt.Errorf("%s: %w", name, ErrMeguri)
 	case bytes.HasPrefix(head, []byte("PAR1")):
 		return nil, fmt.Errorf("%s: is a Parquet file (Common Crawl's columnar index?), not CDX lines: export its rows as JSON lines with the CDX field names (url, timestamp, status, digest, mime, length) first", name)
+	case other == "zip" && strings.HasSuffix(lower, ".wacz"):
+		// a web archive's package: its CDX is one file inside it
+		return nil, fmt.Errorf("%s: a WACZ (a zip), not CDX lines: its index of captures is inside it, indexes/index.cdx.gz or index.cdxj; read that (unzip -p FILE 'indexes/*.cdx*' | ...)", name)
 	case other != "":
 		// read as text, every line would be rejected, and the run would
 		// exit 0 with an empty output

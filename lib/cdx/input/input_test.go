@@ -165,6 +165,11 @@ func TestOtherCompressions(t *testing.T) {
 			t.Errorf("%q: %v, want %s", c.head, err, want)
 		}
 	}
+	// a WACZ is a zip whose CDX is inside: named, with the way to it
+	_, err := NewInput("crawl.WACZ", bytes.NewReader([]byte("PK\x03\x04\x14\x00\x00\x00\x08\x00")))
+	if want := "crawl.WACZ: a WACZ (a zip), not CDX lines: its index of captures is inside it, indexes/index.cdx.gz or index.cdxj; read that (unzip -p FILE 'indexes/*.cdx*' | ...)"; err == nil || err.Error() != want {
+		t.Errorf("a WACZ: %v, want %s", err, want)
+	}
 	// text that merely starts with the letters is text
 	for _, text := range []string{"BZh9 is a line\n", "PK is a line\n", "7z a line\n"} {
 		if _, err := NewInput("in", bytes.NewReader([]byte(text))); err != nil {
