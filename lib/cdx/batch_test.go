@@ -144,6 +144,11 @@ func TestLayoutLines(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("read as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// under a layout, a line of fields is read by it, though read alone
+	// it would be a URL with a space in it
+	if c, r := p.parse([]byte(`http://a.example/7 -`), "ab"); r != OK || c.URL != "http://a.example/7" || !c.Discovered {
+		t.Errorf(`"http://a.example/7 -" under layout ab: %+v %s`, c, r)
+	}
 	// a line of another field count than the layout is rejected, not
 	// read by its count
 	if _, r := p.parse([]byte(`example,a)/ 20200101000000 http://a.example/ text/html 200 AAAA 12`), "abs"); r != BadFields {

@@ -400,8 +400,9 @@ func decode(line []byte, layout string) (fields, Reason) {
 	var f fields
 	// a bare URL, a discovered link read as {"url": line} (the
 	// canonicalizer strips the ASCII spaces and controls at its ends, and
-	// no other whitespace, so neither is this check)
-	if u := canon.TrimSpace(line); canon.BareURL(u) {
+	// no other whitespace, so neither is this check); under a layout a
+	// line of fields is read by it, whatever the fields hold
+	if u := canon.TrimSpace(line); (layout == "" || bytes.IndexByte(u, ' ') < 0) && canon.BareURL(u) {
 		if canon.Columns(u) {
 			return f, TabSeparated
 		}
