@@ -284,6 +284,13 @@ func legendLayout(line []byte, verbatim bool) (layout string, ok bool, err error
 		}
 		named = fmt.Sprintf("CDX legend %q", spaced(letters))
 		layout, err = checkLayout(letters)
+		for _, f := range bytes.Fields(line[3:]) {
+			if len(f) != 1 {
+				named = fmt.Sprintf("CDX legend %q", bytes.TrimSpace(line[3:]))
+				err = fmt.Errorf("%w: %q is no legend letter", ErrLayout, f)
+				break
+			}
+		}
 	}
 	if err != nil {
 		return "", true, fmt.Errorf("%s: %w", named, err)

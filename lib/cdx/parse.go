@@ -485,13 +485,6 @@ func isLegend(line []byte) (letters string, ok bool) {
 	return string(bytes.Join(bytes.Fields(line[3:]), nil)), true
 }
 
-// knownLegend reports whether a legend's letters name one of layouts, so
-// that the lines after it read as they say.
-func knownLegend(letters string) bool {
-	l, ok := layouts[len(letters)]
-	return ok && l == letters
-}
-
 // decodeSpaced reads a space-separated CDX line by layout, or by its
 // field count (see layouts); a "-" field is absent.
 func decodeSpaced(line []byte, layout string) (fields, Reason) {
@@ -558,10 +551,6 @@ func fromLayout(vals []string, layout string) (fields, Reason) {
 	f.hasTS = f.Timestamp != ""
 	return f, OK
 }
-
-// waybackHeader is the header row of the Wayback CDX server's JSON output
-// (output=json) with its default fields, the 7-field layout.
-var waybackHeader = []string{"urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"}
 
 // waybackLetters are the field names the Wayback CDX server's fl= takes,
 // each with the legend letter of the field (as layouts spell them): '-'

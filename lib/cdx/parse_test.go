@@ -245,6 +245,7 @@ func TestParseSpaced(t *testing.T) {
 		{line: `CDX`, ok: true, err: `CDX legend "": not a field layout meguri reads: no original URL`},
 		{line: ` CDX a b s s`, ok: true, err: `CDX legend "a b s s": not a field layout meguri reads: field s (legend letters) named twice`},
 		{line: `[["timestamp","statuscode"],`, ok: true, err: `Wayback JSON header ["timestamp" "statuscode"]: not a field layout meguri reads: no original URL`},
+		{line: ` CDX N b a mime s`, ok: true, err: `CDX legend "N b a mime s": not a field layout meguri reads: "mime" is no legend letter`},
 		{line: `[["original","original"],`, ok: true, err: `Wayback JSON header ["original" "original"]: not a field layout meguri reads: field "original" named twice`},
 	} {
 		layout, ok, err := legendLayout([]byte(c.line), false)
