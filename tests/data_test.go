@@ -726,3 +726,38 @@ func TestLostSuperblock(t *testing.T) {
 		t.Errorf("after the salvage the partition packs to other bytes than before its superblock was lost")
 	}
 }
+
+// TestResumeKeyRerun: a page of a Wayback query committed before names
+// its resume key all the same (--json and text, piped or named, the
+// named file told without parsing it): the README's loop that fetches
+// page after page into a directory, run again from its first page after
+// an interruption, goes on to the next page instead of stopping there.
+func TestResumeKeyRerun(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "zew")
+	const key = "de%2Czew%29%2Fen+19970427191925%21"
+	page := []byte(spacedLines[5] + "\n\n" + key + "\n")
+	named := filepath.Join(tmp, "page.txt.gz")
+	writeGzip(t, named, page)
+	wantJSON := `"resume_key":"` + key + `"}` + "\n"
+	wantText := "meguri-ingest: the Wayback CDX server's output ended with a resume key: the next page is the same query with &resumeKey=" + key + "\n"
+	byName := filepath.Join(tmp, "by-name")
+	for _, c := range []struct {
+		stdin []byte
+		args  []string
+		want  string
+	}{
+		{page, []string{"--data", dir, "--json", "--partition-id", "0"}, `,"resume_key":"` + key + `","data":`}, // appended
+		{page, []string{"--data", dir, "--json"}, `{"data":"` + dir + `","generation":0,"appended":false,"inputs_committed_before":1,` + wantJSON},
+		{page, []string{"--data", dir}, wantText},
+		// a file committed under its name is told by its hash alone
+		{nil, []string{"--data", byName, "-q", "--partition-id", "0", named}, ""},
+		{nil, []string{"--data", byName, "--json", named}, `"appended":false,"inputs_committed_before":1,` + wantJSON},
+		{nil, []string{"--data", byName, named}, "; nothing was appended (--again appends it again)\n" + wantText},
+	} {
+		_, e, code := run(t, c.stdin, "meguri-ingest", c.args...)
+		if code != 0 || !strings.Contains(string(e), c.want) {
+			t.Errorf("%v: exit %d, %s; want %q", c.args, code, e, c.want)
+		}
+	}
+}

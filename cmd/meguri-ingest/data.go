@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -92,8 +93,22 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// A run of files all committed before under their names (GNU
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first.
-		if found := logstore.CommittedFiles(commits, a.Files, input.Fingerprint); found != nil {
-			sayDone(a, w.Generation(), found)
+		// the files' ends, for a Wayback page's resume key, which a
+		// script fetching page after page needs though the page was
+		// committed before
+		var key string
+		fingerprint := func(name string) (uint64, int64, error) {
+			hash, size, tail, err := input.Fingerprint(name, tailSize)
+			if size > int64(len(tail)) {
+				_, tail, _ = bytes.Cut(tail, []byte("\n")) // a line cut short
+			}
+			if k := cdx.LastResumeKey(tail); k != "" {
+				key = k
+			}
+			return hash, size, err
+		}
+		if found := logstore.CommittedFiles(commits, a.Files, fingerprint); found != nil {
+			sayDone(a, w.Generation(), found, key)
 			return nil
 		}
 	}
@@ -125,7 +140,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// was committed, refused when only some were.
 		found := logstore.CommittedBefore(commits, ins)
 		if len(found) > 0 && len(found) == len(ins) {
-			sayDone(a, w.Generation(), found)
+			sayDone(a, w.Generation(), found, sum.ResumeKey)
 			return finish(nil) // its rejects are what they were
 		}
 		if len(found) > 0 {
@@ -191,18 +206,30 @@ func runData(a *args, ctx *kong.Context) (err error) {
 // one; a re-run of thousands says how many more there were.
 const namedAtMost = 5
 
+// tailSize is how much of each input's end a run of files committed
+// before keeps, for a resume key: a key and the blank line or empty row
+// before it, whatever the length of the last record's line.
+const tailSize = 16 << 10
+
 // sayDone says of a run whose every input was committed before that it
 // appended nothing, a line for each input (the first namedAtMost); with
-// --json one object.
-func sayDone(a *args, gen uint64, found []logstore.Match) {
+// --json one object. It names the inputs' resume key, when they end
+// with one, as a run that appends does: a loop fetching a query's pages
+// and run again from its first goes on to the next.
+func sayDone(a *args, gen uint64, found []logstore.Match, resumeKey string) {
 	committed := committedLines(found, gen, a.Data)
 	if a.JSON {
 		// the one JSON object --json promises, for a script that runs a
 		// batch again
-		fmt.Fprintf(os.Stderr, `{"data":%s,"generation":%d,"appended":false,"inputs_committed_before":%d}`+"\n",
-			record.AppendString(nil, a.Data), gen, len(committed))
+		key := ""
+		if resumeKey != "" {
+			key = `,"resume_key":` + string(record.AppendString(nil, resumeKey))
+		}
+		fmt.Fprintf(os.Stderr, `{"data":%s,"generation":%d,"appended":false,"inputs_committed_before":%d%s}`+"\n",
+			record.AppendString(nil, a.Data), gen, len(committed), key)
 		return
 	}
+	defer sayResumeKey(resumeKey)
 	for _, c := range committed[:min(len(committed), namedAtMost)] {
 		fmt.Fprintf(os.Stderr, "meguri-ingest: %s; nothing was appended (--again appends it again)\n", c)
 	}

@@ -414,7 +414,13 @@ func printLines(s *ingest.Summary) {
 	fmt.Fprintf(os.Stderr, "meguri-ingest: %d lines: %d taken (%d captures, %d discovered), %d rejected\n",
 		s.Lines, s.Taken, s.Captures, s.Discovered, s.Rejected.Total())
 	s.Rejected.Print(os.Stderr)
-	if s.ResumeKey != "" {
-		fmt.Fprintf(os.Stderr, "meguri-ingest: the Wayback CDX server's output ended with a resume key: the next page is the same query with &resumeKey=%s\n", s.ResumeKey)
+	sayResumeKey(s.ResumeKey)
+}
+
+// sayResumeKey says where a Wayback CDX query's next page starts, when
+// its output ended with a resume key.
+func sayResumeKey(key string) {
+	if key != "" {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: the Wayback CDX server's output ended with a resume key: the next page is the same query with &resumeKey=%s\n", key)
 	}
 }

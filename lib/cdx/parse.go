@@ -662,6 +662,23 @@ func ResumeKeyOf(line []byte) string {
 	return string(bytes.TrimSpace(line))
 }
 
+// LastResumeKey returns the last resume key that lines (text, newline
+// separated: the end of a page of the Wayback CDX server's output) hold,
+// as ingest's summary names it; "" for none.
+func LastResumeKey(text []byte) string {
+	key := ""
+	var p Parser
+	for line := range bytes.Lines(text) {
+		line = bytes.TrimRight(line, "\r\n")
+		if _, r := p.Parse(line); r == ResumeKey {
+			if k := ResumeKeyOf(line); k != "" {
+				key = k
+			}
+		}
+	}
+	return key
+}
+
 // IsResumeKey reports whether s is a resume key of the Wayback CDX server
 // (its showResumeKey=true output ends with one, after a blank line or an
 // empty JSON row): the next page's first urlkey and timestamp,

@@ -185,26 +185,47 @@ var ErrReadsOnce = errors.New("is a pipe or a device: it reads once")
 
 // Fingerprint reads the named file to its end as a run reads it
 // (decompressed) and returns what the run's Fingerprint callback would
-// be given: the xxHash64 and length of its content. Stdin and inputs that
-// are not regular files are refused (ErrReadsOnce).
-func Fingerprint(name string) (hash uint64, size int64, err error) {
+// be given: the xxHash64 and length of its content; and the last tailSize
+// bytes of that content (fewer when it is shorter), where a Wayback
+// query's page ends with its resume key. Stdin and inputs that are not
+// regular files are refused (ErrReadsOnce).
+func Fingerprint(name string, tailSize int) (hash uint64, size int64, tail []byte, err error) {
 	if name == "" || name == "-" {
-		return 0, 0, fmt.Errorf("<stdin> %w", ErrReadsOnce)
+		return 0, 0, nil, fmt.Errorf("<stdin> %w", ErrReadsOnce)
 	}
 	if dirs.Stream(name) {
-		return 0, 0, fmt.Errorf("%s %w", name, ErrReadsOnce)
+		return 0, 0, nil, fmt.Errorf("%s %w", name, ErrReadsOnce)
 	}
 	in, err := Open(name)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	defer in.Close()
 	in.Hash()
-	if _, err := io.Copy(io.Discard, in); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", in.Name, err)
+	t := &tailWriter{n: tailSize}
+	if _, err := io.Copy(t, in); err != nil {
+		return 0, 0, nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
 	hash, size = in.Fingerprinted()
-	return hash, size, nil
+	return hash, size, t.b, nil
+}
+
+// tailWriter keeps the last n bytes written to it.
+type tailWriter struct {
+	b []byte
+	n int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	if len(p) >= t.n {
+		t.b = append(t.b[:0], p[len(p)-t.n:]...)
+		return len(p), nil
+	}
+	if over := len(t.b) + len(p) - t.n; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	t.b = append(t.b, p...)
+	return len(p), nil
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -399,5 +401,24 @@ func TestLineReader(t *testing.T) {
 	want := []string{"a\r|1|", "bb|2|", "|3|", "xxxxxxxxxx|4|long", "last|5|"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+// Fingerprint returns the content's last bytes with its hash, however the
+// reads fall: the whole of a short file, the tail of a long one.
+func TestFingerprintTail(t *testing.T) {
+	dir := t.TempDir()
+	var text strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&text, "http://a.example/%d\n", i)
+	}
+	path := filepath.Join(dir, "in.txt")
+	os.WriteFile(path, []byte(text.String()), 0o644)
+	for _, n := range []int{1, 100, 64 << 10, 1 << 20} {
+		hash, size, tail, err := Fingerprint(path, n)
+		want := text.String()[max(0, text.Len()-n):]
+		if err != nil || size != int64(text.Len()) || hash != xxhash.Sum64String(text.String()) || string(tail) != want {
+			t.Errorf("tail %d: %d bytes, %d bytes of tail, %v", n, size, len(tail), err)
+		}
 	}
 }
