@@ -1346,6 +1346,9 @@ func TestNothingTakenWarns(t *testing.T) {
 	// a WACZ's ZipNum index, in CDXJ form
 	waczIdx := filepath.Join(dir, "index.idx")
 	os.WriteFile(waczIdx, []byte(`com,example)/ 20200101000000 {"offset": 0, "length": 1843, "digest": "sha256:0f1e", "filename": "index.cdx.gz"}`+"\n"), 0o644)
+	// a Heritrix crawl.log
+	crawlLog := filepath.Join(dir, "crawl.log")
+	os.WriteFile(crawlLog, []byte("2024-06-15T10:00:00.123Z   200      12345 http://www.zew.de/ L http://www.zew.de/robots.txt text/html #042 20240615095959876+120 sha1:GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4 - -\n"), 0o644)
 	// captures whose timestamps a jq filter dropped (jq -c '{url, status}')
 	noTS := filepath.Join(dir, "no-ts.jsonl")
 	os.WriteFile(noTS, []byte(`{"url":"http://www.zew.de:80/","status":"200"}`+"\n"), 0o644)
@@ -1361,6 +1364,7 @@ func TestNothingTakenWarns(t *testing.T) {
 		{[]string{"--range", "0:1", sample}, "was rejected as out_of_range: "},
 		{[]string{idx}, "was rejected as bad_json: \"0,1,189,223)/ 20240712175212\\tcdx-00000.gz\\t0\\t188224\\t1\"; Common Crawl's cluster.idx? it indexes the cdx-NNNNN.gz files, whose lines ingest reads: give it those\n"},
 		{[]string{waczIdx}, `was rejected as missing_url: "com,example)/ 20200101000000 {\"offset\": 0, \"length\": 1843, \""; a ZipNum index (a WACZ's indexes/index.idx)? it indexes the blocks of a .cdx.gz, whose lines ingest reads: give it that file` + "\n"},
+		{[]string{crawlLog}, `; a Heritrix crawl.log? it logs fetches, not captures' CDX: index the crawl's WARCs (cdx-indexer, pywb's cdxj-indexer) and give ingest that` + "\n"},
 		{[]string{noTS}, `was rejected as no_timestamp: "{\"url\":\"http://www.zew.de:80/\",\"status\":\"200\"}"; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {"url": ...} line is a discovered link)`},
 		{[]string{fl}, `was rejected as bad_cdx_fields: "http://www.zew.de:80/ 19970427191925 200"; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? give them as --cdx-fields (the fl= list), or ask for the default fields (no fl=)` + "\n"},
 		{[]string{tsv}, `was rejected as tab_separated: "https://a.example/x\thttps://b.example/y"; tab-separated columns? give ingest the URL column alone: cut -f1 FILE | meguri-ingest`},

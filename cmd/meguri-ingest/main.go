@@ -304,6 +304,10 @@ var clusterIdx = regexp.MustCompile(`^\S+ \d{14}\t\S+\.gz\t\d+\t\d+`)
 // block's offset, length and file, and no URL.
 var cdxjIdx = regexp.MustCompile(`^\S+ \d{4,14} \{\s*"(offset|length|digest|filename)"`)
 
+// crawlLog matches a line of a Heritrix crawl.log: the log time, the
+// fetch status, the size and the URL, space-padded.
+var crawlLog = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z +-?\d+ +(\d+|-) +\S`)
+
 // rejectsLine matches a line of a --rejects file.
 var rejectsLine = regexp.MustCompile(`^\{"source":".*","line":\d+,"reason":"[a-z_]+",`)
 
@@ -331,6 +335,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; a --rejects file? its lines' \"text\" is what was rejected: jq -r .text FILE | meguri-ingest (mend the lines first)"
 	case r.Reason == cdx.NoTimestamp:
 		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
+	case crawlLog.MatchString(r.Text):
+		hint = "; a Heritrix crawl.log? it logs fetches, not captures' CDX: index the crawl's WARCs (cdx-indexer, pywb's cdxj-indexer) and give ingest that"
 	case r.Reason == cdx.BadFields:
 		hint = "; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? give them as --cdx-fields (the fl= list), or ask for the default fields (no fl=)"
 	case r.Reason == cdx.TabSeparated:
