@@ -92,10 +92,9 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if !a.Again && a.Rejects == "" && !a.Strict {
 		// A run of files all committed before under their names (GNU
 		// parallel running a batch again) is told by hashing them, not
-		// by parsing and appending them first.
-		// the files' ends, for a Wayback page's resume key, which a
-		// script fetching page after page needs though the page was
-		// committed before
+		// by parsing and appending them first. The hashing keeps each
+		// file's end, for a Wayback page's resume key, which a script
+		// fetching page after page needs though the page was committed.
 		var key string
 		fingerprint := func(name string) (uint64, int64, error) {
 			hash, size, tail, err := input.Fingerprint(name, tailSize)
