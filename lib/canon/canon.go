@@ -124,6 +124,12 @@ func ListURL(line []byte) (string, error) {
 		}
 	}
 	fields := bytes.FieldsFunc(t, func(r rune) bool { return r == ' ' })
+	if len(fields) == 2 && digits(fields[1]) {
+		// a URL and a timestamp (a Wayback query's fl=original,timestamp),
+		// which ingest rejects: read as one URL with a space, it would
+		// be looked up as another URL than the first field
+		return "", ErrCDXFields
+	}
 	if len(fields) < 3 {
 		return string(line), nil
 	}
@@ -139,6 +145,16 @@ func ListURL(line []byte) (string, error) {
 		return "", ErrCDXFields
 	}
 	return string(fields[2]), nil
+}
+
+// digits reports whether b is one or more ASCII digits.
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // BareURL reports whether a line (without the spaces at its ends) is a
@@ -161,12 +177,7 @@ func BareURL(u []byte) bool {
 	if end := bytes.IndexByte(second, ' '); end >= 0 {
 		second = second[:end]
 	}
-	for _, c := range second {
-		if c < '0' || c > '9' {
-			return true
-		}
-	}
-	return false
+	return !digits(second)
 }
 
 // hasHTTPScheme reports whether u starts with http:// or https://, in any

@@ -398,6 +398,11 @@ func TestListURL(t *testing.T) {
 		{`{"url": 7}`, "", ErrNoURLField},
 		{`{"url": "https://a.example/p"`, "", ErrNoURLField},
 		{"https://a.example/p\tanchor text", "", ErrColumns},
+		// a URL and a timestamp, which ingest rejects, is no URL with a
+		// space in it
+		{"http://a.example/p 20240101000000", "", ErrCDXFields},
+		{"a.example/p 2024", "", ErrCDXFields},
+		{"a.example/p q", "a.example/p q", nil}, // not a URL: Canonicalize refuses it
 	} {
 		got, err := ListURL([]byte(c.line))
 		if got != c.want || err != c.err {
