@@ -7,8 +7,11 @@
 // segments and percent-encodes what must be. meguri then applies its own
 // rules on top:
 //
-//  1. the fragment is dropped;
-//  2. every percent-escape is normalised: an escape of an unreserved
+//  1. a byte that is no part of valid UTF-8 (a Latin-1 é in an old
+//     archive's URL) is percent-escaped before parsing, not read as
+//     U+FFFD, so that URLs differing only in such bytes stay apart;
+//  2. the fragment is dropped;
+//  3. every percent-escape is normalised: an escape of an unreserved
 //     character (A-Z a-z 0-9 - . _ ~) is decoded, and the hex digits of
 //     every other escape are uppercased.
 //
@@ -449,7 +452,7 @@ func canonicalizeSlow(raw string) (string, error) {
 	if sch != "http" && sch != "https" {
 		return "", &SchemeError{Scheme: sch}
 	}
-	p, err := parser.Parse(raw)
+	p, err := parser.Parse(escapeInvalid(raw))
 	if err != nil {
 		return "", ErrBadURL
 	}
@@ -470,6 +473,29 @@ func canonicalizeSlow(raw string) (string, error) {
 		}
 	}
 	return u, nil
+}
+
+// escapeInvalid percent-escapes each byte of s that is no part of valid
+// UTF-8. The URL parser reads text, and would read each such byte as
+// U+FFFD, so that "/caf\xe9" and "/caf\xe8" (Latin-1 bytes an archive
+// kept raw) became one URL, "/caf%EF%BF%BD"; escaped, each keeps its
+// byte, which is what a server decodes either spelling to.
+func escapeInvalid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // NormalizeEscapes applies meguri's percent-escape rule to a URL that is

@@ -95,6 +95,12 @@ func TestCanonicalizeRules(t *testing.T) {
 		{"http://[::1]:8080/", "http://[::1]:8080/"},
 		{"http://example.com?q=1", "http://example.com/?q=1"},
 		{"https://example.com/é", "https://example.com/%C3%A9"},
+		// bytes that are no UTF-8 (Latin-1 an old archive kept raw) keep
+		// their value as escapes, so two such URLs stay two, beside a
+		// valid é
+		{"http://example.com/caf\xe9?q=\xe9", "http://example.com/caf%E9?q=%E9"},
+		{"http://example.com/caf\xe8", "http://example.com/caf%E8"},
+		{"http://example.com/\xc3\xa9\xc3", "http://example.com/%C3%A9%C3"},
 	}
 	for _, c := range cases {
 		got, err := Canonicalize(c.in)
@@ -132,7 +138,9 @@ func TestCanonicalizeErrors(t *testing.T) {
 			t.Errorf("Canonicalize(%q) = %v, want scheme error %q", in, err, sch)
 		}
 	}
-	for _, in := range []string{"http://", "http://exa mple.com/", "http://[::1/", "https://example.com:99999/"} {
+	// a host of bytes that are no UTF-8 is no host (escaped or not, it
+	// decodes to no domain name)
+	for _, in := range []string{"http://", "http://exa mple.com/", "http://[::1/", "https://example.com:99999/", "http://b\xe9.example/"} {
 		if _, err := Canonicalize(in); err != ErrBadURL {
 			t.Errorf("Canonicalize(%q) = %v, want ErrBadURL", in, err)
 		}
@@ -223,7 +231,7 @@ func checkAgreement(t *testing.T, raw string) {
 }
 
 func FuzzCanonicalize(f *testing.F) {
-	for _, s := range []string{"http://example.com/", "https://a.b/c?d#e", "http://x/%2e%2E/", "http://A.com:080/a%7e"} {
+	for _, s := range []string{"http://example.com/", "https://a.b/c?d#e", "http://x/%2e%2E/", "http://A.com:080/a%7e", "http://a.example/caf\xe9?%\xe8"} {
 		f.Add(s)
 	}
 	f.Fuzz(checkAgreement)
