@@ -5,7 +5,8 @@
 // `ccrawl ... -o jsonl`, the `SURT TIMESTAMP {json}` lines of Common Crawl's
 // cdx-NNNNN.gz files, space-separated CDX lines (CDX-11 and 9-field index
 // files, the Wayback CDX server's 7-field text output and its JSON rows,
-// told apart by their field count), and `{"url": ...}` lines and bare URLs
+// told apart by their field count, or read by the fields a legend line,
+// a header row or FieldsLayout names), and `{"url": ...}` lines and bare URLs
 // (a discovered link with no capture). JSON keys match in any case, and
 // the Wayback server's names original, mimetype and statuscode stand in
 // for url, mime and status. Input streams may be plain, gzip (also
@@ -15,6 +16,14 @@
 //	p := cdx.Parser{Grouping: canon.ByDomain, RangeHi: cdx.Full}
 //	c, reason := p.Parse(line)
 //	if reason != cdx.OK { ... }
+//
+// A run over files reads them through a Pipeline, which keeps each
+// input's legend for the lines after it:
+//
+//	workers := p.Workers(n)
+//	err := cdx.Pipeline(files, cdx.PipelineConfig{MaxLine: 1 << 20, BatchBytes: 1 << 20, Workers: n},
+//		func(w int, b *cdx.Batch) { for i := range b.Ends { c, reason, blank := workers[w].ParseLine(b, i); ... } },
+//		func(b *cdx.Batch) error { ...; return nil })
 package cdx
 
 import (
