@@ -171,7 +171,9 @@ func TestFieldsLayout(t *testing.T) {
 		{"original,timestamp,statuscode", "abs", ""},
 		{"urlkey,timestamp,original,mimetype,statuscode,digest,length", "", ""}, // the default: by count
 		{"original,groupcount,uniqcount", "a--", ""},
-		{"original,status", "", `not a field layout meguri reads: unknown field "status" (the Wayback CDX server's fl= takes digest, dupecount,`},
+		{"url,timestamp,status,mime", "absm", ""}, // pywb's names
+		{"original,time", "", `not a field layout meguri reads: unknown field "time" (the Wayback CDX server's fl= takes digest, dupecount,`},
+		{"original,timestamp,url", "", `not a field layout meguri reads: fields "original" and "url" name one field`},
 		{"timestamp,statuscode", "", "not a field layout meguri reads: no original URL"},
 		{"original,timestamp,timestamp", "", `not a field layout meguri reads: field "timestamp" named twice`},
 	} {

@@ -8,7 +8,7 @@ import "strings"
 // here, not with the other flags in lib/cli, so that the tools that never
 // parse CDX do not link the parser.
 type FieldsFlag struct {
-	CDXFields FieldsValue `name:"cdx-fields" placeholder:"NAME,..." help:"The fields of space-separated lines and Wayback JSON rows that come without their header row, in order, as a Wayback CDX query's fl= names them (original,timestamp,statuscode). Without it such lines are read by their field count: 7 (the Wayback server's default fields), 9 or 11 (CDX files). A legend line or header row in an input names the fields of the lines after it."`
+	CDXFields FieldsValue `name:"cdx-fields" placeholder:"NAME,..." help:"The fields of space-separated lines and Wayback JSON rows that come without their header row, in order, as a Wayback CDX query's fl= names them (original,timestamp,statuscode; pywb's url, mime and status too). Without it such lines are read by their field count: 7 (the Wayback server's default fields), 9 or 11 (CDX files). A legend line or header row in an input names the fields of the lines after it."`
 }
 
 // FieldsValue is a --cdx-fields value: the layout FieldsLayout makes of

@@ -564,10 +564,12 @@ func fromLayout(vals []string, layout string) (fields, Reason) {
 // waybackLetters are the field names the Wayback CDX server's fl= takes,
 // each with the legend letter of the field (as layouts spell them): '-'
 // for the counts and end time of its collapsed output, which no CDX file
-// holds.
+// holds. pywb's CDX server (Common Crawl's index server among them) names
+// three fields otherwise, as its JSON lines do: url, mime and status.
 var waybackLetters = map[string]byte{"urlkey": 'N', "timestamp": 'b', "original": 'a', "mimetype": 'm',
 	"statuscode": 's', "digest": 'k', "length": 'S', "redirect": 'r', "robotflags": 'M', "offset": 'V',
-	"filename": 'g', "dupecount": '-', "groupcount": '-', "uniqcount": '-', "endtimestamp": '-'}
+	"filename": 'g', "dupecount": '-', "groupcount": '-', "uniqcount": '-', "endtimestamp": '-',
+	"url": 'a', "mime": 'm', "status": 's'}
 
 // maxLayout is the most fields a layout names.
 const maxLayout = 32
@@ -610,7 +612,10 @@ func FieldsLayout(names []string) (string, error) {
 			known := slices.Sorted(maps.Keys(waybackLetters))
 			return "", fmt.Errorf("%w: unknown field %q (the Wayback CDX server's fl= takes %s)", ErrLayout, n, strings.Join(known, ", "))
 		}
-		if l != '-' && slices.Contains(names[:i], n) {
+		if j := slices.IndexFunc(names[:i], func(m string) bool { return waybackLetters[m] == l }); l != '-' && j >= 0 {
+			if names[j] != n {
+				return "", fmt.Errorf("%w: fields %q and %q name one field", ErrLayout, names[j], n)
+			}
 			return "", fmt.Errorf("%w: field %q named twice", ErrLayout, n)
 		}
 		letters[i] = l
