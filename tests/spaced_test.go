@@ -161,6 +161,11 @@ func TestSpacedCDX(t *testing.T) {
 	if code != 0 || !strings.Contains(string(e), "2 urls in 2 hosts (0 lines rejected)") {
 		t.Errorf("balance --cdx-fields: exit %d, %s", code, e)
 	}
+	// a list that does not match the lines is named as the cause
+	_, e, _ = run(t, nil, "meguri-ingest", "--cdx-fields", "original,timestamp", flText, "-o", filepath.Join(dir, "fl.meguri"))
+	if !strings.Contains(string(e), "rejected as bad_cdx_fields") || !strings.Contains(string(e), "; --cdx-fields names 2 fields, and a line of another count is rejected: does the list match the query's fl=?") {
+		t.Errorf("ingest of fl= text output with a --cdx-fields of another count: %s", e)
+	}
 	_, e, code = run(t, nil, "meguri-ingest", "--cdx-fields", "original,time", flText)
 	if code != 2 || !strings.Contains(string(e), `--cdx-fields: not a field layout meguri reads: unknown field "time"`) {
 		t.Errorf("--cdx-fields with an unknown name: exit %d, %s", code, e)

@@ -337,6 +337,8 @@ func warnNothingTaken(a *args, s *ingest.Summary, written bool) {
 		hint = "; an HTTP status or digest without a timestamp is a capture whose time was lost: keep the timestamp field (a bare {\"url\": ...} line is a discovered link)"
 	case crawlLog.MatchString(r.Text):
 		hint = "; a Heritrix crawl.log? it logs fetches, not captures' CDX: index the crawl's WARCs (cdx-indexer, pywb's cdxj-indexer) and give ingest that"
+	case r.Reason == cdx.BadFields && a.CDXFields != "":
+		hint = fmt.Sprintf("; --cdx-fields names %d fields, and a line of another count is rejected: does the list match the query's fl=?", len(a.CDXFields))
 	case r.Reason == cdx.BadFields:
 		hint = "; space-separated CDX lines and Wayback JSON rows are read by their field count, 7 (the Wayback CDX server's default fields), 9 or 11: did a query's fl= choose others? give them as --cdx-fields (the fl= list), or ask for the default fields (no fl=)"
 	case r.Reason == cdx.TabSeparated:
