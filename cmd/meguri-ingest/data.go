@@ -150,13 +150,6 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err := finish(nil); err != nil { // no transaction without its rejects
 		return err
 	}
-	if sum.Taken == 0 {
-		// A run that took nothing appended nothing: its inputs are not
-		// recorded, so that the same input run again once mended (with
-		// --cdx-fields, a larger --max-line) is appended, not refused as
-		// committed before.
-		ins = nil
-	}
 	if err := w.AppendInputs(ins); err != nil {
 		return err
 	}

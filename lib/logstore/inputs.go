@@ -108,7 +108,8 @@ type Match struct {
 }
 
 // CommittedBefore returns a Match for each of ins whose content one of
-// commits (a log's, in order) holds, in the order of ins.
+// commits (a log's, in order) holds, in the order of ins. A run that took
+// no line holds none: it appended nothing of its inputs.
 func CommittedBefore(commits []Commit, ins []Input) []Match {
 	type first struct {
 		c   Commit
@@ -122,6 +123,9 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 		if !c.Carried() {
 			runs++
 			run = runs
+		}
+		if c.appendedNothing() {
+			continue
 		}
 		for _, old := range c.Inputs {
 			if _, ok := committed[old.Content()]; !ok {

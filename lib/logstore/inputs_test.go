@@ -283,3 +283,23 @@ func TestCommittedFiles(t *testing.T) {
 		t.Errorf("an unreadable file: %+v", got)
 	}
 }
+
+// TestCommittedBeforeSkipsEmptyRuns: a run that took no line appended
+// nothing of its inputs, so their content is not committed (a run of
+// them again, mended, is no re-run); a run that took lines, or the
+// carried transaction, does hold its inputs. Runs count as --commits
+// counts them either way.
+func TestCommittedBeforeSkipsEmptyRuns(t *testing.T) {
+	a := Input{Name: "a", Hash: 1, Size: 10}
+	b := Input{Name: "b", Hash: 2, Size: 20}
+	c := Input{Name: "c", Hash: 3, Size: 30}
+	commits := []Commit{
+		{Inputs: []Input{c}}, // carried
+		{Lines: 5, Taken: 0, Unix: 100, Inputs: []Input{a}}, // run 1: took nothing
+		{Lines: 5, Taken: 4, Unix: 200, Inputs: []Input{b}}, // run 2
+	}
+	found := CommittedBefore(commits, []Input{a, b, c})
+	if len(found) != 2 || found[0].Input != b || found[0].Run != 2 || found[1].Input != c || found[1].Run != 0 {
+		t.Fatalf("found %+v", found)
+	}
+}

@@ -147,6 +147,11 @@ func commitOf(b []byte) Commit {
 // commit time 0). It is no run: the log's counts leave it out.
 func (c Commit) Carried() bool { return c.Lines == 0 && c.Taken == 0 && c.Unix == 0 }
 
+// appendedNothing reports whether c is a run that took no line: its
+// inputs added nothing, so running them again (mended, with a field list
+// or a larger line limit) counts nothing twice.
+func (c Commit) appendedNothing() bool { return c.Taken == 0 && !c.Carried() }
+
 // wholeFrom returns the first offset in [from, c] where a whole
 // transaction starts that ends with the intact commit frame at c: every
 // frame from there on intact, and as many captures in them as the commit

@@ -567,6 +567,9 @@ func carriedLog(v *View, gen uint64) ([]byte, error) {
 	var ledger []Input
 	seen := map[Content]bool{}
 	for _, c := range commits {
+		if c.appendedNothing() {
+			continue // nothing of its inputs to tell again
+		}
 		for _, in := range c.Inputs {
 			if !seen[in.Content()] {
 				seen[in.Content()] = true
