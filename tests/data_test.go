@@ -327,7 +327,8 @@ func TestRunAgainMended(t *testing.T) {
 	want := mustRun(t, nil, "meguri-ingest", append([]string{"-q", "--partition-id", "1", in}, fields...)...)
 	if got := packDir(t, dir); !bytes.Equal(got, want) {
 		t.Fatal("the pack differs from ingesting the input once")
-	} // so also across a checkpoint, which carries no input of a run that
+	}
+	// so also across a checkpoint, which carries no input of a run that
 	// took nothing
 	dir2 := filepath.Join(tmp, "part-2")
 	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir2, "--partition-id", "1", "--checkpoint", in)
