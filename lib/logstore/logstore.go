@@ -267,10 +267,16 @@ func readSuper(dir string) (super, error) {
 		} else if !st.IsDir() {
 			return super{}, notDir(dir)
 		}
-		if holds := partitionData(dir); len(holds) > 0 {
+		holds := partitionData(dir)
+		if len(holds) == 0 {
+			return super{}, fmt.Errorf("%s is a directory, but %w", dir, ErrNotPartition)
+		}
+		// A writer making the directory writes its superblock after
+		// generation 0's files, and may have appended a run since the
+		// superblock was looked for: look again before calling it lost.
+		if b, err = os.ReadFile(filepath.Join(dir, superName)); errors.Is(err, os.ErrNotExist) {
 			return super{}, &SuperMissingError{Dir: dir, Holds: holds}
 		}
-		return super{}, fmt.Errorf("%s is a directory, but %w", dir, ErrNotPartition)
 	}
 	if err != nil {
 		return super{}, err
