@@ -2,16 +2,18 @@
 // captures are packed into an arena, sorted runs spill to temporary files
 // when the arena fills, and the runs are merged back in key order.
 //
-// Captures are kept unfolded all the way through, so the fold that follows
-// sees every capture of a URL at once and its result does not depend on the
-// budget or on how the input was split into runs.
+// Captures are kept unfolded all the way through, and a URL's captures are
+// ordered by their own fields as well (record.CompareCapture), so the fold
+// that follows takes them one at a time, in the order record.Fold would:
+// its result does not depend on the budget or on how the input was split
+// into runs, and its memory not on how many captures a URL has.
 //
 //	s := extsort.New(extsort.Options{Budget: 256 << 20, TmpDir: os.TempDir()})
 //	b := extsort.NewBatch(1<<20, len(captures)) // built by a parse worker
 //	for i := range captures { b.Add(&captures[i]) }
 //	if err := s.AddBatch(&b); err != nil { ... } // may spill a sorted run
 //	it, _ := s.Finish()
-//	for it.Next() { group := it.Group() ... }
+//	for it.Next() { rec := it.Record() ... } // each URL's captures, folded
 //	it.Close()
 //
 // ForMem sizes a sorter from a working-set budget as ingest does, and
@@ -27,6 +29,7 @@ package extsort
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -223,13 +226,90 @@ func (s *Sorter) cmp(a, b ref) int {
 		}
 		return 1
 	}
-	ea := s.arena.at(a.off)
-	eb := s.arena.at(b.off)
-	if c := bytes.Compare(entryURL(ea), entryURL(eb)); c != 0 {
+	return compareEntries(s.arena.at(a.off), s.arena.at(b.off))
+}
+
+// compareEntries orders two entries of one host key: by URL, then, for one
+// URL, as record.CompareCapture orders their captures. So every sorted run,
+// and the merge of runs, hands a URL's captures over in the order they fold
+// in, and the fold takes them one at a time: however many captures a URL
+// has, none are held at once. Entries that compare equal hold equal
+// captures.
+func compareEntries(a, b []byte) int {
+	ua, fa := splitEntry(a)
+	ub, fb := splitEntry(b)
+	if c := bytes.Compare(ua, ub); c != 0 {
 		return c
 	}
-	// Same URL: order by entry bytes so runs are deterministic.
-	return bytes.Compare(ea[:entryLen(ea)], eb[:entryLen(eb)])
+	return compareFields(fa, fb)
+}
+
+// compareFields orders the fields of two entries of one URL (what follows
+// the URL) as record.CompareCapture orders their captures, reading them in
+// place: discovered first, then by time, digest, HTTP status, length, mime
+// and redirect.
+func compareFields(a, b []byte) int {
+	if c := cmp.Compare(b[0]&1, a[0]&1); c != 0 {
+		return c // a discovered link (flag 1) first
+	}
+	// Most captures of one URL differ in time: read the rest only when
+	// the times tie.
+	ta, _ := binary.Uvarint(a[1:])
+	tb, _ := binary.Uvarint(b[1:])
+	if c := cmp.Compare(int64(ta), int64(tb)); c != 0 {
+		return c
+	}
+	var x, y entryFields
+	x.read(a)
+	y.read(b)
+	if c := cmp.Or(cmp.Compare(x.digest, y.digest), cmp.Compare(x.status, y.status),
+		cmp.Compare(x.length, y.length)); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(x.mime, y.mime); c != 0 {
+		return c
+	}
+	return bytes.Compare(x.redirect, y.redirect)
+}
+
+// entryFields are an entry's fields after its URL, as encode writes them.
+type entryFields struct {
+	flags          byte
+	time           int64
+	status, digest uint64
+	length         int64
+	mime, redirect []byte
+}
+
+func (f *entryFields) read(b []byte) {
+	pos := 0
+	uv := func() uint64 {
+		v, k := binary.Uvarint(b[pos:])
+		pos += k
+		return v
+	}
+	str := func() []byte {
+		n := int(uv())
+		s := b[pos : pos+n]
+		pos += n
+		return s
+	}
+	f.flags = b[0]
+	pos++
+	f.time = int64(uv())
+	f.status = uv()
+	f.digest = binary.LittleEndian.Uint64(b[pos:])
+	pos += 8
+	f.length = int64(uv())
+	f.mime = str()
+	f.redirect = str()
+}
+
+// splitEntry returns the URL of the entry that starts at b, and what follows
+// it.
+func splitEntry(b []byte) (url, fields []byte) {
+	n, k := binary.Uvarint(b)
+	return b[k : k+int(n)], b[k+int(n):]
 }
 
 func (s *Sorter) spill() error {
@@ -292,8 +372,8 @@ func fanIn() int {
 }
 
 // reduceRuns merges runs until at most fanIn remain, each pass taking the
-// oldest runs and as few as it needs (output bytes never depend on it: the
-// fold sorts each URL's captures itself).
+// oldest runs and as few as it needs (output bytes never depend on it:
+// runs and merges alike order a URL's captures by their own fields).
 func (s *Sorter) reduceRuns() error {
 	f := fanIn()
 	for len(s.runs) > f {
@@ -440,14 +520,17 @@ func (r *runSource) next() (uint64, []byte, bool, error) {
 	return binary.LittleEndian.Uint64(hk[:]), e, true, nil
 }
 
-// Iterator walks the sorted captures one URL group at a time.
+// Iterator walks the sorted captures one URL at a time, folding each URL's
+// captures into its record as they come, in fold order (compareEntries):
+// it holds one capture at a time, however many a URL has.
 type Iterator struct {
 	runMerge
-	s       *Sorter
-	memOnly bool // no runs on disk: Next reads s.refs from i on
-	i       int
-	group   []record.Capture
-	err     error
+	s        *Sorter
+	memOnly  bool // no runs on disk: Next reads s.refs from i on
+	i        int
+	rec      record.Record
+	captures int
+	err      error
 }
 
 type head struct {
@@ -456,13 +539,13 @@ type head struct {
 	src   int
 }
 
-// lessHead orders source heads by (host key, URL, source index), for the
-// merges' heaps.
+// lessHead orders source heads by (host key, URL, capture, source index),
+// for the merges' heaps.
 func lessHead(a, b head) bool {
 	if a.host != b.host {
 		return a.host < b.host
 	}
-	if c := bytes.Compare(entryURL(a.entry), entryURL(b.entry)); c != 0 {
+	if c := compareEntries(a.entry, b.entry); c != 0 {
 		return c < 0
 	}
 	return a.src < b.src
@@ -492,10 +575,10 @@ func (s *Sorter) Finish() (*Iterator, error) {
 	return it, nil
 }
 
-// Next advances to the next URL's captures. It returns false at the end or
-// on error (see Err).
+// Next advances to the next URL and folds its captures into its record
+// (Record). It returns false at the end or on error (see Err).
 func (it *Iterator) Next() bool {
-	it.group = it.group[:0]
+	it.captures = 0
 	if it.memOnly {
 		return it.nextMem()
 	}
@@ -507,7 +590,7 @@ func (it *Iterator) Next() bool {
 	url := frozenString(firstURL) // the entry is a fresh slice per entry
 	for it.h.Len() > 0 && it.h.Top().host == first.host && bytes.Equal(entryURL(it.h.Top().entry), firstURL) {
 		top := it.h.Pop()
-		it.group = append(it.group, it.decode(top.host, top.entry, url))
+		it.fold(top.host, top.entry, url)
 		if err := it.push(top.src); err != nil {
 			it.err = err
 			return false
@@ -525,15 +608,29 @@ func (it *Iterator) nextMem() bool {
 	e := a.at(first.off)
 	u := entryURL(e)
 	url := frozenString(u)
-	it.group = append(it.group, it.decode(first.host, e, url))
+	it.fold(first.host, e, url)
 	for it.i++; it.i < len(refs) && refs[it.i].host == first.host; it.i++ {
 		e := a.at(refs[it.i].off)
 		if !bytes.Equal(entryURL(e), u) {
 			break
 		}
-		it.group = append(it.group, it.decode(first.host, e, url))
+		it.fold(first.host, e, url)
 	}
 	return true
+}
+
+// fold folds the next capture of the current URL into its record: the
+// captures come in record.CompareCapture order, so this is record.Fold
+// taken one capture at a time.
+func (it *Iterator) fold(host uint64, e []byte, url string) {
+	c := it.decode(host, e, url)
+	if it.captures++; it.captures == 1 {
+		it.rec.FromCapture(&c)
+		return
+	}
+	var o record.Record
+	o.FromCapture(&c)
+	it.rec.Combine(&o)
 }
 
 // frozenString returns b's bytes as a string without copying them. Only for
@@ -549,45 +646,33 @@ func frozenString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// Group returns the current URL's captures, in no particular order.
-func (it *Iterator) Group() []record.Capture { return it.group }
+// Record returns the current URL's record, folded from its captures. It
+// is overwritten by the next call to Next.
+func (it *Iterator) Record() *record.Record { return &it.rec }
+
+// Captures returns how many captures (taken lines: discovered links too)
+// folded into the current record.
+func (it *Iterator) Captures() int { return it.captures }
 
 // Err returns the first error met.
 func (it *Iterator) Err() error { return it.err }
 
 func (it *Iterator) decode(host uint64, b []byte, url string) record.Capture {
-	c := record.Capture{URL: url, HostKey: host}
-	pos := 0
-	uv := func() uint64 {
-		v, k := binary.Uvarint(b[pos:])
-		pos += k
-		return v
-	}
-	str := func() []byte {
-		n := int(uv())
-		s := b[pos : pos+n]
-		pos += n
-		return s
-	}
-	str()
-	c.Discovered = b[pos]&1 != 0
-	pos++
-	c.Time = int64(uv())
-	c.HTTPStatus = uint16(uv())
-	c.Digest = binary.LittleEndian.Uint64(b[pos:])
-	pos += 8
-	c.Length = int64(uv())
-	m := str()
-	if mm, ok := it.s.mimes[string(m)]; ok {
+	_, rest := splitEntry(b)
+	var f entryFields
+	f.read(rest)
+	c := record.Capture{URL: url, HostKey: host, Discovered: f.flags&1 != 0, Time: f.time,
+		HTTPStatus: uint16(f.status), Digest: f.digest, Length: f.length}
+	if mm, ok := it.s.mimes[string(f.mime)]; ok {
 		c.Mime = mm
 	} else {
-		c.Mime = string(m)
+		c.Mime = string(f.mime)
 		if len(it.s.mimes) < 1<<16 {
 			it.s.mimes[c.Mime] = c.Mime
 		}
 	}
-	if r := str(); len(r) > 0 {
-		c.Redirect = string(r)
+	if len(f.redirect) > 0 {
+		c.Redirect = string(f.redirect)
 	}
 	return c
 }

@@ -2,9 +2,9 @@ package extsort
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,9 +14,9 @@ import (
 	"github.com/meguri/meguri/lib/record"
 )
 
-// groups sorts caps with a Sorter of the given budget and returns what the
-// iterator hands back, each group sorted by capture so groups compare.
-func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]record.Capture, int) {
+// records sorts caps with a Sorter of the given budget and returns the
+// records the iterator folds, and how many captures it says went into them.
+func records(t *testing.T, caps []record.Capture, budget int64, batch int) ([]record.Record, int, int) {
 	t.Helper()
 	tmp := t.TempDir()
 	s := New(Options{Budget: budget, TmpDir: tmp})
@@ -37,11 +37,11 @@ func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]r
 	if open, _ := os.ReadDir(tmp); len(open) > maxFanIn {
 		t.Fatalf("%d runs read at once (%d spilled), fan-in %d", len(open), s.Spills(), maxFanIn)
 	}
-	var out [][]record.Capture
+	var out []record.Record
+	n := 0
 	for it.Next() {
-		g := slices.Clone(it.Group())
-		slices.SortFunc(g, func(a, b record.Capture) int { return record.CompareCapture(&a, &b) })
-		out = append(out, g)
+		out = append(out, *it.Record())
+		n += it.Captures()
 	}
 	if err := it.Err(); err != nil {
 		t.Fatal(err)
@@ -52,12 +52,29 @@ func groups(t *testing.T, caps []record.Capture, budget int64, batch int) ([][]r
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Fatalf("%d run files left after Close", len(left))
 	}
-	return out, s.Spills()
+	return out, n, s.Spills()
+}
+
+// foldEach folds caps URL by URL with record.Fold, in (host key, URL)
+// order: what the iterator must give, found without it.
+func foldEach(caps []record.Capture) []record.Record {
+	byURL := map[string][]record.Capture{}
+	for _, c := range caps {
+		k := fmt.Sprintf("%016x %s", c.HostKey, c.URL)
+		byURL[k] = append(byURL[k], c)
+	}
+	var out []record.Record
+	for _, k := range slices.Sorted(maps.Keys(byURL)) {
+		out = append(out, record.Fold(byURL[k]))
+	}
+	return out
 }
 
 // TestSorterSpillsAgree: whether everything fits in memory (the iterator
-// walks the sorted index) or runs spill to disk (it merges them), the same
-// URL groups come back, in (host key, URL) order, holding every capture.
+// walks the sorted index) or runs spill to disk (it merges them), the
+// iterator gives each URL's record in (host key, URL) order, folded from
+// every one of its captures as record.Fold folds them: equal times with
+// different fields, discovered links, a URL captured in many runs.
 func TestSorterSpillsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var caps []record.Capture
@@ -69,50 +86,48 @@ func TestSorterSpillsAgree(t *testing.T) {
 			Time:       int64(rng.IntN(4)), // equal times with different fields
 			HTTPStatus: uint16(200 + rng.IntN(3)),
 			Digest:     rng.Uint64N(3),
+			Length:     int64(rng.IntN(3)),
 			Mime:       []string{"text/html", "image/png", ""}[rng.IntN(3)],
 			Redirect:   []string{"", "http://x/"}[rng.IntN(2)],
 			Discovered: rng.IntN(10) == 0,
 		})
 	}
-	mem, spills := groups(t, caps, 1<<30, 700)
+	// one URL captured 1500 times over a long span: in every run
+	for i := 0; i < 1500; i++ {
+		caps = append(caps, record.Capture{URL: "http://often.example/", HostKey: 7, Time: int64(rng.IntN(1e6)),
+			HTTPStatus: 200, Digest: rng.Uint64N(4), Length: int64(rng.IntN(5))})
+	}
+	rng.Shuffle(len(caps), func(i, j int) { caps[i], caps[j] = caps[j], caps[i] })
+	want := foldEach(slices.Clone(caps))
+	check := func(what string, got []record.Record, n int) {
+		t.Helper()
+		if n != len(caps) {
+			t.Fatalf("%s: %d captures folded, %d in", what, n, len(caps))
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records, want %d", what, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: record %d:\n%+v\nwant\n%+v", what, i, got[i], want[i])
+			}
+		}
+	}
+	mem, n, spills := records(t, caps, 1<<30, 700)
 	if spills != 0 {
 		t.Fatalf("%d spills with a 1 GiB budget", spills)
 	}
+	check("in memory", mem, n)
 	// with spills, read all at once (the default fan-in) and, when there
 	// are more runs than a lowered fan-in, merged into fewer runs first
 	for _, fanIn := range []int{maxFanIn, 3, 2} {
 		defer func(old int) { maxFanIn = old }(maxFanIn)
 		maxFanIn = fanIn
-		disk, spills := groups(t, caps, 16<<10, 300)
+		disk, n, spills := records(t, caps, 16<<10, 300)
 		if spills < 5 {
 			t.Fatalf("only %d spills with a 16 KiB budget", spills)
 		}
-		if len(mem) != len(disk) {
-			t.Fatalf("fan-in %d: %d groups in memory, %d with spills", fanIn, len(mem), len(disk))
-		}
-		for i := range mem {
-			if !slices.Equal(mem[i], disk[i]) {
-				t.Fatalf("fan-in %d: group %d differs:\n%v\n%v", fanIn, i, mem[i], disk[i])
-			}
-		}
-	}
-	n := 0
-	for i := range mem {
-		if i > 0 {
-			a, b := mem[i-1][0], mem[i][0]
-			if c := cmp.Or(cmp.Compare(a.HostKey, b.HostKey), cmp.Compare(a.URL, b.URL)); c >= 0 {
-				t.Fatalf("group %d (%#x %s) after (%#x %s)", i, b.HostKey, b.URL, a.HostKey, a.URL)
-			}
-		}
-		for _, c := range mem[i] {
-			if c.URL != mem[i][0].URL || c.HostKey != mem[i][0].HostKey {
-				t.Fatalf("group %d mixes %s and %s", i, c.URL, mem[i][0].URL)
-			}
-		}
-		n += len(mem[i])
-	}
-	if n != len(caps) {
-		t.Fatalf("%d captures back, %d in", n, len(caps))
+		check(fmt.Sprintf("fan-in %d", fanIn), disk, n)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"io"
 
 	"github.com/meguri/meguri/lib/codec"
-	"github.com/meguri/meguri/lib/record"
 )
 
 // ForMem returns the sorter ingest and the log store's pack use under a
@@ -47,13 +46,11 @@ func (s *Sorter) WriteMeguri(out io.Writer, h codec.Header) (stats codec.Stats, 
 	}
 	var folded, shown int64
 	for it.Next() {
-		g := it.Group()
-		r := record.Fold(g)
-		if err := w.Add(&r); err != nil {
+		if err := w.Add(it.Record()); err != nil {
 			w.Close()
 			return stats, 0, err
 		}
-		if folded += int64(len(g)); folded-shown >= 1<<14 {
+		if folded += int64(it.Captures()); folded-shown >= 1<<14 {
 			progress("write", folded, s.added)
 			shown = folded
 		}
