@@ -91,8 +91,10 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 		}
 		megs = append(megs, m)
 	}
-	counts := map[uint64]*HostCount{}
-	names := map[uint64]string{}
+	// Hosts are appended as they come in key order: a .meguri input's
+	// rows, or the key set's distinct keys. No map of counts: a crawl's
+	// sample has tens of millions of hosts.
+	names := newHostNames()
 	// A .meguri input whose range meets another's, or any beside CDX,
 	// may share URLs: its rows go through the key set. One that meets no
 	// other holds hosts no other input has, and counts per host.
@@ -107,7 +109,7 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 		if len(cdxIn) == 0 && !shared[i] {
 			keys = nil
 		}
-		if err := countMeguri(m, opt.Grouping, counts, keys, names); err != nil {
+		if hosts, err = countMeguri(m, opt.Grouping, hosts, keys, names); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -120,25 +122,37 @@ func CountHosts(inputs []string, opt CountOptions) (hosts []HostCount, rejected 
 		if opt.Sorting != nil {
 			opt.Sorting("sort", 0, all.added)
 		}
-		// each URL once, whatever its captures and inputs
-		err = all.each(func(k keyed) {
-			h := counts[k.host]
-			if h == nil {
-				h = &HostCount{Key: k.host, Name: names[k.host]}
-				counts[k.host] = h
-			}
-			h.URLs++
-		})
+		// each URL once, whatever its captures and inputs; every host
+		// has its name by now, so the hosts to come are known in number
+		hosts = slices.Grow(hosts, len(names.at)-len(hosts))
+		err = all.each(func(k keyed) { hosts = countHost(hosts, k.host) })
 		if err != nil {
 			return nil, 0, err
 		}
 	}
-	hosts = make([]HostCount, 0, len(counts))
-	for _, h := range counts {
-		hosts = append(hosts, *h)
-	}
+	// Each input's hosts came in key order, and no two inputs counted
+	// per host hold one host; put them all in key order.
 	slices.SortFunc(hosts, func(a, b HostCount) int { return cmp.Compare(a.Key, b.Key) })
-	return hosts, rejected, nil
+	out := hosts[:0]
+	for _, h := range hosts {
+		if n := len(out); n > 0 && out[n-1].Key == h.Key {
+			out[n-1].URLs += h.URLs
+			continue
+		}
+		h.Name = names.name(h.Key)
+		out = append(out, h)
+	}
+	return out, rejected, nil
+}
+
+// countHost counts a URL of host key into hosts, whose last host it is
+// when it has been counted before.
+func countHost(hosts []HostCount, key uint64) []HostCount {
+	if n := len(hosts); n > 0 && hosts[n-1].Key == key {
+		hosts[n-1].URLs++
+		return hosts
+	}
+	return append(hosts, HostCount{Key: key, URLs: 1})
 }
 
 // megInput is a .meguri input, or a live partition directory read as
@@ -196,15 +210,16 @@ func overlapping(megs []megInput) []bool {
 	return shared
 }
 
-// countMeguri counts a .meguri input's rows per host into counts or, when
-// all is set, adds their URL keys to it (and their host names to names).
-func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, all *keySet, names map[uint64]string) error {
+// countMeguri counts a .meguri input's rows per host into hosts (its rows
+// come in host-key order) or, when all is set, adds their URL keys to it;
+// it adds their host names to names.
+func countMeguri(m megInput, want canon.Grouping, hosts []HostCount, all *keySet, names *hostNames) ([]HostCount, error) {
 	name := m.name
 	var r io.Reader
 	if m.dir {
 		v, err := logstore.Open(name)
 		if err != nil {
-			return err
+			return hosts, err
 		}
 		defer v.Close()
 		ps := v.PackStream()
@@ -213,7 +228,7 @@ func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, 
 	} else {
 		f, err := input.OpenRaw(name)
 		if err != nil {
-			return err
+			return hosts, err
 		}
 		defer f.Close()
 		if name == "-" || name == "" {
@@ -223,11 +238,11 @@ func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, 
 	}
 	cr, err := codec.NewReader(bufio.NewReaderSize(r, 1<<20))
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return hosts, fmt.Errorf("%s: %w", name, err)
 	}
 	g := canon.Grouping(cr.Header().Grouping)
 	if err := sameGrouping(name, g, want); err != nil {
-		return err
+		return hosts, err
 	}
 	var keys []keyed
 	flush := func() error {
@@ -239,37 +254,32 @@ func countMeguri(m megInput, want canon.Grouping, counts map[uint64]*HostCount, 
 		rec, err := cr.Next()
 		if err == io.EOF {
 			if all != nil {
-				return flush()
+				return hosts, flush()
 			}
-			return nil
+			return hosts, nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return hosts, fmt.Errorf("%s: %w", name, err)
 		}
-		if all != nil {
-			keys = append(keys, keyed{rec.HostKey, xxhash.Sum64String(rec.URL)})
-			if _, ok := names[rec.HostKey]; !ok {
-				names[rec.HostKey] = canon.KeysOf(rec.URL, g).Group
-			}
-			if len(keys) == 1<<16 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
+		if !names.has(rec.HostKey) {
+			names.add(rec.HostKey, canon.KeysOf(rec.URL, g).Group)
+		}
+		if all == nil {
+			hosts = countHost(hosts, rec.HostKey)
 			continue
 		}
-		h := counts[rec.HostKey]
-		if h == nil {
-			h = &HostCount{Key: rec.HostKey, Name: canon.KeysOf(rec.URL, g).Group}
-			counts[rec.HostKey] = h
+		keys = append(keys, keyed{rec.HostKey, xxhash.Sum64String(rec.URL)})
+		if len(keys) == 1<<16 {
+			if err := flush(); err != nil {
+				return hosts, err
+			}
 		}
-		h.URLs++
 	}
 }
 
 // countCDX adds the URL keys of the CDX inputs' taken lines to all, and
 // their host names to names, returning the lines rejected.
-func countCDX(inputs []string, opt CountOptions, all *keySet, names map[uint64]string) (int64, error) {
+func countCDX(inputs []string, opt CountOptions, all *keySet, names *hostNames) (int64, error) {
 	parser := cdx.Parser{Grouping: opt.Grouping, RangeHi: cdx.Full}
 	type result struct {
 		keys    []keyed
@@ -317,9 +327,7 @@ func countCDX(inputs []string, opt CountOptions, all *keySet, names map[uint64]s
 			opt.Progress(lines, inBytes, b.Raw)
 		}
 		for k, n := range r.names {
-			if _, ok := names[k]; !ok {
-				names[k] = n
-			}
+			names.add(k, n)
 		}
 		return nil
 	}

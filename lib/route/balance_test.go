@@ -157,6 +157,34 @@ func TestCountHostsNames(t *testing.T) {
 	t.Logf("%d hosts, %d urls", len(hosts), urls)
 }
 
+// TestHostNames: names held end to end in chunks come back as given, once
+// per key (the first name given wins), across chunk ends and for a name
+// longer than a chunk.
+func TestHostNames(t *testing.T) {
+	n := newHostNames()
+	want := map[uint64]string{}
+	for i := range 200000 {
+		name := fmt.Sprintf("host-%d.example", i)
+		if i == 12345 {
+			name = strings.Repeat("x", 3*namesChunk) // a chunk of its own
+		}
+		n.add(uint64(i), name)
+		n.add(uint64(i), "again") // kept: the first name
+		want[uint64(i)] = name
+	}
+	if len(n.chunks) < 5 {
+		t.Fatalf("%d chunks: the names did not span several", len(n.chunks))
+	}
+	for k, name := range want {
+		if got := n.name(k); got != name {
+			t.Fatalf("key %d: %.40q, want %.40q", k, got, name)
+		}
+	}
+	if !n.has(7) || n.has(200000) || n.name(200000) != "" {
+		t.Fatal("a key never added is held")
+	}
+}
+
 // TestCountHostsProgress: progress reports grow, and the last one is the
 // whole input (every line, blank ones too, and every byte); then the sort
 // is announced once, with every line taken.
