@@ -148,10 +148,11 @@ func TestCanonicalizeErrors(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	cases := []struct {
+	type keyCase struct {
 		url, group string
 		g          Grouping
-	}{
+	}
+	cases := []keyCase{
 		{"http://www.example.com/a", "example.com", ByDomain},
 		{"http://www.example.com/a", "www.example.com", ByHost},
 		{"https://a.b.example.co.uk/", "example.co.uk", ByDomain},
@@ -164,11 +165,21 @@ func TestKeys(t *testing.T) {
 		{"https://www.example.com#x/", "example.com", ByDomain},
 		{"http://a@b@www.example.com/@", "example.com", ByDomain},
 	}
+	// a host of many labels (a junk line's): KeyedGroup finds its group
+	// from the shortest parts up, not by hashing every longer one first
+	long := "http://" + strings.Repeat("a.", 5000) + "example.com/x"
+	cases = append(cases, keyCase{long, "example.com", ByDomain}, keyCase{long, long[7 : len(long)-2], ByHost})
 	for _, c := range cases {
 		k := KeysOf(c.url, c.g)
 		if k.Group != c.group || k.Host != xxhash.Sum64String(c.group) || HostKey(c.url, c.g) != k.Host {
 			t.Errorf("KeysOf(%q, %v) = %+v, want group %q", c.url, c.g, k, c.group)
 		}
+		if got := KeyedGroup(c.url, k.Host); got != c.group {
+			t.Errorf("KeyedGroup(%q, %#x) = %q, want %q", c.url, k.Host, got, c.group)
+		}
+	}
+	if got := KeyedGroup("http://www.example.com/", 42); got != "" {
+		t.Errorf("KeyedGroup of a key no part of the host hashes to: %q", got)
 	}
 	// A Keyer, which remembers the last host's group, gives what KeysOf
 	// gives whatever came before: the same host twice, another host of the

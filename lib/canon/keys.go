@@ -48,8 +48,11 @@ func KeyedGroup(u string, key uint64) string {
 	if xxhash.Sum64String(host) == key {
 		return host
 	}
-	for i := 0; i < len(host); i++ {
-		if host[i] == '.' && i+1 < len(host) && xxhash.Sum64String(host[i+1:]) == key {
+	// The shortest parts first: a registrable domain is the last few
+	// labels, so a host of many labels (a junk line's, of thousands) is
+	// not hashed once for each of them.
+	for i := len(host) - 2; i >= 0; i-- {
+		if host[i] == '.' && xxhash.Sum64String(host[i+1:]) == key {
 			return host[i+1:]
 		}
 	}
