@@ -138,6 +138,30 @@ func TestCanonicalizeErrors(t *testing.T) {
 			t.Errorf("Canonicalize(%q) = %v, want scheme error %q", in, err, sch)
 		}
 	}
+	// A URL up to MaxURL bytes is canonicalized, one longer is refused
+	// (its user name of junk, as the parser builds it a byte at a time,
+	// took a time growing with its square), after its scheme: a long
+	// ftp: URL is an ftp: URL first.
+	pad := func(prefix, suffix string, n int) string {
+		return prefix + strings.Repeat("a", n-len(prefix)-len(suffix)) + suffix
+	}
+	for in, want := range map[string]error{
+		pad("http://www.example.com/", "", MaxURL):     nil,
+		pad("http://", "@www.example.com/", MaxURL):    nil,
+		pad("http://www.example.com/", "", MaxURL+1):   ErrLongURL,
+		pad("http://", "@www.example.com/", MaxURL+1):  ErrLongURL,
+		pad("https://www.example.com/ ", "", MaxURL+1): ErrLongURL,
+		pad("/relative/", "", MaxURL+1):                ErrNotURL,
+	} {
+		_, err1 := Canonicalize(in)
+		_, _, err2 := CanonicalizeHost(in)
+		if err1 != want || err2 != want {
+			t.Errorf("Canonicalize(%.30q... of %d bytes) = %v, %v, want %v", in, len(in), err1, err2, want)
+		}
+	}
+	if _, err := Canonicalize(pad("ftp://ftp.mayn.de/", "", MaxURL+1)); err == nil || err.(*SchemeError).Scheme != "ftp" {
+		t.Errorf("a long ftp: URL: %v, want the ftp scheme error", err)
+	}
 	// a host of bytes that are no UTF-8 is no host (escaped or not, it
 	// decodes to no domain name)
 	for _, in := range []string{"http://", "http://exa mple.com/", "http://[::1/", "https://example.com:99999/", "http://b\xe9.example/"} {

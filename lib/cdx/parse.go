@@ -73,6 +73,7 @@ const (
 	NoTimestamp         // a capture's HTTP status or digest without its timestamp
 	ResumeKey           // the Wayback CDX server's resume key (showResumeKey=true) or the empty row before it, not a record
 	NonGet              // a capture of a request other than GET (pywb's "method", "__wb_method=" in the urlkey)
+	LongURL             // an http(s) URL longer than canon.MaxURL
 	NumReasons
 )
 
@@ -85,7 +86,7 @@ var reasonNames = [NumReasons]string{
 	"ok", "too_long", "bad_json", "missing_url", "not_a_url", "dns", "whois", "ftp",
 	"warcinfo", "metadata", "request", "non_web_scheme", "bad_url", "bad_timestamp",
 	"bad_status", "bad_length", "out_of_range", "cdx_legend", "bad_cdx_fields",
-	"tab_separated", "no_timestamp", "resume_key", "non_get",
+	"tab_separated", "no_timestamp", "resume_key", "non_get", "long_url",
 }
 
 // Counts holds a count of rejected lines per reason.
@@ -286,8 +287,11 @@ func (p *Parser) parse(line []byte, layout string) (record.Capture, Reason) {
 	}
 	u, host, err := canon.CanonicalizeHost(f.URL)
 	if err != nil {
-		if err == canon.ErrNotURL {
+		switch err {
+		case canon.ErrNotURL:
 			return c, NotURL
+		case canon.ErrLongURL:
+			return c, LongURL
 		}
 		return c, BadURL
 	}

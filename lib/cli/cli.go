@@ -220,7 +220,7 @@ func HostKey(flag, s string, g canon.Grouping) (key uint64, group string, err er
 	}
 	u, err := canon.Canonicalize(raw)
 	if err != nil {
-		return 0, "", fmt.Errorf("%s %q is neither a host key (0x + hex, 16 hex digits, or decimal) nor a host name: %v", flag, s, err)
+		return 0, "", fmt.Errorf("%s %.200q is neither a host key (0x + hex, 16 hex digits, or decimal) nor a host name: %v", flag, s, err)
 	}
 	host, _, _ := canon.HostOf(u)
 	group = canon.GroupOf(host, g)
@@ -236,9 +236,9 @@ func URL(flag, s string) (string, error) {
 		return u, nil
 	}
 	if t := strings.TrimSpace(s); errors.Is(err, canon.ErrNotURL) && canon.MissingScheme(t) {
-		return "", fmt.Errorf("%s %q: %w: no scheme (give http://%s or https://%s)", flag, s, err, t, t)
+		return "", fmt.Errorf("%s %.200q: %w: no scheme (give http://%.200s or https://%.200s)", flag, s, err, t, t)
 	}
-	return "", fmt.Errorf("%s %q: %w", flag, s, err)
+	return "", fmt.Errorf("%s %.200q: %w", flag, s, err)
 }
 
 // Now reads a --now value: a 14-digit CDX timestamp or an ISO time to the

@@ -354,6 +354,9 @@ func TestRejectReasons(t *testing.T) {
 		// CDXJ of pywb's post-test.cdxj (the corpus keeps it as JSON)
 		{cdx.NonGet, `{"urlkey": "org,httpbin)/post?__wb_method=post&foo=bar&test=abc", "timestamp": "20140610000859", "url": "http://httpbin.org/post", "mime": "application/json", "status": "200", "digest": "M532K5WS4GY2H4OVZO6HRPOP47A7KDWU", "length": "720", "offset": "0", "filename": "post-test.warc.gz"}`, nil},
 		{cdx.NonGet, `org,httpbin)/post?__wb_method=post&foo=bar&test=abc 20140610000859 {"url": "http://httpbin.org/post", "mime": "application/json", "status": "200", "digest": "M532K5WS4GY2H4OVZO6HRPOP47A7KDWU", "length": "720", "offset": "0", "filename": "post-test.warc.gz"}`, nil},
+		// generated: a URL past canon.MaxURL, a user name of junk before
+		// the host (the URL parser's time grew with its square)
+		{cdx.LongURL, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://` + strings.Repeat("u", canon.MaxURL) + `@www.zew.de:80/"}`, nil},
 		{cdx.OutOfRange, `{"urlkey": "de,zew)/", "timestamp": "19970427191925", "url": "http://www.zew.de:80/", "mime": "text/html", "status": "200", "digest": "GOE2BMK6YVBA6HNPZJW2N5SHBJPHJBD4", "length": "1001"}`,
 			func(o *Options) { o.Lo, o.Hi = 0, 1 }},
 	}

@@ -310,7 +310,7 @@ func (fl *Fleet) verify(src *Source) (Summary, error) {
 func (fl *Fleet) LookupNear(rawURL string) (*record.Record, uint64, []string, error) {
 	u, err := canon.Canonicalize(rawURL)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
+		return nil, 0, nil, fmt.Errorf("%.200s: %w", rawURL, err)
 	}
 	us := append([]string{u}, canon.Respellings(u)...)
 	at := fl.m.Index(canon.KeysOf(u, fl.grouping).Host)

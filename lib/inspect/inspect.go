@@ -343,7 +343,7 @@ func (s *Source) LookupNear(rawURL string) (*record.Record, uint64, []string, er
 func (s *Source) lookup(rawURL string, near bool) (*record.Record, uint64, []string, error) {
 	u, err := canon.Canonicalize(rawURL)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%s: %w", rawURL, err)
+		return nil, 0, nil, fmt.Errorf("%.200s: %w", rawURL, err)
 	}
 	us := []string{u}
 	if near {
