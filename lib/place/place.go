@@ -28,13 +28,10 @@ import (
 
 // Score is the rendezvous weight of a partition on a node.
 func Score(partition uint64, node string) uint64 {
-	var buf [64]byte
+	var buf [96]byte
 	b := strconv.AppendUint(buf[:0], partition, 10)
 	b = append(b, 0)
-	d := xxhash.New()
-	d.Write(b)
-	d.WriteString(node)
-	return d.Sum64()
+	return xxhash.Sum64(append(b, node...))
 }
 
 // Nodes is a set of node names.
@@ -76,22 +73,34 @@ func (ns Nodes) Place(partition uint64, rf int) []string {
 		name  string
 		score uint64
 	}
-	s := make([]scored, len(ns))
-	for i, n := range ns {
-		s[i] = scored{n, Score(partition, n)}
+	// before says whether a ranks above b: the higher score, and on equal
+	// scores the lower name.
+	before := func(a, b scored) bool {
+		return a.score > b.score || a.score == b.score && a.name < b.name
 	}
-	slices.SortFunc(s, func(a, b scored) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
+	// The best rf so far, best first: each node is scored once and
+	// kept only if it beats the last of them, so a fleet of hundreds of
+	// nodes is not sorted whole for each partition.
+	top := make([]scored, 0, min(rf, len(ns)))
+	var buf [96]byte
+	key := append(strconv.AppendUint(buf[:0], partition, 10), 0) // Score's, up to the node
+	for _, n := range ns {
+		c := scored{n, xxhash.Sum64(append(key, n...))}
+		if len(top) == cap(top) && (len(top) == 0 || !before(c, top[len(top)-1])) {
+			continue
 		}
-		return strings.Compare(a.name, b.name)
-	})
-	out := make([]string, 0, min(rf, len(s)))
-	for i := 0; i < rf && i < len(s); i++ {
-		out = append(out, s[i].name)
+		if len(top) < cap(top) {
+			top = append(top, c)
+		}
+		i := len(top) - 1
+		for ; i > 0 && before(c, top[i-1]); i-- {
+			top[i] = top[i-1]
+		}
+		top[i] = c
+	}
+	out := make([]string, len(top))
+	for i, t := range top {
+		out[i] = t.name
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package place
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -22,7 +23,7 @@ func TestScoreIsCanonicalConcatenation(t *testing.T) {
 	for _, c := range []struct {
 		id   uint64
 		node string
-	}{{0, "a"}, {7, "node-7"}, {18446744073709551615, "x"}, {12, ""}} {
+	}{{0, "a"}, {7, "node-7"}, {18446744073709551615, "x"}, {12, ""}, {5, strings.Repeat("n", 200)}} {
 		want := xxhash.Sum64String(fmt.Sprintf("%d\x00%s", c.id, c.node))
 		if got := Score(c.id, c.node); got != want {
 			t.Errorf("Score(%d, %q) = %#x, want %#x", c.id, c.node, got, want)
@@ -61,6 +62,39 @@ func TestTieBrokenByName(t *testing.T) {
 			s0, s1 := Score(id, got[i-1]), Score(id, got[i])
 			if s0 < s1 || (s0 == s1 && got[i-1] > got[i]) {
 				t.Fatalf("partition %d: %v not ordered by score then name", id, got)
+			}
+		}
+	}
+}
+
+// TestTopFew: Place keeps the best rf nodes as it scores them; what it
+// returns is the head of the whole order (score descending, name
+// ascending), for every rf up to past the number of nodes.
+func TestTopFew(t *testing.T) {
+	for n := 1; n <= 40; n += 3 {
+		var ns Nodes
+		for i := range n {
+			ns = append(ns, fmt.Sprintf("node-%d", (i*7)%n))
+		}
+		for _, id := range ids(50) {
+			all := slices.Clone(ns)
+			slices.SortFunc(all, func(a, b string) int {
+				sa, sb := Score(id, a), Score(id, b)
+				switch {
+				case sa > sb:
+					return -1
+				case sa < sb:
+					return 1
+				}
+				return strings.Compare(a, b)
+			})
+			for _, rf := range []int{1, 2, 3, n - 1, n, n + 2} {
+				if rf < 1 {
+					continue
+				}
+				if got, want := ns.Place(id, rf), all[:min(rf, n)]; !slices.Equal(got, want) {
+					t.Fatalf("%d nodes, partition %d, rf %d: %v, want %v", n, id, rf, got, want)
+				}
 			}
 		}
 	}
