@@ -462,17 +462,19 @@ func Balance(hosts []HostCount, n int) (*Balanced, error) {
 }
 
 // evenCuts chooses n-1 cut keys. keep, if given, holds existing boundary
-// keys to prefer: a target is served by an existing boundary when that
-// boundary's count lies within half the tolerance of the target.
+// keys to prefer, in increasing order: a target is served by an existing
+// boundary when that boundary's count lies within half the tolerance of
+// the target.
 func (c *counter) evenCuts(n int, keep []uint64) []uint64 {
 	total := c.total()
 	mean := float64(total) / float64(n)
+	kept := c.kept(keep)
 	var cuts []uint64
 	last := 0 // host index of the last cut
 	for k := 1; k < n; k++ {
 		target := uint64(float64(total) * float64(k) / float64(n))
 		// an existing boundary close enough to the target stays
-		if cut, ok := c.nearestKept(keep, target, mean, cuts); ok {
+		if cut, ok := kept.nearest(target, mean, cuts); ok {
 			cuts = append(cuts, cut)
 			last = c.below(cut)
 			continue
@@ -492,19 +494,47 @@ func (c *counter) evenCuts(n int, keep []uint64) []uint64 {
 	return cuts
 }
 
-func (c *counter) nearestKept(keep []uint64, target uint64, mean float64, cuts []uint64) (uint64, bool) {
-	var best uint64
-	found := false
-	for _, k := range keep {
-		if len(cuts) > 0 && k <= cuts[len(cuts)-1] {
-			continue
-		}
-		d := absDiff(c.cum[c.below(k)], target)
-		if float64(d) <= Tolerance/2*mean && (!found || d < absDiff(c.cum[c.below(best)], target)) {
-			best, found = k, true
-		}
+// kept is the boundaries of a base map that a re-balance prefers, in
+// increasing order, with the URLs below each.
+type kept struct {
+	keys   []uint64
+	counts []uint64 // counts[i]: URLs of the hosts below keys[i]
+}
+
+func (c *counter) kept(keys []uint64) kept {
+	k := kept{keys: keys, counts: make([]uint64, len(keys))}
+	for i, key := range keys {
+		k.counts[i] = c.cum[c.below(key)]
 	}
-	return best, found
+	return k
+}
+
+// nearest returns the boundary above the last cut whose count lies
+// nearest the target (the lowest of those equally near), if that is
+// within half the tolerance of the mean. Counts grow with the keys, so
+// it is found by binary search: a map of 100,000 partitions re-balanced
+// compared every boundary with every target before, for minutes.
+func (k kept) nearest(target uint64, mean float64, cuts []uint64) (uint64, bool) {
+	lo := 0
+	if len(cuts) > 0 {
+		last := cuts[len(cuts)-1]
+		lo = sort.Search(len(k.keys), func(i int) bool { return k.keys[i] > last })
+	}
+	// the first boundary at or past the target, and the first of those
+	// whose count is the one just below it
+	j := lo + sort.Search(len(k.keys)-lo, func(i int) bool { return k.counts[lo+i] >= target })
+	best := -1
+	if j > lo {
+		below := k.counts[j-1]
+		best = lo + sort.Search(j-lo, func(i int) bool { return k.counts[lo+i] >= below })
+	}
+	if j < len(k.keys) && (best < 0 || absDiff(k.counts[j], target) < absDiff(k.counts[best], target)) {
+		best = j
+	}
+	if best < 0 || float64(absDiff(k.counts[best], target)) > Tolerance/2*mean {
+		return 0, false
+	}
+	return k.keys[best], true
 }
 
 // partition returns range i of the cuts with its counts.

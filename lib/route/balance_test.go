@@ -407,3 +407,47 @@ func TestOverlapping(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptNearest: the binary search for the kept boundary nearest a
+// target gives what comparing every boundary gives (the first of the
+// nearest, within the tolerance, above the last cut), on hosts whose
+// counts tie and boundaries that share a count.
+func TestKeptNearest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 300 {
+		var hosts []HostCount
+		for i := range 1 + rng.IntN(60) {
+			hosts = append(hosts, HostCount{Key: uint64(i)*1000 + uint64(rng.IntN(10)), URLs: uint64(1 + rng.IntN(4))})
+		}
+		c := newCounter(hosts)
+		var keep []uint64
+		for k := uint64(1); k < 61000; k += 1 + uint64(rng.IntN(3000)) {
+			keep = append(keep, k)
+		}
+		kept := c.kept(keep)
+		mean := float64(c.total()) / float64(1+rng.IntN(8))
+		for range 40 {
+			target := uint64(rng.IntN(int(c.total()) + 2))
+			var cuts []uint64
+			if rng.IntN(2) == 0 {
+				cuts = []uint64{uint64(rng.IntN(61000))}
+			}
+			// every boundary compared, as re-balance did before
+			var want uint64
+			found := false
+			for _, k := range keep {
+				if len(cuts) > 0 && k <= cuts[0] {
+					continue
+				}
+				d := absDiff(c.cum[c.below(k)], target)
+				if float64(d) <= Tolerance/2*mean && (!found || d < absDiff(c.cum[c.below(want)], target)) {
+					want, found = k, true
+				}
+			}
+			got, ok := kept.nearest(target, mean, cuts)
+			if ok != found || got != want {
+				t.Fatalf("round %d: target %d, cuts %v: %d %v, want %d %v", round, target, cuts, got, ok, want, found)
+			}
+		}
+	}
+}
