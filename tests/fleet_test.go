@@ -322,6 +322,13 @@ func TestSplitEveryHost(t *testing.T) {
 			t.Errorf("--split %d, merged back: not the file's bytes", n)
 		}
 	}
+	// a file of one host group is told in the singular
+	one := filepath.Join(dir, "one.meguri")
+	mustRun(t, []byte(`{"url": "http://www.zew.de/", "timestamp": "19970427191925"}`+"\n"), "meguri-ingest", "-q", "-o", one)
+	_, e, code := run(t, nil, "meguri-compact", "--split", "3", "--out-dir", filepath.Join(dir, "one"), one)
+	if want := "writing 1 range, not 3: the input holds 1 host group, and a host is never cut"; code != 0 || !strings.Contains(string(e), want) {
+		t.Errorf("--split 3 of one host: exit %d, stderr %s; want %q", code, e, want)
+	}
 }
 
 // TestSplitUnderFileLimit: a split into more ranges than the tool may

@@ -195,9 +195,11 @@ func run(a *args) (err error) {
 		case a.Fold:
 			// each input's host changes are its own: one between two
 			// hosts of different inputs is not seen without folding
-			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: a host is never cut, and cutting while folding finds only %d places between hosts; for more, fold first (-o), then split the folded file\n", len(cuts)+1, n, len(cuts))
+			fmt.Fprintf(os.Stderr, "meguri-compact: writing %s, not %d: a host is never cut, and cutting while folding finds only %s between hosts; for more, fold first (-o), then split the folded file\n",
+				count(len(cuts)+1, "range", "ranges"), n, count(len(cuts), "place", "places"))
 		default:
-			fmt.Fprintf(os.Stderr, "meguri-compact: writing %d ranges, not %d: the input holds %d host groups, and a host is never cut\n", len(cuts)+1, n, len(cuts)+1)
+			fmt.Fprintf(os.Stderr, "meguri-compact: writing %s, not %d: the input holds %s, and a host is never cut\n",
+				count(len(cuts)+1, "range", "ranges"), n, count(len(cuts)+1, "host group", "host groups"))
 		}
 	case a.SplitAt != nil:
 		for _, s := range strings.Split(*a.SplitAt, ",") {
@@ -456,4 +458,12 @@ func keepsMap(path string, lo, hi uint64, rows int) error {
 	}
 	return fmt.Errorf("--manifest-out %s is a map of %d partitions, %d of them outside this run's range 0x%016x..0x%016x: writing this run's %d rows in its place would drop those from the map. Write the rows to a file of their own and publish them into the map: --manifest-out new.rows, then meguri-route update --manifest %s --rows new.rows -o %s",
 		path, len(m.Parts), outside, lo, hi, rows, path, path)
+}
+
+// count says n things, in the singular for one.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
