@@ -47,6 +47,12 @@ func SlotsFor(mem int64) int {
 	return max(1, min(runtime.GOMAXPROCS(0), int(mem*3/5/slotBytes)))
 }
 
+// SlotsMemory is about what the blocks a writer under a budget of mem
+// bytes encodes at once hold (SlotsFor of them). At least one block is
+// encoded whatever the budget, so below about 100 MiB this is more than
+// three fifths of it: a floor under the budget.
+func SlotsMemory(mem int64) int64 { return int64(SlotsFor(mem)) * slotBytes }
+
 // Writer writes a .meguri file front to back. Add rows in key order, then
 // Close. Close does not close the underlying io.Writer.
 type Writer struct {

@@ -152,12 +152,14 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	// instead of 100% keeps the peak resident size near the live data.
 	oldGC := debug.SetGCPercent(50)
 	defer debug.SetGCPercent(oldGC)
-	if opt.Mem >= 64<<20 {
-		// Let the garbage collector work harder near the budget rather
-		// than let the heap double past it.
-		old := debug.SetMemoryLimit(opt.Mem)
-		defer debug.SetMemoryLimit(old)
-	}
+	// Let the garbage collector work harder near the budget rather than
+	// let the heap grow past it; but not below what a run holds live at
+	// the least (the sort's arena, the batches in flight, the blocks
+	// being encoded: at least one, about 64 MiB, whatever the budget),
+	// where it would collect without end. Under --mem 32M the heap grew
+	// to 1.5 times that floor, and under 64M it collected 200 times.
+	floor := opt.Mem*2/5 + opt.Mem/8 + codec.SlotsMemory(opt.Mem) + 32<<20
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(opt.Mem, floor)))
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	sorter.Progress = opt.Writing
 	// A run that fails before the sorted captures are read back (a
