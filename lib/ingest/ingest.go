@@ -19,6 +19,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
+	"github.com/meguri/meguri/lib/internal/memlimit"
 )
 
 // MaxLineLimit is the largest MaxLine. A line holds its URL and redirect,
@@ -158,8 +159,13 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	// being encoded: at least one, about 64 MiB, whatever the budget),
 	// where it would collect without end. Under --mem 32M the heap grew
 	// to 1.5 times that floor, and under 64M it collected 200 times.
-	floor := opt.Mem*2/5 + opt.Mem/8 + codec.SlotsMemory(opt.Mem) + 32<<20
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(opt.Mem, floor)))
+	// In a container, not past seven eighths of its limit: there a
+	// collector that works hard beats a process the kernel kills.
+	limit := max(opt.Mem, opt.Mem*2/5+opt.Mem/8+codec.SlotsMemory(opt.Mem)+32<<20)
+	if c, ok := memlimit.Limit(); ok {
+		limit = min(limit, max(opt.Mem, c/8*7))
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	sorter.Progress = opt.Writing
 	// A run that fails before the sorted captures are read back (a
