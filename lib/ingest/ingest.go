@@ -165,7 +165,9 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	if c, ok := memlimit.Limit(); ok {
 		limit = min(limit, max(opt.Mem, c/8*7))
 	}
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+	if old := debug.SetMemoryLimit(-1); limit < old { // a user's lower GOMEMLIMIT wins
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+	}
 	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	sorter.Progress = opt.Writing
 	// A run that fails before the sorted captures are read back (a
