@@ -152,7 +152,7 @@ func TestInspectFilter(t *testing.T) {
 		{[]string{"--rows", "--status="}, "no status named"},
 		{[]string{"--rows", "--seen-since", "90"}, "want a CDX timestamp of 4 to 14 digits"},
 		{[]string{"--rows", "--seen-since", "20141301"}, "want a CDX timestamp of 4 to 14 digits"},
-		{[]string{"--rows", "--unseen-since", "90y"}, "unknown unit"},
+		{[]string{"--rows", "--unseen-since", "90y"}, "years are no unit here: give days, 365d for a year"},
 		{[]string{"--rows", "--unseen-since", "3000w", "--now", "19990101000000"}, "reaches back before 1970"},
 		{[]string{"--rows", "--unseen-since", "90d", "--now", "2025"}, "want a 14-digit timestamp"},
 		{[]string{"--rows", "--now", now}, "--now goes with --seen-since or --unseen-since"},

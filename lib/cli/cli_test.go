@@ -46,7 +46,8 @@ func TestSince(t *testing.T) {
 		"202401011200001":      "want a CDX timestamp",
 		"2024-13-01":           "--x \"2024-13-01\": want a CDX timestamp of 4 to 14 digits (YYYYMMDDhhmmss), an ISO date or time",
 		"2024-06-15T25:00:00Z": "--x \"2024-06-15T25:00:00Z\": want a CDX timestamp",
-		"90y":                  "unknown unit",
+		"90y":                  "years are no unit here",
+		"90q":                  "unknown unit",
 		"3000w":                "--x 3000w reaches back before 1970",
 	} {
 		if _, err := Since("--x", in, now); err == nil || !strings.Contains(err.Error(), msg) {

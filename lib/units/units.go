@@ -140,9 +140,15 @@ func ParseDuration(s string) (int64, error) {
 			unit = 60
 			if strings.HasPrefix(t[i:], "min") {
 				i += 2
+			} else if strings.HasPrefix(t[i:], "mo") {
+				return 0, fmt.Errorf("bad duration %q: months are no unit here (they vary in length): give days, 180d for six months", s)
 			}
 		case 's':
 			unit = 1
+		case 'M':
+			return 0, fmt.Errorf("bad duration %q: months are no unit here (they vary in length): give days, 180d for six months", s)
+		case 'y', 'Y':
+			return 0, fmt.Errorf("bad duration %q: years are no unit here: give days, 365d for a year", s)
 		default:
 			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m or min, s)", s, t[i])
 		}

@@ -1,6 +1,9 @@
 package units
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseKey(t *testing.T) {
 	for in, want := range map[string]uint64{
@@ -44,6 +47,19 @@ func TestParseDuration(t *testing.T) {
 		"4611686018427387903s4611686018427387903s4611686018427387903s", "53375995583333d53375995583333d53375995583333d"} {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", in)
+		}
+	}
+}
+
+// TestDurationMonthsYears: months and years, which vary in length, are
+// refused with the days to give instead.
+func TestDurationMonthsYears(t *testing.T) {
+	for in, want := range map[string]string{
+		"3mo": "months are no unit here", "6months": "months are no unit here", "6M": "months are no unit here",
+		"1y": "years are no unit here", "2Y": "years are no unit here", "1d1y": "365d for a year",
+	} {
+		if _, err := ParseDuration(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseDuration(%q): %v, want %q", in, err, want)
 		}
 	}
 }
