@@ -295,7 +295,8 @@ func TestSplitEveryHost(t *testing.T) {
 	if err := json.Unmarshal(mustRun(t, nil, "meguri-inspect", "--json", golden), &info); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{info.Hosts / 2, info.Hosts, info.Hosts + 10} {
+	// a billion (a typo) is as many as there are hosts, at once
+	for _, n := range []int{info.Hosts / 2, info.Hosts, info.Hosts + 10, 1 << 30} {
 		out := filepath.Join(dir, strconv.Itoa(n))
 		o, e, code := run(t, nil, "meguri-compact", "--split", strconv.Itoa(n), "--out-dir", out, golden)
 		if code != 0 {

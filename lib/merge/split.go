@@ -61,6 +61,13 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		}
 		return nil, errors.New("split: the input has no rows to divide")
 	}
+	// No more ranges than hosts, since a host is never cut: a --split of
+	// ten million (a typo) looked for cuts that cannot be, for minutes.
+	var hosts uint64
+	for _, in := range ins {
+		hosts += in.File.Stats.Hosts
+	}
+	n = int(min(uint64(n), max(hosts, 1)))
 	slices.SortStableFunc(refs, func(a, b blockRef) int { return cmp.Compare(a.info.FirstHost, b.info.FirstHost) })
 	var total uint64
 	for i := range refs {
