@@ -273,6 +273,9 @@ func TestFleetPipeline(t *testing.T) {
 	if !bytes.Equal(cat, mustRun(t, nil, "meguri-inspect", "--rows", whole)) {
 		t.Error("rows of the .meguri split, concatenated, differ from the whole file's rows")
 	}
+	// a queue of a hundred million buffers a partition (a typo) is no
+	// usage: it made the runtime die out of memory, with a goroutine dump
+	wantUsage(t, "--queue 100000000: want 1 to 64", "meguri-route", "split", "--queue", "100000000", "--manifest", man, "--out-dir", filepath.Join(dir, "q"), whole)
 }
 
 // mergesBack reports whether meguri-compact merges files into the bytes of

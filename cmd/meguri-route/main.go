@@ -250,7 +250,7 @@ type splitCmd struct {
 	Replace  bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
 	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
 	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
-	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits."`
+	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits (1 to 64)."`
 	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less)."`
 	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
 	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
@@ -259,8 +259,9 @@ type splitCmd struct {
 }
 
 func (c *splitCmd) Run() (err error) {
-	if c.Queue < 1 {
-		return cli.Usagef("--queue %d: want at least 1", c.Queue)
+	if c.Queue < 1 || c.Queue > 64 {
+		// each partition holds a buffer for each place in its queue
+		return cli.Usagef("--queue %d: want 1 to 64", c.Queue)
 	}
 	if c.Manifest == "-" && cli.ReadsStdin(c.Files) {
 		return cli.Usagef("--manifest - and the input would both read stdin: give the manifest or the input by name")

@@ -451,3 +451,17 @@ func TestKeptNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestCountHostsHugeBudget: a budget past the machine's memory counts as
+// any other does (the key set was made at the budget's size at once, and
+// the runtime died out of memory before reading a line).
+func TestCountHostsHugeBudget(t *testing.T) {
+	want, _, err := CountHosts([]string{testinput.Path()}, CountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := CountHosts([]string{testinput.Path()}, CountOptions{Memory: 1 << 50, TmpDir: t.TempDir()})
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("under a budget of 1 PiB: %d hosts, %v; want the %d of the default budget", len(got), err, len(want))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/meguri/meguri/lib/internal/memlimit"
 	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/internal/tempfiles"
 )
@@ -36,6 +37,13 @@ const keySize = 16
 
 func newKeySet(budget int64, tmp string) *keySet {
 	tempfiles.Reap(tmp) // what killed runs spilled there
+	// The keys' slice is made at the budget's size at once (see add): a
+	// budget past the machine's memory (--mem 100G on 24 GiB, warned of)
+	// made the runtime die out of memory before a key was read. Hold at
+	// most half the machine's memory; the counts do not depend on it.
+	if phys, ok := memlimit.Physical(); ok {
+		budget = min(budget, phys/2)
+	}
 	return &keySet{max: int(max(budget/keySize, 1024)), tmp: tmp}
 }
 
