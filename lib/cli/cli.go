@@ -821,21 +821,11 @@ func (s Inputs) At(path string) (string, bool) {
 // reports why.
 func (s Inputs) NamedTwice() error {
 	var same twins.Set
-	// One file has one size, time and mode: only inputs alike in those
-	// are compared (50,000 inputs compared every pair, for seconds).
-	type stat struct {
-		size, mod int64
-		mode      os.FileMode
-	}
-	alike := map[stat][]int{}
+	var files twins.Files
 	for i := range s {
-		k := stat{s[i].st.Size(), s[i].st.ModTime().UnixNano(), s[i].st.Mode()}
-		for _, j := range alike[k] {
-			if os.SameFile(s[i].st, s[j].st) {
-				return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", s[j].name, s[i].name)
-			}
+		if o := files.Add(s[i].name, s[i].st); o != "" {
+			return fmt.Errorf("%s and %s are the same file: give each input once (read twice, its captures would count twice)", o, s[i].name)
 		}
-		alike[k] = append(alike[k], i)
 		if !s[i].st.Mode().IsRegular() {
 			continue
 		}

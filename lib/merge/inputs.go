@@ -43,6 +43,7 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		return nil, err
 	}
 	var same twins.Set
+	var files twins.Files
 	// The inputs share a pool of descriptors: a compaction of more files
 	// than the open-file limit lets it hold open keeps those it read most
 	// recently open, and opens the others again as it reads them.
@@ -66,11 +67,9 @@ func OpenInputs(paths []string) ([]*Input, error) {
 		// shard fetched back twice); only inputs of one size are compared.
 		// Files holding no record are alike whenever their headers are
 		// (shards that had nothing for one partition) and count nothing.
-		for _, in := range ins {
-			if os.SameFile(in.st, st) {
-				f.Close()
-				return fail(fmt.Errorf("%s and %s are the same file: give each input once (read twice, its records would count twice)", in.Path, p))
-			}
+		if o := files.Add(p, st); o != "" {
+			f.Close()
+			return fail(fmt.Errorf("%s and %s are the same file: give each input once (read twice, its records would count twice)", o, p))
 		}
 		if cf.Stats.URLs > 0 {
 			o, err := same.Add(p, st.Size(), func() (io.ReaderAt, func(), error) { return f, func() {}, nil })

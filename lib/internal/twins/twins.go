@@ -14,6 +14,9 @@
 //		}
 //	}
 //
+// Files tells, among many, an input that is an earlier one's file under
+// another name (a hard link, a path given twice).
+//
 // The ends are compared first (a gzip member's or a .meguri file's
 // trailer holds a checksum of what precedes it), so inputs that differ
 // usually cost two small reads, and a Set hashes each end once.
@@ -168,4 +171,38 @@ func OpenPath(path string) Opener {
 		}
 		return f, func() { f.Close() }, nil
 	}
+}
+
+// Files finds inputs that are one file under two names (a path given
+// twice, a hard link): os.SameFile, asked only of files of the same size,
+// time and mode, as one file has one of each, so that many inputs are
+// not compared pair by pair.
+type Files struct {
+	alike map[fileKey][]named
+}
+
+type fileKey struct {
+	size, mod int64
+	mode      os.FileMode
+}
+
+type named struct {
+	name string
+	st   os.FileInfo
+}
+
+// Add records the file st names and returns the name of the earlier one
+// it is ("" when none), the first in the order they were added.
+func (s *Files) Add(name string, st os.FileInfo) string {
+	if s.alike == nil {
+		s.alike = map[fileKey][]named{}
+	}
+	k := fileKey{st.Size(), st.ModTime().UnixNano(), st.Mode()}
+	for _, o := range s.alike[k] {
+		if os.SameFile(o.st, st) {
+			return o.name
+		}
+	}
+	s.alike[k] = append(s.alike[k], named{name, st})
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEqual: inputs are twins only when every byte agrees; a difference
@@ -107,5 +108,42 @@ func TestSet(t *testing.T) {
 	}
 	if twin, err := s.Add("lone", 12345, OpenPath(missing)); twin != "" || err != nil {
 		t.Errorf("an input of a size no other has is not read: %q, %v", twin, err)
+	}
+}
+
+// TestFiles: a path given twice and a hard link are the same file, named
+// by the first; a copy is not, nor another file of the same size, time
+// and mode.
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte("same size"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	when := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, p := range []string{a, b} {
+		if err := os.Chtimes(p, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Link(a, c); err != nil {
+		t.Fatal(err)
+	}
+	stat := func(p string) os.FileInfo {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	var s Files
+	for _, c := range []struct{ name, path, want string }{
+		{"a", a, ""}, {"b", b, ""}, {"./a", a, "a"}, {"c", c, "a"}, {"b again", b, "b"},
+	} {
+		if got := s.Add(c.name, stat(c.path)); got != c.want {
+			t.Errorf("%s: the same file as %q, want %q", c.name, got, c.want)
+		}
 	}
 }
