@@ -1437,6 +1437,38 @@ func TestFutureCapturesWarn(t *testing.T) {
 	}
 }
 
+// TestUnterminatedWarn: an input that ends inside a line (a download
+// cut short in a pipe ends so, its last URL cut too) is taken as it is,
+// with a warning naming the line; under --json a count instead. A whole
+// JSON object or Wayback row at the end (a cut one is rejected bad_json)
+// and a last blank line are not named.
+func TestUnterminatedWarn(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "u.meguri")
+	cut := []byte("http://a.example/x\nhttp://a.example/some/long/pa")
+	want := "meguri-ingest: warning: <stdin> ends inside its line 2, with no line end: a stream cut short ends so"
+	for _, args := range [][]string{{"-o", out}, {"-q", "-o", out}, {"-q", "--data", filepath.Join(dir, "live")}} {
+		_, e, code := run(t, cut, "meguri-ingest", args...)
+		if code != 0 || !strings.Contains(string(e), want) {
+			t.Errorf("%v: exit %d, %s; want %q", args, code, e, want)
+		}
+	}
+	if _, e, code := run(t, cut, "meguri-ingest", "--json", "-o", out); code != 0 || strings.Count(string(e), "\n") != 1 || !strings.Contains(string(e), `"unterminated_inputs":1,`) {
+		t.Errorf("--json: exit %d, %s", code, e)
+	}
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	os.WriteFile(a, []byte("http://a.example/1"), 0o644)
+	os.WriteFile(b, []byte("http://b.example/1"), 0o644)
+	if _, e, _ := run(t, nil, "meguri-ingest", a, b, "-o", out); !strings.Contains(string(e), "warning: 2 inputs end inside a line, with no line end (the first, "+a+", its line 1)") {
+		t.Errorf("two inputs: %s", e)
+	}
+	for _, in := range []string{`{"url": "http://a.example/1"}`, `[["original"],` + "\n" + `["http://a.example/1"]]`, "http://a.example/1\n  ", "http://a.example/1\n"} {
+		if _, e, _ := run(t, []byte(in), "meguri-ingest", "-o", out); strings.Contains(string(e), "line end") {
+			t.Errorf("%q: named as cut short: %s", in, e)
+		}
+	}
+}
+
 // TestCompressedRejects: a --rejects name ending in .gz or .zst is
 // written compressed (a user who names rejects.jsonl.gz runs zcat on it),
 // holding the lines a plain file holds, for ingest and route split alike,

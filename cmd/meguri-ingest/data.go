@@ -169,6 +169,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	}
 	warnNothingTaken(a, &sum, false)
 	warnFuture(a, &sum)
+	warnUnterminated(a, &sum)
 	if a.Quiet {
 		return nil
 	}

@@ -269,6 +269,7 @@ func run(a *args) (err error) {
 	}
 	warnNothingTaken(a, &sum, !keep)
 	warnFuture(a, &sum)
+	warnUnterminated(a, &sum)
 	if keep {
 		return keptError(a.Output, held, &sum)
 	}
@@ -375,6 +376,23 @@ func warnFuture(a *args, s *ingest.Summary) {
 	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %d captures are dated after the clock (the first %s, the newest %s); they are taken as dated, and as their URLs' newest captures they decide the URLs' records until captures dated later still: mend the timestamps at the source\n", s.Future, at, when)
 }
 
+// warnUnterminated says so when an input ends inside a line: a stream cut
+// short (curl or zcat failing in a pipe, whose exit status the pipe
+// hides) ends so, and its last line may then read as a shorter URL or
+// value than it was, or a query's last page seem to be its last. It
+// prints under -q too, but not with the --json summary, whose
+// "unterminated_inputs" says so.
+func warnUnterminated(a *args, s *ingest.Summary) {
+	if s.Unterminated == 0 || a.JSON && !a.Quiet {
+		return
+	}
+	which := fmt.Sprintf("%s ends inside its line %d, with no line end", s.FirstUnterminated.Source, s.FirstUnterminated.Line)
+	if s.Unterminated > 1 {
+		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line)
+	}
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s: a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this\n", which)
+}
+
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
 	bpu := 0.0
 	if s.Stats.URLs > 0 {
@@ -408,6 +426,9 @@ func linesJSON(s *ingest.Summary) string {
 	b.WriteByte('}')
 	if s.Future > 0 {
 		fmt.Fprintf(&b, `,"future_captures":%d`, s.Future)
+	}
+	if s.Unterminated > 0 {
+		fmt.Fprintf(&b, `,"unterminated_inputs":%d`, s.Unterminated)
 	}
 	if s.ResumeKey != "" {
 		b.WriteString(`,"resume_key":`)

@@ -85,6 +85,11 @@ type Summary struct {
 	Future       int64
 	FirstFuture  Rejected
 	NewestFuture int64
+	// Unterminated counts the inputs that end inside a line, with no
+	// newline (cdx.Batch.Unterminated), and FirstUnterminated names the
+	// first of those lines: a stream cut short ends so.
+	Unterminated      int64
+	FirstUnterminated Rejected
 }
 
 // Rejected is a rejected line, as a summary names it.
@@ -221,6 +226,12 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 			}
 			sum.Future += p.future
 			sum.NewestFuture = max(sum.NewestFuture, p.newestFuture)
+		}
+		if b.Unterminated {
+			if sum.Unterminated == 0 {
+				sum.FirstUnterminated = Rejected{Source: b.Source, Line: b.Nums[len(b.Nums)-1]}
+			}
+			sum.Unterminated++
 		}
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes

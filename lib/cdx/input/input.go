@@ -603,6 +603,7 @@ type LineReader struct {
 	max  int
 	line int64
 	buf  []byte
+	open bool // the last line returned ended the stream without a newline
 }
 
 // NewLineReader reads lines of at most max bytes (newline excluded) from r.
@@ -649,6 +650,12 @@ func putReader(br *bufio.Reader) {
 	}
 }
 
+// Unterminated reports whether the last line Next returned ended the
+// stream without a newline: what a stream cut short ends with (a
+// download that failed in a pipe), or a file written without a last
+// newline.
+func (lr *LineReader) Unterminated() bool { return lr.open }
+
 // Offset returns the bytes consumed so far, newlines included.
 func (lr *LineReader) Offset() int64 { return lr.read }
 
@@ -682,6 +689,7 @@ func (lr *LineReader) Next() (line []byte, num int64, tooLong bool, err error) {
 		}
 		lr.line++
 		b := lr.buf
+		lr.open = err == io.EOF
 		if n := len(b); n > 0 && b[n-1] == '\n' {
 			b = b[:n-1]
 		}

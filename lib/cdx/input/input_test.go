@@ -402,6 +402,22 @@ func TestLineReader(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("got %v want %v", got, want)
 	}
+	// the last line had no newline; a stream that ends with one has none
+	// open, nor has a too-long line that does
+	if !lr.Unterminated() {
+		t.Error("a last line without a newline is not told")
+	}
+	for _, in := range []string{"a\nb\n", "a\n" + strings.Repeat("y", 30) + "\n", ""} {
+		lr := NewLineReader(strings.NewReader(in), 10)
+		for {
+			if _, _, _, err := lr.Next(); err != nil {
+				break
+			}
+		}
+		if lr.Unterminated() {
+			t.Errorf("%q: told as ending inside a line", in)
+		}
+	}
 }
 
 // Fingerprint returns the content's last bytes with its hash, however the
