@@ -1462,6 +1462,13 @@ func TestUnterminatedWarn(t *testing.T) {
 	if _, e, _ := run(t, nil, "meguri-ingest", a, b, "-o", out); !strings.Contains(string(e), "warning: 2 inputs end inside a line, with no line end (the first, "+a+", its line 1)") {
 		t.Errorf("two inputs: %s", e)
 	}
+	// route split too: a part holds the line with a line end, hiding it
+	man := filepath.Join(dir, "one.manifest")
+	os.WriteFile(man, []byte("0\t0x0000000000000000\t0xffffffffffffffff\tpart-0000.meguri\t0\t0\t0\t1\n"), 0o644)
+	if _, e, code := run(t, cut, "meguri-route", "split", "-q", "--manifest", man, "--out-dir", filepath.Join(dir, "parts")); code != 0 ||
+		!strings.Contains(string(e), "meguri-route split: warning: <stdin> ends inside its line 2, with no line end") {
+		t.Errorf("route split: exit %d, %s", code, e)
+	}
 	for _, in := range []string{`{"url": "http://a.example/1"}`, `[["original"],` + "\n" + `["http://a.example/1"]]`, "http://a.example/1\n  ", "http://a.example/1\n"} {
 		if _, e, _ := run(t, []byte(in), "meguri-ingest", "-o", out); strings.Contains(string(e), "line end") {
 			t.Errorf("%q: named as cut short: %s", in, e)

@@ -386,11 +386,7 @@ func warnUnterminated(a *args, s *ingest.Summary) {
 	if s.Unterminated == 0 || a.JSON && !a.Quiet {
 		return
 	}
-	which := fmt.Sprintf("%s ends inside its line %d, with no line end", s.FirstUnterminated.Source, s.FirstUnterminated.Line)
-	if s.Unterminated > 1 {
-		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line)
-	}
-	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s: a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this\n", which)
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s\n", cdx.UnterminatedWarning(s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line))
 }
 
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
