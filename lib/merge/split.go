@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/meguri/meguri/lib/codec"
+	"github.com/meguri/meguri/lib/internal/minheap"
 	"github.com/meguri/meguri/lib/manifest"
 )
 
@@ -74,7 +75,7 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 		refs[i].cum = total
 		total += uint64(refs[i].info.Rows)
 	}
-	s := &cutter{refs: refs, cands: map[int][]candidate{}}
+	s := &cutter{refs: refs, cands: map[int]*kept{}}
 	for i, a := range ins {
 		for _, b := range ins[:i] {
 			if a.File.Header.Lo <= b.File.Header.Hi && b.File.Header.Lo <= a.File.Header.Hi {
@@ -96,38 +97,43 @@ func EvenCuts(ins []*Input, n int) ([]uint64, error) {
 	}
 	// A host bigger than a range's share draws the targets on either
 	// side of it to the same host change, which leaves fewer ranges than
-	// asked. Cut the biggest range that holds more than one host at the
-	// change nearest its middle, until there are n (as route balance
-	// gives n partitions whenever there are n hosts).
-	oneHost := map[uint64]bool{} // ranges found to be one host, by their low cut's key
-	for len(cuts) < n-1 {
-		best := -1
-		var lo, hi cutAt
-		for i := 0; i <= len(cuts); i++ {
-			l, h := start, end
-			if i > 0 {
-				l = cuts[i-1]
-			}
-			if i < len(cuts) {
-				h = cuts[i]
-			}
-			if !oneHost[l.key] && (best < 0 || rowsBetween(l, h) > rowsBetween(lo, hi)) {
-				best, lo, hi = i, l, h
-			}
+	// asked. Cut the biggest range that holds more than one host (the
+	// first of the biggest, in key order) at the change nearest its
+	// middle, until there are n (as route balance gives n partitions
+	// whenever there are n hosts). The ranges wait in a heap: looking
+	// through all of them for each cut took a split of a file into 30,000
+	// ranges tens of seconds.
+	type span struct{ lo, hi cutAt }
+	spans := minheap.New(func(a, b span) bool {
+		if sa, sb := rowsBetween(a.lo, a.hi), rowsBetween(b.lo, b.hi); sa != sb {
+			return sa > sb
 		}
-		if best < 0 {
-			break
+		return a.lo.key < b.lo.key
+	})
+	for i := 0; i <= len(cuts) && len(cuts) < n-1; i++ {
+		l, h := start, end
+		if i > 0 {
+			l = cuts[i-1]
 		}
-		cut, ok, err := s.nearest(lo.pos+rowsBetween(lo, hi)/2, lo, hi)
+		if i < len(cuts) {
+			h = cuts[i]
+		}
+		spans.Push(span{l, h})
+	}
+	for len(cuts) < n-1 && spans.Len() > 0 {
+		sp := spans.Pop()
+		cut, ok, err := s.nearest(sp.lo.pos+rowsBetween(sp.lo, sp.hi)/2, sp.lo, sp.hi)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			oneHost[lo.key] = true
-			continue
+			continue // one host: it stays whole
 		}
-		cuts = slices.Insert(cuts, best, cut)
+		cuts = append(cuts, cut)
+		spans.Push(span{sp.lo, cut})
+		spans.Push(span{cut, sp.hi})
 	}
+	slices.SortFunc(cuts, func(a, b cutAt) int { return cmp.Compare(a.key, b.key) })
 	keys := make([]uint64, len(cuts))
 	for i, c := range cuts {
 		keys[i] = c.key
@@ -181,17 +187,31 @@ func (s *cutter) between(c *candidate, lo, hi cutAt) bool {
 	return lo.leaves(c.a, s.cutKey(c)) && (hi.end || c.b < hi.key)
 }
 
-// keptBlocks is how many blocks' host changes a cutter keeps.
-const keptBlocks = 16
+// keptBytes bounds the host changes a cutter keeps (a candidate is 24
+// bytes): a split of a big file into many ranges would otherwise hold
+// every block's at once. Past it, the blocks used longest ago go first.
+// It kept 16 blocks, oldest first, before: a split into 10,000 ranges of
+// a file of 33 blocks decoded blocks thousands of times over, half its
+// time, as the search for the ranges left short jumps over the file.
+var keptBytes = 64 << 20
+
+const candidateSize = 24
 
 type cutter struct {
 	refs  []blockRef
-	cands map[int][]candidate // host changes of the last blocks looked at
-	order []int               // the blocks in cands, oldest first
+	cands map[int]*kept // host changes of the blocks looked at last
+	held  int           // bytes of candidates in cands
+	tick  uint64        // counts lookups, for the last use of each block
 	// overlap is set when the inputs' ranges overlap (a fold): a row
 	// position is then only an estimate, and blocks of one key span lie
 	// apart in refs, so a search looks at every block
 	overlap bool
+}
+
+// kept is a block's host changes and when they were last looked up.
+type kept struct {
+	cands []candidate
+	used  uint64
 }
 
 // candidate is a place between two hosts: pos rows lie before it, the last
@@ -204,8 +224,10 @@ type candidate struct {
 // edges lists the host changes at the start of block j and inside it.
 // The list is shared: callers only read it.
 func (s *cutter) edges(j int) ([]candidate, error) {
-	if out, ok := s.cands[j]; ok {
-		return out, nil
+	s.tick++
+	if k, ok := s.cands[j]; ok {
+		k.used = s.tick
+		return k.cands, nil
 	}
 	r := s.refs[j]
 	var out []candidate
@@ -230,15 +252,18 @@ func (s *cutter) edges(j int) ([]candidate, error) {
 			}
 		}
 	}
-	// Keep a few: a search looks at the blocks around one place, and a
-	// split of a big file into many ranges would otherwise hold every
-	// block's host changes at once.
-	if len(s.order) == keptBlocks {
-		delete(s.cands, s.order[0])
-		s.order = s.order[1:]
+	for s.held+len(out)*candidateSize > keptBytes && len(s.cands) > 0 {
+		oldest, at := uint64(0), -1
+		for i, k := range s.cands {
+			if at < 0 || k.used < oldest {
+				oldest, at = k.used, i
+			}
+		}
+		s.held -= len(s.cands[at].cands) * candidateSize
+		delete(s.cands, at)
 	}
-	s.cands[j] = out
-	s.order = append(s.order, j)
+	s.cands[j] = &kept{cands: out, used: s.tick}
+	s.held += len(out) * candidateSize
 	return out, nil
 }
 
