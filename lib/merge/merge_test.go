@@ -607,6 +607,16 @@ func TestEvenCutsBigHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// keeping no block's host changes between lookups (each decoded
+		// again) cuts at the same keys
+		func() {
+			defer func(old int) { keptBytes = old }(keptBytes)
+			keptBytes = candidateSize
+			again, err := EvenCuts([]*Input{{Path: "f", File: f}}, tc.n)
+			if err != nil || !slices.Equal(again, cuts) {
+				t.Errorf("n=%d: keeping little, cuts %x, %v; want %x", tc.n, again, err, cuts)
+			}
+		}()
 		outs, err := Ranges(0, ^uint64(0), cuts, 0)
 		if err != nil {
 			t.Fatalf("n=%d: %v", tc.n, err)
