@@ -230,7 +230,8 @@ func (fl *Fleet) each(fn func(src *Source) error) error {
 // as a line in layout l, partition by partition in key order: the lines
 // Source.Rows writes for the fleet's partitions merged into one file.
 func (fl *Fleet) Rows(w io.Writer, l *record.Layout, f *record.Filter) error {
-	return fl.each(func(src *Source) error { return src.Rows(w, l, f) })
+	rw := newRowWriter(w, l, f)
+	return rw.flush(fl.each(func(src *Source) error { return src.rows(rw) }))
 }
 
 // Verify verifies the file of every partition that has one, in key order,
