@@ -106,6 +106,16 @@ func TestPartitionDirectory(t *testing.T) {
 		lines += int64(s["lines"].(float64))
 		taken += int64(s["taken"].(float64))
 	}
+	// the writer that made the directory says so, and only it
+	made := 0
+	for _, s := range stats {
+		if s["created"] == true {
+			made++
+		}
+	}
+	if made != 1 {
+		t.Errorf("%d of the four writers say they made the directory, want 1", made)
+	}
 	whole := ingestFile(t, filepath.Join(tmp, "whole.meguri"), input(t))
 	if got := packDir(t, dir); !bytes.Equal(got, whole) {
 		t.Fatalf("pack of four concurrent appends (%d bytes) differs from one ingest (%d bytes)", len(got), len(whole))
@@ -466,6 +476,20 @@ func TestFailedFirstRun(t *testing.T) {
 // wrong directory (every line outside its range) fails and commits
 // nothing, where it used to commit an empty run with exit 0, which also
 // recorded the input as done; the right pairing then appends it.
+// TestDataMadeSaid: a run that makes a partition directory says so, with
+// the partition it made (a mistyped path makes one of its own, partition 0
+// of every key when no flag says otherwise); a later run does not.
+func TestDataMadeSaid(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "part-0007")
+	want := "meguri-ingest: made " + dir + " a new partition directory: partition 0, host keys 0x0000000000000000..0xffffffffffffffff, grouping domain\n"
+	if _, e, code := run(t, nil, "meguri-ingest", "--data", dir, sample); code != 0 || !strings.Contains(string(e), want) {
+		t.Errorf("first run: exit %d, %s; want %q", code, e, want)
+	}
+	if _, e, code := run(t, nil, "meguri-ingest", "--data", dir, "--again", sample); code != 0 || strings.Contains(string(e), "made") {
+		t.Errorf("second run: exit %d, %s", code, e)
+	}
+}
+
 func TestDataWrongPartition(t *testing.T) {
 	dir := t.TempDir()
 	must := mustIn(t, dir)

@@ -176,6 +176,9 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if a.JSON {
 		fmt.Fprintf(os.Stderr, `%s,"data":%s,"generation":%d,"log_bytes":%d,"recovered_bytes":%d,"durability":%q`,
 			linesJSON(&sum), record.AppendString(nil, a.Data), gen, logBytes, w.Recovered, dur)
+		if w.Created {
+			fmt.Fprint(os.Stderr, `,"created":true`)
+		}
 		if cp != nil {
 			o := cp.Outputs[0]
 			fmt.Fprintf(os.Stderr, `,"checkpoint":{"generation":%d,"urls":%d,"hosts":%d,"file_bytes":%d}`,
@@ -185,6 +188,11 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return nil
 	}
 	printLines(&sum)
+	if w.Created {
+		// a path mistyped makes a partition of its own: say so
+		fmt.Fprintf(os.Stderr, "meguri-ingest: made %s a new partition directory: partition %d, host keys %s..%s, grouping %s\n",
+			a.Data, got.PartitionID, units.Key(got.Lo), units.Key(got.Hi), canon.Grouping(got.Grouping))
+	}
 	fmt.Fprintf(os.Stderr, "meguri-ingest: committed to %s (generation %d): log %s, durability %s, %.2fs\n",
 		a.Data, gen, units.Bytes(logBytes), dur, time.Since(start).Seconds())
 	if cp != nil {
