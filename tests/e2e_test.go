@@ -1462,6 +1462,14 @@ func TestUnterminatedWarn(t *testing.T) {
 	if _, e, _ := run(t, nil, "meguri-ingest", a, b, "-o", out); !strings.Contains(string(e), "warning: 2 inputs end inside a line, with no line end (the first, "+a+", its line 1)") {
 		t.Errorf("two inputs: %s", e)
 	}
+	// inspect --urls too: --absent would print the cut URL as a new link
+	if out, e, code := run(t, cut, "meguri-inspect", "--urls", "-", "--absent", "../testdata/sample.meguri"); code != 0 ||
+		!strings.Contains(string(out), "http://a.example/some/long/pa\n") || !strings.Contains(string(e), "meguri-inspect: warning: <stdin> ends inside its line 2, with no line end") {
+		t.Errorf("inspect --urls: exit %d, %s, %s", code, out, e)
+	}
+	if _, e, _ := run(t, []byte(`{"url": "http://a.example/1"}`), "meguri-inspect", "--urls", "-", "../testdata/sample.meguri"); strings.Contains(string(e), "line end") {
+		t.Errorf("inspect --urls of a whole JSON line named as cut short: %s", e)
+	}
 	// route split too: a part holds the line with a line end, hiding it
 	man := filepath.Join(dir, "one.manifest")
 	os.WriteFile(man, []byte("0\t0x0000000000000000\t0xffffffffffffffff\tpart-0000.meguri\t0\t0\t0\t1\n"), 0o644)

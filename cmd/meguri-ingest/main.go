@@ -386,7 +386,7 @@ func warnUnterminated(a *args, s *ingest.Summary) {
 	if s.Unterminated == 0 || a.JSON && !a.Quiet {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s\n", cdx.UnterminatedWarning(s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line))
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s\n", input.UnterminatedWarning(s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line))
 }
 
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {

@@ -719,6 +719,10 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	if n.Skipped > shown {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d lines skipped in all (the first %d named above)\n", name, n.Skipped, shown)
 	}
+	if n.Unterminated > 0 {
+		// --absent would print a cut URL as a new link
+		fmt.Fprintf(os.Stderr, "meguri-inspect: warning: %s\n", input.UnterminatedWarning(1, name, int64(n.Unterminated)))
+	}
 	if bare > 0 {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d of the lines skipped have no scheme (www.example.com/): put http:// in front to look them up (sed 's|^|http://|')\n", name, bare)
 	}

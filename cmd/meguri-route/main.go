@@ -342,7 +342,7 @@ func (c *splitCmd) Run() (err error) {
 	}
 	if res.Unterminated > 0 {
 		// a part holds the line with a line end, which hides the cut
-		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s\n", cdx.UnterminatedWarning(res.Unterminated, res.FirstSource, res.FirstLine))
+		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s\n", input.UnterminatedWarning(res.Unterminated, res.FirstSource, res.FirstLine))
 	}
 	if c.JSON {
 		parts := res.Partitions

@@ -67,6 +67,25 @@ func ChunkFor(mem int64) (lines, bytes int) {
 // them (a fleet owns every key, so it has none).
 type BatchCounts struct {
 	Lines, Present, Absent, Skipped, Outside int
+	// Unterminated is the number of the list's last line when the list
+	// ends inside it, with no line end, and it is no whole JSON object (a
+	// list cut short, whose last URL may be cut too: --absent would print
+	// it as a new link); 0 otherwise.
+	Unterminated int
+}
+
+// lastByte passes reads through, keeping the last byte read.
+type lastByte struct {
+	r io.Reader
+	b byte
+}
+
+func (l *lastByte) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		l.b = p[n-1]
+	}
+	return n, err
 }
 
 // query is one URL line of a batch.
@@ -124,11 +143,13 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = 1 << 20
 	}
-	br := bufio.NewReaderSize(r, 1<<16)
+	end := &lastByte{r: r, b: '\n'}
+	br := bufio.NewReaderSize(end, 1<<16)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var lines []listLine
 	var qs []query
 	eof, lineNo := false, 0
+	lastOpen := false // the last line read is no blank one, and no whole JSON object
 	for !eof {
 		lines = lines[:0]
 		// what the chunk holds: each line's text while it is parsed and
@@ -139,8 +160,13 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 			line, err := readLine(br, opt.MaxLine)
 			if err == io.EOF {
 				eof = true
+				if lastOpen && end.b != '\n' {
+					n.Unterminated = lineNo
+				}
 				break
 			}
+			t := bytes.TrimSpace(line)
+			lastOpen = len(t) > 0 && t[len(t)-1] != '}' && t[len(t)-1] != ']'
 			lineNo++
 			if err != nil && err != ErrLongLine {
 				return n, err

@@ -231,7 +231,8 @@ func TestLookupLines(t *testing.T) {
 			if out.String() != want {
 				t.Fatalf("chunk %d absent %v: %+v %v:\n%s\nwant\n%s", chunk, abs, n, gotSkip, out.String(), want)
 			}
-			if n != (BatchCounts{Lines: present + absent + len(wantSkip), Present: present, Absent: absent, Skipped: len(wantSkip)}) {
+			// the list ends inside its last line, a URL: told by its number
+			if n != (BatchCounts{Lines: present + absent + len(wantSkip), Present: present, Absent: absent, Skipped: len(wantSkip), Unterminated: line}) {
 				t.Errorf("chunk %d: counts %+v, want %d present, %d absent, %d skipped", chunk, n, present, absent, len(wantSkip))
 			}
 			if len(gotSkip) != len(wantSkip) {
@@ -418,6 +419,10 @@ func FuzzLookupLines(f *testing.F) {
 		lines := strings.Split(string(in), "\n")
 		if lines[len(lines)-1] == "" {
 			lines = lines[:len(lines)-1]
+		} else if t := strings.TrimSpace(strings.TrimSuffix(lines[len(lines)-1], "\r")); t != "" && !strings.HasSuffix(t, "}") && !strings.HasSuffix(t, "]") {
+			// it ends inside its last line, which is no blank line and no
+			// whole JSON object
+			n.Unterminated = len(lines)
 		}
 		for _, l := range lines {
 			l = strings.TrimSuffix(l, "\r")

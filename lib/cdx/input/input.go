@@ -656,6 +656,17 @@ func putReader(br *bufio.Reader) {
 // newline.
 func (lr *LineReader) Unterminated() bool { return lr.open }
 
+// UnterminatedWarning is the warning for n inputs that end inside a line
+// (LineReader.Unterminated), the first of them source at its line: that a
+// stream cut short ends so, and why a pipe would not say.
+func UnterminatedWarning(n int64, source string, line int64) string {
+	which := fmt.Sprintf("%s ends inside its line %d, with no line end", source, line)
+	if n > 1 {
+		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", n, source, line)
+	}
+	return which + ": a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this"
+}
+
 // Offset returns the bytes consumed so far, newlines included.
 func (lr *LineReader) Offset() int64 { return lr.read }
 
