@@ -383,10 +383,10 @@ func warnFuture(a *args, s *ingest.Summary) {
 // prints under -q too, but not with the --json summary, whose
 // "unterminated_inputs" says so.
 func warnUnterminated(a *args, s *ingest.Summary) {
-	if s.Unterminated == 0 || a.JSON && !a.Quiet {
+	if s.Cut.Inputs == 0 || a.JSON && !a.Quiet {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s\n", input.UnterminatedWarning(s.Unterminated, s.FirstUnterminated.Source, s.FirstUnterminated.Line))
+	fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s\n", s.Cut.Warning())
 }
 
 func printSummary(s *ingest.Summary, took time.Duration, asJSON bool) {
@@ -423,8 +423,8 @@ func linesJSON(s *ingest.Summary) string {
 	if s.Future > 0 {
 		fmt.Fprintf(&b, `,"future_captures":%d`, s.Future)
 	}
-	if s.Unterminated > 0 {
-		fmt.Fprintf(&b, `,"unterminated_inputs":%d`, s.Unterminated)
+	if s.Cut.Inputs > 0 {
+		fmt.Fprintf(&b, `,"unterminated_inputs":%d`, s.Cut.Inputs)
 	}
 	if s.ResumeKey != "" {
 		b.WriteString(`,"resume_key":`)

@@ -721,7 +721,8 @@ func lookupLines(a *args, rd records, named func(error) error, layout record.Lay
 	}
 	if n.Unterminated > 0 {
 		// --absent would print a cut URL as a new link
-		fmt.Fprintf(os.Stderr, "meguri-inspect: warning: %s\n", input.UnterminatedWarning(1, name, int64(n.Unterminated)))
+		cut := input.Cut{Inputs: 1, Source: name, Line: int64(n.Unterminated)}
+		fmt.Fprintf(os.Stderr, "meguri-inspect: warning: %s\n", cut.Warning())
 	}
 	if bare > 0 {
 		fmt.Fprintf(os.Stderr, "meguri-inspect: %s: %d of the lines skipped have no scheme (www.example.com/): put http:// in front to look them up (sed 's|^|http://|')\n", name, bare)

@@ -340,9 +340,9 @@ func (c *splitCmd) Run() (err error) {
 		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s also holds %d CDX file(s) this split did not write (%s), left by an earlier split of another map or with other flags? A glob over the directory would read their lines again: remove them, or split into an empty directory\n",
 			c.OutDir, len(left), names)
 	}
-	if res.Unterminated > 0 {
+	if res.Cut.Inputs > 0 {
 		// a part holds the line with a line end, which hides the cut
-		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s\n", input.UnterminatedWarning(res.Unterminated, res.FirstSource, res.FirstLine))
+		fmt.Fprintf(os.Stderr, "meguri-route split: warning: %s\n", res.Cut.Warning())
 	}
 	if c.JSON {
 		parts := res.Partitions

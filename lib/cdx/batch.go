@@ -38,10 +38,8 @@ type Batch struct {
 	// legend that changes it starts a new batch.
 	Layout string
 	// Unterminated is set on the last batch of an input whose last line
-	// has no newline and is no whole JSON object or row (one that ends
-	// with } or ]): a stream cut short ends so, in a line that may then
-	// be read as a shorter URL or value than it was. A cut JSON line is
-	// rejected (bad_json) and needs no word.
+	// has no newline and input.LooksCut: a stream cut short ends so, in a
+	// line that may then be read as a shorter URL or value than it was.
 	Unterminated bool
 	Result       any // set by the work function
 	ready        chan struct{}
@@ -258,9 +256,7 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 		}
 	}
 	if b != nil {
-		if last := bytes.TrimRight(b.Line(len(b.Ends)-1), " \t\r"); lr.Unterminated() && len(last) > 0 {
-			b.Unterminated = last[len(last)-1] != '}' && last[len(last)-1] != ']'
-		}
+		b.Unterminated = lr.Unterminated() && input.LooksCut(b.Line(len(b.Ends)-1))
 		send()
 	}
 	return nil

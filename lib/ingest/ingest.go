@@ -17,6 +17,7 @@ import (
 
 	"github.com/meguri/meguri/lib/canon"
 	"github.com/meguri/meguri/lib/cdx"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/extsort"
 	"github.com/meguri/meguri/lib/internal/memlimit"
@@ -85,11 +86,9 @@ type Summary struct {
 	Future       int64
 	FirstFuture  Rejected
 	NewestFuture int64
-	// Unterminated counts the inputs that end inside a line, with no
-	// newline (cdx.Batch.Unterminated), and FirstUnterminated names the
-	// first of those lines: a stream cut short ends so.
-	Unterminated      int64
-	FirstUnterminated Rejected
+	// Cut counts the inputs that end inside a line, with no newline
+	// (cdx.Batch.Unterminated): a stream cut short ends so.
+	Cut input.Cut
 }
 
 // Rejected is a rejected line, as a summary names it.
@@ -228,10 +227,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 			sum.NewestFuture = max(sum.NewestFuture, p.newestFuture)
 		}
 		if b.Unterminated {
-			if sum.Unterminated == 0 {
-				sum.FirstUnterminated = Rejected{Source: b.Source, Line: b.Nums[len(b.Nums)-1]}
-			}
-			sum.Unterminated++
+			sum.Cut.Add(b.Source, b.Nums[len(b.Nums)-1])
 		}
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/meguri/meguri/lib/canon"
+	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/record"
 )
@@ -149,7 +150,7 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 	var lines []listLine
 	var qs []query
 	eof, lineNo := false, 0
-	lastOpen := false // the last line read is no blank one, and no whole JSON object
+	lastOpen := false // the last line read would look cut, ended so (input.LooksCut)
 	for !eof {
 		lines = lines[:0]
 		// what the chunk holds: each line's text while it is parsed and
@@ -165,8 +166,7 @@ func lookupLines(r io.Reader, w io.Writer, opt BatchOptions, g canon.Grouping, l
 				}
 				break
 			}
-			t := bytes.TrimSpace(line)
-			lastOpen = len(t) > 0 && t[len(t)-1] != '}' && t[len(t)-1] != ']'
+			lastOpen = input.LooksCut(line)
 			lineNo++
 			if err != nil && err != ErrLongLine {
 				return n, err

@@ -77,12 +77,9 @@ type SplitResult struct {
 	Routed     int64
 	Rejected   cdx.Counts
 	Partitions []PartCount // every partition of the map and its output, in key order
-	// Unterminated counts the inputs that end inside a line
-	// (cdx.Batch.Unterminated); FirstSource and FirstLine name the first
-	// such line.
-	Unterminated int64
-	FirstSource  string
-	FirstLine    int64
+	// Cut counts the inputs that end inside a line
+	// (cdx.Batch.Unterminated).
+	Cut input.Cut
 }
 
 // OutputName is the file a partition's lines go to: the stem of its
@@ -267,10 +264,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 			}
 		}
 		if b.Unterminated {
-			if res.Unterminated == 0 {
-				res.FirstSource, res.FirstLine = b.Source, b.Nums[len(b.Nums)-1]
-			}
-			res.Unterminated++
+			res.Cut.Add(b.Source, b.Nums[len(b.Nums)-1])
 		}
 		lines += int64(len(b.Ends))
 		inBytes += b.Bytes

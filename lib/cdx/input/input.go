@@ -656,13 +656,38 @@ func putReader(br *bufio.Reader) {
 // newline.
 func (lr *LineReader) Unterminated() bool { return lr.open }
 
-// UnterminatedWarning is the warning for n inputs that end inside a line
-// (LineReader.Unterminated), the first of them source at its line: that a
-// stream cut short ends so, and why a pipe would not say.
-func UnterminatedWarning(n int64, source string, line int64) string {
-	which := fmt.Sprintf("%s ends inside its line %d, with no line end", source, line)
-	if n > 1 {
-		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", n, source, line)
+// LooksCut reports whether line, a stream's last line and one without a
+// line end (LineReader.Unterminated), may have been cut short: it is no
+// blank line and no whole JSON object or row. A JSON line cut short does
+// not parse, and is named as such anyway.
+func LooksCut(line []byte) bool {
+	t := bytes.TrimSpace(line)
+	return len(t) > 0 && t[len(t)-1] != '}' && t[len(t)-1] != ']'
+}
+
+// Cut counts the inputs whose last line LooksCut, naming the first of
+// those lines: a stream cut short (curl or zcat failing in a pipe, whose
+// exit status the pipe hides) ends so.
+type Cut struct {
+	Inputs int64
+	Source string // the first such input
+	Line   int64  // its last line's number
+}
+
+// Add counts an input that ends inside its line number line.
+func (c *Cut) Add(source string, line int64) {
+	if c.Inputs == 0 {
+		c.Source, c.Line = source, line
+	}
+	c.Inputs++
+}
+
+// Warning is what a tool says of the inputs c counts: that a stream cut
+// short ends so, and why a pipe would not say.
+func (c Cut) Warning() string {
+	which := fmt.Sprintf("%s ends inside its line %d, with no line end", c.Source, c.Line)
+	if c.Inputs > 1 {
+		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", c.Inputs, c.Source, c.Line)
 	}
 	return which + ": a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this"
 }
