@@ -33,10 +33,10 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// slotBytes is about what one block being encoded holds: a zstd
+// SlotBytes is about what one block being encoded holds: a zstd
 // encoder's tables (36 MiB at the best level) and the block's rows and
 // pages.
-const slotBytes = 64 << 20
+const SlotBytes = 64 << 20
 
 // SlotsFor is how many blocks a writer under a memory budget of mem bytes
 // encodes at once: one per core, but no more than three fifths of the
@@ -44,14 +44,8 @@ const slotBytes = 64 << 20
 // one. Without it a writer on a 32-core machine built 32 encoders, 1.1 GiB,
 // whatever the budget. Output bytes do not depend on it.
 func SlotsFor(mem int64) int {
-	return max(1, min(runtime.GOMAXPROCS(0), int(mem*3/5/slotBytes)))
+	return max(1, min(runtime.GOMAXPROCS(0), int(mem*3/5/SlotBytes)))
 }
-
-// SlotsMemory is about what the blocks a writer under a budget of mem
-// bytes encodes at once hold (SlotsFor of them). At least one block is
-// encoded whatever the budget, so below about 100 MiB this is more than
-// three fifths of it: a floor under the budget.
-func SlotsMemory(mem int64) int64 { return int64(SlotsFor(mem)) * slotBytes }
 
 // Writer writes a .meguri file front to back. Add rows in key order, then
 // Close. Close does not close the underlying io.Writer.

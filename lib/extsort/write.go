@@ -2,6 +2,7 @@ package extsort
 
 import (
 	"io"
+	"runtime"
 
 	"github.com/meguri/meguri/lib/codec"
 )
@@ -15,6 +16,18 @@ func ForMem(mem int64, tmp string) *Sorter {
 		mem = 1 << 30
 	}
 	return New(Options{Budget: mem * 2 / 5, TmpDir: tmp, Writers: codec.SlotsFor(mem)})
+}
+
+// Holds is about what a sorter holds at most: its arena's budget and the
+// blocks its writer encodes at once (codec.SlotBytes each). At least one
+// block is encoded whatever the budget, so under a small one this is
+// more than the budget: a floor.
+func (s *Sorter) Holds() int64 {
+	w := s.opt.Writers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0) // what WriteMeguri encodes with
+	}
+	return s.opt.Budget + int64(w)*codec.SlotBytes
 }
 
 // WriteMeguri folds every URL's captures into its record and writes the

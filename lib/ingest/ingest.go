@@ -157,22 +157,15 @@ func Run(inputs []string, out io.Writer, opt Options) (sum Summary, err error) {
 	// instead of 100% keeps the peak resident size near the live data.
 	oldGC := debug.SetGCPercent(50)
 	defer debug.SetGCPercent(oldGC)
+	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
 	// Let the garbage collector work harder near the budget rather than
 	// let the heap grow past it; but not below what a run holds live at
-	// the least (the sort's arena, the batches in flight, the blocks
-	// being encoded: at least one, about 64 MiB, whatever the budget),
-	// where it would collect without end. Under --mem 32M the heap grew
-	// to 1.5 times that floor, and under 64M it collected 200 times.
-	// In a container, not past seven eighths of its limit: there a
-	// collector that works hard beats a process the kernel kills.
-	limit := max(opt.Mem, opt.Mem*2/5+opt.Mem/8+codec.SlotsMemory(opt.Mem)+32<<20)
-	if c, ok := memlimit.Limit(); ok {
-		limit = min(limit, max(opt.Mem, c/8*7))
-	}
-	if old := debug.SetMemoryLimit(-1); limit < old { // a user's lower GOMEMLIMIT wins
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
-	}
-	sorter := extsort.ForMem(opt.Mem, opt.TmpDir)
+	// the least (the sorter's arena and the blocks being encoded: at
+	// least one, about 64 MiB, whatever the budget; the batches in
+	// flight, an eighth of it), where it would collect without end.
+	// Under --mem 32M the heap grew to 1.5 times that floor, and under
+	// 64M it collected 200 times.
+	defer memlimit.SetSoft(max(opt.Mem, sorter.Holds()+opt.Mem/8+32<<20))()
 	sorter.Progress = opt.Writing
 	// A run that fails before the sorted captures are read back (a
 	// --strict reject, bad input, a full disk) removes its spilled runs

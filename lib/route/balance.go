@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/meguri/meguri/lib/cdx/input"
 	"github.com/meguri/meguri/lib/codec"
 	"github.com/meguri/meguri/lib/internal/dirs"
+	"github.com/meguri/meguri/lib/internal/memlimit"
 	"github.com/meguri/meguri/lib/logstore"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/units"
@@ -348,9 +348,7 @@ func countCDX(inputs []string, opt CountOptions, all *keySet, names *hostNames) 
 	// The keys are one slice of the budget's size; what else is live is the
 	// pipeline's batches and their results. A memory limit there keeps the
 	// garbage collector from letting the heap grow to twice the keys.
-	if bound := opt.Memory + pcfg.Memory() + 64<<20; bound < debug.SetMemoryLimit(-1) {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
-	}
+	defer memlimit.SetSoft(opt.Memory + pcfg.Memory() + 64<<20)()
 	return rejected, cdx.Pipeline(inputs, pcfg, work, collect)
 }
 

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +32,7 @@ import (
 	"github.com/meguri/meguri/lib/internal/fdpool"
 	"github.com/meguri/meguri/lib/internal/flock"
 	"github.com/meguri/meguri/lib/internal/freelist"
+	"github.com/meguri/meguri/lib/internal/memlimit"
 	"github.com/meguri/meguri/lib/manifest"
 	"github.com/meguri/meguri/lib/merge"
 )
@@ -198,9 +198,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if opt.Zstd {
 		bound += int64(opt.Workers) * zstdState
 	}
-	if old := debug.SetMemoryLimit(-1); bound < old {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(bound))
-	}
+	defer memlimit.SetSoft(bound)()
 	ws := &writers{opt: &opt, parts: parts, out: make([]*partWriter, len(parts)), chunk: chunk,
 		free: freelist.New(len(parts)*(opt.QueueDepth+1), func() []byte { return make([]byte, 0, chunk+4096) }),
 		fds:  newPool()}

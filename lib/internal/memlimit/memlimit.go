@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -98,4 +99,21 @@ func kbField(text, name string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// SetSoft sets the garbage collector's soft limit (debug.SetMemoryLimit)
+// to bytes for a run, and returns what puts the old one back. A lower
+// limit already set (GOMEMLIMIT) stays, and in a cgroup the limit stays
+// under seven eighths of the cgroup's: there a collector that works hard
+// beats a process the kernel kills.
+func SetSoft(bytes int64) (restore func()) {
+	if c, ok := Limit(); ok {
+		bytes = min(bytes, c/8*7)
+	}
+	old := debug.SetMemoryLimit(-1)
+	if bytes >= old {
+		return func() {}
+	}
+	debug.SetMemoryLimit(bytes)
+	return func() { debug.SetMemoryLimit(old) }
 }
