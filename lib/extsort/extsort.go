@@ -137,8 +137,8 @@ func encode(b []byte, c *record.Capture) []byte {
 
 // entryURL returns the URL of the entry that starts at b.
 func entryURL(b []byte) []byte {
-	n, k := binary.Uvarint(b)
-	return b[k : k+int(n)]
+	u, _ := splitEntry(b)
+	return u
 }
 
 func entryLen(b []byte) int {

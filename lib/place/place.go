@@ -29,9 +29,13 @@ import (
 // Score is the rendezvous weight of a partition on a node.
 func Score(partition uint64, node string) uint64 {
 	var buf [96]byte
-	b := strconv.AppendUint(buf[:0], partition, 10)
-	b = append(b, 0)
-	return xxhash.Sum64(append(b, node...))
+	return xxhash.Sum64(append(scoreKey(buf[:0], partition), node...))
+}
+
+// scoreKey appends what a score hashes before the node name: the
+// partition id in decimal and a NUL.
+func scoreKey(b []byte, partition uint64) []byte {
+	return append(strconv.AppendUint(b, partition, 10), 0)
 }
 
 // Nodes is a set of node names.
@@ -83,7 +87,7 @@ func (ns Nodes) Place(partition uint64, rf int) []string {
 	// nodes is not sorted whole for each partition.
 	top := make([]scored, 0, min(rf, len(ns)))
 	var buf [96]byte
-	key := append(strconv.AppendUint(buf[:0], partition, 10), 0) // Score's, up to the node
+	key := scoreKey(buf[:0], partition)
 	for _, n := range ns {
 		c := scored{n, xxhash.Sum64(append(key, n...))}
 		if len(top) == cap(top) && (len(top) == 0 || !before(c, top[len(top)-1])) {

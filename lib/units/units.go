@@ -141,12 +141,12 @@ func ParseDuration(s string) (int64, error) {
 			if strings.HasPrefix(t[i:], "min") {
 				i += 2
 			} else if strings.HasPrefix(t[i:], "mo") {
-				return 0, fmt.Errorf("bad duration %q: months are no unit here (they vary in length): give days, 180d for six months", s)
+				return 0, noMonths(s)
 			}
 		case 's':
 			unit = 1
 		case 'M':
-			return 0, fmt.Errorf("bad duration %q: months are no unit here (they vary in length): give days, 180d for six months", s)
+			return 0, noMonths(s)
 		case 'y', 'Y':
 			return 0, fmt.Errorf("bad duration %q: years are no unit here: give days, 365d for a year", s)
 		default:
@@ -161,6 +161,12 @@ func ParseDuration(s string) (int64, error) {
 		t = t[i+1:]
 	}
 	return total, nil
+}
+
+// noMonths is the error of a duration written in months, which vary in
+// length.
+func noMonths(s string) error {
+	return fmt.Errorf("bad duration %q: months are no unit here (they vary in length): give days, 180d for six months", s)
 }
 
 // MinutesOnly reports whether the duration s is written in minutes alone
