@@ -1447,11 +1447,27 @@ func TestUnterminatedWarn(t *testing.T) {
 	out := filepath.Join(dir, "u.meguri")
 	cut := []byte("http://a.example/x\nhttp://a.example/some/long/pa")
 	want := "meguri-ingest: warning: <stdin> ends inside its line 2, with no line end: a stream cut short ends so"
-	for _, args := range [][]string{{"-o", out}, {"-q", "-o", out}, {"-q", "--data", filepath.Join(dir, "live")}} {
+	live := filepath.Join(dir, "live")
+	for _, args := range [][]string{{"-o", out}, {"-q", "-o", out}, {"-q", "--data", live, "--allow-unterminated"}} {
 		_, e, code := run(t, cut, "meguri-ingest", args...)
 		if code != 0 || !strings.Contains(string(e), want) {
 			t.Errorf("%v: exit %d, %s; want %q", args, code, e, want)
 		}
+	}
+	// A --data run commits for good: one cut short commits nothing, so
+	// the whole input run later counts each capture once.
+	whole := filepath.Join(dir, "whole")
+	refused := "meguri-ingest: <stdin> ends inside its line 2, with no line end, as a stream cut short does"
+	if _, e, code := run(t, cut, "meguri-ingest", "-q", "--data", whole); code != 1 || !strings.Contains(string(e), refused) ||
+		!strings.HasSuffix(string(e), "; nothing of this run was committed to "+whole+"\n") {
+		t.Errorf("--data of a cut stream: exit %d, %s", code, e)
+	}
+	mustRun(t, append(cut, "th\n"...), "meguri-ingest", "-q", "--data", whole)
+	if rows := mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url", "--tsv", "--raw", whole); string(rows) != "http://a.example/some/long/path\nhttp://a.example/x\n" {
+		t.Errorf("--data after a cut run, then the whole: %q", rows)
+	}
+	if _, e, code := run(t, cut, "meguri-ingest", "--allow-unterminated", "-o", out); code != 2 || !strings.Contains(string(e), "--allow-unterminated is for --data") {
+		t.Errorf("--allow-unterminated without --data: exit %d, %s", code, e)
 	}
 	if _, e, code := run(t, cut, "meguri-ingest", "--json", "-o", out); code != 0 || strings.Count(string(e), "\n") != 1 || !strings.Contains(string(e), `"unterminated_inputs":1,`) {
 		t.Errorf("--json: exit %d, %s", code, e)

@@ -124,6 +124,13 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if sum.Cut.Inputs > 0 && !a.AllowUnterminated {
+		// A run commits for good: part of a download that failed in a
+		// pipe, committed, makes the whole download, run once fetched
+		// again, count the captures before the cut twice.
+		return fmt.Errorf("%s, as a stream cut short does (a download or zcat that failed in a pipe); a committed run stays, and the whole input run later would count the lines before the cut twice: fetch it whole and run it again (or give --allow-unterminated if it is whole without a last line end)",
+			sum.Cut.Where())
+	}
 	if sum.Lines > 0 && sum.Taken == 0 && sum.Rejected[cdx.OutOfRange] == sum.Rejected.Total() {
 		// Every line belongs to another partition: in a fan-out, an
 		// input paired with the wrong directory. Committing the empty

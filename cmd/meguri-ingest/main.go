@@ -47,6 +47,9 @@ type args struct {
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
 	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
+	// AllowUnterminated commits a --data run an input of which ends
+	// inside a line; without it such a run commits nothing.
+	AllowUnterminated bool `name:"allow-unterminated" help:"With --data, commit a run though an input ends inside a line, with no line end. Without it such a run commits nothing and exits 1: a stream cut short ends so, and the whole input run later would count the lines before the cut twice."`
 
 	rangeFrom string // the flag that gave the range, "" for none: "--range" or "--manifest M (...)"
 	// groupingFrom is what gave the grouping, "" for the default:
@@ -76,6 +79,7 @@ func main() {
 	ctx := kong.Parse(&a, cli.Kong("meguri-ingest", description)...)
 	cli.DefaultMem(ctx, "meguri-ingest", &a.Mem)
 	err := a.fromManifest(ctx)
+	only := dataOnly(&a, ctx)
 	switch {
 	case err != nil:
 	case a.MaxLine > ingest.MaxLineLimit:
@@ -85,8 +89,8 @@ func main() {
 		err = cli.Usagef("--allow-empty is for -o: a --data run that takes nothing appends nothing")
 	case a.Data != "":
 		err = runData(&a, ctx)
-	case a.Checkpoint || a.Again || cli.Given(ctx, "durability"):
-		err = cli.Usagef("--durability, --checkpoint and --again are for --data")
+	case only != "":
+		err = cli.Usagef("%s is for --data: it says how a run appends to a partition directory", only)
 	default:
 		err = run(&a)
 	}
@@ -100,6 +104,20 @@ func main() {
 
 // hint adds what to do instead to an error that means the input was not
 // CDX but records; data is the --data directory, if any.
+// dataOnly returns the first flag given that only a --data run takes,
+// "" for none.
+func dataOnly(a *args, ctx *kong.Context) string {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"--durability", cli.Given(ctx, "durability")}, {"--checkpoint", a.Checkpoint}, {"--again", a.Again}, {"--allow-unterminated", a.AllowUnterminated}} {
+		if f.set {
+			return f.name
+		}
+	}
+	return ""
+}
+
 func hint(err error, data string) error {
 	if errors.Is(err, input.ErrMeguri) {
 		live := ""

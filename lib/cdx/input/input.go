@@ -685,11 +685,16 @@ func (c *Cut) Add(source string, line int64) {
 // Warning is what a tool says of the inputs c counts: that a stream cut
 // short ends so, and why a pipe would not say.
 func (c Cut) Warning() string {
-	which := fmt.Sprintf("%s ends inside its line %d, with no line end", c.Source, c.Line)
+	return c.Where() + ": a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this"
+}
+
+// Where names the inputs that ended inside a line: the input and its
+// line, or how many there were and the first.
+func (c Cut) Where() string {
 	if c.Inputs > 1 {
-		which = fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", c.Inputs, c.Source, c.Line)
+		return fmt.Sprintf("%d inputs end inside a line, with no line end (the first, %s, its line %d)", c.Inputs, c.Source, c.Line)
 	}
-	return which + ": a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this"
+	return fmt.Sprintf("%s ends inside its line %d, with no line end", c.Source, c.Line)
 }
 
 // Offset returns the bytes consumed so far, newlines included.
