@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -792,5 +793,117 @@ func TestResumeKeyRerun(t *testing.T) {
 		if code != 0 || !strings.Contains(string(e), c.want) {
 			t.Errorf("%v: exit %d, %s; want %q", c.args, code, e, c.want)
 		}
+	}
+}
+
+// TestGrownInput: a file that grows between runs (a crawler's log,
+// ingested each hour under one name) is read from where the run that
+// committed it under that name ended, across a checkpoint and in gzip
+// members appended alike: its lines count once, and the directory packs
+// to the bytes of one ingest of the whole. A file of other content under
+// the name is read whole; --again reads it whole.
+func TestGrownInput(t *testing.T) {
+	ls := lines(t, input(t))
+	tmp := t.TempDir()
+	cuts := []int{len(ls) / 3, 2 * len(ls) / 3, len(ls)}
+	text := func(from, to int) []byte { return []byte(strings.Join(ls[from:to], "\n") + "\n") }
+	for _, gz := range []bool{false, true} {
+		name := filepath.Join(tmp, fmt.Sprintf("log-%v.jsonl", gz))
+		dir := filepath.Join(tmp, fmt.Sprintf("dir-%v", gz))
+		from := 0
+		for i, to := range cuts {
+			part := text(from, to)
+			if gz {
+				var b bytes.Buffer
+				zw := gzip.NewWriter(&b)
+				zw.Write(part)
+				zw.Close()
+				part = b.Bytes()
+			}
+			f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write(part)
+			f.Close()
+			_, e, code := run(t, nil, "meguri-ingest", "--json", "--partition-id", "9", "--data", dir, name)
+			want := fmt.Sprintf(`{"lines":%d,`, to-from)
+			if i > 0 {
+				want2 := fmt.Sprintf(`"grown_inputs":1,"skipped_lines":%d}`, from)
+				if !strings.Contains(string(e), want2) {
+					t.Errorf("gzip %v, run %d: %s; want %s", gz, i, e, want2)
+				}
+			}
+			if code != 0 || !strings.HasPrefix(string(e), want) {
+				t.Errorf("gzip %v, run %d: exit %d, %s; want %s", gz, i, code, e, want)
+			}
+			if i == 1 {
+				mustRun(t, nil, "meguri-compact", "-q", "--data", dir) // the inputs are carried
+			}
+			from = to
+		}
+		whole := ingestFile(t, filepath.Join(tmp, "whole.meguri"), input(t))
+		if !bytes.Equal(packDir(t, dir), whole) {
+			t.Errorf("gzip %v: a file grown twice, ingested after each growth, packs otherwise than one ingest of it", gz)
+		}
+	}
+
+	// The text summary says so; rejects keep the file's line numbers.
+	dir := filepath.Join(tmp, "said")
+	name := filepath.Join(tmp, "said.jsonl")
+	os.WriteFile(name, []byte("http://a.example/1\n"), 0o644)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, name)
+	os.WriteFile(name, []byte("http://a.example/1\nhttp://a.example/2\nftp://a.example/3\n"), 0o644)
+	rejects := filepath.Join(tmp, "rejects.jsonl")
+	_, e, _ := run(t, nil, "meguri-ingest", "--data", dir, "--rejects", rejects, name)
+	if want := "meguri-ingest: " + name + ": its first 1 lines (19 B) are the content " + dir + " committed at "; !strings.Contains(string(e), want) ||
+		!strings.Contains(string(e), "(transaction 1 of generation 0): the file has grown since, and the run read it from line 2\n") {
+		t.Errorf("text summary: %s; want %q", e, want)
+	}
+	if r := fileBytes(t, rejects); !bytes.Contains(r, []byte(`"line":3,"reason":"ftp"`)) {
+		t.Errorf("rejects of a grown file: %s", r)
+	}
+	// other content under the name is read whole; so is all with --again
+	os.WriteFile(name, []byte("http://b.example/1\n"), 0o644)
+	if _, e, _ := run(t, nil, "meguri-ingest", "--json", "--data", dir, name); !strings.HasPrefix(string(e), `{"lines":1,`) || strings.Contains(string(e), "grown") {
+		t.Errorf("other content under a committed name: %s", e)
+	}
+	os.WriteFile(name, []byte("http://b.example/1\nhttp://b.example/2\n"), 0o644)
+	if _, e, _ := run(t, nil, "meguri-ingest", "--json", "--again", "--data", dir, name); !strings.HasPrefix(string(e), `{"lines":2,`) {
+		t.Errorf("--again of a grown file: %s", e)
+	}
+}
+
+// TestGrownInputCutLine: a run that committed a file whose last line had
+// no line end took that line as it was. Grown by the line end alone, the
+// line was whole: the next run reads from the line after it, silently.
+// Grown inside the line (committed with --allow-unterminated), the run
+// reads from the line after it too, and warns that the line's rest is
+// not read.
+func TestGrownInputCutLine(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "live")
+	name := filepath.Join(tmp, "log.jsonl")
+	first := `{"url":"http://a.example/1","timestamp":"20200101000000","status":"200"}`
+	os.WriteFile(name, []byte(first), 0o644)
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, name)
+	os.WriteFile(name, []byte(first+"\r\nhttp://a.example/2\nhttp://a.ex"), 0o644)
+	if _, e, code := run(t, nil, "meguri-ingest", "--data", dir, "--allow-unterminated", name); code != 0 || strings.Contains(string(e), "was committed") ||
+		!strings.Contains(string(e), "its first 1 lines (72 B)") || !strings.Contains(string(e), "2 lines: 2 taken") {
+		t.Errorf("grown by a line end: exit %d, %s", code, e)
+	}
+	os.WriteFile(name, []byte(first+"\r\nhttp://a.example/2\nhttp://a.example/3\nhttp://a.example/4\n"), 0o644)
+	_, e, code := run(t, nil, "meguri-ingest", "--data", dir, name)
+	if want := "meguri-ingest: warning: " + name + ": its line 3 was committed at "; code != 0 || !strings.Contains(string(e), want) ||
+		!strings.Contains(string(e), "the run read from line 4, so what that line gained is not read") || !strings.Contains(string(e), "1 lines: 1 taken") {
+		t.Errorf("grown inside a line: exit %d, %s; want %q", code, e, want)
+	}
+	if _, e, _ := run(t, nil, "meguri-ingest", "--data", dir, "--json", "--again", name); strings.Contains(string(e), "grown") {
+		t.Errorf("--again: %s", e)
+	}
+	rows := mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url,captures", "--tsv", "--raw", dir)
+	want := "http://a.example/1\t2\nhttp://a.example/2\t0\nhttp://a.example/3\t0\nhttp://a.example/4\t0\nhttp://a.ex/\t0\n"
+	if string(rows) != want {
+		t.Errorf("rows:\n%s\nwant\n%s", rows, want)
 	}
 }

@@ -111,6 +111,20 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			return nil
 		}
 	}
+	// A file that has grown since a run committed it under its name (a
+	// crawler's log appended to, ingested each hour) is read from where
+	// that run ended, so the lines it had count once.
+	var grown []grownInput
+	if !a.Again {
+		if grown, err = grownInputs(commits, a.Files); err != nil {
+			return err
+		}
+		skip := map[string]int64{}
+		for _, g := range grown {
+			skip[g.name] = g.skip
+		}
+		opt.Skip = func(name string) int64 { return skip[name] }
+	}
 	// Each input's content fingerprint goes into the transaction; one the
 	// directory has committed before means the run is being run again.
 	var ins []logstore.Input
@@ -177,6 +191,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	warnNothingTaken(a, &sum, false)
 	warnFuture(a, &sum)
 	warnUnterminated(a, &sum)
+	warnGrownCut(a, grown, gen)
 	if a.Quiet {
 		return nil
 	}
@@ -185,6 +200,16 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			linesJSON(&sum), record.AppendString(nil, a.Data), gen, logBytes, w.Recovered, dur)
 		if w.Created {
 			fmt.Fprint(os.Stderr, `,"created":true`)
+		}
+		if len(grown) > 0 {
+			var lines int64
+			for _, g := range grown {
+				lines += g.lines
+			}
+			fmt.Fprintf(os.Stderr, `,"grown_inputs":%d,"skipped_lines":%d`, len(grown), lines)
+			if n := grownCut(grown); n > 0 {
+				fmt.Fprintf(os.Stderr, `,"grown_cut_lines":%d`, n)
+			}
 		}
 		if cp != nil {
 			o := cp.Outputs[0]
@@ -195,6 +220,10 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return nil
 	}
 	printLines(&sum)
+	for _, g := range grown {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: its first %d lines (%s) are the content %s committed %s: the file has grown since, and the run read it from line %d\n",
+			g.name, g.lines, units.Bytes(g.skip), a.Data, committedWhen(g.match, gen), g.lines+1)
+	}
 	if w.Created {
 		// a path mistyped makes a partition of its own: say so
 		fmt.Fprintf(os.Stderr, "meguri-ingest: made %s a new partition directory: partition %d, host keys %s..%s, grouping %s\n",
@@ -261,19 +290,110 @@ func joinNamed(committed []string) string {
 func committedLines(found []logstore.Match, gen uint64, dir string) []string {
 	lines := make([]string, len(found))
 	for i, f := range found {
-		when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(f.Commit.Unix), f.Run, gen)
-		if f.Commit.Carried() {
-			when = fmt.Sprintf("before a checkpoint (carried into generation %d", gen)
-		}
+		when := committedWhen(f, gen)
 		if f.As != f.Input.Name {
-			when += ", as " + f.As
+			when = strings.TrimSuffix(when, ")") + ", as " + f.As + ")"
 		}
 		if c := f.Commit; !c.Carried() && c.Taken < c.Lines {
-			when += fmt.Sprintf(", which took %d of its %d lines", c.Taken, c.Lines)
+			when = strings.TrimSuffix(when, ")") + fmt.Sprintf(", which took %d of its %d lines)", c.Taken, c.Lines)
 		}
-		lines[i] = fmt.Sprintf("%s: %s committed the same content %s)", f.Input.Name, dir, when)
+		lines[i] = fmt.Sprintf("%s: %s committed the same content %s", f.Input.Name, dir, when)
 	}
 	return lines
+}
+
+// committedWhen says when a match was committed: "at T (transaction K
+// of generation G)", or before a checkpoint.
+func committedWhen(f logstore.Match, gen uint64) string {
+	if f.Commit.Carried() {
+		return fmt.Sprintf("before a checkpoint (carried into generation %d)", gen)
+	}
+	return fmt.Sprintf("at %s (transaction %d of generation %d)", record.FormatTimestamp(f.Commit.Unix), f.Run, gen)
+}
+
+// grownCut counts the grown inputs whose committed part ended inside a
+// line.
+func grownCut(grown []grownInput) int {
+	n := 0
+	for _, g := range grown {
+		if g.unterminated {
+			n++
+		}
+	}
+	return n
+}
+
+// warnGrownCut names each grown input whose committed part ended inside
+// a line that the file now goes on with: that line was taken as it then
+// was, and the run read from the line after it (under -q too; under
+// --json, grown_cut_lines counts them).
+func warnGrownCut(a *args, grown []grownInput, gen uint64) {
+	if a.JSON && !a.Quiet {
+		return
+	}
+	for _, g := range grown {
+		if g.unterminated {
+			fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s: its line %d was committed %s with no line end, as it then was, and the file now goes on in it: the run read from line %d, so what that line gained is not read (a file still being written when it was run ends so; --allow-unterminated let that run commit it)\n",
+				g.name, g.lines, committedWhen(g.match, gen), g.lines+1)
+		}
+	}
+}
+
+// A grownInput is a file that begins with content committed before
+// under its name: a run reads the lines that start past skip.
+type grownInput struct {
+	name  string
+	skip  int64 // bytes at its start committed before
+	lines int64 // the lines that start in them
+	// unterminated: the run that committed them read their last line
+	// without its line end, as it was then
+	unterminated bool
+	match        logstore.Match
+}
+
+// grownInputs finds the files that begin with the whole content of an
+// input committed before under the same name, the longest such, and
+// returns where each is to be read from.
+func grownInputs(commits []logstore.Commit, files []string) ([]grownInput, error) {
+	var grown []grownInput
+	for _, name := range files {
+		under := logstore.CommittedUnder(commits, name)
+		if len(under) == 0 {
+			continue
+		}
+		sizes := make([]int64, len(under))
+		for i, m := range under {
+			sizes[i] = m.Input.Size
+		}
+		pre, err := input.Prefixes(name, sizes)
+		if errors.Is(err, input.ErrReadsOnce) {
+			continue // stdin and pipes: read once, by the run
+		}
+		if err != nil {
+			return nil, err
+		}
+		best := -1
+		for i, p := range pre {
+			if p.Reached && p.Hash == under[i].Input.Hash && (best < 0 || p.Size > pre[best].Size) {
+				best = i
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: under[best]}
+		if pre[best].Last != '\n' {
+			g.lines++ // the line that run read last, with no line end
+			// it was whole when its line end is all that follows
+			next, err := input.Prefixes(name, []int64{g.skip + 1, g.skip + 2})
+			if err != nil {
+				return nil, err
+			}
+			g.unterminated = next[0].Last != '\n' && (next[0].Last != '\r' || next[1].Last != '\n')
+		}
+		grown = append(grown, g)
+	}
+	return grown, nil
 }
 
 // sameParams refuses --partition-id, --range or --grouping given for an

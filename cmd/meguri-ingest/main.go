@@ -46,7 +46,7 @@ type args struct {
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
-	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, and one that mixes them with new inputs is refused."`
+	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, one that mixes them with new inputs is refused, and a file that has grown since a run committed it under its name is read from where that run ended."`
 	// AllowUnterminated commits a --data run an input of which ends
 	// inside a line; without it such a run commits nothing.
 	AllowUnterminated bool `name:"allow-unterminated" help:"With --data, commit a run though an input ends inside a line, with no line end. Without it such a run commits nothing and exits 1: a stream cut short ends so, and the whole input run later would count the lines before the cut twice."`

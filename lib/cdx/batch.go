@@ -63,6 +63,12 @@ type PipelineConfig struct {
 	// its name (<stdin> for stdin), and the xxHash64 (seed 0) and length
 	// of its content, the bytes read after decompression.
 	Fingerprint func(name string, hash uint64, size int64)
+	// Skip, when set, gives for an input (by the name given) the bytes
+	// at its start whose lines (each line that starts in them) are read
+	// but not passed on, a legend among them still setting the layout:
+	// what a directory has committed before of an input that has grown
+	// since.
+	Skip func(name string) int64
 	// Layout is the layout of each input's lines until a legend line or
 	// header row names one (FieldsLayout); "" reads them by field count.
 	Layout string
@@ -176,7 +182,11 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 		if cfg.Fingerprint != nil {
 			in.Hash()
 		}
-		err = readInput(in, cfg, free, work, ordered, stop, &raw)
+		var skip int64
+		if cfg.Skip != nil {
+			skip = cfg.Skip(name)
+		}
+		err = readInput(in, skip, cfg, free, work, ordered, stop, &raw)
 		in.Close()
 		if err != nil {
 			return err
@@ -193,7 +203,7 @@ func readAll(inputs []string, cfg PipelineConfig, free *freelist.List[*Batch], w
 // collect's error instead.
 var errStopped = errors.New("stopped")
 
-func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
+func readInput(in *input.Input, skip int64, cfg PipelineConfig, free *freelist.List[*Batch], work, ordered chan<- *Batch, stop <-chan struct{}, raw *int64) error {
 	lr := input.NewLineReader(in, cfg.MaxLine)
 	defer lr.Close()
 	batchBytes := cfg.BatchBytes
@@ -224,6 +234,7 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 		return true
 	}
 	for {
+		start := lr.Offset()
 		line, num, tooLong, err := lr.Next()
 		if err == io.EOF {
 			break
@@ -241,6 +252,9 @@ func readInput(in *input.Input, cfg PipelineConfig, free *freelist.List[*Batch],
 				return errStopped
 			}
 			layout = l
+		}
+		if start < skip {
+			continue
 		}
 		if b == nil {
 			b = newBatch()

@@ -52,6 +52,9 @@ type Options struct {
 	// Fingerprint, when set, is called with each input read to its end
 	// (see cdx.PipelineConfig).
 	Fingerprint func(name string, hash uint64, size int64)
+	// Skip, when set, gives the bytes at the start of an input that are
+	// read but not taken (see cdx.PipelineConfig).
+	Skip func(name string) int64
 	// Future, when above 0, is a time (Unix seconds) after which a
 	// capture is counted in Summary.Future: a crawler's clock run ahead.
 	// Such a capture is taken all the same, so the bytes do not depend on
@@ -254,7 +257,7 @@ func Parse(inputs []string, opt Options, add func(*extsort.Batch) error) (sum Su
 		return nil
 	}
 	err = cdx.Pipeline(inputs, cdx.PipelineConfig{MaxLine: opt.MaxLine, BatchBytes: batchSize(opt.Mem, opt.Workers), Workers: opt.Workers,
-		Fingerprint: opt.Fingerprint, Layout: opt.Layout}, work, collect)
+		Fingerprint: opt.Fingerprint, Skip: opt.Skip, Layout: opt.Layout}, work, collect)
 	sum.Lines = lines - sum.Blank
 	sum.Taken = sum.Captures + sum.Discovered
 	if rejw != nil {

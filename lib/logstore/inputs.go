@@ -111,12 +111,42 @@ type Match struct {
 // commits (a log's, in order) holds, in the order of ins. A run that took
 // no line holds none: it appended nothing of its inputs.
 func CommittedBefore(commits []Commit, ins []Input) []Match {
-	type first struct {
-		c   Commit
-		run int
-		as  string
+	committed := map[Content]Match{}
+	for _, m := range committedInputs(commits) {
+		if _, ok := committed[m.Input.Content()]; !ok {
+			committed[m.Input.Content()] = m
+		}
 	}
-	committed := map[Content]first{}
+	var found []Match
+	for _, in := range ins {
+		if f, ok := committed[in.Content()]; ok {
+			f.Input = in
+			found = append(found, f)
+		}
+	}
+	return found
+}
+
+// CommittedUnder returns a Match for each content that commits hold
+// under name, the first commit holding it, in commit order (runs that
+// took no line aside): an input of that name that begins with one of
+// them has grown since, and only what it gained is new.
+func CommittedUnder(commits []Commit, name string) []Match {
+	var found []Match
+	seen := map[Content]bool{}
+	for _, m := range committedInputs(commits) {
+		if m.As == name && !seen[m.Input.Content()] {
+			seen[m.Input.Content()] = true
+			found = append(found, m)
+		}
+	}
+	return found
+}
+
+// committedInputs returns a Match for every input commits hold, in
+// order, each as it was committed (Input and As alike).
+func committedInputs(commits []Commit) []Match {
+	var all []Match
 	runs := 0
 	for _, c := range commits {
 		run := 0 // the carried transaction is no run
@@ -127,19 +157,11 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 		if c.appendedNothing() {
 			continue
 		}
-		for _, old := range c.Inputs {
-			if _, ok := committed[old.Content()]; !ok {
-				committed[old.Content()] = first{c, run, old.Name}
-			}
+		for _, in := range c.Inputs {
+			all = append(all, Match{Input: in, Commit: c, Run: run, As: in.Name})
 		}
 	}
-	var found []Match
-	for _, in := range ins {
-		if f, ok := committed[in.Content()]; ok {
-			found = append(found, Match{in, f.c, f.run, f.as})
-		}
-	}
-	return found
+	return all
 }
 
 // CommittedFiles tells a run of files done before without reading it

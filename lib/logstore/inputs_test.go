@@ -303,3 +303,25 @@ func TestCommittedBeforeSkipsEmptyRuns(t *testing.T) {
 		t.Fatalf("found %+v", found)
 	}
 }
+
+// TestCommittedUnder: the contents committed under one name, each once
+// with the first commit that holds it, in commit order; runs that took no
+// line hold none, and other names are not looked at.
+func TestCommittedUnder(t *testing.T) {
+	small := Input{Name: "log", Hash: 1, Size: 10}
+	grown := Input{Name: "log", Hash: 2, Size: 20}
+	commits := []Commit{
+		{Inputs: []Input{small}}, // carried
+		{Lines: 5, Taken: 0, Unix: 100, Inputs: []Input{{Name: "log", Hash: 3, Size: 30}}}, // took nothing
+		{Lines: 5, Taken: 5, Unix: 200, Inputs: []Input{grown, {Name: "other", Hash: 4, Size: 40}}},
+		{Lines: 5, Taken: 5, Unix: 300, Inputs: []Input{grown}}, // the same again (--again)
+		{Lines: 5, Taken: 5, Unix: 400, Inputs: []Input{{Name: "log2", Hash: 5, Size: 50}}},
+	}
+	got := CommittedUnder(commits, "log")
+	if len(got) != 2 || got[0].Input != small || got[0].Run != 0 || got[1].Input != grown || got[1].Run != 2 || got[1].Commit.Unix != 200 {
+		t.Fatalf("got %+v", got)
+	}
+	if got := CommittedUnder(commits, "nothing"); got != nil {
+		t.Errorf("a name never committed: %+v", got)
+	}
+}

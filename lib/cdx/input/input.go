@@ -16,12 +16,14 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -190,13 +192,7 @@ var ErrReadsOnce = errors.New("is a pipe or a device: it reads once")
 // query's page ends with its resume key. Stdin and inputs that are not
 // regular files are refused (ErrReadsOnce).
 func Fingerprint(name string, tailSize int) (hash uint64, size int64, tail []byte, err error) {
-	if name == "" || name == "-" {
-		return 0, 0, nil, fmt.Errorf("<stdin> %w", ErrReadsOnce)
-	}
-	if dirs.Stream(name) {
-		return 0, 0, nil, fmt.Errorf("%s %w", name, ErrReadsOnce)
-	}
-	in, err := Open(name)
+	in, err := openOnce(name)
 	if err != nil {
 		return 0, 0, nil, err
 	}
@@ -208,6 +204,76 @@ func Fingerprint(name string, tailSize int) (hash uint64, size int64, tail []byt
 	}
 	hash, size = in.Fingerprinted()
 	return hash, size, t.b, nil
+}
+
+// openOnce opens a named input that can be read again: Fingerprint and
+// Prefixes read what a run then reads once more.
+func openOnce(name string) (*Input, error) {
+	if name == "" || name == "-" {
+		return nil, fmt.Errorf("<stdin> %w", ErrReadsOnce)
+	}
+	if dirs.Stream(name) {
+		return nil, fmt.Errorf("%s %w", name, ErrReadsOnce)
+	}
+	return Open(name)
+}
+
+// A Prefix is what Prefixes found of the first Size bytes of a file's
+// content (decompressed).
+type Prefix struct {
+	Size    int64
+	Reached bool   // the content is at least Size bytes long
+	Hash    uint64 // xxHash64 of the first Size bytes, when Reached
+	Lines   int64  // the newlines in them
+	Last    byte   // the last of them
+}
+
+// Prefixes reads the named file (decompressed) as far as the longest of
+// sizes, and returns a Prefix for each size, in the order given: which of
+// them the content begins with is told by their hashes. Stdin and inputs
+// that are not regular files are refused (ErrReadsOnce).
+func Prefixes(name string, sizes []int64) ([]Prefix, error) {
+	in, err := openOnce(name)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	order := make([]int, len(sizes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sizes[a], sizes[b]) })
+	out := make([]Prefix, len(sizes))
+	sum := xxhash.New()
+	var (
+		read  int64
+		lines int64
+		last  byte
+	)
+	buf := make([]byte, 256<<10)
+	for _, i := range order {
+		want := sizes[i]
+		for read < want {
+			n, err := in.Read(buf[:min(int64(len(buf)), want-read)])
+			sum.Write(buf[:n])
+			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			if n > 0 {
+				last = buf[n-1]
+			}
+			read += int64(n)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", in.Name, err)
+			}
+		}
+		out[i] = Prefix{Size: want, Reached: read == want}
+		if read == want {
+			out[i].Hash, out[i].Lines, out[i].Last = sum.Sum64(), lines, last
+		}
+	}
+	return out, nil
 }
 
 // tailWriter keeps the last n bytes written to it.

@@ -438,3 +438,46 @@ func TestFingerprintTail(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefixes: for each size, in the order given, whether the content
+// (decompressed) reaches it, and then the hash of that much of it, its
+// newlines and its last byte; stdin and pipes are refused, as they read
+// once.
+func TestPrefixes(t *testing.T) {
+	content := []byte("a\nbb\nccc\r\nd")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, content, 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(content[:5])
+	zw.Close()
+	zw = gzip.NewWriter(&gz) // a second member
+	zw.Write(content[5:])
+	zw.Close()
+	packed := filepath.Join(dir, "packed.gz")
+	os.WriteFile(packed, gz.Bytes(), 0o644)
+	sizes := []int64{10, 2, 0, 11, 12, 5}
+	for _, name := range []string{plain, packed} {
+		got, err := Prefixes(name, sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range got {
+			n := sizes[i]
+			want := Prefix{Size: n}
+			if n <= int64(len(content)) {
+				want = Prefix{Size: n, Reached: true, Hash: xxhash.Sum64(content[:n]), Lines: int64(bytes.Count(content[:n], []byte("\n")))}
+				if n > 0 {
+					want.Last = content[n-1]
+				}
+			}
+			if p != want {
+				t.Errorf("%s, size %d: %+v; want %+v", name, n, p, want)
+			}
+		}
+	}
+	if _, err := Prefixes("-", sizes); !errors.Is(err, ErrReadsOnce) {
+		t.Errorf("stdin: %v", err)
+	}
+}
