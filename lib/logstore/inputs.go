@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"path/filepath"
 )
 
 // Input is one input of a run, as the log records it: the name it was
@@ -128,14 +129,16 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 }
 
 // CommittedUnder returns a Match for each content that commits hold
-// under name, the first commit holding it, in commit order (runs that
-// took no line aside): an input of that name that begins with one of
-// them has grown since, and only what it gained is new.
+// under name (./log and log being one name), the first commit holding
+// it, in commit order (runs that took no line aside): an input of that
+// name that begins with one of them has grown since, and only what it
+// gained is new.
 func CommittedUnder(commits []Commit, name string) []Match {
 	var found []Match
 	seen := map[Content]bool{}
+	name = filepath.Clean(name)
 	for _, m := range committedInputs(commits) {
-		if m.As == name && !seen[m.Input.Content()] {
+		if filepath.Clean(m.As) == name && !seen[m.Input.Content()] {
 			seen[m.Input.Content()] = true
 			found = append(found, m)
 		}

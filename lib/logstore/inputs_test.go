@@ -317,7 +317,7 @@ func TestCommittedUnder(t *testing.T) {
 		{Lines: 5, Taken: 5, Unix: 300, Inputs: []Input{grown}}, // the same again (--again)
 		{Lines: 5, Taken: 5, Unix: 400, Inputs: []Input{{Name: "log2", Hash: 5, Size: 50}}},
 	}
-	got := CommittedUnder(commits, "log")
+	got := CommittedUnder(commits, "./log")
 	if len(got) != 2 || got[0].Input != small || got[0].Run != 0 || got[1].Input != grown || got[1].Run != 2 || got[1].Commit.Unix != 200 {
 		t.Fatalf("got %+v", got)
 	}
