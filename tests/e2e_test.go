@@ -2161,3 +2161,34 @@ func TestAddressSpaceLimit(t *testing.T) {
 		t.Errorf("ingest --json under ulimit -v 1000000: exit %d, %q; want one JSON object", code, e)
 	}
 }
+
+// TestEveryFlagDocumented: every flag each tool's --help lists (in every
+// route subcommand too) has its row in docs/CLI.md, so a flag added
+// without its documentation fails here.
+func TestEveryFlagDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/CLI.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag := regexp.MustCompile(`(?m)^\s+(?:-[a-zA-Z], )?(--[a-z0-9-]+)`)
+	for _, c := range [][]string{
+		{"meguri-ingest"}, {"meguri-inspect"}, {"meguri-pack"}, {"meguri-compact"},
+		{"meguri-route", "map"}, {"meguri-route", "balance"}, {"meguri-route", "split"},
+		{"meguri-route", "update"}, {"meguri-route", "place"}, {"meguri-route", "plan"},
+	} {
+		help, _, code := run(t, nil, c[0], append(c[1:], "--help")...)
+		found := flag.FindAllSubmatch(help, -1)
+		if code != 0 || len(found) < 3 {
+			t.Fatalf("%v --help: exit %d, %d flags: %s", c, code, len(found), help)
+		}
+		for _, m := range found {
+			f := string(m[1])
+			if f == "--help" {
+				continue
+			}
+			if !regexp.MustCompile("(`|, )" + regexp.QuoteMeta(f) + "[^A-Za-z0-9_-]").Match(doc) {
+				t.Errorf("%v: %s is not in docs/CLI.md", c, f)
+			}
+		}
+	}
+}
