@@ -290,25 +290,29 @@ func joinNamed(committed []string) string {
 func committedLines(found []logstore.Match, gen uint64, dir string) []string {
 	lines := make([]string, len(found))
 	for i, f := range found {
-		when := committedWhen(f, gen)
+		var more []string
 		if f.As != f.Input.Name {
-			when = strings.TrimSuffix(when, ")") + ", as " + f.As + ")"
+			more = append(more, "as "+f.As)
 		}
 		if c := f.Commit; !c.Carried() && c.Taken < c.Lines {
-			when = strings.TrimSuffix(when, ")") + fmt.Sprintf(", which took %d of its %d lines)", c.Taken, c.Lines)
+			more = append(more, fmt.Sprintf("which took %d of its %d lines", c.Taken, c.Lines))
 		}
-		lines[i] = fmt.Sprintf("%s: %s committed the same content %s", f.Input.Name, dir, when)
+		lines[i] = fmt.Sprintf("%s: %s committed the same content %s", f.Input.Name, dir, committedWhen(f, gen, more...))
 	}
 	return lines
 }
 
 // committedWhen says when a match was committed: "at T (transaction K
-// of generation G)", or before a checkpoint.
-func committedWhen(f logstore.Match, gen uint64) string {
+// of generation G, MORE...)", or before a checkpoint.
+func committedWhen(f logstore.Match, gen uint64, more ...string) string {
+	when := fmt.Sprintf("at %s (transaction %d of generation %d", record.FormatTimestamp(f.Commit.Unix), f.Run, gen)
 	if f.Commit.Carried() {
-		return fmt.Sprintf("before a checkpoint (carried into generation %d)", gen)
+		when = fmt.Sprintf("before a checkpoint (carried into generation %d", gen)
 	}
-	return fmt.Sprintf("at %s (transaction %d of generation %d)", record.FormatTimestamp(f.Commit.Unix), f.Run, gen)
+	for _, m := range more {
+		when += ", " + m
+	}
+	return when + ")"
 }
 
 // grownCut counts the grown inputs whose committed part ended inside a
