@@ -705,6 +705,9 @@ func TestUsageErrors(t *testing.T) {
 		// checked before any line is read, not when the first run spills
 		{[]string{"meguri-ingest", "--tmp", "/nonexistent-meguri-tmp", sample}, "--tmp: stat /nonexistent-meguri-tmp: no such file or directory"},
 		{[]string{"meguri-inspect", "--bogus", "x.meguri"}, "unknown flag --bogus"},
+		// a subcommand's usage error points to its own --help
+		{[]string{"meguri-route", "split", "--manifest", "x.manifest"}, "meguri-route: see meguri-route split --help\n"},
+		{[]string{"meguri-route", "--bogus"}, "meguri-route: see meguri-route --help\n"},
 		{[]string{"meguri-route", "balance", "-n", "2", "--max-line", "z", sample}, `--max-line: bad size "z"`},
 		{[]string{"meguri-compact", "--mem", "1q", "x.meguri"}, `--mem: bad size "1q"`},
 		{[]string{"meguri-compact", "--partition-id", "abc", "x.meguri"}, "--partition-id"},

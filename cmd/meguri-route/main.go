@@ -53,7 +53,7 @@ Examples:
 func main() {
 	cli.Init("meguri-route")
 	var a args
-	ctx := kong.Parse(&a, cli.Kong("meguri-route", description)...)
+	ctx := kong.Parse(&a, cli.Kong("meguri-route", description, "map", "split", "balance", "place", "plan", "update")...)
 	// (kong names a command with its arguments: "split <FILE>")
 	switch cmd, _, _ := strings.Cut(ctx.Command(), " "); cmd {
 	case "split":

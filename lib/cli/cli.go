@@ -49,10 +49,17 @@ import (
 // Numbers are decimal: kong alone reads them as Go literals, so
 // --partition-id 0010 (the id as a file name part-0010.meguri spells it)
 // was partition 8, and 0009 an error. A leading 0x still means hex.
-func Kong(name, description string) []kong.Option {
+//
+// commands are the tool's subcommands, if any: a usage error in one
+// points to its own --help.
+func Kong(name, description string, commands ...string) []kong.Option {
 	opts := []kong.Option{kong.Name(name), kong.Description(description), kong.Writers(pipeOut{}, os.Stderr), kong.Vars{"version": Version(name)}, kong.Exit(func(code int) {
 		if code == usageExit {
-			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, name)
+			help := name
+			if len(os.Args) > 1 && slices.Contains(commands, os.Args[1]) {
+				help += " " + os.Args[1]
+			}
+			fmt.Fprintf(os.Stderr, "%s: see %s --help\n", name, help)
 			code = 2
 		}
 		os.Exit(code)
