@@ -89,22 +89,30 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			return err
 		}
 	}
+	// the prefixes of each file hashed whole below, for grownInputs
+	scanned := map[string][]input.Prefix{}
 	if !a.Again && a.Rejects == "" && !a.Strict {
 		// A run of files all committed before under their names (GNU
 		// parallel running a batch again) is told by hashing them, not
 		// by parsing and appending them first. The hashing keeps each
 		// file's end, for a Wayback page's resume key, which a script
-		// fetching page after page needs though the page was committed.
+		// fetching page after page needs though the page was committed;
+		// and, in the same pass, what grownInputs looks for.
 		var key string
 		fingerprint := func(name string) (uint64, int64, error) {
-			hash, size, tail, err := input.Fingerprint(name, tailSize)
-			if size > int64(len(tail)) {
+			f, err := input.Fingerprint(name, tailSize, committedSizes(commits, name))
+			if err != nil {
+				return 0, 0, err
+			}
+			scanned[name] = f.Prefixes
+			tail := f.Tail
+			if f.Size > int64(len(tail)) {
 				_, tail, _ = bytes.Cut(tail, []byte("\n")) // a line cut short
 			}
 			if k := cdx.LastResumeKey(tail); k != "" {
 				key = k
 			}
-			return hash, size, err
+			return f.Hash, f.Size, nil
 		}
 		if found := logstore.CommittedFiles(commits, a.Files, fingerprint); found != nil {
 			sayDone(a, w.Generation(), found, key)
@@ -116,7 +124,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	// that run ended, so the lines it had count once.
 	var grown []grownInput
 	if !a.Again {
-		if grown, err = grownInputs(commits, a.Files); err != nil {
+		if grown, err = grownInputs(commits, a.Files, scanned); err != nil {
 			return err
 		}
 		skip := map[string]int64{}
@@ -355,26 +363,38 @@ type grownInput struct {
 	match        logstore.Match
 }
 
+// committedSizes returns the sizes of the contents committed under
+// name, in logstore.CommittedUnder's order.
+func committedSizes(commits []logstore.Commit, name string) []int64 {
+	under := logstore.CommittedUnder(commits, name)
+	sizes := make([]int64, len(under))
+	for i, m := range under {
+		sizes[i] = m.Input.Size
+	}
+	return sizes
+}
+
 // grownInputs finds the files that begin with the whole content of an
 // input committed before under the same name, the longest such, and
-// returns where each is to be read from.
-func grownInputs(commits []logstore.Commit, files []string) ([]grownInput, error) {
+// returns where each is to be read from. scanned holds the prefixes of
+// files read already (at committedSizes), which are not read again.
+func grownInputs(commits []logstore.Commit, files []string, scanned map[string][]input.Prefix) ([]grownInput, error) {
 	var grown []grownInput
 	for _, name := range files {
 		under := logstore.CommittedUnder(commits, name)
 		if len(under) == 0 {
 			continue
 		}
-		sizes := make([]int64, len(under))
-		for i, m := range under {
-			sizes[i] = m.Input.Size
-		}
-		pre, err := input.Prefixes(name, sizes)
-		if errors.Is(err, input.ErrReadsOnce) {
-			continue // stdin and pipes: read once, by the run
-		}
-		if err != nil {
-			return nil, err
+		pre, ok := scanned[name]
+		if !ok {
+			var err error
+			pre, err = input.Prefixes(name, committedSizes(commits, name))
+			if errors.Is(err, input.ErrReadsOnce) {
+				continue // stdin and pipes: read once, by the run
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		best := -1
 		for i, p := range pre {

@@ -185,25 +185,34 @@ func (c *counter) Read(p []byte) (int, error) {
 // hashing it first would leave nothing for the run.
 var ErrReadsOnce = errors.New("is a pipe or a device: it reads once")
 
+// A FileFingerprint is what Fingerprint found of a file's content.
+type FileFingerprint struct {
+	Hash     uint64   // xxHash64 of the content, as a run's Fingerprint callback is given it
+	Size     int64    // its length
+	Tail     []byte   // its last bytes, where a Wayback query's page ends with its resume key
+	Prefixes []Prefix // for each size asked for, as Prefixes finds it
+}
+
 // Fingerprint reads the named file to its end as a run reads it
 // (decompressed) and returns what the run's Fingerprint callback would
-// be given: the xxHash64 and length of its content; and the last tailSize
-// bytes of that content (fewer when it is shorter), where a Wayback
-// query's page ends with its resume key. Stdin and inputs that are not
-// regular files are refused (ErrReadsOnce).
-func Fingerprint(name string, tailSize int) (hash uint64, size int64, tail []byte, err error) {
+// be given: the xxHash64 and length of its content; the last tailSize
+// bytes of that content (fewer when it is shorter); and a Prefix for each
+// of sizes, as Prefixes returns them, in the same pass. Stdin and inputs
+// that are not regular files are refused (ErrReadsOnce).
+func Fingerprint(name string, tailSize int, sizes []int64) (FileFingerprint, error) {
 	in, err := openOnce(name)
 	if err != nil {
-		return 0, 0, nil, err
+		return FileFingerprint{}, err
 	}
 	defer in.Close()
 	in.Hash()
 	t := &tailWriter{n: tailSize}
-	if _, err := io.Copy(t, in); err != nil {
-		return 0, 0, nil, fmt.Errorf("%s: %w", in.Name, err)
+	pw := newPrefixWriter(sizes)
+	if _, err := io.Copy(io.MultiWriter(t, pw), in); err != nil {
+		return FileFingerprint{}, fmt.Errorf("%s: %w", in.Name, err)
 	}
-	hash, size = in.Fingerprinted()
-	return hash, size, t.b, nil
+	hash, size := in.Fingerprinted()
+	return FileFingerprint{Hash: hash, Size: size, Tail: t.b, Prefixes: pw.out}, nil
 }
 
 // openOnce opens a named input that can be read again: Fingerprint and
@@ -238,42 +247,67 @@ func Prefixes(name string, sizes []int64) ([]Prefix, error) {
 		return nil, err
 	}
 	defer in.Close()
-	order := make([]int, len(sizes))
-	for i := range order {
-		order[i] = i
+	pw := newPrefixWriter(sizes)
+	if _, err := io.Copy(pw, io.LimitReader(in, pw.longest())); err != nil {
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sizes[a], sizes[b]) })
-	out := make([]Prefix, len(sizes))
-	sum := xxhash.New()
-	var (
-		read  int64
-		lines int64
-		last  byte
-	)
-	buf := make([]byte, 256<<10)
-	for _, i := range order {
-		want := sizes[i]
-		for read < want {
-			n, err := in.Read(buf[:min(int64(len(buf)), want-read)])
-			sum.Write(buf[:n])
-			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
-			if n > 0 {
-				last = buf[n-1]
-			}
-			read += int64(n)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", in.Name, err)
-			}
-		}
-		out[i] = Prefix{Size: want, Reached: read == want}
-		if read == want {
-			out[i].Hash, out[i].Lines, out[i].Last = sum.Sum64(), lines, last
+	return pw.out, nil
+}
+
+// prefixWriter finds, of the bytes written to it, the Prefix at each of
+// sizes.
+type prefixWriter struct {
+	sizes []int64
+	order []int // indexes into sizes, the smallest size first
+	next  int   // order[next] is the next size to reach
+	out   []Prefix
+	sum   *xxhash.Digest
+	read  int64
+	lines int64
+	last  byte
+}
+
+func newPrefixWriter(sizes []int64) *prefixWriter {
+	p := &prefixWriter{sizes: sizes, order: make([]int, len(sizes)), out: make([]Prefix, len(sizes)), sum: xxhash.New()}
+	for i, n := range sizes {
+		p.order[i] = i
+		p.out[i].Size = n
+	}
+	slices.SortFunc(p.order, func(a, b int) int { return cmp.Compare(sizes[a], sizes[b]) })
+	p.reach()
+	return p
+}
+
+// longest returns the largest of the sizes, 0 for none.
+func (p *prefixWriter) longest() int64 {
+	if len(p.order) == 0 {
+		return 0
+	}
+	return p.sizes[p.order[len(p.order)-1]]
+}
+
+// reach records each size the bytes written have reached.
+func (p *prefixWriter) reach() {
+	for ; p.next < len(p.order) && p.sizes[p.order[p.next]] <= p.read; p.next++ {
+		if i := p.order[p.next]; p.sizes[i] == p.read {
+			p.out[i] = Prefix{Size: p.read, Reached: true, Hash: p.sum.Sum64(), Lines: p.lines, Last: p.last}
 		}
 	}
-	return out, nil
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 && p.next < len(p.order) {
+		take := min(int64(len(b)), p.sizes[p.order[p.next]]-p.read)
+		chunk := b[:take]
+		p.sum.Write(chunk)
+		p.lines += int64(bytes.Count(chunk, []byte{'\n'}))
+		p.last = chunk[take-1]
+		p.read += take
+		b = b[take:]
+		p.reach()
+	}
+	return n, nil
 }
 
 // tailWriter keeps the last n bytes written to it.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -431,10 +432,10 @@ func TestFingerprintTail(t *testing.T) {
 	path := filepath.Join(dir, "in.txt")
 	os.WriteFile(path, []byte(text.String()), 0o644)
 	for _, n := range []int{1, 100, 64 << 10, 1 << 20} {
-		hash, size, tail, err := Fingerprint(path, n)
+		f, err := Fingerprint(path, n, nil)
 		want := text.String()[max(0, text.Len()-n):]
-		if err != nil || size != int64(text.Len()) || hash != xxhash.Sum64String(text.String()) || string(tail) != want {
-			t.Errorf("tail %d: %d bytes, %d bytes of tail, %v", n, size, len(tail), err)
+		if err != nil || f.Size != int64(text.Len()) || f.Hash != xxhash.Sum64String(text.String()) || string(f.Tail) != want || len(f.Prefixes) != 0 {
+			t.Errorf("tail %d: %d bytes, %d bytes of tail, %v", n, f.Size, len(f.Tail), err)
 		}
 	}
 }
@@ -462,6 +463,11 @@ func TestPrefixes(t *testing.T) {
 		got, err := Prefixes(name, sizes)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Fingerprint finds them alike, reading the file whole
+		f, err := Fingerprint(name, 4, sizes)
+		if err != nil || !slices.Equal(f.Prefixes, got) || f.Size != int64(len(content)) {
+			t.Errorf("%s: Fingerprint's prefixes %+v, size %d, %v; Prefixes' %+v", name, f.Prefixes, f.Size, err, got)
 		}
 		for i, p := range got {
 			n := sizes[i]
