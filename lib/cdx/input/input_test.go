@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,5 +486,39 @@ func TestPrefixes(t *testing.T) {
 	}
 	if _, err := Prefixes("-", sizes); !errors.Is(err, ErrReadsOnce) {
 		t.Errorf("stdin: %v", err)
+	}
+}
+
+// TestPrefixWriterChunks: the prefixes found do not depend on how the
+// bytes are cut into writes.
+func TestPrefixWriterChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		content := make([]byte, rng.IntN(300))
+		for i := range content {
+			content[i] = "ab\n\r"[rng.IntN(4)]
+		}
+		sizes := make([]int64, rng.IntN(6))
+		for i := range sizes {
+			sizes[i] = int64(rng.IntN(len(content) + 3))
+		}
+		pw := newPrefixWriter(sizes)
+		for b := content; len(b) > 0; {
+			n := min(len(b), 1+rng.IntN(40))
+			pw.Write(b[:n])
+			b = b[n:]
+		}
+		for i, n := range sizes {
+			want := Prefix{Size: n}
+			if n <= int64(len(content)) {
+				want = Prefix{Size: n, Reached: true, Hash: xxhash.Sum64(content[:n]), Lines: int64(bytes.Count(content[:n], []byte("\n")))}
+				if n > 0 {
+					want.Last = content[n-1]
+				}
+			}
+			if pw.out[i] != want {
+				t.Fatalf("content %q, sizes %v: size %d gave %+v; want %+v", content, sizes, n, pw.out[i], want)
+			}
+		}
 	}
 }
