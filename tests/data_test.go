@@ -907,3 +907,26 @@ func TestGrownInputCutLine(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant\n%s", rows, want)
 	}
 }
+
+// TestCheckpointEmptiedByDrops: a checkpoint whose drops would leave no
+// record (a takedown list of the wrong file) makes no checkpoint, and the
+// directory stays as it was; --allow-empty makes it.
+func TestCheckpointEmptiedByDrops(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "live")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, sample)
+	list := filepath.Join(tmp, "all.txt")
+	os.WriteFile(list, mustRun(t, nil, "meguri-inspect", "--rows", "--fields", "url", "--tsv", "--raw", dir), 0o644)
+	before := packDir(t, dir)
+	_, e, code := run(t, nil, "meguri-compact", "--data", dir, "--drop-urls", list)
+	if code != 1 || !strings.Contains(string(e), "the drops leave no record of the 1736 read") || !strings.HasSuffix(string(e), "; no checkpoint was made, and "+dir+" is as it was\n") {
+		t.Errorf("exit %d, %s", code, e)
+	}
+	if s := statsOf(t, dir); s.Generation != 0 || !bytes.Equal(packDir(t, dir), before) {
+		t.Errorf("a refused checkpoint changed the directory: %+v", s)
+	}
+	mustRun(t, nil, "meguri-compact", "-q", "--data", dir, "--drop-urls", list, "--allow-empty")
+	if s := statsOf(t, dir); s.Generation != 1 || s.Snapshot.URLs != 0 {
+		t.Errorf("--allow-empty: %+v", s)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -532,7 +533,16 @@ func TestURLListsOfCDX(t *testing.T) {
 		t.Errorf("--urls --absent of the CDX lines ingest took: exit %d, printed %.300q\n%s", code, out, e)
 	}
 	dropped := filepath.Join(dir, "dropped.meguri")
-	if _, e, code = run(t, nil, "meguri-compact", "--drop-urls", list, whole, "-o", dropped); code != 0 || !strings.Contains(string(e), " urls out") {
+	// a list that drops every record is refused (a list of the wrong file
+	// would empty a partition in place), unless --allow-empty
+	if _, e, code = run(t, nil, "meguri-compact", "--drop-urls", list, whole, "-o", dropped); code != 1 ||
+		!strings.Contains(string(e), "meguri-compact: the drops leave no record of the 1736 read (0 dropped with their hosts, 1736 by the URL list): is it the list meant? --allow-empty writes the empty partition; nothing was written") {
+		t.Errorf("--drop-urls of every URL: exit %d\n%s", code, e)
+	}
+	if _, err := os.Stat(dropped); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--drop-urls of every URL, refused, left %s: %v", dropped, err)
+	}
+	if _, e, code = run(t, nil, "meguri-compact", "--allow-empty", "--drop-urls", list, whole, "-o", dropped); code != 0 || !strings.Contains(string(e), " urls out") {
 		t.Fatalf("--drop-urls of the CDX lines: exit %d\n%s", code, e)
 	}
 	if js := mustRun(t, nil, "meguri-inspect", "--json", dropped); !bytes.Contains(js, []byte(`"urls":0,`)) {

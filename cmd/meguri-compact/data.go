@@ -72,7 +72,7 @@ func checkpoint(a *args, opt merge.Options) error {
 						c.Input, a.Data, c.By, c.URL)
 				}
 			}
-			return nil
+			return emptiedByDrops(res, a.AllowEmpty)
 		},
 		Progress: cli.PackProgress("meguri-compact", meter)})
 	meter.Clear()

@@ -291,3 +291,21 @@ func (s scope) owner() string {
 	}
 	return s.dir + "'s"
 }
+
+// emptiedByDrops refuses, unless allowed, a result in which the --drop
+// flags left no record of those read: a list of the wrong file (every URL
+// of the partition, the list of URLs due) would empty a partition in
+// place, as a takedown rarely means to.
+func emptiedByDrops(res *merge.Result, allow bool) error {
+	var out, byHosts uint64
+	for _, o := range res.Outputs {
+		out += o.Stats.URLs
+	}
+	for _, n := range res.HostsDropped {
+		byHosts += n
+	}
+	if allow || out > 0 || byHosts+res.URLRowsDropped == 0 {
+		return nil
+	}
+	return fmt.Errorf("the drops leave no record of the %d read (%d dropped with their hosts, %d by the URL list): is it the list meant? --allow-empty writes the empty partition", res.RowsIn, byHosts, res.URLRowsDropped)
+}

@@ -37,6 +37,7 @@ type args struct {
 	DropHost    []string `name:"drop-host" sep:"," placeholder:"HOST|KEY" help:"Drop every record of this host group (repeat it, or separate with commas): a host name or URL, keyed under the inputs' grouping as ingest keys it (under grouping domain the whole registrable domain, every subdomain), or a host key (0x + hex, 16 hex digits, or decimal). For a host taken out of the crawl: a removal request, a spam farm. The summary names the rows dropped of each, and each that matched none."`
 	DropHosts   string   `name:"drop-hosts" placeholder:"PATH" help:"Drop the host groups listed in PATH, one HOST|KEY a line as --drop-host takes it (blank lines and lines starting with # are skipped; '-' for stdin; plain, gzip or zstd)."`
 	DropURL     []string `name:"drop-url" sep:"none" placeholder:"URL" help:"Drop the record of this URL (repeatable), canonicalized as ingest canonicalizes it: http and https, or two spellings of a query, are two URLs. For a page taken out of the crawl. The summary says how many listed URLs were dropped, and names those that matched none."`
+	AllowEmpty  bool     `name:"allow-empty" help:"With the --drop flags, write the result even when the drops leave no record: without it such a run writes nothing and exits 1 (a list of the wrong file, every URL of the partition, would empty it in place)."`
 	DropURLs    string   `name:"drop-urls" placeholder:"PATH" help:"Drop the records of the URLs listed in PATH, one a line; a line of CDX in any form ingest reads, or a JSON line with a url field such as inspect --rows prints, stands for its URL (blank lines and lines starting with # are skipped; '-' for stdin; plain, gzip or zstd)."`
 	Split       *int     `placeholder:"N" help:"Cut the input range into N ranges of close to equal URL counts (never inside a host); needs --out-dir."`
 	SplitAt     *string  `name:"split-at" placeholder:"K1,K2,..." help:"Cut at these host keys, in hex with or without 0x as --range and the manifest write them; each starts a new range. Needs --out-dir."`
@@ -96,7 +97,7 @@ func run(a *args) (err error) {
 	case a.Data != "" && a.Fold && len(a.Files) == 0:
 		return cli.Usagef("--data DIR --fold folds .meguri files into the checkpoint: name them")
 	case a.Data != "" && (splitting || a.AllowGap || a.OutDir != "" || a.Output != "-" || a.Format != 0 || a.PartitionID != nil || a.ManifestOut != ""):
-		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --fold (with files), --again, --gc, --horizon, --now, --drop-host(s), --drop-url(s), --mem and --tmp apply (pack it with meguri-pack to get a file)")
+		return cli.Usagef("--data checkpoints a directory in place; of the other options only --salvage, --fold (with files), --again, --gc, --horizon, --now, --drop-host(s), --drop-url(s), --allow-empty, --mem and --tmp apply (pack it with meguri-pack to get a file)")
 	case a.Data == "" && a.Tmp != "":
 		return cli.Usagef("--tmp is for --data")
 	case a.Data == "" && a.Salvage:
@@ -115,6 +116,8 @@ func run(a *args) (err error) {
 		return cli.Usagef("--prefix %q: a file name prefix, not a path (the files go into --out-dir)", a.Prefix)
 	case a.Again && !a.Fold:
 		return cli.Usagef("--again is for --fold")
+	case a.AllowEmpty && len(a.DropHost) == 0 && a.DropHosts == "" && len(a.DropURL) == 0 && a.DropURLs == "":
+		return cli.Usagef("--allow-empty is for the --drop flags")
 	case a.GC && a.Horizon == "":
 		return cli.Usagef("--gc needs --horizon (e.g. 90d)")
 	case !a.GC && (a.Horizon != "" || a.Now != ""):
@@ -323,6 +326,9 @@ func run(a *args) (err error) {
 			c := res.Covered[0]
 			return nil, fmt.Errorf("%s looks folded into %s already: for every URL it holds captures of, %s holds them too (their time span, and as many or more; the first is %s). Folding it again would count its captures twice; nothing was written. If they are other captures (another source's, of the same times), give --again",
 				c.Input, c.By, c.By, c.URL)
+		}
+		if err := emptiedByDrops(res, a.AllowEmpty); err != nil {
+			return nil, fmt.Errorf("%w; nothing was written", err)
 		}
 		for i, o := range res.Outputs {
 			p := &rows.Parts[i]
