@@ -930,3 +930,29 @@ func TestCheckpointEmptiedByDrops(t *testing.T) {
 		t.Errorf("--allow-empty: %+v", s)
 	}
 }
+
+// TestGrownSplitParts: a growing log split again into the same directory
+// each time grows each partition's part alike, so live partitions fed
+// from the parts after each split hold each line once: each packs to the
+// bytes of one ingest of its part of the whole log.
+func TestGrownSplitParts(t *testing.T) {
+	ls := lines(t, sample)
+	tmp := t.TempDir()
+	man := filepath.Join(tmp, "fleet.manifest")
+	mustRun(t, nil, "meguri-route", "balance", "-q", "--partitions", "3", sample, "-o", man)
+	log, parts := filepath.Join(tmp, "log.jsonl"), filepath.Join(tmp, "parts")
+	for _, upto := range []int{len(ls) / 2, len(ls)} {
+		os.WriteFile(log, []byte(strings.Join(ls[:upto], "\n")+"\n"), 0o644)
+		mustRun(t, nil, "meguri-route", "split", "-q", "--manifest", man, "--out-dir", parts, log)
+		for id := range 3 {
+			mustRun(t, nil, "meguri-ingest", "-q", "--manifest", man, "--partition-id", fmt.Sprint(id),
+				"--data", filepath.Join(tmp, fmt.Sprintf("live-%d", id)), filepath.Join(parts, fmt.Sprintf("part-%04d.jsonl", id)))
+		}
+	}
+	for id := range 3 {
+		want := mustRun(t, nil, "meguri-ingest", "-q", "--manifest", man, "--partition-id", fmt.Sprint(id), filepath.Join(parts, fmt.Sprintf("part-%04d.jsonl", id)))
+		if got := packDir(t, filepath.Join(tmp, fmt.Sprintf("live-%d", id))); !bytes.Equal(got, want) {
+			t.Errorf("partition %d: fed its part twice as the log grew, it packs otherwise than one ingest of its part", id)
+		}
+	}
+}
