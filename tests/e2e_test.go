@@ -1502,9 +1502,20 @@ func TestUnterminatedWarn(t *testing.T) {
 	// route split too: a part holds the line with a line end, hiding it
 	man := filepath.Join(dir, "one.manifest")
 	os.WriteFile(man, []byte("0\t0x0000000000000000\t0xffffffffffffffff\tpart-0000.meguri\t0\t0\t0\t1\n"), 0o644)
-	if _, e, code := run(t, cut, "meguri-route", "split", "-q", "--manifest", man, "--out-dir", filepath.Join(dir, "parts")); code != 0 ||
-		!strings.Contains(string(e), "meguri-route split: warning: <stdin> ends inside its line 2, with no line end") {
+	// and a part fed to a partition directory would be committed, the
+	// cut hidden: route split writes no part unless --allow-unterminated
+	parts := filepath.Join(dir, "parts")
+	if _, e, code := run(t, cut, "meguri-route", "split", "-q", "--manifest", man, "--out-dir", parts); code != 1 ||
+		!strings.Contains(string(e), "meguri-route: <stdin> ends inside its line 2, with no line end, as a stream cut short does") ||
+		!strings.Contains(string(e), "; no part was written: fetch it whole and split it again (or give --allow-unterminated") {
 		t.Errorf("route split: exit %d, %s", code, e)
+	}
+	if _, err := os.Stat(parts); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("route split of a cut input left %s: %v", parts, err)
+	}
+	if _, e, code := run(t, cut, "meguri-route", "split", "-q", "--allow-unterminated", "--manifest", man, "--out-dir", parts); code != 0 ||
+		!strings.Contains(string(e), "meguri-route split: warning: <stdin> ends inside its line 2, with no line end") {
+		t.Errorf("route split --allow-unterminated: exit %d, %s", code, e)
 	}
 	for _, in := range []string{`{"url": "http://a.example/1"}`, `[["original"],` + "\n" + `["http://a.example/1"]]`, "http://a.example/1\n  ", "http://a.example/1\n"} {
 		if _, e, _ := run(t, []byte(in), "meguri-ingest", "-o", out); strings.Contains(string(e), "line end") {

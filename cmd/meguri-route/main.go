@@ -243,18 +243,19 @@ func (c *mapCmd) route() error {
 // ---- split ----
 
 type splitCmd struct {
-	Files    []string `arg:"" optional:"" name:"FILE" help:"CDX inputs (plain, gzip or zstd, any form ingest takes) or one .meguri stream. None or '-' reads stdin."`
-	Manifest string   `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
-	OutDir   string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs, one for every partition (empty where nothing was routed): <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri, replacing an earlier split's. One split at a time writes into a directory: give splits that run together a directory each."`
-	Zstd     bool     `help:"Compress CDX outputs with zstd, each buffer of lines a frame from encoders shared by all partitions."`
-	Replace  bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
-	Rejects  string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
-	MaxLine  cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
-	Queue    int      `default:"4" help:"Buffers queued per partition writer before the reader waits (1 to 64)."`
-	Mem      cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less)."`
-	JSON     bool     `name:"json" help:"Print the summary as JSON on stdout."`
-	Progress *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
-	Quiet    bool     `short:"q" help:"Do not print the summary on stderr."`
+	Files             []string `arg:"" optional:"" name:"FILE" help:"CDX inputs (plain, gzip or zstd, any form ingest takes) or one .meguri stream. None or '-' reads stdin."`
+	Manifest          string   `required:"" placeholder:"PATH" help:"The manifest; it must tile."`
+	OutDir            string   `name:"out-dir" required:"" placeholder:"DIR" help:"Directory for the outputs, one for every partition (empty where nothing was routed): <file stem>.jsonl (.jsonl.zst with --zstd) or <file stem>.meguri, replacing an earlier split's. One split at a time writes into a directory: give splits that run together a directory each."`
+	Zstd              bool     `help:"Compress CDX outputs with zstd, each buffer of lines a frame from encoders shared by all partitions."`
+	AllowUnterminated bool     `name:"allow-unterminated" help:"Write the parts though an input ends inside a line, with no line end. Without it such a split writes no part and exits 1: a stream cut short ends so, and a part holds the cut line with a line end, where ingest no longer sees the cut."`
+	Replace           bool     `help:"With a .meguri input: replace .meguri files already in --out-dir under the outputs' names (an earlier split's). Without it they are refused, because the fleet's own partition files carry those names."`
+	Rejects           string   `placeholder:"PATH" help:"Write every rejected line as JSON {source,line,reason,text} to PATH (gzip when PATH ends in .gz, zstd in .zst)."`
+	MaxLine           cli.Size `name:"max-line" default:"1M" placeholder:"SIZE" help:"Longest line taken; longer ones are rejected (too_long)."`
+	Queue             int      `default:"4" help:"Buffers queued per partition writer before the reader waits (1 to 64)."`
+	Mem               cli.Size `default:"256M" placeholder:"SIZE" help:"Bound on the buffers held for all partitions together (default 256M, or half the machine's memory, the container's memory limit or the address space ulimit -v leaves, when less)."`
+	JSON              bool     `name:"json" help:"Print the summary as JSON on stdout."`
+	Progress          *bool    `negatable:"" help:"Show progress on stderr (default: when stderr is a terminal)."`
+	Quiet             bool     `short:"q" help:"Do not print the summary on stderr."`
 	cli.GroupingFlag
 }
 
@@ -311,7 +312,8 @@ func (c *splitCmd) Run() (err error) {
 		}
 	}()
 	opt := route.SplitOptions{Manifest: m, OutDir: c.OutDir, Zstd: c.Zstd, Grouping: c.Value(),
-		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem), Replace: c.Replace}
+		MaxLine: int(c.MaxLine), QueueDepth: c.Queue, Memory: int64(c.Mem), Replace: c.Replace,
+		AllowUnterminated: c.AllowUnterminated}
 	rejects, finish, err := cli.Rejects("meguri-route", c.Rejects)
 	if err != nil {
 		return err

@@ -60,6 +60,9 @@ type SplitOptions struct {
 	// their directory would replace every partition with its part of the
 	// input.
 	Replace bool
+	// AllowUnterminated writes the parts though an input ends inside a
+	// line; without it such a split fails before any part is written.
+	AllowUnterminated bool
 }
 
 // PartCount is what one partition received.
@@ -280,6 +283,12 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	}
 	if err != nil {
 		return res, err
+	}
+	if res.Cut.Inputs > 0 && !opt.AllowUnterminated {
+		// a part holds the line with a line end, which hides the cut
+		// from the ingest of the part
+		return res, fmt.Errorf("%s, as a stream cut short does (a download or zcat that failed in a pipe): a part holds the line with a line end, where the cut no longer shows, and a partition directory fed it would keep its lines before the cut, to count them twice once the whole input is split and fed again; no part was written: fetch it whole and split it again (or give --allow-unterminated if it is whole without a last line end)",
+			res.Cut.Where())
 	}
 	if err := ws.finish(); err != nil {
 		return res, err
