@@ -956,3 +956,26 @@ func TestGrownSplitParts(t *testing.T) {
 		}
 	}
 }
+
+// TestGrownInputsMany: a run of many grown files names the first five
+// and counts the others, rather than a line for each.
+func TestGrownInputsMany(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "live")
+	var files []string
+	for i := range 7 {
+		f := filepath.Join(tmp, fmt.Sprintf("%d.txt", i))
+		os.WriteFile(f, fmt.Appendf(nil, "http://h%d.example/a\n", i), 0o644)
+		files = append(files, f)
+	}
+	mustRun(t, nil, "meguri-ingest", append([]string{"-q", "--data", dir}, files...)...)
+	for i, f := range files {
+		os.WriteFile(f, fmt.Appendf(nil, "http://h%d.example/a\nhttp://h%d.example/b\n", i, i), 0o644)
+	}
+	_, e, code := run(t, nil, "meguri-ingest", append([]string{"--data", dir}, files...)...)
+	if code != 0 || strings.Count(string(e), ": the file has grown since, and the run read it from line 2\n") != 5 ||
+		!strings.Contains(string(e), "meguri-ingest: and 2 more inputs grown since the directory committed them, read past their first 2 lines in all\n") ||
+		!strings.Contains(string(e), "7 lines: 7 taken") {
+		t.Errorf("exit %d, %s", code, e)
+	}
+}

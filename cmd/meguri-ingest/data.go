@@ -91,6 +91,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	}
 	// the prefixes of each file hashed whole below, for grownInputs
 	scanned := map[string][]input.Prefix{}
+	names := logstore.CommittedNames(commits)
 	if !a.Again && a.Rejects == "" && !a.Strict {
 		// A run of files all committed before under their names (GNU
 		// parallel running a batch again) is told by hashing them, not
@@ -100,7 +101,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// and, in the same pass, what grownInputs looks for.
 		var key string
 		fingerprint := func(name string) (uint64, int64, error) {
-			f, err := input.Fingerprint(name, tailSize, committedSizes(commits, name))
+			f, err := input.Fingerprint(name, tailSize, committedSizes(names.Under(name)))
 			if err != nil {
 				return 0, 0, err
 			}
@@ -124,7 +125,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	// that run ended, so the lines it had count once.
 	var grown []grownInput
 	if !a.Again {
-		if grown, err = grownInputs(commits, a.Files, scanned); err != nil {
+		if grown, err = grownInputs(names, a.Files, scanned); err != nil {
 			return err
 		}
 		skip := map[string]int64{}
@@ -228,9 +229,16 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return nil
 	}
 	printLines(&sum)
-	for _, g := range grown {
+	for _, g := range grown[:min(len(grown), namedAtMost)] {
 		fmt.Fprintf(os.Stderr, "meguri-ingest: %s: its first %d lines (%s) are the content %s committed %s: the file has grown since, and the run read it from line %d\n",
 			g.name, g.lines, units.Bytes(g.skip), a.Data, committedWhen(g.match, gen), g.lines+1)
+	}
+	if more := len(grown) - namedAtMost; more > 0 {
+		var lines int64
+		for _, g := range grown[namedAtMost:] {
+			lines += g.lines
+		}
+		fmt.Fprintf(os.Stderr, "meguri-ingest: and %d more inputs grown since the directory committed them, read past their first %d lines in all\n", more, lines)
 	}
 	if w.Created {
 		// a path mistyped makes a partition of its own: say so
@@ -343,11 +351,19 @@ func warnGrownCut(a *args, grown []grownInput, gen uint64) {
 	if a.JSON && !a.Quiet {
 		return
 	}
+	said := 0
 	for _, g := range grown {
-		if g.unterminated {
-			fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s: its line %d was committed %s with no line end, as it then was, and the file now goes on in it: the run read from line %d, so what that line gained is not read (a file still being written when it was run ends so; --allow-unterminated let that run commit it)\n",
-				g.name, g.lines, committedWhen(g.match, gen), g.lines+1)
+		if !g.unterminated {
+			continue
 		}
+		if said++; said > namedAtMost {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "meguri-ingest: warning: %s: its line %d was committed %s with no line end, as it then was, and the file now goes on in it: the run read from line %d, so what that line gained is not read (a file still being written when it was run ends so; --allow-unterminated let that run commit it)\n",
+			g.name, g.lines, committedWhen(g.match, gen), g.lines+1)
+	}
+	if more := said - namedAtMost; more > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: warning: and %d more inputs whose last line committed went on since, not read further\n", more)
 	}
 }
 
@@ -363,10 +379,9 @@ type grownInput struct {
 	match        logstore.Match
 }
 
-// committedSizes returns the sizes of the contents committed under
-// name, in logstore.CommittedUnder's order.
-func committedSizes(commits []logstore.Commit, name string) []int64 {
-	under := logstore.CommittedUnder(commits, name)
+// committedSizes returns the sizes of the contents committed under a
+// name, in the order of under (logstore.Names.Under).
+func committedSizes(under []logstore.Match) []int64 {
 	sizes := make([]int64, len(under))
 	for i, m := range under {
 		sizes[i] = m.Input.Size
@@ -378,17 +393,17 @@ func committedSizes(commits []logstore.Commit, name string) []int64 {
 // input committed before under the same name, the longest such, and
 // returns where each is to be read from. scanned holds the prefixes of
 // files read already (at committedSizes), which are not read again.
-func grownInputs(commits []logstore.Commit, files []string, scanned map[string][]input.Prefix) ([]grownInput, error) {
+func grownInputs(names logstore.Names, files []string, scanned map[string][]input.Prefix) ([]grownInput, error) {
 	var grown []grownInput
 	for _, name := range files {
-		under := logstore.CommittedUnder(commits, name)
+		under := names.Under(name)
 		if len(under) == 0 {
 			continue
 		}
 		pre, ok := scanned[name]
 		if !ok {
 			var err error
-			pre, err = input.Prefixes(name, committedSizes(commits, name))
+			pre, err = input.Prefixes(name, committedSizes(under))
 			if errors.Is(err, input.ErrReadsOnce) {
 				continue // stdin and pipes: read once, by the run
 			}

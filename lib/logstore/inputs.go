@@ -128,23 +128,34 @@ func CommittedBefore(commits []Commit, ins []Input) []Match {
 	return found
 }
 
-// CommittedUnder returns a Match for each content that commits hold
-// under name (./log and log being one name), the first commit holding
-// it, in commit order (runs that took no line aside): an input of that
-// name that begins with one of them has grown since, and only what it
-// gained is new.
-func CommittedUnder(commits []Commit, name string) []Match {
-	var found []Match
-	seen := map[Content]bool{}
-	name = filepath.Clean(name)
+// Names indexes the contents a log's commits hold by the name each was
+// committed under, for telling an input that has grown since: one that
+// begins with a content committed under its name.
+type Names map[string][]Match
+
+// CommittedNames indexes commits (a log's, in order) by name: for each
+// name (./log and log being one), a Match for each content committed
+// under it, the first commit holding it, in commit order (runs that took
+// no line aside).
+func CommittedNames(commits []Commit) Names {
+	names := Names{}
+	type named struct {
+		name string
+		c    Content
+	}
+	seen := map[named]bool{}
 	for _, m := range committedInputs(commits) {
-		if filepath.Clean(m.As) == name && !seen[m.Input.Content()] {
-			seen[m.Input.Content()] = true
-			found = append(found, m)
+		k := named{filepath.Clean(m.As), m.Input.Content()}
+		if !seen[k] {
+			seen[k] = true
+			names[k.name] = append(names[k.name], m)
 		}
 	}
-	return found
+	return names
 }
+
+// Under returns the Matches of the contents committed under name.
+func (n Names) Under(name string) []Match { return n[filepath.Clean(name)] }
 
 // committedInputs returns a Match for every input commits hold, in
 // order, each as it was committed (Input and As alike).

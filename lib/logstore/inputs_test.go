@@ -304,10 +304,10 @@ func TestCommittedBeforeSkipsEmptyRuns(t *testing.T) {
 	}
 }
 
-// TestCommittedUnder: the contents committed under one name, each once
+// TestCommittedNames: the contents committed under one name, each once
 // with the first commit that holds it, in commit order; runs that took no
 // line hold none, and other names are not looked at.
-func TestCommittedUnder(t *testing.T) {
+func TestCommittedNames(t *testing.T) {
 	small := Input{Name: "log", Hash: 1, Size: 10}
 	grown := Input{Name: "log", Hash: 2, Size: 20}
 	commits := []Commit{
@@ -317,11 +317,12 @@ func TestCommittedUnder(t *testing.T) {
 		{Lines: 5, Taken: 5, Unix: 300, Inputs: []Input{grown}}, // the same again (--again)
 		{Lines: 5, Taken: 5, Unix: 400, Inputs: []Input{{Name: "log2", Hash: 5, Size: 50}}},
 	}
-	got := CommittedUnder(commits, "./log")
+	names := CommittedNames(commits)
+	got := names.Under("./log")
 	if len(got) != 2 || got[0].Input != small || got[0].Run != 0 || got[1].Input != grown || got[1].Run != 2 || got[1].Commit.Unix != 200 {
 		t.Fatalf("got %+v", got)
 	}
-	if got := CommittedUnder(commits, "nothing"); got != nil {
+	if got := names.Under("nothing"); got != nil {
 		t.Errorf("a name never committed: %+v", got)
 	}
 }
