@@ -75,6 +75,12 @@ run: build
 	! $(BIN)/meguri-ingest -q --data $(OUT)/live testdata/sample.jsonl && \
 	  echo "make run: the sealed directory it moved from refuses a run, which goes to the moved one instead"
 	$(BIN)/meguri-ingest -q --data $(OUT)/moved testdata/sample.jsonl
+	head -n 1200 testdata/sample.jsonl > $(OUT)/crawl.jsonl
+	$(BIN)/meguri-ingest -q --data $(OUT)/grown $(OUT)/crawl.jsonl
+	tail -n +1201 testdata/sample.jsonl >> $(OUT)/crawl.jsonl
+	$(BIN)/meguri-ingest --data $(OUT)/grown $(OUT)/crawl.jsonl
+	$(BIN)/meguri-pack -q --data $(OUT)/grown | cmp - $(OUT)/sample.meguri && \
+	  echo "make run: a log ingested, grown and ingested again packs to the whole ingest (each line read once)"
 
 # Every test, with the race detector, fuzz seed corpora run as tests.
 # MEGURI_CORPUS turns on the corpus-backed checks.
