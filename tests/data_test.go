@@ -236,9 +236,13 @@ func TestPartitionDirectory(t *testing.T) {
 	if _, e, code := run(t, again, "meguri-ingest", "--json", "--data", dir); code != 0 || string(e) != wantJSON {
 		t.Errorf("the same content on stdin, --json: exit %d, %s; want %s", code, e, wantJSON)
 	}
+	// a copy of a committed input (content committed under another
+	// name) is read, so with a new input the run is refused
 	fresh := filepath.Join(tmp, "fresh.jsonl")
 	os.WriteFile(fresh, []byte(`{"url":"http://fresh.example/"}`+"\n"), 0o644)
-	wantFail(t, "but not the run's other inputs; nothing was appended", "meguri-ingest", "--data", dir, files[0], fresh)
+	copied := filepath.Join(tmp, "copy.jsonl")
+	os.WriteFile(copied, fileBytes(t, files[0]), 0o644)
+	wantFail(t, "but not the run's other inputs; nothing was appended", "meguri-ingest", "--data", dir, copied, fresh)
 	if got := packDir(t, dir); !bytes.Equal(got, whole) {
 		t.Fatal("a re-run changed the directory")
 	}
@@ -351,9 +355,12 @@ func TestRunAgainMended(t *testing.T) {
 }
 
 // TestRunAgainMany: a re-run of many inputs names the first five it
-// finds committed and counts the rest, on its own and in the refusal of
-// a run that mixes them with a new one (a re-run of 3,000 shards printed
-// 3,000 lines, and its refusal one line of all of them).
+// finds committed and counts the rest: on its own; with a new input,
+// which alone is read (the others, committed under their names, are
+// passed over); and in the refusal of a run that mixes copies of them
+// (read, as their names were never committed) with a new one (a re-run
+// of 3,000 shards printed 3,000 lines, and its refusal one line of all
+// of them).
 func TestRunAgainMany(t *testing.T) {
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "part-1")
@@ -372,9 +379,24 @@ func TestRunAgainMany(t *testing.T) {
 	}
 	fresh := filepath.Join(tmp, "fresh.jsonl")
 	os.WriteFile(fresh, []byte(lines[9]), 0o644)
-	_, e, code = run(t, nil, "meguri-ingest", append(append([]string{"--data", dir}, files...), fresh)...)
+	var copies []string
+	for i, f := range files {
+		c := filepath.Join(tmp, fmt.Sprintf("copy-%d.jsonl", i))
+		os.WriteFile(c, fileBytes(t, f), 0o644)
+		copies = append(copies, c)
+	}
+	_, e, code = run(t, nil, "meguri-ingest", append(append([]string{"--data", dir}, copies...), fresh)...)
 	if code != 1 || strings.Count(string(e), "committed the same content") != 5 || !strings.Contains(string(e), "; and 3 more inputs committed before, but not the run's other inputs; nothing was appended") {
+		t.Errorf("copies of 8 with a new input: exit %d:\n%s", code, e)
+	}
+	_, e, code = run(t, nil, "meguri-ingest", append(append([]string{"--data", dir}, files...), fresh)...)
+	if code != 0 || strings.Count(string(e), "committed the same content") != 5 || strings.Count(string(e), "; none of it was read\n") != 5 ||
+		!strings.Contains(string(e), "meguri-ingest: and 3 more inputs the directory committed before; none of them was read\n") ||
+		!strings.HasPrefix(string(e), "meguri-ingest: 1 lines: 1 taken") {
 		t.Errorf("a re-run of 8 with a new input: exit %d:\n%s", code, e)
+	}
+	if s := statsOf(t, dir); s.Log.Transactions != 2 || s.Log.Lines != 9 {
+		t.Errorf("after the run of 8 and a new input: %+v", s)
 	}
 }
 
@@ -977,5 +999,45 @@ func TestGrownInputsMany(t *testing.T) {
 		!strings.Contains(string(e), "meguri-ingest: and 2 more inputs grown since the directory committed them, read past their first 2 lines in all\n") ||
 		!strings.Contains(string(e), "7 lines: 7 taken") {
 		t.Errorf("exit %d, %s", code, e)
+	}
+}
+
+// TestDailyLogs: a run over a directory of daily logs, from cron (the
+// days past unchanged, today's grown, a new day begun), reads each line
+// once: what grew and what is new. The directory packs to the bytes of
+// one ingest of every line.
+func TestDailyLogs(t *testing.T) {
+	ls := lines(t, input(t))
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "live")
+	day := func(d int) string { return filepath.Join(tmp, fmt.Sprintf("crawl-%d.cdxj", d)) }
+	appendLines := func(path string, from, to int) {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(strings.Join(ls[from:to], "\n") + "\n")
+		f.Close()
+	}
+	cut := func(i int) int { return len(ls) * i / 6 }
+	runs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(tmp, "crawl-*.cdxj"))
+		return append([]string{"-q", "--data", dir}, m...)
+	}
+	appendLines(day(1), cut(0), cut(1))
+	mustRun(t, nil, "meguri-ingest", runs()...)
+	appendLines(day(1), cut(1), cut(2)) // day 1 grows
+	appendLines(day(2), cut(2), cut(3)) // day 2 begins
+	mustRun(t, nil, "meguri-ingest", runs()...)
+	appendLines(day(2), cut(3), cut(4))
+	appendLines(day(3), cut(4), cut(6))
+	_, e, code := run(t, nil, "meguri-ingest", append(runs()[1:], "--json")...)
+	if want := fmt.Sprintf(`{"lines":%d,`, cut(6)-cut(3)); code != 0 || !strings.HasPrefix(string(e), want) ||
+		!strings.Contains(string(e), `"inputs_committed_before":1,"grown_inputs":1,"skipped_lines":`) {
+		t.Errorf("exit %d, %s; want %s...", code, e, want)
+	}
+	mustRun(t, nil, "meguri-ingest", runs()...) // all committed: nothing
+	if !bytes.Equal(packDir(t, dir), mustRun(t, nil, "meguri-ingest", "-q", input(t))) {
+		t.Error("daily logs run from cron pack otherwise than one ingest of every line")
 	}
 }

@@ -164,17 +164,23 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return fmt.Errorf("no line of %d was taken: every one lies outside the range of %s, partition %d (%s..%s); is this input that partition's? (meguri-route --manifest MAP --url URL names a URL's partition)",
 			sum.Lines, a.Data, got.PartitionID, units.Key(got.Lo), units.Key(got.Hi))
 	}
+	// A file committed before under its name, unchanged since, was
+	// passed over whole: none of its lines were read.
+	var unchanged []logstore.Match
 	if !a.Again {
 		// A run re-run appends nothing: done already when every input
-		// was committed, refused when only some were.
+		// was committed; refused when only some were and one of those
+		// was read (committed under another name: a copy, a pipe).
 		found := logstore.CommittedBefore(commits, ins)
 		if len(found) > 0 && len(found) == len(ins) {
 			sayDone(a, w.Generation(), found, sum.ResumeKey)
 			return finish(nil) // its rejects are what they were
 		}
-		if len(found) > 0 {
+		var read []logstore.Match
+		grown, unchanged, read = passedOver(grown, found, ins)
+		if len(read) > 0 {
 			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again",
-				joinNamed(committedLines(found, w.Generation(), a.Data)), errNotAppended)
+				joinNamed(committedLines(read, w.Generation(), a.Data)), errNotAppended)
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -210,6 +216,9 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		if w.Created {
 			fmt.Fprint(os.Stderr, `,"created":true`)
 		}
+		if len(unchanged) > 0 {
+			fmt.Fprintf(os.Stderr, `,"inputs_committed_before":%d`, len(unchanged))
+		}
 		if len(grown) > 0 {
 			var lines int64
 			for _, g := range grown {
@@ -239,6 +248,12 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			lines += g.lines
 		}
 		fmt.Fprintf(os.Stderr, "meguri-ingest: and %d more inputs grown since the directory committed them, read past their first %d lines in all\n", more, lines)
+	}
+	for _, line := range committedLines(unchanged[:min(len(unchanged), namedAtMost)], gen, a.Data) {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: %s; none of it was read\n", line)
+	}
+	if more := len(unchanged) - namedAtMost; more > 0 {
+		fmt.Fprintf(os.Stderr, "meguri-ingest: and %d more inputs the directory committed before; none of them was read\n", more)
 	}
 	if w.Created {
 		// a path mistyped makes a partition of its own: say so
@@ -377,6 +392,33 @@ type grownInput struct {
 	// without its line end, as it was then
 	unterminated bool
 	match        logstore.Match
+}
+
+// passedOver sorts the inputs found committed before into those passed
+// over whole (grown inputs of no growth: their name and content were
+// committed together) and those read; it returns the grown inputs that
+// did grow.
+func passedOver(grown []grownInput, found []logstore.Match, ins []logstore.Input) (grew []grownInput, unchanged, read []logstore.Match) {
+	size := map[string]int64{}
+	for _, in := range ins {
+		size[in.Name] = in.Size
+	}
+	whole := map[string]bool{}
+	for _, g := range grown {
+		if g.skip == size[g.name] {
+			whole[g.name] = true
+		} else {
+			grew = append(grew, g)
+		}
+	}
+	for _, f := range found {
+		if whole[f.Input.Name] {
+			unchanged = append(unchanged, f)
+		} else {
+			read = append(read, f)
+		}
+	}
+	return grew, unchanged, read
 }
 
 // committedSizes returns the sizes of the contents committed under a
