@@ -123,16 +123,44 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	// A file that has grown since a run committed it under its name (a
 	// crawler's log appended to, ingested each hour) is read from where
 	// that run ended, so the lines it had count once.
+	// A file committed under its name and unchanged since is not read
+	// at all, unless every input is one (a run re-run, which parses
+	// them all to write its --rejects and --strict checks as before).
 	var grown []grownInput
+	var unchanged []logstore.Match
+	files := a.Files
 	if !a.Again {
 		if grown, err = grownInputs(names, a.Files, scanned); err != nil {
 			return err
 		}
-		skip := map[string]int64{}
+		whole := map[string]bool{}
 		for _, g := range grown {
-			skip[g.name] = g.skip
+			if g.unchanged {
+				whole[g.name] = true
+			}
 		}
-		opt.Skip = func(name string) int64 { return skip[name] }
+		if len(whole) < len(a.Files) {
+			files = nil
+			for _, f := range a.Files {
+				if !whole[f] {
+					files = append(files, f)
+				}
+			}
+			skip := map[string]int64{}
+			grew := grown[:0]
+			for _, g := range grown {
+				if g.unchanged {
+					unchanged = append(unchanged, g.match)
+				} else {
+					skip[g.name] = g.skip
+					grew = append(grew, g)
+				}
+			}
+			grown = grew
+			opt.Skip = func(name string) int64 { return skip[name] }
+		} else {
+			grown = nil
+		}
 	}
 	// Each input's content fingerprint goes into the transaction; one the
 	// directory has committed before means the run is being run again.
@@ -142,7 +170,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 			ins = append(ins, logstore.Input{Name: name, Hash: hash, Size: size})
 		}
 	}
-	sum, err := ingest.Parse(a.Files, opt, w.Append)
+	sum, err := ingest.Parse(files, opt, w.Append)
 	meter.Clear()
 	if err != nil {
 		return err
@@ -164,23 +192,18 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		return fmt.Errorf("no line of %d was taken: every one lies outside the range of %s, partition %d (%s..%s); is this input that partition's? (meguri-route --manifest MAP --url URL names a URL's partition)",
 			sum.Lines, a.Data, got.PartitionID, units.Key(got.Lo), units.Key(got.Hi))
 	}
-	// A file committed before under its name, unchanged since, was
-	// passed over whole: none of its lines were read.
-	var unchanged []logstore.Match
 	if !a.Again {
 		// A run re-run appends nothing: done already when every input
-		// was committed; refused when only some were and one of those
-		// was read (committed under another name: a copy, a pipe).
+		// was committed, refused when only some of those read were
+		// (committed under another name: a copy, a pipe).
 		found := logstore.CommittedBefore(commits, ins)
 		if len(found) > 0 && len(found) == len(ins) {
-			sayDone(a, w.Generation(), found, sum.ResumeKey)
+			sayDone(a, w.Generation(), append(unchanged, found...), sum.ResumeKey)
 			return finish(nil) // its rejects are what they were
 		}
-		var read []logstore.Match
-		grown, unchanged, read = passedOver(grown, found, ins)
-		if len(read) > 0 {
+		if len(found) > 0 {
 			return fmt.Errorf("%s, but not the run's other inputs; %w, so no capture counts twice: run the others alone, or give --again",
-				joinNamed(committedLines(read, w.Generation(), a.Data)), errNotAppended)
+				joinNamed(committedLines(found, w.Generation(), a.Data)), errNotAppended)
 		}
 	}
 	if err := finish(nil); err != nil { // no transaction without its rejects
@@ -391,42 +414,20 @@ type grownInput struct {
 	// unterminated: the run that committed them read their last line
 	// without its line end, as it was then
 	unterminated bool
-	match        logstore.Match
+	// unchanged: the file holds that content and no more; it is not
+	// read at all
+	unchanged bool
+	match     logstore.Match
 }
 
-// passedOver sorts the inputs found committed before into those passed
-// over whole (grown inputs of no growth: their name and content were
-// committed together) and those read; it returns the grown inputs that
-// did grow.
-func passedOver(grown []grownInput, found []logstore.Match, ins []logstore.Input) (grew []grownInput, unchanged, read []logstore.Match) {
-	size := map[string]int64{}
-	for _, in := range ins {
-		size[in.Name] = in.Size
-	}
-	whole := map[string]bool{}
-	for _, g := range grown {
-		if g.skip == size[g.name] {
-			whole[g.name] = true
-		} else {
-			grew = append(grew, g)
-		}
-	}
-	for _, f := range found {
-		if whole[f.Input.Name] {
-			unchanged = append(unchanged, f)
-		} else {
-			read = append(read, f)
-		}
-	}
-	return grew, unchanged, read
-}
-
-// committedSizes returns the sizes of the contents committed under a
-// name, in the order of under (logstore.Names.Under).
+// committedSizes returns the sizes to look at in a file for the contents
+// committed under its name (under, from logstore.Names.Under): each
+// content's size, in the order of under, then each size plus one, which
+// the file reaches only when it holds more than that content.
 func committedSizes(under []logstore.Match) []int64 {
-	sizes := make([]int64, len(under))
+	sizes := make([]int64, 2*len(under))
 	for i, m := range under {
-		sizes[i] = m.Input.Size
+		sizes[i], sizes[len(under)+i] = m.Input.Size, m.Input.Size+1
 	}
 	return sizes
 }
@@ -454,15 +455,22 @@ func grownInputs(names logstore.Names, files []string, scanned map[string][]inpu
 			}
 		}
 		best := -1
-		for i, p := range pre {
-			if p.Reached && p.Hash == under[i].Input.Hash && (best < 0 || p.Size > pre[best].Size) {
+		for i, m := range under {
+			if p := pre[i]; p.Reached && p.Hash == m.Input.Hash && (best < 0 || p.Size > pre[best].Size) {
 				best = i
 			}
 		}
 		if best < 0 {
 			continue
 		}
-		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: under[best]}
+		m := under[best]
+		m.Input.Name = name // as given now
+		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: m,
+			unchanged: !pre[len(under)+best].Reached}
+		if g.unchanged {
+			grown = append(grown, g)
+			continue
+		}
 		if pre[best].Last != '\n' {
 			g.lines++ // the line that run read last, with no line end
 			// it was whole when its line end is all that follows
