@@ -1041,3 +1041,28 @@ func TestDailyLogs(t *testing.T) {
 		t.Error("daily logs run from cron pack otherwise than one ingest of every line")
 	}
 }
+
+// TestRerunRejects: a run re-run with --rejects writes its rejects again
+// (the same lines), though it appends nothing; with a new input beside
+// the committed one, the committed one is not read, and the rejects are
+// the new input's alone.
+func TestRerunRejects(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "live")
+	first, again := filepath.Join(tmp, "r1.jsonl"), filepath.Join(tmp, "r2.jsonl")
+	mustRun(t, nil, "meguri-ingest", "-q", "--data", dir, "--rejects", first, sample)
+	if _, e, code := run(t, nil, "meguri-ingest", "-q", "--data", dir, "--rejects", again, sample); code != 0 || !strings.Contains(string(e), "nothing was appended") {
+		t.Errorf("re-run: exit %d, %s", code, e)
+	}
+	if a, b := fileBytes(t, first), fileBytes(t, again); len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("a re-run's rejects differ: %d bytes, then %d", len(a), len(b))
+	}
+	fresh := filepath.Join(tmp, "fresh.txt")
+	os.WriteFile(fresh, []byte("ftp://x.example/\n"), 0o644)
+	if _, e, code := run(t, nil, "meguri-ingest", "--data", dir, "--rejects", again, sample, fresh); code != 0 || !strings.Contains(string(e), "; none of it was read\n") {
+		t.Errorf("with a new input: exit %d, %s", code, e)
+	}
+	if r := fileBytes(t, again); strings.Count(string(r), "\n") != 1 || !strings.Contains(string(r), `"reason":"ftp"`) {
+		t.Errorf("rejects with a new input: %s", r)
+	}
+}
