@@ -122,10 +122,8 @@ func runData(a *args, ctx *kong.Context) (err error) {
 	}
 	// A file that has grown since a run committed it under its name (a
 	// crawler's log appended to, ingested each hour) is read from where
-	// that run ended, so the lines it had count once.
-	// A file committed under its name and unchanged since is not read
-	// at all, unless every input is one (a run re-run, which parses
-	// them all to write its --rejects and --strict checks as before).
+	// that run ended, so the lines it had count once; one unchanged
+	// since is not read.
 	var grown []grownInput
 	var unchanged []logstore.Match
 	files := a.Files
@@ -133,34 +131,12 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		if grown, err = grownInputs(names, a.Files, scanned); err != nil {
 			return err
 		}
-		whole := map[string]bool{}
+		files, grown, unchanged = leaveUnchanged(a.Files, grown)
+		skip := map[string]int64{}
 		for _, g := range grown {
-			if g.unchanged {
-				whole[g.name] = true
-			}
+			skip[g.name] = g.skip
 		}
-		if len(whole) < len(a.Files) {
-			files = nil
-			for _, f := range a.Files {
-				if !whole[f] {
-					files = append(files, f)
-				}
-			}
-			skip := map[string]int64{}
-			grew := grown[:0]
-			for _, g := range grown {
-				if g.unchanged {
-					unchanged = append(unchanged, g.match)
-				} else {
-					skip[g.name] = g.skip
-					grew = append(grew, g)
-				}
-			}
-			grown = grew
-			opt.Skip = func(name string) int64 { return skip[name] }
-		} else {
-			grown = nil
-		}
+		opt.Skip = func(name string) int64 { return skip[name] }
 	}
 	// Each input's content fingerprint goes into the transaction; one the
 	// directory has committed before means the run is being run again.
@@ -418,6 +394,37 @@ type grownInput struct {
 	// read at all
 	unchanged bool
 	match     logstore.Match
+}
+
+// leaveUnchanged takes the unchanged files out of a run's inputs: those
+// committed before under their names that hold that content and no more.
+// It returns the files to read, the grown inputs that did grow, and the
+// commits of those left out. When every input is unchanged, the run is a
+// re-run, read through as before (its --rejects written again, its
+// --strict checks made), and none is left out.
+func leaveUnchanged(files []string, grown []grownInput) (read []string, grew []grownInput, unchanged []logstore.Match) {
+	whole := map[string]bool{}
+	for _, g := range grown {
+		if g.unchanged {
+			whole[g.name] = true
+		}
+	}
+	if len(whole) == len(files) {
+		return files, nil, nil
+	}
+	for _, f := range files {
+		if !whole[f] {
+			read = append(read, f)
+		}
+	}
+	for _, g := range grown {
+		if g.unchanged {
+			unchanged = append(unchanged, g.match)
+		} else {
+			grew = append(grew, g)
+		}
+	}
+	return read, grew, unchanged
 }
 
 // committedSizes returns the sizes to look at in a file for the contents
