@@ -46,7 +46,7 @@ type args struct {
 	Data       string `placeholder:"DIR" help:"Append the captures to the live partition directory DIR (made on first use with --partition-id, --range and --grouping) as one transaction, instead of writing a file. Pack it with meguri-pack."`
 	Durability string `enum:"none,normal,full" default:"full" help:"With --data, when the log reaches the device: full (before the run reports success), normal (at checkpoints), none (never). Default full."`
 	Checkpoint bool   `help:"With --data, fold the log into a new snapshot after appending (what meguri-compact --data does)."`
-	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0, one that mixes them with new inputs is refused, and a file that has grown since a run committed it under its name is read from where that run ended."`
+	Again      bool   `help:"With --data, append inputs even when the directory has committed the same content before (a run re-run): their captures then count twice. Without it a run whose inputs were all committed appends nothing and exits 0; beside new inputs, a file committed under its name and unchanged is not read, one grown since is read from where that run ended, and content committed under another name (a copy) is refused."`
 	// AllowUnterminated commits a --data run an input of which ends
 	// inside a line; without it such a run commits nothing.
 	AllowUnterminated bool `name:"allow-unterminated" help:"With --data, commit a run though an input ends inside a line, with no line end. Without it such a run commits nothing and exits 1: a stream cut short ends so, and the whole input run later would count the lines before the cut twice."`
@@ -102,8 +102,6 @@ func main() {
 	cli.Done("meguri-ingest", err)
 }
 
-// hint adds what to do instead to an error that means the input was not
-// CDX but records; data is the --data directory, if any.
 // dataOnly returns the first flag given that only a --data run takes,
 // "" for none.
 func dataOnly(a *args, ctx *kong.Context) string {
@@ -118,6 +116,8 @@ func dataOnly(a *args, ctx *kong.Context) string {
 	return ""
 }
 
+// hint adds what to do instead to an error that means the input was not
+// CDX but records; data is the --data directory, if any.
 func hint(err error, data string) error {
 	if errors.Is(err, input.ErrMeguri) {
 		live := ""
