@@ -429,12 +429,15 @@ func leaveUnchanged(files []string, grown []grownInput) (read []string, grew []g
 
 // committedSizes returns the sizes to look at in a file for the contents
 // committed under its name (under, from logstore.Names.Under): each
-// content's size, in the order of under, then each size plus one, which
-// the file reaches only when it holds more than that content.
+// content's size, in the order of under, then each size plus one (which
+// the file reaches only when it holds more than that content, and whose
+// last byte tells whether a line end follows it), then each plus two
+// (for a line end of \r\n).
 func committedSizes(under []logstore.Match) []int64 {
-	sizes := make([]int64, 2*len(under))
+	n := len(under)
+	sizes := make([]int64, 3*n)
 	for i, m := range under {
-		sizes[i], sizes[len(under)+i] = m.Input.Size, m.Input.Size+1
+		sizes[i], sizes[n+i], sizes[2*n+i] = m.Input.Size, m.Input.Size+1, m.Input.Size+2
 	}
 	return sizes
 }
@@ -471,21 +474,13 @@ func grownInputs(names logstore.Names, files []string, scanned map[string][]inpu
 			continue
 		}
 		m := under[best]
-		m.Input.Name = name // as given now
-		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: m,
-			unchanged: !pre[len(under)+best].Reached}
-		if g.unchanged {
-			grown = append(grown, g)
-			continue
-		}
-		if pre[best].Last != '\n' {
+		m.Input.Name = name                                         // as given now
+		next, after := pre[len(under)+best], pre[2*len(under)+best] // one and two bytes on
+		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: m, unchanged: !next.Reached}
+		if !g.unchanged && pre[best].Last != '\n' {
 			g.lines++ // the line that run read last, with no line end
 			// it was whole when its line end is all that follows
-			next, err := input.Prefixes(name, []int64{g.skip + 1, g.skip + 2})
-			if err != nil {
-				return nil, err
-			}
-			g.unterminated = next[0].Last != '\n' && (next[0].Last != '\r' || next[1].Last != '\n')
+			g.unterminated = next.Last != '\n' && (next.Last != '\r' || after.Last != '\n')
 		}
 		grown = append(grown, g)
 	}
