@@ -155,8 +155,7 @@ func runData(a *args, ctx *kong.Context) (err error) {
 		// A run commits for good: part of a download that failed in a
 		// pipe, committed, makes the whole download, run once fetched
 		// again, count the captures before the cut twice.
-		return fmt.Errorf("%s, as a stream cut short does (a download or zcat that failed in a pipe); a committed run stays, and the whole input run later would count the lines before the cut twice: fetch it whole and run it again (or give --allow-unterminated if it is whole without a last line end)",
-			sum.Cut.Where())
+		return sum.Cut.Refusal("a committed run stays, and the whole input run later would count the lines before the cut twice", "run")
 	}
 	if sum.Lines > 0 && sum.Taken == 0 && sum.Rejected[cdx.OutOfRange] == sum.Rejected.Total() {
 		// Every line belongs to another partition: in a fan-out, an
@@ -474,8 +473,9 @@ func grownInputs(names logstore.Names, files []string, scanned map[string][]inpu
 			continue
 		}
 		m := under[best]
-		m.Input.Name = name                                         // as given now
-		next, after := pre[len(under)+best], pre[2*len(under)+best] // one and two bytes on
+		m.Input.Name = name // as given now
+		// the probes one and two bytes on
+		next, after := pre[len(under)+best], pre[2*len(under)+best]
 		g := grownInput{name: name, skip: pre[best].Size, lines: pre[best].Lines, match: m, unchanged: !next.Reached}
 		if !g.unchanged && pre[best].Last != '\n' {
 			g.lines++ // the line that run read last, with no line end

@@ -287,8 +287,7 @@ func SplitCDX(inputs []string, opt SplitOptions) (*SplitResult, error) {
 	if res.Cut.Inputs > 0 && !opt.AllowUnterminated {
 		// a part holds the line with a line end, which hides the cut
 		// from the ingest of the part
-		return res, fmt.Errorf("%s, as a stream cut short does (a download or zcat that failed in a pipe): a part holds the line with a line end, where the cut no longer shows, and a partition directory fed it would keep its lines before the cut, to count them twice once the whole input is split and fed again; no part was written: fetch it whole and split it again (or give --allow-unterminated if it is whole without a last line end)",
-			res.Cut.Where())
+		return res, res.Cut.Refusal("a part holds the line with a line end, where the cut no longer shows, and a partition directory fed it would keep its lines before the cut, to count them twice once the whole input is split and fed again; no part was written", "split")
 	}
 	if err := ws.finish(); err != nil {
 		return res, err

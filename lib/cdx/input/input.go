@@ -788,6 +788,14 @@ func (c Cut) Warning() string {
 	return c.Where() + ": a stream cut short ends so (a download or zcat that failed in a pipe, which the pipe's exit status hides: set -o pipefail), and the line was read as it is; if the input is whole, ignore this"
 }
 
+// Refusal is the error of a run that will not keep what it read of the
+// inputs c counts, as it would with them whole: why says what keeping it
+// would do, again what to run again once the input is whole.
+func (c Cut) Refusal(why, again string) error {
+	return fmt.Errorf("%s, as a stream cut short does (a download or zcat that failed in a pipe): %s: fetch it whole and %s it again (or give --allow-unterminated if it is whole without a last line end)",
+		c.Where(), why, again)
+}
+
 // Where names the inputs that ended inside a line: the input and its
 // line, or how many there were and the first.
 func (c Cut) Where() string {
